@@ -1,0 +1,64 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { addConfigOptions, PULLER_SETTINGS } from './cli/options.js';
+import { pullOnce, servePuller } from './cli/puller-commands.js';
+import { loadConfig, type Config, type FlagValues } from './shared/config.js';
+import { ConfigError, errorMessage } from './shared/errors.js';
+import { VERSION } from './shared/version.js';
+
+type Action = (config: Config, flags: FlagValues) => Promise<number>;
+
+/** Resolves the command's settings (flag over env over default), runs it, exits with its code. */
+function run(keys: readonly (keyof Config)[], action: Action) {
+  return async (flags: FlagValues) => {
+    let code: number;
+    try {
+      code = await action(loadConfig(process.env, flags, keys), flags);
+    } catch (err) {
+      if (err instanceof ConfigError) {
+        process.stderr.write(`session-lattice: ${err.message}\n`);
+        code = 2;
+      } else {
+        process.stderr.write(`session-lattice: ${errorMessage(err)}\n`);
+        code = 1;
+      }
+    }
+    process.exitCode = code;
+  };
+}
+
+export function buildProgram(): Command {
+  const program = new Command('session-lattice')
+    .description('Materialized DuckDB views over Claude Code sessions pulled from repo-recall')
+    .version(VERSION, '-V, --version')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+
+  addConfigOptions(
+    program.command('serve-puller').description('pull from repo-recall on a tick and publish snapshots (daemon)'),
+    PULLER_SETTINGS,
+  ).action(run(PULLER_SETTINGS, servePuller));
+
+  addConfigOptions(
+    program.command('pull').description('run one pull tick, publish if anything changed, then exit'),
+    PULLER_SETTINGS,
+  ).action(run(PULLER_SETTINGS, pullOnce));
+
+  return program;
+}
+
+async function main(): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(process.argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version exit 0; a bad flag or command exits 2 (commander printed why).
+      process.exitCode = err.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    throw err;
+  }
+}
+
+await main();

@@ -1,0 +1,32 @@
+import { readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { isStagingFile, type HomePaths } from '../shared/paths.js';
+
+/**
+ * Removes what a killed puller can leave behind: half-built generations beside the published
+ * path and the staged payload. Only call while holding the working database's lock, so no other
+ * puller can be building one of these right now.
+ */
+export async function removeLeftovers(paths: HomePaths): Promise<string[]> {
+  const removed: string[] = [];
+  let names: string[] = [];
+  try {
+    names = await readdir(paths.home);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  for (const name of names) {
+    if (!isStagingFile(name)) continue;
+    await rm(join(paths.home, name), { force: true });
+    removed.push(name);
+  }
+  for (const file of [paths.incoming]) {
+    try {
+      await rm(file);
+      removed.push(file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  }
+  return removed;
+}

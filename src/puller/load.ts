@@ -1,0 +1,148 @@
+import { BASE_SCHEMA } from '../shared/snapshot.js';
+import { PayloadShapeError } from './payload-splitter.js';
+import { recordLoad, type LoadStamp } from './state.js';
+import { sqlLiteral, type WorkDb } from './work-db.js';
+
+/** How upstream's session object is read; a value of the wrong type becomes NULL, then validation decides. */
+const SESSION_TYPE = `STRUCT(
+  id BIGINT, session_uuid VARCHAR, cwd VARCHAR, started_at BIGINT, ended_at BIGINT,
+  message_count BIGINT, user_message_count BIGINT, assistant_message_count BIGINT,
+  last_prompt VARCHAR, source_file VARCHAR, duration_ms BIGINT,
+  input_tokens BIGINT, output_tokens BIGINT, cache_read_tokens BIGINT, cache_creation_tokens BIGINT,
+  parent_uuid VARCHAR, request_id VARCHAR, message_id VARCHAR, is_sidechain_count BIGINT,
+  models_used VARCHAR[], tools_used VARCHAR[],
+  tool_call_counts_json VARCHAR, stop_reason_counts_json VARCHAR)`;
+
+/** The fields a session cannot be loaded without (upstream never sends them as null). */
+const REQUIRED = [
+  'id',
+  'session_uuid',
+  'source_file',
+  'message_count',
+  'user_message_count',
+  'assistant_message_count',
+  'input_tokens',
+  'output_tokens',
+  'cache_read_tokens',
+  'cache_creation_tokens',
+  'is_sidechain_count',
+] as const;
+
+export interface LoadResult {
+  sessions: number;
+  /** Elements skipped: unreadable, missing a required field, or a duplicate id. */
+  rejected: number;
+  /** Why rows were skipped, by reason. */
+  rejectedBy: Record<string, number>;
+  /** Sessions kept whose tool or stop-reason count strings could not be read (counted as empty). */
+  unreadableCounts: number;
+}
+
+/** Upstream timestamps are unix seconds; the tables hold UTC TIMESTAMPs. */
+function timestamp(expr: string): string {
+  return `CASE WHEN ${expr} BETWEEN 0 AND 253402300799 THEN make_timestamp(${expr} * 1000000) END`;
+}
+
+/**
+ * Replaces every base table from the newline-delimited payload in one transaction, together with
+ * the ETag and scan_version it came with: readers of the working database never see a half load,
+ * and a failed load leaves the previous data and ETag in place.
+ */
+export async function loadBaseTables(db: WorkDb, ndjsonPath: string, elements: number, stamp: Omit<LoadStamp, 'sessionCount' | 'rejectedRows'>): Promise<LoadResult> {
+  const missingRequired = REQUIRED.map((f) => `s.${f} IS NULL`).join(' OR ');
+  await db.run(`
+    CREATE OR REPLACE TEMP TABLE staging AS
+    SELECT session AS s,
+           repos,
+           CASE WHEN session IS NULL THEN 'not a session object'
+                WHEN ${missingRequired.replace(/s\./g, 'session.')} THEN 'a required field is missing or has the wrong type'
+           END AS problem
+    FROM read_json(${sqlLiteral(ndjsonPath)},
+                   format = 'newline_delimited',
+                   ignore_errors = true,
+                   maximum_object_size = 268435456,
+                   columns = {session: '${SESSION_TYPE.replace(/\s+/g, ' ')}', repos: 'JSON[]'})`);
+  try {
+    return await db.transaction(async () => {
+      // One row per valid id; a repeated id keeps its first occurrence by uuid order.
+      await db.run(`
+        CREATE OR REPLACE TEMP TABLE valid AS
+        SELECT s.*, repos,
+               TRY_CAST(CASE WHEN json_valid(s.tool_call_counts_json) THEN s.tool_call_counts_json END::JSON
+                        AS MAP(VARCHAR, STRUCT(calls BIGINT, errors BIGINT))) AS tool_map,
+               TRY_CAST(CASE WHEN json_valid(s.stop_reason_counts_json) THEN s.stop_reason_counts_json END::JSON
+                        AS MAP(VARCHAR, BIGINT)) AS stop_map
+        FROM staging
+        WHERE problem IS NULL
+        QUALIFY row_number() OVER (PARTITION BY s.id ORDER BY s.session_uuid) = 1`);
+
+      for (const table of ['sessions', 'session_repos', 'tool_calls', 'stop_reasons', 'session_models']) {
+        await db.run(`DELETE FROM ${BASE_SCHEMA}.${table}`);
+      }
+      await db.run(`
+        INSERT INTO ${BASE_SCHEMA}.sessions
+        SELECT id, session_uuid, cwd, ${timestamp('started_at')}, ${timestamp('ended_at')},
+               message_count, user_message_count, assistant_message_count, last_prompt, source_file,
+               duration_ms, input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens,
+               parent_uuid, request_id, message_id, is_sidechain_count,
+               coalesce(list_filter(models_used, m -> m IS NOT NULL), []),
+               coalesce(list_filter(tools_used, t -> t IS NOT NULL), []),
+               -- An absent or empty count string is a session with no calls, not an error.
+               coalesce(tool_call_counts_json, '') = ''
+                 OR (tool_map IS NOT NULL AND NOT coalesce(list_bool_or(list_transform(map_values(tool_map), v -> v.calls IS NULL)), false)),
+               coalesce(stop_reason_counts_json, '') = ''
+                 OR (stop_map IS NOT NULL AND NOT coalesce(list_bool_or(list_transform(map_values(stop_map), v -> v IS NULL)), false))
+        FROM valid`);
+      await db.run(`
+        INSERT INTO ${BASE_SCHEMA}.session_repos
+        SELECT id, repo_id, repo_name, repo_path
+        FROM (SELECT id,
+                     TRY_CAST(r->>0 AS BIGINT) AS repo_id,
+                     r->>1 AS repo_name,
+                     r->>2 AS repo_path
+              FROM (SELECT id, unnest(repos) AS r FROM valid))
+        WHERE repo_id IS NOT NULL
+        QUALIFY row_number() OVER (PARTITION BY id, repo_id) = 1`);
+      await db.run(`
+        INSERT INTO ${BASE_SCHEMA}.tool_calls
+        SELECT id, tool_name, counts.calls, coalesce(counts.errors, 0)
+        FROM (SELECT id, unnest(map_keys(tool_map)) AS tool_name, unnest(map_values(tool_map)) AS counts FROM valid)
+        WHERE counts.calls IS NOT NULL AND tool_name <> ''`);
+      await db.run(`
+        INSERT INTO ${BASE_SCHEMA}.stop_reasons
+        SELECT id, stop_reason, count
+        FROM (SELECT id, unnest(map_keys(stop_map)) AS stop_reason, unnest(map_values(stop_map)) AS count FROM valid)
+        WHERE count IS NOT NULL AND stop_reason <> ''`);
+      await db.run(`
+        INSERT INTO ${BASE_SCHEMA}.session_models
+        SELECT DISTINCT id, model
+        FROM (SELECT id, unnest(models_used) AS model FROM valid)
+        WHERE model IS NOT NULL AND model <> ''`);
+
+      const [counts] = await db.rows<{ sessions: number; staged: number; missing: number; not_object: number; unreadable: number }>(`
+        SELECT (SELECT count(*) FROM ${BASE_SCHEMA}.sessions)::DOUBLE AS sessions,
+               (SELECT count(*) FROM staging)::DOUBLE AS staged,
+               (SELECT count(*) FROM staging WHERE problem = 'a required field is missing or has the wrong type')::DOUBLE AS missing,
+               (SELECT count(*) FROM staging WHERE problem = 'not a session object')::DOUBLE AS not_object,
+               (SELECT count(*) FROM ${BASE_SCHEMA}.sessions WHERE NOT tool_counts_ok OR NOT stop_reasons_ok)::DOUBLE AS unreadable`);
+      const c = counts!;
+      const unparsable = Math.max(0, elements - c.staged);
+      const duplicates = c.staged - c.missing - c.not_object - c.sessions;
+      const rejectedBy: Record<string, number> = {};
+      if (unparsable) rejectedBy['unparsable JSON'] = unparsable;
+      if (c.not_object) rejectedBy['not a session object'] = c.not_object;
+      if (c.missing) rejectedBy['a required field is missing or has the wrong type'] = c.missing;
+      if (duplicates) rejectedBy['duplicate id'] = duplicates;
+      if (elements > 0 && c.sessions === 0) {
+        // Every row failing is upstream speaking a different format, not bad rows: keep what is published.
+        throw new PayloadShapeError(`none of its ${elements} sessions could be read (${Object.keys(rejectedBy).join(', ')})`);
+      }
+      const rejected = Math.max(0, elements - c.sessions);
+      await recordLoad(db, { ...stamp, sessionCount: c.sessions, rejectedRows: rejected });
+      return { sessions: c.sessions, rejected, rejectedBy, unreadableCounts: c.unreadable };
+    });
+  } finally {
+    await db.run('DROP TABLE IF EXISTS staging');
+    await db.run('DROP TABLE IF EXISTS valid');
+  }
+}

@@ -1,0 +1,61 @@
+import { open, rename, rm, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { stagingPath, type HomePaths } from '../shared/paths.js';
+import { META_SCHEMA } from '../shared/snapshot.js';
+import { recordPublished } from './state.js';
+import { sqlLiteral, type WorkDb } from './work-db.js';
+
+export interface Published {
+  generation: number;
+  bytes: number;
+  durationMs: number;
+}
+
+const SNAPSHOT_ALIAS = 'lattice_snapshot';
+
+async function fsyncPath(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Publishes the working database as generation `generation`: a complete, checkpointed,
+ * self-contained file built beside the published path, flushed, then renamed over it. Readers
+ * holding the previous file keep its inode; the next open sees the new one; at no instant is the
+ * published path missing or partial.
+ *
+ * The copy is made inside DuckDB (ATTACH + COPY FROM DATABASE): copying work.duckdb with file
+ * APIs from this process would drop DuckDB's write lock, and a plain copy would also miss what is
+ * still in the WAL and ship the free space a full refresh leaves behind.
+ */
+export async function publishGeneration(db: WorkDb, paths: HomePaths, generation: number): Promise<Published> {
+  const t0 = performance.now();
+  const staging = stagingPath(paths, generation, process.pid);
+  await rm(staging, { force: true });
+  await rm(`${staging}.wal`, { force: true });
+  await db.run(`ATTACH ${sqlLiteral(staging)} AS ${SNAPSHOT_ALIAS}`);
+  let attached = true;
+  try {
+    await db.run(`COPY FROM DATABASE "${db.catalogName}" TO ${SNAPSHOT_ALIAS}`);
+    await db.run(`UPDATE ${SNAPSHOT_ALIAS}.${META_SCHEMA}.meta SET generation = ?, published_at = now()`, [generation]);
+    await db.run(`CHECKPOINT ${SNAPSHOT_ALIAS}`);
+    // Nobody can open a file still attached read-write here: detach before it becomes visible.
+    await db.run(`DETACH ${SNAPSHOT_ALIAS}`);
+    attached = false;
+    await fsyncPath(staging);
+    await rename(staging, paths.published);
+    await fsyncPath(dirname(paths.published));
+  } catch (err) {
+    if (attached) await db.run(`DETACH ${SNAPSHOT_ALIAS}`).catch(() => undefined);
+    await rm(staging, { force: true });
+    await rm(`${staging}.wal`, { force: true });
+    throw err;
+  }
+  await recordPublished(db, generation);
+  const { size } = await stat(paths.published);
+  return { generation, bytes: size, durationMs: performance.now() - t0 };
+}

@@ -1,0 +1,54 @@
+import { SCHEMA_VERSION, SELECT_META_SQL, META_SCHEMA, type SnapshotMeta } from '../shared/snapshot.js';
+import type { WorkDb } from './work-db.js';
+
+/**
+ * The working database's `lattice.meta` row: what was last loaded (ETag, scan_version,
+ * base_version) and the last generation published. It travels into every published file, where
+ * the publisher stamps the new generation and published_at.
+ */
+export type PullerState = SnapshotMeta;
+
+const EMPTY: PullerState = {
+  generation: 0,
+  published_at: '',
+  schema_version: SCHEMA_VERSION,
+  scan_version: null,
+  etag: null,
+  upstream_generated_at: null,
+  base_version: 0,
+  session_count: 0,
+  rejected_rows: 0,
+};
+
+export async function readState(db: WorkDb): Promise<PullerState> {
+  const [row] = await db.rows<PullerState>(SELECT_META_SQL);
+  if (row) return row;
+  await db.run(
+    `INSERT INTO ${META_SCHEMA}.meta (generation, schema_version, base_version, session_count, rejected_rows)
+     VALUES (0, ?, 0, 0, 0)`,
+    [SCHEMA_VERSION],
+  );
+  return { ...EMPTY };
+}
+
+export interface LoadStamp {
+  etag: string | null;
+  scanVersion: number | null;
+  upstreamGeneratedAt: number | null;
+  sessionCount: number;
+  rejectedRows: number;
+}
+
+/** Records a successful load; runs inside the load's transaction so ETag and data commit together. */
+export async function recordLoad(db: WorkDb, stamp: LoadStamp): Promise<void> {
+  await db.run(
+    `UPDATE ${META_SCHEMA}.meta
+     SET etag = ?, scan_version = ?, upstream_generated_at = ?, base_version = base_version + 1,
+         session_count = ?, rejected_rows = ?, schema_version = ?`,
+    [stamp.etag, stamp.scanVersion, stamp.upstreamGeneratedAt, stamp.sessionCount, stamp.rejectedRows, SCHEMA_VERSION],
+  );
+}
+
+export async function recordPublished(db: WorkDb, generation: number): Promise<void> {
+  await db.run(`UPDATE ${META_SCHEMA}.meta SET generation = ?, published_at = now()`, [generation]);
+}

@@ -1,0 +1,117 @@
+import { rm } from 'node:fs/promises';
+import type { Agent } from 'undici';
+import type { ViewDefinition } from '../shared/catalog/index.js';
+import type { HomePaths } from '../shared/paths.js';
+import { fetchSessions } from './fetch.js';
+import { loadBaseTables, type LoadResult } from './load.js';
+import { materializeDueViews, type ViewOutcome } from './materialize.js';
+import { PayloadShapeError, type PayloadHeader } from './payload-splitter.js';
+import { publishGeneration } from './publish.js';
+import { readState } from './state.js';
+import type { WorkDb } from './work-db.js';
+
+export interface TickDeps {
+  db: WorkDb;
+  agent: Agent;
+  paths: HomePaths;
+  catalog: readonly ViewDefinition[];
+  upstream: { baseUrl: string; maxBytes: number; retries: number };
+  signal?: AbortSignal;
+  onProgress?: (bytes: number, total: number | null) => void;
+  onRetry?: (attempt: number, reason: string, delayMs: number) => void;
+}
+
+export interface TickReport {
+  outcome: 'published' | 'unchanged';
+  /** The generation now published (the new one, or the one already there). */
+  generation: number;
+  upstream: 'not-modified' | 'loaded';
+  scanVersion: number | null;
+  bytes: number;
+  load: LoadResult | null;
+  repairedSurrogates: number;
+  views: ViewOutcome[];
+  publishMs: number | null;
+  durationMs: number;
+}
+
+function integerField(header: PayloadHeader, key: string, required: boolean): number | null {
+  const value = header[key];
+  if (value === undefined || value === null) {
+    if (required) throw new PayloadShapeError(`"${key}" is missing`);
+    return null;
+  }
+  if (typeof value !== 'number' || !Number.isSafeInteger(value)) {
+    throw new PayloadShapeError(`"${key}" is ${JSON.stringify(value)}, not an integer`);
+  }
+  return value;
+}
+
+/**
+ * One tick: fetch (or learn nothing changed), load, materialize due views, publish if anything
+ * changed. Throws on failure, having published nothing: the working database's transactions
+ * leave the previous base data and ETag in place.
+ */
+export async function runTick(deps: TickDeps): Promise<TickReport> {
+  const t0 = performance.now();
+  const { db, paths } = deps;
+  const state = await readState(db);
+  let load: LoadResult | null = null;
+  let scanVersion = state.scan_version;
+  let bytes = 0;
+  let repairedSurrogates = 0;
+  try {
+    const fetched = await fetchSessions(deps.agent, {
+      baseUrl: deps.upstream.baseUrl,
+      etag: state.etag,
+      dest: paths.incoming,
+      maxBytes: deps.upstream.maxBytes,
+      retries: deps.upstream.retries,
+      signal: deps.signal,
+      onProgress: deps.onProgress,
+      onRetry: deps.onRetry,
+    });
+    if (fetched.kind === 'payload') {
+      scanVersion = integerField(fetched.header, 'scan_version', true);
+      const generatedAt = integerField(fetched.header, 'generated_at', false);
+      bytes = fetched.bytes;
+      repairedSurrogates = fetched.repairedSurrogates;
+      load = await loadBaseTables(db, paths.incoming, fetched.elements, {
+        etag: fetched.etag,
+        scanVersion,
+        upstreamGeneratedAt: generatedAt,
+      });
+    }
+  } finally {
+    await rm(paths.incoming, { force: true });
+  }
+
+  deps.signal?.throwIfAborted();
+  const baseVersion = load ? state.base_version + 1 : state.base_version;
+  const views = await materializeDueViews(db, deps.catalog, {
+    baseVersion,
+    scanVersion,
+    nowEpoch: Date.now() / 1000,
+  });
+  const changed = load !== null || views.some((v) => v.status === 'materialized' || v.errorChanged) || state.generation === 0;
+  let generation = state.generation;
+  let publishMs: number | null = null;
+  deps.signal?.throwIfAborted();
+  if (changed && baseVersion > 0) {
+    const published = await publishGeneration(db, paths, state.generation + 1);
+    generation = published.generation;
+    publishMs = published.durationMs;
+  }
+  return {
+    outcome: generation !== state.generation ? 'published' : 'unchanged',
+    generation,
+    upstream: load ? 'loaded' : 'not-modified',
+    scanVersion,
+    bytes,
+    load,
+    repairedSurrogates,
+    views,
+    publishMs,
+    durationMs: performance.now() - t0,
+  };
+}

@@ -1,0 +1,99 @@
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import { BASE_DDL } from '../shared/base-tables.js';
+import { PullerLockedError } from '../shared/errors.js';
+import { META_DDL } from '../shared/snapshot.js';
+
+const LOCK_HOLDER = /Conflicting lock is held in .*? \(PID (\d+)\)/;
+
+/**
+ * The puller's private working database, held read-write for the puller's whole life. DuckDB's
+ * file lock on it is also what keeps a second puller out of the same home.
+ *
+ * Never open, read or copy work.duckdb any other way from this process: closing any descriptor of
+ * a file drops every POSIX lock the process holds on it, DuckDB's write lock included.
+ */
+export class WorkDb {
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    readonly conn: DuckDBConnection,
+    readonly path: string,
+    /** The catalog name DuckDB gives the working database (from its file name). */
+    readonly catalogName: string,
+  ) {}
+
+  static async open(path: string, home: string): Promise<WorkDb> {
+    await mkdir(dirname(path), { recursive: true });
+    let instance: DuckDBInstance;
+    try {
+      instance = await DuckDBInstance.create(path, { preserve_insertion_order: 'false' });
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      const holder = LOCK_HOLDER.exec(message);
+      if (holder || /Could not set lock/.test(message)) {
+        const pid = holder ? Number(holder[1]) : null;
+        throw new PullerLockedError(
+          `another session-lattice puller${pid ? ` (PID ${pid})` : ''} is already running on ${home}; ` +
+            `stop it first (brew services stop session-lattice-puller, or kill ${pid ?? '<pid>'})`,
+          pid,
+        );
+      }
+      throw err;
+    }
+    const conn = await instance.connect();
+    const reader = await conn.runAndReadAll('SELECT current_database()');
+    const catalogName = String(reader.getRowsJson()[0]?.[0] ?? 'work');
+    for (const ddl of [...META_DDL, ...BASE_DDL]) await conn.run(ddl);
+    return new WorkDb(instance, conn, path, catalogName);
+  }
+
+  async run(sql: string, params?: DuckDBValue[]): Promise<void> {
+    await this.conn.run(sql, params);
+  }
+
+  /** Rows as JSON-friendly objects (cast BIGINTs in SQL where a number is wanted). */
+  async rows<T>(sql: string, params?: DuckDBValue[]): Promise<T[]> {
+    const reader = await this.conn.runAndReadAll(sql, params);
+    return reader.getRowObjectsJson() as unknown as T[];
+  }
+
+  async value<T>(sql: string, params?: DuckDBValue[]): Promise<T | null> {
+    const reader = await this.conn.runAndReadAll(sql, params);
+    const row = reader.getRowsJson()[0];
+    return row === undefined ? null : (row[0] as unknown as T);
+  }
+
+  /** Runs `body` in a transaction, rolled back if it throws. */
+  async transaction<T>(body: () => Promise<T>): Promise<T> {
+    await this.conn.run('BEGIN TRANSACTION');
+    try {
+      const result = await body();
+      await this.conn.run('COMMIT');
+      return result;
+    } catch (err) {
+      await this.conn.run('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Stops the statement in flight (used on shutdown). */
+  interrupt(): void {
+    this.conn.interrupt();
+  }
+
+  /** Releases the write lock: every connection disconnected, then the instance closed. */
+  close(): void {
+    this.conn.disconnectSync();
+    this.instance.closeSync();
+  }
+}
+
+/** A string as a SQL literal (for the few places DuckDB takes no parameter, like ATTACH paths). */
+export function sqlLiteral(text: string): string {
+  return `'${text.replace(/'/g, "''")}'`;
+}
+
+export function sqlIdentifier(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}

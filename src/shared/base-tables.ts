@@ -1,0 +1,67 @@
+import { BASE_SCHEMA } from './snapshot.js';
+
+/**
+ * The base tables the puller loads from upstream and every view is computed from. They are part
+ * of each published file (schema `base`), so ad-hoc SQL can reach them too.
+ *
+ * Timestamps are UTC `TIMESTAMP`s converted from upstream's unix seconds; everything else keeps
+ * upstream's names. Tool and stop-reason names keep upstream's spelling exactly (`Bash` and
+ * `bash` are different tools).
+ */
+export const BASE_DDL = [
+  `CREATE SCHEMA IF NOT EXISTS ${BASE_SCHEMA}`,
+  `CREATE TABLE IF NOT EXISTS ${BASE_SCHEMA}.sessions (
+     session_id BIGINT NOT NULL,
+     session_uuid VARCHAR NOT NULL,
+     cwd VARCHAR,
+     started_at TIMESTAMP,
+     ended_at TIMESTAMP,
+     message_count BIGINT NOT NULL,
+     user_message_count BIGINT NOT NULL,
+     assistant_message_count BIGINT NOT NULL,
+     last_prompt VARCHAR,
+     source_file VARCHAR NOT NULL,
+     duration_ms BIGINT,
+     input_tokens BIGINT NOT NULL,
+     output_tokens BIGINT NOT NULL,
+     cache_read_tokens BIGINT NOT NULL,
+     cache_creation_tokens BIGINT NOT NULL,
+     parent_uuid VARCHAR,
+     request_id VARCHAR,
+     message_id VARCHAR,
+     is_sidechain_count BIGINT NOT NULL,
+     models_used VARCHAR[] NOT NULL,
+     tools_used VARCHAR[] NOT NULL,
+     -- false when upstream's tool_call_counts_json / stop_reason_counts_json could not be read
+     -- (empty strings count as readable and empty)
+     tool_counts_ok BOOLEAN NOT NULL,
+     stop_reasons_ok BOOLEAN NOT NULL
+   )`,
+  // A session may belong to no repo, or to several.
+  `CREATE TABLE IF NOT EXISTS ${BASE_SCHEMA}.session_repos (
+     session_id BIGINT NOT NULL,
+     repo_id BIGINT NOT NULL,
+     repo_name VARCHAR,
+     repo_path VARCHAR
+   )`,
+  // Exploded from tool_call_counts_json: one row per (session, tool).
+  `CREATE TABLE IF NOT EXISTS ${BASE_SCHEMA}.tool_calls (
+     session_id BIGINT NOT NULL,
+     tool_name VARCHAR NOT NULL,
+     calls BIGINT NOT NULL,
+     errors BIGINT NOT NULL
+   )`,
+  // Exploded from stop_reason_counts_json: one row per (session, stop reason).
+  `CREATE TABLE IF NOT EXISTS ${BASE_SCHEMA}.stop_reasons (
+     session_id BIGINT NOT NULL,
+     stop_reason VARCHAR NOT NULL,
+     count BIGINT NOT NULL
+   )`,
+  // Exploded from models_used: one row per (session, model).
+  `CREATE TABLE IF NOT EXISTS ${BASE_SCHEMA}.session_models (
+     session_id BIGINT NOT NULL,
+     model VARCHAR NOT NULL
+   )`,
+];
+
+export const BASE_TABLES = ['sessions', 'session_repos', 'tool_calls', 'stop_reasons', 'session_models'] as const;

@@ -1,0 +1,236 @@
+import { ConfigError } from './errors.js';
+import { defaultHome, expandHome } from './paths.js';
+
+/**
+ * Configuration: every setting is an environment variable, overridable by a CLI flag. A bad value
+ * is a start-up error that names where it came from (the variable or the flag) and what it accepts.
+ */
+export interface Config {
+  home: string;
+  host: string;
+  port: number;
+  repoRecallUrl: string;
+  refreshIntervalSeconds: number;
+  /** Largest upstream body accepted, in bytes. */
+  maxPayloadBytes: number;
+  /** How long to wait for upstream to connect, answer, or send the next body chunk. */
+  upstreamTimeoutSeconds: number;
+  /** Retries after a connection error or a 5xx, with exponential backoff and jitter. */
+  upstreamRetries: number;
+  /** Extra Host/Origin names the reads server accepts besides loopback (DNS-rebinding guard). */
+  allowedHosts: string[];
+  /** `/healthz` says degraded when the data is older than this many refresh intervals. */
+  staleAfterIntervals: number;
+  logLevel: LogLevel;
+}
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export interface Setting<K extends keyof Config = keyof Config> {
+  key: K;
+  env: string;
+  /** Long flag name, without the dashes. */
+  flag: string;
+  /** What the value means and what it accepts, for --help and for error messages. */
+  accepts: string;
+  defaultText: string;
+  parse: (raw: string) => Config[K];
+}
+
+function integer(min: number, max: number) {
+  return (raw: string): number => {
+    if (!/^\s*-?\d+\s*$/.test(raw)) throw new Error(`an integer from ${min} to ${max}`);
+    const n = Number(raw);
+    if (n < min || n > max) throw new Error(`an integer from ${min} to ${max}`);
+    return n;
+  };
+}
+
+function decimal(min: number, max: number) {
+  return (raw: string): number => {
+    const n = Number(raw);
+    if (raw.trim() === '' || !Number.isFinite(n) || n < min || n > max) {
+      throw new Error(`a number from ${min} to ${max}`);
+    }
+    return n;
+  };
+}
+
+function httpUrl(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new Error('an http:// or https:// URL, like http://127.0.0.1:7777');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new Error('an http:// or https:// URL, like http://127.0.0.1:7777');
+  }
+  return url.toString().replace(/\/+$/, '');
+}
+
+function nonEmpty(what: string) {
+  return (raw: string): string => {
+    if (raw.trim() === '') throw new Error(what);
+    return raw.trim();
+  };
+}
+
+function hostList(raw: string): string[] {
+  const hosts = raw
+    .split(',')
+    .map((h) => h.trim().toLowerCase())
+    .filter((h) => h !== '');
+  for (const h of hosts) {
+    if (!/^[a-z0-9.\-[\]:]+$/.test(h)) throw new Error('a comma-separated list of host names');
+  }
+  return hosts;
+}
+
+function logLevel(raw: string): LogLevel {
+  const level = raw.trim().toLowerCase();
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new Error(`one of ${LOG_LEVELS.join(', ')}`);
+  return level as LogLevel;
+}
+
+const MIB = 1024 * 1024;
+
+export const SETTINGS: { [K in keyof Config]: Setting<K> } = {
+  home: {
+    key: 'home',
+    env: 'SESSION_LATTICE_HOME',
+    flag: 'home',
+    accepts: 'the data directory',
+    defaultText: '~/.session-lattice',
+    parse: (raw) => expandHome(nonEmpty('a directory path')(raw)),
+  },
+  host: {
+    key: 'host',
+    env: 'SESSION_LATTICE_HOST',
+    flag: 'host',
+    accepts: 'the address the reads server binds',
+    defaultText: '127.0.0.1',
+    parse: nonEmpty('a host name or IP address'),
+  },
+  port: {
+    key: 'port',
+    env: 'SESSION_LATTICE_PORT',
+    flag: 'port',
+    accepts: 'the reads server port (0 picks a free one)',
+    defaultText: '7778',
+    parse: integer(0, 65535),
+  },
+  repoRecallUrl: {
+    key: 'repoRecallUrl',
+    env: 'SESSION_LATTICE_REPO_RECALL_URL',
+    flag: 'repo-recall-url',
+    accepts: 'the repo-recall base URL',
+    defaultText: 'http://127.0.0.1:7777',
+    parse: httpUrl,
+  },
+  refreshIntervalSeconds: {
+    key: 'refreshIntervalSeconds',
+    env: 'SESSION_LATTICE_REFRESH_INTERVAL_SECONDS',
+    flag: 'refresh-interval-seconds',
+    accepts: 'seconds between pulls',
+    defaultText: '60',
+    parse: decimal(0.1, 86400),
+  },
+  maxPayloadBytes: {
+    key: 'maxPayloadBytes',
+    env: 'SESSION_LATTICE_MAX_PAYLOAD_MB',
+    flag: 'max-payload-mb',
+    accepts: 'the largest upstream payload accepted, in MiB',
+    defaultText: '2048',
+    parse: (raw) => Math.round(decimal(0.001, 1024 * 1024)(raw) * MIB),
+  },
+  upstreamTimeoutSeconds: {
+    key: 'upstreamTimeoutSeconds',
+    env: 'SESSION_LATTICE_UPSTREAM_TIMEOUT_SECONDS',
+    flag: 'upstream-timeout-seconds',
+    accepts: 'seconds to wait for upstream to connect, answer, or send more of the body',
+    defaultText: '60',
+    parse: decimal(0.1, 3600),
+  },
+  upstreamRetries: {
+    key: 'upstreamRetries',
+    env: 'SESSION_LATTICE_UPSTREAM_RETRIES',
+    flag: 'upstream-retries',
+    accepts: 'retries after a connection error or a 5xx',
+    defaultText: '3',
+    parse: integer(0, 20),
+  },
+  allowedHosts: {
+    key: 'allowedHosts',
+    env: 'SESSION_LATTICE_ALLOWED_HOSTS',
+    flag: 'allowed-hosts',
+    accepts: 'extra Host/Origin names the reads server accepts besides loopback',
+    defaultText: '(none)',
+    parse: hostList,
+  },
+  staleAfterIntervals: {
+    key: 'staleAfterIntervals',
+    env: 'SESSION_LATTICE_STALE_AFTER_INTERVALS',
+    flag: 'stale-after-intervals',
+    accepts: 'refresh intervals after which /healthz reports the data as degraded',
+    defaultText: '3',
+    parse: decimal(1, 10000),
+  },
+  logLevel: {
+    key: 'logLevel',
+    env: 'SESSION_LATTICE_LOG_LEVEL',
+    flag: 'log-level',
+    accepts: `log level (${LOG_LEVELS.join(', ')})`,
+    defaultText: 'info',
+    parse: logLevel,
+  },
+};
+
+export const DEFAULTS: Config = {
+  home: defaultHome(),
+  host: '127.0.0.1',
+  port: 7778,
+  repoRecallUrl: 'http://127.0.0.1:7777',
+  refreshIntervalSeconds: 60,
+  maxPayloadBytes: 2048 * MIB,
+  upstreamTimeoutSeconds: 60,
+  upstreamRetries: 3,
+  allowedHosts: [],
+  staleAfterIntervals: 3,
+  logLevel: 'info',
+};
+
+/** Flag values as commander hands them over: raw strings keyed by camel-cased flag name. */
+export type FlagValues = Partial<Record<string, string | undefined>>;
+
+export function flagKey(flag: string): string {
+  return flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+/**
+ * Resolves the configuration: a flag wins over its environment variable, which wins over the
+ * default. Only `keys` are read (a daemon is not refused for a variable it does not use); the rest
+ * keep their defaults. Throws ConfigError naming the first bad source.
+ */
+export function loadConfig(
+  env: NodeJS.ProcessEnv,
+  flags: FlagValues = {},
+  keys: readonly (keyof Config)[] = Object.keys(SETTINGS) as (keyof Config)[],
+): Config {
+  const config: Config = { ...DEFAULTS, allowedHosts: [...DEFAULTS.allowedHosts] };
+  for (const setting of keys.map((k) => SETTINGS[k]) as Setting[]) {
+    const fromFlag = flags[flagKey(setting.flag)];
+    const fromEnv = env[setting.env];
+    const [raw, source] =
+      fromFlag !== undefined ? [fromFlag, `--${setting.flag}`] : fromEnv !== undefined ? [fromEnv, setting.env] : [];
+    if (raw === undefined || source === undefined) continue;
+    try {
+      (config as unknown as Record<string, unknown>)[setting.key] = setting.parse(raw);
+    } catch (err) {
+      const accepts = err instanceof Error ? err.message : String(err);
+      throw new ConfigError(`${source}=${JSON.stringify(raw)} is not valid: ${setting.accepts}; expected ${accepts}`);
+    }
+  }
+  return config;
+}

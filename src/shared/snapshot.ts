@@ -1,0 +1,122 @@
+/**
+ * The snapshot format: what a published generation file contains, shared by the puller (which
+ * writes it) and the reads server (which only reads it).
+ *
+ * - `main.<view>`: one table per catalog view, the materialized rows.
+ * - `base.*`: the base tables loaded from upstream (for ad-hoc SQL and the `query` tool).
+ * - `lattice.meta`: exactly one row, the identity of the generation.
+ * - `lattice.views`: one row per catalog view: its description, refresh interval, freshness and
+ *   last error.
+ * - `lattice.refresh_log`: the most recent materializations (bounded).
+ */
+export const SCHEMA_VERSION = 1;
+
+export const VIEW_SCHEMA = 'main';
+export const BASE_SCHEMA = 'base';
+export const META_SCHEMA = 'lattice';
+
+export interface SnapshotMeta {
+  generation: number;
+  /** ISO-8601 UTC. */
+  published_at: string;
+  schema_version: number;
+  scan_version: number | null;
+  etag: string | null;
+  /** Upstream's generated_at (unix seconds), if it sent one. */
+  upstream_generated_at: number | null;
+  /** Increments on every successful load of base tables: the watermark views are stamped with. */
+  base_version: number;
+  session_count: number;
+  rejected_rows: number;
+}
+
+export interface ViewState {
+  name: string;
+  description: string;
+  refresh_interval_seconds: number;
+  key_columns: string[];
+  /** ISO-8601 UTC; null until the view has been materialized once. */
+  materialized_at: string | null;
+  row_count: number | null;
+  /** base_version the current rows were computed from. */
+  watermark: number | null;
+  /** Upstream scan_version the current rows were computed from. */
+  scan_version: number | null;
+  last_duration_ms: number | null;
+  last_error: string | null;
+  last_error_at: string | null;
+}
+
+export interface RefreshLogEntry {
+  view_name: string;
+  started_at: string;
+  finished_at: string;
+  row_count: number | null;
+  error: string | null;
+}
+
+/** Rows kept in `lattice.refresh_log`; older entries are dropped. */
+export const REFRESH_LOG_LIMIT = 1000;
+
+/** DDL of the meta tables, in the working database and therefore in every published file. */
+export const META_DDL = [
+  `CREATE SCHEMA IF NOT EXISTS ${META_SCHEMA}`,
+  `CREATE TABLE IF NOT EXISTS ${META_SCHEMA}.meta (
+     generation BIGINT NOT NULL,
+     published_at TIMESTAMPTZ,
+     schema_version INTEGER NOT NULL,
+     scan_version BIGINT,
+     etag VARCHAR,
+     upstream_generated_at BIGINT,
+     base_version BIGINT NOT NULL,
+     session_count BIGINT NOT NULL,
+     rejected_rows BIGINT NOT NULL
+   )`,
+  `CREATE TABLE IF NOT EXISTS ${META_SCHEMA}.views (
+     name VARCHAR PRIMARY KEY,
+     description VARCHAR NOT NULL,
+     refresh_interval_seconds DOUBLE NOT NULL,
+     key_columns VARCHAR[] NOT NULL,
+     sql_hash VARCHAR,
+     materialized_at TIMESTAMPTZ,
+     row_count BIGINT,
+     watermark BIGINT,
+     scan_version BIGINT,
+     last_duration_ms DOUBLE,
+     last_error VARCHAR,
+     last_error_at TIMESTAMPTZ
+   )`,
+  `CREATE TABLE IF NOT EXISTS ${META_SCHEMA}.refresh_log (
+     view_name VARCHAR NOT NULL,
+     started_at TIMESTAMPTZ NOT NULL,
+     finished_at TIMESTAMPTZ NOT NULL,
+     row_count BIGINT,
+     error VARCHAR
+   )`,
+];
+
+/** Reads the identity row; timestamps come back as ISO strings, big integers as numbers. */
+export const SELECT_META_SQL = `
+  SELECT generation::DOUBLE AS generation,
+         strftime(published_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%gZ') AS published_at,
+         schema_version,
+         scan_version::DOUBLE AS scan_version,
+         etag,
+         upstream_generated_at::DOUBLE AS upstream_generated_at,
+         base_version::DOUBLE AS base_version,
+         session_count::DOUBLE AS session_count,
+         rejected_rows::DOUBLE AS rejected_rows
+  FROM ${META_SCHEMA}.meta
+  LIMIT 1`;
+
+export const SELECT_VIEWS_SQL = `
+  SELECT name, description, refresh_interval_seconds, key_columns,
+         strftime(materialized_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%gZ') AS materialized_at,
+         row_count::DOUBLE AS row_count,
+         watermark::DOUBLE AS watermark,
+         scan_version::DOUBLE AS scan_version,
+         last_duration_ms,
+         last_error,
+         strftime(last_error_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%gZ') AS last_error_at
+  FROM ${META_SCHEMA}.views
+  ORDER BY name`;

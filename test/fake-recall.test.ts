@@ -1,0 +1,577 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Agent, request } from 'undici';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  INVALID_KINDS,
+  describeMessiness,
+  generatePayloadText,
+  writePayloadFile,
+  type InvalidKind,
+  type RecallSession,
+} from './fake-recall/generate.js';
+import { FAULT_MODES, ifNoneMatchMatches, startFakeRecall, type FakeRecall } from './fake-recall/server.js';
+
+const NULLABLE = ['cwd', 'started_at', 'ended_at', 'last_prompt', 'duration_ms', 'parent_uuid', 'request_id', 'message_id'] as const;
+const INT_FIELDS = [
+  'id', 'message_count', 'user_message_count', 'assistant_message_count', 'input_tokens', 'output_tokens',
+  'cache_read_tokens', 'cache_creation_tokens', 'is_sidechain_count',
+] as const;
+const SESSION_KEYS = [
+  'id', 'session_uuid', 'cwd', 'started_at', 'ended_at', 'message_count', 'user_message_count',
+  'assistant_message_count', 'last_prompt', 'source_file', 'duration_ms', 'input_tokens', 'output_tokens',
+  'cache_read_tokens', 'cache_creation_tokens', 'parent_uuid', 'request_id', 'message_id', 'is_sidechain_count',
+  'models_used', 'tools_used', 'tool_call_counts_json', 'stop_reason_counts_json',
+].sort();
+
+/** A lone surrogate in a decoded JS string. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+/** A lone surrogate *escape* in raw JSON text. */
+const RAW_LONE_ESCAPE = /\\ud[89ab][0-9a-f]{2}(?!\\ud[c-f][0-9a-f]{2})/gi;
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** The loader's notion of an invalid row (what the generator's invalid rows break). */
+function invalidKind(el: unknown): InvalidKind | 'other' | null {
+  if (!isRecord(el)) return 'other';
+  const s = el.session;
+  if (s === null) return 'session-null';
+  if (!isRecord(s)) return 'other';
+  if (typeof s.id !== 'number') return 'id-not-numeric';
+  if (!('session_uuid' in s)) return 'uuid-missing';
+  if (typeof s.message_count !== 'number') return 'message-count-string';
+  return null;
+}
+
+/** Why `s` is not a valid session of the documented shape, or null. Plain code: called per row. */
+function sessionProblem(s: Record<string, unknown>): string | null {
+  const keys = Object.keys(s).sort();
+  if (keys.join() !== SESSION_KEYS.join()) return `keys ${keys.join()}`;
+  for (const k of INT_FIELDS) if (!Number.isInteger(s[k])) return `${k} not an int`;
+  if (typeof s.session_uuid !== 'string') return 'session_uuid';
+  if (typeof s.source_file !== 'string') return 'source_file';
+  for (const k of NULLABLE) {
+    const v = s[k];
+    if (v === null) continue;
+    const isInt = k === 'started_at' || k === 'ended_at' || k === 'duration_ms';
+    if (isInt ? !Number.isInteger(v) : typeof v !== 'string') return `${k} has the wrong type`;
+  }
+  for (const k of ['models_used', 'tools_used'] as const) {
+    const v = s[k];
+    if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) return `${k} not a string array`;
+  }
+  if (typeof s.tool_call_counts_json !== 'string') return 'tool_call_counts_json not a string';
+  if (typeof s.stop_reason_counts_json !== 'string') return 'stop_reason_counts_json not a string';
+  return null;
+}
+
+function checkValidSession(s: Record<string, unknown>): void {
+  expect(sessionProblem(s)).toBeNull();
+}
+
+function parsePayload(text: string): { sessions: unknown[]; generated_at: number; scan_version: number } {
+  const p: unknown = JSON.parse(text);
+  if (!isRecord(p) || !Array.isArray(p.sessions)) throw new Error('not a payload');
+  expect(Object.keys(p)).toEqual(['sessions', 'generated_at', 'scan_version']);
+  expect(Number.isInteger(p.generated_at)).toBe(true);
+  expect(Number.isInteger(p.scan_version)).toBe(true);
+  return { sessions: p.sessions, generated_at: p.generated_at as number, scan_version: p.scan_version as number };
+}
+
+const tmpDirs: string[] = [];
+async function tempDir(): Promise<string> {
+  const d = await mkdtemp(join(tmpdir(), 'fake-recall-test-'));
+  tmpDirs.push(d);
+  return d;
+}
+afterAll(async () => {
+  for (const d of tmpDirs) await rm(d, { recursive: true, force: true });
+});
+
+describe('generator', () => {
+  it('produces the documented shape with exactly `sessions` elements and ascending unique ids', () => {
+    const n = 300;
+    const text = generatePayloadText({ sessions: n, seed: 7, scanVersion: 5, generatedAt: 1700002000 });
+    const p = parsePayload(text);
+    expect(p.sessions).toHaveLength(n);
+    expect(p.generated_at).toBe(1700002000);
+    expect(p.scan_version).toBe(5);
+    const m = describeMessiness({ sessions: n, seed: 7 });
+    p.sessions.forEach((el, i) => {
+      if (!isRecord(el)) throw new Error('element not an object');
+      expect(Object.keys(el)).toEqual(['session', 'repos']);
+      expect(Array.isArray(el.repos)).toBe(true);
+      for (const r of el.repos as unknown[]) {
+        expect(Array.isArray(r) && r.length === 3 && Number.isInteger(r[0]) && typeof r[1] === 'string' && typeof r[2] === 'string').toBe(true);
+      }
+      if (m.invalidIndices.includes(i)) return;
+      if (!isRecord(el.session)) throw new Error('session not an object');
+      checkValidSession(el.session);
+      expect(el.session.id).toBe(i + 1);
+    });
+  });
+
+  it('is deterministic: same options give byte-identical files, another seed differs', async () => {
+    const dir = await tempDir();
+    const opts = { sessions: 1500, seed: 42 };
+    const a = await writePayloadFile(opts, join(dir, 'a.json'));
+    const b = await writePayloadFile(opts, join(dir, 'b.json'));
+    const c = await writePayloadFile({ ...opts, seed: 43 }, join(dir, 'c.json'));
+    const [ba, bb, bc] = await Promise.all(['a', 'b', 'c'].map((x) => readFile(join(dir, `${x}.json`))));
+    expect(a.bytes).toBe(b.bytes);
+    expect(a.bytes).toBe((await stat(join(dir, 'a.json'))).size);
+    expect(ba?.equals(bb as Buffer)).toBe(true);
+    expect(ba?.equals(bc as Buffer)).toBe(false);
+    expect(c.bytes).toBe(bc?.length);
+    expect(ba?.toString('utf8')).toBe(generatePayloadText(opts));
+  });
+
+  it('20k messy: describeMessiness matches the payload exactly, and the mess is all there', () => {
+    const n = 20_000;
+    const opts = { sessions: n, seed: 3 };
+    const text = generatePayloadText(opts);
+    const m = describeMessiness(opts);
+    const p = parsePayload(text);
+    expect(p.sessions).toHaveLength(n);
+    expect(text.length / n).toBeGreaterThan(900); // ~1.2-1.3 KB per element
+    expect(text.length / n).toBeLessThan(1800);
+
+    const byKind: Record<string, number> = {};
+    const invalidIdx: number[] = [];
+    const surrogateIdx: number[] = [];
+    const uuids = new Set<string>();
+    const nulls: Record<string, number> = {};
+    const repoCounts = new Set<number>();
+    const toolCountStrings = new Set<string>();
+    const problems: string[] = [];
+    let caseVariant = 0;
+    let noTimestamps = 0;
+    let huge = 0;
+    let unicode = 0;
+    p.sessions.forEach((el, i) => {
+      const kind = invalidKind(el);
+      if (kind !== null) {
+        byKind[kind] = (byKind[kind] ?? 0) + 1;
+        invalidIdx.push(i);
+        return;
+      }
+      if (!isRecord(el) || !isRecord(el.session)) throw new Error('unreachable');
+      const s = el.session as unknown as RecallSession;
+      const problem = sessionProblem(el.session);
+      if (problem !== null) problems.push(`row ${i}: ${problem}`);
+      uuids.add(s.session_uuid);
+      for (const k of NULLABLE) if (s[k] === null) nulls[k] = (nulls[k] ?? 0) + 1;
+      repoCounts.add((el.repos as unknown[]).length);
+      if (s.last_prompt !== null && LONE_SURROGATE.test(s.last_prompt)) surrogateIdx.push(i);
+      if (s.last_prompt !== null && s.last_prompt.length >= 20_000) huge++;
+      if (/[^\x00-\x7f]/.test(`${s.last_prompt ?? ''}${s.cwd ?? ''}`)) unicode++;
+      if (s.started_at === null && s.ended_at === null) noTimestamps++;
+      const lower = new Set(s.tools_used.map((t) => t.toLowerCase()));
+      if (s.tools_used.some((t) => t === t.toLowerCase() && !t.startsWith('mcp__')) || lower.size < s.tools_used.length) caseVariant++;
+      toolCountStrings.add(s.tool_call_counts_json);
+    });
+
+    expect(problems).toEqual([]);
+    expect(m.invalidRows).toBeGreaterThan(0);
+    expect(invalidIdx).toEqual(m.invalidIndices);
+    for (const k of INVALID_KINDS) expect(byKind[k] ?? 0, k).toBe(m.invalidByKind[k]);
+    expect(byKind.other).toBeUndefined();
+    expect(m.validRows).toBe(n - m.invalidRows);
+
+    expect(m.surrogateRows).toBeGreaterThan(0);
+    expect(surrogateIdx).toEqual(m.surrogateIndices);
+    expect(text.match(RAW_LONE_ESCAPE)?.length).toBe(m.surrogateRows);
+
+    expect(uuids.size).toBe(m.validRows); // no duplicate session_uuid
+    for (const k of NULLABLE) expect(nulls[k] ?? 0, `nulls in ${k}`).toBeGreaterThan(20);
+    expect([...repoCounts].sort()).toEqual([0, 1, 2, 3]);
+    expect(noTimestamps).toBeGreaterThan(50);
+    expect(huge).toBeGreaterThan(10);
+    expect(unicode).toBeGreaterThan(200);
+    expect(caseVariant).toBeGreaterThan(50);
+    for (const bad of ['', '{', 'null', '[]', '{"Bash": {"calls": "x"}}']) expect(toolCountStrings.has(bad), JSON.stringify(bad)).toBe(true);
+  });
+
+  it('small messy payloads (>= 50 sessions) always carry an invalid row and a raw surrogate escape', () => {
+    for (const seed of [1, 2, 3, 99]) {
+      const text = generatePayloadText({ sessions: 50, seed });
+      const m = describeMessiness({ sessions: 50, seed });
+      expect(m.invalidRows).toBeGreaterThanOrEqual(1);
+      expect(m.surrogateRows).toBeGreaterThanOrEqual(1);
+      expect(text).toContain('\\ud83d"'); // the escape, raw, right before the closing quote
+      expect(text.match(RAW_LONE_ESCAPE)?.length).toBe(m.surrogateRows);
+      const p = parsePayload(text); // JSON.parse accepts it
+      const invalid = p.sessions.filter((el) => invalidKind(el) !== null).length;
+      expect(invalid).toBe(m.invalidRows);
+    }
+  });
+
+  it('clean mode has no invalid rows, no nulls, no surrogates and well-formed count strings', () => {
+    const n = 3000;
+    const text = generatePayloadText({ sessions: n, seed: 5, messy: false });
+    const m = describeMessiness({ sessions: n, seed: 5, messy: false });
+    expect(m.invalidRows).toBe(0);
+    expect(m.surrogateRows).toBe(0);
+    expect(text.match(RAW_LONE_ESCAPE)).toBeNull();
+    const p = parsePayload(text);
+    expect(p.sessions).toHaveLength(n);
+    const problems: string[] = [];
+    p.sessions.forEach((el, i) => {
+      const bad = (why: string): void => {
+        problems.push(`row ${i}: ${why}`);
+      };
+      if (invalidKind(el) !== null) return bad('invalid row');
+      if (!isRecord(el) || !isRecord(el.session)) return bad('not an object');
+      const s = el.session as unknown as RecallSession;
+      const problem = sessionProblem(el.session);
+      if (problem !== null) return bad(problem);
+      for (const k of NULLABLE) if (s[k] === null) bad(`${k} is null`);
+      if ((el.repos as unknown[]).length !== 1) bad('repos.length != 1');
+      try {
+        const tc: unknown = JSON.parse(s.tool_call_counts_json);
+        if (!isRecord(tc)) return bad('tool counts not an object');
+        if (Object.keys(tc).join() !== s.tools_used.join()) bad('tool counts keys != tools_used');
+        for (const v of Object.values(tc)) if (!(isRecord(v) && Number.isInteger(v.calls) && Number.isInteger(v.errors))) bad('tool count entry');
+        const sr: unknown = JSON.parse(s.stop_reason_counts_json);
+        if (!isRecord(sr)) return bad('stop counts not an object');
+        for (const v of Object.values(sr)) if (!Number.isInteger(v)) bad('stop count entry');
+      } catch (err) {
+        bad(`count string does not parse: ${String(err)}`);
+      }
+      if (new Set(s.tools_used.map((t) => t.toLowerCase())).size !== s.tools_used.length) bad('case-variant tool names');
+      if (/[\x80-\uffff]/.test(`${s.last_prompt ?? ''}${s.cwd ?? ''}${JSON.stringify(el.repos)}`)) bad('non-ASCII text');
+    });
+    expect(problems).toEqual([]);
+  });
+
+  it('handles 0 sessions', () => {
+    expect(parsePayload(generatePayloadText({ sessions: 0 })).sessions).toEqual([]);
+    expect(describeMessiness({ sessions: 0 }).invalidRows).toBe(0);
+  });
+});
+
+describe('ifNoneMatchMatches', () => {
+  it('handles weak tags, lists and *', () => {
+    expect(ifNoneMatchMatches('"3"', '"3"')).toBe(true);
+    expect(ifNoneMatchMatches('W/"3"', '"3"')).toBe(true);
+    expect(ifNoneMatchMatches('"1", W/"3"', '"3"')).toBe(true);
+    expect(ifNoneMatchMatches('*', '"3"')).toBe(true);
+    expect(ifNoneMatchMatches('"4"', '"3"')).toBe(false);
+    expect(ifNoneMatchMatches('3', '"3"')).toBe(false);
+    expect(ifNoneMatchMatches(undefined, '"3"')).toBe(false);
+  });
+});
+
+describe('server', () => {
+  let fake: FakeRecall;
+  let agent: Agent;
+  const N = 200;
+
+  beforeAll(async () => {
+    fake = await startFakeRecall({ sessions: N, seed: 11 });
+    agent = new Agent({ keepAliveTimeout: 1000 });
+  });
+  afterAll(async () => {
+    const dir = fake.dataDir;
+    await fake.close();
+    await agent.close();
+    expect(existsSync(dir)).toBe(false);
+  });
+  afterEach(() => {
+    fake.setFault(null);
+  });
+
+  type RequestOpts = NonNullable<Parameters<typeof request>[1]>;
+  type Response = Awaited<ReturnType<typeof request>>;
+  const get = (path: string, opts: RequestOpts = {}): Promise<Response> =>
+    request(`${fake.url}${path}`, { dispatcher: agent, ...opts });
+
+  it('binds 127.0.0.1 on an ephemeral port', () => {
+    expect(fake.url).toBe(`http://127.0.0.1:${fake.port}`);
+    expect(fake.port).toBeGreaterThan(0);
+  });
+
+  it('serves the payload with Content-Length and a quoted ETag, then 304 on If-None-Match', async () => {
+    const r = await get('/api/sessions');
+    expect(r.statusCode).toBe(200);
+    expect(r.headers['content-type']).toBe('application/json');
+    const etag = r.headers.etag;
+    expect(etag).toBe(`"${fake.scanVersion}"`);
+    const buf = Buffer.from(await r.body.arrayBuffer());
+    expect(Number(r.headers['content-length'])).toBe(buf.length);
+    expect(buf.equals(await readFile(fake.payloadPath))).toBe(true);
+    const p = parsePayload(buf.toString('utf8'));
+    expect(p.sessions).toHaveLength(N);
+    expect(p.scan_version).toBe(fake.scanVersion);
+
+    for (const inm of [etag as string, `W/${etag as string}`, `"999", ${etag as string}`]) {
+      const r304 = await get('/api/sessions', { headers: { 'if-none-match': inm } });
+      expect(r304.statusCode, inm).toBe(304);
+      expect(r304.headers.etag).toBe(etag);
+      expect(await r304.body.text()).toBe('');
+    }
+    const stale = await get('/api/sessions', { headers: { 'if-none-match': '"999"' } });
+    expect(stale.statusCode).toBe(200);
+    await stale.body.dump();
+  });
+
+  it('scan-version, milestones, action-required, 404 and 405', async () => {
+    const sv = await get('/api/scan-version');
+    expect(sv.statusCode).toBe(200);
+    const body: unknown = await sv.body.json();
+    expect(body).toEqual({ scan_version: fake.scanVersion, last_scan: expect.any(Number) });
+    for (const path of ['/api/milestones', '/api/action-required']) {
+      const r = await get(path);
+      expect(r.statusCode).toBe(200);
+      expect(await r.body.json()).toEqual([]);
+    }
+    const nf = await get('/api/nope');
+    expect(nf.statusCode).toBe(404);
+    expect(await nf.body.json()).toMatchObject({ error: 'not found' });
+    const m = await get('/api/sessions', { method: 'POST', body: '{}' });
+    expect(m.statusCode).toBe(405);
+    expect(m.headers.allow).toBe('GET');
+    await m.body.dump();
+    const last = fake.requests.at(-1);
+    expect(last).toMatchObject({ method: 'POST', path: '/api/sessions' });
+    expect(last?.headers.host).toBe(`127.0.0.1:${fake.port}`);
+  });
+
+  it('setData and setPayloadText bump the scan_version and ETag', async () => {
+    const before = fake.scanVersion;
+    const oldEtag = `"${before}"`;
+    await fake.setData({ sessions: 25, seed: 2, messy: false });
+    expect(fake.scanVersion).toBe(before + 1);
+    const r = await get('/api/sessions', { headers: { 'if-none-match': oldEtag } });
+    expect(r.statusCode).toBe(200);
+    expect(r.headers.etag).toBe(`"${before + 1}"`);
+    const p = parsePayload(await r.body.text());
+    expect(p.sessions).toHaveLength(25);
+    expect(p.scan_version).toBe(before + 1);
+
+    const text = '{"sessions":[],"generated_at":1700002000,"scan_version":7}';
+    await fake.setPayloadText(text);
+    expect(fake.scanVersion).toBe(before + 2);
+    const r2 = await get('/api/sessions');
+    expect(r2.headers.etag).toBe(`"${before + 2}"`);
+    expect(await r2.body.text()).toBe(text);
+    const sv: unknown = await (await get('/api/scan-version')).body.json();
+    expect(sv).toMatchObject({ scan_version: before + 2 });
+    await fake.setData({ sessions: N, seed: 11 });
+  });
+
+  it('status faults, with `times`', async () => {
+    for (const [mode, code] of [['status-500', 500], ['status-503', 503], ['status-404', 404]] as const) {
+      fake.setFault(mode, { times: 2 });
+      for (let i = 0; i < 2; i++) {
+        const r = await get('/api/sessions');
+        expect(r.statusCode, mode).toBe(code);
+        await r.body.dump();
+      }
+      const ok = await get('/api/sessions');
+      expect(ok.statusCode, `${mode} cleared after 2`).toBe(200);
+      await ok.body.dump();
+    }
+    // faults touch /api/sessions only
+    fake.setFault('status-500');
+    const sv = await get('/api/scan-version');
+    expect(sv.statusCode).toBe(200);
+    await sv.body.dump();
+  });
+
+  it('hang: accepted, never answered', async () => {
+    fake.setFault('hang', { times: 1 });
+    await expect(get('/api/sessions', { signal: AbortSignal.timeout(250) })).rejects.toThrow();
+    expect(fake.requests.at(-1)?.path).toBe('/api/sessions'); // it did arrive
+    const ok = await get('/api/sessions');
+    expect(ok.statusCode).toBe(200);
+    await ok.body.dump();
+  });
+
+  it('truncate: full Content-Length, half the body, then the socket closes', async () => {
+    fake.setFault('truncate', { times: 1 });
+    const r = await get('/api/sessions');
+    expect(r.statusCode).toBe(200);
+    const size = (await stat(fake.payloadPath)).size;
+    expect(Number(r.headers['content-length'])).toBe(size);
+    let received = 0;
+    await expect(
+      (async () => {
+        for await (const chunk of r.body) received += (chunk as Buffer).length;
+      })(),
+    ).rejects.toThrow();
+    expect(received).toBe(Math.floor(size / 2));
+  });
+
+  it('malformed-json: 200 with an ETag and a body JSON.parse rejects', async () => {
+    fake.setFault('malformed-json', { times: 1 });
+    const r = await get('/api/sessions');
+    expect(r.statusCode).toBe(200);
+    expect(r.headers.etag).toBe(`"${fake.scanVersion}"`);
+    const text = await r.body.text();
+    expect(text.startsWith('{"sessions":[')).toBe(true);
+    expect(() => JSON.parse(text) as unknown).toThrow(SyntaxError);
+  });
+
+  it('wrong-shape: valid JSON, never a sessions array (alternating shapes)', async () => {
+    fake.setFault('wrong-shape');
+    const seen: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const r = await get('/api/sessions');
+      expect(r.statusCode).toBe(200);
+      const v: unknown = await r.body.json();
+      expect(isRecord(v) && Array.isArray(v.sessions)).toBe(false);
+      seen.push(Array.isArray(v) ? 'array' : Object.keys(v as object).join(','));
+    }
+    expect(new Set(seen).size).toBe(4);
+    fake.setFault('wrong-shape', { shape: 'array', times: 1 });
+    expect(Array.isArray(await (await get('/api/sessions')).body.json())).toBe(true);
+  });
+
+  it('oversized: exactly oversizeBytes of valid-looking JSON, with or without Content-Length', async () => {
+    const bytes = 3 * 1024 * 1024 + 17;
+    for (const chunked of [false, true]) {
+      fake.setFault('oversized', { times: 1, oversizeBytes: bytes, oversizeChunked: chunked });
+      const r = await get('/api/sessions');
+      expect(r.statusCode).toBe(200);
+      expect(r.headers['content-length']).toBe(chunked ? undefined : String(bytes));
+      const buf = Buffer.from(await r.body.arrayBuffer());
+      expect(buf.length).toBe(bytes);
+      expect(parsePayload(buf.toString('utf8')).sessions.length).toBeGreaterThan(1000);
+    }
+  });
+
+  it('slow: the real body, dripped', async () => {
+    await fake.setData({ sessions: 60, seed: 4 });
+    const size = (await stat(fake.payloadPath)).size;
+    const chunk = Math.ceil(size / 5);
+    fake.setFault('slow', { times: 1, slowChunkBytes: chunk, slowIntervalMs: 60 });
+    const t0 = performance.now();
+    const r = await get('/api/sessions');
+    const buf = Buffer.from(await r.body.arrayBuffer());
+    const elapsed = performance.now() - t0;
+    expect(buf.equals(await readFile(fake.payloadPath))).toBe(true);
+    expect(elapsed).toBeGreaterThanOrEqual(4 * 60 - 20);
+    await fake.setData({ sessions: N, seed: 11 });
+  });
+
+  it('reset: the socket dies before any response', async () => {
+    fake.setFault('reset', { times: 1 });
+    await expect(get('/api/sessions')).rejects.toThrow();
+    const ok = await get('/api/sessions');
+    expect(ok.statusCode).toBe(200);
+    await ok.body.dump();
+  });
+
+  it('every fault mode is covered above', () => {
+    expect([...FAULT_MODES].sort()).toEqual(
+      ['hang', 'malformed-json', 'oversized', 'reset', 'slow', 'status-404', 'status-500', 'status-503', 'truncate', 'wrong-shape'].sort(),
+    );
+  });
+
+  it('control endpoints over HTTP, not recorded in `requests`', async () => {
+    const before = fake.requests.length;
+    const post = (path: string, body: unknown): Promise<Response> =>
+      get(path, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+
+    const d = await post('/_control/data', { sessions: 12, seed: 9, messy: false });
+    expect(d.statusCode).toBe(200);
+    expect(await d.body.json()).toMatchObject({ scanVersion: fake.scanVersion, data: { sessions: 12, seed: 9, messy: false } });
+    const payload = parsePayload(await (await get('/api/sessions')).body.text());
+    expect(payload.sessions).toHaveLength(12);
+
+    const f = await post('/_control/fault', { mode: 'status-503', times: 1 });
+    expect(await f.body.json()).toMatchObject({ fault: { mode: 'status-503', remaining: 1 } });
+    const r503 = await get('/api/sessions');
+    expect(r503.statusCode).toBe(503);
+    await r503.body.dump();
+    const st = await get('/_control/state');
+    expect(await st.body.json()).toMatchObject({ fault: null, url: fake.url });
+
+    const bad = await post('/_control/fault', { mode: 'explode' });
+    expect(bad.statusCode).toBe(400);
+    expect(await bad.body.json()).toMatchObject({ error: expect.stringContaining('mode') });
+    const bad2 = await post('/_control/data', { sessions: 'lots' });
+    expect(bad2.statusCode).toBe(400);
+    await bad2.body.dump();
+
+    const text = '{"sessions":[],"generated_at":1,"scan_version":1}';
+    const pt = await get('/_control/payload', { method: 'POST', body: text });
+    expect(pt.statusCode).toBe(200);
+    await pt.body.dump();
+    expect(await (await get('/api/sessions')).body.text()).toBe(text);
+
+    expect(fake.requests.slice(before).every((r) => !r.path.startsWith('/_control/'))).toBe(true);
+    await fake.setData({ sessions: N, seed: 11, messy: true });
+  });
+});
+
+describe('lifecycle', () => {
+  it('close() ends hung and slow requests and removes the temp dir', async () => {
+    const fake = await startFakeRecall({ sessions: 50 });
+    const dir = fake.dataDir;
+    expect(existsSync(dir)).toBe(true);
+    fake.setFault('hang');
+    const hung = request(`${fake.url}/api/sessions`).then(
+      () => 'answered',
+      () => 'failed',
+    );
+    await new Promise((r) => setTimeout(r, 50));
+    const t0 = performance.now();
+    await fake.close();
+    expect(performance.now() - t0).toBeLessThan(1000);
+    expect(await hung).toBe('failed');
+    expect(existsSync(dir)).toBe(false);
+  });
+
+  it('keeps a caller-provided dataDir but removes its payload files', async () => {
+    const dir = await tempDir();
+    const fake = await startFakeRecall({ sessions: 10, dataDir: dir });
+    await fake.setData({ sessions: 11 });
+    await fake.close();
+    expect(existsSync(dir)).toBe(true);
+    expect(existsSync(join(dir, 'payload-1.json'))).toBe(false);
+    expect(existsSync(join(dir, 'payload-2.json'))).toBe(false);
+  });
+
+  it('refuses a non-loopback host', async () => {
+    await expect(startFakeRecall({ host: '0.0.0.0', sessions: 1 })).rejects.toThrow(/loopback/);
+  });
+
+  // The CLI runs from the build output (npm test builds first; FAKE_RECALL_CLI overrides the path);
+  // skipped when there is no build.
+  const here = dirname(fileURLToPath(import.meta.url));
+  const cli = process.env.FAKE_RECALL_CLI ?? resolve(here, '../dist/test/fake-recall/main.js');
+  it.skipIf(!existsSync(cli))('CLI prints {"url"}, serves, and stops on SIGTERM; a bad flag exits 2', async () => {
+    const child = spawn(process.execPath, [cli, '--port', '0', '--sessions', '30', '--seed', '2'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const line = await new Promise<string>((res, rej) => {
+      let out = '';
+      child.stdout.on('data', (b: Buffer) => {
+        out += b.toString();
+        const nl = out.indexOf('\n');
+        if (nl >= 0) res(out.slice(0, nl));
+      });
+      child.once('exit', (code) => rej(new Error(`exited ${String(code)}`)));
+    });
+    const { url } = JSON.parse(line) as { url: string };
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const r = await request(`${url}/api/sessions`);
+    expect(parsePayload(await r.body.text()).sessions).toHaveLength(30);
+    const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+
+    const bad = spawn(process.execPath, [cli, '--sessoins', '3'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    bad.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    const code = await new Promise<number | null>((res) => bad.once('exit', (c) => res(c)));
+    expect(code).toBe(2);
+    expect(err).toContain('--sessoins');
+  });
+});
