@@ -461,6 +461,23 @@ describe('server', () => {
     await fake.setData({ sessions: N, seed: 11 });
   });
 
+  it('a download in flight finishes with the old payload when setData replaces it', async () => {
+    await fake.setData({ sessions: 60, seed: 5 });
+    const oldPath = fake.payloadPath;
+    const oldBytes = await readFile(oldPath);
+    const oldEtag = fake.etag;
+    fake.setFault('slow', { times: 1, slowChunkBytes: Math.ceil(oldBytes.length / 4), slowIntervalMs: 40 });
+    const r = await get('/api/sessions');
+    expect(r.headers.etag).toBe(oldEtag);
+    await fake.setData({ sessions: 70, seed: 5 });
+    expect(fake.etag).not.toBe(oldEtag);
+    const buf = Buffer.from(await r.body.arrayBuffer());
+    expect(buf.equals(oldBytes)).toBe(true);
+    await new Promise((res) => setTimeout(res, 20));
+    expect(existsSync(oldPath)).toBe(false); // superseded file removed once nobody reads it
+    await fake.setData({ sessions: N, seed: 11 });
+  });
+
   it('reset: the socket dies before any response', async () => {
     fake.setFault('reset', { times: 1 });
     await expect(get('/api/sessions')).rejects.toThrow();

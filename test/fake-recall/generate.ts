@@ -390,7 +390,7 @@ const SALT_INVALID = 0x1a2b3c4d;
 const SALT_SURROGATE = 0x5e6f7081;
 const INVALID_THRESHOLD = Math.floor(4294967296 / 2000);
 const SURROGATE_THRESHOLD = Math.floor(4294967296 / 20000);
-/** Whenever sessions >= 50, these positions are always an invalid row and a surrogate row. */
+/** Whenever sessions >= 50, these positions are an invalid row and a surrogate row (or the next valid one). */
 const FORCED_INVALID_INDEX = 41;
 const FORCED_SURROGATE_INDEX = 47;
 const FORCE_MIN_SESSIONS = 50;
@@ -405,9 +405,12 @@ function planMessiness(n: number, seed: number, messy: boolean): { invalid: Map<
     if (hash3(seed, i, SALT_INVALID) < INVALID_THRESHOLD || (force && i === FORCED_INVALID_INDEX)) {
       invalid.set(i, INVALID_KINDS[k % INVALID_KINDS.length] as InvalidKind);
       k++;
-    } else if (hash3(seed, i, SALT_SURROGATE) < SURROGATE_THRESHOLD || (force && i === FORCED_SURROGATE_INDEX)) {
-      surrogate.add(i);
     }
+  }
+  let forced = force ? FORCED_SURROGATE_INDEX : -1;
+  while (forced >= 0 && invalid.has(forced)) forced++; // the surrogate row must be a valid row
+  for (let i = 0; i < n; i++) {
+    if (!invalid.has(i) && (i === forced || hash3(seed, i, SALT_SURROGATE) < SURROGATE_THRESHOLD)) surrogate.add(i);
   }
   return { invalid, surrogate };
 }
