@@ -49,33 +49,37 @@ function timestamp(expr: string): string {
  * and a failed load leaves the previous data and ETag in place.
  */
 export async function loadBaseTables(db: WorkDb, ndjsonPath: string, elements: number, stamp: Omit<LoadStamp, 'sessionCount' | 'rejectedRows'>): Promise<LoadResult> {
-  const missingRequired = REQUIRED.map((f) => `s.${f} IS NULL`).join(' OR ');
+  const missingRequired = REQUIRED.map((f) => `session.${f} IS NULL`).join(' OR ');
+  // One pass over the file: DuckDB reads the lines in parallel; the count strings are parsed here
+  // too, so nothing below reads the JSON again.
   await db.run(`
     CREATE OR REPLACE TEMP TABLE staging AS
-    SELECT session AS s,
+    SELECT session.*,
            repos,
            CASE WHEN session IS NULL THEN 'not a session object'
-                WHEN ${missingRequired.replace(/s\./g, 'session.')} THEN 'a required field is missing or has the wrong type'
-           END AS problem
+                WHEN ${missingRequired} THEN 'a required field is missing or has the wrong type'
+           END AS problem,
+           TRY_CAST(CASE WHEN json_valid(session.tool_call_counts_json) THEN session.tool_call_counts_json END::JSON
+                    AS MAP(VARCHAR, STRUCT(calls BIGINT, errors BIGINT))) AS tool_map,
+           TRY_CAST(CASE WHEN json_valid(session.stop_reason_counts_json) THEN session.stop_reason_counts_json END::JSON
+                    AS MAP(VARCHAR, BIGINT)) AS stop_map
     FROM read_json(${sqlLiteral(ndjsonPath)},
                    format = 'newline_delimited',
                    ignore_errors = true,
                    maximum_object_size = 268435456,
                    columns = {session: '${SESSION_TYPE.replace(/\s+/g, ' ')}', repos: 'JSON[]'})`);
+  const duplicates =
+    (await db.value<number>(`SELECT (count(*) - count(DISTINCT id))::DOUBLE FROM staging WHERE problem IS NULL`)) ?? 0;
+  if (duplicates > 0) {
+    // A repeated id keeps one occurrence (the lowest uuid, so the choice is deterministic).
+    await db.run(`
+      UPDATE staging SET problem = 'duplicate id'
+      WHERE problem IS NULL AND rowid NOT IN (
+        SELECT first(rowid ORDER BY session_uuid) FROM staging WHERE problem IS NULL GROUP BY id)`);
+  }
   try {
     return await db.transaction(async () => {
-      // One row per valid id; a repeated id keeps its first occurrence by uuid order.
-      await db.run(`
-        CREATE OR REPLACE TEMP TABLE valid AS
-        SELECT s.*, repos,
-               TRY_CAST(CASE WHEN json_valid(s.tool_call_counts_json) THEN s.tool_call_counts_json END::JSON
-                        AS MAP(VARCHAR, STRUCT(calls BIGINT, errors BIGINT))) AS tool_map,
-               TRY_CAST(CASE WHEN json_valid(s.stop_reason_counts_json) THEN s.stop_reason_counts_json END::JSON
-                        AS MAP(VARCHAR, BIGINT)) AS stop_map
-        FROM staging
-        WHERE problem IS NULL
-        QUALIFY row_number() OVER (PARTITION BY s.id ORDER BY s.session_uuid) = 1`);
-
+      await db.run(`CREATE OR REPLACE TEMP VIEW valid AS SELECT * FROM staging WHERE problem IS NULL`);
       for (const table of ['sessions', 'session_repos', 'tool_calls', 'stop_reasons', 'session_models']) {
         await db.run(`DELETE FROM ${BASE_SCHEMA}.${table}`);
       }
@@ -119,30 +123,28 @@ export async function loadBaseTables(db: WorkDb, ndjsonPath: string, elements: n
         FROM (SELECT id, unnest(models_used) AS model FROM valid)
         WHERE model IS NOT NULL AND model <> ''`);
 
-      const [counts] = await db.rows<{ sessions: number; staged: number; missing: number; not_object: number; unreadable: number }>(`
-        SELECT (SELECT count(*) FROM ${BASE_SCHEMA}.sessions)::DOUBLE AS sessions,
-               (SELECT count(*) FROM staging)::DOUBLE AS staged,
-               (SELECT count(*) FROM staging WHERE problem = 'a required field is missing or has the wrong type')::DOUBLE AS missing,
-               (SELECT count(*) FROM staging WHERE problem = 'not a session object')::DOUBLE AS not_object,
-               (SELECT count(*) FROM ${BASE_SCHEMA}.sessions WHERE NOT tool_counts_ok OR NOT stop_reasons_ok)::DOUBLE AS unreadable`);
-      const c = counts!;
-      const unparsable = Math.max(0, elements - c.staged);
-      const duplicates = c.staged - c.missing - c.not_object - c.sessions;
+      const problems = await db.rows<{ problem: string | null; n: number }>(
+        `SELECT problem, count(*)::DOUBLE AS n FROM staging GROUP BY problem`,
+      );
+      const sessions = problems.find((p) => p.problem === null)?.n ?? 0;
+      const staged = problems.reduce((sum, p) => sum + p.n, 0);
       const rejectedBy: Record<string, number> = {};
-      if (unparsable) rejectedBy['unparsable JSON'] = unparsable;
-      if (c.not_object) rejectedBy['not a session object'] = c.not_object;
-      if (c.missing) rejectedBy['a required field is missing or has the wrong type'] = c.missing;
-      if (duplicates) rejectedBy['duplicate id'] = duplicates;
-      if (elements > 0 && c.sessions === 0) {
+      if (elements > staged) rejectedBy['unparsable JSON'] = elements - staged;
+      for (const p of problems) if (p.problem !== null) rejectedBy[p.problem] = p.n;
+      const unreadable =
+        (await db.value<number>(
+          `SELECT count(*)::DOUBLE FROM ${BASE_SCHEMA}.sessions WHERE NOT tool_counts_ok OR NOT stop_reasons_ok`,
+        )) ?? 0;
+      if (elements > 0 && sessions === 0) {
         // Every row failing is upstream speaking a different format, not bad rows: keep what is published.
         throw new PayloadShapeError(`none of its ${elements} sessions could be read (${Object.keys(rejectedBy).join(', ')})`);
       }
-      const rejected = Math.max(0, elements - c.sessions);
-      await recordLoad(db, { ...stamp, sessionCount: c.sessions, rejectedRows: rejected });
-      return { sessions: c.sessions, rejected, rejectedBy, unreadableCounts: c.unreadable };
+      const rejected = Math.max(0, elements - sessions);
+      await recordLoad(db, { ...stamp, sessionCount: sessions, rejectedRows: rejected });
+      return { sessions, rejected, rejectedBy, unreadableCounts: unreadable };
     });
   } finally {
     await db.run('DROP TABLE IF EXISTS staging');
-    await db.run('DROP TABLE IF EXISTS valid');
+    await db.run('DROP VIEW IF EXISTS valid');
   }
 }

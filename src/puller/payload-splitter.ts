@@ -21,16 +21,17 @@ const OPEN_BRACKET = 0x5b;
 const CLOSE_BRACKET = 0x5d;
 const NEWLINE = 0x0a;
 const RETURN = 0x0d;
+const SPACE = 0x20;
 
-const REPLACEMENT_ESCAPE = Buffer.from('\\ufffd');
-const SPACE = Buffer.from(' ');
 const LINE_END = Buffer.from('\n');
+/** `\ufffd` without its backslash: written over the `uXXXX` of an unpaired surrogate escape. */
+const REPLACEMENT_HEX = Buffer.from('ufffd');
 /** Longest escape that must be seen in one piece: a surrogate pair, `\uD83D\uDE00`. */
 const ESCAPE_LOOKAHEAD = 12;
 const MAX_HEADER_BYTES = 64 * 1024;
 
 function isWhitespace(b: number): boolean {
-  return b === 0x20 || b === NEWLINE || b === RETURN || b === 0x09;
+  return b === SPACE || b === NEWLINE || b === RETURN || b === 0x09;
 }
 
 /** The 4 hex digits at `at` as a number, or -1. */
@@ -52,22 +53,20 @@ type Phase =
   | 'expect-colon'
   | 'expect-value'
   | 'in-value'
-  | 'expect-element'
-  | 'in-element'
-  | 'after-element'
+  | 'in-sessions'
   | 'after-value'
   | 'done';
-
-/** Where the bytes being scanned go: nowhere, the NDJSON output, a header value, or a key. */
-type Sink = 'none' | 'element' | 'value' | 'key';
 
 /**
  * Streams an upstream payload `{"sessions": [e1, e2, ...], "scan_version": N, ...}` into
  * newline-delimited JSON, one session element per line, without ever holding the payload:
  * DuckDB then reads the lines in parallel, and a bad row costs that row, not the whole load.
  *
- * On the way it rewrites every unpaired UTF-16 surrogate escape (`\ud83d`, a truncated emoji) to
- * `\ufffd`: JSON.parse accepts them, but DuckDB's reader rejects the entire document.
+ * Every rewrite is the same length, so it happens in place and the output is slices of the input:
+ * a comma between elements becomes a newline, a line break between tokens becomes a space, and an
+ * unpaired UTF-16 surrogate escape (`\ud83d`, a truncated emoji; JSON.parse accepts it, DuckDB's
+ * reader rejects the whole document) becomes `\ufffd`.
+ *
  * It checks the structure (brackets, strings, top-level keys), not the tokens inside an element:
  * a garbled element becomes a line that the loader rejects and counts.
  */
@@ -79,19 +78,23 @@ export class PayloadSplitter {
 
   private phase: Phase = 'before-object';
   private inString = false;
+  /** Bracket depth inside the sessions array (0: between elements) or inside a header value. */
   private depth = 0;
-  private sink: Sink = 'none';
-  private sinkStart = 0;
-  private out: Buffer[] = [];
-  private keyParts: Buffer[] = [];
-  private valueParts: Buffer[] = [];
-  private headerBytes = 0;
-  private currentKey = '';
-  private sawSessions = false;
+  /** Whether the current position in the sessions array is inside an element. */
+  private inElement = false;
   private afterComma = false;
+  private sawSessions = false;
+  private currentKey = '';
+  /** Bytes of the key or header value being read (small, so copied). */
+  private parts: Buffer[] = [];
+  private partsBytes = 0;
+  private partStart = -1;
+  /** Start of the sessions bytes to emit from the current buffer, or -1. */
+  private emitStart = -1;
+  private out: Buffer[] = [];
   private carry: Buffer | null = null;
 
-  /** Feeds the next chunk; returns the NDJSON bytes completed so far (possibly empty). */
+  /** Feeds the next chunk (which it may rewrite in place); returns the NDJSON completed so far. */
   push(chunk: Buffer): Buffer {
     this.bytesIn += chunk.length;
     const buf = this.carry ? Buffer.concat([this.carry, chunk]) : chunk;
@@ -124,11 +127,12 @@ export class PayloadSplitter {
 
   private scan(buf: Buffer, final: boolean): void {
     const n = buf.length;
-    this.sinkStart = 0;
-    let i = 0;
-    // Position of the next backslash at or after i (-1: none left in this chunk); cached because
-    // searching for it from every string start would rescan the chunk over and over.
+    if (this.phase === 'in-sessions') this.emitStart = 0;
+    if (this.phase === 'in-key' || this.phase === 'in-value') this.partStart = 0;
+    // Next backslash at or after i (-1: none left in this buffer); cached because searching from
+    // every string start would rescan the buffer over and over.
     let slash = buf.indexOf(BACKSLASH);
+    let i = 0;
     while (i < n) {
       if (this.inString) {
         const quote = buf.indexOf(QUOTE, i);
@@ -136,75 +140,80 @@ export class PayloadSplitter {
         if (slash !== -1 && (quote === -1 || slash < quote)) {
           if (slash + ESCAPE_LOOKAHEAD > n && !final) {
             // The escape may straddle two chunks: keep its bytes for the next one.
-            this.flush(buf, slash);
+            this.endOfBuffer(buf, slash);
             this.carry = Buffer.from(buf.subarray(slash));
             return;
           }
           i = this.escape(buf, slash);
           continue;
         }
-        if (quote === -1) {
-          i = n;
-          break;
-        }
+        if (quote === -1) break;
         this.inString = false;
-        if (this.phase === 'in-key') {
-          this.flush(buf, quote);
-          this.sink = 'none';
-          this.currentKey = JSON.parse(`"${Buffer.concat(this.keyParts).toString('utf8')}"`) as string;
-          this.phase = 'expect-colon';
-        }
         i = quote + 1;
+        if (this.phase === 'in-key') this.endKey(buf, quote);
         continue;
       }
       const b = buf[i]!;
-      // Fast path for the bulk of the payload: plain bytes inside a session element.
-      if (
-        this.phase === 'in-element' &&
-        b !== QUOTE &&
-        b !== COMMA &&
-        b !== NEWLINE &&
-        b !== RETURN &&
-        b !== OPEN_BRACE &&
-        b !== CLOSE_BRACE &&
-        b !== OPEN_BRACKET &&
-        b !== CLOSE_BRACKET
-      ) {
-        i++;
-        continue;
-      }
-      this.step(buf, i, b);
+      if (this.phase === 'in-sessions') this.sessionsByte(buf, i, b);
+      else this.step(buf, i, b);
       i++;
     }
-    this.flush(buf, n);
+    this.endOfBuffer(buf, n);
   }
 
-  /** One byte outside any string. */
+  /** Hands over what this buffer holds of the sessions (or of a key or value) up to `end`. */
+  private endOfBuffer(buf: Buffer, end: number): void {
+    if (this.emitStart !== -1 && end > this.emitStart) this.out.push(buf.subarray(this.emitStart, end));
+    this.emitStart = -1;
+    if (this.partStart !== -1) this.collect(buf, end);
+    this.partStart = -1;
+  }
+
+  /** One byte inside the sessions array, outside any string: the hot path. */
+  private sessionsByte(buf: Buffer, i: number, b: number): void {
+    if (b === QUOTE) {
+      this.inString = true;
+      this.startElement();
+    } else if (b === OPEN_BRACE || b === OPEN_BRACKET) {
+      this.startElement();
+      this.depth++;
+    } else if (b === CLOSE_BRACE || b === CLOSE_BRACKET) {
+      if (this.depth > 0) {
+        this.depth--;
+        return;
+      }
+      if (b === CLOSE_BRACE) this.fail('unbalanced "}" in "sessions"');
+      if (this.afterComma && !this.inElement) this.fail('"sessions" ends with a trailing comma');
+      // The end of the array.
+      if (this.inElement) this.elements++;
+      if (this.emitStart !== -1 && i > this.emitStart) this.out.push(buf.subarray(this.emitStart, i));
+      if (this.elements > 0) this.out.push(LINE_END);
+      this.emitStart = -1;
+      this.phase = 'after-value';
+    } else if (b === COMMA) {
+      if (this.depth > 0) return;
+      if (!this.inElement) this.fail('an empty element in "sessions"');
+      buf[i] = NEWLINE;
+      this.elements++;
+      this.inElement = false;
+      this.afterComma = true;
+    } else if (b === NEWLINE || b === RETURN) {
+      // Whitespace between tokens may hold a line break; an NDJSON line must not.
+      buf[i] = SPACE;
+    } else if (!isWhitespace(b)) {
+      this.startElement();
+    }
+  }
+
+  private startElement(): void {
+    if (this.depth === 0) this.inElement = true;
+  }
+
+  /** One byte of the top-level object, outside any string. */
   private step(buf: Buffer, i: number, b: number): void {
     switch (this.phase) {
-      case 'in-element':
-        return this.elementByte(buf, i, b);
       case 'in-value':
         return this.valueByte(buf, i, b);
-      case 'after-element':
-        if (b === COMMA) {
-          this.phase = 'expect-element';
-          this.afterComma = true;
-        } else if (b === CLOSE_BRACKET) this.phase = 'after-value';
-        else if (!isWhitespace(b)) this.fail(`unexpected ${JSON.stringify(String.fromCharCode(b))} between sessions`);
-        return;
-      case 'expect-element':
-        if (isWhitespace(b)) return;
-        if (b === CLOSE_BRACKET) {
-          if (this.afterComma) this.fail('"sessions" ends with a trailing comma');
-          this.phase = 'after-value';
-          return;
-        }
-        this.phase = 'in-element';
-        this.sink = 'element';
-        this.sinkStart = i;
-        this.depth = 0;
-        return this.elementByte(buf, i, b);
       case 'before-object':
         if (isWhitespace(b)) return;
         if (b !== OPEN_BRACE) {
@@ -221,9 +230,8 @@ export class PayloadSplitter {
         if (b !== QUOTE) this.fail('expected a key in the top-level object');
         this.phase = 'in-key';
         this.inString = true;
-        this.keyParts = [];
-        this.sink = 'key';
-        this.sinkStart = i + 1;
+        this.parts = [];
+        this.partStart = i + 1;
         return;
       case 'expect-colon':
         if (isWhitespace(b)) return;
@@ -236,14 +244,16 @@ export class PayloadSplitter {
           if (b !== OPEN_BRACKET) this.fail('"sessions" is not an array');
           if (this.sawSessions) this.fail('"sessions" appears twice');
           this.sawSessions = true;
+          this.phase = 'in-sessions';
+          this.depth = 0;
+          this.inElement = false;
           this.afterComma = false;
-          this.phase = 'expect-element';
+          this.emitStart = i + 1;
           return;
         }
         this.phase = 'in-value';
-        this.sink = 'value';
-        this.sinkStart = i;
-        this.valueParts = [];
+        this.parts = [];
+        this.partStart = i;
         this.depth = 0;
         return this.valueByte(buf, i, b);
       case 'after-value':
@@ -258,43 +268,9 @@ export class PayloadSplitter {
         if (!isWhitespace(b)) this.fail('there is more data after the top-level object');
         return;
       case 'in-key':
-        return; // keys are strings, scanned in scan()
+      case 'in-sessions':
+        return; // handled in scan()
     }
-  }
-
-  private elementByte(buf: Buffer, i: number, b: number): void {
-    if (b === QUOTE) this.inString = true;
-    else if (b === OPEN_BRACE || b === OPEN_BRACKET) this.depth++;
-    else if (b === CLOSE_BRACE || b === CLOSE_BRACKET) {
-      if (this.depth === 0) {
-        // `]` right after a scalar element closes the sessions array.
-        if (b === CLOSE_BRACE) this.fail('unbalanced "}" in "sessions"');
-        this.endElement(buf, i);
-        this.phase = 'after-value';
-        return;
-      }
-      this.depth--;
-      if (this.depth === 0) {
-        this.endElement(buf, i + 1);
-        this.phase = 'after-element';
-      }
-    } else if (b === COMMA && this.depth === 0) {
-      this.endElement(buf, i);
-      this.phase = 'expect-element';
-      this.afterComma = true;
-    } else if (b === NEWLINE || b === RETURN) {
-      // Whitespace between tokens may hold a line break; an NDJSON line must not.
-      this.flush(buf, i);
-      this.out.push(SPACE);
-      this.sinkStart = i + 1;
-    }
-  }
-
-  private endElement(buf: Buffer, end: number): void {
-    this.flush(buf, end);
-    this.sink = 'none';
-    this.out.push(LINE_END);
-    this.elements++;
   }
 
   private valueByte(buf: Buffer, i: number, b: number): void {
@@ -315,35 +291,33 @@ export class PayloadSplitter {
     }
   }
 
+  private collect(buf: Buffer, end: number): void {
+    if (end <= this.partStart) return;
+    this.partsBytes += end - this.partStart;
+    if (this.partsBytes > MAX_HEADER_BYTES) {
+      this.fail(`the top-level fields besides "sessions" are larger than ${MAX_HEADER_BYTES} bytes`);
+    }
+    this.parts.push(Buffer.from(buf.subarray(this.partStart, end)));
+    this.partStart = end;
+  }
+
+  private endKey(buf: Buffer, end: number): void {
+    this.collect(buf, end);
+    this.partStart = -1;
+    this.currentKey = JSON.parse(`"${Buffer.concat(this.parts).toString('utf8')}"`) as string;
+    this.phase = 'expect-colon';
+    this.afterComma = false;
+  }
+
   private endValue(buf: Buffer, end: number): void {
-    this.flush(buf, end);
-    this.sink = 'none';
-    const text = Buffer.concat(this.valueParts).toString('utf8');
-    this.valueParts = [];
+    this.collect(buf, end);
+    this.partStart = -1;
+    const text = Buffer.concat(this.parts).toString('utf8');
     try {
       this.header[this.currentKey] = JSON.parse(text);
     } catch {
       this.fail(`the value of ${JSON.stringify(this.currentKey)} is not valid JSON`);
     }
-  }
-
-  /** Moves the pending bytes [sinkStart, end) into the current sink. */
-  private flush(buf: Buffer, end: number): void {
-    if (this.sink === 'none' || end <= this.sinkStart) {
-      this.sinkStart = end;
-      return;
-    }
-    const part = buf.subarray(this.sinkStart, end);
-    this.sinkStart = end;
-    if (this.sink === 'element') {
-      this.out.push(part);
-      return;
-    }
-    this.headerBytes += part.length;
-    if (this.headerBytes > MAX_HEADER_BYTES) {
-      this.fail(`the top-level fields besides "sessions" are larger than ${MAX_HEADER_BYTES} bytes`);
-    }
-    (this.sink === 'key' ? this.keyParts : this.valueParts).push(Buffer.from(part));
   }
 
   /** The escape at `at` (a backslash inside a string); returns where scanning goes on. */
@@ -356,10 +330,7 @@ export class PayloadSplitter {
       if (low >= 0xdc00 && low <= 0xdfff) return at + 12;
     }
     this.repairedSurrogates++;
-    this.flush(buf, at);
-    if (this.sink === 'element') this.out.push(REPLACEMENT_ESCAPE);
-    else if (this.sink !== 'none') (this.sink === 'key' ? this.keyParts : this.valueParts).push(REPLACEMENT_ESCAPE);
-    this.sinkStart = at + 6;
+    REPLACEMENT_HEX.copy(buf, at + 1);
     return at + 6;
   }
 

@@ -115,8 +115,9 @@ export class Puller {
           repaired_surrogates: report.repairedSurrogates || undefined,
           views_materialized: report.views.filter((v) => v.status === 'materialized').length,
           views_failed: report.views.filter((v) => v.status === 'failed').map((v) => v.name),
-          publish_ms: report.publishMs === null ? undefined : Math.round(report.publishMs),
+          phases_ms: Object.fromEntries(Object.entries(report.phases).map(([k, v]) => [k, Math.round(v)])),
           duration_ms: Math.round(report.durationMs),
+          peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
         },
         'tick',
       );

@@ -31,6 +31,8 @@ export interface TickReport {
   load: LoadResult | null;
   repairedSurrogates: number;
   views: ViewOutcome[];
+  /** Where the time went, in ms: fetch (download + split), load, views, publish, then the checkpoint after it. */
+  phases: { fetch: number; load: number; views: number; publish: number; checkpoint: number };
   publishMs: number | null;
   durationMs: number;
 }
@@ -60,6 +62,13 @@ export async function runTick(deps: TickDeps): Promise<TickReport> {
   let scanVersion = state.scan_version;
   let bytes = 0;
   let repairedSurrogates = 0;
+  const phases = { fetch: 0, load: 0, views: 0, publish: 0, checkpoint: 0 };
+  let mark = performance.now();
+  const lap = (phase: keyof typeof phases) => {
+    const now = performance.now();
+    phases[phase] += now - mark;
+    mark = now;
+  };
   try {
     const fetched = await fetchSessions(deps.agent, {
       baseUrl: deps.upstream.baseUrl,
@@ -71,6 +80,7 @@ export async function runTick(deps: TickDeps): Promise<TickReport> {
       onProgress: deps.onProgress,
       onRetry: deps.onRetry,
     });
+    lap('fetch');
     if (fetched.kind === 'payload') {
       scanVersion = integerField(fetched.header, 'scan_version', true);
       const generatedAt = integerField(fetched.header, 'generated_at', false);
@@ -81,6 +91,7 @@ export async function runTick(deps: TickDeps): Promise<TickReport> {
         scanVersion,
         upstreamGeneratedAt: generatedAt,
       });
+      lap('load');
     }
   } finally {
     await rm(paths.incoming, { force: true });
@@ -93,6 +104,7 @@ export async function runTick(deps: TickDeps): Promise<TickReport> {
     scanVersion,
     nowEpoch: Date.now() / 1000,
   });
+  lap('views');
   const changed = load !== null || views.some((v) => v.status === 'materialized' || v.errorChanged) || state.generation === 0;
   let generation = state.generation;
   let publishMs: number | null = null;
@@ -101,6 +113,10 @@ export async function runTick(deps: TickDeps): Promise<TickReport> {
     const published = await publishGeneration(db, paths, state.generation + 1);
     generation = published.generation;
     publishMs = published.durationMs;
+    lap('publish');
+    // Fold the load into the file now that readers have it, so the WAL never piles up loads.
+    await db.run('CHECKPOINT');
+    lap('checkpoint');
   }
   return {
     outcome: generation !== state.generation ? 'published' : 'unchanged',
@@ -111,6 +127,7 @@ export async function runTick(deps: TickDeps): Promise<TickReport> {
     load,
     repairedSurrogates,
     views,
+    phases,
     publishMs,
     durationMs: performance.now() - t0,
   };

@@ -27,7 +27,9 @@ export class WorkDb {
     await mkdir(dirname(path), { recursive: true });
     let instance: DuckDBInstance;
     try {
-      instance = await DuckDBInstance.create(path, { preserve_insertion_order: 'false' });
+      // A high checkpoint threshold keeps a load's COMMIT to a WAL append; the tick checkpoints
+      // after publishing, off the path to the new generation.
+      instance = await DuckDBInstance.create(path, { preserve_insertion_order: 'false', checkpoint_threshold: '1GB' });
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       const holder = LOCK_HOLDER.exec(message);

@@ -1,0 +1,92 @@
+import { LatticeError } from '../shared/errors.js';
+
+/**
+ * Errors of the read surface. Each carries a stable `code`, the HTTP status it maps to, and (for a
+ * bad parameter) the parameter's name. They are transport-independent: the HTTP routes turn them
+ * into `{"error": {...}}` bodies, the MCP tools into tool errors with the same message.
+ */
+export type ReadsErrorCode =
+  | 'bad_parameter'
+  | 'unknown_view'
+  | 'view_not_ready'
+  | 'not_found'
+  | 'method_not_allowed'
+  | 'not_acceptable'
+  | 'forbidden_host'
+  | 'no_snapshot'
+  | 'snapshot_unavailable'
+  | 'busy'
+  | 'timeout'
+  | 'bad_request'
+  | 'internal';
+
+export class ReadsError extends LatticeError {
+  constructor(
+    override readonly code: ReadsErrorCode,
+    message: string,
+    /** The HTTP status this error maps to. */
+    readonly status: number,
+    /** The request parameter at fault, when there is one. */
+    readonly parameter?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(code, message, options);
+  }
+}
+
+/** A parameter (query-string key, tool argument) with a bad value: 400, naming it. */
+export class BadParameterError extends ReadsError {
+  constructor(parameter: string, message: string) {
+    super('bad_parameter', `${parameter}: ${message}`, 400, parameter);
+  }
+}
+
+export class UnknownViewError extends ReadsError {
+  constructor(
+    readonly view: string,
+    known: readonly string[],
+  ) {
+    super(
+      'unknown_view',
+      `unknown view ${JSON.stringify(view.length > 100 ? `${view.slice(0, 100)}...` : view)}; known views: ${known.join(', ') || '(none)'}`,
+      404,
+    );
+  }
+}
+
+/** The view is in the catalog but has never been materialized in the served generation. */
+export class ViewNotReadyError extends ReadsError {
+  constructor(view: string) {
+    super('view_not_ready', `view ${view} has not been materialized yet; retry after the next pull`, 503);
+  }
+}
+
+/** No generation has been published yet (distinct from an unknown view). */
+export class NoSnapshotError extends ReadsError {
+  constructor(path: string) {
+    super('no_snapshot', `no snapshot yet: nothing has been published at ${path}; start the puller (session-lattice serve-puller)`, 503);
+  }
+}
+
+/** A file is published but could not be opened read-only (the last error is in the message). */
+export class SnapshotUnavailableError extends ReadsError {
+  constructor(detail: string) {
+    super('snapshot_unavailable', `the published snapshot cannot be opened: ${detail}`, 503);
+  }
+}
+
+export class BusyError extends ReadsError {
+  constructor(message = 'too many queries waiting; retry shortly') {
+    super('busy', message, 503);
+  }
+}
+
+export class QueryTimeoutError extends ReadsError {
+  constructor(ms: number) {
+    super('timeout', `the query did not finish within ${ms} ms and was interrupted`, 503);
+  }
+}
+
+export function isReadsError(err: unknown): err is ReadsError {
+  return err instanceof ReadsError;
+}

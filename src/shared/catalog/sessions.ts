@@ -1,0 +1,86 @@
+import { defineView } from './define.js';
+import { totalTokens } from './sql.js';
+
+/*
+ * Session facts: one wide row per session, the table an analyst filters and pivots on. Every loaded
+ * session has a row, including sessions with no start time, no repo, no model or unreadable counts.
+ * Unknown is NULL, none is 0: when a session's tool-call counts could not be read its tool columns
+ * are NULL (not 0), and the two *_ok flags say which counts were readable.
+ */
+
+export const sessionFacts = defineView({
+  name: 'session_facts',
+  description:
+    'What happened in each session? One row per session (every loaded session, dated or not). ' +
+    'session_id, session_uuid, cwd: as upstream sent them; started_at / ended_at: UTC, NULL when unknown; ' +
+    'started_day: UTC date of started_at; duration_seconds: upstream\'s duration_ms / 1000 when sent, otherwise ' +
+    'ended_at - started_at when both are known and in order, otherwise NULL; message_count, user_message_count, ' +
+    'assistant_message_count and the four token counters: as upstream sent them; total_tokens: the four added up; ' +
+    'repo_count / repo_ids / repo_names: the repos the session belongs to (ids ascending, names in the same order; 0 and ' +
+    'empty lists for none); model_count / models: distinct models used, names ascending; tool_count: distinct tools ' +
+    'called; tool_calls / tool_errors: calls and failed calls over all tools (the three tool columns are NULL when ' +
+    'tool_counts_ok is false, i.e. upstream\'s tool-call counts could not be read); sidechain_message_count: upstream\'s ' +
+    'is_sidechain_count (messages in sub-agent sidechains); uses_sidechain: sidechain_message_count > 0; ' +
+    'stop_reasons_ok: whether the stop-reason counts could be read (see session_stop_reasons).',
+  refreshIntervalSeconds: 60,
+  keyColumns: ['session_id'],
+  sql: `
+    WITH repos AS (
+        SELECT session_id,
+               count(*)                         AS repo_count,
+               list(repo_id ORDER BY repo_id)   AS repo_ids,
+               list(repo_name ORDER BY repo_id) AS repo_names
+        FROM base.session_repos
+        GROUP BY session_id
+    ),
+    models AS (
+        SELECT session_id,
+               list(DISTINCT model ORDER BY model) AS models
+        FROM base.session_models
+        GROUP BY session_id
+    ),
+    tools AS (
+        SELECT session_id,
+               count(DISTINCT tool_name)  AS tool_count,
+               sum(calls)                 AS tool_calls,
+               sum(errors)                AS tool_errors
+        FROM base.tool_calls
+        GROUP BY session_id
+    )
+    SELECT s.session_id,
+           s.session_uuid,
+           s.cwd,
+           s.started_at,
+           s.ended_at,
+           s.started_at::DATE                                        AS started_day,
+           CASE WHEN s.duration_ms IS NOT NULL        THEN round(s.duration_ms / 1000, 3)
+                WHEN s.ended_at >= s.started_at       THEN epoch(s.ended_at - s.started_at)
+           END                                                       AS duration_seconds,
+           s.message_count,
+           s.user_message_count,
+           s.assistant_message_count,
+           s.input_tokens,
+           s.output_tokens,
+           s.cache_read_tokens,
+           s.cache_creation_tokens,
+           ${totalTokens('s')}  AS total_tokens,
+           coalesce(r.repo_count, 0)                                 AS repo_count,
+           coalesce(r.repo_ids, [])                                  AS repo_ids,
+           coalesce(r.repo_names, [])                                AS repo_names,
+           coalesce(len(m.models), 0)                                AS model_count,
+           coalesce(m.models, [])                                    AS models,
+           CASE WHEN s.tool_counts_ok THEN coalesce(t.tool_count, 0) END           AS tool_count,
+           CASE WHEN s.tool_counts_ok THEN coalesce(t.tool_calls, 0) END::BIGINT   AS tool_calls,
+           CASE WHEN s.tool_counts_ok THEN coalesce(t.tool_errors, 0) END::BIGINT  AS tool_errors,
+           s.is_sidechain_count                                      AS sidechain_message_count,
+           s.is_sidechain_count > 0                                  AS uses_sidechain,
+           s.tool_counts_ok,
+           s.stop_reasons_ok
+    FROM base.sessions s
+    LEFT JOIN repos r   ON r.session_id = s.session_id
+    LEFT JOIN models m  ON m.session_id = s.session_id
+    LEFT JOIN tools t   ON t.session_id = s.session_id
+    ORDER BY s.session_id`,
+});
+
+export const SESSION_VIEWS = [sessionFacts];
