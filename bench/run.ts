@@ -15,6 +15,8 @@ export interface BenchModule {
 
 const MODULES: Record<string, () => Promise<{ default: BenchModule }>> = {
   puller: () => import('./puller.js'),
+  views: () => import('./views.js'),
+  reads: () => import('./reads.js'),
 };
 
 function machineLine(): string {

@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
-import { addConfigOptions, PULLER_SETTINGS } from './cli/options.js';
+import { addConfigOptions, PULLER_SETTINGS, READS_SETTINGS } from './cli/options.js';
+import { serveReads } from './cli/reads-commands.js';
 import { pullOnce, servePuller } from './cli/puller-commands.js';
+import { serveBoth } from './cli/serve-command.js';
+import { registerOperatorCommands } from './cli/status-command.js';
 import { loadConfig, type Config, type FlagValues } from './shared/config.js';
 import { ConfigError, errorMessage } from './shared/errors.js';
 import { VERSION } from './shared/version.js';
@@ -40,9 +43,22 @@ export function buildProgram(): Command {
   ).action(run(PULLER_SETTINGS, servePuller));
 
   addConfigOptions(
+    program.command('serve-reads').description('serve the published views over HTTP, read-only (daemon)'),
+    READS_SETTINGS,
+  ).action(run(READS_SETTINGS, serveReads));
+
+  const bothSettings = [...new Set([...PULLER_SETTINGS, ...READS_SETTINGS])];
+  addConfigOptions(
+    program.command('serve').description('run the puller and the reads server in one process (transitional)'),
+    bothSettings,
+  ).action(run(bothSettings, serveBoth));
+
+  addConfigOptions(
     program.command('pull').description('run one pull tick, publish if anything changed, then exit'),
     PULLER_SETTINGS,
   ).action(run(PULLER_SETTINGS, pullOnce));
+
+  registerOperatorCommands(program, run);
 
   return program;
 }

@@ -1,21 +1,14 @@
 import { CATALOG } from '../shared/catalog/index.js';
 import type { Config } from '../shared/config.js';
-import { createLogger } from '../shared/logger.js';
-import { Puller } from '../puller/puller.js';
 import { PullerLockedError } from '../shared/errors.js';
+import { createLogger, type Logger } from '../shared/logger.js';
+import { Puller } from '../puller/puller.js';
+import { exitAfterDeadline, stopSignal } from './signals.js';
 
-/** Seconds a signalled daemon gets to stop cleanly before it exits anyway. */
-const STOP_DEADLINE_MS = 9_000;
-
-async function openPuller(config: Config, opts: { logToStderr: boolean; progress: boolean }): Promise<Puller | null> {
-  const logger = createLogger('session-lattice-puller', config.logLevel, opts.logToStderr ? process.stderr : process.stdout);
+/** Opens the puller, or prints why another one holds this home and returns null. */
+export async function openPuller(config: Config, logger: Logger, progress = false): Promise<Puller | null> {
   try {
-    return await Puller.open({
-      config,
-      catalog: CATALOG,
-      logger,
-      onProgress: opts.progress ? progressPrinter() : undefined,
-    });
+    return await Puller.open({ config, catalog: CATALOG, logger, onProgress: progress ? progressPrinter() : undefined });
   } catch (err) {
     if (err instanceof PullerLockedError) {
       process.stderr.write(`session-lattice: ${err.message}\n`);
@@ -36,30 +29,29 @@ function progressPrinter(): (bytes: number, total: number | null) => void {
   };
 }
 
-/** `serve-puller`: ticks until SIGINT/SIGTERM. */
+/** `serve-puller`: ticks until SIGINT/SIGTERM, then releases the working database. */
 export async function servePuller(config: Config): Promise<number> {
-  const puller = await openPuller(config, { logToStderr: false, progress: false });
+  const logger = createLogger('session-lattice-puller', config.logLevel);
+  const puller = await openPuller(config, logger);
   if (!puller) return 1;
-  const stop = (signal: NodeJS.Signals) => {
-    process.stdout.write(`${JSON.stringify({ level: 30, msg: 'stopping', signal, pid: process.pid })}\n`);
+  void stopSignal().then((signal) => {
+    logger.info({ signal }, 'stopping');
     puller.stop();
-    setTimeout(() => process.exit(1), STOP_DEADLINE_MS).unref();
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+    exitAfterDeadline(() => logger.error('did not stop within the deadline; exiting'));
+  });
   await puller.run();
   await puller.close();
+  logger.info('stopped');
   return 0;
 }
 
 /** `pull`: one tick, then exit 0 (published or unchanged) or 1 with the reason. */
 export async function pullOnce(config: Config): Promise<number> {
   const tty = process.stderr.isTTY === true;
-  const puller = await openPuller(config, { logToStderr: true, progress: tty });
+  // A one-shot command: the summary goes to stdout, logs to stderr.
+  const puller = await openPuller(config, createLogger('session-lattice-puller', config.logLevel, process.stderr), tty);
   if (!puller) return 1;
-  const stop = () => puller.stop();
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  void stopSignal().then(() => puller.stop());
   try {
     const result = await puller.tick();
     if (tty) process.stderr.write('\r\x1b[K');

@@ -47,6 +47,9 @@ export async function publishGeneration(db: WorkDb, paths: HomePaths, generation
     await db.run(`DETACH ${SNAPSHOT_ALIAS}`);
     attached = false;
     await fsyncPath(staging);
+    // A published file is checkpointed and never has a WAL: one beside it was planted (a reader
+    // could otherwise replay it over the next generation), so it goes before the rename.
+    await rm(`${paths.published}.wal`, { force: true });
     await rename(staging, paths.published);
     await fsyncPath(dirname(paths.published));
   } catch (err) {

@@ -44,10 +44,16 @@ export class WorkDb {
       throw err;
     }
     const conn = await instance.connect();
-    const reader = await conn.runAndReadAll('SELECT current_database()');
-    const catalogName = String(reader.getRowsJson()[0]?.[0] ?? 'work');
-    for (const ddl of [...META_DDL, ...BASE_DDL]) await conn.run(ddl);
-    return new WorkDb(instance, conn, path, catalogName);
+    try {
+      const reader = await conn.runAndReadAll('SELECT current_database()');
+      const catalogName = String(reader.getRowsJson()[0]?.[0] ?? 'work');
+      for (const ddl of [...META_DDL, ...BASE_DDL]) await conn.run(ddl);
+      return new WorkDb(instance, conn, path, catalogName);
+    } catch (err) {
+      conn.disconnectSync();
+      instance.closeSync();
+      throw err;
+    }
   }
 
   async run(sql: string, params?: DuckDBValue[]): Promise<void> {

@@ -1,10 +1,74 @@
 import { assertUniqueNames, type ViewDefinition } from './define.js';
-import { toolSessions } from './tools.js';
+import { MODEL_VIEWS } from './models.js';
+import { REPO_VIEWS } from './repos.js';
+import { SESSION_VIEWS } from './sessions.js';
+import { STOP_REASON_VIEWS } from './stop-reasons.js';
+import { TIME_VIEWS } from './time.js';
+import { TOOL_VIEWS } from './tools.js';
 
 export type { ViewDefinition } from './define.js';
 export { defineView } from './define.js';
 
-/** Every view session-lattice materializes. Adding a view is adding its definition here. */
-export const CATALOG: readonly ViewDefinition[] = [toolSessions];
+export interface CatalogAxis {
+  /** A heading for docs/views.md. */
+  readonly title: string;
+  /** What the views of this axis have in common (their shared semantics), for docs/views.md. */
+  readonly summary: string;
+  readonly views: readonly ViewDefinition[];
+}
+
+/** The catalog grouped by the axis of the session data each view pivots on (one source file per axis). */
+export const CATALOG_AXES: readonly CatalogAxis[] = [
+  {
+    title: 'Session facts',
+    summary:
+      'One wide row per session: the table to filter and pivot on. Every loaded session is there, including sessions ' +
+      'with no start time, no repo, no model or unreadable counts. Unknown is NULL, none is 0.',
+    views: SESSION_VIEWS,
+  },
+  {
+    title: 'Tool calls',
+    summary:
+      'From upstream\'s tool-call counts (base.tool_calls). Tool names keep their exact spelling: "Bash" and "bash" are ' +
+      'two tools. A session whose counts could not be read (tool_counts_ok false) contributes only what could be read; ' +
+      'a tool key repeated within one session\'s counts is added up.',
+    views: TOOL_VIEWS,
+  },
+  {
+    title: 'Repos',
+    summary:
+      'A session belongs to no repo, one or several. It counts once for each repo it belongs to, and its tokens, ' +
+      'messages and calls are attributed in full to each (not split): summing across repos double-counts multi-repo ' +
+      'sessions (shared_session_count says how many). A repo\'s name and path are the ones sent with its most recent ' +
+      '(highest id) session. Sessions in no repo are grouped by working directory in sessions_without_repo.',
+    views: REPO_VIEWS,
+  },
+  {
+    title: 'Models and tokens',
+    summary:
+      'Tokens are reported per session, not per model: a session that used several models counts in full for each ' +
+      'model. Sessions that report no model appear in no model view (their tokens still count in tokens_by_day). ' +
+      'total_tokens is always input + output + cache read + cache creation.',
+    views: MODEL_VIEWS,
+  },
+  {
+    title: 'Stop reasons',
+    summary:
+      'Why assistant turns ended (upstream\'s stop-reason counts, exact spelling). Sessions whose counts could not be ' +
+      'read (stop_reasons_ok false) have NULL counts per session.',
+    views: STOP_REASON_VIEWS,
+  },
+  {
+    title: 'Time',
+    summary:
+      'All times are UTC; a session is placed at its start (a session past midnight counts on its start day). ' +
+      'Sessions without a start time are left out of every time view. Per-day views have a row only for days with ' +
+      'sessions; the weekday x hour grid always has all 168 cells.',
+    views: TIME_VIEWS,
+  },
+];
+
+/** Every view session-lattice materializes. Adding a view is adding its definition to its axis file. */
+export const CATALOG: readonly ViewDefinition[] = CATALOG_AXES.flatMap((axis) => axis.views);
 
 assertUniqueNames(CATALOG);

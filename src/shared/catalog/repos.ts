@@ -12,7 +12,7 @@ import { REPO_IDENTITY_CTE, totalTokens } from './sql.js';
 export const repoSessions = defineView({
   name: 'repo_sessions',
   description:
-    'Which sessions worked in a given repo? Inverted index from repo to sessions: one row per repo id. ' +
+    'Which sessions worked in a given repo? Inverted index from repo to sessions: one row per repo_id (upstream\'s repo id). ' +
     'repo_name / repo_path: as upstream reported them with the repo\'s most recent session (highest id); ' +
     'session_count: sessions that belong to the repo (a session in several repos is listed under each); ' +
     'first_started_at / last_started_at: earliest / latest session start (UTC), ignoring sessions with no start time; ' +
@@ -38,7 +38,8 @@ export const repoSessions = defineView({
 export const repoTokens = defineView({
   name: 'repo_tokens',
   description:
-    'How many tokens and messages went into each repo? One row per repo id. Every session of the repo counts in full, ' +
+    'How many tokens and messages went into each repo? One row per repo_id, with its repo_name (see repo_sessions). ' +
+    'Every session of the repo counts in full, ' +
     'also when it belongs to other repos too (summing across repos double-counts those; shared_session_count says how many ' +
     'of this repo\'s sessions are shared). session_count: sessions in the repo; message_count: their messages; ' +
     'input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens: their token counters summed; ' +
@@ -77,7 +78,7 @@ export const repoTokens = defineView({
 export const repoTools = defineView({
   name: 'repo_tools',
   description:
-    'Which tools are used in each repo? One row per (repo id, tool name) pair that occurred. ' +
+    'Which tools are used in each repo? One row per (repo_id, tool_name) pair that occurred; repo_name: see repo_sessions. ' +
     'session_count: sessions of the repo that used the tool (a session in several repos counts for each); ' +
     'calls / errors: their calls and failed calls of the tool; error_rate: errors / calls, 4 decimals (NULL when calls is 0).',
   refreshIntervalSeconds: 60,

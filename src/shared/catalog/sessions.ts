@@ -15,27 +15,30 @@ export const sessionFacts = defineView({
     'session_id, session_uuid, cwd: as upstream sent them; started_at / ended_at: UTC, NULL when unknown; ' +
     'started_day: UTC date of started_at; duration_seconds: upstream\'s duration_ms / 1000 when sent, otherwise ' +
     'ended_at - started_at when both are known and in order, otherwise NULL; message_count, user_message_count, ' +
-    'assistant_message_count and the four token counters: as upstream sent them; total_tokens: the four added up; ' +
+    'assistant_message_count, input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens: as upstream sent them; ' +
+    'total_tokens: the four token counters added up; ' +
     'repo_count / repo_ids / repo_names: the repos the session belongs to (ids ascending, names in the same order; 0 and ' +
-    'empty lists for none); model_count / models: distinct models used, names ascending; tool_count: distinct tools ' +
+    'empty lists for none); models / model_count: the distinct models used, names ascending, and how many; tool_count: distinct tools ' +
     'called; tool_calls / tool_errors: calls and failed calls over all tools (the three tool columns are NULL when ' +
     'tool_counts_ok is false, i.e. upstream\'s tool-call counts could not be read); sidechain_message_count: upstream\'s ' +
     'is_sidechain_count (messages in sub-agent sidechains); uses_sidechain: sidechain_message_count > 0; ' +
     'stop_reasons_ok: whether the stop-reason counts could be read (see session_stop_reasons).',
-  refreshIntervalSeconds: 60,
+  // One row per session: the heaviest view (about half of the catalog's time at 100k sessions).
+  refreshIntervalSeconds: 120,
   keyColumns: ['session_id'],
   sql: `
     WITH repos AS (
+        -- (session, repo) is unique in base.session_repos; ids ascending, names in the same order
         SELECT session_id,
-               count(*)                         AS repo_count,
-               list(repo_id ORDER BY repo_id)   AS repo_ids,
-               list(repo_name ORDER BY repo_id) AS repo_names
+               count(*)                                             AS repo_count,
+               list_sort(list({id: repo_id, name: repo_name}))      AS repos
         FROM base.session_repos
         GROUP BY session_id
     ),
     models AS (
+        -- (session, model) is unique in base.session_models, which holds no NULL or '' model
         SELECT session_id,
-               list(DISTINCT model ORDER BY model) AS models
+               list(model ORDER BY model)  AS models
         FROM base.session_models
         GROUP BY session_id
     ),
@@ -65,10 +68,10 @@ export const sessionFacts = defineView({
            s.cache_creation_tokens,
            ${totalTokens('s')}  AS total_tokens,
            coalesce(r.repo_count, 0)                                 AS repo_count,
-           coalesce(r.repo_ids, [])                                  AS repo_ids,
-           coalesce(r.repo_names, [])                                AS repo_names,
-           coalesce(len(m.models), 0)                                AS model_count,
+           coalesce(list_transform(r.repos, x -> x.id), [])          AS repo_ids,
+           coalesce(list_transform(r.repos, x -> x.name), [])        AS repo_names,
            coalesce(m.models, [])                                    AS models,
+           coalesce(len(m.models), 0)                                AS model_count,
            CASE WHEN s.tool_counts_ok THEN coalesce(t.tool_count, 0) END           AS tool_count,
            CASE WHEN s.tool_counts_ok THEN coalesce(t.tool_calls, 0) END::BIGINT   AS tool_calls,
            CASE WHEN s.tool_counts_ok THEN coalesce(t.tool_errors, 0) END::BIGINT  AS tool_errors,

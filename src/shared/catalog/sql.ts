@@ -16,6 +16,7 @@ export function totalTokens(alias: string): string {
  * session id (its most recent session) win.
  */
 export const REPO_IDENTITY_CTE = `repo_identity AS (
+        -- one name and path per repo: those sent with its most recent (highest id) session
         SELECT repo_id,
                arg_max(repo_name, session_id) FILTER (WHERE repo_name IS NOT NULL) AS repo_name,
                arg_max(repo_path, session_id) FILTER (WHERE repo_path IS NOT NULL) AS repo_path

@@ -10,16 +10,21 @@ import { defineView } from './define.js';
 export const toolSessions = defineView({
   name: 'tool_sessions',
   description:
-    'Which sessions used a given tool? Inverted index from tool name to sessions: one row per tool name ' +
+    'Which sessions used a given tool? Inverted index from tool name to sessions: one row per tool_name ' +
     '(exact spelling: "Bash" and "bash" are separate rows). session_count is how many sessions list the tool ' +
     'in their tool-call counts; session_ids are those sessions, ascending.',
   refreshIntervalSeconds: 60,
   keyColumns: ['tool_name'],
   sql: `
+    WITH session_tool AS (
+        -- each tool a session used, once
+        SELECT DISTINCT tool_name, session_id
+        FROM base.tool_calls
+    )
     SELECT tool_name,
-           count(DISTINCT session_id)                     AS session_count,
-           list(DISTINCT session_id ORDER BY session_id)  AS session_ids
-    FROM base.tool_calls
+           count(*)                               AS session_count,
+           list(session_id ORDER BY session_id)   AS session_ids
+    FROM session_tool
     GROUP BY tool_name
     ORDER BY tool_name`,
 });
@@ -27,7 +32,7 @@ export const toolSessions = defineView({
 export const toolUsage = defineView({
   name: 'tool_usage',
   description:
-    'How much is each tool called, and how often does it fail? One row per tool name (exact spelling). ' +
+    'How much is each tool called, and how often does it fail? One row per tool_name (exact spelling). ' +
     'session_count: sessions that used the tool; calls / errors: calls and failed calls summed over those sessions; ' +
     'error_rate: errors / calls, 4 decimals (NULL when calls is 0); calls_per_session: calls / session_count, 2 decimals.',
   refreshIntervalSeconds: 60,
@@ -101,29 +106,29 @@ export const toolPairs = defineView({
 export const toolAdoption = defineView({
   name: 'tool_adoption',
   description:
-    'When did each tool first and last appear? One row per tool name (exact spelling). ' +
+    'When did each tool first and last appear? One row per tool_name (exact spelling). ' +
     'first_used_at / last_used_at: start time (UTC) of the earliest / latest session that used it; ' +
     'first_session_id / last_session_id: those sessions (ties broken by the lower id); ' +
-    'active_days / active_months: distinct UTC days / months with a session that used it; ' +
+    'active_days: distinct UTC days with a session that used it (month by month: tool_monthly); ' +
     'session_count: all sessions that used it; undated_session_count: those among them with no start time ' +
     '(they count here but in no date column; a tool only ever used in undated sessions has NULL dates).',
   refreshIntervalSeconds: 60,
   keyColumns: ['tool_name'],
   sql: `
     WITH tool_session AS (
+        -- each (tool, session) once, with the session's start time
         SELECT DISTINCT t.tool_name, t.session_id, s.started_at
         FROM base.tool_calls t
         JOIN base.sessions s ON s.session_id = t.session_id
     )
     SELECT tool_name,
-           min(started_at)                                                                     AS first_used_at,
-           max(started_at)                                                                     AS last_used_at,
-           first(session_id ORDER BY started_at, session_id) FILTER (WHERE started_at IS NOT NULL)       AS first_session_id,
-           first(session_id ORDER BY started_at DESC, session_id) FILTER (WHERE started_at IS NOT NULL)  AS last_session_id,
-           count(DISTINCT started_at::DATE)                                                    AS active_days,
-           count(DISTINCT date_trunc('month', started_at))                                     AS active_months,
-           count(*)                                                                            AS session_count,
-           count(*) FILTER (WHERE started_at IS NULL)                                          AS undated_session_count
+           min(started_at)                                                                         AS first_used_at,
+           max(started_at)                                                                         AS last_used_at,
+           arg_min(session_id, (started_at, session_id))  FILTER (WHERE started_at IS NOT NULL)    AS first_session_id,
+           arg_max(session_id, (started_at, -session_id)) FILTER (WHERE started_at IS NOT NULL)    AS last_session_id,
+           count(DISTINCT started_at::DATE)                                                        AS active_days,
+           count(*)                                                                                AS session_count,
+           count(*) FILTER (WHERE started_at IS NULL)                                              AS undated_session_count
     FROM tool_session
     GROUP BY tool_name
     ORDER BY tool_name`,
@@ -132,8 +137,8 @@ export const toolAdoption = defineView({
 export const toolMonthly = defineView({
   name: 'tool_monthly',
   description:
-    'How is each tool\'s use trending month by month? One row per (tool name, UTC month) in which the tool was used; ' +
-    'month is the first day of the month. session_count: sessions started that month that used the tool; ' +
+    'How is each tool\'s use trending month by month? One row per (tool_name, month) in which the tool was used; ' +
+    'month is the first day of the UTC month. session_count: sessions started that month that used the tool; ' +
     'calls / errors: their calls and failed calls of it; month_session_count: all sessions started that month; ' +
     'session_share: session_count / month_session_count, 4 decimals (the share of that month\'s sessions that used the tool). ' +
     'Sessions without a start time are left out.',

@@ -1,0 +1,252 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { request } from 'undici';
+import { startFakeRecall } from '../test/fake-recall/server.js';
+import { runCli, startDaemon } from '../test/helpers/processes.js';
+import { homePaths } from '../src/shared/paths.js';
+import type { BenchModule } from './run.js';
+
+/**
+ * Reads benchmark (issue 3): GET /views/tool_sessions?limit=100 at 32 connections against a bare
+ * Fastify route returning the same bytes from memory, in the same run; servers pinned to core 0,
+ * wrk to core 1. Also: a 304 answer, an uncached answer (a DuckDB query per request), the time
+ * from a publish to the new generation being served, and a read-only instance opened per request
+ * against the per-generation handle the server keeps.
+ */
+
+const SESSIONS = 100_000;
+const CONNECTIONS = 32;
+const DURATION_S = 10;
+const PATH = '/views/tool_sessions?limit=100';
+/** A smaller answer (one tool's row), near the ~21 KB of DESIGN.md's reference figures. */
+const SMALL_PATH = '/views/tool_sessions?filter%5Btool_name%5D=Skill';
+
+interface WrkResult {
+  rps: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+  errors: number;
+  mbPerSec: number;
+}
+
+function toMs(value: string): number {
+  const m = /^([\d.]+)(us|ms|s|m)$/.exec(value.trim());
+  if (!m) return NaN;
+  const n = Number(m[1]);
+  return m[2] === 'us' ? n / 1000 : m[2] === 'ms' ? n : m[2] === 's' ? n * 1000 : n * 60_000;
+}
+
+function toMb(value: string): number {
+  const m = /^([\d.]+)(B|KB|MB|GB)$/.exec(value.trim());
+  if (!m) return NaN;
+  return Number(m[1]) * ({ B: 1 / 1048576, KB: 1 / 1024, MB: 1, GB: 1024 } as Record<string, number>)[m[2]!]!;
+}
+
+function wrk(url: string, headers: string[] = [], script?: string, durationS = DURATION_S): WrkResult {
+  const args = ['-c', '1', 'wrk', '-t', '1', '-c', String(CONNECTIONS), '-d', `${durationS}s`, '--latency'];
+  for (const h of headers) args.push('-H', h);
+  if (script) args.push('-s', script);
+  args.push(url);
+  const out = execFileSync('taskset', args, { encoding: 'utf8' });
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
+  const p50 = toMs(/\s50%\s+(\S+)/.exec(out)?.[1] ?? '');
+  const p99 = toMs(/\s99%\s+(\S+)/.exec(out)?.[1] ?? '');
+  const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
+  const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  const errors = sock ? Number(sock[1]) + Number(sock[2]) + Number(sock[3]) + Number(sock[4]) : 0;
+  const mbPerSec = toMb(/Transfer\/sec:\s+(\S+)/.exec(out)?.[1] ?? '');
+  return { rps, p50, p99, non2xx, errors, mbPerSec };
+}
+
+function row(name: string, r: WrkResult, base: WrkResult | null, note = ''): string {
+  const ratio = base ? `${(r.rps / base.rps).toFixed(2)}x` : '1.00x';
+  return `| ${name} | ${Math.round(r.rps).toLocaleString('en-US')} | ${r.p50.toFixed(2)} ms | ${r.p99.toFixed(2)} ms | ${r.mbPerSec.toFixed(0)} MB/s | ${ratio} | ${r.non2xx + r.errors}${note ? ` ${note}` : ''} |`;
+}
+
+async function fetchText(url: string, headers: Record<string, string> = {}): Promise<{ status: number; text: string; etag: string; generation: number }> {
+  const res = await request(url, { headers });
+  const text = await res.body.text();
+  return { status: res.statusCode, text, etag: String(res.headers.etag ?? ''), generation: Number(res.headers['x-lattice-generation'] ?? 0) };
+}
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+/** In-process: a fresh read-only instance per request vs a query on a kept connection. */
+async function openVsHandle(path: string, sql: string, n: number): Promise<{ perRequest: number[]; perGeneration: number[] }> {
+  const perRequest: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    const inst = await DuckDBInstance.create(path, { access_mode: 'READ_ONLY' });
+    const conn = await inst.connect();
+    await conn.run("SET temp_directory = ''");
+    await conn.run('SET enable_external_access = false');
+    await conn.run('SET lock_configuration = true');
+    await conn.runAndReadAll(sql);
+    conn.disconnectSync();
+    inst.closeSync();
+    perRequest.push(performance.now() - t0);
+  }
+  const inst = await DuckDBInstance.create(path, { access_mode: 'READ_ONLY' });
+  const conn: DuckDBConnection = await inst.connect();
+  const perGeneration: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    await conn.runAndReadAll(sql);
+    perGeneration.push(performance.now() - t0);
+  }
+  conn.disconnectSync();
+  inst.closeSync();
+  return { perRequest, perGeneration };
+}
+
+const bench: BenchModule = {
+  name: 'reads',
+  async run() {
+    try {
+      execFileSync('sh', ['-c', 'command -v wrk && command -v taskset'], { stdio: 'ignore' });
+    } catch {
+      throw new Error('the reads benchmark needs wrk and taskset: apt-get install -y wrk util-linux');
+    }
+    const dir = await mkdtemp(join(tmpdir(), 'lattice-bench-reads-'));
+    const home = join(dir, 'home');
+    const recall = await startFakeRecall({ sessions: 10, dataDir: join(dir, 'recall') });
+    const cleanups: Array<() => Promise<unknown>> = [];
+    try {
+      await recall.setData({ sessions: SESSIONS, seed: 1 });
+      const pulled = await runCli(['pull', '--home', home, '--repo-recall-url', recall.url], {}, 300_000);
+      if (pulled.code !== 0) throw new Error(`pull failed: ${pulled.stderr}`);
+
+      // The read server, pinned to core 0.
+      const reads = startDaemon(['serve-reads', '--home', home, '--port', '0', '--log-level', 'info'], {}, ['taskset', '-c', '0']);
+      cleanups.push(() => reads.stop());
+      await reads.waitFor((d) => d.logLines().some((l) => l.msg === 'listening'), 'reads listening');
+      const readsUrl = reads.logLines().find((l) => l.msg === 'listening')!.url as string;
+
+      const sample = await fetchText(`${readsUrl}${PATH}`);
+      if (sample.status !== 200) throw new Error(`reads answered ${sample.status}: ${sample.text.slice(0, 200)}`);
+      const bodyFile = join(dir, 'body.json');
+      await writeFile(bodyFile, sample.text);
+      const small = await fetchText(`${readsUrl}${SMALL_PATH}`);
+      if (small.status !== 200) throw new Error(`reads answered ${small.status}: ${small.text.slice(0, 200)}`);
+      const smallFile = join(dir, 'small.json');
+      await writeFile(smallFile, small.text);
+      const routesFile = join(dir, 'routes.json');
+      await writeFile(
+        routesFile,
+        JSON.stringify([
+          { path: '/big', file: bodyFile, etag: sample.etag },
+          { path: '/small', file: smallFile, etag: small.etag },
+        ]),
+      );
+
+      // The bare baseline, same core, same bytes.
+      const bare = spawn('taskset', ['-c', '0', process.execPath, resolve(import.meta.dirname, 'bare-server.js'), routesFile], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      cleanups.push(async () => {
+        bare.kill('SIGTERM');
+        await once(bare, 'exit');
+      });
+      const [first] = (await once(bare.stdout, 'data')) as [Buffer];
+      const bareUrl = (JSON.parse(first.toString().split('\n')[0]!) as { url: string }).url;
+
+      // Warm up both (JIT, the response cache).
+      wrk(`${bareUrl}/big`, [], undefined, 2);
+      wrk(`${readsUrl}${PATH}`, [], undefined, 2);
+      wrk(`${readsUrl}${SMALL_PATH}`, [], undefined, 2);
+
+      const bareR = wrk(`${bareUrl}/big`);
+      const readsR = wrk(`${readsUrl}${PATH}`);
+      const bareSmall = wrk(`${bareUrl}/small`);
+      const readsSmall = wrk(`${readsUrl}${SMALL_PATH}`);
+      const bare304 = wrk(`${bareUrl}/big`, [`If-None-Match: ${sample.etag}`]);
+      const reads304 = wrk(`${readsUrl}${PATH}`, [`If-None-Match: ${sample.etag}`]);
+      // Uncached: every request a different (generation, query) key (limit 100..9999: the same rows),
+      // so a DuckDB query each time.
+      const script = join(dir, 'uncached.lua');
+      await writeFile(
+        script,
+        'counter = 0\nrequest = function()\n  counter = counter + 1\n  return wrk.format(nil, "/views/tool_sessions?limit=" .. (100 + counter % 9900))\nend\n',
+      );
+      const uncached = wrk(`${readsUrl}/views/tool_sessions`, [], script, 5);
+
+      // New generation visible: from the publish (the published file's mtime) to /healthz showing it.
+      const visible: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const before = (await fetchText(`${readsUrl}${PATH}`)).generation;
+        await recall.setData({ sessions: SESSIONS, seed: 2 + i });
+        let seenAt = 0;
+        let polling = true;
+        const poller = (async () => {
+          while (polling) {
+            const g = (await fetchText(`${readsUrl}${PATH}`)).generation;
+            if (g > before) {
+              seenAt = Date.now();
+              return;
+            }
+            await new Promise((r) => setTimeout(r, 5));
+          }
+        })();
+        const r = await runCli(['pull', '--home', home, '--repo-recall-url', recall.url], {}, 300_000);
+        if (r.code !== 0) throw new Error(`pull failed: ${r.stderr}`);
+        const publishedAt = (await stat(homePaths(home).published)).mtimeMs;
+        const deadline = Date.now() + 10_000;
+        while (seenAt === 0 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 5));
+        polling = false;
+        await poller;
+        if (seenAt === 0) throw new Error('the new generation was not served within 10 s');
+        visible.push(seenAt - publishedAt);
+      }
+
+      // Per-request open vs per-generation handle, in process, on the published file.
+      const sql =
+        'SELECT to_json(struct_pack("tool_name" := "tool_name", "session_count" := "session_count", "session_ids" := "session_ids"))::VARCHAR AS j FROM main."tool_sessions" ORDER BY "tool_name" ASC LIMIT 100 OFFSET 0';
+      const ovh = await openVsHandle(homePaths(home).published, sql, 40);
+
+      const lines = [
+        '## reads',
+        '',
+        `\`GET ${PATH}\` on a ${SESSIONS.toLocaleString('en-US')}-session generation (${(sample.text.length / 1024).toFixed(0)} KB of JSON), ${CONNECTIONS} connections, ${DURATION_S} s per run; servers pinned to core 0, wrk (1 thread) to core 1.`,
+        '',
+        '| server | req/s | p50 | p99 | transfer | vs bare | errors |',
+        '|---|---|---|---|---|---|---|',
+        `| **\`GET ${PATH}\`** (${(sample.text.length / 1024).toFixed(0)} KB) | | | | | | |`,
+        row('bare Fastify, same bytes from memory (baseline)', bareR, null),
+        row('session-lattice reads (response cache hit)', readsR, bareR),
+        `| **smaller answer** \`GET ${decodeURIComponent(SMALL_PATH)}\` (${(small.text.length / 1024).toFixed(0)} KB) | | | | | | |`,
+        row('bare Fastify, same bytes from memory (baseline)', bareSmall, null),
+        row('session-lattice reads (response cache hit)', readsSmall, bareSmall),
+        '| **304** | | | | | | |',
+        row('bare Fastify, 304 on If-None-Match', bare304, bareR),
+        row('session-lattice reads, 304 on If-None-Match', reads304, bareR),
+        row('session-lattice reads, uncached (a DuckDB query per request)', uncached, bareR),
+        '',
+        `Targets: cached >= 0.5x bare (${(readsR.rps / bareR.rps).toFixed(2)}x; small answer ${(readsSmall.rps / bareSmall.rps).toFixed(2)}x) with p99 < 20 ms (${readsR.p99.toFixed(2)} ms, bare ${bareR.p99.toFixed(2)} ms; small answer ${readsSmall.p99.toFixed(2)} ms); 304 >= 0.8x bare (${(reads304.rps / bareR.rps).toFixed(2)}x of the full-body bare route, ${(reads304.rps / bare304.rps).toFixed(2)}x of a bare 304).`,
+        '',
+        `New generation visible (publish -> served), 3 publishes of ${SESSIONS.toLocaleString('en-US')} sessions: ${visible.map((v) => `${v.toFixed(0)} ms`).join(', ')} (target < 1000 ms).`,
+        '',
+        '| handle strategy (in process, the same query, 40 runs) | p50 | p99 |',
+        '|---|---|---|',
+        `| fresh read-only instance per request (create, harden, query, close) | ${percentile(ovh.perRequest, 50).toFixed(2)} ms | ${percentile(ovh.perRequest, 99).toFixed(2)} ms |`,
+        `| one handle per generation (what the server keeps) | ${percentile(ovh.perGeneration, 50).toFixed(2)} ms | ${percentile(ovh.perGeneration, 99).toFixed(2)} ms |`,
+        '',
+        'The server keeps one read-only instance per generation, reference-counted, and a response cache per generation; an instance per request would cost the open on every uncached request.',
+      ];
+      return lines.join('\n');
+    } finally {
+      for (const c of cleanups.reverse()) await c().catch(() => undefined);
+      await recall.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  },
+};
+
+export default bench;

@@ -1,0 +1,46 @@
+import { access } from 'node:fs/promises';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { SELECT_META_SQL, SELECT_VIEWS_SQL, type SnapshotMeta, type ViewState } from '../shared/snapshot.js';
+
+export interface SnapshotInfo {
+  meta: SnapshotMeta;
+  views: ViewState[];
+}
+
+/**
+ * Reads the identity (`lattice.meta`) and the per-view freshness (`lattice.views`) of the
+ * published file, for the operator commands. Read-only, always: one instance opened with
+ * `access_mode: 'READ_ONLY'`, one connection, both closed before returning (no query is in flight
+ * by then), so the file is never held beyond this call. Never through DuckDBInstance.fromCache
+ * (keyed by path: it would hand back an older generation).
+ *
+ * Returns null when nothing is published yet; throws when the file exists but cannot be read.
+ */
+export async function readSnapshotInfo(path: string): Promise<SnapshotInfo | null> {
+  try {
+    await access(path);
+  } catch {
+    return null;
+  }
+  const instance = await DuckDBInstance.create(path, {
+    access_mode: 'READ_ONLY',
+    autoinstall_known_extensions: 'false',
+    autoload_known_extensions: 'false',
+  });
+  try {
+    const conn = await instance.connect();
+    try {
+      // Nothing may spill beside the published file (its default temp dir is `<file>.tmp`).
+      await conn.run("SET temp_directory = ''");
+      const metaRows = (await conn.runAndReadAll(SELECT_META_SQL)).getRowObjectsJson() as unknown as SnapshotMeta[];
+      const views = (await conn.runAndReadAll(SELECT_VIEWS_SQL)).getRowObjectsJson() as unknown as ViewState[];
+      const meta = metaRows[0];
+      if (!meta) throw new Error(`${path} has no lattice.meta row: not a session-lattice snapshot`);
+      return { meta, views };
+    } finally {
+      conn.disconnectSync();
+    }
+  } finally {
+    instance.closeSync();
+  }
+}

@@ -1,0 +1,151 @@
+/**
+ * TypeScript declarations of the read API (HTTP on 127.0.0.1:7778), for consumers.
+ *
+ * These are plain types with no runtime dependency. They are kept in step with the route schemas
+ * (src/reads/schemas.ts, which /openapi.json is generated from) by test/reads-api.test.ts: a
+ * compile-time equality check against the schemas' inferred types, and a run-time check of real
+ * responses against the published OpenAPI document.
+ */
+
+/** Every error body: `{"error": {"code": ..., "message": ...}}`. */
+export interface ErrorResponse {
+  error: {
+    code: ErrorCode;
+    /** Names the problem (and the parameter, for a 400). */
+    message: string;
+    /** For `bad_parameter`: the query parameter at fault (`limit`, `order_by`, `filter[col]`...). */
+    parameter?: string;
+  };
+}
+
+export type ErrorCode =
+  | 'bad_parameter'
+  | 'unknown_view'
+  | 'view_not_ready'
+  | 'not_found'
+  | 'method_not_allowed'
+  | 'not_acceptable'
+  | 'forbidden_host'
+  | 'no_snapshot'
+  | 'snapshot_unavailable'
+  | 'busy'
+  | 'timeout'
+  | 'bad_request'
+  | 'internal';
+
+/** How fresh the data of a response is. Also sent as `X-Lattice-*` headers (NDJSON and CSV have no envelope). */
+export interface Freshness {
+  /** The published generation the response was answered from (monotonic). */
+  generation: number;
+  /** When that generation was published (ISO-8601 UTC). */
+  published_at: string;
+  /** When the view's rows were computed (ISO-8601 UTC); for the catalog, the oldest view's. */
+  materialized_at: string | null;
+  /** The upstream (repo-recall) scan_version the rows were computed from. */
+  scan_version: number | null;
+  /** Seconds since `materialized_at` (or `published_at` when null), at the time of the response. */
+  age_seconds: number;
+}
+
+export interface Column {
+  name: string;
+  /** DuckDB type, e.g. `VARCHAR`, `BIGINT`, `BIGINT[]`. BIGINTs are JSON numbers; lists are JSON arrays. */
+  type: string;
+}
+
+export interface ViewSummary {
+  name: string;
+  description: string;
+  refresh_interval_seconds: number;
+  /** Columns that identify a row; the default sort order and the pagination tie-breaker. */
+  key_columns: string[];
+  materialized_at: string | null;
+  row_count: number | null;
+  scan_version: number | null;
+  /** The last refresh error; the view then still serves its previous rows. */
+  last_error: string | null;
+  last_error_at: string | null;
+  columns: Column[];
+}
+
+/** `GET /views` */
+export interface ViewListResponse {
+  freshness: Freshness;
+  views: ViewSummary[];
+}
+
+/** One view with its freshness (the MCP `describe_view` tool). */
+export interface ViewDescription extends ViewSummary {
+  freshness: Freshness;
+}
+
+/** A filter value; `null` (service callers only) matches NULL. */
+export type FilterValue = string | number | boolean | null;
+
+/** `GET /views/{name}` (JSON). */
+export interface ViewRowsResponse {
+  view: string;
+  freshness: Freshness;
+  /** Rows matching the filters, over all pages. */
+  total: number;
+  limit: number;
+  offset: number;
+  /** The sort terms as applied (`col` / `-col`); the key columns break ties. */
+  order_by: string[];
+  /** The filters as applied, converted to the columns' types. */
+  filters: Record<string, FilterValue>;
+  columns: Column[];
+  rows: Array<Record<string, unknown>>;
+}
+
+/** The query string of `GET /views/{name}`. */
+export interface ViewRowsQuery {
+  /** 0..10000, default 100. */
+  limit?: number;
+  /** Default 0. */
+  offset?: number;
+  /** Comma-separated columns; `-col` sorts descending. */
+  order_by?: string;
+  /** Overrides the Accept header. */
+  format?: 'json' | 'ndjson' | 'csv';
+  /** `filter[col]=value`: exact match (on a list column: the list contains the value). */
+  [filter: `filter[${string}]`]: string | undefined;
+}
+
+/** The puller's status.json as reported by `/healthz`, plus whether its process is alive. */
+export interface PullerStatusReport {
+  pid: number;
+  version: string;
+  started_at: string;
+  refresh_interval_seconds: number;
+  state: 'starting' | 'idle' | 'pulling' | 'stopped';
+  last_tick_started_at: string | null;
+  last_tick_finished_at: string | null;
+  last_tick_outcome: 'published' | 'unchanged' | 'failed' | null;
+  last_success_at: string | null;
+  last_error: string | null;
+  last_error_at: string | null;
+  consecutive_failures: number;
+  next_tick_due_at: string | null;
+  generation: number | null;
+  scan_version: number | null;
+  rejected_rows: number | null;
+  view_errors: Record<string, string>;
+  /** The process named by `pid` is running. */
+  running: boolean;
+}
+
+/** `GET /healthz` (200 when ok or degraded, 503 while starting). */
+export interface HealthResponse {
+  status: 'ok' | 'degraded' | 'starting';
+  /** Why the status is not `ok`. */
+  reasons: string[];
+  version: string;
+  generation: number | null;
+  published_at: string | null;
+  scan_version: number | null;
+  session_count: number | null;
+  /** Seconds since the data was last known current: the puller's last successful tick, or the publish. */
+  age_seconds: number | null;
+  puller: PullerStatusReport | null;
+}

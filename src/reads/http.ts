@@ -1,0 +1,405 @@
+import { createHash } from 'node:crypto';
+import { PassThrough } from 'node:stream';
+import type { Socket } from 'node:net';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, type RouteOptions } from 'fastify';
+import type { Logger } from '../shared/logger.js';
+import type { ErrorCode, ErrorResponse, Freshness } from './api-types.js';
+import { bodyOf, ResponseCache, type CachedBody } from './cache.js';
+import { BadParameterError, ReadsError } from './errors.js';
+import type { Generation } from './generations.js';
+import { buildOpenApi } from './openapi.js';
+import { MAX_LIMIT, type ReadViewParams } from './params.js';
+import { CONTENT_TYPES, csvRenderer, jsonRenderer, ndjsonRenderer, type Format, type Renderer } from './render.js';
+import { ROUTE_SCHEMAS } from './route-schemas.js';
+import type { ReadsService } from './service.js';
+import { mcpPlugin } from './mcp/plugin.js';
+
+/**
+ * The HTTP surface of the read service (Fastify). Routes call the service layer; this file only
+ * deals with HTTP: query-string syntax, content negotiation, ETags and 304s, the response cache,
+ * streaming, the Host/Origin guard and the one error format.
+ *
+ *   GET /healthz          health (200 ok/degraded, 503 starting)
+ *   GET /views            the catalog
+ *   GET /views/:name      rows: ?limit&offset&order_by=col,-col&filter[col]=value&format=json|ndjson|csv
+ *   GET /openapi.json     OpenAPI 3.1, generated from the route schemas
+ */
+
+export interface BuildAppOptions {
+  service: ReadsService;
+  logger: Logger;
+  /** Extra Host/Origin names accepted besides loopback. */
+  allowedHosts?: readonly string[];
+  cache?: ResponseCache;
+  /** A response larger than this starts streaming instead of being buffered (bytes). */
+  streamThresholdBytes?: number;
+}
+
+const LOOPBACK_HOSTS = ['127.0.0.1', 'localhost', '::1', '[::1]'];
+const READ_METHODS = new Set(['GET', 'HEAD']);
+const ROW_PARAMS = new Set(['limit', 'offset', 'order_by', 'format']);
+const FILTER_PARAM = /^filter\[(.+)\]$/s;
+
+export function errorBody(code: ErrorCode, message: string, parameter?: string): ErrorResponse {
+  return { error: parameter === undefined ? { code, message } : { code, message, parameter } };
+}
+
+function sendError(reply: FastifyReply, status: number, body: ErrorResponse): FastifyReply {
+  return reply.code(status).header('cache-control', 'no-store').type('application/json; charset=utf-8').send(JSON.stringify(body));
+}
+
+/** The host name of a Host header or an Origin URL, lower-cased, without port; null if unparseable. */
+export function hostOf(value: string, isOrigin: boolean): string | null {
+  try {
+    const url = new URL(isOrigin ? value : `http://${value}`);
+    if (isOrigin && url.origin === 'null') return null;
+    return url.hostname.toLowerCase();
+  } catch {
+    return null;
+  }
+}
+
+export function isAllowedHost(name: string | null, extra: readonly string[]): boolean {
+  if (name === null) return false;
+  const bare = name.startsWith('[') ? name.slice(1, -1) : name;
+  return LOOPBACK_HOSTS.includes(name) || LOOPBACK_HOSTS.includes(bare) || extra.includes(name) || extra.includes(bare);
+}
+
+function etagFor(generation: number, key: string): string {
+  return `W/"g${generation}-${createHash('sha1').update(key).digest('base64url').slice(0, 20)}"`;
+}
+
+export function etagMatches(header: string | undefined, etag: string): boolean {
+  if (!header) return false;
+  const strip = (t: string) => t.trim().replace(/^W\//, '');
+  const want = strip(etag);
+  return header.split(',').some((t) => t.trim() === '*' || strip(t) === want);
+}
+
+/** The format from ?format= (wins) or Accept; null when nothing acceptable is offered. */
+export function negotiate(format: string | undefined, accept: string | undefined): Format | null {
+  if (format !== undefined) {
+    if (format === 'json' || format === 'ndjson' || format === 'csv') return format;
+    throw new BadParameterError('format', `expected json, ndjson or csv, got ${JSON.stringify(format.slice(0, 40))}`);
+  }
+  if (!accept || accept.trim() === '') return 'json';
+  const ranges = accept
+    .split(',')
+    .map((part) => {
+      const [type = '', ...params] = part.split(';').map((s) => s.trim().toLowerCase());
+      const q = params.find((p) => p.startsWith('q='));
+      return { type, q: q ? Number(q.slice(2)) : 1 };
+    })
+    .filter((r) => r.q > 0)
+    .sort((a, b) => b.q - a.q);
+  for (const { type } of ranges) {
+    if (type === 'application/json' || type === 'application/*' || type === '*/*') return 'json';
+    if (type === 'application/x-ndjson' || type === 'application/ndjson' || type === 'application/jsonl' || type === 'application/x-jsonlines') return 'ndjson';
+    if (type === 'text/csv' || type === 'text/*') return 'csv';
+  }
+  return null;
+}
+
+/** Splits the query string of GET /views/:name into read parameters; unknown or repeated keys are 400. */
+export function parseRowsQuery(query: unknown): { params: ReadViewParams; format: string | undefined } {
+  const params: ReadViewParams = {};
+  const filters: Record<string, string> = {};
+  let format: string | undefined;
+  for (const [key, raw] of Object.entries((query ?? {}) as Record<string, string | string[]>)) {
+    const shown = key.length > 64 ? `${key.slice(0, 64)}...` : key;
+    if (Array.isArray(raw)) throw new BadParameterError(shown, 'given more than once');
+    const filter = FILTER_PARAM.exec(key);
+    if (filter) {
+      filters[filter[1]!] = raw;
+      continue;
+    }
+    if (!ROW_PARAMS.has(key)) {
+      throw new BadParameterError(
+        shown,
+        `unknown parameter; known: limit (0..${MAX_LIMIT}), offset, order_by (col,-col), format (json, ndjson, csv), filter[<column>]=<value>` +
+          (/^[a-z_][a-z0-9_]*$/.test(key) ? ` (to filter on a column named ${key}, write filter[${key}]=...)` : ''),
+      );
+    }
+    if (key === 'limit') params.limit = raw;
+    else if (key === 'offset') params.offset = raw;
+    else if (key === 'order_by') params.order_by = raw;
+    else format = raw;
+  }
+  if (Object.keys(filters).length > 0) params.filters = filters;
+  return { params, format };
+}
+
+function setFreshnessHeaders(reply: FastifyReply, f: Freshness): void {
+  reply.header('x-lattice-generation', String(f.generation));
+  reply.header('x-lattice-published-at', f.published_at);
+  if (f.materialized_at) reply.header('x-lattice-materialized-at', f.materialized_at);
+  if (f.scan_version !== null) reply.header('x-lattice-scan-version', String(f.scan_version));
+  reply.header('x-lattice-age-seconds', String(f.age_seconds));
+}
+
+/** Waits for a stream to drain, or rejects if it closes first (the client went away). */
+function drained(stream: PassThrough): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onDrain = () => {
+      cleanup();
+      resolve();
+    };
+    const onClose = () => {
+      cleanup();
+      reject(new Error('the client went away'));
+    };
+    const cleanup = () => {
+      stream.off('drain', onDrain);
+      stream.off('close', onClose);
+    };
+    stream.on('drain', onDrain);
+    stream.on('close', onClose);
+  });
+}
+
+export function buildApp(opts: BuildAppOptions): FastifyInstance {
+  const { service, logger } = opts;
+  const allowed = (opts.allowedHosts ?? []).map((h) => h.toLowerCase());
+  const cache = opts.cache ?? new ResponseCache();
+  const streamThreshold = opts.streamThresholdBytes ?? 1024 * 1024;
+  service.manager.onSwitch((gen) => cache.clear(gen.generation));
+
+  const app = Fastify({
+    loggerInstance: logger as unknown as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    routerOptions: { maxParamLength: 500 },
+    bodyLimit: 1024 * 1024,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    // Malformed URLs (bad percent-encoding) get the same error format.
+    frameworkErrors: (err, _req, reply) => {
+      sendError(reply, 400, errorBody('bad_request', err.message));
+    },
+    // Requests too malformed for HTTP parsing (a 64 KB query string is a header overflow).
+    clientErrorHandler: (err: NodeJS.ErrnoException, socket: Socket) => {
+      if (!socket.writable) return socket.destroy();
+      const overflow = err.code === 'HPE_HEADER_OVERFLOW';
+      const status = overflow ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+      const body = JSON.stringify(
+        errorBody('bad_request', overflow ? 'the request line and headers are too large (over 16 KB); shorten the query string' : 'malformed HTTP request'),
+      );
+      const reason = overflow ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request';
+      socket.end(
+        `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
+    },
+  });
+
+  // Parameters are validated by the service layer (shared with MCP); bodies are rendered here.
+  // The route schemas document the API (/openapi.json) and are not compiled.
+  app.setValidatorCompiler(() => () => true);
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+
+  const routes: RouteOptions[] = [];
+  app.addHook('onRoute', (route) => {
+    routes.push(route);
+  });
+
+  // DNS-rebinding guard: Host (and Origin, when sent) must be a loopback name or an allowed one.
+  app.addHook('onRequest', async (req, reply) => {
+    const host = req.headers.host;
+    if (host === undefined || !isAllowedHost(hostOf(host, false), allowed)) {
+      return sendError(reply, 403, errorBody('forbidden_host', `Host ${JSON.stringify(String(host ?? '').slice(0, 100))} is not allowed: only loopback names (127.0.0.1, localhost, [::1]) or --allowed-hosts`));
+    }
+    const origin = req.headers.origin;
+    if (origin !== undefined && !isAllowedHost(hostOf(origin, true), allowed)) {
+      return sendError(reply, 403, errorBody('forbidden_host', `Origin ${JSON.stringify(origin.slice(0, 100))} is not allowed: only loopback origins or --allowed-hosts`));
+    }
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    if (!READ_METHODS.has(req.method)) {
+      reply.header('allow', 'GET, HEAD');
+      return sendError(reply, 405, errorBody('method_not_allowed', `method ${req.method} is not allowed: the read API is read-only (GET and HEAD)`));
+    }
+    const path = req.url.split('?')[0] ?? '';
+    return sendError(reply, 404, errorBody('not_found', `no route ${JSON.stringify(path.slice(0, 200))}; routes: /healthz, /views, /views/{name}, /openapi.json`));
+  });
+
+  app.setErrorHandler((err, req, reply) => {
+    if (err instanceof ReadsError) {
+      if (err.status === 503) reply.header('retry-after', '1');
+      return sendError(reply, err.status, errorBody(err.code as ErrorCode, err.message, err.parameter));
+    }
+    const e = err as { statusCode?: number; message?: string; code?: string };
+    const status = typeof e.statusCode === 'number' ? e.statusCode : 500;
+    if (status >= 400 && status < 500) {
+      const code: ErrorCode = status === 404 ? 'not_found' : status === 405 ? 'method_not_allowed' : status === 406 ? 'not_acceptable' : 'bad_request';
+      return sendError(reply, status, errorBody(code, e.message ?? 'bad request'));
+    }
+    req.log.error({ err, url: req.url }, 'request failed');
+    return sendError(reply, 500, errorBody('internal', 'internal error; see the server log'));
+  });
+
+  app.get('/healthz', { schema: ROUTE_SCHEMAS.healthz }, async (_req, reply) => {
+    const health = await service.health();
+    return reply
+      .code(health.status === 'starting' ? 503 : 200)
+      .header('cache-control', 'no-store')
+      .type('application/json; charset=utf-8')
+      .send(JSON.stringify(health));
+  });
+
+  app.get('/views', { schema: ROUTE_SCHEMAS.views }, async (req, reply) => {
+    if (Object.keys(req.query as object).length > 0) {
+      const key = Object.keys(req.query as object)[0]!;
+      throw new BadParameterError(key.slice(0, 64), 'unknown parameter; /views takes none');
+    }
+    const gen = service.acquire();
+    try {
+      const catalog = service.catalogOf(gen);
+      const etag = etagFor(gen.generation, 'views');
+      setFreshnessHeaders(reply, catalog.freshness);
+      reply.header('etag', etag).header('cache-control', 'no-cache').header('vary', 'Accept');
+      if (etagMatches(req.headers['if-none-match'], etag)) return reply.code(304).send();
+      return reply.type(CONTENT_TYPES.json).send(JSON.stringify(catalog));
+    } finally {
+      gen.release();
+    }
+  });
+
+  app.get('/views/:name', { schema: ROUTE_SCHEMAS.viewRows }, async (req: FastifyRequest<{ Params: { name: string } }>, reply) => {
+    const { params, format: formatParam } = parseRowsQuery(req.query);
+    const format = negotiate(formatParam, req.headers.accept);
+    if (format === null) {
+      return sendError(reply, 406, errorBody('not_acceptable', 'acceptable formats: application/json, application/x-ndjson, text/csv (or ?format=json|ndjson|csv)'));
+    }
+    const gen = service.acquire();
+    let released = false;
+    const release = () => {
+      if (!released) {
+        released = true;
+        gen.release();
+      }
+    };
+    try {
+      return await serveRows(gen, req.params.name, params, format, req, reply, release);
+    } finally {
+      release();
+    }
+  });
+
+  const planMemo = new Map<string, { plan: ReturnType<ReadsService['plan']>; key: string; etag: string }>();
+  let planMemoGeneration = -1;
+
+  /**
+   * A cached body, written as its pieces (bytes before the age, the age, bytes after) without
+   * copying a large body into one buffer per response.
+   */
+  function sendCached(req: FastifyRequest, reply: FastifyReply, entry: CachedBody, age: number): FastifyReply {
+    if (entry.after === null) return reply.send(entry.before);
+    const ageBuf = Buffer.from(String(age));
+    const length = entry.before.length + ageBuf.length + entry.after.length;
+    reply.hijack();
+    const raw = reply.raw;
+    raw.writeHead(200, { ...reply.getHeaders(), 'content-length': String(length), 'content-type': entry.contentType } as Record<string, string>);
+    if (req.method === 'HEAD') {
+      raw.end();
+      return reply;
+    }
+    raw.cork();
+    raw.write(entry.before);
+    raw.write(ageBuf);
+    raw.end(entry.after);
+    return reply;
+  }
+
+  async function serveRows(
+    gen: Generation,
+    name: string,
+    params: ReadViewParams,
+    format: Format,
+    req: FastifyRequest,
+    reply: FastifyReply,
+    release: () => void,
+  ): Promise<FastifyReply> {
+    // The same URL on the same generation plans to the same queries: memoized (bounded).
+    const memoKey = `${format}\n${req.url}`;
+    if (planMemoGeneration !== gen.generation || planMemo.size >= 4096) {
+      planMemo.clear();
+      planMemoGeneration = gen.generation;
+    }
+    let memo = planMemo.get(memoKey);
+    if (!memo) {
+      const p = service.plan(gen, name, params, (c) => `filter[${c}]`);
+      const k = `${format}|${p.key}`;
+      memo = { plan: p, key: k, etag: etagFor(gen.generation, k) };
+      planMemo.set(memoKey, memo);
+    }
+    const { plan, key, etag } = memo;
+    const freshness = service.freshness(gen, plan.view);
+    setFreshnessHeaders(reply, freshness);
+    reply.header('etag', etag).header('cache-control', 'no-cache').header('vary', 'Accept');
+    if (etagMatches(req.headers['if-none-match'], etag)) return reply.code(304).send();
+    reply.type(CONTENT_TYPES[format]);
+
+    const cached = cache.get(gen.generation, key);
+    if (cached) return sendCached(req, reply, cached, freshness.age_seconds);
+
+    const total = await service.count(gen, plan);
+    reply.header('x-lattice-total', String(total));
+    const renderer: Renderer =
+      format === 'json' ? jsonRenderer(service.rowsEnvelope(gen, plan, total)) : format === 'ndjson' ? ndjsonRenderer() : csvRenderer(plan.view.columns);
+
+    // Pieces are buffered until the response outgrows the threshold, then streamed; they are kept
+    // for the cache as long as the response fits an entry.
+    const before = Buffer.from(renderer.head);
+    const pieces: Buffer[] = [];
+    let bytes = 0;
+    let keep = true;
+    let stream: PassThrough | null = null;
+    const emit = (text: string): void | Promise<void> => {
+      if (text === '') return;
+      const buf = Buffer.from(text);
+      bytes += buf.length;
+      if (keep && bytes > cache.maxEntryBytes) {
+        keep = false;
+        if (stream !== null) pieces.length = 0;
+      }
+      if (keep || stream === null) pieces.push(buf);
+      if (stream === null) {
+        if (bytes <= streamThreshold) return;
+        stream = new PassThrough();
+        reply.send(stream);
+        stream.write(renderer.afterAge === null ? before : Buffer.concat([before, Buffer.from(String(freshness.age_seconds))]));
+        for (const p of pieces) stream.write(p);
+        if (!keep) pieces.length = 0;
+        return;
+      }
+      if (!stream.write(buf)) return drained(stream);
+    };
+
+    try {
+      if (renderer.afterAge !== null) emit(renderer.afterAge);
+      await service.streamRows(gen, plan, (rows) => emit(renderer.rows(rows)));
+      emit(renderer.tail);
+    } catch (err) {
+      if (stream === null) throw err;
+      (stream as PassThrough).destroy(err as Error);
+      req.log.debug({ err, url: req.url }, 'streaming stopped');
+      return reply;
+    }
+    release();
+    const entry: CachedBody = { generation: gen.generation, contentType: CONTENT_TYPES[format], before, after: renderer.afterAge === null ? null : Buffer.concat(pieces) };
+    if (renderer.afterAge === null) entry.before = Buffer.concat([before, ...pieces]);
+    if (keep) cache.set(key, entry);
+    if (stream !== null) {
+      (stream as PassThrough).end();
+      return reply;
+    }
+    return reply.send(bodyOf(entry, freshness.age_seconds));
+  }
+
+  app.get('/openapi.json', { schema: ROUTE_SCHEMAS.openapi }, async (_req, reply) => {
+    return reply.type('application/json; charset=utf-8').send(JSON.stringify(buildOpenApi(routes)));
+  });
+
+  void app.register(mcpPlugin, { service, logger, allowedHosts: allowed });
+
+  return app;
+}

@@ -1,0 +1,90 @@
+import { DEFAULT_LIMIT, MAX_LIMIT } from './params.js';
+import {
+  ErrorResponseSchema,
+  HealthResponseSchema,
+  jsonSchema,
+  ViewListResponseSchema,
+  ViewNameParamsSchema,
+  ViewRowsQuerySchema,
+  ViewRowsResponseSchema,
+} from './schemas.js';
+
+/**
+ * The Fastify route schemas (JSON schema, generated from the zod schemas). /openapi.json is built
+ * from these as registered on the routes.
+ */
+
+const error = (description: string) => ({ description, ...jsonSchema(ErrorResponseSchema) });
+
+const freshnessHeaders = {
+  ETag: { description: 'weak ETag of (generation, query); send it back in If-None-Match for a 304', schema: { type: 'string' } },
+  'X-Lattice-Generation': { description: 'the generation the response was answered from', schema: { type: 'integer' } },
+  'X-Lattice-Published-At': { description: 'when that generation was published', schema: { type: 'string' } },
+  'X-Lattice-Materialized-At': { description: "when the view's rows were computed", schema: { type: 'string' } },
+  'X-Lattice-Scan-Version': { description: 'upstream scan_version of the rows', schema: { type: 'integer' } },
+  'X-Lattice-Age-Seconds': { description: 'seconds since materialized_at', schema: { type: 'number' } },
+};
+
+const rowsQuery = {
+  ...jsonSchema(ViewRowsQuerySchema, 'input'),
+  // filter[col]=value: exact match on a column (list columns: contains). See params.ts.
+  patternProperties: { '^filter\\[.+\\]$': { type: 'string', description: 'exact-match filter on a column' } },
+  additionalProperties: false,
+};
+
+export const ROUTE_SCHEMAS = {
+  healthz: {
+    summary: 'Health of the read server, the served generation and the puller',
+    description:
+      '`ok`; `degraded` when the data is older than stale-after-intervals refresh intervals, the puller\'s last tick failed, the puller is not running, or a view failed to refresh (see `reasons`); `starting` (503) before the first snapshot.',
+    tags: ['health'],
+    response: {
+      200: { description: 'ok or degraded', ...jsonSchema(HealthResponseSchema) },
+      503: { description: 'starting: no snapshot yet', ...jsonSchema(HealthResponseSchema) },
+    },
+  },
+  views: {
+    summary: 'The view catalog',
+    description: "Every view's name, description, refresh interval, freshness, row count and columns with types.",
+    tags: ['views'],
+    response: {
+      200: { description: 'the catalog', headers: freshnessHeaders, ...jsonSchema(ViewListResponseSchema) },
+      304: { description: 'not modified (If-None-Match matched the generation)', type: 'null' },
+      503: error('no snapshot yet'),
+    },
+  },
+  viewRows: {
+    summary: "A view's rows",
+    description: [
+      `Paginated rows (limit default ${DEFAULT_LIMIT}, max ${MAX_LIMIT}; offset), sorted by \`order_by\` (comma-separated columns,`,
+      '`-col` for descending; the key columns break ties), filtered by `filter[col]=value` (exact match, the value converted to the',
+      "column's type; on a list column: the list contains the value), with the total count and the freshness.",
+      'JSON by default; NDJSON (`Accept: application/x-ndjson` or `?format=ndjson`) or CSV (`Accept: text/csv` or `?format=csv`),',
+      'which carry freshness and total in `X-Lattice-*` headers. Large results stream.',
+    ].join(' '),
+    tags: ['views'],
+    params: jsonSchema(ViewNameParamsSchema, 'input'),
+    querystring: rowsQuery,
+    response: {
+      200: {
+        description: 'rows',
+        headers: { ...freshnessHeaders, 'X-Lattice-Total': { description: 'rows matching the filters', schema: { type: 'integer' } } },
+        content: {
+          'application/json': { schema: jsonSchema(ViewRowsResponseSchema) },
+          'application/x-ndjson': { schema: { type: 'string', description: 'one JSON object per row, per line' } },
+          'text/csv': { schema: { type: 'string', description: 'a header line, then one line per row' } },
+        },
+      },
+      304: { description: 'not modified (If-None-Match matched the generation and query)', type: 'null' },
+      400: error('a bad parameter (named in the message and `parameter`)'),
+      404: error('unknown view'),
+      406: error('no acceptable format'),
+      503: error('no snapshot yet, or the view is not materialized yet'),
+    },
+  },
+  openapi: {
+    summary: 'This document',
+    tags: ['meta'],
+    response: { 200: { description: 'OpenAPI 3.1', type: 'object' } },
+  },
+} as const;

@@ -1,0 +1,136 @@
+import { z } from 'zod';
+import { DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET } from './params.js';
+
+/**
+ * The route schemas, in zod: the Fastify routes carry their JSON-schema form, /openapi.json is
+ * generated from the routes, and api-types.ts (the declarations for consumers) is checked against
+ * the types inferred here (test/reads-api.test.ts).
+ *
+ * Fastify does not validate or serialize with them (the server sets no-op compilers): parameters
+ * are validated by the service layer, so HTTP and MCP share one set of rules and messages, and
+ * bodies are rendered by DuckDB and cached as bytes.
+ */
+
+const isoTime = z.string().describe('ISO-8601 UTC');
+
+export const ErrorCodeSchema = z.enum([
+  'bad_parameter',
+  'unknown_view',
+  'view_not_ready',
+  'not_found',
+  'method_not_allowed',
+  'not_acceptable',
+  'forbidden_host',
+  'no_snapshot',
+  'snapshot_unavailable',
+  'busy',
+  'timeout',
+  'bad_request',
+  'internal',
+]);
+
+export const ErrorResponseSchema = z.object({
+  error: z.object({
+    code: ErrorCodeSchema,
+    message: z.string(),
+    parameter: z.string().optional(),
+  }),
+});
+
+export const FreshnessSchema = z.object({
+  generation: z.number().int(),
+  published_at: isoTime,
+  materialized_at: isoTime.nullable(),
+  scan_version: z.number().int().nullable(),
+  age_seconds: z.number().min(0),
+});
+
+export const ColumnSchema = z.object({ name: z.string(), type: z.string() });
+
+export const ViewSummarySchema = z.object({
+  name: z.string(),
+  description: z.string(),
+  refresh_interval_seconds: z.number(),
+  key_columns: z.array(z.string()),
+  materialized_at: isoTime.nullable(),
+  row_count: z.number().int().nullable(),
+  scan_version: z.number().int().nullable(),
+  last_error: z.string().nullable(),
+  last_error_at: isoTime.nullable(),
+  columns: z.array(ColumnSchema),
+});
+
+export const ViewListResponseSchema = z.object({
+  freshness: FreshnessSchema,
+  views: z.array(ViewSummarySchema),
+});
+
+export const ViewDescriptionSchema = ViewSummarySchema.extend({ freshness: FreshnessSchema });
+
+export const FilterValueSchema = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+
+export const ViewRowsResponseSchema = z.object({
+  view: z.string(),
+  freshness: FreshnessSchema,
+  total: z.number().int().min(0),
+  limit: z.number().int().min(0).max(MAX_LIMIT),
+  offset: z.number().int().min(0),
+  order_by: z.array(z.string()),
+  filters: z.record(z.string(), FilterValueSchema),
+  columns: z.array(ColumnSchema),
+  rows: z.array(z.record(z.string(), z.unknown())),
+});
+
+export const ViewRowsQuerySchema = z.object({
+  limit: z.number().int().min(0).max(MAX_LIMIT).optional().describe(`rows per page, 0..${MAX_LIMIT}, default ${DEFAULT_LIMIT}`),
+  offset: z.number().int().min(0).max(MAX_OFFSET).optional().describe('rows to skip, default 0'),
+  order_by: z
+    .string()
+    .optional()
+    .describe('comma-separated columns, `-col` for descending, e.g. `-session_count,tool_name`; the key columns break ties'),
+  format: z.enum(['json', 'ndjson', 'csv']).optional().describe('response format; overrides the Accept header'),
+});
+
+export const ViewNameParamsSchema = z.object({
+  name: z.string().describe('a view name from GET /views'),
+});
+
+export const PullerStatusReportSchema = z.object({
+  pid: z.number().int(),
+  version: z.string(),
+  started_at: isoTime,
+  refresh_interval_seconds: z.number(),
+  state: z.enum(['starting', 'idle', 'pulling', 'stopped']),
+  last_tick_started_at: isoTime.nullable(),
+  last_tick_finished_at: isoTime.nullable(),
+  last_tick_outcome: z.enum(['published', 'unchanged', 'failed']).nullable(),
+  last_success_at: isoTime.nullable(),
+  last_error: z.string().nullable(),
+  last_error_at: isoTime.nullable(),
+  consecutive_failures: z.number().int(),
+  next_tick_due_at: isoTime.nullable(),
+  generation: z.number().int().nullable(),
+  scan_version: z.number().int().nullable(),
+  rejected_rows: z.number().int().nullable(),
+  view_errors: z.record(z.string(), z.string()),
+  running: z.boolean(),
+});
+
+export const HealthResponseSchema = z.object({
+  status: z.enum(['ok', 'degraded', 'starting']),
+  reasons: z.array(z.string()),
+  version: z.string(),
+  generation: z.number().int().nullable(),
+  published_at: isoTime.nullable(),
+  scan_version: z.number().int().nullable(),
+  session_count: z.number().int().nullable(),
+  age_seconds: z.number().nullable(),
+  puller: PullerStatusReportSchema.nullable(),
+});
+
+/** A zod schema as a plain JSON schema (draft 2020-12, which OpenAPI 3.1 uses), without `$schema`. */
+export function jsonSchema(schema: z.ZodType, io: 'input' | 'output' = 'output'): Record<string, unknown> {
+  const out = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<string, unknown>;
+  delete out.$schema;
+  return out;
+}

@@ -1,0 +1,75 @@
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../shared/config.js';
+import type { Logger } from '../shared/logger.js';
+import { homePaths } from '../shared/paths.js';
+import { ResponseCache } from './cache.js';
+import { GenerationManager } from './generations.js';
+import { buildApp } from './http.js';
+import { QueryLimiter } from './limiter.js';
+import { ReadsService } from './service.js';
+
+export interface StartReadsOptions {
+  config: Pick<Config, 'home' | 'host' | 'port' | 'allowedHosts' | 'staleAfterIntervals' | 'refreshIntervalSeconds'>;
+  logger: Logger;
+  /** Concurrent DuckDB queries (default 3: the libuv pool has 4 threads). */
+  maxConcurrentQueries?: number;
+  queryTimeoutMs?: number;
+  pollMs?: number;
+  cacheBytes?: number;
+  /** A response larger than this streams (chunked) instead of being buffered; default 1 MiB. */
+  streamThresholdBytes?: number;
+  /** Called before listen, to add routes (the MCP endpoint) on the same server. */
+  extend?: (app: FastifyInstance, service: ReadsService) => void | Promise<void>;
+}
+
+export interface ReadsServer {
+  /** e.g. http://127.0.0.1:7778 */
+  url: string;
+  app: FastifyInstance;
+  service: ReadsService;
+  /** Stops listening, waits for in-flight requests, closes every generation. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the read server in this process (`serve-reads`, and the transitional `serve` that runs
+ * both daemons): opens the published generation if there is one, watches for new ones, listens.
+ */
+export async function startReadsServer(opts: StartReadsOptions): Promise<ReadsServer> {
+  const { config, logger } = opts;
+  const manager = new GenerationManager({
+    path: homePaths(config.home).published,
+    logger,
+    limiter: new QueryLimiter(opts.maxConcurrentQueries ?? 3),
+    pollMs: opts.pollMs ?? 200,
+  });
+  await manager.start();
+  const service = new ReadsService({ manager, config, queryTimeoutMs: opts.queryTimeoutMs });
+  const app = buildApp({ service, logger, allowedHosts: config.allowedHosts, cache: new ResponseCache(opts.cacheBytes), streamThresholdBytes: opts.streamThresholdBytes });
+  let closed = false;
+  try {
+    if (opts.extend) await opts.extend(app, service);
+    await app.listen({ host: config.host, port: config.port });
+  } catch (err) {
+    await app.close().catch(() => undefined);
+    await manager.close();
+    throw err;
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const url = `http://${host}:${port}`;
+  logger.info({ url, home: config.home, generation: manager.peek()?.generation ?? null }, 'listening');
+  return {
+    url,
+    app,
+    service,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await app.close();
+      const drained = await manager.close();
+      if (!drained) logger.warn('in-flight queries did not finish in time; DuckDB instances left open');
+    },
+  };
+}

@@ -1,0 +1,310 @@
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { Config } from '../shared/config.js';
+import { errorMessage } from '../shared/errors.js';
+import { homePaths } from '../shared/paths.js';
+import { isProcessAlive, readPullerStatus } from '../shared/status.js';
+import { VERSION } from '../shared/version.js';
+import type {
+  Freshness,
+  HealthResponse,
+  PullerStatusReport,
+  ViewDescription,
+  ViewListResponse,
+  ViewRowsResponse,
+  ViewSummary,
+} from './api-types.js';
+import { UnknownViewError, ViewNotReadyError } from './errors.js';
+import type { Generation, GenerationManager, ViewInfo } from './generations.js';
+import { planRead, type ReadPlan, type ReadViewParams } from './params.js';
+
+/**
+ * The read service: what the HTTP routes and the MCP tools both call. Transport-independent: it
+ * takes plain parameters, returns plain typed objects (the shapes of api-types.ts), and throws
+ * ReadsError subclasses (UnknownViewError, BadParameterError, NoSnapshotError, ...) that each
+ * transport maps to its own error form.
+ *
+ * Every call is answered from exactly one generation: it takes a reference on the current one and
+ * releases it when done (the lower-level `acquire` / `plan` / `count` / `streamRows` let the HTTP
+ * layer hold it while a response streams).
+ */
+
+export interface ReadsServiceOptions {
+  manager: GenerationManager;
+  config: Pick<Config, 'home' | 'refreshIntervalSeconds' | 'staleAfterIntervals'>;
+  /** Per-query time limit; the query is interrupted after it. Default 10 s. */
+  queryTimeoutMs?: number;
+  now?: () => number;
+}
+
+export class ReadsService {
+  readonly manager: GenerationManager;
+  readonly queryTimeoutMs: number;
+  private readonly config: ReadsServiceOptions['config'];
+  private readonly now: () => number;
+
+  constructor(opts: ReadsServiceOptions) {
+    this.manager = opts.manager;
+    this.config = opts.config;
+    this.queryTimeoutMs = opts.queryTimeoutMs ?? 10_000;
+    this.now = opts.now ?? Date.now;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // High level: one call, one generation, a plain object back.
+
+  /** The catalog: every view with its columns, and the snapshot's freshness. */
+  listViews(): ViewListResponse {
+    return this.withGeneration((gen) => this.catalogOf(gen));
+  }
+
+  /** One view's columns, key, refresh interval, row count and freshness. Throws UnknownViewError. */
+  describeView(name: string): ViewDescription {
+    return this.withGeneration((gen) => {
+      const view = this.viewOf(gen, name);
+      return { ...summaryOf(view), freshness: this.freshness(gen, view) };
+    });
+  }
+
+  /** Rows of a view (see params.ts for the limit/offset/order_by/filters semantics). */
+  async readView(name: string, params: ReadViewParams = {}): Promise<ViewRowsResponse> {
+    const gen = this.acquire();
+    try {
+      const plan = this.plan(gen, name, params);
+      const total = await this.count(gen, plan);
+      const rows: Array<Record<string, unknown>> = [];
+      await this.streamRows(gen, plan, (json) => {
+        for (const j of json) rows.push(JSON.parse(j) as Record<string, unknown>);
+      });
+      return { ...this.rowsEnvelope(gen, plan, total), rows };
+    } finally {
+      gen.release();
+    }
+  }
+
+  /** Health: ok / degraded (with reasons) / starting, the served generation and the puller's status. */
+  async health(): Promise<HealthResponse> {
+    const reasons: string[] = [];
+    let puller: PullerStatusReport | null = null;
+    try {
+      const status = await readPullerStatus(homePaths(this.config.home).status);
+      if (status) puller = { ...status, running: status.state !== 'stopped' && isProcessAlive(status.pid) };
+    } catch (err) {
+      reasons.push(`cannot read the puller's status: ${errorMessage(err)}`);
+    }
+    const gen = this.manager.peek();
+    if (!gen) {
+      const openError = this.manager.openError;
+      reasons.unshift(openError ? `the published snapshot cannot be opened: ${openError}` : 'no snapshot yet');
+      if (puller && !puller.running) reasons.push(`the puller is not running (pid ${puller.pid})`);
+      if (puller?.last_tick_outcome === 'failed') reasons.push(`the puller's last tick failed: ${puller.last_error ?? 'unknown error'}`);
+      return {
+        status: 'starting',
+        reasons,
+        version: VERSION,
+        generation: null,
+        published_at: null,
+        scan_version: null,
+        session_count: null,
+        age_seconds: null,
+        puller,
+      };
+    }
+    const meta = gen.meta;
+    const now = this.now();
+    // Data is "current" as of the puller's last successful tick (a tick that found upstream
+    // unchanged publishes nothing), or as of the publish when there is no newer success.
+    let checkedAt = Date.parse(meta.published_at);
+    if (puller?.last_success_at && (puller.generation ?? 0) >= meta.generation) {
+      checkedAt = Math.max(checkedAt, Date.parse(puller.last_success_at));
+    }
+    const age = Math.max(0, (now - checkedAt) / 1000);
+    const interval = puller?.refresh_interval_seconds ?? this.config.refreshIntervalSeconds;
+    const staleAfter = interval * this.config.staleAfterIntervals;
+    if (age > staleAfter) {
+      reasons.push(`the data is ${Math.round(age)} s old, more than ${this.config.staleAfterIntervals} refresh intervals (${staleAfter} s)`);
+    }
+    if (puller?.last_tick_outcome === 'failed') reasons.push(`the puller's last tick failed: ${puller.last_error ?? 'unknown error'}`);
+    if (puller && !puller.running) reasons.push(`the puller is not running (pid ${puller.pid})`);
+    for (const view of gen.views.values()) {
+      if (view.last_error) reasons.push(`view ${view.name} failed to refresh: ${view.last_error}`);
+    }
+    const openError = this.manager.openError;
+    if (openError) reasons.push(`a newer published file cannot be opened: ${openError}`);
+    return {
+      status: reasons.length > 0 ? 'degraded' : 'ok',
+      reasons,
+      version: VERSION,
+      generation: meta.generation,
+      published_at: meta.published_at,
+      scan_version: meta.scan_version,
+      session_count: meta.session_count,
+      age_seconds: round1(age),
+      puller,
+    };
+  }
+
+  /**
+   * Runs `fn` with a connection of the current generation (hardened: no file access, no
+   * extensions, configuration locked), within the concurrency bound and the time limit (the query
+   * is interrupted, not left running). For the MCP `query` tool; `fn` gets the generation too, for
+   * its freshness.
+   */
+  async withSnapshotConnection<T>(
+    fn: (conn: DuckDBConnection, gen: Generation, signal: AbortSignal) => Promise<T>,
+    opts: { timeoutMs?: number } = {},
+  ): Promise<T> {
+    const gen = this.acquire();
+    try {
+      return await gen.withConnection((conn, signal) => fn(conn, gen, signal), { timeoutMs: opts.timeoutMs ?? this.queryTimeoutMs });
+    } finally {
+      gen.release();
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Lower level, for a transport that holds the generation while it streams a response.
+
+  /** A reference on the current generation (NoSnapshotError before the first); call `release()`. */
+  acquire(): Generation {
+    return this.manager.acquire();
+  }
+
+  viewOf(gen: Generation, name: string): ViewInfo {
+    const view = gen.views.get(name);
+    if (!view) throw new UnknownViewError(name, [...gen.views.keys()]);
+    return view;
+  }
+
+  /** Validates the parameters against the view's columns (BadParameterError) and builds the queries. */
+  plan(gen: Generation, name: string, params: ReadViewParams, filterParam?: (column: string) => string): ReadPlan {
+    const view = this.viewOf(gen, name);
+    if (!view.materialized) throw new ViewNotReadyError(name);
+    return planRead(view, params, filterParam);
+  }
+
+  /** Rows matching the plan's filters, over all pages. */
+  count(gen: Generation, plan: ReadPlan): Promise<number> {
+    return gen.withConnection(
+      async (conn) => {
+        const reader = await conn.runAndReadAll(plan.countSql, plan.values);
+        return Number(reader.getColumnsJson()[0]?.[0] ?? 0);
+      },
+      { timeoutMs: this.queryTimeoutMs },
+    );
+  }
+
+  /**
+   * The page's rows as JSON texts (one per row, rendered by DuckDB: BIGINTs are numbers, lists are
+   * arrays), handed to `sink` a DuckDB chunk (up to 2048 rows) at a time; a sink that returns a
+   * promise is awaited before the next chunk (backpressure). The time limit covers it all.
+   */
+  streamRows(gen: Generation, plan: ReadPlan, sink: (rows: string[]) => void | Promise<void>): Promise<void> {
+    return gen.withConnection(
+      async (conn, signal) => {
+        const result = await conn.stream(plan.rowsSql, plan.values);
+        for (;;) {
+          signal.throwIfAborted();
+          const chunk = await result.fetchChunk();
+          if (!chunk || chunk.rowCount === 0) break;
+          const pending = sink(chunk.getColumnValues(0) as string[]);
+          if (pending) await abortable(pending, signal);
+        }
+      },
+      { timeoutMs: this.queryTimeoutMs },
+    );
+  }
+
+  /** The envelope of a rows response, everything but `rows`. */
+  rowsEnvelope(gen: Generation, plan: ReadPlan, total: number): Omit<ViewRowsResponse, 'rows'> {
+    return {
+      view: plan.view.name,
+      freshness: this.freshness(gen, plan.view),
+      total,
+      limit: plan.limit,
+      offset: plan.offset,
+      order_by: plan.orderBy,
+      filters: Object.fromEntries(plan.filters.map((f) => [f.column, f.value])),
+      columns: plan.view.columns.map((c) => ({ name: c.name, type: c.type })),
+    };
+  }
+
+  catalogOf(gen: Generation): ViewListResponse {
+    const views = [...gen.views.values()];
+    return { freshness: this.freshness(gen, null), views: views.map(summaryOf) };
+  }
+
+  /**
+   * Freshness of a view, or of the catalog (view null: `materialized_at` is the oldest view's,
+   * the most conservative answer). `age_seconds` is measured now.
+   */
+  freshness(gen: Generation, view: ViewInfo | null): Freshness {
+    const meta = gen.meta;
+    let materializedAt: string | null;
+    let scanVersion: number | null;
+    if (view) {
+      materializedAt = view.materialized_at;
+      scanVersion = view.scan_version ?? meta.scan_version;
+    } else {
+      const times = [...gen.views.values()].map((v) => v.materialized_at).filter((t): t is string => t !== null);
+      materializedAt = times.length > 0 ? times.reduce((a, b) => (Date.parse(a) <= Date.parse(b) ? a : b)) : null;
+      scanVersion = meta.scan_version;
+    }
+    return {
+      generation: meta.generation,
+      published_at: meta.published_at,
+      materialized_at: materializedAt,
+      scan_version: scanVersion,
+      age_seconds: this.ageOf(materializedAt ?? meta.published_at),
+    };
+  }
+
+  ageOf(iso: string): number {
+    return round1(Math.max(0, (this.now() - Date.parse(iso)) / 1000));
+  }
+
+  private withGeneration<T>(fn: (gen: Generation) => T): T {
+    const gen = this.acquire();
+    try {
+      return fn(gen);
+    } finally {
+      gen.release();
+    }
+  }
+}
+
+function summaryOf(view: ViewInfo): ViewSummary {
+  return {
+    name: view.name,
+    description: view.description,
+    refresh_interval_seconds: view.refresh_interval_seconds,
+    key_columns: [...view.key_columns],
+    materialized_at: view.materialized_at,
+    row_count: view.row_count,
+    scan_version: view.scan_version,
+    last_error: view.last_error,
+    last_error_at: view.last_error_at,
+    columns: view.columns.map((c) => ({ name: c.name, type: c.type })),
+  };
+}
+
+function round1(n: number): number {
+  return Math.round(n * 10) / 10;
+}
+
+function abortable(p: Promise<void>, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err as Error);
+      },
+    );
+  });
+}

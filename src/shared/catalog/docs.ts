@@ -1,0 +1,128 @@
+import { DuckDBInstance } from '@duckdb/node-api';
+import { BASE_DDL } from '../base-tables.js';
+import type { ViewDefinition } from './define.js';
+import { CATALOG_AXES, type CatalogAxis } from './index.js';
+
+export interface ViewColumn {
+  name: string;
+  /** DuckDB's type name, e.g. BIGINT, BIGINT[], DOUBLE, DATE, TIMESTAMP, VARCHAR. */
+  type: string;
+}
+
+/**
+ * The output columns of each view, from DuckDB itself: an in-memory database with the base tables
+ * (empty), and `DESCRIBE` of each view's SQL. Throws if a view's SQL does not bind.
+ */
+export async function describeViews(views: readonly ViewDefinition[]): Promise<Map<string, ViewColumn[]>> {
+  const instance = await DuckDBInstance.create(':memory:');
+  try {
+    const conn = await instance.connect();
+    try {
+      for (const ddl of BASE_DDL) await conn.run(ddl);
+      const out = new Map<string, ViewColumn[]>();
+      for (const view of views) {
+        let reader;
+        try {
+          reader = await conn.runAndReadAll(`DESCRIBE ${view.sql}`);
+        } catch (err) {
+          throw new Error(`view ${view.name}: ${err instanceof Error ? err.message : String(err)}`);
+        }
+        const rows = reader.getRowObjectsJson() as Array<{ column_name: string; column_type: string }>;
+        out.set(
+          view.name,
+          rows.map((r) => ({ name: r.column_name, type: r.column_type })),
+        );
+      }
+      return out;
+    } finally {
+      conn.disconnectSync();
+    }
+  } finally {
+    instance.closeSync();
+  }
+}
+
+/** The SQL as written, without the indentation it has inside the TypeScript source. */
+function dedent(sql: string): string {
+  const lines = sql.split('\n');
+  const rest = lines.slice(1).filter((l) => l.trim() !== '');
+  const indent = Math.min(...rest.map((l) => l.length - l.trimStart().length));
+  if (!Number.isFinite(indent) || indent === 0) return sql;
+  return [lines[0], ...lines.slice(1).map((l) => l.slice(Math.min(indent, l.length - l.trimStart().length)))].join('\n');
+}
+
+function interval(seconds: number): string {
+  if (seconds % 3600 === 0) return `${seconds / 3600} h`;
+  if (seconds % 60 === 0 && seconds >= 120) return `${seconds / 60} min`;
+  return `${seconds} s`;
+}
+
+/**
+ * docs/views.md: the catalog for a person or an agent, generated from the definitions (what each
+ * view answers, its key, refresh interval, columns with types, and the SQL). Deterministic: no
+ * dates, so a test can regenerate it and compare.
+ */
+export async function renderViewsDoc(axes: readonly CatalogAxis[] = CATALOG_AXES): Promise<string> {
+  const views = axes.flatMap((a) => a.views);
+  const columns = await describeViews(views);
+  const out: string[] = [];
+  out.push('# Views');
+  out.push('');
+  out.push('<!-- Generated from src/shared/catalog/ by `npm run docs:views`. Do not edit by hand: a test fails when this file is stale. -->');
+  out.push('');
+  out.push(
+    `session-lattice materializes ${views.length} views over the base tables it loads from repo-recall (schema \`base\`: ` +
+      '`sessions`, `session_repos`, `tool_calls`, `stop_reasons`, `session_models`; see src/shared/base-tables.ts). ' +
+      'Each view is a table in schema `main` of the published file (`~/.session-lattice/session-lattice.duckdb`), ' +
+      'recomputed when base data changed and its refresh interval has passed. Its rows are stored in key order.',
+  );
+  out.push('');
+  out.push('Conventions for every view:');
+  out.push('');
+  out.push('- Counts and sums are `BIGINT`, ratios are `DOUBLE` rounded as each view says, session id lists are `BIGINT[]` in ascending order.');
+  out.push('- Times are UTC `TIMESTAMP`s and days are `DATE`s (UTC): no output depends on the reader\'s time zone.');
+  out.push('- The key columns identify a row (unique together, never NULL) and are the order rows are stored in.');
+  out.push('- Names (tools, models, stop reasons, repos, paths) keep upstream\'s exact spelling and case.');
+  out.push('- A row the loader rejects (a required field missing or mistyped, a repeated id, not an object) appears in no view. A session whose tool-call or stop-reason count string is empty has none; one whose string cannot be read is kept, with `tool_counts_ok` / `stop_reasons_ok` false in `base.sessions` and `session_facts`.');
+  out.push('- Each view refreshes on its own interval, so two views of one published file can reflect different loads: `lattice.views` gives each view\'s `watermark` (the load it was computed from) and `materialized_at`. A view whose SQL fails keeps its previous rows and reports `last_error` there.');
+  out.push('');
+  out.push('| view | axis | key | refresh | answers |');
+  out.push('|---|---|---|---|---|');
+  for (const axis of axes) {
+    for (const v of axis.views) {
+      const question = v.description.split('?')[0];
+      out.push(`| [\`${v.name}\`](#${v.name}) | ${axis.title} | ${v.keyColumns.map((k) => `\`${k}\``).join(', ')} | ${interval(v.refreshIntervalSeconds)} | ${question}? |`);
+    }
+  }
+  for (const axis of axes) {
+    out.push('');
+    out.push(`## ${axis.title}`);
+    out.push('');
+    out.push(axis.summary);
+    for (const v of axis.views) {
+      out.push('');
+      out.push(`### ${v.name}`);
+      out.push('');
+      out.push(v.description);
+      out.push('');
+      out.push(`Key: ${v.keyColumns.map((k) => `\`${k}\``).join(', ')}. Refresh interval: ${interval(v.refreshIntervalSeconds)}.`);
+      out.push('');
+      out.push('| column | type |');
+      out.push('|---|---|');
+      for (const c of columns.get(v.name) ?? []) {
+        const key = v.keyColumns.includes(c.name) ? ' (key)' : '';
+        out.push(`| \`${c.name}\`${key} | \`${c.type}\` |`);
+      }
+      out.push('');
+      out.push('<details><summary>SQL</summary>');
+      out.push('');
+      out.push('```sql');
+      out.push(dedent(v.sql));
+      out.push('```');
+      out.push('');
+      out.push('</details>');
+    }
+  }
+  out.push('');
+  return out.join('\n');
+}

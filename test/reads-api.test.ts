@@ -1,0 +1,106 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { pino } from 'pino';
+import { z } from 'zod';
+import type { FakeRecall } from './fake-recall/server.js';
+import { tempHome, type TempHome } from './helpers/processes.js';
+import { DEFAULTS } from '../src/shared/config.js';
+import type { PullerStatus } from '../src/shared/status.js';
+import { startReadsServer, type ReadsServer } from '../src/reads/server.js';
+import type * as Api from '../src/reads/api-types.js';
+import * as S from '../src/reads/schemas.js';
+import { pull, startFake } from './reads/fixtures.js';
+
+vi.mock('../src/shared/version.js', () => ({ VERSION: '0.0.0-test' }));
+
+/**
+ * The published TypeScript declarations (api-types.ts), the route schemas (schemas.ts) and the
+ * OpenAPI document cannot drift apart:
+ * - at compile time (this file is part of `npm run build`), each declared type is identical to
+ *   the type inferred from its schema;
+ * - at run time, /openapi.json describes every route, and real responses validate against the
+ *   schemas it publishes.
+ */
+
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+type Mutual<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const typeChecks: [
+  Equal<Api.ErrorResponse, z.output<typeof S.ErrorResponseSchema>>,
+  Equal<Api.Freshness, z.output<typeof S.FreshnessSchema>>,
+  Equal<Api.Column, z.output<typeof S.ColumnSchema>>,
+  Equal<Api.ViewSummary, z.output<typeof S.ViewSummarySchema>>,
+  Equal<Api.ViewListResponse, z.output<typeof S.ViewListResponseSchema>>,
+  Mutual<Api.ViewDescription, z.output<typeof S.ViewDescriptionSchema>>,
+  Equal<Api.FilterValue, z.output<typeof S.FilterValueSchema>>,
+  Equal<Api.ViewRowsResponse, z.output<typeof S.ViewRowsResponseSchema>>,
+  Equal<Api.PullerStatusReport, z.output<typeof S.PullerStatusReportSchema>>,
+  Equal<Api.HealthResponse, z.output<typeof S.HealthResponseSchema>>,
+  // The puller's status document as reported: status.json plus `running`.
+  Mutual<Omit<Api.PullerStatusReport, 'running'>, PullerStatus>,
+  Mutual<Omit<Api.ViewRowsQuery, `filter[${string}]`>, z.input<typeof S.ViewRowsQuerySchema>>,
+] = [true, true, true, true, true, true, true, true, true, true, true, true];
+
+let home: TempHome;
+let fake: FakeRecall;
+let server: ReadsServer;
+
+beforeAll(async () => {
+  home = await tempHome('lattice-reads-api-');
+  fake = await startFake(150);
+  await pull(home.dir, fake);
+  server = await startReadsServer({ config: { ...DEFAULTS, home: home.dir, port: 0 }, logger: pino({ level: 'silent' }) });
+});
+
+afterAll(async () => {
+  await server?.close();
+  await fake?.close();
+  await home?.cleanup();
+});
+
+interface OpenApi {
+  openapi: string;
+  paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: unknown }> }>; parameters?: Array<{ name: string; in: string }> }>>;
+}
+
+describe('API declarations, schemas and OpenAPI', () => {
+  it('type checks compile (see the tuple above)', () => {
+    expect(typeChecks.every(Boolean)).toBe(true);
+  });
+
+  it('/openapi.json describes every GET route with its parameters', async () => {
+    const doc = (await server.app.inject('/openapi.json')).json() as OpenApi;
+    expect(doc.openapi).toBe('3.1.0');
+    expect(Object.keys(doc.paths).sort()).toEqual(['/healthz', '/openapi.json', '/views', '/views/{name}']);
+    const rows = doc.paths['/views/{name}']!.get!;
+    expect(rows.parameters!.map((p) => `${p.in}:${p.name}`).sort()).toEqual(
+      ['path:name', 'query:filter', 'query:format', 'query:limit', 'query:offset', 'query:order_by'].sort(),
+    );
+    expect(Object.keys(rows.responses).sort()).toEqual(['200', '304', '400', '404', '406', '503']);
+  });
+
+  it('real responses validate against the schemas /openapi.json publishes', async () => {
+    const doc = (await server.app.inject('/openapi.json')).json() as OpenApi;
+    const check = async (url: string, path: string, headers: Record<string, string> = {}) => {
+      const res = await server.app.inject({ method: 'GET', url, headers });
+      const schema = doc.paths[path]!.get!.responses[String(res.statusCode)]!.content!['application/json']!.schema;
+      const validator = z.fromJSONSchema(schema as Parameters<typeof z.fromJSONSchema>[0]);
+      const parsed = validator.safeParse(res.json());
+      expect(parsed.success, `${url} ${res.statusCode}: ${JSON.stringify(parsed.error?.issues ?? [])}`).toBe(true);
+      return res.json() as unknown;
+    };
+    await check('/healthz', '/healthz');
+    await check('/views', '/views');
+    await check('/views/tool_sessions?limit=3&order_by=-session_count&filter[session_ids]=3', '/views/{name}');
+    await check('/views/tool_sessions?limit=-1', '/views/{name}');
+    await check('/views/nope', '/views/{name}');
+    await check('/views/tool_sessions', '/views/{name}', { accept: 'image/png' });
+    // And with the zod schemas directly (the source of both).
+    S.ViewRowsResponseSchema.parse((await server.app.inject('/views/tool_sessions')).json());
+    S.ViewListResponseSchema.parse((await server.app.inject('/views')).json());
+    S.HealthResponseSchema.parse((await server.app.inject('/healthz')).json());
+  });
+
+  it('a schema that stops matching the responses is caught (the check has teeth)', async () => {
+    const strict = S.ViewRowsResponseSchema.extend({ extra: z.string() });
+    expect(strict.safeParse((await server.app.inject('/views/tool_sessions')).json()).success).toBe(false);
+  });
+});

@@ -1,0 +1,89 @@
+import { Agent, request } from 'undici';
+import { homePaths } from '../../src/shared/paths.js';
+import { startFakeRecall, type FakeRecall } from '../fake-recall/server.js';
+import { runCli, startDaemon, type Daemon } from '../helpers/processes.js';
+import { queryFile } from '../helpers/snapshot.js';
+
+/** Shared set-up of the reads tests: a fake upstream, `pull` into a home, a `serve-reads` process. */
+
+export async function pull(home: string, fake: FakeRecall): Promise<void> {
+  const r = await runCli(['pull', '--home', home, '--repo-recall-url', fake.url]);
+  if (r.code !== 0) throw new Error(`pull failed (${r.code}): ${r.stderr}`);
+}
+
+/** Points the fake at `sessions` sessions (a new scan_version) and publishes a generation. */
+export async function publish(home: string, fake: FakeRecall, sessions: number, seed = 1): Promise<void> {
+  await fake.setData({ sessions, seed });
+  await pull(home, fake);
+}
+
+export async function startFake(sessions = 300): Promise<FakeRecall> {
+  return startFakeRecall({ sessions, seed: 1 });
+}
+
+export interface ReadsProcess {
+  daemon: Daemon;
+  url: string;
+  /** The node process (not a wrapper such as strace). */
+  pid: number;
+  stop(): Promise<void>;
+}
+
+/** Starts `serve-reads` on an ephemeral port and waits for its `listening` line. */
+export async function startReads(home: string, wrapper: string[] = [], extraArgs: string[] = []): Promise<ReadsProcess> {
+  const daemon = startDaemon(['serve-reads', '--home', home, '--port', '0', ...extraArgs], {}, wrapper);
+  await daemon.waitFor((d) => d.logLines().some((l) => l.msg === 'listening'), 'the listening line', 30_000);
+  const line = daemon.logLines().find((l) => l.msg === 'listening')!;
+  const pid = line.pid as number;
+  return {
+    daemon,
+    url: line.url as string,
+    pid,
+    async stop() {
+      if (!daemon.running) return;
+      try {
+        process.kill(pid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+      const timer = setTimeout(() => daemon.child.kill('SIGKILL'), 12_000);
+      await daemon.exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+export const agent = new Agent({ connections: 16, pipelining: 0 });
+
+export interface Got {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+  json: unknown;
+}
+
+export async function get(url: string, headers: Record<string, string> = {}, method = 'GET'): Promise<Got> {
+  const res = await request(url, { method: method as 'GET', headers, dispatcher: agent });
+  const text = await res.body.text();
+  let json: unknown = undefined;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    // not JSON
+  }
+  return { status: res.statusCode, headers: res.headers, text, json };
+}
+
+/** The rows GET /views/tool_sessions?limit=100 should answer for the file now published, as JSON text. */
+export async function expectedToolRows(home: string, limit = 100): Promise<{ generation: number; rows: string; total: number }> {
+  const path = homePaths(home).published;
+  // One open, so the three answers come from the same file.
+  const [row] = await queryFile<{ generation: number; n: number; rows: string }>(
+    path,
+    `SELECT (SELECT generation FROM lattice.meta)::DOUBLE AS generation,
+            (SELECT count(*) FROM main.tool_sessions)::DOUBLE AS n,
+            (SELECT to_json(coalesce(list(t ORDER BY tool_name), []))::VARCHAR
+               FROM (SELECT * FROM main.tool_sessions ORDER BY tool_name LIMIT ${limit}) t) AS rows`,
+  );
+  return { generation: row!.generation, rows: JSON.stringify(JSON.parse(row!.rows)), total: row!.n };
+}

@@ -1,0 +1,107 @@
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { Agent, request } from 'undici';
+
+interface Freshness {
+  generation: number;
+  scan_version: number | null;
+}
+
+interface RowsBody {
+  freshness?: Freshness;
+  total?: number;
+}
+
+/**
+ * The soak's readers: a few concurrent loops reading views over HTTP and, every tenth call, over
+ * /mcp. Every answer must carry its freshness, its generation must never go backwards within a
+ * loop, and `session_facts` (one row per session) must hold exactly the sessions of the upstream
+ * scan its freshness names.
+ */
+export class LoadGenerator {
+  ok = 0;
+  mcpOk = 0;
+  failed: string[] = [];
+  failedWhileDown = 0;
+  mismatches: string[] = [];
+  backwards = 0;
+  sawLarge = false;
+  readonly generations = new Set<number>();
+  /** Set by the soak while it restarts the reads server: failures then are expected. */
+  readsDown = false;
+  private readonly agent = new Agent({ connections: 8, headersTimeout: 15_000, bodyTimeout: 15_000 });
+
+  constructor(
+    private readonly baseUrl: string,
+    private readonly expectedSessions: Map<number, number>,
+  ) {}
+
+  async run(until: number, loops: number): Promise<void> {
+    await Promise.all(Array.from({ length: loops }, (_, i) => this.loop(until, i)));
+    await this.agent.close();
+  }
+
+  private async loop(until: number, id: number): Promise<void> {
+    let last = 0;
+    for (let n = 0; Date.now() < until; n++) {
+      const downBefore = this.readsDown;
+      try {
+        const body = n % 10 === id % 10 ? await this.mcpRead() : await this.httpRead(n);
+        if (body === 'starting') continue;
+        const fresh = body.freshness;
+        if (!fresh) throw new Error('response without freshness');
+        if (fresh.generation < last) this.backwards++;
+        last = fresh.generation;
+        this.generations.add(fresh.generation);
+        if (body.total !== undefined && fresh.scan_version !== null) this.checkRows(fresh, body.total);
+        this.ok++;
+      } catch (err) {
+        if (downBefore || this.readsDown) this.failedWhileDown++;
+        else this.failed.push(err instanceof Error ? err.message : String(err));
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+  }
+
+  private checkRows(fresh: Freshness, total: number): void {
+    const expected = this.expectedSessions.get(fresh.scan_version ?? -1);
+    if (expected === undefined) {
+      this.mismatches.push(`generation ${fresh.generation}: unknown scan_version ${fresh.scan_version}`);
+    } else if (expected !== total) {
+      this.mismatches.push(`generation ${fresh.generation} scan ${fresh.scan_version}: ${total} sessions, expected ${expected}`);
+    } else if (total > 50_000) this.sawLarge = true;
+  }
+
+  private async httpRead(n: number): Promise<RowsBody | 'starting'> {
+    const paths = ['/views/session_facts?limit=5', '/views/session_facts?limit=5&order_by=-session_id', '/views/tool_sessions?limit=20', '/views', '/healthz'];
+    const path = paths[n % paths.length]!;
+    const res = await request(`${this.baseUrl}${path}`, { dispatcher: this.agent });
+    const text = await res.body.text();
+    if (res.statusCode === 503 && text.includes('no_snapshot')) return 'starting';
+    if (path === '/healthz') {
+      if (res.statusCode !== 200) throw new Error(`/healthz answered ${res.statusCode}: ${text.slice(0, 200)}`);
+      const h = JSON.parse(text) as { generation: number; scan_version: number | null };
+      return { freshness: { generation: h.generation, scan_version: null } };
+    }
+    if (res.statusCode !== 200) throw new Error(`${path} answered ${res.statusCode}: ${text.slice(0, 200)}`);
+    const body = JSON.parse(text) as RowsBody;
+    // Only session_facts' total is a function of the upstream scan.
+    return path.startsWith('/views/session_facts') ? body : { freshness: body.freshness };
+  }
+
+  private async mcpRead(): Promise<RowsBody | 'starting'> {
+    const client = new Client({ name: 'soak', version: '1.0.0' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${this.baseUrl}/mcp`)));
+    try {
+      const result = await client.callTool({ name: 'read_view', arguments: { view: 'session_facts', limit: 3 } });
+      const text = JSON.stringify(result.content);
+      if (result.isError) {
+        if (text.includes('no snapshot')) return 'starting';
+        throw new Error(`MCP read_view failed: ${text.slice(0, 200)}`);
+      }
+      this.mcpOk++;
+      return result.structuredContent as RowsBody;
+    } finally {
+      await client.close();
+    }
+  }
+}

@@ -1,0 +1,246 @@
+/**
+ * The soak: session-lattice as it lives on a user's machine for weeks, compressed into minutes.
+ * The fake upstream changes its data every few seconds and injects faults at random; the puller
+ * and the reads server run as separate processes; a load generator reads views (HTTP and /mcp)
+ * continuously. Meanwhile: kill -9 the puller 10 times, restart the reads server 5 times, take
+ * upstream down for a while, and serve one very large payload. Prints a table and exits non-zero
+ * if anything was lost.
+ *
+ *   node dist/test/soak/main.js [--seconds 600] [--large-sessions 300000]
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { homePaths } from '../../src/shared/paths.js';
+import type { PullerStatus } from '../../src/shared/status.js';
+import { describeMessiness } from '../fake-recall/generate.js';
+import { FAULT_MODES, startFakeRecall, type FaultMode } from '../fake-recall/server.js';
+import { Daemon, runCli, startDaemon, tempHome } from '../helpers/processes.js';
+import { LoadGenerator } from './load.js';
+import { DownableProxy, freePort } from './proxy.js';
+
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '600' },
+    'large-sessions': { type: 'string', default: '300000' },
+    'base-sessions': { type: 'string', default: '2000' },
+  },
+});
+const SECONDS = Number(values.seconds);
+const LARGE = Number(values['large-sessions']);
+const BASE = Number(values['base-sessions']);
+for (const [flag, v] of [['--seconds', SECONDS], ['--large-sessions', LARGE], ['--base-sessions', BASE]] as const) {
+  if (!Number.isInteger(v) || v <= 0) {
+    process.stderr.write(`soak: ${flag} must be a positive integer\n`);
+    process.exit(2);
+  }
+}
+
+const log = (msg: string) => process.stderr.write(`[soak +${((Date.now() - t0) / 1000).toFixed(1)}s] ${msg}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const t0 = Date.now();
+const at = (fraction: number) => t0 + fraction * SECONDS * 1000;
+const until = (time: number) => sleep(Math.max(0, time - Date.now()));
+
+const home = await tempHome('lattice-soak-');
+const paths = homePaths(home.dir);
+const recall = await startFakeRecall({ sessions: BASE, seed: 1 });
+/** scan_version -> sessions a view of one row per session must hold for that scan. */
+const expectedSessions = new Map<number, number>([[recall.scanVersion, describeMessiness({ sessions: BASE, seed: 1 }).validRows]]);
+const proxy = new DownableProxy(await freePort(), recall.port);
+await proxy.up();
+const readsPort = await freePort();
+
+const pullerArgs = [
+  'serve-puller',
+  '--home', home.dir,
+  '--repo-recall-url', proxy.url,
+  '--refresh-interval-seconds', '0.5',
+  '--upstream-timeout-seconds', '3',
+  '--upstream-retries', '1',
+  '--max-payload-mb', '600',
+];
+const readsArgs = ['serve-reads', '--home', home.dir, '--port', String(readsPort)];
+
+let puller = startDaemon(pullerArgs);
+let reads = startDaemon(readsArgs);
+let pullerStartedAt = Date.now();
+let readsStartedAt = Date.now();
+await reads.waitFor((d) => d.stdout.includes('"msg":"listening"'), 'reads listening');
+
+const stopFile = join(home.dir, '.soak-stop');
+const fileReader = new Daemon(
+  spawn(process.execPath, [resolve(import.meta.dirname, '../helpers/reader-loop.js'), paths.published, stopFile], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  }),
+);
+
+const load = new LoadGenerator(`http://127.0.0.1:${readsPort}`, expectedSessions);
+const loadDone = load.run(t0 + SECONDS * 1000, 4);
+
+// --- upstream: new data every 3 s, a random fault every 5 s --------------------------------------
+let dataChanges = 0;
+let faultsInjected = 0;
+let largeServed = false;
+const faultModes = FAULT_MODES.filter((m) => m !== 'hang' || SECONDS >= 120) as FaultMode[];
+async function upstreamChurn(): Promise<void> {
+  let k = 2;
+  while (Date.now() < at(0.92)) {
+    await sleep(3000);
+    if (Date.now() >= at(0.45) && !largeServed) {
+      largeServed = true;
+      log(`serving a payload of ${LARGE} sessions`);
+      await recall.setData({ sessions: LARGE, seed: 99 });
+      expectedSessions.set(recall.scanVersion, describeMessiness({ sessions: LARGE, seed: 99 }).validRows);
+      await sleep(Math.min(20_000, SECONDS * 100));
+      continue;
+    }
+    const sessions = BASE + Math.floor(Math.random() * 500);
+    await recall.setData({ sessions, seed: k });
+    expectedSessions.set(recall.scanVersion, describeMessiness({ sessions, seed: k }).validRows);
+    k++;
+    dataChanges++;
+    if (k % 2 === 0) {
+      const mode = faultModes[Math.floor(Math.random() * faultModes.length)]!;
+      recall.setFault(mode, { times: 1, oversizeBytes: 700 * 1024 * 1024, slowChunkBytes: 4096, slowIntervalMs: 50 });
+      faultsInjected++;
+    }
+  }
+}
+
+// --- the puller: kill -9 ten times, trying a second puller before each kill ---------------------
+let kills = 0;
+let secondTried = 0;
+let secondRefused = 0;
+async function pullerKills(): Promise<void> {
+  for (let i = 0; i < 10; i++) {
+    await until(at(0.08 + (0.62 * i) / 10) + Math.random() * 1000);
+    const second = await runCli(['pull', '--home', home.dir, '--repo-recall-url', proxy.url]);
+    secondTried++;
+    if (second.code === 1 && second.stderr.includes(`(PID ${puller.pid})`)) secondRefused++;
+    else log(`second puller NOT refused: code ${second.code} ${second.stderr.trim()}`);
+    puller.child.kill('SIGKILL');
+    await puller.exited;
+    kills++;
+    puller = startDaemon(pullerArgs);
+    pullerStartedAt = Date.now();
+  }
+}
+
+// --- the reads server: five restarts on the same port -------------------------------------------
+let readsRestarts = 0;
+async function readsRestartsLoop(): Promise<void> {
+  for (let i = 0; i < 5; i++) {
+    await until(at(0.12 + (0.58 * i) / 5));
+    load.readsDown = true;
+    await reads.stop('SIGTERM');
+    reads = startDaemon(readsArgs);
+    await reads.waitFor((d) => d.stdout.includes('"msg":"listening"'), 'reads listening again');
+    readsStartedAt = Date.now();
+    load.readsDown = false;
+    readsRestarts++;
+  }
+}
+
+async function upstreamOutage(): Promise<number> {
+  await until(at(0.3));
+  const seconds = Math.max(5, SECONDS * 0.08);
+  log(`upstream down for ${seconds.toFixed(0)} s`);
+  await proxy.down();
+  await sleep(seconds * 1000);
+  await proxy.up();
+  log('upstream back');
+  return seconds;
+}
+
+// --- resources: RSS and open descriptors after warm-up and at the end --------------------------
+interface Resources {
+  rssMb: number;
+  fds: number;
+}
+async function resources(pid: number): Promise<Resources> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const rss = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+  return { rssMb: rss, fds: (await readdir(`/proc/${pid}/fd`)).length };
+}
+
+const outage = upstreamOutage();
+await Promise.all([upstreamChurn(), pullerKills(), readsRestartsLoop(), outage]);
+// Warm-up measurement: both daemons have been up a while since their last restart.
+await until(Math.max(pullerStartedAt, readsStartedAt) + Math.min(10_000, SECONDS * 100));
+const warm = { puller: await resources(puller.pid), reads: await resources(reads.pid) };
+const warmAt = Date.now();
+await loadDone;
+const end = { puller: await resources(puller.pid), reads: await resources(reads.pid) };
+
+await writeFile(stopFile, '');
+await fileReader.exited;
+const status = JSON.parse(await readFile(paths.status, 'utf8')) as PullerStatus;
+const pullerExit = await puller.stop('SIGTERM');
+const readsExit = await reads.stop('SIGTERM');
+const leftovers = (await readdir(home.dir)).filter((n) => n.includes('.tmp'));
+const pullerLeftovers = (await readdir(paths.pullerDir)).filter((n) => n.includes('.tmp') || n.startsWith('incoming'));
+await recall.close();
+await proxy.down();
+
+const opens = fileReader.logLines() as Array<{ generation?: number; error?: string; missing?: boolean }>;
+let openBackwards = 0;
+let lastOpen = 0;
+let firstPublished = false;
+let missingAfterPublish = 0;
+for (const o of opens) {
+  if (o.generation !== undefined) {
+    if (o.generation < lastOpen) openBackwards++;
+    lastOpen = o.generation;
+    firstPublished = true;
+  } else if (o.missing && firstPublished) missingAfterPublish++;
+}
+const openErrors = opens.filter((o) => o.error !== undefined);
+
+const growth = (a: number, b: number) => (a > 0 ? (b - a) / a : 0);
+const checks: Array<[string, string, boolean]> = [
+  ['duration', `${((Date.now() - t0) / 1000).toFixed(0)} s`, true],
+  ['requests served (HTTP + MCP)', `${load.ok} (${load.mcpOk} MCP)`, load.ok > 0 && load.mcpOk > 0],
+  ['requests failed while reads was up', String(load.failed.length), load.failed.length === 0],
+  ['requests failed while reads was restarting (allowed)', String(load.failedWhileDown), true],
+  ['responses whose rows did not match their generation', String(load.mismatches.length), load.mismatches.length === 0],
+  ['responses whose generation went backwards', String(load.backwards), load.backwards === 0],
+  ['generations published', String(status.generation ?? 0), (status.generation ?? 0) >= 5],
+  ['generations seen by readers', String(load.generations.size), load.generations.size >= 3],
+  ['opens of the published file (separate process)', String(opens.length), opens.length > 0],
+  ['torn or unopenable published file', String(openErrors.length + missingAfterPublish), openErrors.length + missingAfterPublish === 0],
+  ['published generation went backwards', String(openBackwards), openBackwards === 0],
+  ['puller kill -9 / restarts', String(kills), kills === 10],
+  ['second puller refused', `${secondRefused}/${secondTried}`, secondTried === 10 && secondRefused === secondTried],
+  ['reads restarts', String(readsRestarts), readsRestarts === 5],
+  ['upstream outage', `${(await outage).toFixed(0)} s`, true],
+  [`large payload (${LARGE} sessions) published`, String(load.sawLarge), load.sawLarge],
+  ['data changes / faults injected', `${dataChanges} / ${faultsInjected}`, dataChanges > 0],
+  [
+    `puller RSS after warm-up -> end (${((Date.now() - warmAt) / 1000).toFixed(0)} s)`,
+    `${warm.puller.rssMb.toFixed(0)} -> ${end.puller.rssMb.toFixed(0)} MB (${(growth(warm.puller.rssMb, end.puller.rssMb) * 100).toFixed(1)}%)`,
+    growth(warm.puller.rssMb, end.puller.rssMb) < 0.1,
+  ],
+  [
+    'reads RSS after warm-up -> end',
+    `${warm.reads.rssMb.toFixed(0)} -> ${end.reads.rssMb.toFixed(0)} MB (${(growth(warm.reads.rssMb, end.reads.rssMb) * 100).toFixed(1)}%)`,
+    growth(warm.reads.rssMb, end.reads.rssMb) < 0.1,
+  ],
+  ['puller open fds warm-up -> end', `${warm.puller.fds} -> ${end.puller.fds}`, end.puller.fds <= warm.puller.fds + 8],
+  ['reads open fds warm-up -> end', `${warm.reads.fds} -> ${end.reads.fds}`, end.reads.fds <= warm.reads.fds + 8],
+  ['clean exits on SIGTERM (puller, reads)', `${pullerExit.code}, ${readsExit.code}`, pullerExit.code === 0 && readsExit.code === 0],
+  ['temp files left behind', String(leftovers.length + pullerLeftovers.length), leftovers.length + pullerLeftovers.length === 0],
+];
+
+const width = Math.max(...checks.map(([name]) => name.length));
+process.stdout.write(`\n${'check'.padEnd(width)}  ${'value'.padEnd(28)}  ok\n`);
+for (const [name, value, ok] of checks) process.stdout.write(`${name.padEnd(width)}  ${value.padEnd(28)}  ${ok ? 'yes' : 'NO'}\n`);
+for (const m of load.mismatches.slice(0, 5)) process.stdout.write(`mismatch: ${m}\n`);
+for (const f of load.failed.slice(0, 5)) process.stdout.write(`failed: ${f}\n`);
+for (const e of openErrors.slice(0, 5)) process.stdout.write(`open error: ${e.error}\n`);
+const failedChecks = checks.filter(([, , ok]) => !ok).length;
+process.stdout.write(`\n${checks.length - failedChecks} passed, ${failedChecks} failed\n`);
+await home.cleanup();
+process.exit(failedChecks === 0 ? 0 : 1);

@@ -1,0 +1,375 @@
+/**
+ * `session-lattice status` and `session-lattice views`, both forms (table and --json), against a
+ * known state produced by the real puller (fake repo-recall + `pull`, one of them failing), a
+ * running `serve-puller`, and an empty home.
+ */
+import { createHash } from 'node:crypto';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type * as StatusCommand from '../src/cli/status-command.js';
+import type { StatusReport, ViewsReport } from '../src/cli/status-command.js';
+import { CATALOG } from '../src/shared/catalog/index.js';
+import { homePaths } from '../src/shared/paths.js';
+import type { PullerStatus } from '../src/shared/status.js';
+import type { ViewState } from '../src/shared/snapshot.js';
+import { describeMessiness } from './fake-recall/generate.js';
+import { startFakeRecall, type FakeRecall } from './fake-recall/server.js';
+import { Daemon, eventually, runCli, startDaemon, tempHome, type TempHome } from './helpers/processes.js';
+import { queryFile } from './helpers/snapshot.js';
+
+// The report logic is tested from the build, like the CLI (src/shared/version.ts finds
+// package.json relative to dist/src/shared).
+const { buildStatusReport, renderStatus, statusExitCode } = (await import(
+  pathToFileURL(resolve(import.meta.dirname, '../dist/src/cli/status-command.js')).href
+)) as typeof StatusCommand;
+
+const SESSIONS = 200;
+const SEED = 11;
+const messiness = describeMessiness({ sessions: SESSIONS, seed: SEED });
+
+let recall: FakeRecall;
+const homes: TempHome[] = [];
+const daemons: Daemon[] = [];
+
+beforeAll(async () => {
+  recall = await startFakeRecall({ sessions: SESSIONS, seed: SEED });
+});
+
+afterEach(async () => {
+  await Promise.all(daemons.splice(0).map((d) => d.stop('SIGKILL')));
+  recall.setFault(null);
+});
+
+afterAll(async () => {
+  await recall.close();
+  await Promise.all(homes.map((h) => h.cleanup()));
+});
+
+async function newHome(): Promise<string> {
+  const h = await tempHome('lattice-status-');
+  homes.push(h);
+  return h.dir;
+}
+
+async function statusJson(home: string, ...extra: string[]): Promise<{ code: number | null; report: StatusReport }> {
+  const r = await runCli(['status', '--home', home, '--json', ...extra]);
+  expect(r.stderr).toBe('');
+  return { code: r.code, report: JSON.parse(r.stdout) as StatusReport };
+}
+
+/** Every file under the home with its size and mtime: status must change none of it. */
+async function listing(home: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const name of (await readdir(home, { recursive: true })).sort()) {
+    const s = await stat(`${home}/${name}`);
+    out.push(`${name} ${s.isFile() ? `${s.size} ${s.mtimeMs} ${s.ino}` : 'dir'}`);
+  }
+  return out;
+}
+
+/** `  <view>  <rows>  ...` row of the views table. */
+function tableRow(text: string, view: string): string | undefined {
+  return text.split('\n').find((l) => new RegExp(`^\\s*${view}\\s`).test(l));
+}
+
+describe('status and views with nothing published yet', () => {
+  it('status says so and exits 1; views lists the catalog and exits 0; nothing is written', async () => {
+    const home = await newHome();
+
+    const text = await runCli(['status', '--home', home]);
+    expect(text.code).toBe(1);
+    expect(text.stdout).toMatch(/^session-lattice status: UNHEALTHY/);
+    expect(text.stdout).toContain('nothing is published yet');
+    expect(text.stdout).toMatch(/generation\s+none published yet/);
+    expect(text.stdout).toContain('no status.json: no puller has run on this home');
+
+    // The home comes from the environment as well as from --home.
+    const viaEnv = await runCli(['status', '--json'], { SESSION_LATTICE_HOME: home });
+    expect(viaEnv.code).toBe(1);
+    const report = JSON.parse(viaEnv.stdout) as StatusReport;
+    expect(report).toMatchObject({ format: 1, home, health: 'unhealthy', snapshot: null, puller: null });
+    expect(report.problems).toEqual(['nothing is published yet (no snapshot in this home)']);
+    expect(report.views.map((v) => v.name)).toEqual(CATALOG.map((v) => v.name));
+    expect(report.views.every((v) => v.state === 'not_materialized' && v.row_count === null && v.in_catalog)).toBe(true);
+
+    const views = await runCli(['views', '--home', home]);
+    expect(views.code).toBe(0);
+    expect(views.stdout).toContain(`nothing is published yet in ${home}; the catalog defines ${CATALOG.length} views`);
+    for (const v of CATALOG) expect(tableRow(views.stdout, v.name)).toMatch(/never .*not materialized yet/);
+    const viewsJson = JSON.parse((await runCli(['views', '--home', home, '--json'])).stdout) as ViewsReport;
+    expect(viewsJson).toMatchObject({ format: 1, generation: null, published_at: null, error: null });
+    expect(viewsJson.views).toHaveLength(CATALOG.length);
+
+    expect(await readdir(home)).toEqual([]);
+  });
+
+  it('a bad --stale-after-intervals is a usage error (exit 2) naming the flag', async () => {
+    const r = await runCli(['status', '--home', await newHome(), '--stale-after-intervals', 'soon']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--stale-after-intervals="soon" is not valid');
+  });
+});
+
+describe('status and views after a good pull and a failed one', () => {
+  let home: string;
+  let pullError: string;
+  let rowCounts: Map<string, number>;
+
+  beforeAll(async () => {
+    home = await newHome();
+    const ok = await runCli(['pull', '--home', home, '--repo-recall-url', recall.url]);
+    expect(ok.code, ok.stderr).toBe(0);
+    const rows = await queryFile<{ name: string; n: number }>(
+      homePaths(home).published,
+      CATALOG.map((v) => `SELECT '${v.name}' AS name, count(*)::INT AS n FROM main.${v.name}`).join(' UNION ALL '),
+    );
+    rowCounts = new Map(rows.map((r) => [r.name, r.n]));
+  });
+
+  it('after the good pull alone: degraded (the one-shot puller is not running), exit 0; --strict exits 1', async () => {
+    const { code, report } = await statusJson(home);
+    expect(code).toBe(0);
+    expect(report.health).toBe('degraded');
+    expect(report.problems).toEqual([]);
+    expect(report.warnings).toEqual([expect.stringMatching(/^the puller is not running \(pid \d+ stopped\)$/)]);
+    expect(report.puller).toMatchObject({ last_tick_outcome: 'published', consecutive_failures: 0, running: false, last_error: null });
+    expect((await statusJson(home, '--strict')).code).toBe(1);
+  });
+
+  it('after the failed pull: unhealthy with the reason, exit 1, the last generation and every view still there', async () => {
+    recall.setFault('status-500');
+    const failed = await runCli(['pull', '--home', home, '--repo-recall-url', recall.url, '--upstream-retries', '0']);
+    expect(failed.code).toBe(1);
+    pullError = /session-lattice: pull failed: (.+)/.exec(failed.stderr)?.[1] ?? '';
+    expect(pullError).toContain('500');
+
+    const before = await listing(home);
+    const published = createHash('sha256').update(await readFile(homePaths(home).published)).digest('hex');
+    const { code, report } = await statusJson(home);
+    expect(code).toBe(1);
+    expect(report.health).toBe('unhealthy');
+    expect(report.problems).toEqual([`the puller's last tick failed: ${pullError}`]);
+    expect(report.snapshot).toMatchObject({
+      path: homePaths(home).published,
+      generation: 1,
+      schema_version: 1,
+      scan_version: recall.scanVersion,
+      etag: recall.etag,
+      session_count: messiness.validRows,
+      rejected_rows: messiness.invalidRows,
+    });
+    expect(report.snapshot!.age_seconds).toBeGreaterThanOrEqual(0);
+    expect(report.snapshot!.age_seconds).toBeLessThan(60);
+    expect(report.snapshot!.stale_after_seconds).toBe(180);
+    expect(report.puller).toMatchObject({
+      state: 'stopped',
+      running: false,
+      last_tick_outcome: 'failed',
+      last_error: pullError,
+      consecutive_failures: 1,
+      generation: 1,
+      next_tick_due_in_seconds: null,
+    });
+    expect(report.views.map((v) => v.name)).toEqual(CATALOG.map((v) => v.name));
+    for (const v of report.views) {
+      expect(v, v.name).toMatchObject({ state: 'materialized', in_catalog: true, row_count: rowCounts.get(v.name), last_error: null });
+      expect(v.materialized_at).toMatch(/^\d{4}-\d\d-\d\dT/);
+      expect(v.age_seconds).toBeGreaterThanOrEqual(0);
+    }
+
+    // Reading status changed nothing in the home.
+    expect(await listing(home)).toEqual(before);
+    expect(createHash('sha256').update(await readFile(homePaths(home).published)).digest('hex')).toBe(published);
+  });
+
+  it('the table says the same for a person', async () => {
+    const r = await runCli(['status', '--home', home]);
+    expect(r.code).toBe(1);
+    const out = r.stdout;
+    expect(out).toMatch(/^session-lattice status: UNHEALTHY/);
+    expect(out).toContain(`✗ the puller's last tick failed: ${pullError}`);
+    expect(out).toMatch(/generation\s+1\n/);
+    expect(out).toMatch(/published\s+\d{4}-\d\d-\d\dT[\d:.]+Z \(\d+ s ago\)/);
+    expect(out).toMatch(new RegExp(`sessions\\s+${messiness.validRows}\\n`));
+    expect(out).toMatch(new RegExp(`rejected rows\\s+${messiness.invalidRows}\\n`));
+    expect(out).toMatch(/process\s+not running \(pid \d+ stopped\)/);
+    expect(out).toMatch(/last tick\s+failed, /);
+    expect(out).toContain(`last error     `);
+    expect(out).toContain(pullError);
+    expect(out).toMatch(/failures\s+1 consecutive/);
+    expect(out).toMatch(/next tick\s+-\n/);
+    expect(out).toContain(`views (${CATALOG.length})`);
+    expect(out).toMatch(/VIEW\s+ROWS\s+MATERIALIZED\s+EVERY\s+STATE/);
+    for (const v of CATALOG) {
+      expect(tableRow(out, v.name), v.name).toMatch(new RegExp(`^\\s+${v.name}\\s+${rowCounts.get(v.name)!.toLocaleString('en-US')}\\s+\\d+ s ago\\s+.+\\s+ok$`));
+    }
+  });
+
+  it('views: the catalog with row counts and freshness, in both forms', async () => {
+    const text = await runCli(['views', '--home', home]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/^generation 1, published \d{4}-/);
+    for (const v of CATALOG) expect(tableRow(text.stdout, v.name)).toContain(rowCounts.get(v.name)!.toLocaleString('en-US'));
+
+    const json = await runCli(['views', '--home', home, '--json']);
+    expect(json.code).toBe(0);
+    const report = JSON.parse(json.stdout) as ViewsReport;
+    expect(report).toMatchObject({ format: 1, home, generation: 1, error: null });
+    expect(report.views.map((v) => [v.name, v.row_count, v.state])).toEqual(CATALOG.map((v) => [v.name, rowCounts.get(v.name), 'materialized']));
+    const def = CATALOG[0]!;
+    expect(report.views[0]).toMatchObject({
+      description: def.description,
+      refresh_interval_seconds: def.refreshIntervalSeconds,
+      key_columns: [...def.keyColumns],
+    });
+  });
+});
+
+describe('status with a running puller', () => {
+  it('reports it running with its next tick; once stopped, degraded', async () => {
+    const home = await newHome();
+    const d = startDaemon(['serve-puller', '--home', home, '--repo-recall-url', recall.url, '--refresh-interval-seconds', '3600']);
+    daemons.push(d);
+    await eventually(async () => {
+      try {
+        const s = JSON.parse(await readFile(homePaths(home).status, 'utf8')) as PullerStatus;
+        return s.last_tick_outcome === 'published' && s.next_tick_due_at ? s : undefined;
+      } catch {
+        return undefined;
+      }
+    }, 'the first tick');
+
+    const { code, report } = await statusJson(home);
+    expect(code).toBe(0);
+    expect(report.health).toBe('ok');
+    expect(report.problems).toEqual([]);
+    expect(report.warnings).toEqual([]);
+    expect(report.puller).toMatchObject({ pid: d.pid, running: true, state: 'idle', last_tick_outcome: 'published', refresh_interval_seconds: 3600 });
+    expect(report.puller!.next_tick_due_in_seconds).toBeGreaterThan(3500);
+    expect(report.puller!.next_tick_due_in_seconds).toBeLessThanOrEqual(3600);
+    expect(report.snapshot!.stale_after_seconds).toBe(3 * 3600);
+
+    const text = await runCli(['status', '--home', home]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/^session-lattice status: OK/);
+    expect(text.stdout).toContain(`running, pid ${d.pid} (idle)`);
+    expect(text.stdout).toMatch(/next tick\s+\S+ \(in (59|60) min\)/);
+    expect(text.stdout).toMatch(/interval\s+1 h\n/);
+
+    await d.stop('SIGTERM');
+    const after = await statusJson(home);
+    expect(after.code).toBe(0);
+    expect(after.report.health).toBe('degraded');
+    expect(after.report.warnings).toEqual([`the puller is not running (pid ${d.pid} stopped)`]);
+  });
+});
+
+describe('status report logic (no processes)', () => {
+  const now = Date.parse('2026-03-01T12:00:00.000Z');
+  const iso = (secondsAgo: number) => new Date(now - secondsAgo * 1000).toISOString();
+  const viewState = (name: string, patch: Partial<ViewState> = {}): ViewState => ({
+    name,
+    description: `${name} description`,
+    refresh_interval_seconds: 60,
+    key_columns: ['k'],
+    materialized_at: iso(30),
+    row_count: 7,
+    watermark: 1,
+    scan_version: 3,
+    last_duration_ms: 1.5,
+    last_error: null,
+    last_error_at: null,
+    ...patch,
+  });
+  const pullerStatus = (patch: Partial<PullerStatus> = {}): PullerStatus => ({
+    pid: 4242,
+    version: '0.1.0',
+    started_at: iso(600),
+    refresh_interval_seconds: 60,
+    state: 'idle',
+    last_tick_started_at: iso(31),
+    last_tick_finished_at: iso(30),
+    last_tick_outcome: 'published',
+    last_success_at: iso(30),
+    last_error: null,
+    last_error_at: null,
+    consecutive_failures: 0,
+    next_tick_due_at: iso(-30),
+    generation: 5,
+    scan_version: 3,
+    rejected_rows: 0,
+    view_errors: {},
+    ...patch,
+  });
+  const snapshot = (views: ViewState[], publishedSecondsAgo = 30) => ({
+    meta: {
+      generation: 5,
+      published_at: iso(publishedSecondsAgo),
+      schema_version: 1,
+      scan_version: 3,
+      etag: '"3"',
+      upstream_generated_at: null,
+      base_version: 4,
+      session_count: 10,
+      rejected_rows: 0,
+    },
+    views,
+  });
+  const build = (g: Parameters<typeof buildStatusReport>[1], alive = true) =>
+    buildStatusReport('/h', g, { now, staleAfterIntervals: 3, defaultIntervalSeconds: 60, alive: () => alive });
+
+  it('a view whose refresh failed keeps its rows, is reported, and degrades the health', () => {
+    const [first, second] = CATALOG;
+    const report = build({
+      snapshot: snapshot([viewState(first!.name), viewState(second!.name, { last_error: 'Binder Error: boom', last_error_at: iso(30) })]),
+      snapshotError: null,
+      status: pullerStatus(),
+      statusError: null,
+    });
+    expect(report.health).toBe('degraded');
+    expect(report.warnings).toEqual([`view ${second!.name} failed to refresh: Binder Error: boom`]);
+    expect(statusExitCode(report, false)).toBe(0);
+    expect(statusExitCode(report, true)).toBe(1);
+    const failed = report.views.find((v) => v.name === second!.name)!;
+    expect(failed).toMatchObject({ state: 'failed', row_count: 7, last_error: 'Binder Error: boom', age_seconds: 30 });
+    // Views of the catalog the snapshot does not hold yet are listed, not materialized.
+    expect(report.views.find((v) => v.name === CATALOG[2]!.name)).toMatchObject({ state: 'not_materialized', row_count: null });
+
+    const text = renderStatus(report, now);
+    expect(text).toMatch(/^session-lattice status: DEGRADED/);
+    expect(tableRow(text, second!.name)).toMatch(/7\s+30 s ago\s+1 min\s+FAILED: Binder Error: boom$/);
+    expect(tableRow(text, first!.name)).toMatch(/7\s+30 s ago\s+1 min\s+ok$/);
+    expect(text).toMatch(/next tick\s+2026-03-01T12:00:30.000Z \(in 30 s\)/);
+  });
+
+  it('a view only the snapshot holds is listed as not in the catalog; a long error is cut to the terminal width', () => {
+    const report = build({
+      snapshot: snapshot([viewState('retired_view', { last_error: 'x'.repeat(500) })]),
+      snapshotError: null,
+      status: pullerStatus(),
+      statusError: null,
+    });
+    const retired = report.views.at(-1)!;
+    expect(retired).toMatchObject({ name: 'retired_view', in_catalog: false, state: 'failed' });
+    const text = renderStatus(report, now, 100);
+    expect(tableRow(text, 'retired_view')).toMatch(/^ {2}retired_view \(not in catalog\)/);
+    for (const line of text.split('\n').filter((l) => l.includes('retired_view'))) {
+      if (line.includes('(not in catalog)')) expect(line.length).toBeLessThanOrEqual(102);
+    }
+  });
+
+  it('old data, a dead puller and an unreadable snapshot', () => {
+    const stale = build({ snapshot: snapshot([], 4000), snapshotError: null, status: pullerStatus({ last_success_at: iso(4000) }), statusError: null }, false);
+    expect(stale.health).toBe('degraded');
+    expect(stale.warnings).toContain('the puller is not running (pid 4242 is gone without stopping cleanly)');
+    expect(stale.warnings).toContain('the data is 1 h 6 min old, more than 3 refresh intervals (3 min)');
+    expect(stale.puller!.next_tick_due_in_seconds).toBeNull();
+
+    const unreadable = build({ snapshot: null, snapshotError: 'IO Error: nope', status: null, statusError: null });
+    expect(unreadable.health).toBe('unhealthy');
+    expect(unreadable.problems).toEqual(['the published snapshot cannot be read: IO Error: nope']);
+    expect(statusExitCode(unreadable, false)).toBe(1);
+  });
+});

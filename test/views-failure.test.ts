@@ -1,0 +1,170 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Agent } from 'undici';
+import { upstreamAgent } from '../src/puller/fetch.js';
+import { runTick } from '../src/puller/tick.js';
+import { WorkDb } from '../src/puller/work-db.js';
+import { defineView, type ViewDefinition } from '../src/shared/catalog/define.js';
+import { homePaths, type HomePaths } from '../src/shared/paths.js';
+import { generatePayloadText } from './fake-recall/generate.js';
+import { startFakeRecall, type FakeRecall } from './fake-recall/server.js';
+import { tempHome, type TempHome } from './helpers/processes.js';
+import { queryFile } from './helpers/snapshot.js';
+
+/*
+ * Failure isolation, in-process with a test catalog: a view whose SQL fails keeps its previous
+ * rows, records its error (lattice.views, lattice.refresh_log), and neither stops the other views
+ * nor the publication of the generation.
+ */
+
+// Tiny intervals so that every view is due again as soon as base data changes.
+const INTERVAL = 0.001;
+
+const sessionCount = defineView({
+  name: 'session_count',
+  description: 'How many sessions there are.',
+  refreshIntervalSeconds: INTERVAL,
+  keyColumns: ['sessions'],
+  sql: 'SELECT count(*) AS sessions FROM base.sessions',
+});
+const goodIds = defineView({
+  name: 'flaky',
+  description: 'Session ids (the good definition).',
+  refreshIntervalSeconds: INTERVAL,
+  keyColumns: ['session_id'],
+  sql: 'SELECT session_id FROM base.sessions ORDER BY session_id',
+});
+const brokenIds = defineView({
+  ...goodIds,
+  description: 'Session ids (a broken definition: the column does not exist).',
+  sql: 'SELECT session_id, no_such_column FROM base.sessions ORDER BY session_id',
+});
+const neverGood = defineView({
+  name: 'never_good',
+  description: 'Broken from the start.',
+  refreshIntervalSeconds: INTERVAL,
+  keyColumns: ['x'],
+  sql: 'SELECT x FROM base.no_such_table',
+});
+const latestIds = defineView({
+  name: 'latest_ids',
+  description: 'The three highest session ids.',
+  refreshIntervalSeconds: INTERVAL,
+  keyColumns: ['session_id'],
+  sql: 'SELECT session_id FROM base.sessions ORDER BY session_id DESC LIMIT 3',
+});
+
+describe('a failing view', () => {
+  let home: TempHome;
+  let recall: FakeRecall;
+  let paths: HomePaths;
+  let db: WorkDb;
+  let agent: Agent;
+
+  beforeAll(async () => {
+    home = await tempHome('lattice-views-failure-');
+    recall = await startFakeRecall({ sessions: 0 });
+    paths = homePaths(home.dir);
+    db = await WorkDb.open(paths.workDb, paths.home);
+    agent = upstreamAgent(30);
+  });
+
+  afterAll(async () => {
+    db?.close();
+    await agent?.close();
+    await recall?.close();
+    await home?.cleanup();
+  });
+
+  async function tick(catalog: readonly ViewDefinition[]) {
+    return runTick({ db, agent, paths, catalog, upstream: { baseUrl: recall.url, maxBytes: 1 << 30, retries: 0 } });
+  }
+
+  async function ids(view: string): Promise<number[]> {
+    const rows = await queryFile<{ id: number }>(paths.published, `SELECT session_id::DOUBLE AS id FROM main.${view} ORDER BY id`);
+    return rows.map((r) => r.id);
+  }
+
+  it('keeps its previous rows and reports its error, while the others are refreshed and published', async () => {
+    // Generation 1: 5 clean sessions (ids 1..5), the good definition of "flaky".
+    await recall.setPayloadText(generatePayloadText({ sessions: 5, messy: false, seed: 3 }));
+    const first = await tick([sessionCount, goodIds, neverGood, latestIds]);
+    expect(first.outcome).toBe('published');
+    expect(first.generation).toBe(1);
+    expect(first.views.map((v) => [v.name, v.status])).toEqual([
+      ['session_count', 'materialized'],
+      ['flaky', 'materialized'],
+      ['never_good', 'failed'],
+      ['latest_ids', 'materialized'],
+    ]);
+    expect(await ids('flaky')).toEqual([1, 2, 3, 4, 5]);
+    const [before] = await queryFile<{ materialized_at: string }>(
+      paths.published,
+      `SELECT materialized_at::VARCHAR AS materialized_at FROM lattice.views WHERE name = 'flaky'`,
+    );
+
+    // Generation 2: new data (8 sessions), and "flaky" now has a definition that cannot bind.
+    await recall.setPayloadText(generatePayloadText({ sessions: 8, messy: false, seed: 3 }));
+    await new Promise((r) => setTimeout(r, 10)); // let the tiny intervals pass
+    const second = await tick([sessionCount, brokenIds, neverGood, latestIds]);
+    expect(second.outcome).toBe('published');
+    expect(second.generation).toBe(2);
+    const byName = new Map(second.views.map((v) => [v.name, v]));
+    expect(byName.get('session_count')?.status).toBe('materialized');
+    expect(byName.get('latest_ids')?.status).toBe('materialized');
+    expect(byName.get('flaky')?.status).toBe('failed');
+    expect(byName.get('flaky')?.error).toMatch(/no_such_column/);
+    expect(byName.get('never_good')?.status).toBe('failed');
+
+    // The published generation 2: the others carry the new data ...
+    const [count] = await queryFile<{ sessions: number }>(paths.published, 'SELECT sessions::DOUBLE AS sessions FROM main.session_count');
+    expect(count?.sessions).toBe(8);
+    expect(await ids('latest_ids')).toEqual([6, 7, 8]);
+    // ... the failed view keeps the rows of its last good materialization ...
+    expect(await ids('flaky')).toEqual([1, 2, 3, 4, 5]);
+    // ... a view that never succeeded has no table at all ...
+    const tables = await queryFile<{ name: string }>(
+      paths.published,
+      `SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY name`,
+    );
+    expect(tables.map((t) => t.name)).toEqual(['flaky', 'latest_ids', 'session_count']);
+
+    // ... and lattice.views says so, with the old freshness of the kept rows.
+    const views = await queryFile<{ name: string; materialized_at: string | null; row_count: number | null; watermark: number | null; last_error: string | null }>(
+      paths.published,
+      `SELECT name, materialized_at::VARCHAR AS materialized_at, row_count::DOUBLE AS row_count, watermark::DOUBLE AS watermark, last_error
+       FROM lattice.views ORDER BY name`,
+    );
+    const flaky = views.find((v) => v.name === 'flaky');
+    expect(flaky).toMatchObject({ materialized_at: before?.materialized_at, row_count: 5, watermark: 1 });
+    expect(flaky?.last_error).toMatch(/no_such_column/);
+    expect(views.find((v) => v.name === 'never_good')).toMatchObject({ materialized_at: null, row_count: null });
+    expect(views.find((v) => v.name === 'never_good')?.last_error).toMatch(/no_such_table/);
+    expect(views.find((v) => v.name === 'session_count')).toMatchObject({ row_count: 1, watermark: 2, last_error: null });
+    expect(views.find((v) => v.name === 'latest_ids')).toMatchObject({ row_count: 3, watermark: 2, last_error: null });
+
+    // The refresh log has one entry per attempt, the failures with their error.
+    const log = await queryFile<{ view_name: string; row_count: number | null; error: string | null }>(
+      paths.published,
+      'SELECT view_name, row_count::DOUBLE AS row_count, error FROM lattice.refresh_log ORDER BY started_at, view_name',
+    );
+    const flakyLog = log.filter((l) => l.view_name === 'flaky');
+    expect(flakyLog).toHaveLength(2);
+    expect(flakyLog[0]).toEqual({ view_name: 'flaky', row_count: 5, error: null });
+    expect(flakyLog[1]?.row_count).toBeNull();
+    expect(flakyLog[1]?.error).toMatch(/no_such_column/);
+    expect(log.filter((l) => l.view_name === 'never_good').every((l) => l.row_count === null && /no_such_table/.test(l.error ?? ''))).toBe(true);
+    expect(log.filter((l) => l.view_name === 'session_count').map((l) => l.row_count)).toEqual([1, 1]);
+  });
+
+  it('recovers when its definition is fixed', async () => {
+    await new Promise((r) => setTimeout(r, 10));
+    const third = await tick([sessionCount, goodIds, neverGood, latestIds]);
+    expect(third.views.find((v) => v.name === 'flaky')?.status).toBe('materialized');
+    expect(await ids('flaky')).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    const [flaky] = await queryFile<{ last_error: string | null; watermark: number }>(
+      paths.published,
+      `SELECT last_error, watermark::DOUBLE AS watermark FROM lattice.views WHERE name = 'flaky'`,
+    );
+    expect(flaky).toEqual({ last_error: null, watermark: 2 });
+  });
+});

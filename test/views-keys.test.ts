@@ -1,0 +1,91 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CATALOG } from '../src/shared/catalog/index.js';
+import { startFakeRecall, type FakeRecall } from './fake-recall/server.js';
+import { runCli, tempHome, type TempHome } from './helpers/processes.js';
+import { queryFile } from './helpers/snapshot.js';
+
+/*
+ * Every view on a generated messy payload of 5k sessions (nulls, unicode, case-variant tools,
+ * unreadable counts, multi-repo and repo-less sessions, invalid rows): keys unique and never NULL,
+ * rows stored in key order, and the views agree with the base tables and with each other.
+ */
+const SESSIONS = 5000;
+
+function q(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+describe(`views on ${SESSIONS} generated messy sessions`, () => {
+  let recall: FakeRecall;
+  let home: TempHome;
+  let file: string;
+
+  async function value(sql: string): Promise<number> {
+    const [row] = await queryFile<{ v: number | null }>(file, `SELECT (${sql})::DOUBLE AS v`);
+    return row?.v ?? Number.NaN;
+  }
+
+  beforeAll(async () => {
+    recall = await startFakeRecall({ sessions: 0 });
+    await recall.setData({ sessions: SESSIONS, seed: 5, messy: true });
+    home = await tempHome('lattice-views-keys-');
+    const r = await runCli(['pull', '--home', home.dir, '--repo-recall-url', recall.url], {}, 120_000);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).not.toMatch(/views failed/);
+    file = join(home.dir, 'session-lattice.duckdb');
+  });
+
+  afterAll(async () => {
+    await recall?.close();
+    await home?.cleanup();
+  });
+
+  it.each(CATALOG.map((v) => [v.name, v] as const))('%s: rows, unique non-null keys, stored in key order', async (_name, view) => {
+    const keys = view.keyColumns.map(q).join(', ');
+    const table = `main.${q(view.name)}`;
+    expect(await value(`SELECT count(*) FROM ${table}`)).toBeGreaterThan(0);
+    expect(await value(`SELECT count(*) FROM (SELECT ${keys} FROM ${table} GROUP BY ${keys} HAVING count(*) > 1)`)).toBe(0);
+    const anyNull = view.keyColumns.map((k) => `${q(k)} IS NULL`).join(' OR ');
+    expect(await value(`SELECT count(*) FROM ${table} WHERE ${anyNull}`)).toBe(0);
+    // The rows as stored (no ORDER BY) come back in key order.
+    const asStored = await queryFile<Record<string, unknown>>(file, `SELECT ${keys} FROM ${table}`);
+    const sorted = await queryFile<Record<string, unknown>>(file, `SELECT ${keys} FROM ${table} ORDER BY ${keys}`);
+    expect(asStored).toEqual(sorted);
+  });
+
+  it('the messy payload exercises the tricky cases', async () => {
+    expect(await value(`SELECT count(*) FROM base.sessions WHERE started_at IS NULL`)).toBeGreaterThan(0);
+    expect(await value(`SELECT count(*) FROM base.sessions WHERE NOT tool_counts_ok`)).toBeGreaterThan(0);
+    expect(await value(`SELECT count(*) FROM base.sessions WHERE NOT stop_reasons_ok`)).toBeGreaterThan(0);
+    expect(await value(`SELECT count(*) FROM session_facts WHERE repo_count = 0`)).toBeGreaterThan(0);
+    expect(await value(`SELECT count(*) FROM session_facts WHERE repo_count > 1`)).toBeGreaterThan(0);
+    expect(await value(`SELECT count(*) FROM tool_sessions WHERE tool_name IN ('bash', 'read', 'webfetch')`)).toBeGreaterThan(0);
+    expect(await value(`SELECT count(*) FROM sessions_without_repo WHERE cwd = ''`)).toBeGreaterThan(0);
+  });
+
+  it('the views agree with the base tables and with each other', async () => {
+    const sessions = await value('SELECT count(*) FROM base.sessions');
+    const dated = await value('SELECT count(*) FROM base.sessions WHERE started_at IS NOT NULL');
+    expect(await value('SELECT count(*) FROM session_facts')).toBe(sessions);
+    expect(await value('SELECT count(*) FROM session_stop_reasons')).toBe(sessions);
+    for (const v of ['daily_activity', 'tokens_by_day', 'activity_heatmap']) {
+      expect(await value(`SELECT sum(session_count) FROM ${v}`), v).toBe(dated);
+    }
+    expect(await value('SELECT sum(total_tokens) FROM daily_activity')).toBe(await value('SELECT sum(total_tokens) FROM session_facts WHERE started_at IS NOT NULL'));
+    expect(await value('SELECT sum(calls) FROM tool_usage')).toBe(await value('SELECT sum(calls) FROM base.tool_calls'));
+    expect(await value('SELECT sum(calls) FROM tool_monthly')).toBe(await value('SELECT sum(tool_calls) FROM daily_activity'));
+    expect(await value('SELECT count(*) FROM tool_sessions t JOIN tool_usage u USING (tool_name) WHERE t.session_count <> u.session_count OR len(t.session_ids) <> t.session_count')).toBe(0);
+    expect(await value('SELECT count(*) FROM tool_sessions t JOIN tool_adoption a USING (tool_name) WHERE t.session_count <> a.session_count')).toBe(0);
+    expect(await value('SELECT sum(session_count) FROM repo_sessions')).toBe(await value('SELECT sum(repo_count) FROM session_facts'));
+    expect(await value('SELECT sum(session_count) FROM repo_tokens')).toBe(await value('SELECT sum(session_count) FROM repo_sessions'));
+    expect(await value('SELECT sum(session_count) FROM sessions_without_repo')).toBe(await value('SELECT count(*) FROM session_facts WHERE repo_count = 0'));
+    expect(await value('SELECT sum(session_count) FROM model_sessions')).toBe(await value('SELECT sum(model_count) FROM session_facts'));
+    expect(await value('SELECT sum(total_tokens) FROM model_daily_tokens')).toBe(
+      await value('SELECT sum(total_tokens * model_count) FROM session_facts WHERE started_at IS NOT NULL'),
+    );
+    expect(await value('SELECT sum(occurrences) FROM stop_reason_totals')).toBe(await value('SELECT sum(count) FROM base.stop_reasons'));
+    expect(await value('SELECT round(sum(session_share), 2) FROM activity_heatmap')).toBe(1);
+    expect(await value('SELECT count(*) FROM activity_heatmap')).toBe(168);
+  });
+});
