@@ -24,7 +24,6 @@ export class LoadGenerator {
   failedWhileDown = 0;
   mismatches: string[] = [];
   backwards = 0;
-  sawLarge = false;
   readonly generations = new Set<number>();
   /** Set by the soak while it restarts the reads server: failures then are expected. */
   readsDown = false;
@@ -68,7 +67,7 @@ export class LoadGenerator {
       this.mismatches.push(`generation ${fresh.generation}: unknown scan_version ${fresh.scan_version}`);
     } else if (expected !== total) {
       this.mismatches.push(`generation ${fresh.generation} scan ${fresh.scan_version}: ${total} sessions, expected ${expected}`);
-    } else if (total > 50_000) this.sawLarge = true;
+    }
   }
 
   private async httpRead(n: number): Promise<RowsBody | 'starting'> {
@@ -76,7 +75,7 @@ export class LoadGenerator {
     const path = paths[n % paths.length]!;
     const res = await request(`${this.baseUrl}${path}`, { dispatcher: this.agent });
     const text = await res.body.text();
-    if (res.statusCode === 503 && text.includes('no_snapshot')) return 'starting';
+    if (res.statusCode === 503 && (text.includes('no_snapshot') || text.includes('"starting"'))) return 'starting';
     if (path === '/healthz') {
       if (res.statusCode !== 200) throw new Error(`/healthz answered ${res.statusCode}: ${text.slice(0, 200)}`);
       const h = JSON.parse(text) as { generation: number; scan_version: number | null };
@@ -88,18 +87,31 @@ export class LoadGenerator {
     return path.startsWith('/views/session_facts') ? body : { freshness: body.freshness };
   }
 
+  /**
+   * Over /mcp, alternately: `read_view` of session_facts, and a `query` counting the generation's
+   * own base rows next to the scan it declares.
+   */
   private async mcpRead(): Promise<RowsBody | 'starting'> {
     const client = new Client({ name: 'soak', version: '1.0.0' });
     await client.connect(new StreamableHTTPClientTransport(new URL(`${this.baseUrl}/mcp`)));
     try {
-      const result = await client.callTool({ name: 'read_view', arguments: { view: 'session_facts', limit: 3 } });
+      const useQuery = this.mcpOk % 2 === 1;
+      const result = useQuery
+        ? await client.callTool({
+            name: 'query',
+            arguments: { sql: 'SELECT (SELECT count(*) FROM base.sessions) AS n, (SELECT scan_version FROM lattice.meta) AS scan' },
+          })
+        : await client.callTool({ name: 'read_view', arguments: { view: 'session_facts', limit: 3 } });
       const text = JSON.stringify(result.content);
       if (result.isError) {
         if (text.includes('no snapshot')) return 'starting';
-        throw new Error(`MCP read_view failed: ${text.slice(0, 200)}`);
+        throw new Error(`MCP ${useQuery ? 'query' : 'read_view'} failed: ${text.slice(0, 200)}`);
       }
       this.mcpOk++;
-      return result.structuredContent as RowsBody;
+      if (!useQuery) return result.structuredContent as RowsBody;
+      const body = result.structuredContent as { freshness: Freshness; rows: Array<{ n: number; scan: number }> };
+      const row = body.rows[0]!;
+      return { freshness: { generation: body.freshness.generation, scan_version: row.scan }, total: row.n };
     } finally {
       await client.close();
     }

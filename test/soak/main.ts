@@ -84,17 +84,27 @@ const loadDone = load.run(t0 + SECONDS * 1000, 4);
 let dataChanges = 0;
 let faultsInjected = 0;
 let largeServed = false;
+let largeExpected = -1;
 const faultModes = FAULT_MODES.filter((m) => m !== 'hang' || SECONDS >= 120) as FaultMode[];
 async function upstreamChurn(): Promise<void> {
   let k = 2;
-  while (Date.now() < at(0.92)) {
+  while (Date.now() < at(0.75)) {
     await sleep(3000);
-    if (Date.now() >= at(0.45) && !largeServed) {
+    if (Date.now() >= at(0.58) && !largeServed) {
+      // After the kills, so one puller gets the time to load it whole.
       largeServed = true;
       log(`serving a payload of ${LARGE} sessions`);
+      recall.setFault(null);
       await recall.setData({ sessions: LARGE, seed: 99 });
-      expectedSessions.set(recall.scanVersion, describeMessiness({ sessions: LARGE, seed: 99 }).validRows);
-      await sleep(Math.min(20_000, SECONDS * 100));
+      largeExpected = describeMessiness({ sessions: LARGE, seed: 99 }).validRows;
+      expectedSessions.set(recall.scanVersion, largeExpected);
+      const scan = recall.scanVersion;
+      while (Date.now() < at(0.8)) {
+        const status = await readFile(paths.status, 'utf8').then((t) => JSON.parse(t) as PullerStatus).catch(() => null);
+        if (status?.scan_version === scan) break;
+        await sleep(250);
+      }
+      log(`large payload ${Date.now() < at(0.8) ? 'published' : 'not published in time'}`);
       continue;
     }
     const sessions = BASE + Math.floor(Math.random() * 500);
@@ -104,7 +114,7 @@ async function upstreamChurn(): Promise<void> {
     dataChanges++;
     if (k % 2 === 0) {
       const mode = faultModes[Math.floor(Math.random() * faultModes.length)]!;
-      recall.setFault(mode, { times: 1, oversizeBytes: 700 * 1024 * 1024, slowChunkBytes: 4096, slowIntervalMs: 50 });
+      recall.setFault(mode, { times: 1, oversizeBytes: 700 * 1024 * 1024, slowChunkBytes: 65536, slowIntervalMs: 10 });
       faultsInjected++;
     }
   }
@@ -116,7 +126,7 @@ let secondTried = 0;
 let secondRefused = 0;
 async function pullerKills(): Promise<void> {
   for (let i = 0; i < 10; i++) {
-    await until(at(0.08 + (0.62 * i) / 10) + Math.random() * 1000);
+    await until(at(0.05 + (0.5 * i) / 10) + Math.random() * 1000);
     const second = await runCli(['pull', '--home', home.dir, '--repo-recall-url', proxy.url]);
     secondTried++;
     if (second.code === 1 && second.stderr.includes(`(PID ${puller.pid})`)) secondRefused++;
@@ -133,7 +143,7 @@ async function pullerKills(): Promise<void> {
 let readsRestarts = 0;
 async function readsRestartsLoop(): Promise<void> {
   for (let i = 0; i < 5; i++) {
-    await until(at(0.12 + (0.58 * i) / 5));
+    await until(at(0.1 + (0.45 * i) / 5));
     load.readsDown = true;
     await reads.stop('SIGTERM');
     reads = startDaemon(readsArgs);
@@ -145,8 +155,8 @@ async function readsRestartsLoop(): Promise<void> {
 }
 
 async function upstreamOutage(): Promise<number> {
-  await until(at(0.3));
-  const seconds = Math.max(5, SECONDS * 0.08);
+  await until(at(0.25));
+  const seconds = Math.max(5, SECONDS * 0.06);
   log(`upstream down for ${seconds.toFixed(0)} s`);
   await proxy.down();
   await sleep(seconds * 1000);
@@ -168,8 +178,8 @@ async function resources(pid: number): Promise<Resources> {
 
 const outage = upstreamOutage();
 await Promise.all([upstreamChurn(), pullerKills(), readsRestartsLoop(), outage]);
-// Warm-up measurement: both daemons have been up a while since their last restart.
-await until(Math.max(pullerStartedAt, readsStartedAt) + Math.min(10_000, SECONDS * 100));
+// Warm-up measurement: all events are over and both daemons have been up a while.
+await until(Math.max(at(0.8), pullerStartedAt + 5000, readsStartedAt + 5000));
 const warm = { puller: await resources(puller.pid), reads: await resources(reads.pid) };
 const warmAt = Date.now();
 await loadDone;
@@ -185,7 +195,8 @@ const pullerLeftovers = (await readdir(paths.pullerDir)).filter((n) => n.include
 await recall.close();
 await proxy.down();
 
-const opens = fileReader.logLines() as Array<{ generation?: number; error?: string; missing?: boolean }>;
+const opens = fileReader.logLines() as Array<{ generation?: number; declared?: number; error?: string; missing?: boolean }>;
+const largePublished = opens.some((o) => o.declared === largeExpected);
 let openBackwards = 0;
 let lastOpen = 0;
 let firstPublished = false;
@@ -216,7 +227,7 @@ const checks: Array<[string, string, boolean]> = [
   ['second puller refused', `${secondRefused}/${secondTried}`, secondTried === 10 && secondRefused === secondTried],
   ['reads restarts', String(readsRestarts), readsRestarts === 5],
   ['upstream outage', `${(await outage).toFixed(0)} s`, true],
-  [`large payload (${LARGE} sessions) published`, String(load.sawLarge), load.sawLarge],
+  [`large payload (${LARGE} sessions) published`, String(largePublished), largePublished],
   ['data changes / faults injected', `${dataChanges} / ${faultsInjected}`, dataChanges > 0],
   [
     `puller RSS after warm-up -> end (${((Date.now() - warmAt) / 1000).toFixed(0)} s)`,
