@@ -106,17 +106,21 @@ export async function loadBaseTables(db: WorkDb, ndjsonPath: string, elements: n
                      r->>2 AS repo_path
               FROM (SELECT id, unnest(repos) AS r FROM valid))
         WHERE repo_id IS NOT NULL
-        QUALIFY row_number() OVER (PARTITION BY id, repo_id) = 1`);
+        -- A repo listed twice in one session keeps one row: the first name and path by value.
+        QUALIFY row_number() OVER (PARTITION BY id, repo_id ORDER BY repo_name NULLS LAST, repo_path NULLS LAST) = 1`);
       await db.run(`
         INSERT INTO ${BASE_SCHEMA}.tool_calls
-        SELECT id, tool_name, counts.calls, coalesce(counts.errors, 0)
+        SELECT id, tool_name, sum(counts.calls), sum(coalesce(counts.errors, 0))
         FROM (SELECT id, unnest(map_keys(tool_map)) AS tool_name, unnest(map_values(tool_map)) AS counts FROM valid)
-        WHERE counts.calls IS NOT NULL AND tool_name <> ''`);
+        WHERE counts.calls IS NOT NULL AND tool_name <> ''
+        -- A key repeated inside one count string is added up: one row per (session, tool).
+        GROUP BY id, tool_name`);
       await db.run(`
         INSERT INTO ${BASE_SCHEMA}.stop_reasons
-        SELECT id, stop_reason, count
+        SELECT id, stop_reason, sum(count)
         FROM (SELECT id, unnest(map_keys(stop_map)) AS stop_reason, unnest(map_values(stop_map)) AS count FROM valid)
-        WHERE count IS NOT NULL AND stop_reason <> ''`);
+        WHERE count IS NOT NULL AND stop_reason <> ''
+        GROUP BY id, stop_reason`);
       await db.run(`
         INSERT INTO ${BASE_SCHEMA}.session_models
         SELECT DISTINCT id, model

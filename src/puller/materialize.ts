@@ -32,11 +32,13 @@ export function sqlHash(sql: string): string {
  * moved past its watermark and its refresh interval has passed since its last attempt.
  */
 export function isDue(view: ViewDefinition, stored: StoredView | undefined, baseVersion: number, nowEpoch: number): boolean {
-  if (!stored || stored.materialized_epoch === null) {
-    // Never succeeded: retry once per interval after a failure.
-    return stored?.error_epoch == null || nowEpoch - stored.error_epoch >= view.refreshIntervalSeconds;
-  }
+  if (!stored) return true;
+  // A changed definition (also one fixing a view that never succeeded) is due at once.
   if (stored.sql_hash !== sqlHash(view.sql)) return true;
+  if (stored.materialized_epoch === null) {
+    // Never succeeded: retry once per interval after a failure.
+    return stored.error_epoch === null || nowEpoch - stored.error_epoch >= view.refreshIntervalSeconds;
+  }
   if (stored.watermark === baseVersion) return false;
   const lastAttempt = Math.max(stored.materialized_epoch, stored.error_epoch ?? 0);
   return nowEpoch - lastAttempt >= view.refreshIntervalSeconds;
@@ -135,9 +137,11 @@ async function materializeView(
     };
   } catch (err) {
     const error = errorMessage(err).split('\n')[0] ?? 'unknown error';
-    await db.run(`UPDATE ${META_SCHEMA}.views SET last_error = ?, last_error_at = ?::TIMESTAMPTZ WHERE name = ?`, [
+    // The attempted definition is recorded too, so that changing it again makes the view due.
+    await db.run(`UPDATE ${META_SCHEMA}.views SET last_error = ?, last_error_at = ?::TIMESTAMPTZ, sql_hash = ? WHERE name = ?`, [
       error,
       started.toISOString(),
+      sqlHash(view.sql),
       view.name,
     ]);
     await logRefresh(db, view.name, started, null, error);

@@ -7,6 +7,14 @@ import { BASE_SCHEMA } from './snapshot.js';
  * Timestamps are UTC `TIMESTAMP`s converted from upstream's unix seconds; everything else keeps
  * upstream's names. Tool and stop-reason names keep upstream's spelling exactly (`Bash` and
  * `bash` are different tools).
+ *
+ * How upstream's values are read: a field of the wrong type becomes NULL, and a session missing a
+ * required field (the NOT NULL columns below) is rejected and counted. In the count strings, a
+ * number-like value is coerced (`"7"` -> 7, `1.5` -> 2); `""` means no entries; a string that is
+ * not a JSON object of the documented shape (`"{"`, `"null"`, `"[]"`, a non-numeric count) is
+ * unreadable: the session is kept, its `*_ok` flag is false, and what could be read is kept. A key
+ * repeated inside one count string is added up, so tool_calls and stop_reasons hold one row per
+ * (session, name).
  */
 export const BASE_DDL = [
   `CREATE SCHEMA IF NOT EXISTS ${BASE_SCHEMA}`,

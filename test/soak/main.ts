@@ -100,8 +100,7 @@ async function upstreamChurn(): Promise<void> {
       expectedSessions.set(recall.scanVersion, largeExpected);
       const scan = recall.scanVersion;
       while (Date.now() < at(0.8)) {
-        const status = await readFile(paths.status, 'utf8').then((t) => JSON.parse(t) as PullerStatus).catch(() => null);
-        if (status?.scan_version === scan) break;
+        if ((await readStatus())?.scan_version === scan) break;
         await sleep(250);
       }
       log(`large payload ${Date.now() < at(0.8) ? 'published' : 'not published in time'}`);
@@ -120,6 +119,12 @@ async function upstreamChurn(): Promise<void> {
   }
 }
 
+async function readStatus(): Promise<PullerStatus | null> {
+  return readFile(paths.status, 'utf8')
+    .then((t) => JSON.parse(t) as PullerStatus)
+    .catch(() => null);
+}
+
 // --- the puller: kill -9 ten times, trying a second puller before each kill ---------------------
 let kills = 0;
 let secondTried = 0;
@@ -127,6 +132,8 @@ let secondRefused = 0;
 async function pullerKills(): Promise<void> {
   for (let i = 0; i < 10; i++) {
     await until(at(0.05 + (0.5 * i) / 10) + Math.random() * 1000);
+    // Only once the running puller holds the home (it has written its status) is a refusal owed.
+    for (const deadline = Date.now() + 60_000; (await readStatus())?.pid !== puller.pid && Date.now() < deadline; ) await sleep(50);
     const second = await runCli(['pull', '--home', home.dir, '--repo-recall-url', proxy.url]);
     secondTried++;
     if (second.code === 1 && second.stderr.includes(`(PID ${puller.pid})`)) secondRefused++;
