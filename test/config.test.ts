@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULTS, loadConfig, SETTINGS } from '../src/shared/config.js';
 import { ConfigError } from '../src/shared/errors.js';
@@ -45,6 +47,13 @@ describe('configuration', () => {
 
   it('only reads the settings a command uses', () => {
     expect(loadConfig({ SESSION_LATTICE_PORT: 'abc' }, {}, ['home', 'repoRecallUrl']).port).toBe(7778);
+  });
+
+  it('is documented in the README: every variable with its flag and default', () => {
+    const readme = readFileSync(resolve(import.meta.dirname, '../README.md'), 'utf8');
+    for (const s of Object.values(SETTINGS)) {
+      expect(readme).toContain(`| \`${s.env}\` | \`--${s.flag}\` | \`${s.defaultText}\` |`.replace('`(none)`', '(none)'));
+    }
   });
 
   it('has an environment variable and a flag for every setting', () => {

@@ -1,7 +1,7 @@
+import { hasStrace, readHomeTrace, straceWrapper } from './helpers/strace.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { Client, ProtocolError, StreamableHTTPClientTransport, type CallToolResult } from '@modelcontextprotocol/client';
@@ -59,14 +59,6 @@ function withoutAge<T>(value: T): T {
   return JSON.parse(JSON.stringify(value, (key, v: unknown) => (key === 'age_seconds' ? undefined : v))) as T;
 }
 
-function hasStrace(): boolean {
-  try {
-    execFileSync('strace', ['-V'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function post(url: string, body: string, headers: Record<string, string>): Promise<{ status: number; json: unknown; text: string }> {
   const res = await request(`${url}/mcp`, { method: 'POST', body, headers, dispatcher: agent });
@@ -503,9 +495,7 @@ describe('MCP at /mcp', () => {
     await pull(h.dir, f);
     const trace = join(h.dir, '..', `${h.dir.split('/').pop()}.strace`);
     cleanups.push(() => rm(trace, { force: true }));
-    const r = await startReads(h.dir, [
-      'strace', '-f', '-qq', '-e', 'trace=openat,open,creat,rename,renameat,renameat2,unlink,unlinkat,mkdir,mkdirat,truncate,ftruncate', '-o', trace,
-    ]);
+    const r = await startReads(h.dir, straceWrapper(trace));
     cleanups.push(() => r.stop());
     const c = await connect(r.url);
     cleanups.push(() => c.close());
@@ -547,15 +537,12 @@ describe('MCP at /mcp', () => {
     await c.close();
     await r.stop();
 
-    const lines = (await readFile(trace, 'utf8')).split('\n');
-    const under = (line: string) => line.includes(`"${h.dir}/`) || line.includes(`"${h.dir}"`);
-    expect(lines.filter((l) => /open(at)?\(/.test(l) && l.includes('session-lattice.duckdb"') && under(l)).length).toBeGreaterThanOrEqual(3);
-    const writes = lines.filter((l) => under(l) && /open(at)?\(|creat\(/.test(l) && /O_WRONLY|O_RDWR|O_CREAT|O_TRUNC|creat\(/.test(l));
-    const mutations = lines.filter((l) => under(l) && /\b(rename|renameat2?|unlink|unlinkat|mkdir|mkdirat|truncate)\(/.test(l));
-    expect(writes, 'no open for writing under the home').toEqual([]);
-    expect(mutations, 'no rename, unlink or mkdir under the home').toEqual([]);
+    const traced = await readHomeTrace(trace, h.dir);
+    expect(traced.opensOfPublished.length).toBeGreaterThanOrEqual(3);
+    expect(traced.writes, 'no open for writing under the home').toEqual([]);
+    expect(traced.mutations, 'no rename, unlink or mkdir under the home').toEqual([]);
     for (const name of ['escape.csv', 'escape.duckdb', 'export']) expect(existsSync(join(h.dir, name)), name).toBe(false);
     // The escapes never reached the file system at all.
-    expect(lines.filter((l) => /escape\.(csv|duckdb)|\/export"/.test(l))).toEqual([]);
+    expect(traced.lines.filter((l) => /escape\.(csv|duckdb)|\/export"/.test(l))).toEqual([]);
   }, 120_000);
 });

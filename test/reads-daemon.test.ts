@@ -1,6 +1,5 @@
+import { hasStrace, readHomeTrace, straceWrapper } from './helpers/strace.js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FakeRecall } from './fake-recall/server.js';
 import { eventually, startDaemon, tempHome, type TempHome } from './helpers/processes.js';
@@ -33,14 +32,6 @@ async function servedGeneration(url: string): Promise<number | null> {
   return (h.json as HealthResponse).generation;
 }
 
-function hasStrace(): boolean {
-  try {
-    execFileSync('strace', ['-V'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('serve-reads', () => {
   it('answers 503 "no snapshot yet" before the first generation, then serves it without a restart', async () => {
@@ -82,9 +73,7 @@ describe('serve-reads', () => {
     await pull(home.dir, fake);
     const trace = join(home.dir, '..', `${home.dir.split('/').pop()}.strace`);
     cleanups.push(() => import('node:fs/promises').then((fs) => fs.rm(trace, { force: true })));
-    const r = await reads(home.dir, [
-      'strace', '-f', '-qq', '-e', 'trace=openat,open,creat,rename,renameat,renameat2,unlink,unlinkat,mkdir,mkdirat,truncate', '-o', trace,
-    ]);
+    const r = await reads(home.dir, straceWrapper(trace));
     const seen = new Set<number>();
     const exercise = async () => {
       const rows = await get(`${r.url}/views/tool_sessions?limit=5&order_by=-session_count`);
@@ -105,14 +94,11 @@ describe('serve-reads', () => {
     await r.stop();
     await r.daemon.exited;
 
-    const lines = (await readFile(trace, 'utf8')).split('\n');
-    const under = (line: string) => line.includes(`"${home.dir}/`) || line.includes(`"${home.dir}"`);
-    const opensOfPublished = lines.filter((l) => /open(at)?\(/.test(l) && l.includes('session-lattice.duckdb"') && under(l));
+    const traced = await readHomeTrace(trace, home.dir);
+    const opensOfPublished = traced.opensOfPublished;
     expect(opensOfPublished.length, 'the trace should show the published file being opened').toBeGreaterThanOrEqual(4);
-    const writes = lines.filter((l) => under(l) && /open(at)?\(|creat\(/.test(l) && /O_WRONLY|O_RDWR|O_CREAT|O_TRUNC|creat\(/.test(l));
-    const mutations = lines.filter((l) => under(l) && /\b(rename|renameat2?|unlink|unlinkat|mkdir|mkdirat|truncate)\(/.test(l));
-    expect(writes, 'no open for writing under the home').toEqual([]);
-    expect(mutations, 'no rename, unlink or mkdir under the home').toEqual([]);
+    expect(traced.writes, 'no open for writing under the home').toEqual([]);
+    expect(traced.mutations, 'no rename, unlink or mkdir under the home').toEqual([]);
   });
 
   it('answers with zero errors under continuous load while 50 generations are published, each response from its own generation', async () => {

@@ -6,6 +6,7 @@
  * compile-time equality check against the schemas' inferred types, and a run-time check of real
  * responses against the published OpenAPI document.
  */
+import type { PullerStatus } from '../shared/status.js';
 
 /** Every error body: `{"error": {"code": ..., "message": ...}}`. */
 export interface ErrorResponse {
@@ -112,25 +113,8 @@ export interface ViewRowsQuery {
   [filter: `filter[${string}]`]: string | undefined;
 }
 
-/** The puller's status.json as reported by `/healthz`, plus whether its process is alive. */
-export interface PullerStatusReport {
-  pid: number;
-  version: string;
-  started_at: string;
-  refresh_interval_seconds: number;
-  state: 'starting' | 'idle' | 'pulling' | 'stopped';
-  last_tick_started_at: string | null;
-  last_tick_finished_at: string | null;
-  last_tick_outcome: 'published' | 'unchanged' | 'failed' | null;
-  last_success_at: string | null;
-  last_error: string | null;
-  last_error_at: string | null;
-  consecutive_failures: number;
-  next_tick_due_at: string | null;
-  generation: number | null;
-  scan_version: number | null;
-  rejected_rows: number | null;
-  view_errors: Record<string, string>;
+/** The puller's status.json (see src/shared/status.ts) as reported by `/healthz`, plus whether its process is alive. */
+export interface PullerStatusReport extends PullerStatus {
   /** The process named by `pid` is running. */
   running: boolean;
 }
