@@ -1,4 +1,4 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,6 +9,7 @@ import { startFakeRecall } from '../test/fake-recall/server.js';
 import { runCli, startDaemon } from '../test/helpers/processes.js';
 import { homePaths } from '../src/shared/paths.js';
 import type { BenchModule } from './run.js';
+import { requireWrk, runWrk, type WrkResult } from './wrk.js';
 
 /**
  * Reads benchmark (issue 3): GET /views/tool_sessions?limit=100 at 32 connections against a bare
@@ -25,42 +26,8 @@ const PATH = '/views/tool_sessions?limit=100';
 /** A smaller answer (one tool's row), near the ~21 KB of DESIGN.md's reference figures. */
 const SMALL_PATH = '/views/tool_sessions?filter%5Btool_name%5D=Skill';
 
-interface WrkResult {
-  rps: number;
-  p50: number;
-  p99: number;
-  non2xx: number;
-  errors: number;
-  mbPerSec: number;
-}
-
-function toMs(value: string): number {
-  const m = /^([\d.]+)(us|ms|s|m)$/.exec(value.trim());
-  if (!m) return NaN;
-  const n = Number(m[1]);
-  return m[2] === 'us' ? n / 1000 : m[2] === 'ms' ? n : m[2] === 's' ? n * 1000 : n * 60_000;
-}
-
-function toMb(value: string): number {
-  const m = /^([\d.]+)(B|KB|MB|GB)$/.exec(value.trim());
-  if (!m) return NaN;
-  return Number(m[1]) * ({ B: 1 / 1048576, KB: 1 / 1024, MB: 1, GB: 1024 } as Record<string, number>)[m[2]!]!;
-}
-
 function wrk(url: string, headers: string[] = [], script?: string, durationS = DURATION_S): WrkResult {
-  const args = ['-c', '1', 'wrk', '-t', '1', '-c', String(CONNECTIONS), '-d', `${durationS}s`, '--latency'];
-  for (const h of headers) args.push('-H', h);
-  if (script) args.push('-s', script);
-  args.push(url);
-  const out = execFileSync('taskset', args, { encoding: 'utf8' });
-  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
-  const p50 = toMs(/\s50%\s+(\S+)/.exec(out)?.[1] ?? '');
-  const p99 = toMs(/\s99%\s+(\S+)/.exec(out)?.[1] ?? '');
-  const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
-  const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
-  const errors = sock ? Number(sock[1]) + Number(sock[2]) + Number(sock[3]) + Number(sock[4]) : 0;
-  const mbPerSec = toMb(/Transfer\/sec:\s+(\S+)/.exec(out)?.[1] ?? '');
-  return { rps, p50, p99, non2xx, errors, mbPerSec };
+  return runWrk(url, { connections: CONNECTIONS, durationS, headers, ...(script !== undefined && { script }) });
 }
 
 function row(name: string, r: WrkResult, base: WrkResult | null, note = ''): string {
@@ -110,11 +77,7 @@ async function openVsHandle(path: string, sql: string, n: number): Promise<{ per
 const bench: BenchModule = {
   name: 'reads',
   async run() {
-    try {
-      execFileSync('sh', ['-c', 'command -v wrk && command -v taskset'], { stdio: 'ignore' });
-    } catch {
-      throw new Error('the reads benchmark needs wrk and taskset: apt-get install -y wrk util-linux');
-    }
+    requireWrk('reads');
     const dir = await mkdtemp(join(tmpdir(), 'lattice-bench-reads-'));
     const home = join(dir, 'home');
     const recall = await startFakeRecall({ sessions: 10, dataDir: join(dir, 'recall') });

@@ -17,6 +17,7 @@ const MODULES: Record<string, () => Promise<{ default: BenchModule }>> = {
   puller: () => import('./puller.js'),
   views: () => import('./views.js'),
   reads: () => import('./reads.js'),
+  serve: () => import('./serve.js'),
 };
 
 function machineLine(): string {

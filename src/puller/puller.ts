@@ -38,6 +38,8 @@ export function nextDelaySeconds(intervalSeconds: number, consecutiveFailures: n
 export class Puller {
   private readonly abort = new AbortController();
   private stopping = false;
+  /** Set while run() loops: each tick's final status then also says when the next one is due. */
+  private looping = false;
   private wake: (() => void) | null = null;
 
   private constructor(
@@ -76,7 +78,7 @@ export class Puller {
   async tick(): Promise<{ ok: true; report: TickReport } | { ok: false; error: string }> {
     const started = new Date();
     const { logger, config } = this.opts;
-    await this.status.update({ state: 'pulling', last_tick_started_at: started.toISOString() });
+    await this.status.update({ state: 'pulling', last_tick_started_at: started.toISOString(), next_tick_due_at: null });
     try {
       const report = await runTick({
         db: this.db,
@@ -96,6 +98,7 @@ export class Puller {
         last_tick_outcome: report.outcome,
         last_success_at: finished,
         consecutive_failures: 0,
+        next_tick_due_at: this.nextDue(0),
         generation: report.generation,
         scan_version: report.scanVersion,
         rejected_rows: report.load ? report.load.rejected : this.status.status.rejected_rows,
@@ -132,6 +135,7 @@ export class Puller {
         last_error: error,
         last_error_at: finished,
         consecutive_failures: this.status.status.consecutive_failures + 1,
+        next_tick_due_at: this.nextDue(this.status.status.consecutive_failures + 1),
       });
       logger.error({ tick: 'failed', error, duration_ms: Date.now() - started.getTime() }, 'tick');
       return { ok: false, error };
@@ -146,12 +150,11 @@ export class Puller {
 
   /** Ticks until stop(): ticks never overlap, and the wait grows after consecutive failures. */
   async run(): Promise<void> {
-    const interval = this.opts.config.refreshIntervalSeconds;
+    this.looping = true;
     while (!this.stopping) {
       await this.tick();
       if (this.stopping) break;
-      const delay = nextDelaySeconds(interval, this.status.status.consecutive_failures);
-      await this.status.update({ next_tick_due_at: new Date(Date.now() + delay * 1000).toISOString() });
+      const delay = nextDelaySeconds(this.opts.config.refreshIntervalSeconds, this.status.status.consecutive_failures);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, delay * 1000);
         this.wake = () => {
@@ -161,6 +164,14 @@ export class Puller {
       });
       this.wake = null;
     }
+    this.looping = false;
+  }
+
+  /** When the next tick starts, written with the tick's outcome so status.json is never half updated. */
+  private nextDue(consecutiveFailures: number): string | null {
+    if (!this.looping) return null;
+    const delay = nextDelaySeconds(this.opts.config.refreshIntervalSeconds, consecutiveFailures);
+    return new Date(Date.now() + delay * 1000).toISOString();
   }
 
   /** Asks a running loop to end: aborts the fetch, interrupts DuckDB, skips the wait. */

@@ -48,8 +48,14 @@ const HARDENING = [
   'SET lock_configuration = true',
 ];
 
+/**
+ * Each generation is its own instance with its own buffer pool, and two are open during a switch;
+ * a view read needs little, and a runaway `query` should fail rather than take the machine
+ * (DuckDB's default is 80% of RAM, and spilling is off with temp_directory='').
+ */
 const INSTANCE_OPTIONS: Record<string, string> = {
   access_mode: 'READ_ONLY',
+  memory_limit: '1GB',
   autoinstall_known_extensions: 'false',
   autoload_known_extensions: 'false',
 };

@@ -259,6 +259,7 @@ for (const m of load.mismatches.slice(0, 5)) process.stdout.write(`mismatch: ${m
 for (const f of load.failed.slice(0, 5)) process.stdout.write(`failed: ${f}\n`);
 for (const e of openErrors.slice(0, 5)) process.stdout.write(`open error: ${e.error}\n`);
 const failedChecks = checks.filter(([, , ok]) => !ok).length;
-process.stdout.write(`\n${checks.length - failedChecks} passed, ${failedChecks} failed\n`);
+// Not the "N passed, N failed" form: that line belongs to the test runner's summary.
+process.stdout.write(`\nsoak checks: ${checks.length - failedChecks} ok, ${failedChecks} not ok\n`);
 await home.cleanup();
 process.exit(failedChecks === 0 ? 0 : 1);
