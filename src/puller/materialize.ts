@@ -16,6 +16,9 @@ export interface ViewOutcome {
 
 interface StoredView {
   name: string;
+  description: string;
+  refresh_interval_seconds: number;
+  key_columns: string[];
   sql_hash: string | null;
   materialized_epoch: number | null;
   error_epoch: number | null;
@@ -46,7 +49,7 @@ export function isDue(view: ViewDefinition, stored: StoredView | undefined, base
 
 async function storedViews(db: WorkDb): Promise<Map<string, StoredView>> {
   const rows = await db.rows<StoredView>(`
-    SELECT name, sql_hash,
+    SELECT name, description, refresh_interval_seconds, key_columns, sql_hash,
            epoch(materialized_at) AS materialized_epoch,
            epoch(last_error_at) AS error_epoch,
            watermark::DOUBLE AS watermark,
@@ -61,6 +64,15 @@ async function storedViews(db: WorkDb): Promise<Map<string, StoredView>> {
  */
 async function syncCatalog(db: WorkDb, catalog: readonly ViewDefinition[], stored: Map<string, StoredView>): Promise<void> {
   for (const view of catalog) {
+    const known = stored.get(view.name);
+    if (
+      known &&
+      known.description === view.description &&
+      known.refresh_interval_seconds === view.refreshIntervalSeconds &&
+      JSON.stringify(known.key_columns) === JSON.stringify(view.keyColumns)
+    ) {
+      continue; // unchanged: a tick with nothing to do should write nothing
+    }
     await db.run(
       `INSERT INTO ${META_SCHEMA}.views (name, description, refresh_interval_seconds, key_columns)
        VALUES (?, ?, ?, ?::VARCHAR[])
