@@ -106,6 +106,16 @@ describe('pull', () => {
     for (const p of prompts) expect(p.last_prompt.endsWith('\ufffd')).toBe(true);
   });
 
+  it('removes a WAL planted beside the published file when it publishes', async () => {
+    expect((await runCli(pullArgs())).code).toBe(0);
+    await writeFile(`${paths().published}.wal`, 'planted');
+    await recall.setData({ sessions: 150, seed: 3 });
+    const r = await runCli(pullArgs());
+    expect(r.code, r.stderr).toBe(0);
+    expect(await readdir(home.dir)).not.toContain('session-lattice.duckdb.wal');
+    expect(await publishedGenerationOf(paths().published)).toBe(2);
+  });
+
   it('exits non-zero with the reason when upstream is down, and leaves status saying so', async () => {
     const url = recall.url;
     await recall.close();
