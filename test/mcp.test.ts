@@ -7,6 +7,7 @@ import { request } from 'undici';
 import { Client, ProtocolError, StreamableHTTPClientTransport, type CallToolResult } from '@modelcontextprotocol/client';
 import type { HealthResponse, ViewDescription, ViewListResponse, ViewRowsResponse } from '../src/reads/api-types.js';
 import type { FakeRecall } from './fake-recall/server.js';
+import type { QueryResult } from '../src/reads/mcp/sql.js';
 import { eventually, tempHome, type TempHome } from './helpers/processes.js';
 import { agent, get, publish, pull, startFake, startReads, type ReadsProcess } from './reads/fixtures.js';
 
@@ -17,16 +18,7 @@ import { agent, get, publish, pull, startFake, startReads, type ReadsProcess } f
 
 type Mode = 'legacy' | 'auto';
 
-interface QueryOutput {
-  columns: Array<{ name: string; type: string }>;
-  rows: Array<Record<string, unknown>>;
-  row_count: number;
-  truncated: boolean;
-  truncated_reason: 'max_rows' | 'max_bytes' | null;
-  max_rows: number;
-  elapsed_ms: number;
-  freshness: { generation: number };
-}
+type QueryOutput = QueryResult;
 
 const TOOLS = ['describe_view', 'lattice_status', 'list_views', 'query', 'read_view'];
 

@@ -1,24 +1,13 @@
 import { LatticeError } from '../shared/errors.js';
+import type { ErrorCode } from './api-types.js';
 
 /**
  * Errors of the read surface. Each carries a stable `code`, the HTTP status it maps to, and (for a
  * bad parameter) the parameter's name. They are transport-independent: the HTTP routes turn them
  * into `{"error": {...}}` bodies, the MCP tools into tool errors with the same message.
  */
-export type ReadsErrorCode =
-  | 'bad_parameter'
-  | 'unknown_view'
-  | 'view_not_ready'
-  | 'not_found'
-  | 'method_not_allowed'
-  | 'not_acceptable'
-  | 'forbidden_host'
-  | 'no_snapshot'
-  | 'snapshot_unavailable'
-  | 'busy'
-  | 'timeout'
-  | 'bad_request'
-  | 'internal';
+/** The codes of the read surface's error bodies (declared for consumers in api-types.ts). */
+export type ReadsErrorCode = ErrorCode;
 
 export class ReadsError extends LatticeError {
   constructor(
