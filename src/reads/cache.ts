@@ -26,6 +26,8 @@ export function sizeOf(entry: CachedBody): number {
 
 export class ResponseCache {
   private readonly entries = new Map<string, CachedBody>();
+  /** Renders under way, by generation and key: concurrent misses of one key wait for one render. */
+  private readonly inflight = new Map<string, Promise<CachedBody | null>>();
   private bytes = 0;
   private generation: number | null = null;
   hits = 0;
@@ -83,6 +85,34 @@ export class ResponseCache {
       this.entries.delete(k);
       this.bytes -= sizeOf(e);
     }
+  }
+
+  /**
+   * Single flight for a miss: resolves with the entry another request is rendering right now for
+   * the same generation and key, or null when this request should render it itself; it must then
+   * call `done` with what it rendered (null if it failed or the body was too large to keep).
+   * Without this, every connection misses at once right after a generation switch and each renders
+   * the same large answer.
+   */
+  async claim(generation: number, key: string): Promise<{ entry: CachedBody } | { done: (entry: CachedBody | null) => void }> {
+    const flightKey = `${generation}\n${key}`;
+    const running = this.inflight.get(flightKey);
+    if (running) {
+      const entry = await running;
+      if (entry) return { entry };
+    }
+    let settle: (entry: CachedBody | null) => void = () => undefined;
+    const flight = new Promise<CachedBody | null>((resolve) => (settle = resolve));
+    this.inflight.set(flightKey, flight);
+    let settled = false;
+    return {
+      done: (entry) => {
+        if (settled) return;
+        settled = true;
+        if (this.inflight.get(flightKey) === flight) this.inflight.delete(flightKey);
+        settle(entry);
+      },
+    };
   }
 
   /** Drops everything (a new generation is being served). */

@@ -8,7 +8,7 @@ import { bodyOf, ResponseCache, type CachedBody } from './cache.js';
 import { BadParameterError, ReadsError } from './errors.js';
 import type { Generation } from './generations.js';
 import { buildOpenApi } from './openapi.js';
-import { MAX_LIMIT, type ReadViewParams } from './params.js';
+import { MAX_LIMIT, type ReadPlan, type ReadViewParams } from './params.js';
 import { CONTENT_TYPES, csvRenderer, jsonRenderer, ndjsonRenderer, type Format, type Renderer } from './render.js';
 import { ROUTE_SCHEMAS } from './route-schemas.js';
 import type { ReadsService } from './service.js';
@@ -340,7 +340,26 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
 
     const cached = cache.get(gen.generation, key);
     if (cached) return sendCached(req, reply, cached, freshness.age_seconds);
+    const flight = await cache.claim(gen.generation, key);
+    if ('entry' in flight) return sendCached(req, reply, flight.entry, freshness.age_seconds);
+    try {
+      return await renderRows(gen, plan, key, format, freshness, req, reply, release, flight.done);
+    } finally {
+      flight.done(null); // no-op when the render already settled it
+    }
+  }
 
+  async function renderRows(
+    gen: Generation,
+    plan: ReadPlan,
+    key: string,
+    format: Format,
+    freshness: Freshness,
+    req: FastifyRequest,
+    reply: FastifyReply,
+    release: () => void,
+    rendered: (entry: CachedBody | null) => void,
+  ): Promise<FastifyReply> {
     const total = await service.count(gen, plan);
     reply.header('x-lattice-total', String(total));
     const renderer: Renderer =
@@ -388,6 +407,7 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
     const entry: CachedBody = { generation: gen.generation, contentType: CONTENT_TYPES[format], before, after: renderer.afterAge === null ? null : Buffer.concat(pieces) };
     if (renderer.afterAge === null) entry.before = Buffer.concat([before, ...pieces]);
     if (keep) cache.set(key, entry);
+    rendered(keep ? entry : null);
     if (stream !== null) {
       (stream as PassThrough).end();
       return reply;
