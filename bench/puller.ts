@@ -7,8 +7,9 @@ import { loadConfig } from '../src/shared/config.js';
 import { createLogger } from '../src/shared/logger.js';
 import { Puller } from '../src/puller/puller.js';
 import { writePayloadFile } from '../test/fake-recall/generate.js';
-import { startFakeRecall } from '../test/fake-recall/server.js';
-import { runCli } from '../test/helpers/processes.js';
+import { Daemon, runCli } from '../test/helpers/processes.js';
+import { spawn } from 'node:child_process';
+import { request } from 'undici';
 import type { BenchModule } from './run.js';
 
 const SESSIONS = 100_000;
@@ -24,6 +25,27 @@ interface TickLine {
 
 /** Time to a published generation: the whole tick but the checkpoint that follows the publish. */
 const toPublish = (t: TickLine) => t.duration_ms - t.phases_ms.checkpoint;
+
+/** The fake upstream in its own process, as repo-recall would be: it must not share our event loop. */
+async function startUpstream(dir: string): Promise<{ url: string; setData(sessions: number, seed: number, messy: boolean): Promise<number>; stop(): Promise<void> }> {
+  const child = new Daemon(
+    spawn(process.execPath, [resolve(import.meta.dirname, '../test/fake-recall/main.js'), '--port', '0', '--sessions', '10', '--data-dir', join(dir, 'recall')], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
+  await child.waitFor((d) => d.stdout.includes('"url"'), 'the fake upstream');
+  const url = (JSON.parse(child.stdout.split('\n').find((l) => l.includes('"url"'))!) as { url: string }).url;
+  return {
+    url,
+    async setData(sessions, seed, messy) {
+      const res = await request(`${url}/_control/data`, { method: 'POST', body: JSON.stringify({ sessions, seed, messy }) });
+      return ((await res.body.json()) as { scanVersion: number }).scanVersion;
+    },
+    async stop() {
+      await child.stop('SIGTERM');
+    },
+  };
+}
 
 async function pull(home: string, url: string): Promise<TickLine> {
   const r = await runCli(['pull', '--home', home, '--repo-recall-url', url], {}, 300_000);
@@ -65,25 +87,25 @@ const bench: BenchModule = {
   name: 'puller',
   async run() {
     const dir = await mkdtemp(join(tmpdir(), 'lattice-bench-puller-'));
-    const recall = await startFakeRecall({ sessions: 10, dataDir: join(dir, 'recall') });
+    const upstream = await startUpstream(dir);
     try {
       // The baseline needs a payload DuckDB's reader accepts whole: the clean one (no unpaired surrogates).
-      await recall.setData({ sessions: SESSIONS, messy: false, seed: 7 });
+      const scanVersion = await upstream.setData(SESSIONS, 7, false);
       const cleanFile = join(dir, 'clean.json');
-      await writePayloadFile({ sessions: SESSIONS, messy: false, seed: 7, scanVersion: recall.scanVersion }, cleanFile);
+      await writePayloadFile({ sessions: SESSIONS, messy: false, seed: 7, scanVersion }, cleanFile);
       const base = baseline(cleanFile, dir);
-      const starter = await starterTick(join(dir, 'home-starter'), recall.url);
-      const clean = await pull(join(dir, 'home-clean'), recall.url);
-      const notModified = await pull(join(dir, 'home-clean'), recall.url);
-      await recall.setData({ sessions: SESSIONS, messy: true, seed: 8 });
-      const messy = await pull(join(dir, 'home-messy'), recall.url);
+      const starter = await starterTick(join(dir, 'home-starter'), upstream.url);
+      const clean = await pull(join(dir, 'home-clean'), upstream.url);
+      const notModified = await pull(join(dir, 'home-clean'), upstream.url);
+      await upstream.setData(SESSIONS, 8, true);
+      const messy = await pull(join(dir, 'home-messy'), upstream.url);
 
       const ratio = starter.toPublishMs / base.ms;
       const peak = Math.max(clean.peak_rss_mb, messy.peak_rss_mb);
       return [
         `## Puller: one tick of ${SESSIONS.toLocaleString('en-US')} sessions`,
         '',
-        'The fake repo-recall serves the payload on loopback. "To publish" is the tick up to the renamed',
+        'The fake repo-recall serves the payload on loopback from its own process. "To publish" is the tick up to the renamed',
         'generation (the checkpoint of the working database that follows it is listed apart). `pull` rows run',
         'the CLI as a child process (its peak RSS is the process maximum); the starter-view row runs the same',
         'puller in the benchmark process with the catalog reduced to `tool_sessions`, the configuration the',
@@ -102,7 +124,7 @@ const bench: BenchModule = {
         `- 304 tick ${notModified.duration_ms} ms (target < 50 ms): ${notModified.duration_ms < 50 ? 'met' : 'NOT met'}`,
       ].join('\n');
     } finally {
-      await recall.close();
+      await upstream.stop();
       await rm(dir, { recursive: true, force: true });
     }
   },

@@ -1,6 +1,4 @@
-import { cpus, totalmem } from 'node:os';
-import { readFile, writeFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { recordSection } from './record.js';
 
 /**
  * `npm run bench`: runs the benchmarks one after another and records each one's section in
@@ -20,34 +18,15 @@ const MODULES: Record<string, () => Promise<{ default: BenchModule }>> = {
   serve: () => import('./serve.js'),
 };
 
-function machineLine(): string {
-  const cpu = cpus()[0]?.model ?? 'unknown CPU';
-  return `_Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} x ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}._`;
-}
-
-function replaceSection(doc: string, name: string, body: string): string {
-  const start = `<!-- bench:${name} -->`;
-  const end = `<!-- /bench:${name} -->`;
-  const block = `${start}\n${body.trim()}\n${end}`;
-  const i = doc.indexOf(start);
-  const j = doc.indexOf(end);
-  if (i !== -1 && j > i) return doc.slice(0, i) + block + doc.slice(j + end.length);
-  return `${doc.trimEnd()}\n\n${block}\n`;
-}
-
 async function main(): Promise<void> {
   const only = process.argv.slice(2);
   const unknown = only.filter((n) => !(n in MODULES));
   if (unknown.length > 0) throw new Error(`unknown benchmark ${unknown.join(', ')}; known: ${Object.keys(MODULES).join(', ')}`);
-  const docPath = resolve(import.meta.dirname, '../../docs/benchmarks.md');
   for (const [name, load] of Object.entries(MODULES)) {
     if (only.length > 0 && !only.includes(name)) continue;
     process.stderr.write(`bench: ${name}...\n`);
-    const section = (await (await load()).default.run()).trim();
-    const withMachine = section.replace(/^(## .*)$/m, `$1\n\n${machineLine()}`);
-    process.stdout.write(`${withMachine}\n\n`);
-    const doc = await readFile(docPath, 'utf8').catch(() => '# Benchmarks\n\nRecorded by `npm run bench`.\n');
-    await writeFile(docPath, replaceSection(doc, name, withMachine));
+    const section = await (await load()).default.run();
+    process.stdout.write(`${await recordSection(name, section)}\n\n`);
   }
 }
 

@@ -6,7 +6,9 @@
  * upstream down for a while, and serve one very large payload. Prints a table and exits non-zero
  * if anything was lost.
  *
- *   node dist/test/soak/main.js [--seconds 600] [--large-sessions 300000]
+ *   node dist/test/soak/main.js [--seconds 600] [--large-sessions 300000] [--record]
+ *
+ * --record writes the table into docs/benchmarks.md (the 10-minute form's last result).
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -15,6 +17,7 @@ import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { homePaths } from '../../src/shared/paths.js';
 import type { PullerStatus } from '../../src/shared/status.js';
+import { recordSection } from '../../bench/record.js';
 import { describeMessiness } from '../fake-recall/generate.js';
 import { FAULT_MODES, startFakeRecall, type FaultMode } from '../fake-recall/server.js';
 import { Daemon, runCli, startDaemon, tempHome } from '../helpers/processes.js';
@@ -26,6 +29,7 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '600' },
     'large-sessions': { type: 'string', default: '300000' },
     'base-sessions': { type: 'string', default: '2000' },
+    record: { type: 'boolean', default: false },
   },
 });
 const SECONDS = Number(values.seconds);
@@ -251,6 +255,22 @@ const checks: Array<[string, string, boolean]> = [
   ['clean exits on SIGTERM (puller, reads)', `${pullerExit.code}, ${readsExit.code}`, pullerExit.code === 0 && readsExit.code === 0],
   ['temp files left behind', String(leftovers.length + pullerLeftovers.length), leftovers.length + pullerLeftovers.length === 0],
 ];
+
+if (values.record) {
+  await recordSection(
+    'soak',
+    [
+      `## Soak: ${SECONDS} s, ${LARGE.toLocaleString('en-US')}-session large payload`,
+      '',
+      '`npm run soak -- --seconds ' + SECONDS + ' --record`: the fake upstream changing every 3 s with a random fault every',
+      'other change, the puller and the reads server as separate processes, four readers over HTTP and /mcp.',
+      '',
+      '| check | value | ok |',
+      '|---|---|---|',
+      ...checks.map(([name, value, ok]) => `| ${name} | ${value} | ${ok ? 'yes' : 'NO'} |`),
+    ].join('\n'),
+  );
+}
 
 const width = Math.max(...checks.map(([name]) => name.length));
 process.stdout.write(`\n${'check'.padEnd(width)}  ${'value'.padEnd(28)}  ok\n`);
