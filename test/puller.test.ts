@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { homePaths } from '../src/shared/paths.js';
@@ -114,6 +114,27 @@ describe('pull', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(await readdir(home.dir)).not.toContain('session-lattice.duckdb.wal');
     expect(await publishedGenerationOf(paths().published)).toBe(2);
+  });
+
+  it('publishes on the next tick what a tick loaded but failed to publish, even when upstream then answers 304', async () => {
+    expect((await runCli(pullArgs())).code).toBe(0);
+    // Make the rename fail after the load has committed (and with it the new ETag).
+    await rm(paths().published);
+    await mkdir(join(paths().published, 'in-the-way'), { recursive: true });
+    await recall.setData({ sessions: 180, seed: 4 });
+    const failed = await runCli(pullArgs());
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toMatch(/pull failed: .*(EISDIR|ENOTEMPTY|directory)/i);
+    await rm(paths().published, { recursive: true });
+
+    const next = await runCli(pullArgs());
+    expect(next.code, next.stderr).toBe(0);
+    expect(next.stdout).toMatch(/published generation 2, upstream not modified/);
+    const [meta] = await queryFile<{ scan_version: number; sessions: number }>(
+      paths().published,
+      'SELECT scan_version::INT AS scan_version, (SELECT count(*) FROM base.sessions)::INT AS sessions FROM lattice.meta',
+    );
+    expect(meta).toEqual({ scan_version: recall.scanVersion, sessions: describeMessiness({ sessions: 180, seed: 4 }).validRows });
   });
 
   it('exits non-zero with the reason when upstream is down, and leaves status saying so', async () => {

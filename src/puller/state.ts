@@ -43,7 +43,7 @@ export interface LoadStamp {
 export async function recordLoad(db: WorkDb, stamp: LoadStamp): Promise<void> {
   await db.run(
     `UPDATE ${META_SCHEMA}.meta
-     SET etag = ?, scan_version = ?, upstream_generated_at = ?, base_version = base_version + 1,
+     SET etag = ?, scan_version = ?, upstream_generated_at = ?, base_version = base_version + 1, loaded_at = now(),
          session_count = ?, rejected_rows = ?, schema_version = ?`,
     [stamp.etag, stamp.scanVersion, stamp.upstreamGeneratedAt, stamp.sessionCount, stamp.rejectedRows, SCHEMA_VERSION],
   );
@@ -51,4 +51,18 @@ export async function recordLoad(db: WorkDb, stamp: LoadStamp): Promise<void> {
 
 export async function recordPublished(db: WorkDb, generation: number): Promise<void> {
   await db.run(`UPDATE ${META_SCHEMA}.meta SET generation = ?, published_at = now()`, [generation]);
+}
+
+/**
+ * Whether the working database holds data readers have not been given: a load or a view
+ * materialized after the last publish. A tick whose publish failed leaves these behind while its
+ * load (and ETag) committed, so the next tick must publish even when upstream answers 304.
+ */
+export async function hasUnpublishedChanges(db: WorkDb): Promise<boolean> {
+  const pending = await db.value<boolean>(`
+    SELECT m.published_at IS NULL
+           OR m.loaded_at > m.published_at
+           OR EXISTS (SELECT 1 FROM ${META_SCHEMA}.views v WHERE v.materialized_at > m.published_at)
+    FROM ${META_SCHEMA}.meta m`);
+  return pending === true;
 }

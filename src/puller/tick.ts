@@ -7,7 +7,7 @@ import { loadBaseTables, type LoadResult } from './load.js';
 import { materializeDueViews, type ViewOutcome } from './materialize.js';
 import { PayloadShapeError, type PayloadHeader } from './payload-splitter.js';
 import { publishGeneration } from './publish.js';
-import { readState } from './state.js';
+import { hasUnpublishedChanges, readState } from './state.js';
 import type { WorkDb } from './work-db.js';
 
 export interface TickDeps {
@@ -105,7 +105,8 @@ export async function runTick(deps: TickDeps): Promise<TickReport> {
     nowEpoch: Date.now() / 1000,
   });
   lap('views');
-  const changed = load !== null || views.some((v) => v.status === 'materialized' || v.errorChanged) || state.generation === 0;
+  // Also what an earlier tick loaded or materialized but failed to publish.
+  const changed = views.some((v) => v.errorChanged) || (await hasUnpublishedChanges(db));
   let generation = state.generation;
   let publishMs: number | null = null;
   deps.signal?.throwIfAborted();

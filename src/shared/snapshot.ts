@@ -70,8 +70,11 @@ export const META_DDL = [
      upstream_generated_at BIGINT,
      base_version BIGINT NOT NULL,
      session_count BIGINT NOT NULL,
-     rejected_rows BIGINT NOT NULL
+     rejected_rows BIGINT NOT NULL,
+     -- when the base tables were last loaded (the puller publishes whatever is newer than published_at)
+     loaded_at TIMESTAMPTZ
    )`,
+  `ALTER TABLE ${META_SCHEMA}.meta ADD COLUMN IF NOT EXISTS loaded_at TIMESTAMPTZ`,
   `CREATE TABLE IF NOT EXISTS ${META_SCHEMA}.views (
      name VARCHAR PRIMARY KEY,
      description VARCHAR NOT NULL,
