@@ -2,6 +2,7 @@ import { CATALOG } from '../shared/catalog/index.js';
 import type { Config } from '../shared/config.js';
 import { PullerLockedError } from '../shared/errors.js';
 import { createLogger, type Logger } from '../shared/logger.js';
+import type { FetchProgress } from '../puller/fetch.js';
 import { Puller } from '../puller/puller.js';
 import { exitAfterDeadline, stopSignal } from './signals.js';
 
@@ -18,14 +19,17 @@ export async function openPuller(config: Config, logger: Logger, progress = fals
   }
 }
 
-function progressPrinter(): (bytes: number, total: number | null) => void {
+/** One self-overwriting line on stderr: bytes and sessions received. */
+function progressPrinter(): (progress: FetchProgress) => void {
   let last = 0;
-  return (bytes, total) => {
+  return ({ bytes, totalBytes, sessions }) => {
     const now = Date.now();
-    if (now - last < 200 && bytes !== total) return;
+    if (now - last < 200 && bytes !== totalBytes) return;
     last = now;
     const mb = (n: number) => (n / 1048576).toFixed(1);
-    process.stderr.write(`\rreceived ${mb(bytes)}${total ? ` / ${mb(total)}` : ''} MiB`);
+    process.stderr.write(
+      `\rreceived ${mb(bytes)}${totalBytes ? ` / ${mb(totalBytes)}` : ''} MiB, ${sessions.toLocaleString('en-US')} sessions${bytes === totalBytes ? ', loading...' : ''}`,
+    );
   };
 }
 

@@ -29,9 +29,17 @@ export interface FetchOptions {
   retries: number;
   signal?: AbortSignal;
   /** Called as body bytes arrive (for progress in a terminal). */
-  onProgress?: (bytes: number, total: number | null) => void;
+  onProgress?: (progress: FetchProgress) => void;
   /** Called before a retry, with the reason and the wait. */
   onRetry?: (attempt: number, reason: string, delayMs: number) => void;
+}
+
+export interface FetchProgress {
+  bytes: number;
+  /** Content-Length, when upstream sent one. */
+  totalBytes: number | null;
+  /** Sessions received so far. */
+  sessions: number;
 }
 
 export type FetchResult =
@@ -93,7 +101,7 @@ class SplitToLines extends Transform {
   readonly splitter = new PayloadSplitter();
   constructor(
     private readonly maxBytes: number,
-    private readonly onProgress?: (bytes: number) => void,
+    private readonly onProgress?: (bytes: number, sessions: number) => void,
   ) {
     super();
   }
@@ -103,7 +111,7 @@ class SplitToLines extends Transform {
         throw new UpstreamError(tooLarge(this.maxBytes), false);
       }
       const out = this.splitter.push(chunk);
-      this.onProgress?.(this.splitter.bytesIn);
+      this.onProgress?.(this.splitter.bytesIn, this.splitter.elements);
       done(null, out.length > 0 ? out : undefined);
     } catch (err) {
       done(err as Error);
@@ -153,7 +161,8 @@ async function attempt(agent: Agent, opts: FetchOptions): Promise<Omit<Extract<F
   const etagHeader = response.headers.etag;
   const etag = typeof etagHeader === 'string' ? etagHeader : null;
   const total = Number.isFinite(length) ? length : null;
-  const split = new SplitToLines(opts.maxBytes, opts.onProgress ? (n) => opts.onProgress?.(n, total) : undefined);
+  const report = opts.onProgress;
+  const split = new SplitToLines(opts.maxBytes, report ? (bytes, sessions) => report({ bytes, totalBytes: total, sessions }) : undefined);
   try {
     await pipeline(body, split, createWriteStream(opts.dest));
   } catch (err) {

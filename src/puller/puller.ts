@@ -7,7 +7,7 @@ import { homePaths, type HomePaths } from '../shared/paths.js';
 import { META_SCHEMA } from '../shared/snapshot.js';
 import { VERSION } from '../shared/version.js';
 import { removeLeftovers } from './cleanup.js';
-import { upstreamAgent } from './fetch.js';
+import { upstreamAgent, type FetchProgress } from './fetch.js';
 import { publishedGeneration } from './published-generation.js';
 import { readState } from './state.js';
 import { initialStatus, StatusWriter } from './status-writer.js';
@@ -18,7 +18,7 @@ export interface PullerOptions {
   config: Config;
   catalog: readonly ViewDefinition[];
   logger: Logger;
-  onProgress?: (bytes: number, total: number | null) => void;
+  onProgress?: (progress: FetchProgress) => void;
 }
 
 /** Longest wait between ticks after repeated failures. */

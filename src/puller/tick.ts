@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises';
 import type { Agent } from 'undici';
 import type { ViewDefinition } from '../shared/catalog/index.js';
 import type { HomePaths } from '../shared/paths.js';
-import { fetchSessions } from './fetch.js';
+import { fetchSessions, type FetchProgress } from './fetch.js';
 import { loadBaseTables, type LoadResult } from './load.js';
 import { materializeDueViews, type ViewOutcome } from './materialize.js';
 import { PayloadShapeError, type PayloadHeader } from './payload-splitter.js';
@@ -17,7 +17,7 @@ export interface TickDeps {
   catalog: readonly ViewDefinition[];
   upstream: { baseUrl: string; maxBytes: number; retries: number };
   signal?: AbortSignal;
-  onProgress?: (bytes: number, total: number | null) => void;
+  onProgress?: (progress: FetchProgress) => void;
   onRetry?: (attempt: number, reason: string, delayMs: number) => void;
 }
 
