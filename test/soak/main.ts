@@ -94,7 +94,7 @@ async function upstreamChurn(): Promise<void> {
   let k = 2;
   while (Date.now() < at(0.75)) {
     await sleep(3000);
-    if (Date.now() >= at(0.58) && !largeServed) {
+    if (Date.now() >= at(0.47) && !largeServed) {
       // After the kills, so one puller gets the time to load it whole.
       largeServed = true;
       log(`serving a payload of ${LARGE} sessions`);
@@ -103,11 +103,11 @@ async function upstreamChurn(): Promise<void> {
       largeExpected = describeMessiness({ sessions: LARGE, seed: 99 }).validRows;
       expectedSessions.set(recall.scanVersion, largeExpected);
       const scan = recall.scanVersion;
-      while (Date.now() < at(0.8)) {
+      while (Date.now() < at(0.75)) {
         if ((await readStatus())?.scan_version === scan) break;
         await sleep(250);
       }
-      log(`large payload ${Date.now() < at(0.8) ? 'published' : 'not published in time'}`);
+      log(`large payload ${Date.now() < at(0.75) ? 'published' : 'not published in time'}`);
       continue;
     }
     const sessions = BASE + Math.floor(Math.random() * 500);
@@ -135,7 +135,7 @@ let secondTried = 0;
 let secondRefused = 0;
 async function pullerKills(): Promise<void> {
   for (let i = 0; i < 10; i++) {
-    await until(at(0.05 + (0.5 * i) / 10) + Math.random() * 1000);
+    await until(at(0.05 + (0.4 * i) / 10) + Math.random() * 1000);
     // Only once the running puller holds the home (it has written its status) is a refusal owed.
     for (const deadline = Date.now() + 60_000; (await readStatus())?.pid !== puller.pid && Date.now() < deadline; ) await sleep(50);
     const second = await runCli(['pull', '--home', home.dir, '--repo-recall-url', proxy.url]);
@@ -154,7 +154,7 @@ async function pullerKills(): Promise<void> {
 let readsRestarts = 0;
 async function readsRestartsLoop(): Promise<void> {
   for (let i = 0; i < 5; i++) {
-    await until(at(0.1 + (0.45 * i) / 5));
+    await until(at(0.08 + (0.36 * i) / 5));
     load.readsDown = true;
     await reads.stop('SIGTERM');
     reads = startDaemon(readsArgs);
@@ -166,7 +166,7 @@ async function readsRestartsLoop(): Promise<void> {
 }
 
 async function upstreamOutage(): Promise<number> {
-  await until(at(0.25));
+  await until(at(0.2));
   const seconds = Math.max(5, SECONDS * 0.06);
   log(`upstream down for ${seconds.toFixed(0)} s`);
   await proxy.down();
@@ -191,10 +191,23 @@ const outage = upstreamOutage();
 await Promise.all([upstreamChurn(), pullerKills(), readsRestartsLoop(), outage]);
 // Warm-up measurement: all events are over and both daemons have been up a while.
 await until(Math.max(at(0.8), pullerStartedAt + 5000, readsStartedAt + 5000));
-const warm = { puller: await resources(puller.pid), reads: await resources(reads.pid) };
+// Resources sampled every second from warm-up to the end; each end is the median of 3 samples,
+// so one GC or one in-flight render does not decide the verdict.
+const samples: Array<{ puller: Resources; reads: Resources }> = [];
 const warmAt = Date.now();
+while (Date.now() < t0 + SECONDS * 1000) {
+  samples.push({ puller: await resources(puller.pid), reads: await resources(reads.pid) });
+  await sleep(1000);
+}
 await loadDone;
-const end = { puller: await resources(puller.pid), reads: await resources(reads.pid) };
+samples.push({ puller: await resources(puller.pid), reads: await resources(reads.pid) });
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+const around = (part: typeof samples, who: 'puller' | 'reads'): Resources => ({
+  rssMb: median(part.map((x) => x[who].rssMb)),
+  fds: median(part.map((x) => x[who].fds)),
+});
+const warm = { puller: around(samples.slice(0, 3), 'puller'), reads: around(samples.slice(0, 3), 'reads') };
+const end = { puller: around(samples.slice(-3), 'puller'), reads: around(samples.slice(-3), 'reads') };
 
 await writeFile(stopFile, '');
 await fileReader.exited;
