@@ -1,18 +1,30 @@
-import { createHash } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import type { Socket } from 'node:net';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, type RouteOptions } from 'fastify';
 import type { Logger } from '../shared/logger.js';
-import type { ErrorCode, ErrorResponse, Freshness } from './api-types.js';
+import type { ErrorCode, Freshness } from './api-types.js';
 import { bodyOf, ResponseCache, type CachedBody } from './cache.js';
 import { BadParameterError, ReadsError } from './errors.js';
 import type { Generation } from './generations.js';
 import { buildOpenApi } from './openapi.js';
-import { MAX_LIMIT, type ReadPlan, type ReadViewParams } from './params.js';
+import type { ReadPlan, ReadViewParams } from './params.js';
 import { CONTENT_TYPES, csvRenderer, jsonRenderer, ndjsonRenderer, type Format, type Renderer } from './render.js';
 import { ROUTE_SCHEMAS } from './route-schemas.js';
 import type { ReadsService } from './service.js';
 import { mcpPlugin } from './mcp/plugin.js';
+import {
+  drained,
+  errorBody,
+  etagFor,
+  etagMatches,
+  hostOf,
+  isAllowedHost,
+  negotiate,
+  parseRowsQuery,
+  READ_METHODS,
+  sendError,
+  setFreshnessHeaders,
+} from './http-support.js';
 
 /**
  * The HTTP surface of the read service (Fastify). Routes call the service layer; this file only
@@ -35,127 +47,7 @@ export interface BuildAppOptions {
   streamThresholdBytes?: number;
 }
 
-const LOOPBACK_HOSTS = ['127.0.0.1', 'localhost', '::1', '[::1]'];
-const READ_METHODS = new Set(['GET', 'HEAD']);
-const ROW_PARAMS = new Set(['limit', 'offset', 'order_by', 'format']);
-const FILTER_PARAM = /^filter\[(.+)\]$/s;
-
-export function errorBody(code: ErrorCode, message: string, parameter?: string): ErrorResponse {
-  return { error: parameter === undefined ? { code, message } : { code, message, parameter } };
-}
-
-function sendError(reply: FastifyReply, status: number, body: ErrorResponse): FastifyReply {
-  return reply.code(status).header('cache-control', 'no-store').type('application/json; charset=utf-8').send(JSON.stringify(body));
-}
-
-/** The host name of a Host header or an Origin URL, lower-cased, without port; null if unparseable. */
-export function hostOf(value: string, isOrigin: boolean): string | null {
-  try {
-    const url = new URL(isOrigin ? value : `http://${value}`);
-    if (isOrigin && url.origin === 'null') return null;
-    return url.hostname.toLowerCase();
-  } catch {
-    return null;
-  }
-}
-
-export function isAllowedHost(name: string | null, extra: readonly string[]): boolean {
-  if (name === null) return false;
-  const bare = name.startsWith('[') ? name.slice(1, -1) : name;
-  return LOOPBACK_HOSTS.includes(name) || LOOPBACK_HOSTS.includes(bare) || extra.includes(name) || extra.includes(bare);
-}
-
-function etagFor(generation: number, key: string): string {
-  return `W/"g${generation}-${createHash('sha1').update(key).digest('base64url').slice(0, 20)}"`;
-}
-
-export function etagMatches(header: string | undefined, etag: string): boolean {
-  if (!header) return false;
-  const strip = (t: string) => t.trim().replace(/^W\//, '');
-  const want = strip(etag);
-  return header.split(',').some((t) => t.trim() === '*' || strip(t) === want);
-}
-
-/** The format from ?format= (wins) or Accept; null when nothing acceptable is offered. */
-export function negotiate(format: string | undefined, accept: string | undefined): Format | null {
-  if (format !== undefined) {
-    if (format === 'json' || format === 'ndjson' || format === 'csv') return format;
-    throw new BadParameterError('format', `expected json, ndjson or csv, got ${JSON.stringify(format.slice(0, 40))}`);
-  }
-  if (!accept || accept.trim() === '') return 'json';
-  const ranges = accept
-    .split(',')
-    .map((part) => {
-      const [type = '', ...params] = part.split(';').map((s) => s.trim().toLowerCase());
-      const q = params.find((p) => p.startsWith('q='));
-      return { type, q: q ? Number(q.slice(2)) : 1 };
-    })
-    .filter((r) => r.q > 0)
-    .sort((a, b) => b.q - a.q);
-  for (const { type } of ranges) {
-    if (type === 'application/json' || type === 'application/*' || type === '*/*') return 'json';
-    if (type === 'application/x-ndjson' || type === 'application/ndjson' || type === 'application/jsonl' || type === 'application/x-jsonlines') return 'ndjson';
-    if (type === 'text/csv' || type === 'text/*') return 'csv';
-  }
-  return null;
-}
-
-/** Splits the query string of GET /views/:name into read parameters; unknown or repeated keys are 400. */
-export function parseRowsQuery(query: unknown): { params: ReadViewParams; format: string | undefined } {
-  const params: ReadViewParams = {};
-  const filters: Record<string, string> = {};
-  let format: string | undefined;
-  for (const [key, raw] of Object.entries((query ?? {}) as Record<string, string | string[]>)) {
-    const shown = key.length > 64 ? `${key.slice(0, 64)}...` : key;
-    if (Array.isArray(raw)) throw new BadParameterError(shown, 'given more than once');
-    const filter = FILTER_PARAM.exec(key);
-    if (filter) {
-      filters[filter[1]!] = raw;
-      continue;
-    }
-    if (!ROW_PARAMS.has(key)) {
-      throw new BadParameterError(
-        shown,
-        `unknown parameter; known: limit (0..${MAX_LIMIT}), offset, order_by (col,-col), format (json, ndjson, csv), filter[<column>]=<value>` +
-          (/^[a-z_][a-z0-9_]*$/.test(key) ? ` (to filter on a column named ${key}, write filter[${key}]=...)` : ''),
-      );
-    }
-    if (key === 'limit') params.limit = raw;
-    else if (key === 'offset') params.offset = raw;
-    else if (key === 'order_by') params.order_by = raw;
-    else format = raw;
-  }
-  if (Object.keys(filters).length > 0) params.filters = filters;
-  return { params, format };
-}
-
-function setFreshnessHeaders(reply: FastifyReply, f: Freshness): void {
-  reply.header('x-lattice-generation', String(f.generation));
-  reply.header('x-lattice-published-at', f.published_at);
-  if (f.materialized_at) reply.header('x-lattice-materialized-at', f.materialized_at);
-  if (f.scan_version !== null) reply.header('x-lattice-scan-version', String(f.scan_version));
-  reply.header('x-lattice-age-seconds', String(f.age_seconds));
-}
-
-/** Waits for a stream to drain, or rejects if it closes first (the client went away). */
-function drained(stream: PassThrough): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onDrain = () => {
-      cleanup();
-      resolve();
-    };
-    const onClose = () => {
-      cleanup();
-      reject(new Error('the client went away'));
-    };
-    const cleanup = () => {
-      stream.off('drain', onDrain);
-      stream.off('close', onClose);
-    };
-    stream.on('drain', onDrain);
-    stream.on('close', onClose);
-  });
-}
+export { errorBody, etagMatches, hostOf, isAllowedHost, negotiate, parseRowsQuery } from './http-support.js';
 
 export function buildApp(opts: BuildAppOptions): FastifyInstance {
   const { service, logger } = opts;
