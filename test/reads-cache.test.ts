@@ -43,3 +43,21 @@ describe('ResponseCache single flight', () => {
     expect('done' in old && 'done' in fresh).toBe(true);
   });
 });
+
+describe('drained', () => {
+  it('rejects at once for a stream the client already closed, instead of waiting for a close that came and went', async () => {
+    const { PassThrough } = await import('node:stream');
+    const { drained } = await import('../src/reads/http-support.js');
+    const stream = new PassThrough();
+    stream.destroy();
+    await new Promise((r) => setImmediate(r));
+    const settled = await Promise.race([
+      drained(stream).then(
+        () => 'resolved',
+        (err: Error) => err.message,
+      ),
+      new Promise((r) => setTimeout(() => r('still waiting'), 500)),
+    ]);
+    expect(settled).toBe('the client went away');
+  });
+});

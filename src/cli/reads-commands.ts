@@ -1,9 +1,7 @@
 import type { Config } from '../shared/config.js';
 import { createLogger } from '../shared/logger.js';
 import { startReadsServer } from '../reads/server.js';
-
-/** Milliseconds a signalled server gets to stop cleanly before it exits anyway. */
-const STOP_DEADLINE_MS = 9_000;
+import { exitAfterDeadline, stopSignal } from './signals.js';
 
 /** `serve-reads`: serves the published generations over HTTP until SIGINT/SIGTERM. */
 export async function serveReads(config: Config): Promise<number> {
@@ -19,15 +17,9 @@ export async function serveReads(config: Config): Promise<number> {
     }
     throw err;
   }
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGINT', () => resolve('SIGINT'));
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-  });
+  const signal = await stopSignal();
   logger.info({ signal }, 'stopping');
-  setTimeout(() => {
-    logger.error('did not stop within the deadline; exiting');
-    process.exit(1);
-  }, STOP_DEADLINE_MS).unref();
+  exitAfterDeadline(() => logger.error('did not stop within the deadline; exiting'));
   await server.close();
   logger.info('stopped');
   return 0;

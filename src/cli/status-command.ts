@@ -147,7 +147,7 @@ export async function viewsCommand(config: Config, flags: FlagValues): Promise<n
 type Action = (config: Config, flags: FlagValues) => Promise<number>;
 type Runner = (keys: readonly (keyof Config)[], action: Action) => (flags: FlagValues) => Promise<void>;
 
-export const STATUS_SETTINGS: readonly (keyof Config)[] = ['home', 'staleAfterIntervals'];
+export const STATUS_SETTINGS: readonly (keyof Config)[] = ['home', 'staleAfterIntervals', 'refreshIntervalSeconds'];
 export const VIEWS_SETTINGS: readonly (keyof Config)[] = ['home'];
 
 const STATUS_HELP = `

@@ -20,6 +20,12 @@ export async function removeLeftovers(paths: HomePaths): Promise<string[]> {
     await rm(join(paths.home, name), { force: true });
     removed.push(name);
   }
+  for (const name of await readdir(paths.pullerDir).catch(() => [] as string[])) {
+    // status.json.<pid>.tmp: a status write cut short by a kill.
+    if (!/^status\.json\.\d+\.tmp$/.test(name)) continue;
+    await rm(join(paths.pullerDir, name), { force: true });
+    removed.push(name);
+  }
   for (const file of [paths.incoming]) {
     try {
       await rm(file);

@@ -181,7 +181,8 @@ async function attempt(agent: Agent, opts: FetchOptions): Promise<Omit<Extract<F
 
 /**
  * GET /api/sessions with If-None-Match, streamed to `dest` as NDJSON. Retries connection errors
- * and 5xx with backoff; never a 4xx, a timeout (a wedged upstream stays wedged) or a bad body.
+ * (a connect timeout included) and 5xx with backoff; never a 4xx, a header or body timeout (a
+ * wedged upstream stays wedged) or a bad body.
  * Our own loop rather than undici's retry interceptor: a retry must restart the whole streamed
  * body into a fresh file, where the interceptor resumes a broken body with Range requests.
  */

@@ -34,8 +34,6 @@ export interface LoadResult {
   rejected: number;
   /** Why rows were skipped, by reason. */
   rejectedBy: Record<string, number>;
-  /** Sessions kept whose tool or stop-reason count strings could not be read (counted as empty). */
-  unreadableCounts: number;
 }
 
 /** Upstream timestamps are unix seconds; the tables hold UTC TIMESTAMPs. */
@@ -135,20 +133,16 @@ export async function loadBaseTables(db: WorkDb, ndjsonPath: string, elements: n
       const rejectedBy: Record<string, number> = {};
       if (elements > staged) rejectedBy['unparsable JSON'] = elements - staged;
       for (const p of problems) if (p.problem !== null) rejectedBy[p.problem] = p.n;
-      const unreadable =
-        (await db.value<number>(
-          `SELECT count(*)::DOUBLE FROM ${BASE_SCHEMA}.sessions WHERE NOT tool_counts_ok OR NOT stop_reasons_ok`,
-        )) ?? 0;
       if (elements > 0 && sessions === 0) {
         // Every row failing is upstream speaking a different format, not bad rows: keep what is published.
         throw new PayloadShapeError(`none of its ${elements} sessions could be read (${Object.keys(rejectedBy).join(', ')})`);
       }
       const rejected = Math.max(0, elements - sessions);
       await recordLoad(db, { ...stamp, sessionCount: sessions, rejectedRows: rejected });
-      return { sessions, rejected, rejectedBy, unreadableCounts: unreadable };
+      return { sessions, rejected, rejectedBy };
     });
   } finally {
-    await db.run('DROP TABLE IF EXISTS staging');
-    await db.run('DROP VIEW IF EXISTS valid');
+    await db.run('DROP TABLE IF EXISTS temp.staging');
+    await db.run('DROP VIEW IF EXISTS temp.valid');
   }
 }

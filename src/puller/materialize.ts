@@ -10,8 +10,6 @@ export interface ViewOutcome {
   rowCount: number | null;
   durationMs: number;
   error: string | null;
-  /** True when the view's error differs from the one it had before (new, changed or cleared). */
-  errorChanged: boolean;
 }
 
 interface StoredView {
@@ -96,7 +94,7 @@ async function syncCatalog(db: WorkDb, catalog: readonly ViewDefinition[], store
 export async function materializeDueViews(
   db: WorkDb,
   catalog: readonly ViewDefinition[],
-  opts: { baseVersion: number; scanVersion: number | null; nowEpoch: number },
+  opts: { baseVersion: number; scanVersion: number | null; nowEpoch: number; signal?: AbortSignal },
 ): Promise<ViewOutcome[]> {
   const stored = await storedViews(db);
   await syncCatalog(db, catalog, stored);
@@ -104,7 +102,8 @@ export async function materializeDueViews(
   for (const view of catalog) {
     const before = stored.get(view.name);
     if (!isDue(view, before, opts.baseVersion, opts.nowEpoch)) continue;
-    outcomes.push(await materializeView(db, view, before?.last_error ?? null, opts));
+    opts.signal?.throwIfAborted();
+    outcomes.push(await materializeView(db, view, opts));
   }
   if (outcomes.length > 0) {
     await db.run(`
@@ -118,8 +117,7 @@ export async function materializeDueViews(
 async function materializeView(
   db: WorkDb,
   view: ViewDefinition,
-  previousError: string | null,
-  opts: { baseVersion: number; scanVersion: number | null },
+  opts: { baseVersion: number; scanVersion: number | null; signal?: AbortSignal },
 ): Promise<ViewOutcome> {
   const started = new Date();
   const t0 = performance.now();
@@ -145,9 +143,10 @@ async function materializeView(
       rowCount,
       durationMs: performance.now() - t0,
       error: null,
-      errorChanged: previousError !== null,
     };
   } catch (err) {
+    // Interrupted by shutdown: not the view's fault, so nothing is recorded against it.
+    if (opts.signal?.aborted) throw err;
     const error = errorMessage(err).split('\n')[0] ?? 'unknown error';
     // The attempted definition is recorded too, so that changing it again makes the view due.
     await db.run(`UPDATE ${META_SCHEMA}.views SET last_error = ?, last_error_at = ?::TIMESTAMPTZ, sql_hash = ? WHERE name = ?`, [
@@ -163,7 +162,6 @@ async function materializeView(
       rowCount: null,
       durationMs: performance.now() - t0,
       error,
-      errorChanged: previousError !== error,
     };
   }
 }

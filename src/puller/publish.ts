@@ -51,6 +51,9 @@ export async function publishGeneration(db: WorkDb, paths: HomePaths, generation
     // could otherwise replay it over the next generation), so it goes before the rename.
     await rm(`${paths.published}.wal`, { force: true });
     await rename(staging, paths.published);
+    // Readers can see it now: record it before anything else can fail, or the next tick would
+    // publish another file under the same generation number.
+    await recordPublished(db, generation);
     await fsyncPath(dirname(paths.published));
   } catch (err) {
     if (attached) await db.run(`DETACH ${SNAPSHOT_ALIAS}`).catch(() => undefined);
@@ -58,7 +61,6 @@ export async function publishGeneration(db: WorkDb, paths: HomePaths, generation
     await rm(`${staging}.wal`, { force: true });
     throw err;
   }
-  await recordPublished(db, generation);
   const { size } = await stat(paths.published);
   return { generation, bytes: size, durationMs: performance.now() - t0 };
 }

@@ -104,6 +104,7 @@ export class Puller {
         rejected_rows: report.load ? report.load.rejected : this.status.status.rejected_rows,
         view_errors: { ...this.keepViewErrors(report), ...viewErrors },
       });
+      for (const warning of report.warnings) logger.warn({ warning }, 'tick warning');
       logger.info(
         {
           tick: 'ok',

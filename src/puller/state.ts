@@ -54,15 +54,16 @@ export async function recordPublished(db: WorkDb, generation: number): Promise<v
 }
 
 /**
- * Whether the working database holds data readers have not been given: a load or a view
- * materialized after the last publish. A tick whose publish failed leaves these behind while its
+ * Whether the working database holds data readers have not been given: a load, a view
+ * materialized, or a view's refresh error, after the last publish. A tick whose publish failed leaves these behind while its
  * load (and ETag) committed, so the next tick must publish even when upstream answers 304.
  */
 export async function hasUnpublishedChanges(db: WorkDb): Promise<boolean> {
   const pending = await db.value<boolean>(`
     SELECT m.published_at IS NULL
            OR m.loaded_at > m.published_at
-           OR EXISTS (SELECT 1 FROM ${META_SCHEMA}.views v WHERE v.materialized_at > m.published_at)
+           OR EXISTS (SELECT 1 FROM ${META_SCHEMA}.views v
+                      WHERE v.materialized_at > m.published_at OR v.last_error_at > m.published_at)
     FROM ${META_SCHEMA}.meta m`);
   return pending === true;
 }

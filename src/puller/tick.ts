@@ -1,6 +1,7 @@
 import { rm } from 'node:fs/promises';
 import type { Agent } from 'undici';
 import type { ViewDefinition } from '../shared/catalog/index.js';
+import { errorMessage } from '../shared/errors.js';
 import type { HomePaths } from '../shared/paths.js';
 import { fetchSessions, type FetchProgress } from './fetch.js';
 import { loadBaseTables, type LoadResult } from './load.js';
@@ -33,7 +34,8 @@ export interface TickReport {
   views: ViewOutcome[];
   /** Where the time went, in ms: fetch (download + split), load, views, publish, then the checkpoint after it. */
   phases: { fetch: number; load: number; views: number; publish: number; checkpoint: number };
-  publishMs: number | null;
+  /** What went wrong without failing the tick. */
+  warnings: string[];
   durationMs: number;
 }
 
@@ -63,6 +65,7 @@ export async function runTick(deps: TickDeps): Promise<TickReport> {
   let bytes = 0;
   let repairedSurrogates = 0;
   const phases = { fetch: 0, load: 0, views: 0, publish: 0, checkpoint: 0 };
+  const warnings: string[] = [];
   let mark = performance.now();
   const lap = (phase: keyof typeof phases) => {
     const now = performance.now();
@@ -103,20 +106,20 @@ export async function runTick(deps: TickDeps): Promise<TickReport> {
     baseVersion,
     scanVersion,
     nowEpoch: Date.now() / 1000,
+    signal: deps.signal,
   });
   lap('views');
   // Also what an earlier tick loaded or materialized but failed to publish.
-  const changed = views.some((v) => v.errorChanged) || (await hasUnpublishedChanges(db));
+  const changed = await hasUnpublishedChanges(db);
   let generation = state.generation;
-  let publishMs: number | null = null;
   deps.signal?.throwIfAborted();
   if (changed && baseVersion > 0) {
     const published = await publishGeneration(db, paths, state.generation + 1);
     generation = published.generation;
-    publishMs = published.durationMs;
     lap('publish');
-    // Fold the load into the file now that readers have it, so the WAL never piles up loads.
-    await db.run('CHECKPOINT');
+    // Fold the load into the file now that readers have it, so the WAL never piles up loads. The
+    // generation is out already: a failure here is a warning (the next tick checkpoints again).
+    await db.run('CHECKPOINT').catch((err: unknown) => warnings.push(`checkpoint after publishing failed: ${errorMessage(err)}`));
     lap('checkpoint');
   }
   return {
@@ -129,7 +132,7 @@ export async function runTick(deps: TickDeps): Promise<TickReport> {
     repairedSurrogates,
     views,
     phases,
-    publishMs,
+    warnings,
     durationMs: performance.now() - t0,
   };
 }

@@ -21,6 +21,9 @@ export function errorBody(code: ErrorCode, message: string, parameter?: string):
 }
 
 export function sendError(reply: FastifyReply, status: number, body: ErrorResponse): FastifyReply {
+  // Set for a successful answer before it failed: an error must not carry them.
+  reply.removeHeader('etag');
+  reply.removeHeader('x-lattice-total');
   return reply.code(status).header('cache-control', 'no-store').type('application/json; charset=utf-8').send(JSON.stringify(body));
 }
 
@@ -41,8 +44,13 @@ export function isAllowedHost(name: string | null, extra: readonly string[]): bo
   return LOOPBACK_HOSTS.includes(name) || LOOPBACK_HOSTS.includes(bare) || extra.includes(name) || extra.includes(bare);
 }
 
-export function etagFor(generation: number, key: string): string {
-  return `W/"g${generation}-${createHash('sha1').update(key).digest('base64url').slice(0, 20)}"`;
+/**
+ * The ETag of an answer: its generation and query, plus the generation's publish time, so that a
+ * home rebuilt from scratch (generations counting from 1 again) never matches an old client's tag.
+ */
+export function etagFor(generation: number, publishedAt: string, key: string): string {
+  const digest = createHash('sha1').update(`${publishedAt}\n${key}`).digest('base64url').slice(0, 20);
+  return `W/"g${generation}-${digest}"`;
 }
 
 export function etagMatches(header: string | undefined, etag: string): boolean {
@@ -115,6 +123,9 @@ export function setFreshnessHeaders(reply: FastifyReply, f: Freshness): void {
 
 /** Waits for a stream to drain, or rejects if it closes first (the client went away). */
 export function drained(stream: PassThrough): Promise<void> {
+  // Destroyed already (the client left while a chunk was being fetched): 'close' has fired and
+  // will not fire again, so waiting would hold the query slot until the query timeout.
+  if (stream.destroyed) return Promise.reject(new Error('the client went away'));
   return new Promise((resolve, reject) => {
     const onDrain = () => {
       cleanup();

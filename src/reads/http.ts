@@ -145,7 +145,7 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
     const gen = service.acquire();
     try {
       const catalog = service.catalogOf(gen);
-      const etag = etagFor(gen.generation, 'views');
+      const etag = etagFor(gen.generation, gen.meta.published_at, 'views');
       setFreshnessHeaders(reply, catalog.freshness);
       reply.header('etag', etag).header('cache-control', 'no-cache').header('vary', 'Accept');
       if (etagMatches(req.headers['if-none-match'], etag)) return reply.code(304).send();
@@ -220,7 +220,7 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
     if (!memo) {
       const p = service.plan(gen, name, params, (c) => `filter[${c}]`);
       const k = `${format}|${p.key}`;
-      memo = { plan: p, key: k, etag: etagFor(gen.generation, k) };
+      memo = { plan: p, key: k, etag: etagFor(gen.generation, gen.meta.published_at, k) };
       planMemo.set(memoKey, memo);
     }
     const { plan, key, etag } = memo;
@@ -282,6 +282,7 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
         if (!keep) pieces.length = 0;
         return;
       }
+      if (stream.destroyed) throw new Error('the client went away');
       if (!stream.write(buf)) return drained(stream);
     };
 
