@@ -88,13 +88,15 @@ const loadDone = load.run(t0 + SECONDS * 1000, 4);
 let dataChanges = 0;
 let faultsInjected = 0;
 let largeServed = false;
+let largeDone: () => void = () => undefined;
+const largeSettled = new Promise<void>((resolve) => (largeDone = resolve));
 let largeExpected = -1;
 const faultModes = FAULT_MODES.filter((m) => m !== 'hang' || SECONDS >= 120) as FaultMode[];
 async function upstreamChurn(): Promise<void> {
   let k = 2;
-  while (Date.now() < at(0.75)) {
+  while (Date.now() < at(0.95)) {
     await sleep(3000);
-    if (Date.now() >= at(0.47) && !largeServed) {
+    if (Date.now() >= at(0.33) && !largeServed) {
       // After the kills, so one puller gets the time to load it whole.
       largeServed = true;
       log(`serving a payload of ${LARGE} sessions`);
@@ -103,11 +105,12 @@ async function upstreamChurn(): Promise<void> {
       largeExpected = describeMessiness({ sessions: LARGE, seed: 99 }).validRows;
       expectedSessions.set(recall.scanVersion, largeExpected);
       const scan = recall.scanVersion;
-      while (Date.now() < at(0.75)) {
+      while (Date.now() < at(0.6)) {
         if ((await readStatus())?.scan_version === scan) break;
         await sleep(250);
       }
-      log(`large payload ${Date.now() < at(0.75) ? 'published' : 'not published in time'}`);
+      log(`large payload ${Date.now() < at(0.6) ? 'published' : 'not published in time'}`);
+      largeDone();
       continue;
     }
     const sessions = BASE + Math.floor(Math.random() * 500);
@@ -135,7 +138,7 @@ let secondTried = 0;
 let secondRefused = 0;
 async function pullerKills(): Promise<void> {
   for (let i = 0; i < 10; i++) {
-    await until(at(0.05 + (0.4 * i) / 10) + Math.random() * 1000);
+    await until(at(0.04 + (0.27 * i) / 10) + Math.random() * 1000);
     // Only once the running puller holds the home (it has written its status) is a refusal owed.
     for (const deadline = Date.now() + 60_000; (await readStatus())?.pid !== puller.pid && Date.now() < deadline; ) await sleep(50);
     const second = await runCli(['pull', '--home', home.dir, '--repo-recall-url', proxy.url]);
@@ -154,7 +157,7 @@ async function pullerKills(): Promise<void> {
 let readsRestarts = 0;
 async function readsRestartsLoop(): Promise<void> {
   for (let i = 0; i < 5; i++) {
-    await until(at(0.08 + (0.36 * i) / 5));
+    await until(at(0.06 + (0.24 * i) / 5));
     load.readsDown = true;
     await reads.stop('SIGTERM');
     reads = startDaemon(readsArgs);
@@ -166,7 +169,7 @@ async function readsRestartsLoop(): Promise<void> {
 }
 
 async function upstreamOutage(): Promise<number> {
-  await until(at(0.2));
+  await until(at(0.15));
   const seconds = Math.max(5, SECONDS * 0.06);
   log(`upstream down for ${seconds.toFixed(0)} s`);
   await proxy.down();
@@ -188,9 +191,12 @@ async function resources(pid: number): Promise<Resources> {
 }
 
 const outage = upstreamOutage();
-await Promise.all([upstreamChurn(), pullerKills(), readsRestartsLoop(), outage]);
-// Warm-up measurement: all events are over and both daemons have been up a while.
-await until(Math.max(at(0.8), pullerStartedAt + 5000, readsStartedAt + 5000));
+// The data keeps changing to the end; the one-off events (kills, restarts, the outage, the large
+// payload) are over by about 60% of the run, and resources are compared over the rest.
+const churn = upstreamChurn();
+await Promise.all([pullerKills(), readsRestartsLoop(), outage, largeSettled]);
+// Warm-up measurement: the events are over and both daemons have been up a while.
+await until(Math.max(at(0.65), pullerStartedAt + 5000, readsStartedAt + 5000));
 // Resources sampled every second from warm-up to the end; each end is the median of 3 samples,
 // so one GC or one in-flight render does not decide the verdict.
 const samples: Array<{ puller: Resources; reads: Resources }> = [];
@@ -201,6 +207,7 @@ while (Date.now() < t0 + SECONDS * 1000) {
 }
 await loadDone;
 samples.push({ puller: await resources(puller.pid), reads: await resources(reads.pid) });
+await churn;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 const around = (part: typeof samples, who: 'puller' | 'reads'): Resources => ({
   rssMb: median(part.map((x) => x[who].rssMb)),
