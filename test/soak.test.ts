@@ -11,7 +11,7 @@ import { once } from 'node:events';
 describe('soak (60-second form)', () => {
   it('loses nothing under faults', { timeout: 240_000 }, async () => {
     const script = resolve(import.meta.dirname, '../dist/test/soak/main.js');
-    const child = spawn(process.execPath, [script, '--seconds', '60', '--large-sessions', '100000'], {
+    const child = spawn(process.execPath, [script, '--seconds', '60', '--large-sessions', '50000'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

@@ -1,3 +1,4 @@
+import { BASE_TABLES } from '../shared/base-tables.js';
 import { BASE_SCHEMA } from '../shared/snapshot.js';
 import { PayloadShapeError } from './payload-splitter.js';
 import { recordLoad, type LoadStamp } from './state.js';
@@ -78,7 +79,7 @@ export async function loadBaseTables(db: WorkDb, ndjsonPath: string, elements: n
   try {
     return await db.transaction(async () => {
       await db.run(`CREATE OR REPLACE TEMP VIEW valid AS SELECT * FROM staging WHERE problem IS NULL`);
-      for (const table of ['sessions', 'session_repos', 'tool_calls', 'stop_reasons', 'session_models']) {
+      for (const table of BASE_TABLES) {
         await db.run(`DELETE FROM ${BASE_SCHEMA}.${table}`);
       }
       await db.run(`

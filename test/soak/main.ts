@@ -88,8 +88,9 @@ const loadDone = load.run(t0 + SECONDS * 1000, 4);
 let dataChanges = 0;
 let faultsInjected = 0;
 let largeServed = false;
-let largeDone: () => void = () => undefined;
-const largeSettled = new Promise<void>((resolve) => (largeDone = resolve));
+let largeDone: (at: number) => void = () => undefined;
+/** Resolves with the time the large payload was published (or given up on). */
+const largeSettled = new Promise<number>((resolve) => (largeDone = resolve));
 let largeExpected = -1;
 const faultModes = FAULT_MODES.filter((m) => m !== 'hang' || SECONDS >= 120) as FaultMode[];
 async function upstreamChurn(): Promise<void> {
@@ -105,12 +106,12 @@ async function upstreamChurn(): Promise<void> {
       largeExpected = describeMessiness({ sessions: LARGE, seed: 99 }).validRows;
       expectedSessions.set(recall.scanVersion, largeExpected);
       const scan = recall.scanVersion;
-      while (Date.now() < at(0.6)) {
+      while (Date.now() < at(0.85)) {
         if ((await readStatus())?.scan_version === scan) break;
         await sleep(250);
       }
-      log(`large payload ${Date.now() < at(0.6) ? 'published' : 'not published in time'}`);
-      largeDone();
+      log(`large payload ${Date.now() < at(0.85) ? 'published' : 'not published in time'}`);
+      largeDone(Date.now());
       continue;
     }
     const sessions = BASE + Math.floor(Math.random() * 500);
@@ -194,9 +195,10 @@ const outage = upstreamOutage();
 // The data keeps changing to the end; the one-off events (kills, restarts, the outage, the large
 // payload) are over by about 60% of the run, and resources are compared over the rest.
 const churn = upstreamChurn();
-await Promise.all([pullerKills(), readsRestartsLoop(), outage, largeSettled]);
-// Warm-up measurement: the events are over and both daemons have been up a while.
-await until(Math.max(at(0.65), pullerStartedAt + 5000, readsStartedAt + 5000));
+const [, , , largeAt] = await Promise.all([pullerKills(), readsRestartsLoop(), outage, largeSettled]);
+// Warm-up measurement: the events are over, both daemons have been up a while, and the readers
+// have moved past the large generation (on a loaded machine its tick can run late).
+await until(Math.min(at(0.9), Math.max(at(0.65), largeAt + 5000, pullerStartedAt + 5000, readsStartedAt + 5000)));
 // Resources sampled every second from warm-up to the end; each end is the median of 3 samples,
 // so one GC or one in-flight render does not decide the verdict.
 const samples: Array<{ puller: Resources; reads: Resources }> = [];
