@@ -137,6 +137,18 @@ describe('pull', () => {
     expect(meta).toEqual({ scan_version: recall.scanVersion, sessions: describeMessiness({ sessions: 180, seed: 4 }).validRows });
   });
 
+  it('never publishes a generation number readers have seen, even after losing its working database', async () => {
+    expect((await runCli(pullArgs())).code).toBe(0);
+    await recall.setData({ sessions: 160, seed: 6 });
+    expect((await runCli(pullArgs())).code).toBe(0);
+    await rm(paths().workDb);
+    await recall.setData({ sessions: 170, seed: 7 });
+    const r = await runCli(pullArgs());
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/published generation 3, loaded/);
+    expect(await publishedGenerationOf(paths().published)).toBe(3);
+  });
+
   it('exits non-zero with the reason when upstream is down, and leaves status saying so', async () => {
     const url = recall.url;
     await recall.close();

@@ -5,7 +5,7 @@ import type { SnapshotMeta, ViewState } from '../shared/snapshot.js';
 import { isProcessAlive, readPullerStatus, type PullerStatus } from '../shared/status.js';
 import { VERSION } from '../shared/version.js';
 import { formatDuration, secondsSince } from './format.js';
-import { readSnapshotInfo, type SnapshotInfo } from './snapshot-info.js';
+import { readSnapshotInfo, type SnapshotInfo } from '../shared/snapshot-file.js';
 
 /**
  * What `session-lattice status` and `views` report, as data: gathered read-only from status.json

@@ -5,10 +5,10 @@ import { errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { homePaths, type HomePaths } from '../shared/paths.js';
 import { META_SCHEMA } from '../shared/snapshot.js';
+import { readSnapshotInfo } from '../shared/snapshot-file.js';
 import { VERSION } from '../shared/version.js';
 import { removeLeftovers } from './cleanup.js';
 import { upstreamAgent, type FetchProgress } from './fetch.js';
-import { publishedGeneration } from './published-generation.js';
 import { readState } from './state.js';
 import { initialStatus, StatusWriter } from './status-writer.js';
 import { runTick, type TickReport } from './tick.js';
@@ -58,7 +58,8 @@ export class Puller {
       const removed = await removeLeftovers(paths);
       if (removed.length > 0) opts.logger.info({ removed }, 'removed leftovers of an earlier puller');
       const state = await readState(db);
-      const published = await publishedGeneration(paths.published);
+      // An unreadable published file counts as none: the next publish replaces it.
+      const published = (await readSnapshotInfo(paths.published).catch(() => null))?.meta.generation ?? 0;
       if (published > state.generation) {
         // The working database is older than what readers have seen: never go backwards.
         await db.run(`UPDATE ${META_SCHEMA}.meta SET generation = ?`, [published]);

@@ -1,6 +1,6 @@
 import { access } from 'node:fs/promises';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { SELECT_META_SQL, SELECT_VIEWS_SQL, type SnapshotMeta, type ViewState } from '../shared/snapshot.js';
+import { SELECT_META_SQL, SELECT_VIEWS_SQL, type SnapshotMeta, type ViewState } from './snapshot.js';
 
 export interface SnapshotInfo {
   meta: SnapshotMeta;
@@ -9,7 +9,8 @@ export interface SnapshotInfo {
 
 /**
  * Reads the identity (`lattice.meta`) and the per-view freshness (`lattice.views`) of the
- * published file, for the operator commands. Read-only, always: one instance opened with
+ * published file: for the operator commands, and for the puller at start (so that it never
+ * publishes a generation number readers have already seen). Read-only, always: one instance opened with
  * `access_mode: 'READ_ONLY'`, one connection, both closed before returning (no query is in flight
  * by then), so the file is never held beyond this call. Never through DuckDBInstance.fromCache
  * (keyed by path: it would hand back an older generation).
