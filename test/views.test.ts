@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { sqlIdentifier } from '../src/shared/snapshot.js';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CATALOG } from '../src/shared/catalog/index.js';
@@ -18,13 +19,10 @@ function view(name: string): ViewDefinition {
   return v;
 }
 
-function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
-}
 
 /** The view's columns (name, DuckDB type) in the published file. */
 async function columnsOf(file: string, name: string): Promise<Array<{ name: string; type: string }>> {
-  const rows = await queryFile<{ column_name: string; column_type: string }>(file, `DESCRIBE main.${quoteIdent(name)}`);
+  const rows = await queryFile<{ column_name: string; column_type: string }>(file, `DESCRIBE main.${sqlIdentifier(name)}`);
   return rows.map((r) => ({ name: r.column_name, type: r.column_type }));
 }
 
@@ -32,7 +30,7 @@ async function columnsOf(file: string, name: string): Promise<Array<{ name: stri
 async function rowsOf(file: string, name: string): Promise<{ columns: string[]; rows: Row[] }> {
   const v = view(name);
   const columns = await columnsOf(file, name);
-  const raw = await queryFile<Row>(file, `SELECT * FROM main.${quoteIdent(name)} ORDER BY ${v.keyColumns.map(quoteIdent).join(', ')}`);
+  const raw = await queryFile<Row>(file, `SELECT * FROM main.${sqlIdentifier(name)} ORDER BY ${v.keyColumns.map(sqlIdentifier).join(', ')}`);
   const bigint = new Set(columns.filter((c) => c.type === 'BIGINT').map((c) => c.name));
   const bigintList = new Set(columns.filter((c) => c.type === 'BIGINT[]').map((c) => c.name));
   const rows = raw.map((r) => {

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { ViewDefinition } from '../shared/catalog/index.js';
 import { errorMessage } from '../shared/errors.js';
-import { META_SCHEMA, REFRESH_LOG_LIMIT, VIEW_SCHEMA } from '../shared/snapshot.js';
-import { sqlIdentifier, type WorkDb } from './work-db.js';
+import { META_SCHEMA, REFRESH_LOG_LIMIT, sqlIdentifier, VIEW_SCHEMA } from '../shared/snapshot.js';
+import type { WorkDb } from './work-db.js';
 
 export interface ViewOutcome {
   name: string;
@@ -21,7 +21,6 @@ interface StoredView {
   materialized_epoch: number | null;
   error_epoch: number | null;
   watermark: number | null;
-  last_error: string | null;
 }
 
 export function sqlHash(sql: string): string {
@@ -50,8 +49,7 @@ async function storedViews(db: WorkDb): Promise<Map<string, StoredView>> {
     SELECT name, description, refresh_interval_seconds, key_columns, sql_hash,
            epoch(materialized_at) AS materialized_epoch,
            epoch(last_error_at) AS error_epoch,
-           watermark::DOUBLE AS watermark,
-           last_error
+           watermark::DOUBLE AS watermark
     FROM ${META_SCHEMA}.views`);
   return new Map(rows.map((r) => [r.name, r]));
 }

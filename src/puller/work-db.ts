@@ -102,6 +102,3 @@ export function sqlLiteral(text: string): string {
   return `'${text.replace(/'/g, "''")}'`;
 }
 
-export function sqlIdentifier(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
-}

@@ -42,10 +42,6 @@ export class ResponseCache {
     return this.entries.size;
   }
 
-  get usedBytes(): number {
-    return this.bytes;
-  }
-
   get(generation: number, key: string): CachedBody | undefined {
     if (generation !== this.generation) {
       this.misses++;

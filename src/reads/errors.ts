@@ -76,6 +76,3 @@ export class QueryTimeoutError extends ReadsError {
   }
 }
 
-export function isReadsError(err: unknown): err is ReadsError {
-  return err instanceof ReadsError;
-}

@@ -96,14 +96,6 @@ export class Generation {
     return this.meta.generation;
   }
 
-  get inFlight(): number {
-    return this.refs;
-  }
-
-  get isClosed(): boolean {
-    return this.closed;
-  }
-
   /** Opens `path` read-only, hardens it, and reads its identity and catalog. */
   static async open(path: string, fileId: string, limiter: QueryLimiter): Promise<Generation> {
     const t0 = performance.now();

@@ -1,4 +1,4 @@
-import { VIEW_SCHEMA } from '../shared/snapshot.js';
+import { sqlIdentifier, VIEW_SCHEMA } from '../shared/snapshot.js';
 import { BadParameterError } from './errors.js';
 import type { ColumnInfo, ViewInfo } from './generations.js';
 import type { FilterValue } from './api-types.js';
@@ -67,9 +67,6 @@ export interface ReadPlan {
   values: string[];
 }
 
-export function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
-}
 
 function categoryOf(base: string): Category {
   const t = base.trim().toUpperCase();
@@ -155,7 +152,7 @@ function convertValue(param: string, category: Category, value: FilterValue): { 
 
 /** `col = value` (or list contains, or IS NULL) for one filter; pushes the bound value. */
 function filterSql(param: string, column: ColumnInfo, value: FilterValue, values: string[]): { sql: string; applied: FilterValue } {
-  const col = quoteIdent(column.name);
+  const col = sqlIdentifier(column.name);
   if (value === null) return { sql: `${col} IS NULL`, applied: null };
   const info = typeInfo(column.type);
   if (info.element !== undefined) {
@@ -178,7 +175,7 @@ function filterSql(param: string, column: ColumnInfo, value: FilterValue, values
 
 /** The select-list expression rendering one column as JSON-safe (NaN/Infinity become null). */
 function columnExpr(column: ColumnInfo): string {
-  const col = quoteIdent(column.name);
+  const col = sqlIdentifier(column.name);
   return typeInfo(column.type).category === 'float' ? `CASE WHEN isfinite(${col}) THEN ${col} END` : col;
 }
 
@@ -247,14 +244,14 @@ export function planRead(view: ViewInfo, params: ReadViewParams, filterParam: (c
     filters.push({ column: name, value: applied });
   }
 
-  const table = `${VIEW_SCHEMA}.${quoteIdent(view.name)}`;
+  const table = `${VIEW_SCHEMA}.${sqlIdentifier(view.name)}`;
   const where = conditions.length > 0 ? ` WHERE ${conditions.join(' AND ')}` : '';
   const orderTerms = [...order];
   for (const key of view.key_columns) {
     if (!orderTerms.some((t) => t.column === key) && view.columns.some((c) => c.name === key)) orderTerms.push({ column: key, descending: false });
   }
-  const orderSql = orderTerms.length > 0 ? ` ORDER BY ${orderTerms.map((t) => `${quoteIdent(t.column)}${t.descending ? ' DESC' : ' ASC'}`).join(', ')}` : '';
-  const struct = view.columns.map((c) => `${quoteIdent(c.name)} := ${columnExpr(c)}`).join(', ');
+  const orderSql = orderTerms.length > 0 ? ` ORDER BY ${orderTerms.map((t) => `${sqlIdentifier(t.column)}${t.descending ? ' DESC' : ' ASC'}`).join(', ')}` : '';
+  const struct = view.columns.map((c) => `${sqlIdentifier(c.name)} := ${columnExpr(c)}`).join(', ');
   const orderBy = order.map((t) => `${t.descending ? '-' : ''}${t.column}`);
   return {
     view,

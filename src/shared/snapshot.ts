@@ -47,12 +47,9 @@ export interface ViewState {
   last_error_at: string | null;
 }
 
-export interface RefreshLogEntry {
-  view_name: string;
-  started_at: string;
-  finished_at: string;
-  row_count: number | null;
-  error: string | null;
+/** A name (a view, a column) as a quoted SQL identifier. */
+export function sqlIdentifier(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
 }
 
 /** Rows kept in `lattice.refresh_log`; older entries are dropped. */
