@@ -199,8 +199,7 @@ const [, , , largeAt] = await Promise.all([pullerKills(), readsRestartsLoop(), o
 // Warm-up measurement: the events are over, both daemons have been up a while, and the readers
 // have moved past the large generation (on a loaded machine its tick can run late).
 await until(Math.min(at(0.9), Math.max(at(0.65), largeAt + 5000, pullerStartedAt + 5000, readsStartedAt + 5000)));
-// Resources sampled every second from warm-up to the end; each end is the median of 3 samples,
-// so one GC or one in-flight render does not decide the verdict.
+// Resources sampled every second from warm-up to the end.
 const samples: Array<{ puller: Resources; reads: Resources }> = [];
 const warmAt = Date.now();
 while (Date.now() < t0 + SECONDS * 1000) {
@@ -210,13 +209,15 @@ while (Date.now() < t0 + SECONDS * 1000) {
 await loadDone;
 samples.push({ puller: await resources(puller.pid), reads: await resources(reads.pid) });
 await churn;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
-const around = (part: typeof samples, who: 'puller' | 'reads'): Resources => ({
-  rssMb: median(part.map((x) => x[who].rssMb)),
-  fds: median(part.map((x) => x[who].fds)),
+// Memory rises and falls with every tick and every generation switch: a leak shows as the peaks
+// climbing, so the first half's peak is compared with the second half's.
+const peak = (part: typeof samples, who: 'puller' | 'reads'): Resources => ({
+  rssMb: Math.max(...part.map((x) => x[who].rssMb)),
+  fds: Math.max(...part.map((x) => x[who].fds)),
 });
-const warm = { puller: around(samples.slice(0, 3), 'puller'), reads: around(samples.slice(0, 3), 'reads') };
-const end = { puller: around(samples.slice(-3), 'puller'), reads: around(samples.slice(-3), 'reads') };
+const half = Math.max(1, Math.floor(samples.length / 2));
+const warm = { puller: peak(samples.slice(0, half), 'puller'), reads: peak(samples.slice(0, half), 'reads') };
+const end = { puller: peak(samples.slice(half), 'puller'), reads: peak(samples.slice(half), 'reads') };
 
 await writeFile(stopFile, '');
 await fileReader.exited;
