@@ -467,7 +467,7 @@ describe('MCP at /mcp', () => {
       ['read_view', { view: 'tool_sessions' }],
       ['query', { sql: 'SELECT 1' }],
     ] as const) {
-      expect(errorText(await call(c, tool, args)), tool).toMatch(/no snapshot yet.*start the puller.*lattice_status/);
+      expect(errorText(await call(c, tool, args)), tool).toMatch(/no snapshot yet.*no puller has run on this home: start one \(session-lattice serve-puller.*lattice_status/);
     }
     // Then it serves the first generation without a restart.
     await pull(empty.dir, fake);

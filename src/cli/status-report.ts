@@ -2,7 +2,7 @@ import { CATALOG, type ViewDefinition } from '../shared/catalog/index.js';
 import { errorMessage } from '../shared/errors.js';
 import { homePaths } from '../shared/paths.js';
 import type { SnapshotMeta, ViewState } from '../shared/snapshot.js';
-import { isProcessAlive, readPullerStatus, type PullerStatus } from '../shared/status.js';
+import { isProcessAlive, pullerReasons, readPullerStatus, type PullerStatus } from '../shared/status.js';
 import { VERSION } from '../shared/version.js';
 import { formatDuration, secondsSince } from './format.js';
 import { readSnapshotInfo, type SnapshotInfo } from '../shared/snapshot-file.js';
@@ -199,17 +199,8 @@ export function buildStatusReport(
   if (g.snapshotError) problems.push(`the published snapshot cannot be read: ${g.snapshotError}`);
   else if (!snapshot) problems.push('nothing is published yet (no snapshot in this home)');
   if (g.statusError) problems.push(`the puller's status.json cannot be read: ${g.statusError}`);
-  if (puller?.last_tick_outcome === 'failed') {
-    problems.push(`the puller's last tick failed: ${puller.last_error ?? 'unknown error'}`);
-  }
-
-  if (!g.status && !g.statusError) warnings.push('no puller has run on this home (no status.json)');
-  if (puller && !puller.running) {
-    warnings.push(
-      puller.state === 'stopped'
-        ? `the puller is not running (pid ${puller.pid} stopped)`
-        : `the puller is not running (pid ${puller.pid} is gone without stopping cleanly)`,
-    );
+  if (!g.statusError) {
+    for (const reason of pullerReasons(g.status, puller?.running ?? false)) (reason.failing ? problems : warnings).push(reason.text);
   }
   if (snapshot?.data_age_seconds != null && snapshot.data_age_seconds > staleAfter) {
     warnings.push(

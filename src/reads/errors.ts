@@ -50,10 +50,13 @@ export class ViewNotReadyError extends ReadsError {
   }
 }
 
-/** No generation has been published yet (distinct from an unknown view). */
+/**
+ * No generation has been published yet (distinct from an unknown view). The transports answer with
+ * ReadsService.messageOf(), which adds what the puller says about it.
+ */
 export class NoSnapshotError extends ReadsError {
   constructor(path: string) {
-    super('no_snapshot', `no snapshot yet: nothing has been published at ${path}; start the puller (session-lattice serve-puller)`, 503);
+    super('no_snapshot', `no snapshot yet: nothing has been published at ${path}`, 503);
   }
 }
 

@@ -56,8 +56,10 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
   const streamThreshold = opts.streamThresholdBytes ?? 1024 * 1024;
   service.manager.onSwitch((gen) => cache.clear(gen.generation));
 
+  // Fastify's own info lines ("Server listening at ...") repeat our `listening` line: warnings up.
+  const fastifyLogger = logger.levelVal < logger.levels.values.warn! ? logger.child({}, { level: 'warn' }) : logger;
   const app = Fastify({
-    loggerInstance: logger as unknown as FastifyBaseLogger,
+    loggerInstance: fastifyLogger as unknown as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     routerOptions: { maxParamLength: 500 },
     bodyLimit: 1024 * 1024,
@@ -113,10 +115,10 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
     return sendError(reply, 404, errorBody('not_found', `no route ${JSON.stringify(path.slice(0, 200))}; routes: /healthz, /views, /views/{name}, /openapi.json`));
   });
 
-  app.setErrorHandler((err, req, reply) => {
+  app.setErrorHandler(async (err, req, reply) => {
     if (err instanceof ReadsError) {
       if (err.status === 503) reply.header('retry-after', '1');
-      return sendError(reply, err.status, errorBody(err.code as ErrorCode, err.message, err.parameter));
+      return sendError(reply, err.status, errorBody(err.code as ErrorCode, await service.messageOf(err), err.parameter));
     }
     const e = err as { statusCode?: number; message?: string; code?: string };
     const status = typeof e.statusCode === 'number' ? e.statusCode : 500;

@@ -2,7 +2,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Config } from '../shared/config.js';
 import { errorMessage } from '../shared/errors.js';
 import { homePaths } from '../shared/paths.js';
-import { isProcessAlive, readPullerStatus } from '../shared/status.js';
+import { isProcessAlive, noSnapshotMessage, pullerReasons, readPullerStatus, type PullerReason } from '../shared/status.js';
 import { VERSION } from '../shared/version.js';
 import type {
   Freshness,
@@ -13,7 +13,7 @@ import type {
   ViewRowsResponse,
   ViewSummary,
 } from './api-types.js';
-import { UnknownViewError, ViewNotReadyError } from './errors.js';
+import { NoSnapshotError, UnknownViewError, ViewNotReadyError, type ReadsError } from './errors.js';
 import type { Generation, GenerationManager, ViewInfo } from './generations.js';
 import { planRead, type ReadPlan, type ReadViewParams } from './params.js';
 
@@ -84,19 +84,13 @@ export class ReadsService {
   /** Health: ok / degraded (with reasons) / starting, the served generation and the puller's status. */
   async health(): Promise<HealthResponse> {
     const reasons: string[] = [];
-    let puller: PullerStatusReport | null = null;
-    try {
-      const status = await readPullerStatus(homePaths(this.config.home).status);
-      if (status) puller = { ...status, running: status.state !== 'stopped' && isProcessAlive(status.pid) };
-    } catch (err) {
-      reasons.push(`cannot read the puller's status: ${errorMessage(err)}`);
-    }
+    const { puller, pullerReasons: why, statusError } = await this.pullerState();
+    if (statusError) reasons.push(`cannot read the puller's status: ${statusError}`);
     const gen = this.manager.peek();
     if (!gen) {
       const openError = this.manager.openError;
       reasons.unshift(openError ? `the published snapshot cannot be opened: ${openError}` : 'no snapshot yet');
-      if (puller && !puller.running) reasons.push(`the puller is not running (pid ${puller.pid})`);
-      if (puller?.last_tick_outcome === 'failed') reasons.push(`the puller's last tick failed: ${puller.last_error ?? 'unknown error'}`);
+      reasons.push(...why.map((r) => r.text));
       return {
         status: 'starting',
         reasons,
@@ -123,8 +117,7 @@ export class ReadsService {
     if (age > staleAfter) {
       reasons.push(`the data is ${Math.round(age)} s old, more than ${this.config.staleAfterIntervals} refresh intervals (${staleAfter} s)`);
     }
-    if (puller?.last_tick_outcome === 'failed') reasons.push(`the puller's last tick failed: ${puller.last_error ?? 'unknown error'}`);
-    if (puller && !puller.running) reasons.push(`the puller is not running (pid ${puller.pid})`);
+    reasons.push(...why.map((r) => r.text));
     for (const view of gen.views.values()) {
       if (view.last_error) reasons.push(`view ${view.name} failed to refresh: ${view.last_error}`);
     }
@@ -141,6 +134,33 @@ export class ReadsService {
       age_seconds: round1(age),
       puller,
     };
+  }
+
+  /** The puller's status.json as served (with liveness), and what is wrong with it in words. */
+  private async pullerState(): Promise<{ puller: PullerStatusReport | null; pullerReasons: PullerReason[]; statusError: string | null }> {
+    try {
+      const status = await readPullerStatus(homePaths(this.config.home).status);
+      const running = status !== null && status.state !== 'stopped' && isProcessAlive(status.pid);
+      return { puller: status && { ...status, running }, pullerReasons: pullerReasons(status, running), statusError: null };
+    } catch (err) {
+      return { puller: null, pullerReasons: [], statusError: errorMessage(err) };
+    }
+  }
+
+  /** What an error of the read surface says to the caller: "no snapshot yet" gets the puller's reasons. */
+  async messageOf(err: ReadsError): Promise<string> {
+    return err instanceof NoSnapshotError ? this.explainNoSnapshot() : err.message;
+  }
+
+  /**
+   * The message of a "no snapshot yet" answer, with the puller's side of the story (upstream
+   * unreachable, puller not running, first pull in progress): the same reasons /healthz gives.
+   */
+  async explainNoSnapshot(): Promise<string> {
+    const { puller, pullerReasons: why, statusError } = await this.pullerState();
+    const path = homePaths(this.config.home).published;
+    const reasons = statusError ? [...why, { text: `cannot read the puller's status: ${statusError}`, failing: true }] : why;
+    return noSnapshotMessage(path, reasons, puller);
   }
 
   /**

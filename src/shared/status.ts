@@ -48,3 +48,41 @@ export function isProcessAlive(pid: number): boolean {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
+
+/** One reason the puller is not keeping the data current; `failing` ones make `status` exit 1. */
+export interface PullerReason {
+  text: string;
+  failing: boolean;
+}
+
+/**
+ * What is wrong with the puller, in the words `/healthz`, `/views`, MCP and `session-lattice
+ * status` all use, so a person reads the same reason wherever they look. `running`: the process
+ * named by the status is alive and did not record a clean stop.
+ */
+export function pullerReasons(status: PullerStatus | null, running: boolean): PullerReason[] {
+  if (!status) {
+    return [
+      {
+        text: 'no puller has run on this home: start one (session-lattice serve-puller, or brew services start session-lattice-puller)',
+        failing: false,
+      },
+    ];
+  }
+  const reasons: PullerReason[] = [];
+  if (status.last_tick_outcome === 'failed') {
+    reasons.push({ text: `the puller's last tick failed: ${status.last_error ?? 'unknown error'}`, failing: true });
+  }
+  if (!running) {
+    const how = status.state === 'stopped' ? 'stopped' : 'is gone without stopping cleanly';
+    reasons.push({ text: `the puller is not running (pid ${status.pid} ${how})`, failing: false });
+  }
+  return reasons;
+}
+
+/** Why nothing can be read yet: the published path is empty, and what the puller says about it. */
+export function noSnapshotMessage(publishedPath: string, reasons: readonly PullerReason[], status: PullerStatus | null): string {
+  const why = reasons.map((r) => r.text);
+  if (why.length === 0 && status && status.last_tick_outcome === null) why.push('the puller is running its first pull');
+  return `no snapshot yet: nothing has been published at ${publishedPath}${why.length ? `; ${why.join('; ')}` : ''}`;
+}

@@ -72,7 +72,8 @@ export interface LatticeMcpOptions {
 }
 
 /** Runs a tool body, mapping every failure to a tool error with an actionable message. */
-async function guarded(tool: string, logger: Logger | undefined, fn: () => Promise<object> | object): Promise<CallToolResult> {
+async function guarded(tool: string, opts: LatticeMcpOptions, fn: () => Promise<object> | object): Promise<CallToolResult> {
+  const { service, logger } = opts;
   try {
     return ok(await fn());
   } catch (err) {
@@ -81,7 +82,7 @@ async function guarded(tool: string, logger: Logger | undefined, fn: () => Promi
         return toolError(`${err.message}; narrow the query (filter early, aggregate, avoid cross joins) or raise timeout_seconds (at most ${MAX_TIMEOUT_SECONDS})`);
       }
       if (err.code === 'no_snapshot' || err.code === 'snapshot_unavailable') {
-        return toolError(`${err.message}. lattice_status shows the puller's state.`);
+        return toolError(`${await service.messageOf(err)}. lattice_status shows the puller's state.`);
       }
       return toolError(err.message);
     }
@@ -93,7 +94,7 @@ async function guarded(tool: string, logger: Logger | undefined, fn: () => Promi
 
 /** A fresh MCP server with the lattice tools (one per HTTP request: the endpoint is stateless). */
 export function createLatticeMcpServer(opts: LatticeMcpOptions): McpServer {
-  const { service, sandbox, logger } = opts;
+  const { service, sandbox } = opts;
   const server = new McpServer({ name: SERVER_NAME, version: VERSION }, { instructions: INSTRUCTIONS });
 
   server.registerTool(
@@ -106,7 +107,7 @@ export function createLatticeMcpServer(opts: LatticeMcpOptions): McpServer {
       outputSchema: ViewListResponseSchema,
       annotations: { title: 'List the views', ...READ_ONLY },
     },
-    async () => guarded('list_views', logger, () => service.listViews()),
+    async () => guarded('list_views', opts, () => service.listViews()),
   );
 
   server.registerTool(
@@ -121,7 +122,7 @@ export function createLatticeMcpServer(opts: LatticeMcpOptions): McpServer {
       outputSchema: ViewDescriptionSchema,
       annotations: { title: 'Describe one view', ...READ_ONLY },
     },
-    async ({ view }) => guarded('describe_view', logger, () => service.describeView(view)),
+    async ({ view }) => guarded('describe_view', opts, () => service.describeView(view)),
   );
 
   server.registerTool(
@@ -146,7 +147,7 @@ export function createLatticeMcpServer(opts: LatticeMcpOptions): McpServer {
       annotations: { title: 'Read rows of a view', ...READ_ONLY },
     },
     async ({ view, limit, offset, order_by, filters }) =>
-      guarded('read_view', logger, () => service.readView(view, { limit, offset, order_by, filters })),
+      guarded('read_view', opts, () => service.readView(view, { limit, offset, order_by, filters })),
   );
 
   server.registerTool(
@@ -159,7 +160,7 @@ export function createLatticeMcpServer(opts: LatticeMcpOptions): McpServer {
       outputSchema: LatticeStatusSchema,
       annotations: { title: 'Service status', ...READ_ONLY },
     },
-    async () => guarded('lattice_status', logger, () => service.health()),
+    async () => guarded('lattice_status', opts, () => service.health()),
   );
 
   server.registerTool(
@@ -177,7 +178,7 @@ Only a single SELECT is accepted (WITH ... SELECT, FROM ..., VALUES, DESCRIBE, S
       annotations: { title: 'Read-only SQL over the snapshot', ...READ_ONLY },
     },
     async ({ sql, max_rows, timeout_seconds }) =>
-      guarded('query', logger, () => sandbox.run({ sql, maxRows: max_rows, timeoutSeconds: timeout_seconds })),
+      guarded('query', opts, () => sandbox.run({ sql, maxRows: max_rows, timeoutSeconds: timeout_seconds })),
   );
 
   return server;
