@@ -33,6 +33,7 @@ class SessionLatticePuller < Formula
         SESSION_LATTICE_UPSTREAM_TIMEOUT_SECONDS  60
         SESSION_LATTICE_UPSTREAM_RETRIES          3
         SESSION_LATTICE_LOG_LEVEL                 info
+        SESSION_LATTICE_LOG_FORMAT                auto
       To change one, edit the service file `brew services info session-lattice-puller` names, or
       run `session-lattice serve-puller --help` for the flags.
     EOS
@@ -51,7 +52,8 @@ class SessionLatticePuller < Formula
                           SESSION_LATTICE_MAX_PAYLOAD_MB:           "2048",
                           SESSION_LATTICE_UPSTREAM_TIMEOUT_SECONDS: "60",
                           SESSION_LATTICE_UPSTREAM_RETRIES:         "3",
-                          SESSION_LATTICE_LOG_LEVEL:                "info"
+                          SESSION_LATTICE_LOG_LEVEL:                "info",
+                          SESSION_LATTICE_LOG_FORMAT:               "auto"
   end
 
   def caveats

@@ -34,6 +34,7 @@ class SessionLatticeReads < Formula
         SESSION_LATTICE_STALE_AFTER_INTERVALS     3
         SESSION_LATTICE_REFRESH_INTERVAL_SECONDS  60
         SESSION_LATTICE_LOG_LEVEL                 info
+        SESSION_LATTICE_LOG_FORMAT                auto
       To change one, edit the service file `brew services info session-lattice-reads` names, or
       run `session-lattice serve-reads --help` for the flags.
     EOS
@@ -52,7 +53,8 @@ class SessionLatticeReads < Formula
                           SESSION_LATTICE_ALLOWED_HOSTS:            "",
                           SESSION_LATTICE_STALE_AFTER_INTERVALS:    "3",
                           SESSION_LATTICE_REFRESH_INTERVAL_SECONDS: "60",
-                          SESSION_LATTICE_LOG_LEVEL:                "info"
+                          SESSION_LATTICE_LOG_LEVEL:                "info",
+                          SESSION_LATTICE_LOG_FORMAT:               "auto"
   end
 
   def caveats

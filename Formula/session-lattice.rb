@@ -42,7 +42,7 @@ class SessionLattice < Formula
       "--repo-recall-url http://127.0.0.1:#{port} --upstream-retries 0 2>&1", 1
     )
     assert_match "pull failed", output
-    assert_match "nothing is listening at http://127.0.0.1:#{port}", output
+    assert_match "cannot reach repo-recall at http://127.0.0.1:#{port} (connection refused)", output
 
     # Nothing was published, and `status` says so with exit 1.
     assert_match "nothing is published yet", shell_output("#{bin}/session-lattice status --home #{testpath}/home", 1)

@@ -53,10 +53,15 @@ export function buildProgram(): Command {
     bothSettings,
   ).action(run(bothSettings, serveBoth));
 
+  // A one-shot command prints an outcome, not a log: --json instead of a log format.
+  const pullSettings = PULLER_SETTINGS.filter((k) => k !== 'logFormat');
   addConfigOptions(
-    program.command('pull').description('run one pull tick, publish if anything changed, then exit'),
-    PULLER_SETTINGS,
-  ).action(run(PULLER_SETTINGS, pullOnce));
+    program
+      .command('pull')
+      .description('run one pull tick, publish if anything changed, then exit')
+      .option('--json', 'print the outcome as one JSON object on stdout, and JSON log lines on stderr'),
+    pullSettings,
+  ).action(run(pullSettings, pullOnce));
 
   registerOperatorCommands(program, run);
 

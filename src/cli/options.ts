@@ -18,6 +18,7 @@ export const PULLER_SETTINGS: readonly (keyof Config)[] = [
   'upstreamTimeoutSeconds',
   'upstreamRetries',
   'logLevel',
+  'logFormat',
 ];
 
 export const READS_SETTINGS: readonly (keyof Config)[] = [
@@ -28,4 +29,5 @@ export const READS_SETTINGS: readonly (keyof Config)[] = [
   'staleAfterIntervals',
   'refreshIntervalSeconds',
   'logLevel',
+  'logFormat',
 ];

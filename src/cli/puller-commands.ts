@@ -1,15 +1,20 @@
 import { CATALOG } from '../shared/catalog/index.js';
-import type { Config } from '../shared/config.js';
+import type { Config, FlagValues } from '../shared/config.js';
 import { PullerLockedError } from '../shared/errors.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import type { FetchProgress } from '../puller/fetch.js';
-import { Puller } from '../puller/puller.js';
-import { exitAfterDeadline, stopSignal } from './signals.js';
+import { Puller, type PullerOptions } from '../puller/puller.js';
+import type { TickReport } from '../puller/tick.js';
+import { paintFor } from './colour.js';
+import { daemonLogger, readableLogStream, shortDuration } from './log-output.js';
+import { exitAfterDeadline, StopSignal } from './signals.js';
+
+type Feedback = Pick<PullerOptions, 'onProgress' | 'onRetry'>;
 
 /** Opens the puller, or prints why another one holds this home and returns null. */
-export async function openPuller(config: Config, logger: Logger, progress = false): Promise<Puller | null> {
+export async function openPuller(config: Config, logger: Logger, feedback: Feedback = {}): Promise<Puller | null> {
   try {
-    return await Puller.open({ config, catalog: CATALOG, logger, onProgress: progress ? progressPrinter() : undefined });
+    return await Puller.open({ config, catalog: CATALOG, logger, ...feedback });
   } catch (err) {
     if (err instanceof PullerLockedError) {
       process.stderr.write(`session-lattice: ${err.message}\n`);
@@ -19,61 +24,123 @@ export async function openPuller(config: Config, logger: Logger, progress = fals
   }
 }
 
-/** One self-overwriting line on stderr: bytes and sessions received. */
-function progressPrinter(): (progress: FetchProgress) => void {
-  let last = 0;
-  return ({ bytes, totalBytes, sessions }) => {
-    const now = Date.now();
-    if (now - last < 200 && bytes !== totalBytes) return;
-    last = now;
-    const mb = (n: number) => (n / 1048576).toFixed(1);
-    process.stderr.write(
-      `\rreceived ${mb(bytes)}${totalBytes ? ` / ${mb(totalBytes)}` : ''} MiB, ${sessions.toLocaleString('en-US')} sessions${bytes === totalBytes ? ', loading...' : ''}`,
-    );
-  };
+/** The puller's first words: what it pulls, how often, into where. */
+export function logStarted(logger: Logger, config: Config): void {
+  logger.info(
+    { repo_recall_url: config.repoRecallUrl, refresh_interval_seconds: config.refreshIntervalSeconds, home: config.home },
+    'started',
+  );
 }
 
 /** `serve-puller`: ticks until SIGINT/SIGTERM, then releases the working database. */
 export async function servePuller(config: Config): Promise<number> {
-  const logger = createLogger('session-lattice-puller', config.logLevel);
+  const stop = new StopSignal();
+  const logger = daemonLogger('puller', config);
   const puller = await openPuller(config, logger);
   if (!puller) return 1;
-  void stopSignal().then((signal) => {
+  void stop.promise.then((signal) => {
     logger.info({ signal }, 'stopping');
     puller.stop();
     exitAfterDeadline(() => logger.error('did not stop within the deadline; exiting'));
   });
-  await puller.run();
+  if (stop.received === null) {
+    logStarted(logger, config);
+    await puller.run();
+  }
   await puller.close();
   logger.info('stopped');
   return 0;
 }
 
+/**
+ * One self-overwriting line on stderr while a terminal watches `pull`: bytes and sessions
+ * received, then retries in words. Cleared before the outcome is printed.
+ */
+function terminalFeedback(): Feedback & { clear(): void } {
+  let last = 0;
+  const line = (text: string) => process.stderr.write(`\r\x1b[K${text}`);
+  return {
+    onProgress({ bytes, totalBytes, sessions }: FetchProgress) {
+      const now = Date.now();
+      if (now - last < 200 && bytes !== totalBytes) return;
+      last = now;
+      const mb = (n: number) => (n / 1048576).toFixed(1);
+      line(`received ${mb(bytes)}${totalBytes ? ` / ${mb(totalBytes)}` : ''} MiB, ${sessions.toLocaleString('en-US')} sessions${bytes === totalBytes ? ', loading...' : ''}`);
+    },
+    onRetry(attempt, retries, reason, delayMs) {
+      line(`${reason}; retry ${attempt} of ${retries} in ${shortDuration(delayMs / 1000)}`);
+    },
+    clear() {
+      process.stderr.write('\r\x1b[K');
+    },
+  };
+}
+
+/** The outcome of a pull in one sentence. */
+export function pullSentence(r: TickReport): string {
+  const parts = [
+    r.outcome === 'published' ? `published generation ${r.generation}` : `unchanged (generation ${r.generation})`,
+    r.upstream === 'loaded'
+      ? `loaded ${r.load?.sessions ?? 0} sessions${r.load?.rejected ? ` (${r.load.rejected} rejected)` : ''} from scan ${r.scanVersion}`
+      : 'upstream not modified',
+    `${r.views.filter((v) => v.status === 'materialized').length} views refreshed`,
+  ];
+  const failed = r.views.filter((v) => v.status === 'failed');
+  if (failed.length) parts.push(`${failed.length} views failed: ${failed.map((v) => `${v.name} (${v.error})`).join('; ')}`);
+  const warnings = r.warnings.length ? `; warning: ${r.warnings.join('; ')}` : '';
+  return `${parts.join(', ')} in ${(r.durationMs / 1000).toFixed(2)} s${warnings}`;
+}
+
+/** The outcome of a pull for scripts (`pull --json`). */
+function pullDocument(result: Awaited<ReturnType<Puller['tick']>>): object {
+  if (!result.ok) return { outcome: 'failed', error: result.error };
+  const r = result.report;
+  return {
+    outcome: r.outcome,
+    generation: r.generation,
+    upstream: r.upstream,
+    scan_version: r.scanVersion,
+    sessions: r.load?.sessions ?? null,
+    rejected: r.load?.rejected ?? null,
+    views_refreshed: r.views.filter((v) => v.status === 'materialized').map((v) => v.name),
+    views_failed: r.views.filter((v) => v.status === 'failed').map((v) => ({ name: v.name, error: v.error })),
+    warnings: r.warnings,
+    duration_ms: Math.round(r.durationMs),
+  };
+}
+
+/**
+ * The log of a one-shot `pull`: JSON lines on stderr with `--json`; none otherwise (a person gets
+ * the progress line and the outcome sentence), unless `--log-level debug` (or trace) asks for them.
+ */
+function pullLogger(config: Config, json: boolean): Logger {
+  const verbose = config.logLevel === 'debug' || config.logLevel === 'trace';
+  if (json) return createLogger('session-lattice-puller', config.logLevel, process.stderr);
+  if (!verbose) return createLogger('session-lattice-puller', 'silent');
+  return createLogger('session-lattice-puller', config.logLevel, process.stderr.isTTY ? readableLogStream(process.stderr) : process.stderr);
+}
+
 /** `pull`: one tick, then exit 0 (published or unchanged) or 1 with the reason. */
-export async function pullOnce(config: Config): Promise<number> {
-  const tty = process.stderr.isTTY === true;
-  // A one-shot command: the summary goes to stdout, logs to stderr.
-  const puller = await openPuller(config, createLogger('session-lattice-puller', config.logLevel, process.stderr), tty);
+export async function pullOnce(config: Config, flags: FlagValues): Promise<number> {
+  const stop = new StopSignal();
+  const json = (flags as Record<string, unknown>).json === true;
+  const feedback = !json && process.stderr.isTTY === true ? terminalFeedback() : null;
+  const puller = await openPuller(config, pullLogger(config, json), feedback ?? {});
   if (!puller) return 1;
-  void stopSignal().then(() => puller.stop());
+  void stop.promise.then(() => puller.stop());
+  if (stop.received !== null) puller.stop();
   try {
     const result = await puller.tick();
-    if (tty) process.stderr.write('\r\x1b[K');
+    feedback?.clear();
+    if (json) {
+      process.stdout.write(`${JSON.stringify(pullDocument(result))}\n`);
+      return result.ok ? 0 : 1;
+    }
     if (!result.ok) {
-      process.stderr.write(`session-lattice: pull failed: ${result.error}\n`);
+      process.stderr.write(`${paintFor(process.stderr).red('session-lattice: pull failed:')} ${result.error}\n`);
       return 1;
     }
-    const r = result.report;
-    const parts = [
-      r.outcome === 'published' ? `published generation ${r.generation}` : `unchanged (generation ${r.generation})`,
-      r.upstream === 'loaded'
-        ? `loaded ${r.load?.sessions ?? 0} sessions${r.load?.rejected ? ` (${r.load.rejected} rejected)` : ''} from scan ${r.scanVersion}`
-        : 'upstream not modified',
-      `${r.views.filter((v) => v.status === 'materialized').length} views refreshed`,
-    ];
-    const failed = r.views.filter((v) => v.status === 'failed');
-    if (failed.length) parts.push(`${failed.length} views failed: ${failed.map((v) => `${v.name} (${v.error})`).join('; ')}`);
-    process.stdout.write(`${parts.join(', ')} in ${(r.durationMs / 1000).toFixed(2)} s\n`);
+    process.stdout.write(`${pullSentence(result.report)}\n`);
     return 0;
   } finally {
     await puller.close();

@@ -1,8 +1,9 @@
 import type { Config } from '../shared/config.js';
-import { createLogger } from '../shared/logger.js';
-import { startReadsServer } from '../reads/server.js';
-import { openPuller } from './puller-commands.js';
-import { exitAfterDeadline, stopSignal } from './signals.js';
+import { startReadsServer, type ReadsServer } from '../reads/server.js';
+import { daemonLogger } from './log-output.js';
+import { logStarted, openPuller } from './puller-commands.js';
+import { listenFailure } from './reads-commands.js';
+import { exitAfterDeadline, StopSignal } from './signals.js';
 
 /**
  * `serve` (transitional): the puller and the reads server in one process. They still meet only
@@ -10,21 +11,27 @@ import { exitAfterDeadline, stopSignal } from './signals.js';
  * heavy parts of a tick run on DuckDB's and libuv's threads, so the event loop keeps answering.
  */
 export async function serveBoth(config: Config): Promise<number> {
-  const pullerLogger = createLogger('session-lattice-puller', config.logLevel);
-  const readsLogger = createLogger('session-lattice-reads', config.logLevel);
+  const stop = new StopSignal();
+  const pullerLogger = daemonLogger('puller', config);
+  const readsLogger = daemonLogger('reads', config);
   const puller = await openPuller(config, pullerLogger);
   if (!puller) return 1;
-  let server;
+  let server: ReadsServer;
   try {
     server = await startReadsServer({ config, logger: readsLogger });
   } catch (err) {
     await puller.close();
-    const e = err as NodeJS.ErrnoException;
-    process.stderr.write(`session-lattice: cannot listen on ${config.host}:${config.port}: ${e.message}\n`);
+    const why = listenFailure(err, config);
+    if (why === null) throw err;
+    process.stderr.write(`session-lattice: ${why}\n`);
     return 1;
   }
-  const loop = puller.run();
-  const signal = await Promise.race([stopSignal(), loop.then(() => null)]);
+  let loop: Promise<void> = Promise.resolve();
+  if (stop.received === null) {
+    logStarted(pullerLogger, config);
+    loop = puller.run();
+  }
+  const signal = await Promise.race([stop.promise, loop.then(() => null)]);
   readsLogger.info({ signal }, 'stopping');
   exitAfterDeadline(() => readsLogger.error('did not stop within the deadline; exiting'));
   puller.stop();

@@ -2,7 +2,10 @@ import type { Command } from 'commander';
 import type { Config, FlagValues } from '../shared/config.js';
 import { VERSION } from '../shared/version.js';
 import { formatCount, formatDuration, instant, relative, secondsSince, table } from './format.js';
+import { paint as palette, paintFor, type Paint } from './colour.js';
 import { addConfigOptions } from './options.js';
+
+const PLAIN = palette(false);
 import {
   buildStatusReport,
   gather,
@@ -25,7 +28,7 @@ export * from './status-report.js';
  * the daemons are running.
  */
 
-function viewsTable(views: ViewReport[], now: number, maxWidth: number | undefined): string {
+function viewsTable(views: ViewReport[], now: number, maxWidth: number | undefined, p: Paint = PLAIN): string {
   const rows = views.map((v) => [
     v.in_catalog ? v.name : `${v.name} (not in catalog)`,
     formatCount(v.row_count),
@@ -33,18 +36,25 @@ function viewsTable(views: ViewReport[], now: number, maxWidth: number | undefin
     v.refresh_interval_seconds === null ? '-' : formatDuration(v.refresh_interval_seconds),
     v.state === 'failed' ? `FAILED: ${v.last_error ?? ''}` : v.state === 'not_materialized' ? 'not materialized yet' : 'ok',
   ]);
-  return table(['VIEW', 'ROWS', 'MATERIALIZED', 'EVERY', 'STATE'], rows, { right: [1], maxWidth });
+  // Colour after layout: escape codes would count as width.
+  return table(['VIEW', 'ROWS', 'MATERIALIZED', 'EVERY', 'STATE'], rows, { right: [1], maxWidth })
+    .split('\n')
+    .map((l) => l.replace(/FAILED: .*$/, (m) => p.red(m)))
+    .join('\n');
 }
 
 function field(label: string, value: string): string {
   return `  ${label.padEnd(15)}${value}`;
 }
 
-export function renderStatus(r: StatusReport, now: number, maxWidth?: number): string {
+const HEALTH_COLOUR = { ok: 'green', degraded: 'yellow', unhealthy: 'red' } as const;
+
+export function renderStatus(r: StatusReport, now: number, maxWidth?: number, paint: Paint = PLAIN): string {
   const out: string[] = [];
-  out.push(`session-lattice status: ${r.health.toUpperCase()}   (home ${r.home})`);
-  for (const p of r.problems) out.push(`  ✗ ${p}`);
-  for (const w of r.warnings) out.push(`  ! ${w}`);
+  const health = paint.bold(paint[HEALTH_COLOUR[r.health]](r.health.toUpperCase()));
+  out.push(`session-lattice status: ${health}   (home ${r.home})`);
+  for (const p of r.problems) out.push(paint.red(`  ✗ ${p}`));
+  for (const w of r.warnings) out.push(paint.yellow(`  ! ${w}`));
 
   out.push('', 'snapshot');
   const s = r.snapshot;
@@ -81,7 +91,7 @@ export function renderStatus(r: StatusReport, now: number, maxWidth?: number): s
 
   out.push('', `views (${r.views.length})`);
   out.push(
-    viewsTable(r.views, now, maxWidth)
+    viewsTable(r.views, now, maxWidth, paint)
       .split('\n')
       .map((l) => `  ${l}`)
       .join('\n'),
@@ -89,14 +99,14 @@ export function renderStatus(r: StatusReport, now: number, maxWidth?: number): s
   return `${out.join('\n')}\n`;
 }
 
-export function renderViews(r: ViewsReport, now: number, maxWidth?: number): string {
+export function renderViews(r: ViewsReport, now: number, maxWidth?: number, paint: Paint = PLAIN): string {
   const head =
     r.error !== null
       ? `the published snapshot cannot be read: ${r.error}`
       : r.generation === null
         ? `nothing is published yet in ${r.home}; the catalog defines ${r.views.length} views`
         : `generation ${r.generation}, published ${instant(r.published_at, now)}`;
-  return `${head}\n\n${viewsTable(r.views, now, maxWidth)}\n`;
+  return `${head}\n\n${viewsTable(r.views, now, maxWidth, paint)}\n`;
 }
 
 // -------------------------------------------------------------------------------------------------
@@ -119,7 +129,9 @@ export async function statusCommand(config: Config, flags: FlagValues): Promise<
     staleAfterIntervals: config.staleAfterIntervals,
     defaultIntervalSeconds: config.refreshIntervalSeconds,
   });
-  process.stdout.write(wantsJson(flags) ? `${JSON.stringify(report, null, 2)}\n` : renderStatus(report, now, terminalWidth()));
+  process.stdout.write(
+    wantsJson(flags) ? `${JSON.stringify(report, null, 2)}\n` : renderStatus(report, now, terminalWidth(), paintFor(process.stdout)),
+  );
   return statusExitCode(report, (flags as Record<string, unknown>).strict === true);
 }
 
@@ -137,7 +149,9 @@ export async function viewsCommand(config: Config, flags: FlagValues): Promise<n
     error: g.snapshotError,
     views: viewReports(g.snapshot, now),
   };
-  process.stdout.write(wantsJson(flags) ? `${JSON.stringify(report, null, 2)}\n` : renderViews(report, now, terminalWidth()));
+  process.stdout.write(
+    wantsJson(flags) ? `${JSON.stringify(report, null, 2)}\n` : renderViews(report, now, terminalWidth(), paintFor(process.stdout)),
+  );
   return g.snapshotError ? 1 : 0;
 }
 

@@ -4,18 +4,31 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, errors as undiciErrors, request } from 'undici';
+import { SETTINGS } from '../shared/config.js';
 import { LatticeError, errorMessage } from '../shared/errors.js';
 import { PayloadSplitter, type PayloadHeader } from './payload-splitter.js';
+
+/**
+ * What kind of upstream failure it was: `unreachable` (nothing answers at the address: refused,
+ * unknown host, no route, connect timeout), `timeout` (connected, then no answer or the body
+ * stalled), `status` (an HTTP error status), `body` (a payload we refuse: too large, broken).
+ */
+export type UpstreamErrorClass = 'unreachable' | 'timeout' | 'status' | 'body' | 'network';
 
 /** Upstream could not be reached, answered with an error, or sent a broken body. */
 export class UpstreamError extends LatticeError {
   constructor(
     message: string,
     readonly retryable: boolean,
-    options?: { cause?: unknown },
+    readonly errorClass: UpstreamErrorClass,
+    options?: { cause?: unknown; brief?: string },
   ) {
     super('upstream', message, options);
+    this.brief = options?.brief ?? message;
   }
+
+  /** The failure without the advice, for the lines that repeat it (retries). */
+  readonly brief: string;
 }
 
 export interface FetchOptions {
@@ -78,22 +91,51 @@ const RETRYABLE_CODES = new Set([
   'UND_ERR_CLOSED',
 ]);
 
+/** Socket errors that mean nothing answers at the address, in the words a person reads. */
+const UNREACHABLE: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'host name lookup failed',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+};
+
+/**
+ * The one sentence a person reads when repo-recall is not there (the daemon's log, `pull`,
+ * status.json and so `status`, `/healthz` and `/views`): where we looked and the three ways out.
+ */
+export function unreachableMessage(baseUrl: string, why: string): string {
+  const url = new URL(baseUrl);
+  const port = url.port || (url.protocol === 'https:' ? '443' : '80');
+  const setting = SETTINGS.repoRecallUrl;
+  return (
+    `cannot reach repo-recall at ${baseUrl} (${why}): start repo-recall there, ` +
+    `or run the bundled fake from a session-lattice checkout (npm run fake-recall -- --port ${port}), ` +
+    `or point ${setting.env} (--${setting.flag}) at where it runs`
+  );
+}
+
+function unreachableError(url: string, why: string, retryable: boolean, cause: unknown): UpstreamError {
+  return new UpstreamError(unreachableMessage(url, why), retryable, 'unreachable', { cause, brief: `cannot reach repo-recall at ${url} (${why})` });
+}
+
 function describeNetworkError(err: unknown, url: string): LatticeError {
   if (err instanceof LatticeError) return err;
   if (err instanceof undiciErrors.HeadersTimeoutError) {
-    return new UpstreamError(`repo-recall at ${url} did not answer in time (headers timeout)`, false, { cause: err });
+    return new UpstreamError(`repo-recall at ${url} did not answer in time (headers timeout)`, false, 'timeout', { cause: err });
   }
   if (err instanceof undiciErrors.BodyTimeoutError) {
-    return new UpstreamError(`repo-recall at ${url} stopped sending the body (body timeout)`, false, { cause: err });
+    return new UpstreamError(`repo-recall at ${url} stopped sending the body (body timeout)`, false, 'timeout', { cause: err });
   }
   if (err instanceof undiciErrors.ConnectTimeoutError) {
-    return new UpstreamError(`could not connect to repo-recall at ${url} in time`, true, { cause: err });
+    return unreachableError(url, 'the connection timed out', true, err);
   }
   const code = (err as { code?: string }).code ?? '';
   const cause = (err as { cause?: { code?: string } }).cause?.code ?? '';
   const retryable = RETRYABLE_CODES.has(code) || RETRYABLE_CODES.has(cause);
-  const what = code === 'ECONNREFUSED' || cause === 'ECONNREFUSED' ? `nothing is listening at ${url}` : errorMessage(err);
-  return new UpstreamError(`repo-recall request failed: ${what}`, retryable, { cause: err });
+  const unreachable = UNREACHABLE[code] ?? UNREACHABLE[cause];
+  if (unreachable) return unreachableError(url, unreachable, retryable, err);
+  return new UpstreamError(`repo-recall request failed: ${errorMessage(err)}`, retryable, 'network', { cause: err });
 }
 
 /** Splits the body into NDJSON on its way to disk, refusing it past the size cap. */
@@ -108,7 +150,7 @@ class SplitToLines extends Transform {
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
     try {
       if (this.splitter.bytesIn + chunk.length > this.maxBytes) {
-        throw new UpstreamError(tooLarge(this.maxBytes), false);
+        throw new UpstreamError(tooLarge(this.maxBytes), false, 'body');
       }
       const out = this.splitter.push(chunk);
       this.onProgress?.(this.splitter.bytesIn, this.splitter.elements);
@@ -151,12 +193,13 @@ async function attempt(agent: Agent, opts: FetchOptions): Promise<Omit<Extract<F
     throw new UpstreamError(
       `repo-recall answered ${statusCode} for GET /api/sessions${text ? `: ${text}` : ''}`,
       statusCode >= 500,
+      'status',
     );
   }
   const length = Number(response.headers['content-length'] ?? NaN);
   if (Number.isFinite(length) && length > opts.maxBytes) {
     body.destroy();
-    throw new UpstreamError(tooLarge(opts.maxBytes), false);
+    throw new UpstreamError(tooLarge(opts.maxBytes), false, 'body');
   }
   const etagHeader = response.headers.etag;
   const etag = typeof etagHeader === 'string' ? etagHeader : null;
@@ -195,7 +238,7 @@ export async function fetchSessions(agent: Agent, opts: FetchOptions): Promise<F
       const retryable = err instanceof UpstreamError && err.retryable && !opts.signal?.aborted;
       if (!retryable || n > opts.retries) throw err;
       const delay = backoffMs(n);
-      opts.onRetry?.(n, errorMessage(err), delay);
+      opts.onRetry?.(n, err instanceof UpstreamError ? err.brief : errorMessage(err), delay);
       await sleep(delay, undefined, { signal: opts.signal });
     }
   }

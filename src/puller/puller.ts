@@ -8,7 +8,8 @@ import { META_SCHEMA } from '../shared/snapshot.js';
 import { readSnapshotInfo } from '../shared/snapshot-file.js';
 import { VERSION } from '../shared/version.js';
 import { removeLeftovers } from './cleanup.js';
-import { upstreamAgent, type FetchProgress } from './fetch.js';
+import { UpstreamError, upstreamAgent, type FetchProgress } from './fetch.js';
+import { untilReachable } from './reachability.js';
 import { readState } from './state.js';
 import { initialStatus, StatusWriter } from './status-writer.js';
 import { runTick, type TickReport } from './tick.js';
@@ -19,15 +20,24 @@ export interface PullerOptions {
   catalog: readonly ViewDefinition[];
   logger: Logger;
   onProgress?: (progress: FetchProgress) => void;
+  /** Told before each retry of a failed upstream request (for a terminal's progress line). */
+  onRetry?: (attempt: number, retries: number, reason: string, delayMs: number) => void;
 }
 
-/** Longest wait between ticks after repeated failures. */
+/** Longest wait between ticks after repeated failures (unless the refresh interval is longer). */
 const MAX_BACKOFF_SECONDS = 600;
+/** The first wait after a failure: short, so data appears within seconds of upstream coming up. */
+const FIRST_BACKOFF_SECONDS = 1;
 
-/** The wait before the next tick: the interval, doubled per consecutive failure, capped. */
+/**
+ * The wait before the next tick: the refresh interval after a success; after failures, a backoff
+ * that starts at a second (or the interval, if shorter) and doubles per consecutive failure up to
+ * ten minutes (or the interval, if longer), so a broken upstream is not hammered for hours.
+ */
 export function nextDelaySeconds(intervalSeconds: number, consecutiveFailures: number): number {
   if (consecutiveFailures === 0) return intervalSeconds;
-  const grown = intervalSeconds * 2 ** Math.min(consecutiveFailures, 16);
+  const first = Math.min(intervalSeconds, FIRST_BACKOFF_SECONDS);
+  const grown = first * 2 ** Math.min(consecutiveFailures - 1, 20);
   return Math.min(grown, Math.max(intervalSeconds, MAX_BACKOFF_SECONDS));
 }
 
@@ -41,6 +51,8 @@ export class Puller {
   /** Set while run() loops: each tick's final status then also says when the next one is due. */
   private looping = false;
   private wake: (() => void) | null = null;
+  /** The last tick failed because nothing answered at the upstream address. */
+  private upstreamUnreachable = false;
 
   private constructor(
     readonly paths: HomePaths,
@@ -89,8 +101,12 @@ export class Puller {
         upstream: { baseUrl: config.repoRecallUrl, maxBytes: config.maxPayloadBytes, retries: config.upstreamRetries },
         signal: this.abort.signal,
         onProgress: this.opts.onProgress,
-        onRetry: (attempt, reason, delayMs) => logger.warn({ attempt, reason, delayMs }, 'retrying repo-recall'),
+        onRetry: (attempt, reason, delayMs) => {
+          logger.warn({ attempt, retries: config.upstreamRetries, reason, delay_ms: delayMs }, 'retrying repo-recall');
+          this.opts.onRetry?.(attempt, config.upstreamRetries, reason, delayMs);
+        },
       });
+      this.upstreamUnreachable = false;
       const viewErrors = Object.fromEntries(report.views.filter((v) => v.error).map((v) => [v.name, v.error ?? '']));
       const finished = new Date().toISOString();
       await this.status.update({
@@ -129,17 +145,34 @@ export class Puller {
       return { ok: true, report };
     } catch (err) {
       const error = this.abort.signal.aborted ? 'interrupted by shutdown' : errorMessage(err);
-      const finished = new Date().toISOString();
+      const errorClass = err instanceof UpstreamError ? err.errorClass : null;
+      this.upstreamUnreachable = errorClass === 'unreachable';
+      const finished = new Date();
+      const failures = this.status.status.consecutive_failures + 1;
+      const nextDue = this.nextDue(failures);
       await this.status.update({
         state: 'idle',
-        last_tick_finished_at: finished,
+        last_tick_finished_at: finished.toISOString(),
         last_tick_outcome: 'failed',
         last_error: error,
-        last_error_at: finished,
-        consecutive_failures: this.status.status.consecutive_failures + 1,
-        next_tick_due_at: this.nextDue(this.status.status.consecutive_failures + 1),
+        last_error_at: finished.toISOString(),
+        consecutive_failures: failures,
+        next_tick_due_at: nextDue,
       });
-      logger.error({ tick: 'failed', error, duration_ms: Date.now() - started.getTime() }, 'tick');
+      logger.error(
+        {
+          tick: 'failed',
+          error,
+          error_class: errorClass ?? undefined,
+          consecutive_failures: failures,
+          duration_ms: finished.getTime() - started.getTime(),
+          // Every failure line says when the next try is (none for a one-shot pull).
+          next_try_at: nextDue ?? undefined,
+          next_try_in_seconds: nextDue ? Math.round((Date.parse(nextDue) - finished.getTime()) / 100) / 10 : undefined,
+          probing_upstream: this.looping && this.upstreamUnreachable ? true : undefined,
+        },
+        'tick',
+      );
       return { ok: false, error };
     }
   }
@@ -150,20 +183,33 @@ export class Puller {
     return Object.fromEntries(Object.entries(this.status.status.view_errors).filter(([name]) => !attempted.has(name)));
   }
 
-  /** Ticks until stop(): ticks never overlap, and the wait grows after consecutive failures. */
+  /**
+   * Ticks until stop(): ticks never overlap, and the wait grows after consecutive failures. While
+   * upstream is unreachable the wait also ends as soon as something accepts connections there.
+   */
   async run(): Promise<void> {
     this.looping = true;
     while (!this.stopping) {
       await this.tick();
       if (this.stopping) break;
       const delay = nextDelaySeconds(this.opts.config.refreshIntervalSeconds, this.status.status.consecutive_failures);
+      const waited = new AbortController();
+      const cameUp = this.upstreamUnreachable ? untilReachable(this.opts.config.repoRecallUrl, waited.signal) : null;
+      let waiting = true;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, delay * 1000);
         this.wake = () => {
           clearTimeout(timer);
           resolve();
         };
+        void cameUp?.then((up) => {
+          if (!up || !waiting) return;
+          this.opts.logger.info({ repo_recall_url: this.opts.config.repoRecallUrl }, 'repo-recall is reachable again; pulling now');
+          this.wake?.();
+        });
       });
+      waiting = false;
+      waited.abort();
       this.wake = null;
     }
     this.looping = false;

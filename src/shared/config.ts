@@ -22,7 +22,13 @@ export interface Config {
   /** `/healthz` says degraded when the data is older than this many refresh intervals. */
   staleAfterIntervals: number;
   logLevel: LogLevel;
+  /** How the daemons write their log: JSON lines for machines, or one readable line per event. */
+  logFormat: LogFormat;
 }
+
+/** `auto`: readable lines when standard output is a terminal, JSON lines otherwise (services). */
+export type LogFormat = 'auto' | 'json' | 'text';
+const LOG_FORMATS: readonly LogFormat[] = ['auto', 'json', 'text'];
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -92,6 +98,12 @@ function logLevel(raw: string): LogLevel {
   const level = raw.trim().toLowerCase();
   if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new Error(`one of ${LOG_LEVELS.join(', ')}`);
   return level as LogLevel;
+}
+
+function logFormat(raw: string): LogFormat {
+  const format = raw.trim().toLowerCase();
+  if (!(LOG_FORMATS as readonly string[]).includes(format)) throw new Error(`one of ${LOG_FORMATS.join(', ')}`);
+  return format as LogFormat;
 }
 
 const MIB = 1024 * 1024;
@@ -185,6 +197,14 @@ export const SETTINGS: { [K in keyof Config]: Setting<K> } = {
     defaultText: 'info',
     parse: logLevel,
   },
+  logFormat: {
+    key: 'logFormat',
+    env: 'SESSION_LATTICE_LOG_FORMAT',
+    flag: 'log-format',
+    accepts: `how the daemons log (${LOG_FORMATS.join(', ')}; auto: readable lines in a terminal, JSON lines otherwise)`,
+    defaultText: 'auto',
+    parse: logFormat,
+  },
 };
 
 export const DEFAULTS: Config = {
@@ -199,6 +219,7 @@ export const DEFAULTS: Config = {
   allowedHosts: [],
   staleAfterIntervals: 3,
   logLevel: 'info',
+  logFormat: 'auto',
 };
 
 /** Flag values as commander hands them over: raw strings keyed by camel-cased flag name. */

@@ -1,0 +1,125 @@
+import type { DestinationStream } from 'pino';
+import type { Config } from '../shared/config.js';
+import { createLogger, type Logger } from '../shared/logger.js';
+import { paintFor, type ColourStream, type Paint } from './colour.js';
+import { formatCount, formatDuration } from './format.js';
+
+/**
+ * Logs for machines, words for people. The daemons always log pino JSON lines (what services,
+ * log shippers and the tests read); in a terminal the same lines are rendered as one readable
+ * sentence each, so the JSON stays the single source and the words cannot drift from it.
+ */
+
+type Entry = Record<string, unknown>;
+
+const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+
+/** `0.3 s`, `4 s`, `2 min`: a wait as a person reads it. */
+export function shortDuration(seconds: number): string {
+  if (seconds < 10) return `${seconds.toFixed(1).replace(/\.0$/, '')} s`;
+  return formatDuration(seconds);
+}
+
+function clock(time: unknown): string {
+  const d = new Date(num(time) ?? Date.now());
+  return [d.getHours(), d.getMinutes(), d.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':');
+}
+
+function tickSentence(e: Entry): string {
+  if (e.tick === 'failed') {
+    const next = num(e.next_try_in_seconds);
+    const when = next === null ? '' : ` Next try in ${shortDuration(next)}${e.probing_upstream ? ', or as soon as repo-recall accepts connections' : ''}.`;
+    return `pull failed: ${str(e.error) ?? 'unknown error'}.${when}`;
+  }
+  const took = num(e.duration_ms);
+  const duration = took === null ? '' : ` in ${shortDuration(took / 1000)}`;
+  const refreshed = num(e.views_materialized) ?? 0;
+  const failed = Array.isArray(e.views_failed) && e.views_failed.length > 0 ? `, ${e.views_failed.length} failed (${e.views_failed.join(', ')})` : '';
+  const views = `${refreshed} view${refreshed === 1 ? '' : 's'} refreshed${failed}`;
+  if (e.upstream === 'loaded') {
+    const rejected = num(e.rejected) ? ` (${formatCount(num(e.rejected))} rejected)` : '';
+    const what = `${formatCount(num(e.sessions) ?? 0)} sessions from scan ${String(e.scan_version)}${rejected}, ${views}`;
+    return e.outcome === 'published' ? `published generation ${String(e.generation)}: ${what}${duration}` : `loaded ${what}${duration}`;
+  }
+  if (e.outcome === 'published') return `published generation ${String(e.generation)}: no change upstream, ${views}${duration}`;
+  return `no change upstream; generation ${String(e.generation)} is current`;
+}
+
+/** The sentence of one log entry: known events in words, anything else as its message and fields. */
+export function sentenceOf(e: Entry): string {
+  switch (e.msg) {
+    case 'tick':
+      return tickSentence(e);
+    case 'retrying repo-recall':
+      return `${str(e.reason) ?? 'repo-recall failed'}; retry ${String(e.attempt)} of ${String(e.retries)} in ${shortDuration((num(e.delay_ms) ?? 0) / 1000)}`;
+    case 'started':
+      return `pulling ${String(e.repo_recall_url)} every ${shortDuration(num(e.refresh_interval_seconds) ?? 0)} into ${String(e.home)}`;
+    case 'listening': {
+      const url = String(e.url);
+      const serving = e.generation === null || e.generation === undefined ? 'nothing published yet' : `generation ${String(e.generation)}`;
+      return `serving ${url} (${serving}): ${url}/views, ${url}/healthz, and ${url}/mcp for agents`;
+    }
+    case 'serving generation':
+      return `now serving generation ${String(e.generation)} (${String(e.views)} views)`;
+    case 'removed leftovers of an earlier puller':
+      return `removed what an earlier puller left behind: ${Array.isArray(e.removed) ? e.removed.join(', ') : String(e.removed)}`;
+    case 'stopping':
+      return `stopping (${String(e.signal ?? 'asked to')})`;
+    case 'tick warning':
+      return String(e.warning);
+    default: {
+      const skip = new Set(['level', 'time', 'pid', 'hostname', 'name', 'msg', 'v']);
+      const fields = Object.entries(e)
+        .filter(([k, v]) => !skip.has(k) && v !== undefined)
+        .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
+      return [String(e.msg ?? ''), ...fields].join(' ');
+    }
+  }
+}
+
+const WHO: Record<string, string> = { 'session-lattice-puller': 'puller', 'session-lattice-reads': 'reads' };
+
+/** One readable line (no newline) for a pino entry: time, which daemon, the sentence. */
+export function renderLogLine(e: Entry, p: Paint): string {
+  const level = num(e.level) ?? 30;
+  const name = str(e.name);
+  const who = (name && WHO[name]) ?? name ?? '';
+  let text = sentenceOf(e);
+  if (level >= 50) text = p.red(text);
+  else if (level >= 40) text = p.yellow(text);
+  else if (e.msg === 'tick' && e.outcome === 'published') text = p.green(text);
+  return `${p.dim(clock(e.time))} ${p.cyan(who.padEnd(6))} ${text}`;
+}
+
+/** A pino destination that writes readable lines instead of JSON. */
+export function readableLogStream(out: NodeJS.WritableStream & ColourStream): DestinationStream {
+  const p = paintFor(out);
+  return {
+    write(line: string): void {
+      let entry: Entry;
+      try {
+        entry = JSON.parse(line) as Entry;
+      } catch {
+        out.write(line);
+        return;
+      }
+      out.write(`${renderLogLine(entry, p)}\n`);
+    },
+  };
+}
+
+/** True when a daemon should write readable lines to `out` rather than JSON. */
+export function wantsText(format: Config['logFormat'], out: ColourStream): boolean {
+  return format === 'text' || (format === 'auto' && out.isTTY === true);
+}
+
+/** A daemon's logger: JSON lines for services and pipes, readable lines in a terminal. */
+export function daemonLogger(
+  name: 'puller' | 'reads',
+  config: Pick<Config, 'logLevel' | 'logFormat'>,
+  out: NodeJS.WriteStream = process.stdout,
+): Logger {
+  const destination = wantsText(config.logFormat, out) ? readableLogStream(out) : out;
+  return createLogger(`session-lattice-${name}`, config.logLevel, destination);
+}
