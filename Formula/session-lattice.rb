@@ -5,6 +5,23 @@
 #   brew install session-lattice-puller session-lattice-reads
 #   brew services start session-lattice-puller
 #   brew services start session-lattice-reads
+#
+# NOT INSTALLABLE YET. There is no release: the `url` below (and in the two companions) names an
+# npm tarball that does not exist, because the package is not published, and the `sha256` is a
+# placeholder of zeros. A release must provide, for all three formulae alike:
+#   - url:    the tarball `npm pack` makes, at a public URL: the npm registry's (after
+#             `npm publish`: the URL below) or a file attached to a release of the repository
+#             (test/formula.test.ts expects the npm URL: change it with the url);
+#   - sha256: that tarball's (`shasum -a 256 session-lattice-<version>.tgz`).
+# The `homepage` below also exists only once the package is on npm.
+#
+# Until then, install from a checkout: `npm ci && npm pack`, then copy the three formulae into a
+# local tap (`brew tap-new <you>/local`; `brew --repository <you>/local` names its directory,
+# formulae go in its Formula/), set their `url` to "file://<absolute path of the .tgz>" and their
+# `sha256` to its checksum, `brew trust <you>/local` (Homebrew 6.0 and later), and
+# `brew install <you>/local/session-lattice`. README.md ("Homebrew") has the exact commands. There
+# is no `head` URL: the repository has no public URL yet, and a git checkout has no built dist/
+# (Homebrew runs `npm pack --ignore-scripts`, which skips the `prepack` build).
 class SessionLattice < Formula
   desc "Materialized DuckDB views over Claude Code sessions pulled from repo-recall"
   homepage "https://www.npmjs.com/package/session-lattice"
