@@ -17,8 +17,11 @@ import { parseArgs } from 'node:util';
 import { recordSection } from '../../bench/record.js';
 import { Checks } from './checks.js';
 import { Cleanup } from './cleanup.js';
-import { faults, finish, largePayload, pullerKills, readerDetails, readerRows, start, steady, upstreamOutage, type SoakContext } from './phases.js';
+import type { SoakContext } from './context.js';
+import { finish, readerDetails, readerRows } from './finish.js';
+import { faults, largePayload, pullerKills, start, upstreamOutage } from './phases.js';
 import { SoakRig } from './rig.js';
+import { steady } from './steady.js';
 import { SoakAborted } from './wait.js';
 
 const { values } = parseArgs({

@@ -1,23 +1,9 @@
 import { FAULT_MODES, type FaultMode, type FaultOptions } from '../fake-recall/server.js';
-import type { Checks } from './checks.js';
-import { halfPeaks, MIN_WINDOW, ResourceSampler, type Growth } from './resources.js';
+import { publishAndServe, seconds, stopwatch, type SoakContext } from './context.js';
 import { PULLER_SETTINGS, type SoakRig } from './rig.js';
 import { DEADLINES, sleep, waitUntil } from './wait.js';
 
-/**
- * The soak's phases, in order. Each one waits on what happened (status.json, what the readers were
- * served), never on the clock, and adds its rows to the table when it ends, even when it fails.
- */
-export interface SoakContext {
-  rig: SoakRig;
-  checks: Checks;
-  log: (msg: string) => void;
-  /** When the soak should end if the events leave time for it: the steady phase fills the rest. */
-  targetEnd: number;
-  largeSessions: number;
-  /** Set once the readers' rows are in the table (at the end, or by the failure report). */
-  readersReported: boolean;
-}
+/** The phases of events, in order: start, kills, outage, faults, the large payload. */
 
 const KILL_ROUNDS = 10;
 /** A reads restart after every second kill: five, running while the kills go on. */
@@ -34,26 +20,6 @@ const FAULT_OPTIONS: FaultOptions = {
 };
 /** Faults a tick rides out: the data still arrives. */
 const SURVIVABLE: ReadonlySet<FaultMode> = new Set<FaultMode>(['slow']);
-
-const seconds = (ms: number) => `${(ms / 1000).toFixed(0)} s`;
-
-/** Each call returns the time since the previous one, for the log. */
-function stopwatch(): () => string {
-  let last = Date.now();
-  return () => {
-    const now = Date.now();
-    const text = `${((now - last) / 1000).toFixed(1)} s`;
-    last = now;
-    return text;
-  };
-}
-
-/** New data upstream, then wait until it is published and a reader has been served it. */
-async function publishAndServe(rig: SoakRig): Promise<number> {
-  const before = await rig.generation();
-  const scan = await rig.changeData();
-  return rig.waitServed(await rig.waitPublished(scan, before));
-}
 
 /** Phase 1: both daemons, the reader process and the readers; readers served the first generation. */
 export async function start({ rig, log }: SoakContext): Promise<void> {
@@ -232,107 +198,3 @@ export async function largePayload({ rig, checks, largeSessions, log }: SoakCont
   }
 }
 
-function growthRow(checks: Checks, name: string, g: Growth | null, valid: boolean): void {
-  if (g === null) return checks.add(name, 'no samples', false);
-  const growth = g.first > 0 ? (g.second - g.first) / g.first : Number.POSITIVE_INFINITY;
-  checks.add(name, `${g.first.toFixed(0)} -> ${g.second.toFixed(0)} MB (${(growth * 100).toFixed(1)}%)`, valid && growth < 0.1);
-}
-
-function fdRow(checks: Checks, name: string, g: Growth | null, valid: boolean): void {
-  if (g === null) return checks.add(name, 'no samples', false);
-  checks.add(name, `${g.first} -> ${g.second}`, valid && g.second <= g.first + 8);
-}
-
-/**
- * Phase 6: data keeps changing (each change published and served, then a pause of 1-3 s) while
- * RSS and open descriptors of both daemons are sampled every second, until the target duration
- * and at least the minimum window are reached.
- */
-export async function steady({ rig, checks, targetEnd }: SoakContext): Promise<void> {
-  // Readers off the large generation first: it would weigh on the window's first half only.
-  await publishAndServe(rig);
-  const pids = () => ({ puller: rig.puller?.pid ?? -1, reads: rig.reads?.pid ?? -1 });
-  const sampler = new ResourceSampler(pids, rig.signal);
-  const startGeneration = await rig.generation();
-  const startedAt = Date.now();
-  const publishes = async () => (await rig.generation()) - startGeneration;
-  try {
-    while (Date.now() < targetEnd || sampler.samples.length < MIN_WINDOW.samples || (await publishes()) < MIN_WINDOW.publishes) {
-      sampler.check();
-      await publishAndServe(rig);
-      await sleep(1000 + Math.random() * 2000, rig.signal);
-    }
-  } catch (err) {
-    await sampler.stop().catch(() => undefined);
-    throw err;
-  }
-  await sampler.stop();
-  const samples = sampler.samples;
-  const published = await publishes();
-  const valid = samples.length >= MIN_WINDOW.samples && published >= MIN_WINDOW.publishes;
-  checks.add(
-    `measurement window (min ${MIN_WINDOW.samples} samples, ${MIN_WINDOW.publishes} publishes)`,
-    `${seconds(Date.now() - startedAt)}: ${samples.length} samples, ${published} publishes`,
-    valid,
-  );
-  growthRow(checks, 'puller RSS peak, 1st -> 2nd half of window', halfPeaks(samples, (s) => s.puller.rssMb), valid);
-  growthRow(checks, 'reads RSS peak, 1st -> 2nd half of window', halfPeaks(samples, (s) => s.reads.rssMb), valid);
-  fdRow(checks, 'puller open fds peak, 1st -> 2nd half', halfPeaks(samples, (s) => s.puller.fds), valid);
-  fdRow(checks, 'reads open fds peak, 1st -> 2nd half', halfPeaks(samples, (s) => s.reads.fds), valid);
-}
-
-/** What the readers and the reader process saw: added at the end, or at a failure. */
-export function readerRows(ctx: SoakContext): void {
-  const { rig, checks } = ctx;
-  if (ctx.readersReported) return;
-  ctx.readersReported = true;
-  const load = rig.load;
-  const opens = rig.fileOpens();
-  const served = rig.servedAwaited.size;
-  checks.add('requests served (HTTP + MCP)', `${load.ok} (${load.mcpOk} MCP)`, load.ok > 0 && load.mcpOk > 0);
-  checks.add('requests failed while reads was up', String(load.failed.length), load.failed.length === 0);
-  checks.note('requests failed while reads was restarting (allowed)', String(load.failedWhileDown));
-  checks.add('responses whose rows did not match their generation', String(load.mismatches.length), load.mismatches.length === 0);
-  checks.add('responses whose generation went backwards', String(load.backwards), load.backwards === 0);
-  checks.add('generations seen by readers (soak waited for)', `${load.generations.size} (${served})`, served > 0 && load.generations.size >= served);
-  checks.add('opens of the published file (separate process)', String(opens.opens), opens.opens > 0);
-  const torn = opens.errors.length + opens.missingAfterPublish + opens.miscounted.length;
-  checks.add('torn, missing or unopenable published file', String(torn), torn === 0);
-  checks.add('published generation went backwards (separate process)', String(opens.backwards), opens.backwards === 0);
-  checks.note('data changes', String(rig.dataChanges));
-}
-
-/** The readers' and the reader process's failures, a few of each, for the report. */
-export function readerDetails(rig: SoakRig): string[] {
-  const opens = rig.fileOpens();
-  return [
-    ...rig.load.mismatches.slice(0, 5).map((m) => `mismatch: ${m}`),
-    ...rig.load.failed.slice(0, 5).map((f) => `failed: ${f}`),
-    ...opens.errors.slice(0, 5).map((e) => `open error: ${e}`),
-    ...opens.miscounted.slice(0, 5).map((e) => `open miscounted: ${e}`),
-  ];
-}
-
-/**
- * The end: readers and the reader process stop, then both daemons get SIGTERM and must exit 0,
- * leaving no temp file.
- */
-export async function finish(ctx: SoakContext): Promise<void> {
-  const { rig, checks } = ctx;
-  // A clean stop is owed by a running daemon: one that holds its home has its handlers installed.
-  await rig.waitPullerHoldsHome();
-  await rig.stopLoad();
-  await rig.stopFileReader();
-  const generation = await rig.generation();
-  readerRows(ctx);
-  const published = rig.publishesAwaited.size;
-  checks.add('generations published (soak waited for)', `${generation} (${published})`, published > 0 && generation >= published);
-  const exits = await rig.stopDaemons();
-  checks.add(
-    'clean exits on SIGTERM (puller, reads)',
-    `${exits.puller.code ?? exits.puller.signal}, ${exits.reads.code ?? exits.reads.signal}`,
-    exits.puller.code === 0 && exits.reads.code === 0,
-  );
-  const leftovers = await rig.leftovers();
-  checks.add('temp files left behind', leftovers.length === 0 ? '0' : `${leftovers.length}: ${leftovers.slice(0, 3).join(', ')}`, leftovers.length === 0);
-}
