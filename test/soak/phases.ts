@@ -86,7 +86,8 @@ export async function pullerKills({ rig, checks, log }: SoakContext): Promise<vo
       const [second] = await Promise.all([rig.tryPull(), publishAndServe(rig)]);
       const served = lap();
       tried++;
-      if (second.code === 1 && second.stderr.includes(`(PID ${pid})`)) refused++;
+      // Whichever stream the refusal goes to, it must name the running puller.
+      if (second.code === 1 && `${second.stderr}${second.stdout}`.includes(`(PID ${pid})`)) refused++;
       else log(`second puller NOT refused: code ${second.code}, signal ${second.signal}: ${second.stderr.trim()}`);
       await rig.changeData();
       await sleep(Math.random() * 1000, rig.signal);
