@@ -1,5 +1,5 @@
 import { FAULT_MODES, type FaultMode, type FaultOptions } from '../fake-recall/server.js';
-import { publishAndServe, seconds, stopwatch, type SoakContext } from './context.js';
+import { seconds, stopwatch, type SoakContext } from './context.js';
 import { PULLER_SETTINGS, type SoakRig } from './rig.js';
 import { DEADLINES, sleep, waitUntil } from './wait.js';
 
@@ -65,9 +65,19 @@ class ReadsRestarts {
   }
 }
 
+/** `pull` on the home of a running puller: refused, naming it, whichever stream it writes that to. */
+async function secondPullerRefused(rig: SoakRig, log: (msg: string) => void): Promise<boolean> {
+  const holder = await rig.waitPullerHoldsHome();
+  const second = await rig.tryPull();
+  if (second.code === 1 && `${second.stderr}${second.stdout}`.includes(`(PID ${holder.pid})`)) return true;
+  log(`second puller NOT refused: code ${second.code}, signal ${second.signal}: ${second.stderr.trim()}`);
+  return false;
+}
+
 /**
- * Phase 2: ten rounds of: new data published and served; a second puller refused; new data again
- * and kill -9 at a random moment of the tick that fetches it; restart.
+ * Phase 2: ten rounds of: new data, published by the (restarted) puller and served, while a second
+ * puller is refused; new data again and kill -9 at a random moment of the tick that fetches it;
+ * restart.
  */
 export async function pullerKills({ rig, checks, log }: SoakContext): Promise<void> {
   let kills = 0;
@@ -79,22 +89,22 @@ export async function pullerKills({ rig, checks, log }: SoakContext): Promise<vo
     for (let round = 1; round <= KILL_ROUNDS; round++) {
       restarts.check();
       const lap = stopwatch();
-      await rig.waitPullerHoldsHome();
-      const holds = lap();
-      const pid = rig.puller?.pid;
-      // The second puller is tried while the first one publishes: both only need it to hold the home.
-      const [second] = await Promise.all([rig.tryPull(), publishAndServe(rig)]);
-      const served = lap();
+      // Changed before the restarted puller's first tick, so that tick is the one awaited.
+      const before = await rig.generation();
+      const scan = await rig.changeData();
+      const [ok] = await Promise.all([
+        secondPullerRefused(rig, log),
+        rig.waitPublished(scan, before).then((generation) => rig.waitServed(generation)),
+      ]);
       tried++;
-      // Whichever stream the refusal goes to, it must name the running puller.
-      if (second.code === 1 && `${second.stderr}${second.stdout}`.includes(`(PID ${pid})`)) refused++;
-      else log(`second puller NOT refused: code ${second.code}, signal ${second.signal}: ${second.stderr.trim()}`);
+      if (ok) refused++;
+      const served = lap();
       await rig.changeData();
       await sleep(Math.random() * 1000, rig.signal);
       if (await rig.killPuller()) insideTick++;
       kills++;
       rig.startPuller();
-      log(`kill ${kills} done (puller open ${holds}, published and served, second puller refused ${served}, kill ${lap()})`);
+      log(`kill ${kills} done (published and served, second puller refused: ${served}; kill: ${lap()})`);
       if (round % READS_RESTART_EVERY === 0) restarts.schedule();
     }
     await restarts.finish();
