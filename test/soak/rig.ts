@@ -189,11 +189,11 @@ export class SoakRig {
     return p;
   }
 
-  private runningReads(): Daemon | null {
+  /** Throws if the reads server is gone other than by a restart of the soak's own. */
+  private assertReadsRunning(): void {
     const r = this.reads;
     if (!r) throw new Error('no reads server started');
     if (!r.running && !this.readsRestarting) throw new Error(`the reads server exited unexpectedly (${exitText(r)})`);
-    return r;
   }
 
   /** status.json as written by the running puller (it holds the home), or undefined. */
@@ -252,7 +252,7 @@ export class SoakRig {
     const seen = await waitUntil(
       `a reader to be served generation ${generation}`,
       () => {
-        this.runningReads();
+        this.assertReadsRunning();
         return this.load.maxGeneration >= generation ? this.load.maxGeneration : undefined;
       },
       { timeoutMs: DEADLINES.served, signal: this.signal },
