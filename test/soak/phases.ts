@@ -100,6 +100,10 @@ export async function pullerKills({ rig, checks, log }: SoakContext): Promise<vo
       if (ok) refused++;
       const served = lap();
       await rig.changeData();
+      const changedAt = Date.now();
+      // Inside the tick that fetches the new data: it starts after the change, the kill lands in
+      // its first second (a 2000-session tick takes about that on an idle machine, longer loaded).
+      await rig.waitTickStarted(changedAt);
       await sleep(Math.random() * 1000, rig.signal);
       if (await rig.killPuller()) insideTick++;
       kills++;

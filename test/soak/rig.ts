@@ -274,6 +274,18 @@ export class SoakRig {
     );
   }
 
+  /** Waits until the running puller has started a tick after `at` (Date.now() scale). */
+  waitTickStarted(at: number): Promise<PullerStatus> {
+    return waitUntil(
+      `the puller (pid ${this.puller?.pid}) to start a tick`,
+      async () => {
+        const s = await this.ownStatus();
+        return s?.last_tick_started_at && Date.parse(s.last_tick_started_at) > at ? s : undefined;
+      },
+      { timeoutMs: DEADLINES.publish, signal: this.signal, pollMs: 20 },
+    );
+  }
+
   /** kill -9; says whether the puller was inside a tick by its status. */
   async killPuller(): Promise<boolean> {
     const p = this.runningPuller();
