@@ -13,6 +13,7 @@ export interface SoakContext {
   /** When the soak should end if the events leave time for it: the steady phase fills the rest. */
   targetEnd: number;
   largeSessions: number;
+  baseSessions: number;
   /** Set once the readers' rows are in the table (at the end, or by the failure report). */
   readersReported: boolean;
 }
@@ -31,9 +32,9 @@ export function stopwatch(): () => string {
 }
 
 /** New data upstream, then wait until it is published and a reader has been served it. */
-export async function publishAndServe(rig: SoakRig): Promise<number> {
+export async function publishAndServe(rig: SoakRig, sessions?: number): Promise<number> {
   const before = await rig.generation();
-  const scan = await rig.changeData();
+  const scan = await rig.changeData({ sessions });
   return rig.waitServed(await rig.waitPublished(scan, before));
 }
 

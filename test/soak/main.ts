@@ -72,7 +72,7 @@ let failure: unknown = null;
 let tails = '';
 try {
   const rig = await SoakRig.create(BASE, cleanup, abort.signal);
-  ctx = { rig, checks, log, targetEnd: t0 + SECONDS * 1000, largeSessions: LARGE, readersReported: false };
+  ctx = { rig, checks, log, targetEnd: t0 + SECONDS * 1000, largeSessions: LARGE, baseSessions: BASE, readersReported: false };
   for (const [name, phase] of PHASES) {
     const startedAt = Date.now();
     log(`phase ${name}`);

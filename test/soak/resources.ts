@@ -13,6 +13,21 @@ export interface Sample {
 
 /** A window shorter than this proves nothing about growth: its checks fail. */
 export const MIN_WINDOW = { samples: 20, publishes: 5 } as const;
+/** Samples compared by settled(): the last this many against the ones before. */
+const SETTLE_SPAN = 5;
+
+/**
+ * True once neither daemon's RSS is still falling: the peak of the last few samples is at least
+ * 95% of the peak of the few before. After a large payload the puller's allocator hands memory
+ * back over several seconds; a window that started then would compare a first half inflated by it.
+ */
+export function settled(samples: readonly Sample[]): boolean {
+  if (samples.length < 2 * SETTLE_SPAN) return false;
+  const last = samples.slice(-SETTLE_SPAN);
+  const before = samples.slice(-2 * SETTLE_SPAN, -SETTLE_SPAN);
+  const peak = (part: readonly Sample[], pick: (s: Sample) => number) => Math.max(...part.map(pick));
+  return (['puller', 'reads'] as const).every((who) => peak(last, (s) => s[who].rssMb) >= 0.95 * peak(before, (s) => s[who].rssMb));
+}
 
 async function resources(pid: number): Promise<Resources> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
