@@ -11,7 +11,7 @@
  *   node dist/test/soak/main.js [--seconds 600] [--large-sessions 300000] [--base-sessions 2000] [--record]
  *
  * --seconds is the target duration: the steady phase fills what the events leave of it (but never
- * less than its minimum window). --record writes the table into docs/benchmarks.md.
+ * less than its minimum window). --record writes the table of a completed run into docs/benchmarks.md.
  */
 import { parseArgs } from 'node:util';
 import { recordSection } from '../../bench/record.js';
