@@ -1,4 +1,5 @@
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, request } from 'undici';
 
 interface Freshness {
@@ -13,9 +14,10 @@ interface RowsBody {
 
 /**
  * The soak's readers: a few concurrent loops reading views over HTTP and, every tenth call, over
- * /mcp. Every answer must carry its freshness, its generation must never go backwards within a
- * loop, and `session_facts` (one row per session) must hold exactly the sessions of the upstream
- * scan its freshness names.
+ * /mcp, until stop(). Every answer must carry its freshness, its generation must never go
+ * backwards within a loop, and `session_facts` (one row per session) must hold exactly the
+ * sessions of the upstream scan its freshness names. The soak drives its events by what the
+ * readers were served (`maxGeneration`, `ok`).
  */
 export class LoadGenerator {
   ok = 0;
@@ -25,38 +27,67 @@ export class LoadGenerator {
   mismatches: string[] = [];
   backwards = 0;
   readonly generations = new Set<number>();
-  /** Set by the soak while it restarts the reads server: failures then are expected. */
-  readsDown = false;
-  private readonly agent = new Agent({ connections: 8, headersTimeout: 15_000, bodyTimeout: 15_000 });
+  /** The newest generation any reader has been served (0: none yet). */
+  maxGeneration = 0;
+  private readsDown = false;
+  /** Counts restarts of the reads server: a request that overlapped one may fail. */
+  private restartEpoch = 0;
+  private stopped = false;
+  // Deadlines, not targets: a reply that slow on a loaded machine is not what the soak checks.
+  private readonly agent = new Agent({ connections: 8, headersTimeout: 60_000, bodyTimeout: 60_000 });
 
   constructor(
     private readonly baseUrl: string,
     private readonly expectedSessions: Map<number, number>,
   ) {}
 
-  async run(until: number, loops: number): Promise<void> {
-    await Promise.all(Array.from({ length: loops }, (_, i) => this.loop(until, i)));
-    await this.agent.close();
+  /** The reads server is going down: failures from now until markReadsUp() are expected. */
+  markReadsDown(): void {
+    this.readsDown = true;
+    this.restartEpoch++;
   }
 
-  private async loop(until: number, id: number): Promise<void> {
+  markReadsUp(): void {
+    this.readsDown = false;
+    this.restartEpoch++;
+  }
+
+  /** Runs `loops` readers until stop(). */
+  async run(loops: number): Promise<void> {
+    try {
+      await Promise.all(Array.from({ length: loops }, (_, i) => this.loop(i)));
+    } finally {
+      await this.agent.close();
+    }
+  }
+
+  /** The loops end after their current request. */
+  stop(): void {
+    this.stopped = true;
+  }
+
+  private async loop(id: number): Promise<void> {
     let last = 0;
-    for (let n = 0; Date.now() < until; n++) {
-      const downBefore = this.readsDown;
+    for (let n = 0; !this.stopped; n++) {
+      const epoch = this.restartEpoch;
       try {
         const body = n % 10 === id % 10 ? await this.mcpRead() : await this.httpRead(n);
-        if (body === 'starting') continue;
+        if (body === 'starting') {
+          await sleep(100);
+          continue;
+        }
         const fresh = body.freshness;
         if (!fresh) throw new Error('response without freshness');
         if (fresh.generation < last) this.backwards++;
         last = fresh.generation;
         this.generations.add(fresh.generation);
+        this.maxGeneration = Math.max(this.maxGeneration, fresh.generation);
         if (body.total !== undefined && fresh.scan_version !== null) this.checkRows(fresh, body.total);
         this.ok++;
       } catch (err) {
-        if (downBefore || this.readsDown) this.failedWhileDown++;
+        if (this.readsDown || epoch !== this.restartEpoch) this.failedWhileDown++;
         else this.failed.push(err instanceof Error ? err.message : String(err));
-        await new Promise((r) => setTimeout(r, 50));
+        await sleep(50);
       }
     }
   }
