@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { toolSessions } from '../src/shared/catalog/tools.js';
 import { loadConfig } from '../src/shared/config.js';
@@ -133,6 +133,7 @@ const phases = (p: Phases) =>
 const bench: BenchModule = {
   name: 'puller',
   async run() {
+    const load = loadavg()[0]!;
     const dir = await mkdtemp(join(tmpdir(), 'lattice-bench-puller-'));
     const upstream = await startUpstream(dir);
     try {
@@ -161,7 +162,7 @@ const bench: BenchModule = {
         'generation (the checkpoint of the working database that follows it is listed apart). `pull` rows run',
         'the CLI as a child process (its peak RSS is the process maximum); the starter-view row runs the same',
         'puller in the benchmark process with the catalog reduced to `tool_sessions`, the configuration the',
-        'puller issue set its target for.',
+        `puller issue set its target for. Load average when the benchmark started: ${load.toFixed(2)} (anything else running on the machine skews the absolute times more than the ratios).`,
         '',
         '| what | to publish | peak RSS | vs baseline | where the time went |',
         '|---|---|---|---|---|',
