@@ -9,6 +9,7 @@ import { homePaths } from '../src/shared/paths.js';
 import { readPullerStatus, type PullerStatus } from '../src/shared/status.js';
 import type { BenchModule } from './run.js';
 import { requireWrk, startWrk, type WrkResult } from './wrk.js';
+import { max, percentile } from './stats.js';
 
 /**
  * `serve` under load (issue 6): p99 of `GET /views/tool_sessions` while the same process runs a
@@ -59,12 +60,6 @@ interface TickLine {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function percentile(values: number[], p: number): number {
-  if (values.length === 0) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
 /** Open loop: one request every `everyMs` whatever the previous ones are doing. */
 function startProbe(url: string, everyMs: number): { stop(): Promise<ProbeResult> } {
   const agent = new Agent({ connections: 64 });
@@ -90,7 +85,8 @@ function startProbe(url: string, everyMs: number): { stop(): Promise<ProbeResult
       clearInterval(timer);
       await Promise.all(pending);
       await agent.close();
-      return { n: latencies.length, p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: Math.max(...latencies), errors };
+      const what = 'the 304 probe';
+      return { n: latencies.length, p50: percentile(latencies, 50, what), p99: percentile(latencies, 99, what), max: max(latencies, what), errors };
     },
   };
 }

@@ -11,6 +11,7 @@ import { CATALOG } from '../src/shared/catalog/index.js';
 import { toolPairs } from '../src/shared/catalog/tools.js';
 import { writePayloadFile } from '../test/fake-recall/generate.js';
 import type { BenchModule } from './run.js';
+import { max, median, min } from './stats.js';
 
 /**
  * `npm run bench -- views`: materializes the whole catalog on 100k generated (messy) sessions
@@ -37,12 +38,6 @@ async function splitToNdjson(payload: string, ndjson: string): Promise<{ element
     await out.close();
   }
   return { elements: splitter.elements };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
 async function timed(db: WorkDb, sql: string): Promise<number> {
@@ -128,7 +123,7 @@ const bench: BenchModule = {
       );
       lines.push('');
       lines.push(`**Total: ${(total / 1000).toFixed(2)} s** (wall time of materializeDueViews, bookkeeping included; ` +
-        `fastest run ${(Math.min(...totals) / 1000).toFixed(2)} s, slowest ${(Math.max(...totals) / 1000).toFixed(2)} s).`);
+        `fastest run ${(min(totals) / 1000).toFixed(2)} s, slowest ${(max(totals) / 1000).toFixed(2)} s).`);
       lines.push('');
       lines.push('| view | rows | median | x baseline | refresh interval |');
       lines.push('|---|---:|---:|---:|---:|');

@@ -67,6 +67,9 @@ export function parseWrk(out: string): WrkResult {
   const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
   const errors = sock ? Number(sock[1]) + Number(sock[2]) + Number(sock[3]) + Number(sock[4]) : 0;
   const mbPerSec = toMb(/Transfer\/sec:\s+(\S+)/.exec(out)?.[1] ?? '');
+  // No request completed, or output we cannot read: a measurement that did not happen fails the
+  // run instead of being recorded as NaN.
+  if (!(requests > 0) || ![rps, p50, p99, max].every(Number.isFinite)) throw new Error(`wrk measured nothing usable:\n${out}`);
   return { rps, p50, p99, max, requests, seconds, non2xx, errors, mbPerSec };
 }
 

@@ -48,11 +48,14 @@ interface FormulaReport {
   test: null | { passed: boolean; error: string | null; commands: string[] };
 }
 
+const INSPECT_MS = 180_000;
+
 function inspectFormula(file: string): FormulaReport {
   const out = spawnSync('ruby', [INSPECT, file, cliPath()], {
     encoding: 'utf8',
     env: { ...process.env, FORMULA_NODE: process.execPath },
-    timeout: 60_000,
+    // Synchronous, so this is its only deadline: it runs the formula's test block (the real CLI).
+    timeout: INSPECT_MS,
   });
   if (out.status !== 0) throw new Error(`inspect-formula.rb ${file} exited ${out.status}\n${out.stderr}\n${out.stdout}`);
   const report = JSON.parse(out.stdout) as FormulaReport;
@@ -120,7 +123,7 @@ describe.skipIf(RUBY_MISSING)(FORMULA_SUITE, () => {
     puller = inspectFormula(join(ROOT, 'Formula/session-lattice-puller.rb'));
     reads = inspectFormula(join(ROOT, 'Formula/session-lattice-reads.rb'));
     commands = await topLevelCommands();
-  }, 120_000);
+  }, 3 * INSPECT_MS + 60_000);
 
   it('session-lattice: a Node formula of this package version that installs the binary', () => {
     expect(main.class).toBe('SessionLattice');

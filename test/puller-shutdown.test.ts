@@ -5,9 +5,10 @@ import { toolSessions } from '../src/shared/catalog/tools.js';
 import { loadConfig } from '../src/shared/config.js';
 import { createLogger } from '../src/shared/logger.js';
 import { homePaths } from '../src/shared/paths.js';
+import type { FetchProgress } from '../src/puller/fetch.js';
 import { Puller } from '../src/puller/puller.js';
 import { startFakeRecall, type FakeRecall } from './fake-recall/server.js';
-import { tempHome, type TempHome } from './helpers/processes.js';
+import { eventually, tempHome, type TempHome } from './helpers/processes.js';
 import { publishedGenerationOf } from './helpers/snapshot.js';
 
 /** A view that runs for minutes unless interrupted. */
@@ -36,9 +37,21 @@ describe('stopping the puller in the middle of the views', () => {
   it('records nothing against the interrupted view, publishes nothing, and the next tick publishes the load', async () => {
     const config = { ...loadConfig({}, {}, []), home: home.dir, repoRecallUrl: recall.url };
     const logger = createLogger('test', 'silent');
-    const puller = await Puller.open({ config, catalog: [toolSessions, endless], logger });
+    let received = false;
+    const onProgress = (p: FetchProgress) => {
+      if (p.totalBytes !== null && p.bytes === p.totalBytes) received = true;
+    };
+    const puller = await Puller.open({ config, catalog: [toolSessions, endless], logger, onProgress });
     const ticking = puller.tick();
-    await new Promise((r) => setTimeout(r, 1500));
+    await eventually(() => (received ? true : undefined), 'the payload to arrive');
+    // Then come the load and the first view, well under a second of CPU for 100 sessions, and the
+    // endless view, which burns CPU until it is interrupted. Counting this process's CPU time rather
+    // than the clock puts the stop inside the endless view however busy the machine is.
+    const from = process.cpuUsage();
+    await eventually(() => {
+      const used = process.cpuUsage(from);
+      return used.user + used.system >= 1_500_000 ? true : undefined;
+    }, 'the tick to be inside the endless view');
     puller.stop();
     const result = await ticking;
     expect(result).toEqual({ ok: false, error: 'interrupted by shutdown' });

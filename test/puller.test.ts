@@ -163,21 +163,25 @@ describe('pull', () => {
 });
 
 describe('upstream faults', () => {
+  // A short upstream timeout only where the timeout is the fault: elsewhere it could fire first on a
+  // busy machine and fail the tick for another reason than the one checked.
+  const timeout = ['--upstream-timeout-seconds', '0.5'];
   const cases: Array<[Parameters<FakeRecall['setFault']>[0], RegExp, string[]]> = [
     ['status-500', /answered 500/, []],
     ['status-503', /answered 503/, []],
     ['status-404', /answered 404/, []],
-    ['hang', /did not answer in time/, []],
+    ['hang', /did not answer in time/, timeout],
     ['truncate', /repo-recall request failed|ends early|terminated|closed/i, []],
     ['malformed-json', /not the expected shape/, []],
     ['wrong-shape', /not the expected shape/, []],
     ['oversized', /larger than the 8 MiB cap/, ['--max-payload-mb', '8']],
     ['reset', /repo-recall request failed/, []],
-    ['slow', /stopped sending the body|did not answer/, []],
+    // A chunk every second against a 0.5 s timeout: load only spaces the chunks further apart.
+    ['slow', /stopped sending the body|did not answer/, timeout],
   ];
 
   it('fails the tick on every fault, keeps the published generation byte for byte, then recovers', async () => {
-    const fast = ['--upstream-timeout-seconds', '0.5', '--upstream-retries', '1'];
+    const fast = ['--upstream-retries', '1'];
     const good = await runCli(pullArgs(...fast));
     expect(good.code, good.stderr).toBe(0);
     const before = await sha256(paths().published);
@@ -224,19 +228,20 @@ describe('upstream faults', () => {
 });
 
 describe('serve-puller', () => {
-  it('refuses a second puller with the PID of the running one, before and after 20 publishes', async () => {
+  // How fast the refusal comes is measured by the benchmark (bench/puller.ts), not asserted here.
+  it('refuses a second puller with the PID of the running one, before and after 20 publishes, and the refused one touches nothing', { timeout: 600_000 }, async () => {
     const daemon = serve('--refresh-interval-seconds', '0.1');
     await eventually(async () => ((await readStatus())?.generation === 1 ? true : undefined), 'first publish');
 
     const refused = async () => {
-      const t0 = Date.now();
       const second = await runCli(pullArgs());
-      expect(Date.now() - t0).toBeLessThan(2000);
       expect(second.code).toBe(1);
       expect(second.stderr).toContain(`another session-lattice puller (PID ${daemon.pid}) is already running on ${home.dir}`);
       const secondDaemon = await runCli(['serve-puller', '--home', home.dir, '--repo-recall-url', recall.url]);
       expect(secondDaemon.code).toBe(1);
       expect(secondDaemon.stderr).toContain(`(PID ${daemon.pid})`);
+      // Refused before it did anything: the status is still the running puller's.
+      expect((await readStatus())?.pid).toBe(daemon.pid);
     };
     await refused();
     for (let g = 2; g <= 21; g++) {
@@ -247,7 +252,7 @@ describe('serve-puller', () => {
     expect(daemon.running).toBe(true);
   });
 
-  it('publishes 50 generations while another process keeps opening the published file, never torn or going backwards', async () => {
+  it('publishes 50 generations while another process keeps opening the published file, never torn or going backwards', { timeout: 600_000 }, async () => {
     serve('--refresh-interval-seconds', '0.1');
     await eventually(async () => ((await readStatus())?.generation === 1 ? true : undefined), 'first publish');
     const stopFile = join(home.dir, 'stop-reader');
@@ -257,31 +262,44 @@ describe('serve-puller', () => {
       }),
     );
     daemons.push(reader);
+    type Seen = { generation?: number; sessions?: number; declared?: number; error?: string; missing?: boolean };
+    const seen = () => reader.logLines() as Seen[];
     const sessionsOf = (g: number) => 100 + g;
-    for (let g = 2; g <= 51; g++) {
-      await recall.setData({ sessions: sessionsOf(g), seed: 11, messy: false });
-      await eventually(async () => ((await readStatus())?.generation === g ? true : undefined), `generation ${g}`);
+    for (let g = 1; g <= 51; g++) {
+      if (g > 1) {
+        await recall.setData({ sessions: sessionsOf(g), seed: 11, messy: false });
+        await eventually(async () => ((await readStatus())?.generation === g ? true : undefined), `generation ${g}`);
+      }
+      // The reader opens the file in a loop, racing every publish; waiting until it has opened this
+      // generation before asking for the next one makes sure it races all of them, however slow
+      // the machine, instead of being starved through most of the run.
+      await reader.waitFor(() => seen().some((s) => (s.generation ?? 0) >= g || s.error !== undefined || s.missing === true), `the reader to open generation ${g}`);
     }
     await writeFile(stopFile, '');
     await reader.exited;
-    const seen = reader.logLines() as Array<{ generation?: number; sessions?: number; declared?: number; error?: string; missing?: boolean }>;
-    expect(seen.length).toBeGreaterThan(50);
-    expect(seen.filter((s) => s.error !== undefined || s.missing)).toEqual([]);
+    const all = seen();
+    expect(all.filter((s) => s.error !== undefined || s.missing)).toEqual([]);
     let last = 0;
-    for (const s of seen) {
+    for (const s of all) {
       expect(s.generation).toBeGreaterThanOrEqual(last);
       // A whole generation: its base table holds exactly what its meta says it loaded.
       expect(s.sessions).toBe(s.declared);
       last = s.generation!;
     }
     expect(last).toBe(51);
-    expect(new Set(seen.map((s) => s.generation)).size).toBeGreaterThan(10);
+    expect(new Set(all.map((s) => s.generation)).size).toBe(51);
   });
 
-  it('survives kill -9 at random moments across 20 ticks: the published file is always whole, and the next start cleans up', async () => {
+  it('survives kill -9 at random moments across 20 ticks: the published file is always whole, and the next start cleans up', { timeout: 600_000 }, async () => {
     let lastGeneration = 0;
     let roundsWithAFile = 0;
+    // How long a start-up to its first publish, and a publishing tick, take on this machine now:
+    // measured as the test goes, so that the random kill moments fall inside them however slow it is.
+    let startToPublishMs = 2000;
+    let tickMs = 1200;
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
     for (let round = 0; round < 20; round++) {
+      const started = Date.now();
       const daemon = serve('--refresh-interval-seconds', '0.1');
       await recall.setData({ sessions: 1000 + round, seed: round });
       if (round % 2 === 0) {
@@ -289,11 +307,17 @@ describe('serve-puller', () => {
         // publish), whatever the machine's speed.
         const before = lastGeneration;
         await eventually(async () => (((await readStatus())?.generation ?? 0) > before ? true : undefined), `a publish in round ${round}`);
+        startToPublishMs = Date.now() - started;
+        const publishing = daemon.logLines().filter((l) => l.msg === 'tick' && l.outcome === 'published').at(-1);
+        if (typeof publishing?.duration_ms === 'number') tickMs = publishing.duration_ms;
         await recall.setData({ sessions: 1500 + round, seed: 100 + round });
-        await new Promise((r) => setTimeout(r, Math.random() * 1200));
+        // The tick that loads the new data begins with its request to upstream.
+        const asked = recall.requests.length;
+        await eventually(() => (recall.requests.slice(asked).some((r) => r.path === '/api/sessions') ? true : undefined), `the tick of round ${round}`);
+        await sleep(Math.random() * tickMs);
       } else {
         // Kill anywhere from start-up on.
-        await new Promise((r) => setTimeout(r, Math.random() * 2000));
+        await sleep(Math.random() * startToPublishMs);
       }
       daemon.child.kill('SIGKILL');
       await daemon.exited;
@@ -322,17 +346,24 @@ describe('serve-puller', () => {
     expect(await publishedGenerationOf(paths().published)).toBeGreaterThanOrEqual(lastGeneration);
   });
 
-  it('stops cleanly on SIGTERM within 10 s, even while upstream hangs, and releases the lock', async () => {
+  // "Within 10 s" is the daemon's own deadline (src/cli/signals.ts): past it, it exits 1 by itself.
+  it('stops cleanly on SIGTERM, even while upstream hangs, and releases the lock', async () => {
     const daemon = serve('--refresh-interval-seconds', '0.1', '--upstream-timeout-seconds', '60');
     await eventually(async () => ((await readStatus())?.generation === 1 ? true : undefined), 'first publish');
+    // Every request for the sessions from now on hangs: once one has arrived, the puller is inside it.
+    const asked = recall.requests.length;
     recall.setFault('hang');
     await recall.setData({ sessions: 300, seed: 2 });
-    await eventually(async () => (recall.state().fault !== null && recall.requests.length >= 2 ? true : undefined), 'a hung request');
-    await new Promise((r) => setTimeout(r, 200));
-    const t0 = Date.now();
+    await eventually(() => (recall.requests.slice(asked).some((r) => r.path === '/api/sessions') ? true : undefined), 'a hung request');
+    await eventually(async () => ((await readStatus())?.state === 'pulling' ? true : undefined), 'the puller to be in its tick');
     const exit = await daemon.stop('SIGTERM');
-    expect(Date.now() - t0).toBeLessThan(10_000);
-    expect(exit.code).toBe(0);
+    expect(exit.code, daemon.stdout).toBe(0);
+    const said = daemon.logLines().map((l) => l.msg);
+    expect(said).toContain('stopping');
+    expect(said.at(-1)).toBe('stopped');
+    expect(said).not.toContain('did not stop within the deadline; exiting');
+    // The hung request ended the tick as an interrupted one, not as a finished download.
+    expect(daemon.logLines().filter((l) => l.msg === 'tick').at(-1)).toMatchObject({ tick: 'failed', error: 'interrupted by shutdown' });
     expect((await readStatus())?.state).toBe('stopped');
     recall.setFault(null);
     const after = await runCli(pullArgs());

@@ -2,6 +2,11 @@ import { hasStrace, readHomeTrace, straceWrapper } from './helpers/strace.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import type { FakeRecall } from './fake-recall/server.js';
+import { CATALOG } from '../src/shared/catalog/index.js';
+import { defineView } from '../src/shared/catalog/define.js';
+import { loadConfig } from '../src/shared/config.js';
+import { createLogger } from '../src/shared/logger.js';
+import { Puller } from '../src/puller/puller.js';
 import { eventually, startDaemon, tempHome, type TempHome } from './helpers/processes.js';
 import type { ViewRowsResponse, HealthResponse, ErrorResponse } from '../src/reads/api-types.js';
 import { expectedToolRows, get, publish, pull, startFake, startReads, type ReadsProcess } from './reads/fixtures.js';
@@ -49,22 +54,21 @@ describe('serve-reads', () => {
     expect(health.status).toBe(503);
     expect((health.json as HealthResponse).status).toBe('starting');
 
-    const t0 = Date.now();
     await pull(homeDir, fake);
-    const published = Date.now();
+    // How soon after the publish it is served is measured by the benchmark (bench/reads.ts).
     const res = await eventually(async () => {
       const x = await get(`${r.url}/views/tool_sessions`);
       return x.status === 200 ? x : undefined;
     }, 'the first generation to be served');
-    // Within ~1 s of the publish (generous here for a loaded CI machine; the benchmark measures it precisely).
-    expect(Date.now() - published).toBeLessThan(2500);
     const body = res.json as ViewRowsResponse;
     expect(body.freshness.generation).toBe(1);
     expect(body.rows.length).toBeGreaterThan(0);
     expect(typeof body.rows[0]!.session_count).toBe('number');
     expect(Array.isArray(body.rows[0]!.session_ids)).toBe(true);
     expect((await get(`${r.url}/views/nope`)).status).toBe(404);
-    expect(t0).toBeLessThan(published);
+    // The same process, never restarted.
+    expect(r.daemon.running).toBe(true);
+    expect(r.daemon.logLines().filter((l) => l.msg === 'listening')).toHaveLength(1);
   });
 
   it('never writes under the home (strace) across 3 generation switches', async (ctx) => {
@@ -101,7 +105,7 @@ describe('serve-reads', () => {
     expect(traced.mutations, 'no rename, unlink or mkdir under the home').toEqual([]);
   });
 
-  it('answers with zero errors under continuous load while 50 generations are published, each response from its own generation', async () => {
+  it('answers with zero errors under continuous load while 50 generations are published, each response from its own generation', { timeout: 600_000 }, async () => {
     const { home, fake } = await setup(120);
     await pull(home.dir, fake);
     const expected = new Map<number, { rows: string; total: number }>();
@@ -141,40 +145,52 @@ describe('serve-reads', () => {
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
     })();
+    /** Every generation is answered under load before the next one is published. */
+    const servedUnderLoad = (generation: number) =>
+      eventually(() => (observed.some((o) => o.generation === generation) || failures.length > 0 ? true : undefined), `a response from generation ${generation}`);
+    await servedUnderLoad(first.generation);
 
-    // A real puller on a short tick; each generation has its own data (session count and seed).
-    const puller = startDaemon(['serve-puller', '--home', home.dir, '--repo-recall-url', fake.url, '--refresh-interval-seconds', '0.2']);
-    cleanups.push(() => puller.stop());
-    const publishedFor = (scan: number) =>
-      puller.logLines().find((l) => l.msg === 'tick' && l.outcome === 'published' && l.scan_version === scan)?.generation as number | undefined;
+    // The real puller, one tick at a time, in this process: nothing publishes between two ticks, so
+    // the file read after a tick is exactly the generation that tick published. (A serve-puller also
+    // publishes on its own whenever a view's refresh interval passes, generations whose rows the
+    // test would not know.) tool_sessions, the view read here, is refreshed by every tick so that
+    // every generation answers different rows and a response from the wrong one cannot match.
+    const catalog = CATALOG.map((v) => (v.name === 'tool_sessions' ? defineView({ ...v, refreshIntervalSeconds: 0.001 }) : v));
+    const config = { ...loadConfig({}, {}, []), home: home.dir, repoRecallUrl: fake.url };
+    const puller = await Puller.open({ config, catalog, logger: createLogger('test', 'silent') });
+    let pullerOpen = true;
+    cleanups.push(async () => {
+      if (pullerOpen) await puller.close();
+    });
     for (let k = 1; k <= 50; k++) {
       await fake.setData({ sessions: 120 + k * 3, seed: k + 1 });
-      const scan = fake.scanVersion;
-      await puller.waitFor((d) => publishedFor(scan) !== undefined || !d.running, `the generation of scan ${scan}`, 20_000);
+      const tick = await puller.tick();
+      if (!tick.ok) throw new Error(`tick ${k} failed: ${tick.error}`);
+      expect(tick.report.outcome).toBe('published');
       const e = await expectedToolRows(home.dir);
-      expect(e.generation).toBe(publishedFor(scan));
+      expect(e.generation).toBe(tick.report.generation);
       expected.set(e.generation, e);
+      await servedUnderLoad(e.generation);
     }
-    const last = Math.max(...expected.keys());
-    await eventually(async () => ((await servedGeneration(r.url)) === last ? true : undefined), 'the last generation', 5000);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    pullerOpen = false;
+    await puller.close();
     stop = true;
     await Promise.all([...loops, catalogLoop]);
 
     expect(failures).toEqual([]);
     expect(expected.size).toBe(51);
-    expect(Math.max(...expected.keys())).toBeGreaterThanOrEqual(51);
-    const generationsSeen = new Set(observed.map((o) => o.generation));
-    expect(generationsSeen.size).toBeGreaterThanOrEqual(25);
+    // The check has teeth: no two generations answer the same rows.
+    expect(new Set([...expected.values()].map((e) => e.rows)).size).toBe(51);
+    const generationsSeen = [...new Set(observed.map((o) => o.generation))].sort((a, b) => a - b);
+    expect(generationsSeen).toEqual([...expected.keys()].sort((a, b) => a - b));
     let mismatches = 0;
     for (const o of observed) {
       const e = expected.get(o.generation);
       if (!e || e.rows !== o.rows || e.total !== o.total) mismatches++;
     }
-    expect(observed.length).toBeGreaterThan(200);
     expect(mismatches).toBe(0);
     expect(r.daemon.running).toBe(true);
-  }, 120_000);
+  });
 
   it('stops cleanly on SIGTERM and SIGINT', async () => {
     const { home, fake } = await setup(100);
@@ -185,11 +201,12 @@ describe('serve-reads', () => {
       await d.waitFor((x) => x.logLines().some((l) => l.msg === 'listening'), 'listening');
       const url = d.logLines().find((l) => l.msg === 'listening')!.url as string;
       expect((await get(`${url}/views/tool_sessions`)).status).toBe(200);
-      const t0 = Date.now();
+      // Stopping in time is the daemon's own deadline (src/cli/signals.ts): past it, it exits 1.
       const exit = await d.stop(signal);
-      expect(exit.code).toBe(0);
-      expect(Date.now() - t0).toBeLessThan(10_000);
-      expect(d.logLines().some((l) => l.msg === 'stopped')).toBe(true);
+      expect(exit.code, d.stdout).toBe(0);
+      const said = d.logLines().map((l) => l.msg);
+      expect(said.at(-1)).toBe('stopped');
+      expect(said).not.toContain('did not stop within the deadline; exiting');
     }
   });
 

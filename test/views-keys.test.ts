@@ -30,7 +30,7 @@ describe(`views on ${SESSIONS} generated messy sessions`, () => {
     recall = await startFakeRecall({ sessions: 0 });
     await recall.setData({ sessions: SESSIONS, seed: 5, messy: true });
     home = await tempHome('lattice-views-keys-');
-    const r = await runCli(['pull', '--home', home.dir, '--repo-recall-url', recall.url], {}, 120_000);
+    const r = await runCli(['pull', '--home', home.dir, '--repo-recall-url', recall.url]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).not.toMatch(/views failed/);
     file = join(home.dir, 'session-lattice.duckdb');

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -8,10 +8,135 @@ import { once } from 'node:events';
 const CLI = resolve(import.meta.dirname, '../../../dist/src/cli.js');
 const CLI_FROM_SOURCE_TREE = resolve(import.meta.dirname, '../../dist/src/cli.js');
 
+/**
+ * Deadlines. A deadline only matters when something is really broken (a passing wait returns as
+ * soon as its event happens), so they are generous enough for a machine whose cores are all busy;
+ * vitest's testTimeout (vitest.config.ts) is set above them so that the helper's message, which
+ * says what was awaited and what the process printed, is the one a failure shows.
+ */
+export const WAIT_MS = 120_000;
+/** A one-shot command (`pull`, `status`, ...) that has not exited by then is killed. */
+export const RUN_CLI_MS = 180_000;
+
 /** dist/src/cli.js whether this file runs from test/ (vitest) or dist/test/ (benchmarks). */
 export function cliPath(): string {
   return import.meta.dirname.includes(`${join('dist', 'test')}`) ? CLI : CLI_FROM_SOURCE_TREE;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Registry: every child spawned through these helpers, so that test/helpers/setup.ts can kill
+// what a failing test left running, and every temp home, so that it can remove them.
+
+interface Tracked {
+  child: ChildProcess;
+  exited: Promise<unknown>;
+  /** The test that spawned it (null: a beforeAll/afterAll hook, i.e. the whole file). */
+  test: string | null;
+  /** Processes this one wraps (strace's node), not necessarily our children. */
+  extraPids: Set<number>;
+}
+
+const live = new Map<ChildProcess, Tracked>();
+const tempDirs = new Set<string>();
+let currentTest: string | null = null;
+
+/** Records a child: it leaves the registry when it exits. */
+export function trackChild(child: ChildProcess): void {
+  if (live.has(child)) return;
+  const entry: Tracked = {
+    child,
+    // 'close' would wait for stdio, which a grandchild can hold open: 'exit' is the process itself.
+    exited: child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : once(child, 'exit').catch(() => undefined),
+    test: currentTest,
+    extraPids: new Set(),
+  };
+  live.set(child, entry);
+  void entry.exited.then(() => live.delete(child));
+}
+
+/** Also kill `pid` (a process `child` wraps, such as the node under strace) along with `child`. */
+export function trackExtraPid(child: ChildProcess, pid: number): void {
+  live.get(child)?.extraPids.add(pid);
+}
+
+/** Called by the setup file around each test, so that processes know which test spawned them. */
+export function enterTest(id: string | null): void {
+  currentTest = id;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Every descendant of `pid` (ps works on Linux and macOS alike). */
+function descendants(pid: number): number[] {
+  let table: Array<[number, number]>;
+  try {
+    table = execFileSync('ps', ['-A', '-o', 'pid=,ppid='], { encoding: 'utf8' })
+      .split('\n')
+      .map((l) => l.trim().split(/\s+/).map(Number) as [number, number])
+      .filter(([p, pp]) => Number.isInteger(p) && Number.isInteger(pp));
+  } catch {
+    return [];
+  }
+  const out: number[] = [];
+  const queue = [pid];
+  while (queue.length > 0) {
+    const parent = queue.shift()!;
+    for (const [p, pp] of table) {
+      if (pp === parent && !out.includes(p)) {
+        out.push(p);
+        queue.push(p);
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * SIGKILLs every tracked process still running (of one test, or all of them) with its whole
+ * process tree, and waits until they are gone. Returns what was killed, for the warning.
+ */
+export async function killStragglers(which: 'current-test' | 'all'): Promise<string[]> {
+  const victims = [...live.values()].filter((t) => which === 'all' || (t.test !== null && t.test === currentTest));
+  const killed: string[] = [];
+  for (const t of victims) {
+    const pid = t.child.pid;
+    // Collect the tree first: once the parent dies its children are re-parented and lost to us.
+    const tree = [...t.extraPids, ...(pid === undefined ? [] : descendants(pid))];
+    for (const p of tree) {
+      try {
+        process.kill(p, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    if (t.child.exitCode === null && t.child.signalCode === null) {
+      t.child.kill('SIGKILL');
+      killed.push(`${t.child.spawnfile} (pid ${pid ?? '?'})`);
+    }
+    await t.exited;
+    // The others are not our children: wait until they are reaped by whoever adopted them.
+    for (let i = 0; i < 400 && tree.some(alive); i++) await new Promise((r) => setTimeout(r, 25));
+    live.delete(t.child);
+  }
+  return killed;
+}
+
+/** Removes every temp home made by tempHome() that is still there. */
+export async function removeTempHomes(): Promise<void> {
+  for (const dir of [...tempDirs]) {
+    await rm(dir, { recursive: true, force: true });
+    tempDirs.delete(dir);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 
 export interface TempHome {
   dir: string;
@@ -20,7 +145,14 @@ export interface TempHome {
 
 export async function tempHome(prefix = 'lattice-home-'): Promise<TempHome> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
-  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+  tempDirs.add(dir);
+  return {
+    dir,
+    cleanup: async () => {
+      await rm(dir, { recursive: true, force: true });
+      tempDirs.delete(dir);
+    },
+  };
 }
 
 export interface RunResult {
@@ -31,11 +163,12 @@ export interface RunResult {
 }
 
 /** Runs the CLI to completion (a one-shot command such as `pull` or `status`). */
-export async function runCli(args: string[], env: Record<string, string> = {}, timeoutMs = 60_000): Promise<RunResult> {
+export async function runCli(args: string[], env: Record<string, string> = {}, timeoutMs = RUN_CLI_MS): Promise<RunResult> {
   const child = spawn(process.execPath, [cliPath(), ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  trackChild(child);
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -54,6 +187,7 @@ export class Daemon {
   private exitInfo: { code: number | null; signal: NodeJS.Signals | null } | null = null;
 
   constructor(readonly child: ChildProcess) {
+    trackChild(child);
     child.stdout?.on('data', (d: Buffer) => (this.stdout += d.toString()));
     child.stderr?.on('data', (d: Buffer) => (this.stderr += d.toString()));
     this.exited = once(child, 'exit').then(([code, signal]) => {
@@ -79,7 +213,7 @@ export class Daemon {
   }
 
   /** Waits until `predicate` holds for the output, or fails with what was printed. */
-  async waitFor(predicate: (d: Daemon) => boolean, what: string, timeoutMs = 30_000): Promise<void> {
+  async waitFor(predicate: (d: Daemon) => boolean, what: string, timeoutMs = WAIT_MS): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!predicate(this)) {
       if (!this.running) throw new Error(`daemon exited while waiting for ${what}\nstdout:\n${this.stdout}\nstderr:\n${this.stderr}`);
@@ -103,7 +237,7 @@ export function startDaemon(args: string[], env: Record<string, string> = {}, wr
 }
 
 /** Polls `check` until it returns a value other than undefined. */
-export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 20_000): Promise<T> {
+export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = WAIT_MS): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();

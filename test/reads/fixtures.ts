@@ -1,7 +1,7 @@
 import { Agent, request } from 'undici';
 import { homePaths } from '../../src/shared/paths.js';
 import { startFakeRecall, type FakeRecall } from '../fake-recall/server.js';
-import { runCli, startDaemon, type Daemon } from '../helpers/processes.js';
+import { runCli, startDaemon, trackExtraPid, type Daemon } from '../helpers/processes.js';
 import { queryFile } from '../helpers/snapshot.js';
 
 /** Shared set-up of the reads tests: a fake upstream, `pull` into a home, a `serve-reads` process. */
@@ -32,9 +32,11 @@ export interface ReadsProcess {
 /** Starts `serve-reads` on an ephemeral port and waits for its `listening` line. */
 export async function startReads(home: string, wrapper: string[] = [], extraArgs: string[] = []): Promise<ReadsProcess> {
   const daemon = startDaemon(['serve-reads', '--home', home, '--port', '0', ...extraArgs], {}, wrapper);
-  await daemon.waitFor((d) => d.logLines().some((l) => l.msg === 'listening'), 'the listening line', 30_000);
+  await daemon.waitFor((d) => d.logLines().some((l) => l.msg === 'listening'), 'the listening line');
   const line = daemon.logLines().find((l) => l.msg === 'listening')!;
   const pid = line.pid as number;
+  // Under a wrapper (strace) the node process is not our child: kill it too if the test fails.
+  if (pid !== daemon.pid) trackExtraPid(daemon.child, pid);
   return {
     daemon,
     url: line.url as string,
@@ -46,7 +48,17 @@ export async function startReads(home: string, wrapper: string[] = [], extraArgs
       } catch {
         // already gone
       }
-      const timer = setTimeout(() => daemon.child.kill('SIGKILL'), 12_000);
+      // The daemon exits by itself at its own stop deadline (src/cli/signals.ts); this is only for a
+      // process so wedged that even that timer cannot run.
+      const timer = setTimeout(() => {
+        for (const p of [pid, daemon.pid]) {
+          try {
+            process.kill(p, 'SIGKILL');
+          } catch {
+            // already gone
+          }
+        }
+      }, 60_000);
       await daemon.exited;
       clearTimeout(timer);
     },
