@@ -1,22 +1,24 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { addConfigOptions, PULLER_SETTINGS, READS_SETTINGS } from './cli/options.js';
-import { serveReads } from './cli/reads-commands.js';
-import { pullOnce, servePuller } from './cli/puller-commands.js';
-import { serveBoth } from './cli/serve-command.js';
-import { registerOperatorCommands } from './cli/status-command.js';
+import { registerOperatorCommands } from './cli/operator-commands.js';
 import { loadConfig, type Config, type FlagValues } from './shared/config.js';
 import { ConfigError, errorMessage } from './shared/errors.js';
 import { VERSION } from './shared/version.js';
 
 type Action = (config: Config, flags: FlagValues) => Promise<number>;
 
-/** Resolves the command's settings (flag over env over default), runs it, exits with its code. */
-function run(keys: readonly (keyof Config)[], action: Action) {
+/**
+ * Resolves the command's settings (flag over env over default), loads the command's module, runs
+ * it, exits with its code. Modules load only when their command runs: `--version`, `--help` and a
+ * bad flag answer without loading DuckDB, Fastify and the MCP SDK (about a second of start-up).
+ */
+function run(keys: readonly (keyof Config)[], load: () => Promise<Action>) {
   return async (flags: FlagValues) => {
     let code: number;
     try {
-      code = await action(loadConfig(process.env, flags, keys), flags);
+      const config = loadConfig(process.env, flags, keys);
+      code = await (await load())(config, flags);
     } catch (err) {
       if (err instanceof ConfigError) {
         process.stderr.write(`session-lattice: ${err.message}\n`);
@@ -40,18 +42,18 @@ export function buildProgram(): Command {
   addConfigOptions(
     program.command('serve-puller').description('pull from repo-recall on a tick and publish snapshots (daemon)'),
     PULLER_SETTINGS,
-  ).action(run(PULLER_SETTINGS, servePuller));
+  ).action(run(PULLER_SETTINGS, async () => (await import('./cli/puller-commands.js')).servePuller));
 
   addConfigOptions(
     program.command('serve-reads').description('serve the published views over HTTP, read-only (daemon)'),
     READS_SETTINGS,
-  ).action(run(READS_SETTINGS, serveReads));
+  ).action(run(READS_SETTINGS, async () => (await import('./cli/reads-commands.js')).serveReads));
 
   const bothSettings = [...new Set([...PULLER_SETTINGS, ...READS_SETTINGS])];
   addConfigOptions(
     program.command('serve').description('run the puller and the reads server in one process (transitional)'),
     bothSettings,
-  ).action(run(bothSettings, serveBoth));
+  ).action(run(bothSettings, async () => (await import('./cli/serve-command.js')).serveBoth));
 
   // A one-shot command prints an outcome, not a log: --json instead of a log format.
   const pullSettings = PULLER_SETTINGS.filter((k) => k !== 'logFormat');
@@ -61,7 +63,7 @@ export function buildProgram(): Command {
       .description('run one pull tick, publish if anything changed, then exit')
       .option('--json', 'print the outcome as one JSON object on stdout, and JSON log lines on stderr'),
     pullSettings,
-  ).action(run(pullSettings, pullOnce));
+  ).action(run(pullSettings, async () => (await import('./cli/puller-commands.js')).pullOnce));
 
   registerOperatorCommands(program, run);
 

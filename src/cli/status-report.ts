@@ -5,6 +5,7 @@ import type { SnapshotMeta, ViewState } from '../shared/snapshot.js';
 import { isProcessAlive, pullerReasons, readPullerStatus, type PullerStatus } from '../shared/status.js';
 import { VERSION } from '../shared/version.js';
 import { formatDuration, secondsSince } from './format.js';
+import { STATUS_FORMAT } from './operator-commands.js';
 import { readSnapshotInfo, type SnapshotInfo } from '../shared/snapshot-file.js';
 
 /**
@@ -14,10 +15,11 @@ import { readSnapshotInfo, type SnapshotInfo } from '../shared/snapshot-file.js'
  */
 
 // -------------------------------------------------------------------------------------------------
-// The `--json` documents. Stable: fields are only ever added; `format` changes if one is removed or
-// changes meaning. Instants are ISO-8601 UTC strings, ages are seconds (one decimal), unknown is null.
+// The `--json` documents. Stable: fields are only ever added; `format` (STATUS_FORMAT, declared with
+// the commands) changes if one is removed or changes meaning. Instants are ISO-8601 UTC strings,
+// ages are seconds (one decimal), unknown is null.
 
-export const STATUS_FORMAT = 1;
+export { STATUS_FORMAT };
 
 export type Health = 'ok' | 'degraded' | 'unhealthy';
 

@@ -1,0 +1,72 @@
+import type { Command } from 'commander';
+import type { Config, FlagValues } from '../shared/config.js';
+import { addConfigOptions } from './options.js';
+
+/**
+ * The operator commands' declarations (`status`, `views`): flags, help and settings. The commands
+ * themselves (status-command.ts) open DuckDB, so they are loaded only when one of them runs.
+ */
+
+/** The format of the `--json` documents: fields are only ever added; this changes if one is removed or changes meaning. */
+export const STATUS_FORMAT = 1;
+
+type Action = (config: Config, flags: FlagValues) => Promise<number>;
+type Runner = (keys: readonly (keyof Config)[], load: () => Promise<Action>) => (flags: FlagValues) => Promise<void>;
+
+export const STATUS_SETTINGS: readonly (keyof Config)[] = ['home', 'staleAfterIntervals', 'refreshIntervalSeconds'];
+export const VIEWS_SETTINGS: readonly (keyof Config)[] = ['home'];
+
+const STATUS_HELP = `
+Reads only: the puller's status.json and the published snapshot (lattice.meta, lattice.views),
+opened read-only. Safe to run at any time, whether or not the daemons run.
+
+Health and exit status:
+  unhealthy  exit 1  nothing published yet, the snapshot or status.json cannot be read,
+                     or the puller's last tick failed
+  degraded   exit 0  (1 with --strict) the puller is not running, the data is older than
+                     --stale-after-intervals refresh intervals, a view failed to refresh,
+                     or no puller ever ran on this home
+  ok         exit 0
+  exit 2 on a bad flag or environment variable.
+
+--json prints one object (format ${STATUS_FORMAT}; fields are only ever added):
+  { format, version, home, checked_at, health, problems[], warnings[],
+    snapshot: null | { path, generation, published_at, age_seconds, data_age_seconds,
+                       stale_after_seconds, schema_version, scan_version, etag,
+                       upstream_generated_at, base_version, session_count, rejected_rows },
+    puller: null | { ...status.json, running, next_tick_due_in_seconds },
+    views: [{ name, description, refresh_interval_seconds, key_columns, in_catalog, state,
+              materialized_at, age_seconds, row_count, last_duration_ms, last_error,
+              last_error_at }] }
+  Instants are ISO-8601 UTC, ages are seconds, unknown is null.
+`;
+
+const VIEWS_HELP = `
+Lists the catalog's views with what the published snapshot holds for each (rows, when it was
+materialized, its refresh interval, its last error). Read-only. Exit 0, or 1 when the published
+file exists but cannot be read; exit 2 on a bad flag or environment variable.
+
+--json prints { format, version, home, checked_at, generation, published_at, error, views[] }
+with views[] as in \`status --json\`.
+`;
+
+export function registerOperatorCommands(program: Command, run: Runner): void {
+  addConfigOptions(
+    program
+      .command('status')
+      .description("show the published generation, the puller's health and every view's freshness")
+      .option('--json', 'print a JSON object (for scripts) instead of the table')
+      .option('--strict', 'exit 1 when degraded too, not only when unhealthy')
+      .addHelpText('after', STATUS_HELP),
+    STATUS_SETTINGS,
+  ).action(run(STATUS_SETTINGS, async () => (await import('./status-command.js')).statusCommand));
+
+  addConfigOptions(
+    program
+      .command('views')
+      .description('list the views of the catalog with their row counts and freshness')
+      .option('--json', 'print a JSON object (for scripts) instead of the table')
+      .addHelpText('after', VIEWS_HELP),
+    VIEWS_SETTINGS,
+  ).action(run(VIEWS_SETTINGS, async () => (await import('./status-command.js')).viewsCommand));
+}
