@@ -57,8 +57,11 @@ function expectUnreachableAdvice(text: string, port: number): void {
 /** Starts a CLI command on a real pseudo-terminal (util-linux `script`), as a person at a terminal would. */
 function startInTerminal(args: string[], env: Record<string, string> = {}): Daemon {
   const command = [process.execPath, cliPath(), ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  // A person's terminal: the colour switches of the machine running the tests (CI=true makes Node
+  // report a 2-colour terminal, NO_COLOR / FORCE_COLOR) are not the user's.
+  const { CI: _ci, NO_COLOR: _no, FORCE_COLOR: _force, ...inherited } = process.env;
   const child = spawn('script', ['-qfec', command, '/dev/null'], {
-    env: { ...process.env, TERM: 'xterm-256color', ...env },
+    env: { ...inherited, TERM: 'xterm-256color', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const d = new Daemon(child);
@@ -185,7 +188,7 @@ describe('words for people, JSON for machines', () => {
     expect(plain).toContain('pull failed: cannot reach repo-recall');
 
     // --log-format text when piped: words, no colour; auto when piped: JSON.
-    const texted = daemon([...args, '--log-format', 'text']);
+    const texted = daemon([...args, '--log-format', 'text'], { FORCE_COLOR: '' });
     await texted.waitFor((d) => d.stdout.includes('Next try in'), 'a readable failure line');
     expect(texted.stdout).not.toContain('{"level"');
     expect(texted.stdout).not.toContain(ESC);
@@ -233,7 +236,7 @@ describe('words for people, JSON for machines', () => {
     const coloured = await inTerminal(['status', '--home', dir]);
     expect(coloured).toContain(`${ESC}1m${ESC}31mUNHEALTHY`);
     expect(await inTerminal(['status', '--home', dir], { NO_COLOR: '1' })).not.toContain(ESC);
-    const piped = await runCli(['status', '--home', dir]);
+    const piped = await runCli(['status', '--home', dir], { FORCE_COLOR: '' });
     expect(piped.stdout).toMatch(/^session-lattice status: UNHEALTHY/);
     expect(piped.stdout).not.toContain(ESC);
   });
