@@ -8,7 +8,7 @@ export interface ColourStream {
   hasColors?: () => boolean;
 }
 
-export function colourEnabled(stream: ColourStream, env: NodeJS.ProcessEnv = process.env): boolean {
+function colourEnabled(stream: ColourStream, env: NodeJS.ProcessEnv = process.env): boolean {
   const force = env.FORCE_COLOR;
   if (force !== undefined && force !== '') return force !== '0' && force.toLowerCase() !== 'false';
   if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;

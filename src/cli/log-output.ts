@@ -47,7 +47,7 @@ function tickSentence(e: Entry): string {
 }
 
 /** The sentence of one log entry: known events in words, anything else as its message and fields. */
-export function sentenceOf(e: Entry): string {
+function sentenceOf(e: Entry): string {
   switch (e.msg) {
     case 'tick':
       return tickSentence(e);
@@ -81,7 +81,7 @@ export function sentenceOf(e: Entry): string {
 const WHO: Record<string, string> = { 'session-lattice-puller': 'puller', 'session-lattice-reads': 'reads' };
 
 /** One readable line (no newline) for a pino entry: time, which daemon, the sentence. */
-export function renderLogLine(e: Entry, p: Paint): string {
+function renderLogLine(e: Entry, p: Paint): string {
   const level = num(e.level) ?? 30;
   const name = str(e.name);
   const who = (name && WHO[name]) ?? name ?? '';
@@ -110,7 +110,7 @@ export function readableLogStream(out: NodeJS.WritableStream & ColourStream): De
 }
 
 /** True when a daemon should write readable lines to `out` rather than JSON. */
-export function wantsText(format: Config['logFormat'], out: ColourStream): boolean {
+function wantsText(format: Config['logFormat'], out: ColourStream): boolean {
   return format === 'text' || (format === 'auto' && out.isTTY === true);
 }
 

@@ -13,8 +13,8 @@ export const STATUS_FORMAT = 1;
 type Action = (config: Config, flags: FlagValues) => Promise<number>;
 type Runner = (keys: readonly (keyof Config)[], load: () => Promise<Action>) => (flags: FlagValues) => Promise<void>;
 
-export const STATUS_SETTINGS: readonly (keyof Config)[] = ['home', 'staleAfterIntervals', 'refreshIntervalSeconds'];
-export const VIEWS_SETTINGS: readonly (keyof Config)[] = ['home'];
+const STATUS_SETTINGS: readonly (keyof Config)[] = ['home', 'staleAfterIntervals', 'refreshIntervalSeconds'];
+const VIEWS_SETTINGS: readonly (keyof Config)[] = ['home'];
 
 const STATUS_HELP = `
 Reads only: the puller's status.json and the published snapshot (lattice.meta, lattice.views),

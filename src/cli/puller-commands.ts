@@ -77,7 +77,7 @@ function terminalFeedback(): Feedback & { clear(): void } {
 }
 
 /** The outcome of a pull in one sentence. */
-export function pullSentence(r: TickReport): string {
+function pullSentence(r: TickReport): string {
   const parts = [
     r.outcome === 'published' ? `published generation ${r.generation}` : `unchanged (generation ${r.generation})`,
     r.upstream === 'loaded'

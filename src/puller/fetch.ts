@@ -104,7 +104,7 @@ const UNREACHABLE: Record<string, string> = {
  * The one sentence a person reads when repo-recall is not there (the daemon's log, `pull`,
  * status.json and so `status`, `/healthz` and `/views`): where we looked and the three ways out.
  */
-export function unreachableMessage(baseUrl: string, why: string): string {
+function unreachableMessage(baseUrl: string, why: string): string {
   const url = new URL(baseUrl);
   const port = url.port || (url.protocol === 'https:' ? '443' : '80');
   const setting = SETTINGS.repoRecallUrl;

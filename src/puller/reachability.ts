@@ -2,10 +2,10 @@ import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** How often an unreachable upstream is probed while the puller waits out its backoff. */
-export const PROBE_INTERVAL_MS = 2_000;
+const PROBE_INTERVAL_MS = 2_000;
 
 /** One TCP connect to the URL's host and port: true when something accepts it within `timeoutMs`. */
-export function accepts(baseUrl: string, timeoutMs: number): Promise<boolean> {
+function accepts(baseUrl: string, timeoutMs: number): Promise<boolean> {
   const url = new URL(baseUrl);
   const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
