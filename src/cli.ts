@@ -1,12 +1,10 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { addConfigOptions, PULLER_SETTINGS, READS_SETTINGS } from './cli/options.js';
-import { registerOperatorCommands } from './cli/operator-commands.js';
+import { registerOperatorCommands, type Action } from './cli/operator-commands.js';
 import { loadConfig, type Config, type FlagValues } from './shared/config.js';
 import { ConfigError, errorMessage } from './shared/errors.js';
 import { VERSION } from './shared/version.js';
-
-type Action = (config: Config, flags: FlagValues) => Promise<number>;
 
 /**
  * Resolves the command's settings (flag over env over default), loads the command's module, runs

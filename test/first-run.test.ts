@@ -116,10 +116,11 @@ describe('the first run without repo-recall', () => {
     const port = await deadPort();
     const puller = daemon(['serve-puller', '--home', dir, '--repo-recall-url', `http://127.0.0.1:${port}`, '--upstream-retries', '0']);
     const failures = () => puller.logLines().filter((l) => l.msg === 'tick' && l.tick === 'failed');
-    // Four failures in, the next scheduled try is 8 s away (1, 2, 4, 8 s).
-    await puller.waitFor(() => failures().length >= 4, 'four failed ticks');
+    // Five failures in, the next scheduled try is 16 s away (1, 2, 4, 8, 16 s): the probe, every
+    // 2 s, has 14 s of slack to win the race against it, however busy the machine.
+    await puller.waitFor(() => failures().length >= 5, 'five failed ticks');
     const lastFailure = failures().at(-1)!;
-    expect(lastFailure.next_try_in_seconds).toBe(8);
+    expect(lastFailure.next_try_in_seconds).toBe(16);
     expect(lastFailure.probing_upstream).toBe(true);
 
     const recall: FakeRecall = await startFakeRecall({ port, sessions: 50, seed: 3 });
@@ -131,7 +132,7 @@ describe('the first run without repo-recall', () => {
     const published = lines.findIndex((l) => l.msg === 'tick' && l.outcome === 'published');
     expect(woke).toBeGreaterThan(lines.indexOf(lastFailure));
     expect(published).toBeGreaterThan(woke);
-    expect(failures()).toHaveLength(4);
+    expect(failures()).toHaveLength(5);
     const status = JSON.parse(await readFile(homePaths(dir).status, 'utf8')) as PullerStatus;
     expect(status).toMatchObject({ last_tick_outcome: 'published', consecutive_failures: 0, generation: 1 });
   });

@@ -37,9 +37,9 @@ const COLOURS: Paint = {
 };
 
 const plain = (text: string) => text;
-const PLAIN: Paint = { red: plain, yellow: plain, green: plain, cyan: plain, dim: plain, bold: plain };
+export const PLAIN: Paint = { red: plain, yellow: plain, green: plain, cyan: plain, dim: plain, bold: plain };
 
-export function paint(enabled: boolean): Paint {
+function paint(enabled: boolean): Paint {
   return enabled ? COLOURS : PLAIN;
 }
 

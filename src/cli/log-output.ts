@@ -93,7 +93,7 @@ function renderLogLine(e: Entry, p: Paint): string {
 }
 
 /** A pino destination that writes readable lines instead of JSON. */
-export function readableLogStream(out: NodeJS.WritableStream & ColourStream): DestinationStream {
+function readableLogStream(out: NodeJS.WritableStream & ColourStream): DestinationStream {
   const p = paintFor(out);
   return {
     write(line: string): void {

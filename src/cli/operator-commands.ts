@@ -10,7 +10,8 @@ import { addConfigOptions } from './options.js';
 /** The format of the `--json` documents: fields are only ever added; this changes if one is removed or changes meaning. */
 export const STATUS_FORMAT = 1;
 
-type Action = (config: Config, flags: FlagValues) => Promise<number>;
+/** A command's body: the resolved settings and the raw flags in, the exit code out. */
+export type Action = (config: Config, flags: FlagValues) => Promise<number>;
 type Runner = (keys: readonly (keyof Config)[], load: () => Promise<Action>) => (flags: FlagValues) => Promise<void>;
 
 const STATUS_SETTINGS: readonly (keyof Config)[] = ['home', 'staleAfterIntervals', 'refreshIntervalSeconds'];

@@ -6,7 +6,7 @@ import type { FetchProgress } from '../puller/fetch.js';
 import { Puller, type PullerOptions } from '../puller/puller.js';
 import type { TickReport } from '../puller/tick.js';
 import { paintFor } from './colour.js';
-import { daemonLogger, readableLogStream, shortDuration } from './log-output.js';
+import { daemonLogger, shortDuration } from './log-output.js';
 import { exitAfterDeadline, StopSignal } from './signals.js';
 
 type Feedback = Pick<PullerOptions, 'onProgress' | 'onRetry'>;
@@ -117,7 +117,7 @@ function pullLogger(config: Config, json: boolean): Logger {
   const verbose = config.logLevel === 'debug' || config.logLevel === 'trace';
   if (json) return createLogger('session-lattice-puller', config.logLevel, process.stderr);
   if (!verbose) return createLogger('session-lattice-puller', 'silent');
-  return createLogger('session-lattice-puller', config.logLevel, process.stderr.isTTY ? readableLogStream(process.stderr) : process.stderr);
+  return daemonLogger('puller', { logLevel: config.logLevel, logFormat: 'auto' }, process.stderr);
 }
 
 /** `pull`: one tick, then exit 0 (published or unchanged) or 1 with the reason. */

@@ -1,9 +1,7 @@
 import type { Config, FlagValues } from '../shared/config.js';
 import { VERSION } from '../shared/version.js';
 import { formatCount, formatDuration, instant, relative, secondsSince, table } from './format.js';
-import { paint as palette, paintFor, type Paint } from './colour.js';
-
-const PLAIN = palette(false);
+import { paintFor, PLAIN, type Paint } from './colour.js';
 import {
   buildStatusReport,
   gather,

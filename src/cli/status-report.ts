@@ -2,7 +2,7 @@ import { CATALOG, type ViewDefinition } from '../shared/catalog/index.js';
 import { errorMessage } from '../shared/errors.js';
 import { homePaths } from '../shared/paths.js';
 import type { SnapshotMeta, ViewState } from '../shared/snapshot.js';
-import { isProcessAlive, pullerReasons, readPullerStatus, type PullerStatus } from '../shared/status.js';
+import { isProcessAlive, pullerReasons, pullerRunning, readPullerStatus, type PullerStatus } from '../shared/status.js';
 import { VERSION } from '../shared/version.js';
 import { formatDuration, secondsSince } from './format.js';
 import { STATUS_FORMAT } from './operator-commands.js';
@@ -174,7 +174,7 @@ export function buildStatusReport(
 
   let puller: PullerReport | null = null;
   if (g.status) {
-    const running = g.status.state !== 'stopped' && alive(g.status.pid);
+    const running = pullerRunning(g.status, alive);
     const due = secondsSince(g.status.next_tick_due_at, now);
     puller = { ...g.status, running, next_tick_due_in_seconds: running && due !== null ? -due : null };
   }

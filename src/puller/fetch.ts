@@ -7,6 +7,7 @@ import { Agent, errors as undiciErrors, request } from 'undici';
 import { SETTINGS } from '../shared/config.js';
 import { LatticeError, errorMessage } from '../shared/errors.js';
 import { PayloadSplitter, type PayloadHeader } from './payload-splitter.js';
+import { portOf } from './reachability.js';
 
 /**
  * What kind of upstream failure it was: `unreachable` (nothing answers at the address: refused,
@@ -105,8 +106,7 @@ const UNREACHABLE: Record<string, string> = {
  * status.json and so `status`, `/healthz` and `/views`): where we looked and the three ways out.
  */
 function unreachableMessage(baseUrl: string, why: string): string {
-  const url = new URL(baseUrl);
-  const port = url.port || (url.protocol === 'https:' ? '443' : '80');
+  const port = portOf(new URL(baseUrl));
   const setting = SETTINGS.repoRecallUrl;
   return (
     `cannot reach repo-recall at ${baseUrl} (${why}): start repo-recall there, ` +

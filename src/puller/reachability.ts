@@ -4,13 +4,17 @@ import { setTimeout as sleep } from 'node:timers/promises';
 /** How often an unreachable upstream is probed while the puller waits out its backoff. */
 const PROBE_INTERVAL_MS = 2_000;
 
+/** The port a repo-recall URL names, or its scheme's default. */
+export function portOf(url: URL): number {
+  return Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+}
+
 /** One TCP connect to the URL's host and port: true when something accepts it within `timeoutMs`. */
 function accepts(baseUrl: string, timeoutMs: number): Promise<boolean> {
   const url = new URL(baseUrl);
-  const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
   return new Promise((resolve) => {
-    const socket = connect({ host, port });
+    const socket = connect({ host, port: portOf(url) });
     const done = (ok: boolean) => {
       socket.destroy();
       resolve(ok);

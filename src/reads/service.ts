@@ -2,7 +2,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Config } from '../shared/config.js';
 import { errorMessage } from '../shared/errors.js';
 import { homePaths } from '../shared/paths.js';
-import { isProcessAlive, noSnapshotMessage, pullerReasons, readPullerStatus, type PullerReason } from '../shared/status.js';
+import { noSnapshotMessage, pullerReasons, pullerRunning, readPullerStatus, type PullerReason } from '../shared/status.js';
 import { VERSION } from '../shared/version.js';
 import type {
   Freshness,
@@ -140,7 +140,7 @@ export class ReadsService {
   private async pullerState(): Promise<{ puller: PullerStatusReport | null; pullerReasons: PullerReason[]; statusError: string | null }> {
     try {
       const status = await readPullerStatus(homePaths(this.config.home).status);
-      const running = status !== null && status.state !== 'stopped' && isProcessAlive(status.pid);
+      const running = status !== null && pullerRunning(status);
       return { puller: status && { ...status, running }, pullerReasons: pullerReasons(status, running), statusError: null };
     } catch (err) {
       return { puller: null, pullerReasons: [], statusError: errorMessage(err) };
@@ -156,11 +156,11 @@ export class ReadsService {
    * The message of a "no snapshot yet" answer, with the puller's side of the story (upstream
    * unreachable, puller not running, first pull in progress): the same reasons /healthz gives.
    */
-  async explainNoSnapshot(): Promise<string> {
+  private async explainNoSnapshot(): Promise<string> {
     const { puller, pullerReasons: why, statusError } = await this.pullerState();
-    const path = homePaths(this.config.home).published;
-    const reasons = statusError ? [...why, { text: `cannot read the puller's status: ${statusError}`, failing: true }] : why;
-    return noSnapshotMessage(path, reasons, puller);
+    const reasons = why.map((r) => r.text);
+    if (statusError) reasons.push(`cannot read the puller's status: ${statusError}`);
+    return noSnapshotMessage(homePaths(this.config.home).published, reasons, puller);
   }
 
   /**

@@ -49,6 +49,11 @@ export function isProcessAlive(pid: number): boolean {
   }
 }
 
+/** The process that wrote the status is alive and did not record a clean stop. */
+export function pullerRunning(status: PullerStatus, alive: (pid: number) => boolean = isProcessAlive): boolean {
+  return status.state !== 'stopped' && alive(status.pid);
+}
+
 /** One reason the puller is not keeping the data current; `failing` ones make `status` exit 1. */
 export interface PullerReason {
   text: string;
@@ -81,8 +86,8 @@ export function pullerReasons(status: PullerStatus | null, running: boolean): Pu
 }
 
 /** Why nothing can be read yet: the published path is empty, and what the puller says about it. */
-export function noSnapshotMessage(publishedPath: string, reasons: readonly PullerReason[], status: PullerStatus | null): string {
-  const why = reasons.map((r) => r.text);
+export function noSnapshotMessage(publishedPath: string, reasons: readonly string[], status: PullerStatus | null): string {
+  const why = [...reasons];
   if (why.length === 0 && status && status.last_tick_outcome === null) why.push('the puller is running its first pull');
   return `no snapshot yet: nothing has been published at ${publishedPath}${why.length ? `; ${why.join('; ')}` : ''}`;
 }

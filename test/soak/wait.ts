@@ -1,3 +1,5 @@
+import { setTimeout as delay } from 'node:timers/promises';
+
 /**
  * Waiting on events, not on the clock. Every wait of the soak has a deadline measured in minutes:
  * it only fires when something is really broken, so a slow or loaded machine makes the soak take
@@ -29,21 +31,12 @@ export class SoakAborted extends Error {
   }
 }
 
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new SoakAborted());
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', aborted);
-      resolve();
-    }
-    function aborted(): void {
-      clearTimeout(timer);
-      reject(new SoakAborted());
-    }
-    signal?.addEventListener('abort', aborted, { once: true });
-  });
+export async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  try {
+    await delay(ms, undefined, { signal });
+  } catch (err) {
+    throw signal?.aborted ? new SoakAborted() : err;
+  }
 }
 
 export interface WaitOptions {
