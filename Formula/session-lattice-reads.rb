@@ -33,6 +33,8 @@ class SessionLatticeReads < Formula
         SESSION_LATTICE_ALLOWED_HOSTS             (empty: loopback names only)
         SESSION_LATTICE_STALE_AFTER_INTERVALS     3
         SESSION_LATTICE_REFRESH_INTERVAL_SECONDS  60
+        SESSION_LATTICE_REQUEST_TIMEOUT_SECONDS   30
+        SESSION_LATTICE_MAX_CONNECTIONS           512
         SESSION_LATTICE_LOG_LEVEL                 info
         SESSION_LATTICE_LOG_FORMAT                auto
       To change one, edit the service file `brew services info session-lattice-reads` names, or
@@ -53,6 +55,8 @@ class SessionLatticeReads < Formula
                           SESSION_LATTICE_ALLOWED_HOSTS:            "",
                           SESSION_LATTICE_STALE_AFTER_INTERVALS:    "3",
                           SESSION_LATTICE_REFRESH_INTERVAL_SECONDS: "60",
+                          SESSION_LATTICE_REQUEST_TIMEOUT_SECONDS:  "30",
+                          SESSION_LATTICE_MAX_CONNECTIONS:          "512",
                           SESSION_LATTICE_LOG_LEVEL:                "info",
                           SESSION_LATTICE_LOG_FORMAT:               "auto"
   end

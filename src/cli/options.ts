@@ -28,6 +28,8 @@ export const READS_SETTINGS: readonly (keyof Config)[] = [
   'allowedHosts',
   'staleAfterIntervals',
   'refreshIntervalSeconds',
+  'requestTimeoutSeconds',
+  'maxConnections',
   'logLevel',
   'logFormat',
 ];

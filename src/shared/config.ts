@@ -21,6 +21,10 @@ export interface Config {
   allowedHosts: string[];
   /** `/healthz` says degraded when the data is older than this many refresh intervals. */
   staleAfterIntervals: number;
+  /** How long a client has to send a whole request (headers and body) to the reads server. */
+  requestTimeoutSeconds: number;
+  /** Connections the reads server holds open at once; one more is answered 503 and closed. */
+  maxConnections: number;
   logLevel: LogLevel;
   /** How the daemons write their log: JSON lines for machines, or one readable line per event. */
   logFormat: LogFormat;
@@ -189,6 +193,22 @@ export const SETTINGS: { [K in keyof Config]: Setting<K> } = {
     defaultText: '3',
     parse: decimal(1, 10000),
   },
+  requestTimeoutSeconds: {
+    key: 'requestTimeoutSeconds',
+    env: 'SESSION_LATTICE_REQUEST_TIMEOUT_SECONDS',
+    flag: 'request-timeout-seconds',
+    accepts: 'seconds a client has to send a whole request (headers and body) to the reads server before it is answered 408 and disconnected',
+    defaultText: '30',
+    parse: decimal(1, 3600),
+  },
+  maxConnections: {
+    key: 'maxConnections',
+    env: 'SESSION_LATTICE_MAX_CONNECTIONS',
+    flag: 'max-connections',
+    accepts: 'connections the reads server holds open at once; one more is answered 503 and closed',
+    defaultText: '512',
+    parse: integer(1, 100000),
+  },
   logLevel: {
     key: 'logLevel',
     env: 'SESSION_LATTICE_LOG_LEVEL',
@@ -218,6 +238,8 @@ export const DEFAULTS: Config = {
   upstreamRetries: 3,
   allowedHosts: [],
   staleAfterIntervals: 3,
+  requestTimeoutSeconds: 30,
+  maxConnections: 512,
   logLevel: 'info',
   logFormat: 'auto',
 };
