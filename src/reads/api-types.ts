@@ -31,6 +31,7 @@ export type ErrorCode =
   | 'snapshot_unavailable'
   | 'busy'
   | 'timeout'
+  | 'request_timeout'
   | 'bad_request'
   | 'internal';
 

@@ -1,11 +1,11 @@
 import { PassThrough } from 'node:stream';
-import type { Socket } from 'node:net';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, type RouteOptions } from 'fastify';
 import type { Logger } from '../shared/logger.js';
 import type { ErrorCode, Freshness } from './api-types.js';
 import { bodyOf, ResponseCache, type CachedBody } from './cache.js';
 import { BadParameterError, ReadsError } from './errors.js';
 import type { Generation } from './generations.js';
+import { DEFAULT_HTTP_LIMITS, edgeServerOptions, guardServer, type HttpLimits } from './http-edges.js';
 import { buildOpenApi } from './openapi.js';
 import type { ReadPlan, ReadViewParams } from './params.js';
 import { CONTENT_TYPES, csvRenderer, jsonRenderer, ndjsonRenderer, type Format, type Renderer } from './render.js';
@@ -45,6 +45,8 @@ export interface BuildAppOptions {
   cache?: ResponseCache;
   /** A response larger than this starts streaming instead of being buffered (bytes). */
   streamThresholdBytes?: number;
+  /** The request deadline and the connection cap (http-edges.ts); defaults: 30 s, 512. */
+  limits?: Partial<HttpLimits>;
 }
 
 export { errorBody, etagMatches, hostOf, isAllowedHost, negotiate, parseRowsQuery } from './http-support.js';
@@ -58,30 +60,27 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
 
   // Fastify's own info lines ("Server listening at ...") repeat our `listening` line: warnings up.
   const fastifyLogger = logger.levelVal < logger.levels.values.warn! ? logger.child({}, { level: 'warn' }) : logger;
+  const limits: HttpLimits = { ...DEFAULT_HTTP_LIMITS, ...opts.limits };
   const app = Fastify({
     loggerInstance: fastifyLogger as unknown as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     routerOptions: { maxParamLength: 500 },
     bodyLimit: 1024 * 1024,
-    return503OnClosing: true,
+    // Requests arriving while the server closes are answered by the guard below, in our format.
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
+    // Timeouts, the Host check moved out of Node, and the answer to unparseable requests.
+    ...edgeServerOptions(limits),
     // Malformed URLs (bad percent-encoding) get the same error format.
     frameworkErrors: (err, _req, reply) => {
       sendError(reply, 400, errorBody('bad_request', err.message));
     },
-    // Requests too malformed for HTTP parsing (a 64 KB query string is a header overflow).
-    clientErrorHandler: (err: NodeJS.ErrnoException, socket: Socket) => {
-      if (!socket.writable) return socket.destroy();
-      const overflow = err.code === 'HPE_HEADER_OVERFLOW';
-      const status = overflow ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-      const body = JSON.stringify(
-        errorBody('bad_request', overflow ? 'the request line and headers are too large (over 16 KB); shorten the query string' : 'malformed HTTP request'),
-      );
-      const reason = overflow ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request';
-      socket.end(
-        `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-      );
-    },
+  });
+  const guard = guardServer(app.server, limits, logger);
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+    guard.closeUnfinished();
   });
 
   // Parameters are validated by the service layer (shared with MCP); bodies are rendered here.
@@ -94,11 +93,19 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
     routes.push(route);
   });
 
-  // DNS-rebinding guard: Host (and Origin, when sent) must be a loopback name or an allowed one.
+  // The first hook of every route: a server that is closing answers 503; then the DNS-rebinding
+  // guard: Host (and Origin, when sent) must be a loopback name or an allowed one.
   app.addHook('onRequest', async (req, reply) => {
+    if (closing) {
+      reply.header('retry-after', '1').header('connection', 'close');
+      return sendError(reply, 503, errorBody('busy', 'the server is shutting down; retry in a moment'));
+    }
     const host = req.headers.host;
-    if (host === undefined || !isAllowedHost(hostOf(host, false), allowed)) {
-      return sendError(reply, 403, errorBody('forbidden_host', `Host ${JSON.stringify(String(host ?? '').slice(0, 100))} is not allowed: only loopback names (127.0.0.1, localhost, [::1]) or --allowed-hosts`));
+    if (host === undefined || host === '') {
+      return sendError(reply, 400, errorBody('bad_request', 'the Host header is missing: send Host: 127.0.0.1:<port> (HTTP/1.1 requires it, and it is checked against DNS rebinding)'));
+    }
+    if (!isAllowedHost(hostOf(host, false), allowed)) {
+      return sendError(reply, 403, errorBody('forbidden_host', `Host ${JSON.stringify(host.slice(0, 100))} is not allowed: only loopback names (127.0.0.1, localhost, [::1]) or --allowed-hosts`));
     }
     const origin = req.headers.origin;
     if (origin !== undefined && !isAllowedHost(hostOf(origin, true), allowed)) {

@@ -25,6 +25,7 @@ export const ErrorCodeSchema = z.enum([
   'snapshot_unavailable',
   'busy',
   'timeout',
+  'request_timeout',
   'bad_request',
   'internal',
 ]);

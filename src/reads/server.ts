@@ -9,7 +9,7 @@ import { QueryLimiter } from './limiter.js';
 import { ReadsService } from './service.js';
 
 export interface StartReadsOptions {
-  config: Pick<Config, 'home' | 'host' | 'port' | 'allowedHosts' | 'staleAfterIntervals' | 'refreshIntervalSeconds'>;
+  config: Pick<Config, 'home' | 'host' | 'port' | 'allowedHosts' | 'staleAfterIntervals' | 'refreshIntervalSeconds' | 'requestTimeoutSeconds' | 'maxConnections'>;
   logger: Logger;
   /** Concurrent DuckDB queries (default 3: the libuv pool has 4 threads). */
   maxConcurrentQueries?: number;
@@ -45,7 +45,14 @@ export async function startReadsServer(opts: StartReadsOptions): Promise<ReadsSe
   });
   await manager.start();
   const service = new ReadsService({ manager, config, queryTimeoutMs: opts.queryTimeoutMs });
-  const app = buildApp({ service, logger, allowedHosts: config.allowedHosts, cache: new ResponseCache(opts.cacheBytes), streamThresholdBytes: opts.streamThresholdBytes });
+  const app = buildApp({
+    service,
+    logger,
+    allowedHosts: config.allowedHosts,
+    cache: new ResponseCache(opts.cacheBytes),
+    streamThresholdBytes: opts.streamThresholdBytes,
+    limits: { requestTimeoutMs: Math.round(config.requestTimeoutSeconds * 1000), maxConnections: config.maxConnections },
+  });
   let closed = false;
   try {
     if (opts.extend) await opts.extend(app, service);
