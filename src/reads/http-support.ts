@@ -87,7 +87,8 @@ export function negotiate(format: string | undefined, accept: string | undefined
 /** Splits the query string of GET /views/:name into read parameters; unknown or repeated keys are 400. */
 export function parseRowsQuery(query: unknown): { params: ReadViewParams; format: string | undefined } {
   const params: ReadViewParams = {};
-  const filters: Record<string, string> = {};
+  // No prototype: `filter[__proto__]=x` must be an own key (an unknown column), not a prototype set.
+  const filters: Record<string, string> = Object.create(null) as Record<string, string>;
   let format: string | undefined;
   for (const [key, raw] of Object.entries((query ?? {}) as Record<string, string | string[]>)) {
     const shown = key.length > 64 ? `${key.slice(0, 64)}...` : key;

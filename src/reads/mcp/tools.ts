@@ -16,6 +16,7 @@ import {
   ViewRowsResponseSchema,
 } from '../schemas.js';
 import type { ReadsService } from '../service.js';
+import { keepRecordKeys } from './own-keys.js';
 import {
   DEFAULT_MAX_ROWS,
   DEFAULT_TIMEOUT_SECONDS,
@@ -130,19 +131,23 @@ export function createLatticeMcpServer(opts: LatticeMcpOptions): McpServer {
     {
       title: 'Read rows of a view',
       description: `Rows of one view, a page at a time, with the same rules as GET /views/{name} of the HTTP API. Exact-match filters on any column (the value is converted to the column's type: integers, true/false, ISO-8601 dates and timestamps; on a list column such as session_ids the filter means "the list contains this value"; null matches NULL); several filters are ANDed. Sort with order_by ("col" ascending, "-col" descending); the view's key columns always break ties, so paging with offset is stable within one snapshot. \`total\` is the number of matching rows over all pages. Page size: limit 0..${MAX_LIMIT}, default ${DEFAULT_LIMIT}. An unknown view or column is an error that lists the valid ones.`,
-      inputSchema: z.object({
-        view: z.string().min(1).max(200).describe('a view name, as listed by list_views'),
-        limit: z.number().int().min(0).max(MAX_LIMIT).optional().describe(`rows per page, 0..${MAX_LIMIT}; default ${DEFAULT_LIMIT} (0 returns only total)`),
-        offset: z.number().int().min(0).max(MAX_OFFSET).optional().describe('matching rows to skip; default 0'),
-        order_by: z
-          .union([z.string().max(10_000), z.array(z.string().max(200)).max(200)])
-          .optional()
-          .describe('sort terms: "-session_count,tool_name" or ["-session_count", "tool_name"]; "-" means descending'),
-        filters: z
-          .record(z.string().max(200), FilterValueSchema)
-          .optional()
-          .describe('exact-match filters by column, e.g. {"tool_name": "Bash"} or {"session_ids": 42} (list contains 42)'),
-      }),
+      // A filter named `__proto__` must reach the planner (an unknown column), not vanish in zod.
+      inputSchema: keepRecordKeys(
+        z.object({
+          view: z.string().min(1).max(200).describe('a view name, as listed by list_views'),
+          limit: z.number().int().min(0).max(MAX_LIMIT).optional().describe(`rows per page, 0..${MAX_LIMIT}; default ${DEFAULT_LIMIT} (0 returns only total)`),
+          offset: z.number().int().min(0).max(MAX_OFFSET).optional().describe('matching rows to skip; default 0'),
+          order_by: z
+            .union([z.string().max(10_000), z.array(z.string().max(200)).max(200)])
+            .optional()
+            .describe('sort terms: "-session_count,tool_name" or ["-session_count", "tool_name"]; "-" means descending'),
+          filters: z
+            .record(z.string().max(200), FilterValueSchema)
+            .optional()
+            .describe('exact-match filters by column, e.g. {"tool_name": "Bash"} or {"session_ids": 42} (list contains 42)'),
+        }),
+        ['filters'],
+      ),
       outputSchema: ViewRowsResponseSchema,
       annotations: { title: 'Read rows of a view', ...READ_ONLY },
     },
