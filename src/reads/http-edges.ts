@@ -95,13 +95,19 @@ export function edgeServerOptions(limits: HttpLimits): {
       // Node would answer a request without Host with an empty 400 before any hook runs; the Host
       // guard (http.ts) answers it in JSON instead.
       requireHostHeader: false,
-      // The headers are part of the request: the same bound (Node refuses a larger one anyway).
+      // Node checks headersTimeout <= requestTimeout when it creates the server, before Fastify
+      // sets the request timeout: both are given here. The headers are part of the request: the
+      // same bound.
+      requestTimeout: limits.requestTimeoutMs,
       headersTimeout: limits.requestTimeoutMs,
       connectionsCheckingInterval: Math.min(HTTP_EDGES.checkIntervalMs, limits.requestTimeoutMs),
     },
     clientErrorHandler: (err, socket) => answerClientError(err, socket, limits),
   };
 }
+
+/** `METHOD target HTTP/x.y`, the method a token (RFC 9110). */
+const REQUEST_LINE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+ \S+ HTTP\/\d\.\d\r?\n/;
 
 /** What the peer gets for a request Node could not parse or that did not arrive in time. */
 function answerClientError(err: NodeJS.ErrnoException & { reason?: string; rawPacket?: Buffer }, socket: Socket, limits: HttpLimits): void {
@@ -117,7 +123,9 @@ function answerClientError(err: NodeJS.ErrnoException & { reason?: string; rawPa
     answer = rawErrorResponse(408, 'request_timeout', `the request (headers and body) did not arrive within ${seconds} s; send it whole (SESSION_LATTICE_REQUEST_TIMEOUT_SECONDS sets the bound)`);
   } else if (err.code === 'HPE_HEADER_OVERFLOW') {
     answer = rawErrorResponse(431, 'bad_request', 'the request line and headers are too large (over 16 KB); shorten the query string');
-  } else if (err.code === 'HPE_INVALID_METHOD' && /^[!#$%&'*+.^_`|~0-9A-Za-z-]+ /.test(err.rawPacket?.toString('latin1', 0, 64) ?? '')) {
+  } else if (err.code === 'HPE_INVALID_METHOD' && REQUEST_LINE.test(err.rawPacket?.toString('latin1', 0, 2048) ?? '')) {
+    // A well-formed request line whose method Node does not know (not garbage): 405, like any
+    // other method the read API does not take.
     const method = (err.rawPacket?.toString('latin1', 0, 64) ?? '').split(' ')[0]!.slice(0, 40);
     answer = rawErrorResponse(405, 'method_not_allowed', `method ${method} is not allowed: the read API is read-only (GET and HEAD; POST at /mcp)`, { Allow: 'GET, HEAD' });
   } else {
@@ -141,7 +149,7 @@ function refuseOnSocket(socket: Socket, response: string): void {
 export interface ServerGuard {
   /**
    * At shutdown: answers 503 on every connection whose request has not arrived whole and closes
-   * it, and closes connections with no request in flight. Node stops enforcing the request
+   * it, and closes idle ones. Node stops enforcing the request
    * deadline once the server closes, so a drip-fed request would otherwise hold the shutdown
    * until the stop deadline; a request that arrived whole is answered as usual.
    */
@@ -178,8 +186,11 @@ export function guardServer(server: Server, limits: HttpLimits, logger: Logger):
     closeUnfinished() {
       for (const socket of sockets as Set<HttpSocket>) {
         const res = socket._httpMessage;
-        if (res && requests.get(socket)?.complete) continue;
-        if (res && !res.headersSent && socket.writable) {
+        const req = requests.get(socket);
+        if (res && req?.complete) continue;
+        // Headers still arriving (bytes but no request yet), or a body still arriving.
+        const arriving = res ? !res.headersSent : req === undefined && socket.bytesRead > 0;
+        if (arriving && socket.writable) {
           refuseOnSocket(socket, rawErrorResponse(503, 'busy', 'the server is shutting down and the request had not arrived whole; retry in a moment', { 'Retry-After': '1' }));
         } else {
           socket.destroy();
