@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { PassThrough } from 'node:stream';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ErrorCode, ErrorResponse, Freshness } from './api-types.js';
 import { BadParameterError } from './errors.js';
 import { MAX_LIMIT, type ReadViewParams } from './params.js';
@@ -42,6 +42,33 @@ export function isAllowedHost(name: string | null, extra: readonly string[]): bo
   if (name === null) return false;
   const bare = name.startsWith('[') ? name.slice(1, -1) : name;
   return LOOPBACK_HOSTS.includes(name) || LOOPBACK_HOSTS.includes(bare) || extra.includes(name) || extra.includes(bare);
+}
+
+/**
+ * The first hook of every route. A server that is closing answers 503 (Fastify's own answer is
+ * not in our format). Then the DNS-rebinding guard: Host (and Origin, when sent) must be a
+ * loopback name or an allowed one; a missing Host is a bad request (Node's own check, an empty
+ * 400, is off: http-edges.ts).
+ */
+export function requestGuard(allowed: readonly string[], closing: () => boolean) {
+  return async (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
+    if (closing()) {
+      reply.header('retry-after', '1').header('connection', 'close');
+      return sendError(reply, 503, errorBody('busy', 'the server is shutting down; retry in a moment'));
+    }
+    const host = req.headers.host;
+    if (host === undefined || host === '') {
+      return sendError(reply, 400, errorBody('bad_request', 'the Host header is missing: send Host: 127.0.0.1:<port> (HTTP/1.1 requires it, and it is checked against DNS rebinding)'));
+    }
+    if (!isAllowedHost(hostOf(host, false), allowed)) {
+      return sendError(reply, 403, errorBody('forbidden_host', `Host ${JSON.stringify(host.slice(0, 100))} is not allowed: only loopback names (127.0.0.1, localhost, [::1]) or --allowed-hosts`));
+    }
+    const origin = req.headers.origin;
+    if (origin !== undefined && !isAllowedHost(hostOf(origin, true), allowed)) {
+      return sendError(reply, 403, errorBody('forbidden_host', `Origin ${JSON.stringify(origin.slice(0, 100))} is not allowed: only loopback origins or --allowed-hosts`));
+    }
+    return undefined;
+  };
 }
 
 /**

@@ -17,11 +17,10 @@ import {
   errorBody,
   etagFor,
   etagMatches,
-  hostOf,
-  isAllowedHost,
   negotiate,
   parseRowsQuery,
   READ_METHODS,
+  requestGuard,
   sendError,
   setFreshnessHeaders,
 } from './http-support.js';
@@ -93,25 +92,8 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
     routes.push(route);
   });
 
-  // The first hook of every route: a server that is closing answers 503; then the DNS-rebinding
-  // guard: Host (and Origin, when sent) must be a loopback name or an allowed one.
-  app.addHook('onRequest', async (req, reply) => {
-    if (closing) {
-      reply.header('retry-after', '1').header('connection', 'close');
-      return sendError(reply, 503, errorBody('busy', 'the server is shutting down; retry in a moment'));
-    }
-    const host = req.headers.host;
-    if (host === undefined || host === '') {
-      return sendError(reply, 400, errorBody('bad_request', 'the Host header is missing: send Host: 127.0.0.1:<port> (HTTP/1.1 requires it, and it is checked against DNS rebinding)'));
-    }
-    if (!isAllowedHost(hostOf(host, false), allowed)) {
-      return sendError(reply, 403, errorBody('forbidden_host', `Host ${JSON.stringify(host.slice(0, 100))} is not allowed: only loopback names (127.0.0.1, localhost, [::1]) or --allowed-hosts`));
-    }
-    const origin = req.headers.origin;
-    if (origin !== undefined && !isAllowedHost(hostOf(origin, true), allowed)) {
-      return sendError(reply, 403, errorBody('forbidden_host', `Origin ${JSON.stringify(origin.slice(0, 100))} is not allowed: only loopback origins or --allowed-hosts`));
-    }
-  });
+  // The first hook of every route: 503 while closing, then the Host/Origin (DNS-rebinding) guard.
+  app.addHook('onRequest', requestGuard(allowed, () => closing));
 
   app.setNotFoundHandler((req, reply) => {
     if (!READ_METHODS.has(req.method)) {
