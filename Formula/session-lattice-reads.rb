@@ -33,6 +33,7 @@ class SessionLatticeReads < Formula
         SESSION_LATTICE_ALLOWED_HOSTS             (empty: loopback names only)
         SESSION_LATTICE_STALE_AFTER_INTERVALS     3
         SESSION_LATTICE_REFRESH_INTERVAL_SECONDS  60
+        SESSION_LATTICE_QUERY_MEMORY_MB           1024 (each MCP query worker's memory cap)
         SESSION_LATTICE_LOG_LEVEL                 info
         SESSION_LATTICE_LOG_FORMAT                auto
       To change one, edit the service file `brew services info session-lattice-reads` names, or
@@ -53,6 +54,7 @@ class SessionLatticeReads < Formula
                           SESSION_LATTICE_ALLOWED_HOSTS:            "",
                           SESSION_LATTICE_STALE_AFTER_INTERVALS:    "3",
                           SESSION_LATTICE_REFRESH_INTERVAL_SECONDS: "60",
+                          SESSION_LATTICE_QUERY_MEMORY_MB:          "1024",
                           SESSION_LATTICE_LOG_LEVEL:                "info",
                           SESSION_LATTICE_LOG_FORMAT:               "auto"
   end

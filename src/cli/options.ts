@@ -28,6 +28,7 @@ export const READS_SETTINGS: readonly (keyof Config)[] = [
   'allowedHosts',
   'staleAfterIntervals',
   'refreshIntervalSeconds',
+  'queryMemoryBytes',
   'logLevel',
   'logFormat',
 ];

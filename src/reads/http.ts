@@ -12,6 +12,7 @@ import { CONTENT_TYPES, csvRenderer, jsonRenderer, ndjsonRenderer, type Format, 
 import { ROUTE_SCHEMAS } from './route-schemas.js';
 import type { ReadsService } from './service.js';
 import { mcpPlugin } from './mcp/plugin.js';
+import type { QueryRunner } from './query-workers/pool.js';
 import {
   drained,
   errorBody,
@@ -45,6 +46,8 @@ export interface BuildAppOptions {
   cache?: ResponseCache;
   /** A response larger than this starts streaming instead of being buffered (bytes). */
   streamThresholdBytes?: number;
+  /** Where the MCP `query` tool runs its SQL (the query worker pool). */
+  queryRunner: QueryRunner;
 }
 
 export { errorBody, etagMatches, hostOf, isAllowedHost, negotiate, parseRowsQuery } from './http-support.js';
@@ -314,7 +317,7 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
     return reply.type('application/json; charset=utf-8').send(JSON.stringify(buildOpenApi(routes)));
   });
 
-  void app.register(mcpPlugin, { service, logger, allowedHosts: allowed });
+  void app.register(mcpPlugin, { service, logger, allowedHosts: allowed, queryRunner: opts.queryRunner });
 
   return app;
 }

@@ -21,6 +21,8 @@ export interface Config {
   allowedHosts: string[];
   /** `/healthz` says degraded when the data is older than this many refresh intervals. */
   staleAfterIntervals: number;
+  /** Memory cap of each MCP `query` worker process, in bytes (enforced outside DuckDB). */
+  queryMemoryBytes: number;
   logLevel: LogLevel;
   /** How the daemons write their log: JSON lines for machines, or one readable line per event. */
   logFormat: LogFormat;
@@ -189,6 +191,14 @@ export const SETTINGS: { [K in keyof Config]: Setting<K> } = {
     defaultText: '3',
     parse: decimal(1, 10000),
   },
+  queryMemoryBytes: {
+    key: 'queryMemoryBytes',
+    env: 'SESSION_LATTICE_QUERY_MEMORY_MB',
+    flag: 'query-memory-mb',
+    accepts: 'the memory cap of each MCP query worker process, in MiB (a query past it is stopped)',
+    defaultText: '1024',
+    parse: (raw) => integer(128, 65536)(raw) * MIB,
+  },
   logLevel: {
     key: 'logLevel',
     env: 'SESSION_LATTICE_LOG_LEVEL',
@@ -218,6 +228,7 @@ export const DEFAULTS: Config = {
   upstreamRetries: 3,
   allowedHosts: [],
   staleAfterIntervals: 3,
+  queryMemoryBytes: 1024 * MIB,
   logLevel: 'info',
   logFormat: 'auto',
 };
