@@ -16,7 +16,8 @@ import { QueryWorker, WorkerLost, type WorkerAnswer } from './worker-process.js'
  *   where the OS enforces one (Linux: DuckDB then fails fast with its own "Out of Memory Error"),
  *   and this pool samples a busy worker's RSS every `sampleMs` and kills it past the cap (what
  *   holds on macOS, where memory rlimits are not enforced). DuckDB's own memory_limit inside the
- *   worker is half the cap, so ordinary big queries fail cleanly before either.
+ *   worker is three quarters of the cap (the rest is for Node and what DuckDB allocates outside
+ *   its buffer pool), so ordinary big queries fail cleanly, with DuckDB's message, before either.
  * - Time: at the query's deadline the worker is SIGKILLed (DuckDB's interrupt does not reach
  *   every operator) and the caller answered at once; a replacement starts.
  * - Queue: a query waits for an idle worker at most `queueTimeoutMs`, behind at most `maxQueued`
@@ -54,6 +55,7 @@ export interface QueryWorkerPoolOptions {
 
 export const DEFAULT_POOL_SIZE = 2;
 const MIB = 1024 * 1024;
+const SHUTTING_DOWN = 'the server is shutting down; retry once it is back';
 
 interface Waiter {
   resolve: (w: QueryWorker) => void;
@@ -86,7 +88,7 @@ export class QueryWorkerPool implements QueryRunner {
     this.settings = {
       published: paths.published,
       home: paths.home,
-      duckdbMemoryMb: Math.max(64, Math.floor(opts.memoryBytes / MIB / 2)),
+      duckdbMemoryMb: Math.max(64, Math.floor((opts.memoryBytes / MIB) * 0.75)),
       // Leave cores to the HTTP server: an agent's query is not worth the whole machine.
       threads: Math.max(1, Math.min(4, Math.floor(availableParallelism() / 2))),
     };
@@ -103,6 +105,15 @@ export class QueryWorkerPool implements QueryRunner {
 
   start(): void {
     while (this.workers.size < this.size) this.spawn();
+  }
+
+  /** Resolves once no worker is starting (all are warm), for callers that measure or must not queue. */
+  async ready(): Promise<void> {
+    while ([...this.workers].some((w) => w.state === 'starting') || this.workers.size === 0) {
+      if (this.closed) return;
+      if (this.startError) throw new QueryWorkerError(this.startError);
+      await new Promise((r) => setTimeout(r, 20));
+    }
   }
 
   /** A new generation is current: idle workers reopen now, so the next query does not wait for it. */
@@ -134,7 +145,7 @@ export class QueryWorkerPool implements QueryRunner {
     if (this.respawnTimer) clearTimeout(this.respawnTimer);
     for (const w of this.waiting.splice(0)) {
       clearTimeout(w.timer);
-      w.reject(new QueryWorkerError('the server is shutting down; retry once it is back'));
+      w.reject(new QueryWorkerError(SHUTTING_DOWN));
     }
     const exits = [...this.workers].map((w) => {
       w.kill();
@@ -196,7 +207,7 @@ export class QueryWorkerPool implements QueryRunner {
   }
 
   private acquire(): Promise<QueryWorker> {
-    if (this.closed) return Promise.reject(new QueryWorkerError('the server is shutting down; retry once it is back'));
+    if (this.closed) return Promise.reject(new QueryWorkerError(SHUTTING_DOWN));
     for (const w of this.workers) {
       if (w.state === 'idle') {
         w.state = 'busy';
@@ -214,7 +225,7 @@ export class QueryWorkerPool implements QueryRunner {
         timer: setTimeout(() => {
           const i = this.waiting.indexOf(waiter);
           if (i !== -1) this.waiting.splice(i, 1);
-          reject(new BusyError(`no query worker became free within ${Math.round(this.queueTimeoutMs / 1000)} s (all ${this.size} are busy); retry shortly`));
+          reject(new BusyError(`no query worker became free within ${this.queueTimeoutMs} ms (all ${this.size} are busy); retry shortly`));
         }, this.queueTimeoutMs),
       };
       this.waiting.push(waiter);
@@ -261,6 +272,7 @@ export class QueryWorkerPool implements QueryRunner {
 
   /** The caller's error when a worker stopped under its query (killed by the OS, crashed). */
   private lostError(err: unknown): Error {
+    if (this.closed) return new QueryWorkerError(SHUTTING_DOWN);
     if (!(err instanceof WorkerLost)) return err instanceof Error ? err : new Error(String(err));
     const how = err.exit ? (err.exit.signal ?? `exit code ${err.exit.code}`) : err.message;
     this.opts.logger.warn({ err: err.message, stderr: err.exit?.stderr.slice(-500) }, 'query worker lost under a query');

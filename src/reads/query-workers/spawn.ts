@@ -1,9 +1,17 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { WorkerSettings } from './protocol.js';
 
-/** The worker's entry point, beside this file in dist/. */
-const WORKER_MAIN = resolve(import.meta.dirname, 'worker-main.js');
+/**
+ * The worker's entry point: beside this file once compiled (dist/src/reads/query-workers/). When
+ * this module runs from its TypeScript source (vitest imports src/), the compiled copy in dist/:
+ * node cannot start a .ts file, and the tests run after a build.
+ */
+function workerMain(): string {
+  const beside = resolve(import.meta.dirname, 'worker-main.js');
+  return existsSync(beside) ? beside : resolve(import.meta.dirname, '../../../dist/src/reads/query-workers/worker-main.js');
+}
 
 /**
  * Address space a worker needs besides what its queries use. Measured on Linux x64, Node 20 with
@@ -31,7 +39,7 @@ export interface SpawnWorkerOptions {
  * piped for the pool to log when a worker dies.
  */
 export function spawnWorker(opts: SpawnWorkerOptions): ChildProcess {
-  const node = [process.execPath, WORKER_MAIN, JSON.stringify(opts.settings)];
+  const node = [process.execPath, workerMain(), JSON.stringify(opts.settings)];
   const env = { ...process.env, MALLOC_ARENA_MAX: '2' };
   const options = { cwd: '/', env, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] as const, serialization: 'json' as const };
   if (opts.addressSpaceLimit === false) return spawn(node[0]!, node.slice(1), { ...options, stdio: [...options.stdio] });

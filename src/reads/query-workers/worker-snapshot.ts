@@ -66,7 +66,7 @@ export class WorkerSnapshot {
 
   private async open(fileId: string): Promise<Held> {
     const { settings } = this;
-    const instance = await DuckDBInstance.create(settings.published, readOnlyInstanceOptions(`${settings.duckdbMemoryMb}MB`, settings.threads));
+    const instance = await DuckDBInstance.create(settings.published, readOnlyInstanceOptions(`${settings.duckdbMemoryMb}MiB`, settings.threads));
     let conn: DuckDBConnection | null = null;
     try {
       conn = await instance.connect();
