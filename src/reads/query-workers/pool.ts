@@ -57,6 +57,15 @@ export const DEFAULT_POOL_SIZE = 2;
 const MIB = 1024 * 1024;
 const SHUTTING_DOWN = 'the server is shutting down; retry once it is back';
 
+/** DuckDB's own limits inside a worker with this memory cap (also the benchmark's in-process baseline). */
+export function workerDuckdbSettings(memoryBytes: number): Pick<WorkerSettings, 'duckdbMemoryMb' | 'threads'> {
+  return {
+    duckdbMemoryMb: Math.max(64, Math.floor((memoryBytes / MIB) * 0.75)),
+    // Leave cores to the HTTP server: an agent's query is not worth the whole machine.
+    threads: Math.max(1, Math.min(4, Math.floor(availableParallelism() / 2))),
+  };
+}
+
 interface Waiter {
   resolve: (w: QueryWorker) => void;
   reject: (e: Error) => void;
@@ -85,13 +94,7 @@ export class QueryWorkerPool implements QueryRunner {
     this.queueTimeoutMs = opts.queueTimeoutMs ?? 30_000;
     this.sampleMs = opts.sampleMs ?? 150;
     const paths = homePaths(opts.home);
-    this.settings = {
-      published: paths.published,
-      home: paths.home,
-      duckdbMemoryMb: Math.max(64, Math.floor((opts.memoryBytes / MIB) * 0.75)),
-      // Leave cores to the HTTP server: an agent's query is not worth the whole machine.
-      threads: Math.max(1, Math.min(4, Math.floor(availableParallelism() / 2))),
-    };
+    this.settings = { published: paths.published, home: paths.home, ...workerDuckdbSettings(opts.memoryBytes) };
   }
 
   get capMb(): number {
