@@ -53,7 +53,7 @@ export interface QueryWorkerPoolOptions {
   addressSpaceLimit?: boolean;
 }
 
-export const DEFAULT_POOL_SIZE = 2;
+const DEFAULT_POOL_SIZE = 2;
 const MIB = 1024 * 1024;
 const SHUTTING_DOWN = 'the server is shutting down; retry once it is back';
 
@@ -159,6 +159,7 @@ export class QueryWorkerPool implements QueryRunner {
 
   private spawn(): void {
     const worker = new QueryWorker({ settings: this.settings, memoryBytes: this.opts.memoryBytes, addressSpaceLimit: this.opts.addressSpaceLimit }, (w) => {
+      this.readyOnce.add(w);
       this.startError = null;
       this.startFailures = 0;
       this.opts.logger.debug({ worker_pid: w.pid, generation: w.snapshot?.generation ?? null }, 'query worker ready');
@@ -197,7 +198,6 @@ export class QueryWorkerPool implements QueryRunner {
 
   /** An idle worker for the next waiter, or back to idle. */
   private release(worker: QueryWorker): void {
-    this.readyOnce.add(worker);
     if (worker.state === 'exited') return;
     const next = this.waiting.shift();
     if (next) {

@@ -19,7 +19,7 @@ export const WorkerSettingsSchema = z.object({
 });
 export type WorkerSettings = z.infer<typeof WorkerSettingsSchema>;
 
-export const QueryRequestSchema = z.object({
+const QueryRequestSchema = z.object({
   type: z.literal('query'),
   id: z.number().int(),
   sql: z.string(),
@@ -32,7 +32,6 @@ export type QueryRequest = z.infer<typeof QueryRequestSchema>;
 const SyncRequestSchema = z.object({ type: z.literal('sync') });
 
 export const ToWorkerSchema = z.discriminatedUnion('type', [QueryRequestSchema, SyncRequestSchema]);
-export type ToWorker = z.infer<typeof ToWorkerSchema>;
 
 /** Which generation a worker holds: what a result's freshness is built from. */
 const SnapshotInfoSchema = z.object({
@@ -48,7 +47,7 @@ const ReadySchema = z.object({ type: z.literal('ready'), snapshot: SnapshotInfoS
 
 const ColumnSchema = z.object({ name: z.string(), type: z.string() });
 
-export const ResultSchema = z.object({
+const ResultSchema = z.object({
   type: z.literal('result'),
   id: z.number().int(),
   snapshot: SnapshotInfoSchema,
@@ -65,7 +64,7 @@ export type QueryResultMessage = z.infer<typeof ResultSchema>;
  * refused / failed: the SQL's fault (the message is for the agent); no_snapshot / unavailable:
  * nothing published, or the published file cannot be opened; internal: a bug in the worker.
  */
-export const ERROR_KINDS = ['refused', 'failed', 'no_snapshot', 'unavailable', 'internal'] as const;
+const ERROR_KINDS = ['refused', 'failed', 'no_snapshot', 'unavailable', 'internal'] as const;
 export type ErrorKind = (typeof ERROR_KINDS)[number];
 
 const ErrorSchema = z.object({
