@@ -18,6 +18,7 @@ const MODULES: Record<string, () => Promise<{ default: BenchModule }>> = {
   views: () => import('./views.js'),
   reads: () => import('./reads.js'),
   serve: () => import('./serve.js'),
+  query: () => import('./query.js'),
 };
 
 async function main(): Promise<void> {

@@ -23,6 +23,8 @@ describe('configuration', () => {
     expect(loadConfig(env, { refreshIntervalSeconds: '0.5' }).refreshIntervalSeconds).toBe(0.5);
     expect(loadConfig({ SESSION_LATTICE_ALLOWED_HOSTS: 'a.local, B.local' }).allowedHosts).toEqual(['a.local', 'b.local']);
     expect(loadConfig({ SESSION_LATTICE_MAX_PAYLOAD_MB: '1' }).maxPayloadBytes).toBe(1048576);
+    expect(loadConfig({ SESSION_LATTICE_QUERY_MEMORY_MB: '256' }).queryMemoryBytes).toBe(256 * 1048576);
+    expect(loadConfig({ SESSION_LATTICE_QUERY_MEMORY_MB: '256' }, { queryMemoryMb: '2048' }).queryMemoryBytes).toBe(2048 * 1048576);
   });
 
   it.each([
@@ -36,6 +38,8 @@ describe('configuration', () => {
     ['SESSION_LATTICE_HOME', '  '],
     ['SESSION_LATTICE_LOG_LEVEL', 'loud'],
     ['SESSION_LATTICE_UPSTREAM_RETRIES', '-1'],
+    ['SESSION_LATTICE_QUERY_MEMORY_MB', '64'],
+    ['SESSION_LATTICE_QUERY_MEMORY_MB', '1.5'],
   ])('refuses %s=%j, naming it and what it accepts', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`^${name}=.*expected `));

@@ -30,6 +30,7 @@ export const READS_SETTINGS: readonly (keyof Config)[] = [
   'refreshIntervalSeconds',
   'requestTimeoutSeconds',
   'maxConnections',
+  'queryMemoryBytes',
   'logLevel',
   'logFormat',
 ];

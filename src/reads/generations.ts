@@ -6,6 +6,7 @@ import type { Logger } from '../shared/logger.js';
 import { errorMessage } from '../shared/errors.js';
 import { SELECT_META_SQL, SELECT_VIEWS_SQL, VIEW_SCHEMA, type SnapshotMeta, type ViewState } from '../shared/snapshot.js';
 import { NoSnapshotError, QueryTimeoutError, SnapshotUnavailableError } from './errors.js';
+import { HARDENING, readOnlyInstanceOptions } from './hardening.js';
 import type { QueryLimiter } from './limiter.js';
 
 /**
@@ -35,30 +36,11 @@ export interface ViewInfo extends ViewState {
 }
 
 /**
- * Run on the first connection of every instance, before anything else; settings are global to
- * the instance, so later connections inherit them. `temp_directory` first: its default is
- * `<db>.tmp` beside the published file, under the home, and it cannot be changed once external
- * access is off. `lock_configuration` last, so no query can undo any of it.
- */
-const HARDENING = [
-  "SET temp_directory = ''",
-  'SET enable_external_access = false',
-  'SET autoinstall_known_extensions = false',
-  'SET autoload_known_extensions = false',
-  'SET lock_configuration = true',
-];
-
-/**
  * Each generation is its own instance with its own buffer pool, and two are open during a switch;
- * a view read needs little, and a runaway `query` should fail rather than take the machine
- * (DuckDB's default is 80% of RAM, and spilling is off with temp_directory='').
+ * a view read needs little (DuckDB's default is 80% of RAM, and spilling is off with
+ * temp_directory='').
  */
-const INSTANCE_OPTIONS: Record<string, string> = {
-  access_mode: 'READ_ONLY',
-  memory_limit: '1GB',
-  autoinstall_known_extensions: 'false',
-  autoload_known_extensions: 'false',
-};
+const INSTANCE_OPTIONS = readOnlyInstanceOptions('1GB');
 
 const SELECT_COLUMNS_SQL = `
   SELECT table_name, column_name, data_type

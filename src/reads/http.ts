@@ -12,6 +12,7 @@ import { CONTENT_TYPES, csvRenderer, jsonRenderer, ndjsonRenderer, type Format, 
 import { ROUTE_SCHEMAS } from './route-schemas.js';
 import type { ReadsService } from './service.js';
 import { mcpPlugin } from './mcp/plugin.js';
+import type { QueryRunner } from './query-workers/pool.js';
 import {
   drained,
   errorBody,
@@ -46,6 +47,8 @@ export interface BuildAppOptions {
   streamThresholdBytes?: number;
   /** The request deadline and the connection cap (http-edges.ts); defaults: 30 s, 512. */
   limits?: Partial<HttpLimits>;
+  /** Where the MCP `query` tool runs its SQL (the query worker pool). */
+  queryRunner: QueryRunner;
 }
 
 export { errorBody, etagMatches, hostOf, isAllowedHost, negotiate, parseRowsQuery } from './http-support.js';
@@ -303,7 +306,7 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
     return reply.type('application/json; charset=utf-8').send(JSON.stringify(buildOpenApi(routes)));
   });
 
-  void app.register(mcpPlugin, { service, logger, allowedHosts: allowed });
+  void app.register(mcpPlugin, { service, logger, allowedHosts: allowed, queryRunner: opts.queryRunner });
 
   return app;
 }

@@ -6,10 +6,14 @@ import { ResponseCache } from './cache.js';
 import { GenerationManager } from './generations.js';
 import { buildApp } from './http.js';
 import { QueryLimiter } from './limiter.js';
+import { QueryWorkerPool } from './query-workers/pool.js';
 import { ReadsService } from './service.js';
 
 export interface StartReadsOptions {
-  config: Pick<Config, 'home' | 'host' | 'port' | 'allowedHosts' | 'staleAfterIntervals' | 'refreshIntervalSeconds' | 'requestTimeoutSeconds' | 'maxConnections'>;
+  config: Pick<
+    Config,
+    'home' | 'host' | 'port' | 'allowedHosts' | 'staleAfterIntervals' | 'refreshIntervalSeconds' | 'requestTimeoutSeconds' | 'maxConnections' | 'queryMemoryBytes'
+  >;
   logger: Logger;
   /** Concurrent DuckDB queries (default 3: the libuv pool has 4 threads). */
   maxConcurrentQueries?: number;
@@ -27,7 +31,9 @@ export interface ReadsServer {
   url: string;
   app: FastifyInstance;
   service: ReadsService;
-  /** Stops listening, waits for in-flight requests, closes every generation. */
+  /** The `query` tool's worker processes. */
+  queryWorkers: QueryWorkerPool;
+  /** Stops listening, waits for in-flight requests, closes every generation; kills the query workers first, without waiting on their queries. */
   close(): Promise<void>;
 }
 
@@ -44,6 +50,10 @@ export async function startReadsServer(opts: StartReadsOptions): Promise<ReadsSe
     pollMs: opts.pollMs ?? 200,
   });
   await manager.start();
+  // The MCP `query` tool's SQL runs in these worker processes, never in this one.
+  const queryWorkers = new QueryWorkerPool({ home: config.home, memoryBytes: config.queryMemoryBytes, logger });
+  queryWorkers.start();
+  manager.onSwitch(() => queryWorkers.sync());
   const service = new ReadsService({ manager, config, queryTimeoutMs: opts.queryTimeoutMs });
   const app = buildApp({
     service,
@@ -52,12 +62,14 @@ export async function startReadsServer(opts: StartReadsOptions): Promise<ReadsSe
     cache: new ResponseCache(opts.cacheBytes),
     streamThresholdBytes: opts.streamThresholdBytes,
     limits: { requestTimeoutMs: Math.round(config.requestTimeoutSeconds * 1000), maxConnections: config.maxConnections },
+    queryRunner: queryWorkers,
   });
   let closed = false;
   try {
     if (opts.extend) await opts.extend(app, service);
     await app.listen({ host: config.host, port: config.port });
   } catch (err) {
+    await queryWorkers.close();
     await app.close().catch(() => undefined);
     await manager.close();
     throw err;
@@ -71,9 +83,12 @@ export async function startReadsServer(opts: StartReadsOptions): Promise<ReadsSe
     url,
     app,
     service,
+    queryWorkers,
     async close() {
       if (closed) return;
       closed = true;
+      // First, so that a request waiting on a query is answered now and app.close() need not wait for it.
+      await queryWorkers.close();
       await app.close();
       const drained = await manager.close();
       if (!drained) logger.warn('in-flight queries did not finish in time; DuckDB instances left open');

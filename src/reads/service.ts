@@ -1,4 +1,3 @@
-import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Config } from '../shared/config.js';
 import { errorMessage } from '../shared/errors.js';
 import { homePaths } from '../shared/paths.js';
@@ -163,24 +162,6 @@ export class ReadsService {
     return noSnapshotMessage(homePaths(this.config.home).published, reasons, puller);
   }
 
-  /**
-   * Runs `fn` with a connection of the current generation (hardened: no file access, no
-   * extensions, configuration locked), within the concurrency bound and the time limit (the query
-   * is interrupted, not left running). For the MCP `query` tool; `fn` gets the generation too, for
-   * its freshness.
-   */
-  async withSnapshotConnection<T>(
-    fn: (conn: DuckDBConnection, gen: Generation, signal: AbortSignal) => Promise<T>,
-    opts: { timeoutMs?: number } = {},
-  ): Promise<T> {
-    const gen = this.acquire();
-    try {
-      return await gen.withConnection((conn, signal) => fn(conn, gen, signal), { timeoutMs: opts.timeoutMs ?? this.queryTimeoutMs });
-    } finally {
-      gen.release();
-    }
-  }
-
   // ---------------------------------------------------------------------------------------------
   // Lower level, for a transport that holds the generation while it streams a response.
 
@@ -276,6 +257,15 @@ export class ReadsService {
       scan_version: scanVersion,
       age_seconds: this.ageOf(materializedAt ?? meta.published_at),
     };
+  }
+
+  /**
+   * Freshness of an answer from a generation this process may not hold (a query worker's, which
+   * can be a newer or older one than the generation served here). `age_seconds` is measured now.
+   */
+  freshnessOf(s: Omit<Freshness, 'age_seconds'>): Freshness {
+    const { generation, published_at, materialized_at, scan_version } = s;
+    return { generation, published_at, materialized_at, scan_version, age_seconds: this.ageOf(materialized_at ?? published_at) };
   }
 
   ageOf(iso: string): number {

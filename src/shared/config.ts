@@ -25,6 +25,8 @@ export interface Config {
   requestTimeoutSeconds: number;
   /** Connections the reads server holds open at once; one more is answered 503 and closed. */
   maxConnections: number;
+  /** Memory cap of each MCP `query` worker process, in bytes (enforced outside DuckDB). */
+  queryMemoryBytes: number;
   logLevel: LogLevel;
   /** How the daemons write their log: JSON lines for machines, or one readable line per event. */
   logFormat: LogFormat;
@@ -209,6 +211,14 @@ export const SETTINGS: { [K in keyof Config]: Setting<K> } = {
     defaultText: '512',
     parse: integer(1, 100000),
   },
+  queryMemoryBytes: {
+    key: 'queryMemoryBytes',
+    env: 'SESSION_LATTICE_QUERY_MEMORY_MB',
+    flag: 'query-memory-mb',
+    accepts: 'the memory cap of each MCP query worker process, in MiB (a query past it is stopped)',
+    defaultText: '1024',
+    parse: (raw) => integer(128, 65536)(raw) * MIB,
+  },
   logLevel: {
     key: 'logLevel',
     env: 'SESSION_LATTICE_LOG_LEVEL',
@@ -240,6 +250,7 @@ export const DEFAULTS: Config = {
   staleAfterIntervals: 3,
   requestTimeoutSeconds: 30,
   maxConnections: 512,
+  queryMemoryBytes: 1024 * MIB,
   logLevel: 'info',
   logFormat: 'auto',
 };

@@ -74,7 +74,7 @@ function alive(pid: number): boolean {
 }
 
 /** Every descendant of `pid` (ps works on Linux and macOS alike). */
-function descendants(pid: number): number[] {
+export function descendants(pid: number): number[] {
   let table: Array<[number, number]>;
   try {
     table = execFileSync('ps', ['-A', '-o', 'pid=,ppid='], { encoding: 'utf8' })

@@ -28,6 +28,12 @@ export interface HomeTrace {
   writes: string[];
   /** rename, unlink, mkdir, truncate. */
   mutations: string[];
+  /**
+   * Writes and mutations through a relative path, by any traced process: the reads server and its
+   * query workers name every file by its absolute path, so one of these could be under the home
+   * without the lines above seeing it.
+   */
+  relativeWrites: string[];
 }
 
 export async function readHomeTrace(traceFile: string, home: string): Promise<HomeTrace> {
@@ -38,5 +44,10 @@ export async function readHomeTrace(traceFile: string, home: string): Promise<Ho
     opensOfPublished: lines.filter((l) => /open(at)?\(/.test(l) && l.includes('session-lattice.duckdb"') && under(l)),
     writes: lines.filter((l) => under(l) && /open(at)?\(|creat\(/.test(l) && /O_WRONLY|O_RDWR|O_CREAT|O_TRUNC|creat\(/.test(l)),
     mutations: lines.filter((l) => under(l) && /\b(rename|renameat2?|unlink|unlinkat|mkdir|mkdirat|truncate)\(/.test(l)),
+    relativeWrites: lines.filter(
+      (l) =>
+        /\b[a-z]+(at2?)?\((AT_FDCWD, |\d+, )?"(?!\/)/.test(l) &&
+        (/\b(rename|renameat2?|unlink|unlinkat|mkdir|mkdirat|truncate|creat)\(/.test(l) || (/open(at)?\(/.test(l) && /O_WRONLY|O_RDWR|O_CREAT|O_TRUNC/.test(l))),
+    ),
   };
 }

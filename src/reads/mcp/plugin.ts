@@ -5,7 +5,8 @@ import { createMcpHandler, localhostAllowedHostnames, localhostAllowedOrigins } 
 import type { Logger } from '../../shared/logger.js';
 import { errorMessage } from '../../shared/errors.js';
 import type { ReadsService } from '../service.js';
-import { SqlSandbox, type SqlSandboxOptions } from './sql.js';
+import type { QueryRunner } from '../query-workers/pool.js';
+import { SqlSandbox } from './sql.js';
 import { createLatticeMcpServer } from './tools.js';
 
 /**
@@ -31,7 +32,8 @@ export interface McpPluginOptions {
   logger?: Logger;
   /** Extra Host/Origin names accepted besides loopback (config.allowedHosts). */
   allowedHosts?: readonly string[];
-  sandbox?: SqlSandboxOptions;
+  /** Where `query` runs its SQL: the query worker pool. */
+  queryRunner: QueryRunner;
 }
 
 export const MCP_PATH = '/mcp';
@@ -53,7 +55,7 @@ function sdkNames(names: readonly string[]): string[] {
 
 export async function mcpPlugin(app: FastifyInstance, opts: McpPluginOptions): Promise<void> {
   const { service, logger } = opts;
-  const sandbox = new SqlSandbox(service, opts.sandbox);
+  const sandbox = new SqlSandbox(service, opts.queryRunner);
   const handler = createMcpHandler(() => createLatticeMcpServer({ service, sandbox, logger }), {
     legacy: 'stateless',
     maxRequestBodySize: MAX_BODY_BYTES,

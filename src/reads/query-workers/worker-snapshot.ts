@@ -1,0 +1,96 @@
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { stat } from 'node:fs/promises';
+import { errorMessage } from '../../shared/errors.js';
+import { SELECT_META_SQL } from '../../shared/snapshot.js';
+import { HARDENING, readOnlyInstanceOptions } from '../hardening.js';
+import type { SnapshotInfo, WorkerSettings } from './protocol.js';
+
+/**
+ * The generation a query worker holds: one read-only, hardened instance on the published file,
+ * replaced when the file is (the path's dev/inode/size/times changed; checked before every query
+ * and when the server says a new generation is current). A worker runs one query at a time, so
+ * the old instance is never closed under a query.
+ */
+
+const SELECT_INFO_SQL = `
+  SELECT m.*, (SELECT strftime(min(materialized_at) AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%gZ') FROM lattice.views) AS materialized_at
+  FROM (${SELECT_META_SQL}) AS m`;
+
+export type SnapshotState =
+  | { kind: 'open'; conn: DuckDBConnection; info: SnapshotInfo }
+  | { kind: 'none' }
+  | { kind: 'unavailable'; message: string };
+
+interface Held {
+  fileId: string;
+  instance: DuckDBInstance;
+  conn: DuckDBConnection;
+  info: SnapshotInfo;
+}
+
+export class WorkerSnapshot {
+  private held: Held | null = null;
+  private failed: { fileId: string; message: string; at: number } | null = null;
+
+  constructor(private readonly settings: WorkerSettings) {}
+
+  get info(): SnapshotInfo | null {
+    return this.held?.info ?? null;
+  }
+
+  /** The current generation, reopened first if the published file was replaced. */
+  async current(): Promise<SnapshotState> {
+    let fileId: string;
+    try {
+      const st = await stat(this.settings.published);
+      fileId = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+    } catch {
+      // Gone (or never there): keep serving what is open, as the server does.
+      return this.held ? { kind: 'open', conn: this.held.conn, info: this.held.info } : { kind: 'none' };
+    }
+    // A file that failed to open is tried again after a second, as the server's generation manager does.
+    const recentlyFailed = this.failed?.fileId === fileId && Date.now() - this.failed.at < 1000;
+    if (this.held?.fileId !== fileId && !recentlyFailed) {
+      try {
+        const next = await this.open(fileId);
+        this.close();
+        this.held = next;
+        this.failed = null;
+      } catch (err) {
+        this.failed = { fileId, message: errorMessage(err), at: Date.now() };
+      }
+    }
+    if (this.held) return { kind: 'open', conn: this.held.conn, info: this.held.info };
+    return this.failed ? { kind: 'unavailable', message: this.failed.message } : { kind: 'none' };
+  }
+
+  private async open(fileId: string): Promise<Held> {
+    const { settings } = this;
+    const instance = await DuckDBInstance.create(settings.published, readOnlyInstanceOptions(`${settings.duckdbMemoryMb}MiB`, settings.threads));
+    let conn: DuckDBConnection | null = null;
+    try {
+      conn = await instance.connect();
+      for (const sql of HARDENING) await conn.run(sql);
+      const [row] = (await conn.runAndReadAll(SELECT_INFO_SQL)).getRowObjectsJson() as unknown as Array<SnapshotInfo & Record<string, unknown>>;
+      if (!row) throw new Error('lattice.meta is empty');
+      const info: SnapshotInfo = {
+        generation: row.generation,
+        published_at: row.published_at,
+        scan_version: row.scan_version,
+        materialized_at: row.materialized_at,
+      };
+      return { fileId, instance, conn, info };
+    } catch (err) {
+      conn?.disconnectSync();
+      instance.closeSync();
+      throw err;
+    }
+  }
+
+  close(): void {
+    if (!this.held) return;
+    this.held.conn.disconnectSync();
+    this.held.instance.closeSync();
+    this.held = null;
+  }
+}
