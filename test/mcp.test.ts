@@ -310,7 +310,7 @@ describe('MCP at /mcp', () => {
     const single = await probeWhile('/views/tool_sessions?limit=5&order_by=-session_count', () => call(c, 'query', { sql: runaway }));
     // A lower bound only: the query ran until its limit (load can only make it later).
     expect(performance.now() - t0).toBeGreaterThan(4900);
-    expect(errorText(single.result)).toMatch(/did not finish within 5000 ms and was interrupted; narrow the query .* raise timeout_seconds \(at most 30\)/);
+    expect(errorText(single.result)).toMatch(/did not finish within 5000 ms and was stopped \(its worker process was killed and replaced\); narrow the query .* raise timeout_seconds \(at most 30\)/);
     expect(single.failures).toEqual([]);
     expect(single.probes).toBeGreaterThanOrEqual(3);
 
@@ -319,7 +319,7 @@ describe('MCP at /mcp', () => {
     const several = await probeWhile('/views/tool_sessions?limit=5&offset=1', () =>
       Promise.all([1, 2, 3, 4].map(() => call(c, 'query', { sql: runaway, timeout_seconds: 1 }))),
     );
-    for (const r of several.result) expect(errorText(r)).toMatch(/did not finish within 1000 ms and was interrupted/);
+    for (const r of several.result) expect(errorText(r)).toMatch(/did not finish within 1000 ms and was stopped/);
     expect(performance.now() - t1).toBeGreaterThan(1900); // two at a time
     expect(several.failures).toEqual([]);
     expect(several.probes).toBeGreaterThanOrEqual(3);

@@ -54,7 +54,7 @@ describe('query workers', () => {
   }
 
   it('ends each heavy query with a clear error at its deadline or memory cap, while HTTP reads keep answering and the server stays small', async () => {
-    const deadline = (ms: number) => new RegExp(`did not finish within ${ms} ms and was interrupted; narrow the query`);
+    const deadline = (ms: number) => new RegExp(`did not finish within ${ms} ms and was stopped \\(its worker process was killed and replaced\\); narrow the query`);
     const memory = /Out of Memory Error.*narrow it, or raise SESSION_LATTICE_QUERY_MEMORY_MB|used more memory than a query worker may \(\d+ MB, cap 512 MB\) and was stopped/;
     const either = (ms: number) => new RegExp(`${deadline(ms).source}|${memory.source}`);
     const heavy: Array<[string, number, RegExp]> = [

@@ -74,8 +74,9 @@ export class BusyError extends ReadsError {
 }
 
 export class QueryTimeoutError extends ReadsError {
-  constructor(ms: number) {
-    super('timeout', `the query did not finish within ${ms} ms and was interrupted`, 503);
+  /** `how`: what was done to the query at its deadline, in words. */
+  constructor(ms: number, how = 'was interrupted') {
+    super('timeout', `the query did not finish within ${ms} ms and ${how}`, 503);
   }
 }
 

@@ -253,7 +253,7 @@ export class QueryWorkerPool implements QueryRunner {
       };
       const deadline = setTimeout(() => {
         this.opts.logger.info({ worker_pid: worker.pid, timeout_ms: query.timeoutMs }, 'query worker stopped at the query deadline');
-        stop(new QueryTimeoutError(query.timeoutMs));
+        stop(new QueryTimeoutError(query.timeoutMs, 'was stopped (its worker process was killed and replaced)'));
       }, query.timeoutMs);
       const sampler = setInterval(() => {
         void residentBytes(worker.pid ?? -1).then((rss) => {
