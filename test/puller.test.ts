@@ -209,7 +209,8 @@ describe('upstream faults', () => {
   });
 
   it('retries a 5xx with backoff and succeeds when upstream comes back', async () => {
-    recall.setFault('status-503', { times: 2 });
+    // No Retry-After: the puller's own backoff (a Retry-After is honoured instead: upstream-edge.test.ts).
+    recall.setFault('status-503', { times: 2, retryAfter: null });
     const r = await runCli(pullArgs('--upstream-retries', '3', '--json'));
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ outcome: 'published', generation: 1 });
