@@ -176,8 +176,9 @@ describe('upstream faults', () => {
     ['wrong-shape', /not the expected shape/, []],
     ['oversized', /larger than the 8 MiB cap/, ['--max-payload-mb', '8']],
     ['reset', /repo-recall request failed/, []],
-    // A chunk every second against a 0.5 s timeout: load only spaces the chunks further apart.
-    ['slow', /stopped sending the body|did not answer/, timeout],
+    // A chunk every second against a 0.5 s timeout: load only spaces the chunks further apart. The
+    // pace rule (64 KiB per timeout span) or the idle timeout, whichever fires first.
+    ['slow', /sending the sessions too slowly|stopped sending the body|did not answer/, timeout],
   ];
 
   it('fails the tick on every fault, keeps the published generation byte for byte, then recovers', async () => {

@@ -76,7 +76,13 @@ describe('a failing view', () => {
   });
 
   async function tick(catalog: readonly ViewDefinition[]) {
-    return runTick({ db, agent, paths, catalog, upstream: { baseUrl: recall.url, maxBytes: 1 << 30, retries: 0 } });
+    return runTick({
+      db,
+      agent,
+      paths,
+      catalog,
+      upstream: { baseUrl: recall.url, maxBytes: 1 << 30, retries: 0, deadlineSeconds: 600, timeoutSeconds: 30 },
+    });
   }
 
   async function ids(view: string): Promise<number[]> {

@@ -8,7 +8,8 @@ import { META_SCHEMA } from '../shared/snapshot.js';
 import { readSnapshotInfo } from '../shared/snapshot-file.js';
 import { VERSION } from '../shared/version.js';
 import { removeLeftovers } from './cleanup.js';
-import { UpstreamError, upstreamAgent, type FetchProgress } from './fetch.js';
+import { upstreamAgent, type FetchProgress } from './fetch.js';
+import { UpstreamError } from './upstream-error.js';
 import { untilReachable } from './reachability.js';
 import { readState } from './state.js';
 import { initialStatus, StatusWriter } from './status-writer.js';
@@ -98,7 +99,13 @@ export class Puller {
         agent: this.agent,
         paths: this.paths,
         catalog: this.opts.catalog,
-        upstream: { baseUrl: config.repoRecallUrl, maxBytes: config.maxPayloadBytes, retries: config.upstreamRetries },
+        upstream: {
+          baseUrl: config.repoRecallUrl,
+          maxBytes: config.maxPayloadBytes,
+          retries: config.upstreamRetries,
+          deadlineSeconds: config.upstreamDeadlineSeconds,
+          timeoutSeconds: config.upstreamTimeoutSeconds,
+        },
         signal: this.abort.signal,
         onProgress: this.opts.onProgress,
         onRetry: (attempt, reason, delayMs) => {

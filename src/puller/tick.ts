@@ -9,6 +9,7 @@ import { materializeDueViews, type ViewOutcome } from './materialize.js';
 import { PayloadShapeError, type PayloadHeader } from './payload-splitter.js';
 import { publishGeneration } from './publish.js';
 import { hasUnpublishedChanges, readState } from './state.js';
+import { UpstreamError } from './upstream-error.js';
 import type { WorkDb } from './work-db.js';
 
 export interface TickDeps {
@@ -16,7 +17,7 @@ export interface TickDeps {
   agent: Agent;
   paths: HomePaths;
   catalog: readonly ViewDefinition[];
-  upstream: { baseUrl: string; maxBytes: number; retries: number };
+  upstream: { baseUrl: string; maxBytes: number; retries: number; deadlineSeconds: number; timeoutSeconds: number };
   signal?: AbortSignal;
   onProgress?: (progress: FetchProgress) => void;
   onRetry?: (attempt: number, reason: string, delayMs: number) => void;
@@ -51,6 +52,17 @@ function integerField(header: PayloadHeader, key: string, required: boolean): nu
   return value;
 }
 
+/** A 304 answers "you already have it": with nothing loaded, that is upstream (or a proxy) being wrong. */
+function notModifiedWithNothingLoaded(baseUrl: string): UpstreamError {
+  return new UpstreamError(
+    `repo-recall at ${baseUrl} answered 304 Not Modified to a request that had nothing to compare against ` +
+      `(nothing is loaded yet, so no If-None-Match was sent); there is no data to keep and nothing was published. ` +
+      `Check what answers at that address (a caching proxy?) and that repo-recall serves GET /api/sessions`,
+    false,
+    'status',
+  );
+}
+
 /**
  * One tick: fetch (or learn nothing changed), load, materialize due views, publish if anything
  * changed. Throws on failure, having published nothing: the working database's transactions
@@ -79,12 +91,20 @@ export async function runTick(deps: TickDeps): Promise<TickReport> {
       dest: paths.incoming,
       maxBytes: deps.upstream.maxBytes,
       retries: deps.upstream.retries,
+      deadlineMs: deps.upstream.deadlineSeconds * 1000,
+      paceWindowMs: deps.upstream.timeoutSeconds * 1000,
       signal: deps.signal,
       onProgress: deps.onProgress,
       onRetry: deps.onRetry,
     });
     lap('fetch');
+    if (fetched.kind === 'not-modified' && state.base_version === 0) throw notModifiedWithNothingLoaded(deps.upstream.baseUrl);
     if (fetched.kind === 'payload') {
+      if (fetched.rejectedEtag !== null) {
+        warnings.push(
+          `repo-recall sent an ETag that is not a valid entity tag (${JSON.stringify(fetched.rejectedEtag)}): it is not sent back, so every pull downloads the whole payload`,
+        );
+      }
       scanVersion = integerField(fetched.header, 'scan_version', true);
       const generatedAt = integerField(fetched.header, 'generated_at', false);
       bytes = fetched.bytes;
