@@ -90,7 +90,7 @@ function upstreamWords(r: TickReport): string {
       if (!h) return 'upstream payload held back';
       return (
         `held back what upstream sent (${h.sessions} sessions from scan ${h.scan_version}): ${h.reasons.join('; ')}; ` +
-        `seen on ${h.seen_ticks} of ${h.confirmTicks} consecutive pulls, it is loaded if it keeps coming, or now with --accept-shrink`
+        `seen on ${h.seen_ticks} of ${h.confirm_ticks} consecutive pulls, it is loaded if it keeps coming, or now with --accept-shrink`
       );
     }
   }
@@ -126,13 +126,7 @@ function pullDocument(result: Awaited<ReturnType<Puller['tick']>>): object {
     rejected: r.load?.rejected ?? null,
     views_refreshed: r.views.filter((v) => v.status === 'materialized').map((v) => v.name),
     views_failed: r.views.filter((v) => v.status === 'failed').map((v) => ({ name: v.name, error: v.error })),
-    held: r.held && {
-      reasons: r.held.reasons,
-      sessions: r.held.sessions,
-      scan_version: r.held.scan_version,
-      seen_ticks: r.held.seen_ticks,
-      confirm_ticks: r.held.confirmTicks,
-    },
+    held: r.held,
     accepted_shrink: r.acceptedShrink && { reasons: r.acceptedShrink.reasons, by: r.acceptedShrink.by },
     warnings: r.warnings,
     duration_ms: Math.round(r.durationMs),

@@ -9,7 +9,7 @@
  */
 export const MIN_BODY_BYTES_PER_WINDOW = 64 * 1024;
 
-export interface PaceOptions {
+interface PaceOptions {
   windowMs: number;
   minBytes: number;
   /** Body bytes received so far. */

@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
-import { Transform, type TransformCallback } from 'node:stream';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, request } from 'undici';
@@ -59,7 +58,7 @@ export type FetchResult =
 type Payload = Omit<Extract<FetchResult, { kind: 'payload' }>, 'attempts'>;
 
 /** The longest Retry-After we honour: a longer one is waited this long instead. */
-export const MAX_RETRY_AFTER_MS = 60_000;
+const MAX_RETRY_AFTER_MS = 60_000;
 
 /** Backoff before retry `attempt` (1-based): exponential, capped, with full jitter. */
 export function backoffMs(attempt: number, random: () => number = Math.random): number {
@@ -235,10 +234,20 @@ function notRetried(err: UpstreamError, why: string): UpstreamError {
  * body into a fresh file, where the interceptor resumes a broken body with Range requests.
  */
 export async function fetchSessions(agent: Agent, opts: FetchOptions): Promise<FetchResult> {
-  const deadline = new AbortController();
+  // One signal for the request, the body and the waits: shutdown or the deadline, whichever comes
+  // first. Forwarded by hand and unhooked after, not AbortSignal.any: combining a new signal per
+  // tick with the puller's life-long one leaks in Node (nodejs/node#55351).
+  const abort = new AbortController();
+  const signal = abort.signal;
   const deadlineAt = Date.now() + opts.deadlineMs;
-  const timer = setTimeout(() => deadline.abort(new Error('the upstream deadline passed')), opts.deadlineMs);
-  const signal = opts.signal ? AbortSignal.any([opts.signal, deadline.signal]) : deadline.signal;
+  let deadlinePassed = false;
+  const timer = setTimeout(() => {
+    deadlinePassed = true;
+    abort.abort(new Error('the upstream deadline passed'));
+  }, opts.deadlineMs);
+  const onShutdown = () => abort.abort(opts.signal?.reason);
+  if (opts.signal?.aborted) onShutdown();
+  opts.signal?.addEventListener('abort', onShutdown, { once: true });
   const track: Track = { attempt: 0, phase: 'asking', bytes: 0, lastFailure: null };
   try {
     for (let n = 1; ; n++) {
@@ -259,9 +268,10 @@ export async function fetchSessions(agent: Agent, opts: FetchOptions): Promise<F
     }
   } catch (err) {
     // The deadline's abort surfaces as whatever the request, the body or the wait threw.
-    if (deadline.signal.aborted && !opts.signal?.aborted) throw deadlineError(opts, track);
+    if (deadlinePassed && !opts.signal?.aborted) throw deadlineError(opts, track);
     throw err;
   } finally {
     clearTimeout(timer);
+    opts.signal?.removeEventListener('abort', onShutdown);
   }
 }

@@ -1,4 +1,5 @@
 import { META_SCHEMA } from '../shared/snapshot.js';
+import type { HeldPayload } from '../shared/status.js';
 import type { WorkDb } from './work-db.js';
 
 /**
@@ -58,6 +59,21 @@ export async function recordHeld(db: WorkDb, held: Omit<HeldRecord, 'first_seen_
   const recorded = await readHeld(db);
   if (!recorded) throw new Error(`${HELD_TABLE} lost the row just written`);
   return recorded;
+}
+
+/** A held payload as status.json reports it, beside what readers keep seeing. */
+export function heldPayloadReport(held: HeldRecord, loaded: { sessions: number; scanVersion: number | null }, confirmTicks: number): HeldPayload {
+  return {
+    reasons: held.reasons,
+    sessions: held.sessions,
+    scan_version: held.scan_version,
+    loaded_sessions: loaded.sessions,
+    loaded_scan_version: loaded.scanVersion,
+    seen_ticks: held.seen_ticks,
+    confirm_ticks: confirmTicks,
+    first_seen_at: held.first_seen_at,
+    fingerprint: held.fingerprint,
+  };
 }
 
 /** Upstream has moved on (a payload loaded, an identical one, a 304): nothing is held any more. */

@@ -5,14 +5,13 @@ import { errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { homePaths, type HomePaths } from '../shared/paths.js';
 import { META_SCHEMA } from '../shared/snapshot.js';
-import type { HeldPayload } from '../shared/status.js';
 import { readSnapshotInfo } from '../shared/snapshot-file.js';
 import { VERSION } from '../shared/version.js';
 import { removeLeftovers } from './cleanup.js';
 import { upstreamAgent, type FetchProgress } from './fetch.js';
 import { UpstreamError } from './upstream-error.js';
 import { untilReachable } from './reachability.js';
-import { readHeld, type HeldRecord } from './held-payload.js';
+import { heldPayloadReport, readHeld } from './held-payload.js';
 import { readState } from './state.js';
 import { initialStatus, StatusWriter } from './status-writer.js';
 import { runTick, type TickReport } from './tick.js';
@@ -29,20 +28,6 @@ export interface PullerOptions {
   acceptShrink?: boolean;
 }
 
-/** A held-back payload as status.json reports it. */
-function heldStatus(held: HeldRecord, loaded: { sessions: number; scanVersion: number | null }, confirmTicks: number): HeldPayload {
-  return {
-    reasons: held.reasons,
-    sessions: held.sessions,
-    scan_version: held.scan_version,
-    loaded_sessions: loaded.sessions,
-    loaded_scan_version: loaded.scanVersion,
-    seen_ticks: held.seen_ticks,
-    confirm_ticks: confirmTicks,
-    first_seen_at: held.first_seen_at,
-    fingerprint: held.fingerprint,
-  };
-}
 
 /** Longest wait between ticks after repeated failures (unless the refresh interval is longer). */
 const MAX_BACKOFF_SECONDS = 600;
@@ -104,7 +89,7 @@ export class Puller {
       await status.update({
         generation: Math.max(published, state.generation) || null,
         scan_version: state.scan_version,
-        held_payload: held && heldStatus(held, { sessions: state.session_count, scanVersion: state.scan_version }, opts.config.shrinkConfirmTicks),
+        held_payload: held && heldPayloadReport(held, { sessions: state.session_count, scanVersion: state.scan_version }, opts.config.shrinkConfirmTicks),
       });
       return new Puller(paths, db, upstreamAgent(opts.config.upstreamTimeoutSeconds), status, opts);
     } catch (err) {
@@ -155,7 +140,7 @@ export class Puller {
         scan_version: report.scanVersion,
         rejected_rows: report.load ? report.load.rejected : this.status.status.rejected_rows,
         view_errors: { ...this.keepViewErrors(report), ...viewErrors },
-        held_payload: held && heldStatus(held, { sessions: held.loadedSessions, scanVersion: held.loadedScanVersion }, held.confirmTicks),
+        held_payload: held,
       });
       for (const warning of report.warnings) logger.warn({ warning }, 'tick warning');
       this.logShrink(report);
@@ -223,11 +208,11 @@ export class Puller {
         {
           reasons: held.reasons,
           sessions: held.sessions,
-          loaded_sessions: held.loadedSessions,
+          loaded_sessions: held.loaded_sessions,
           scan_version: held.scan_version,
-          loaded_scan_version: held.loadedScanVersion,
+          loaded_scan_version: held.loaded_scan_version,
           seen_ticks: held.seen_ticks,
-          confirm_ticks: held.confirmTicks,
+          confirm_ticks: held.confirm_ticks,
         },
         'payload held back by the shrink guard',
       );

@@ -44,7 +44,7 @@ export type Verdict =
   | { kind: 'hold'; reasons: string[]; seenTicks: number; confirmTicks: number };
 
 /** Why a payload is suspicious, one sentence each; empty when it is not. */
-export function suspicions(loaded: LoadedData, incoming: IncomingPayload, maxShrinkPercent: number): string[] {
+function suspicions(loaded: LoadedData, incoming: IncomingPayload, maxShrinkPercent: number): string[] {
   if (loaded.baseVersion === 0) return [];
   const reasons: string[] = [];
   if (loaded.scanVersion !== null && incoming.scanVersion !== null && incoming.scanVersion < loaded.scanVersion) {

@@ -3,8 +3,9 @@ import type { Agent } from 'undici';
 import type { ViewDefinition } from '../shared/catalog/index.js';
 import { errorMessage } from '../shared/errors.js';
 import type { HomePaths } from '../shared/paths.js';
+import type { HeldPayload } from '../shared/status.js';
 import { fetchSessions, type FetchProgress, type FetchResult } from './fetch.js';
-import { clearHeld, readHeld, recordHeld, type HeldRecord } from './held-payload.js';
+import { clearHeld, heldPayloadReport, readHeld, recordHeld } from './held-payload.js';
 import { loadBaseTables, type LoadResult } from './load.js';
 import { materializeDueViews, type ViewOutcome } from './materialize.js';
 import { PayloadShapeError, type PayloadHeader } from './payload-splitter.js';
@@ -26,13 +27,6 @@ export interface TickDeps {
   onRetry?: (attempt: number, reason: string, delayMs: number) => void;
 }
 
-/** A payload the shrink guard held back this tick, with what it would have replaced. */
-export interface HeldBack extends HeldRecord {
-  confirmTicks: number;
-  loadedSessions: number;
-  loadedScanVersion: number | null;
-}
-
 export interface TickReport {
   /** `held`: upstream sent a payload the shrink guard holds back (published nothing for it). */
   outcome: 'published' | 'unchanged' | 'held';
@@ -45,7 +39,8 @@ export interface TickReport {
   load: LoadResult | null;
   repairedSurrogates: number;
   views: ViewOutcome[];
-  held: HeldBack | null;
+  /** The payload the shrink guard held back this tick, with what it would have replaced. */
+  held: HeldPayload | null;
   /** A suspicious payload loaded anyway: it repeated enough, or `--accept-shrink` said so. */
   acceptedShrink: Extract<Verdict, { kind: 'accept' }>['overrode'];
   /** Where the time went, in ms: fetch (download + split), load, views, publish, then the checkpoint after it. */
@@ -94,7 +89,7 @@ interface Taken {
   upstream: TickReport['upstream'];
   load: LoadResult | null;
   scanVersion: number | null;
-  held: HeldBack | null;
+  held: HeldPayload | null;
   acceptedShrink: TickReport['acceptedShrink'];
 }
 
@@ -142,7 +137,7 @@ async function takePayload(deps: TickDeps, state: PullerState, fetched: Payload)
       scan_version: scanVersion,
       seen_ticks: err.verdict.seenTicks,
     });
-    const held = { ...record, confirmTicks: err.verdict.confirmTicks, loadedSessions: state.session_count, loadedScanVersion: state.scan_version };
+    const held = heldPayloadReport(record, { sessions: state.session_count, scanVersion: state.scan_version }, err.verdict.confirmTicks);
     return { upstream: 'held', load: null, scanVersion: state.scan_version, held, acceptedShrink: null };
   }
 }
