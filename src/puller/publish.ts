@@ -43,7 +43,7 @@ export async function publishGeneration(db: WorkDb, paths: HomePaths, generation
   try {
     await db.run(`COPY FROM DATABASE "${db.catalogName}" TO ${SNAPSHOT_ALIAS}`);
     // The puller's own bookkeeping is not part of a generation.
-    await db.run(`DROP TABLE ${SNAPSHOT_ALIAS}.${HELD_TABLE}`);
+    await db.run(`DROP TABLE IF EXISTS ${SNAPSHOT_ALIAS}.${HELD_TABLE}`);
     await db.run(`UPDATE ${SNAPSHOT_ALIAS}.${META_SCHEMA}.meta SET generation = ?, published_at = now()`, [generation]);
     await db.run(`CHECKPOINT ${SNAPSHOT_ALIAS}`);
     // Nobody can open a file still attached read-write here: detach before it becomes visible.
