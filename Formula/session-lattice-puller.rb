@@ -32,6 +32,9 @@ class SessionLatticePuller < Formula
         SESSION_LATTICE_MAX_PAYLOAD_MB            2048
         SESSION_LATTICE_UPSTREAM_TIMEOUT_SECONDS  60
         SESSION_LATTICE_UPSTREAM_RETRIES          3
+        SESSION_LATTICE_UPSTREAM_DEADLINE_SECONDS 600
+        SESSION_LATTICE_MAX_SHRINK_PERCENT        50
+        SESSION_LATTICE_SHRINK_CONFIRM_TICKS      3
         SESSION_LATTICE_LOG_LEVEL                 info
         SESSION_LATTICE_LOG_FORMAT                auto
       To change one, edit the service file `brew services info session-lattice-puller` names, or
@@ -45,15 +48,18 @@ class SessionLatticePuller < Formula
     working_dir var
     log_path var/"log/session-lattice-puller.log"
     error_log_path var/"log/session-lattice-puller.error.log"
-    environment_variables PATH:                                     std_service_path_env,
-                          SESSION_LATTICE_HOME:                     "~/.session-lattice",
-                          SESSION_LATTICE_REPO_RECALL_URL:          "http://127.0.0.1:7777",
-                          SESSION_LATTICE_REFRESH_INTERVAL_SECONDS: "60",
-                          SESSION_LATTICE_MAX_PAYLOAD_MB:           "2048",
-                          SESSION_LATTICE_UPSTREAM_TIMEOUT_SECONDS: "60",
-                          SESSION_LATTICE_UPSTREAM_RETRIES:         "3",
-                          SESSION_LATTICE_LOG_LEVEL:                "info",
-                          SESSION_LATTICE_LOG_FORMAT:               "auto"
+    environment_variables PATH:                                      std_service_path_env,
+                          SESSION_LATTICE_HOME:                      "~/.session-lattice",
+                          SESSION_LATTICE_REPO_RECALL_URL:           "http://127.0.0.1:7777",
+                          SESSION_LATTICE_REFRESH_INTERVAL_SECONDS:  "60",
+                          SESSION_LATTICE_MAX_PAYLOAD_MB:            "2048",
+                          SESSION_LATTICE_UPSTREAM_TIMEOUT_SECONDS:  "60",
+                          SESSION_LATTICE_UPSTREAM_RETRIES:          "3",
+                          SESSION_LATTICE_UPSTREAM_DEADLINE_SECONDS: "600",
+                          SESSION_LATTICE_MAX_SHRINK_PERCENT:        "50",
+                          SESSION_LATTICE_SHRINK_CONFIRM_TICKS:      "3",
+                          SESSION_LATTICE_LOG_LEVEL:                 "info",
+                          SESSION_LATTICE_LOG_FORMAT:                "auto"
   end
 
   def caveats

@@ -78,7 +78,7 @@ const bench: BenchModule = {
       db = await WorkDb.open(join(dir, 'work.duckdb'), dir);
       await readState(db);
       const t0 = performance.now();
-      const load = await loadBaseTables(db, ndjson, elements, { etag: '"1"', scanVersion: 1, upstreamGeneratedAt: null });
+      const load = await loadBaseTables(db, ndjson, elements, { etag: '"1"', scanVersion: 1, upstreamGeneratedAt: null, fingerprint: 'bench' });
       const loadMs = performance.now() - t0;
       const toolRows = (await db.value<number>('SELECT count(*)::DOUBLE FROM base.tool_calls')) ?? 0;
 

@@ -59,7 +59,8 @@ export function buildProgram(): Command {
     program
       .command('pull')
       .description('run one pull tick, publish if anything changed, then exit')
-      .option('--json', 'print the outcome as one JSON object on stdout, and JSON log lines on stderr'),
+      .option('--json', 'print the outcome as one JSON object on stdout, and JSON log lines on stderr')
+      .option('--accept-shrink', 'load what upstream sends even if the shrink guard would hold it back (it drops most sessions, or its scan_version went backwards)'),
     pullSettings,
   ).action(run(pullSettings, async () => (await import('./cli/puller-commands.js')).pullOnce));
 

@@ -494,9 +494,90 @@ describe('server', () => {
     await ok.body.dump();
   });
 
+  it('status-429 and status-503 send Retry-After: "1" by default, the one asked for, or none', async () => {
+    const date = new Date(Date.now() + 120_000).toUTCString();
+    for (const [mode, code] of [['status-429', 429], ['status-503', 503]] as const) {
+      for (const [retryAfter, expected] of [[undefined, '1'], ['7', '7'], [date, date], [null, undefined]] as const) {
+        fake.setFault(mode, { times: 1, ...(retryAfter !== undefined && { retryAfter }) });
+        const r = await get('/api/sessions');
+        expect(r.statusCode, mode).toBe(code);
+        expect(r.headers['retry-after'], `${mode} ${String(retryAfter)}`).toBe(expected);
+        await r.body.dump();
+      }
+    }
+  });
+
+  it('endless-error: a 500 whose body never ends, first line first', async () => {
+    fake.setFault('endless-error', { times: 1 });
+    const r = await get('/api/sessions');
+    expect(r.statusCode).toBe(500);
+    expect(r.headers['content-length']).toBeUndefined();
+    let received = Buffer.alloc(0);
+    // Far more than any sane error body; the fake would go on for ever.
+    for await (const chunk of r.body as AsyncIterable<Buffer>) {
+      received = Buffer.concat([received, chunk]);
+      if (received.length > 4 * 1024 * 1024) break;
+    }
+    expect(received.length).toBeGreaterThan(4 * 1024 * 1024);
+    expect(received.toString('utf8').split('\n')[0]).toBe('Internal Server Error: the scanner crashed and is dumping its state');
+  });
+
+  it('drip: the real body at one byte per drip', async () => {
+    fake.setFault('drip', { times: 1 });
+    const r = await get('/api/sessions');
+    expect(r.statusCode).toBe(200);
+    expect(Number(r.headers['content-length'])).toBe((await stat(fake.payloadPath)).size);
+    const first: Buffer[] = [];
+    for await (const chunk of r.body as AsyncIterable<Buffer>) {
+      first.push(chunk);
+      if (first.length === 2) break;
+    }
+    expect(first.map((c) => c.length)).toEqual([1, 1]);
+    expect(Buffer.concat(first).toString()).toBe('{"');
+  });
+
+  it('no-304 answers 200 with the unchanged payload whatever If-None-Match says; always-304 answers 304 even without one', async () => {
+    fake.setFault('no-304');
+    const r = await get('/api/sessions', { headers: { 'if-none-match': fake.etag } });
+    expect(r.statusCode).toBe(200);
+    expect(r.headers.etag).toBe(fake.etag);
+    expect(Buffer.from(await r.body.arrayBuffer()).equals(await readFile(fake.payloadPath))).toBe(true);
+    fake.setFault('always-304');
+    const r304 = await get('/api/sessions');
+    expect(r304.statusCode).toBe(304);
+    await r304.body.dump();
+  });
+
+  it('invalid-etag: the payload with an ETag that is not an entity tag', async () => {
+    for (const [etag, expected] of [[undefined, `unquoted-${fake.scanVersion}`], ['"a"b"', '"a"b"']] as const) {
+      fake.setFault('invalid-etag', { times: 1, ...(etag !== undefined && { etag }) });
+      const r = await get('/api/sessions');
+      expect(r.statusCode).toBe(200);
+      expect(r.headers.etag).toBe(expected);
+      expect(parsePayload(await r.body.text()).sessions).toHaveLength(N);
+    }
+  });
+
+  it('setData with a lower scanVersion goes backwards, as a repo-recall on a fresh database would', async () => {
+    const before = fake.scanVersion;
+    await fake.setData({ sessions: 15, seed: 3, scanVersion: 1 });
+    expect(fake.scanVersion).toBe(1);
+    const r = await get('/api/sessions');
+    expect(r.headers.etag).toBe('"1"');
+    const p = parsePayload(await r.body.text());
+    expect(p.scan_version).toBe(1);
+    expect(p.sessions).toHaveLength(15);
+    await fake.setData({ sessions: 16, seed: 3 });
+    expect(fake.scanVersion).toBe(2);
+    await fake.setData({ sessions: N, seed: 11, scanVersion: before + 1 });
+  });
+
   it('every fault mode is covered above', () => {
     expect([...FAULT_MODES].sort()).toEqual(
-      ['hang', 'malformed-json', 'oversized', 'reset', 'slow', 'status-404', 'status-500', 'status-503', 'truncate', 'wrong-shape'].sort(),
+      [
+        'hang', 'malformed-json', 'oversized', 'reset', 'slow', 'drip', 'status-404', 'status-500', 'status-503', 'status-429',
+        'endless-error', 'truncate', 'wrong-shape', 'no-304', 'always-304', 'invalid-etag',
+      ].sort(),
     );
   });
 
@@ -518,6 +599,14 @@ describe('server', () => {
     await r503.body.dump();
     const st = await get('/_control/state');
     expect(await st.body.json()).toMatchObject({ fault: null, url: fake.url });
+
+    const f429 = await post('/_control/fault', { mode: 'status-429', times: 1, retryAfter: '3' });
+    expect(await f429.body.json()).toMatchObject({ fault: { mode: 'status-429', options: { retryAfter: '3' } } });
+    const fe = await post('/_control/fault', { mode: 'invalid-etag', times: 1, etag: 'bare' });
+    expect(await fe.body.json()).toMatchObject({ fault: { mode: 'invalid-etag', options: { etag: 'bare' } } });
+    fake.setFault(null);
+    const back = await post('/_control/data', { sessions: 12, seed: 9, scanVersion: 1 });
+    expect(await back.body.json()).toMatchObject({ scanVersion: 1 });
 
     const bad = await post('/_control/fault', { mode: 'explode' });
     expect(bad.statusCode).toBe(400);

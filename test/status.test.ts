@@ -317,6 +317,7 @@ describe('status report logic (no processes)', () => {
     scan_version: 3,
     rejected_rows: 0,
     view_errors: {},
+    held_payload: null,
     ...patch,
   });
   const snapshot = (views: ViewState[], publishedSecondsAgo = 30) => ({

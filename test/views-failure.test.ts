@@ -5,6 +5,7 @@ import { runTick } from '../src/puller/tick.js';
 import { WorkDb } from '../src/puller/work-db.js';
 import { defineView, type ViewDefinition } from '../src/shared/catalog/define.js';
 import { homePaths, type HomePaths } from '../src/shared/paths.js';
+import { DEFAULTS } from '../src/shared/config.js';
 import { generatePayloadText } from './fake-recall/generate.js';
 import { startFakeRecall, type FakeRecall } from './fake-recall/server.js';
 import { tempHome, type TempHome } from './helpers/processes.js';
@@ -76,7 +77,14 @@ describe('a failing view', () => {
   });
 
   async function tick(catalog: readonly ViewDefinition[]) {
-    return runTick({ db, agent, paths, catalog, upstream: { baseUrl: recall.url, maxBytes: 1 << 30, retries: 0 } });
+    return runTick({
+      db,
+      agent,
+      paths,
+      catalog,
+      upstream: { baseUrl: recall.url, maxBytes: 1 << 30, retries: 0, deadlineSeconds: 600, timeoutSeconds: 30 },
+      guard: { maxShrinkPercent: DEFAULTS.maxShrinkPercent, confirmTicks: DEFAULTS.shrinkConfirmTicks, acceptShrink: false },
+    });
   }
 
   async function ids(view: string): Promise<number[]> {

@@ -42,9 +42,17 @@ function tickSentence(e: Entry): string {
     const what = `${formatCount(num(e.sessions) ?? 0)} sessions from scan ${String(e.scan_version)}${rejected}, ${views}`;
     return e.outcome === 'published' ? `published generation ${String(e.generation)}: ${what}${duration}` : `loaded ${what}${duration}`;
   }
-  if (e.outcome === 'published') return `published generation ${String(e.generation)}: no change upstream, ${views}${duration}`;
-  return `no change upstream; generation ${String(e.generation)} is current`;
+  const upstream =
+    e.upstream === 'held'
+      ? 'upstream payload held back by the shrink guard'
+      : e.upstream === 'identical'
+        ? 'unchanged (identical payload)'
+        : 'no change upstream';
+  if (e.outcome === 'published') return `published generation ${String(e.generation)}: ${upstream}, ${views}${duration}`;
+  return `${upstream}; generation ${String(e.generation)} is current`;
 }
+
+const list = (v: unknown): string => (Array.isArray(v) ? v.join('; ') : String(v));
 
 /** The sentence of one log entry: known events in words, anything else as its message and fields. */
 function sentenceOf(e: Entry): string {
@@ -68,6 +76,14 @@ function sentenceOf(e: Entry): string {
       return `stopping (${String(e.signal ?? 'asked to')})`;
     case 'tick warning':
       return String(e.warning);
+    case 'payload held back by the shrink guard':
+      return (
+        `held back what repo-recall sent (${formatCount(num(e.sessions) ?? 0)} sessions from scan ${String(e.scan_version)}; ` +
+        `${formatCount(num(e.loaded_sessions) ?? 0)} loaded from scan ${String(e.loaded_scan_version)}): ${list(e.reasons)}; ` +
+        `seen on ${String(e.seen_ticks)} of ${String(e.confirm_ticks)} consecutive pulls, it is loaded if it keeps coming`
+      );
+    case 'loading a payload the shrink guard would hold back':
+      return `loading what repo-recall sent although ${list(e.reasons)} (${e.accepted_by === 'accept-shrink' ? 'as --accept-shrink asked' : `it came on ${String(e.seen_ticks)} consecutive pulls`})`;
     default: {
       const skip = new Set(['level', 'time', 'pid', 'hostname', 'name', 'msg', 'v']);
       const fields = Object.entries(e)

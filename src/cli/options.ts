@@ -17,6 +17,9 @@ export const PULLER_SETTINGS: readonly (keyof Config)[] = [
   'maxPayloadBytes',
   'upstreamTimeoutSeconds',
   'upstreamRetries',
+  'upstreamDeadlineSeconds',
+  'maxShrinkPercent',
+  'shrinkConfirmTicks',
   'logLevel',
   'logFormat',
 ];

@@ -9,7 +9,7 @@ import { paintFor } from './colour.js';
 import { daemonLogger, shortDuration } from './log-output.js';
 import { exitAfterDeadline, StopSignal } from './signals.js';
 
-type Feedback = Pick<PullerOptions, 'onProgress' | 'onRetry'>;
+type Feedback = Pick<PullerOptions, 'onProgress' | 'onRetry' | 'acceptShrink'>;
 
 /** Opens the puller, or prints why another one holds this home and returns null. */
 export async function openPuller(config: Config, logger: Logger, feedback: Feedback = {}): Promise<Puller | null> {
@@ -76,15 +76,37 @@ function terminalFeedback(): Feedback & { clear(): void } {
   };
 }
 
+/** What upstream's answer came to, in words. */
+function upstreamWords(r: TickReport): string {
+  switch (r.upstream) {
+    case 'loaded':
+      return `loaded ${r.load?.sessions ?? 0} sessions${r.load?.rejected ? ` (${r.load.rejected} rejected)` : ''} from scan ${r.scanVersion}`;
+    case 'identical':
+      return 'upstream unchanged (identical payload)';
+    case 'not-modified':
+      return 'upstream not modified';
+    case 'held': {
+      const h = r.held;
+      if (!h) return 'upstream payload held back';
+      return (
+        `held back what upstream sent (${h.sessions} sessions from scan ${h.scan_version}): ${h.reasons.join('; ')}; ` +
+        `seen on ${h.seen_ticks} of ${h.confirm_ticks} consecutive pulls, it is loaded if it keeps coming, or now with --accept-shrink`
+      );
+    }
+  }
+}
+
 /** The outcome of a pull in one sentence. */
 function pullSentence(r: TickReport): string {
   const parts = [
     r.outcome === 'published' ? `published generation ${r.generation}` : `unchanged (generation ${r.generation})`,
-    r.upstream === 'loaded'
-      ? `loaded ${r.load?.sessions ?? 0} sessions${r.load?.rejected ? ` (${r.load.rejected} rejected)` : ''} from scan ${r.scanVersion}`
-      : 'upstream not modified',
+    upstreamWords(r),
     `${r.views.filter((v) => v.status === 'materialized').length} views refreshed`,
   ];
+  if (r.acceptedShrink) {
+    const why = r.acceptedShrink.by === 'accept-shrink' ? 'as --accept-shrink asked' : `it came on ${r.acceptedShrink.seenTicks} consecutive pulls`;
+    parts.push(`loaded although ${r.acceptedShrink.reasons.join('; ')} (${why})`);
+  }
   const failed = r.views.filter((v) => v.status === 'failed');
   if (failed.length) parts.push(`${failed.length} views failed: ${failed.map((v) => `${v.name} (${v.error})`).join('; ')}`);
   const warnings = r.warnings.length ? `; warning: ${r.warnings.join('; ')}` : '';
@@ -104,6 +126,8 @@ function pullDocument(result: Awaited<ReturnType<Puller['tick']>>): object {
     rejected: r.load?.rejected ?? null,
     views_refreshed: r.views.filter((v) => v.status === 'materialized').map((v) => v.name),
     views_failed: r.views.filter((v) => v.status === 'failed').map((v) => ({ name: v.name, error: v.error })),
+    held: r.held,
+    accepted_shrink: r.acceptedShrink && { reasons: r.acceptedShrink.reasons, by: r.acceptedShrink.by },
     warnings: r.warnings,
     duration_ms: Math.round(r.durationMs),
   };
@@ -120,12 +144,13 @@ function pullLogger(config: Config, json: boolean): Logger {
   return daemonLogger('puller', { logLevel: config.logLevel, logFormat: 'auto' }, process.stderr);
 }
 
-/** `pull`: one tick, then exit 0 (published or unchanged) or 1 with the reason. */
+/** `pull`: one tick, then exit 0 (published, unchanged or held back: all said on stdout) or 1 with the reason. */
 export async function pullOnce(config: Config, flags: FlagValues): Promise<number> {
   const stop = new StopSignal();
   const json = (flags as Record<string, unknown>).json === true;
   const feedback = !json && process.stderr.isTTY === true ? terminalFeedback() : null;
-  const puller = await openPuller(config, pullLogger(config, json), feedback ?? {});
+  const acceptShrink = (flags as Record<string, unknown>).acceptShrink === true;
+  const puller = await openPuller(config, pullLogger(config, json), { ...feedback, acceptShrink });
   if (!puller) return 1;
   void stop.promise.then(() => puller.stop());
   if (stop.received !== null) puller.stop();

@@ -83,6 +83,16 @@ export function renderStatus(r: StatusReport, now: number, maxWidth?: number, pa
     out.push(field('next tick', p.running && p.next_tick_due_at ? instant(p.next_tick_due_at, now) : '-'));
     out.push(field('interval', formatDuration(p.refresh_interval_seconds)));
     if (p.rejected_rows !== null) out.push(field('rejected rows', `${formatCount(p.rejected_rows)} in its last load`));
+    const h = p.held_payload;
+    if (h) {
+      out.push(
+        field(
+          'held back',
+          `${formatCount(h.sessions)} sessions (scan ${h.scan_version ?? '-'}) instead of ${formatCount(h.loaded_sessions)} (scan ${h.loaded_scan_version ?? '-'}), ` +
+            `seen on ${h.seen_ticks} of ${h.confirm_ticks} pulls since ${instant(h.first_seen_at, now)}`,
+        ),
+      );
+    }
   }
 
   out.push('', `views (${r.views.length})`);

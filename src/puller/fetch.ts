@@ -1,36 +1,14 @@
+import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { Transform, type TransformCallback } from 'node:stream';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Agent, errors as undiciErrors, request } from 'undici';
-import { SETTINGS } from '../shared/config.js';
-import { LatticeError, errorMessage } from '../shared/errors.js';
+import { Agent, request } from 'undici';
+import { MIN_BODY_BYTES_PER_WINDOW, watchPace } from './body-pace.js';
 import { PayloadSplitter, type PayloadHeader } from './payload-splitter.js';
-import { portOf } from './reachability.js';
-
-/**
- * What kind of upstream failure it was: `unreachable` (nothing answers at the address: refused,
- * unknown host, no route, connect timeout), `timeout` (connected, then no answer or the body
- * stalled), `status` (an HTTP error status), `body` (a payload we refuse: too large, broken).
- */
-export type UpstreamErrorClass = 'unreachable' | 'timeout' | 'status' | 'body' | 'network';
-
-/** Upstream could not be reached, answered with an error, or sent a broken body. */
-export class UpstreamError extends LatticeError {
-  constructor(
-    message: string,
-    readonly retryable: boolean,
-    readonly errorClass: UpstreamErrorClass,
-    options?: { cause?: unknown; brief?: string },
-  ) {
-    super('upstream', message, options);
-    this.brief = options?.brief ?? message;
-  }
-
-  /** The failure without the advice, for the lines that repeat it (retries). */
-  readonly brief: string;
-}
+import { describeNetworkError, settingName, UpstreamError } from './upstream-error.js';
+import { errorBodyLine, retryAfterMs, validEntityTag } from './upstream-http.js';
 
 export interface FetchOptions {
   /** repo-recall's base URL. */
@@ -41,6 +19,10 @@ export interface FetchOptions {
   dest: string;
   maxBytes: number;
   retries: number;
+  /** The whole fetch, every attempt and every wait between them, ends after this many ms. */
+  deadlineMs: number;
+  /** A body must bring MIN_BODY_BYTES_PER_WINDOW in every window this long (the upstream timeout). */
+  paceWindowMs: number;
   signal?: AbortSignal;
   /** Called as body bytes arrive (for progress in a terminal). */
   onProgress?: (progress: FetchProgress) => void;
@@ -60,13 +42,23 @@ export type FetchResult =
   | { kind: 'not-modified'; attempts: number }
   | {
       kind: 'payload';
+      /** The ETag to send back next time: null when absent or not a valid entity tag. */
       etag: string | null;
+      /** The ETag upstream sent when it was not a valid one (cut to 80 characters), for a warning. */
+      rejectedEtag: string | null;
+      /** sha256 of the body's bytes, as received: equal fingerprints are the same payload. */
+      fingerprint: string;
       header: PayloadHeader;
       elements: number;
       repairedSurrogates: number;
       bytes: number;
       attempts: number;
     };
+
+type Payload = Omit<Extract<FetchResult, { kind: 'payload' }>, 'attempts'>;
+
+/** The longest Retry-After we honour: a longer one is waited this long instead. */
+const MAX_RETRY_AFTER_MS = 60_000;
 
 /** Backoff before retry `attempt` (1-based): exponential, capped, with full jitter. */
 export function backoffMs(attempt: number, random: () => number = Math.random): number {
@@ -80,67 +72,10 @@ export function upstreamAgent(timeoutSeconds: number): Agent {
   return new Agent({ connectTimeout: ms, headersTimeout: ms, bodyTimeout: ms, keepAliveTimeout: 4_000 });
 }
 
-const RETRYABLE_CODES = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'EPIPE',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CLOSED',
-]);
-
-/** Socket errors that mean nothing answers at the address, in the words a person reads. */
-const UNREACHABLE: Record<string, string> = {
-  ECONNREFUSED: 'connection refused',
-  ENOTFOUND: 'host not found',
-  EAI_AGAIN: 'host name lookup failed',
-  EHOSTUNREACH: 'host unreachable',
-  ENETUNREACH: 'network unreachable',
-};
-
-/**
- * The one sentence a person reads when repo-recall is not there (the daemon's log, `pull`,
- * status.json and so `status`, `/healthz` and `/views`): where we looked and the three ways out.
- */
-function unreachableMessage(baseUrl: string, why: string): string {
-  const port = portOf(new URL(baseUrl));
-  const setting = SETTINGS.repoRecallUrl;
-  return (
-    `cannot reach repo-recall at ${baseUrl} (${why}): start repo-recall there, ` +
-    `or run the bundled fake from a session-lattice checkout (npm run fake-recall -- --port ${port}), ` +
-    `or point ${setting.env} (--${setting.flag}) at where it runs`
-  );
-}
-
-function unreachableError(url: string, why: string, retryable: boolean, cause: unknown): UpstreamError {
-  return new UpstreamError(unreachableMessage(url, why), retryable, 'unreachable', { cause, brief: `cannot reach repo-recall at ${url} (${why})` });
-}
-
-function describeNetworkError(err: unknown, url: string): LatticeError {
-  if (err instanceof LatticeError) return err;
-  if (err instanceof undiciErrors.HeadersTimeoutError) {
-    return new UpstreamError(`repo-recall at ${url} did not answer in time (headers timeout)`, false, 'timeout', { cause: err });
-  }
-  if (err instanceof undiciErrors.BodyTimeoutError) {
-    return new UpstreamError(`repo-recall at ${url} stopped sending the body (body timeout)`, false, 'timeout', { cause: err });
-  }
-  if (err instanceof undiciErrors.ConnectTimeoutError) {
-    return unreachableError(url, 'the connection timed out', true, err);
-  }
-  const code = (err as { code?: string }).code ?? '';
-  const cause = (err as { cause?: { code?: string } }).cause?.code ?? '';
-  const retryable = RETRYABLE_CODES.has(code) || RETRYABLE_CODES.has(cause);
-  const unreachable = UNREACHABLE[code] ?? UNREACHABLE[cause];
-  if (unreachable) return unreachableError(url, unreachable, retryable, err);
-  return new UpstreamError(`repo-recall request failed: ${errorMessage(err)}`, retryable, 'network', { cause: err });
-}
-
-/** Splits the body into NDJSON on its way to disk, refusing it past the size cap. */
+/** Splits the body into NDJSON on its way to disk, refusing it past the size cap, and hashes it. */
 class SplitToLines extends Transform {
   readonly splitter = new PayloadSplitter();
+  readonly hash = createHash('sha256');
   constructor(
     private readonly maxBytes: number,
     private readonly onProgress?: (bytes: number, sessions: number) => void,
@@ -152,6 +87,7 @@ class SplitToLines extends Transform {
       if (this.splitter.bytesIn + chunk.length > this.maxBytes) {
         throw new UpstreamError(tooLarge(this.maxBytes), false, 'body');
       }
+      this.hash.update(chunk);
       const out = this.splitter.push(chunk);
       this.onProgress?.(this.splitter.bytesIn, this.splitter.elements);
       done(null, out.length > 0 ? out : undefined);
@@ -170,16 +106,67 @@ class SplitToLines extends Transform {
 }
 
 function tooLarge(maxBytes: number): string {
-  return `upstream payload is larger than the ${(maxBytes / 1048576).toFixed(0)} MiB cap (raise --max-payload-mb / SESSION_LATTICE_MAX_PAYLOAD_MB)`;
+  return `upstream payload is larger than the ${(maxBytes / 1048576).toFixed(0)} MiB cap (raise ${settingName('maxPayloadBytes')})`;
 }
 
-async function attempt(agent: Agent, opts: FetchOptions): Promise<Omit<Extract<FetchResult, { kind: 'payload' }>, 'attempts'> | 'not-modified'> {
+function seconds(ms: number): string {
+  return `${Math.round(ms / 100) / 10} s`;
+}
+
+/** Where the fetch was when the deadline passed, for its message. */
+interface Track {
+  attempt: number;
+  phase: 'asking' | 'receiving' | 'waiting';
+  bytes: number;
+  /** Why the last attempt failed, while waiting to retry. */
+  lastFailure: string | null;
+}
+
+function deadlineError(opts: FetchOptions, track: Track): UpstreamError {
+  const where =
+    track.phase === 'receiving'
+      ? `${track.bytes} bytes of the body received on attempt ${track.attempt}`
+      : track.phase === 'waiting'
+        ? `waiting to retry after: ${track.lastFailure ?? 'a failed attempt'}`
+        : `no answer to attempt ${track.attempt} yet`;
+  const brief = `repo-recall at ${opts.baseUrl} did not finish sending the sessions within the ${seconds(opts.deadlineMs)} deadline`;
+  return new UpstreamError(
+    `${brief} (${where}); nothing was published. If a payload this large really takes longer, raise ${settingName('upstreamDeadlineSeconds')}`,
+    false,
+    'timeout',
+    { brief },
+  );
+}
+
+function tooSlowError(opts: FetchOptions, bytesInWindow: number): UpstreamError {
+  const window = seconds(opts.paceWindowMs);
+  return new UpstreamError(
+    `repo-recall at ${opts.baseUrl} is sending the sessions too slowly: ${bytesInWindow} bytes in the last ${window}, ` +
+      `less than the ${MIN_BODY_BYTES_PER_WINDOW / 1024} KiB required in every ${window} (the span ${settingName('upstreamTimeoutSeconds')} sets); nothing was published`,
+    false,
+    'timeout',
+  );
+}
+
+/** An answer other than 200 and 304: the first line of its body (the rest is dropped) and its Retry-After. */
+async function statusError(statusCode: number, headers: Record<string, string | string[] | undefined>, body: Readable): Promise<UpstreamError> {
+  const line = await errorBodyLine(body);
+  const wait = statusCode === 429 || statusCode === 503 ? retryAfterMs(headers['retry-after']) : null;
+  return new UpstreamError(
+    `repo-recall answered ${statusCode} for GET /api/sessions${line ? `: ${line}` : ''}`,
+    statusCode >= 500 || statusCode === 429,
+    'status',
+    wait === null ? undefined : { retryAfterMs: wait },
+  );
+}
+
+async function attempt(agent: Agent, opts: FetchOptions, signal: AbortSignal, track: Track): Promise<Payload | 'not-modified'> {
   const url = `${opts.baseUrl}/api/sessions`;
   const headers: Record<string, string> = { accept: 'application/json' };
   if (opts.etag) headers['if-none-match'] = opts.etag;
   let response;
   try {
-    response = await request(url, { method: 'GET', headers, dispatcher: agent, signal: opts.signal });
+    response = await request(url, { method: 'GET', headers, dispatcher: agent, signal });
   } catch (err) {
     throw describeNetworkError(err, opts.baseUrl);
   }
@@ -188,33 +175,43 @@ async function attempt(agent: Agent, opts: FetchOptions): Promise<Omit<Extract<F
     await body.dump();
     return 'not-modified';
   }
-  if (statusCode !== 200) {
-    const text = (await body.text().catch(() => '')).slice(0, 200);
-    throw new UpstreamError(
-      `repo-recall answered ${statusCode} for GET /api/sessions${text ? `: ${text}` : ''}`,
-      statusCode >= 500,
-      'status',
-    );
-  }
+  if (statusCode !== 200) throw await statusError(statusCode, response.headers, body);
   const length = Number(response.headers['content-length'] ?? NaN);
   if (Number.isFinite(length) && length > opts.maxBytes) {
     body.destroy();
     throw new UpstreamError(tooLarge(opts.maxBytes), false, 'body');
   }
-  const etagHeader = response.headers.etag;
-  const etag = typeof etagHeader === 'string' ? etagHeader : null;
+  const rawEtag = response.headers.etag;
+  const etag = validEntityTag(rawEtag);
+  const rejectedEtag = etag === null && rawEtag !== undefined ? String(rawEtag).slice(0, 80) : null;
   const total = Number.isFinite(length) ? length : null;
   const report = opts.onProgress;
-  const split = new SplitToLines(opts.maxBytes, report ? (bytes, sessions) => report({ bytes, totalBytes: total, sessions }) : undefined);
+  track.phase = 'receiving';
+  const split = new SplitToLines(opts.maxBytes, (bytes, sessions) => {
+    track.bytes = bytes;
+    report?.({ bytes, totalBytes: total, sessions });
+  });
+  const stopPace = watchPace({
+    windowMs: opts.paceWindowMs,
+    minBytes: MIN_BODY_BYTES_PER_WINDOW,
+    received: () => split.splitter.bytesIn,
+    onTooSlow: (got) => body.destroy(tooSlowError(opts, got)),
+  });
+  // Judged on whole windows of an unfinished body only: the last bytes are in, whatever the disk does.
+  body.once('end', stopPace);
   try {
     await pipeline(body, split, createWriteStream(opts.dest));
   } catch (err) {
     await rm(opts.dest, { force: true });
     throw describeNetworkError(err, opts.baseUrl);
+  } finally {
+    stopPace();
   }
   return {
     kind: 'payload',
     etag,
+    rejectedEtag,
+    fingerprint: split.hash.digest('hex'),
     header: split.splitter.header,
     elements: split.splitter.elements,
     repairedSurrogates: split.splitter.repairedSurrogates,
@@ -222,24 +219,59 @@ async function attempt(agent: Agent, opts: FetchOptions): Promise<Omit<Extract<F
   };
 }
 
+/** The error a retry that cannot happen ends with: the failure, and why it was not tried again. */
+function notRetried(err: UpstreamError, why: string): UpstreamError {
+  return new UpstreamError(`${err.message} (${why})`, false, err.errorClass, { cause: err, brief: err.brief });
+}
+
 /**
  * GET /api/sessions with If-None-Match, streamed to `dest` as NDJSON. Retries connection errors
- * (a connect timeout included) and 5xx with backoff; never a 4xx, a header or body timeout (a
- * wedged upstream stays wedged) or a bad body.
+ * (a connect timeout included), 5xx and 429 with backoff, or after the Retry-After a 429 or 503
+ * asks for (at most a minute); never another 4xx, a header or body timeout (a wedged upstream
+ * stays wedged) or a bad body. Everything, waits included, ends at the deadline with an
+ * UpstreamError of class `timeout`.
  * Our own loop rather than undici's retry interceptor: a retry must restart the whole streamed
  * body into a fresh file, where the interceptor resumes a broken body with Range requests.
  */
 export async function fetchSessions(agent: Agent, opts: FetchOptions): Promise<FetchResult> {
-  for (let n = 1; ; n++) {
-    try {
-      const result = await attempt(agent, opts);
-      return result === 'not-modified' ? { kind: 'not-modified', attempts: n } : { ...result, attempts: n };
-    } catch (err) {
-      const retryable = err instanceof UpstreamError && err.retryable && !opts.signal?.aborted;
-      if (!retryable || n > opts.retries) throw err;
-      const delay = backoffMs(n);
-      opts.onRetry?.(n, err instanceof UpstreamError ? err.brief : errorMessage(err), delay);
-      await sleep(delay, undefined, { signal: opts.signal });
+  // One signal for the request, the body and the waits: shutdown or the deadline, whichever comes
+  // first. Forwarded by hand and unhooked after, not AbortSignal.any: combining a new signal per
+  // tick with the puller's life-long one leaks in Node (nodejs/node#55351).
+  const abort = new AbortController();
+  const signal = abort.signal;
+  const deadlineAt = Date.now() + opts.deadlineMs;
+  let deadlinePassed = false;
+  const timer = setTimeout(() => {
+    deadlinePassed = true;
+    abort.abort(new Error('the upstream deadline passed'));
+  }, opts.deadlineMs);
+  const onShutdown = () => abort.abort(opts.signal?.reason);
+  if (opts.signal?.aborted) onShutdown();
+  opts.signal?.addEventListener('abort', onShutdown, { once: true });
+  const track: Track = { attempt: 0, phase: 'asking', bytes: 0, lastFailure: null };
+  try {
+    for (let n = 1; ; n++) {
+      Object.assign(track, { attempt: n, phase: 'asking', bytes: 0 });
+      try {
+        const result = await attempt(agent, opts, signal, track);
+        return result === 'not-modified' ? { kind: 'not-modified', attempts: n } : { ...result, attempts: n };
+      } catch (err) {
+        if (signal.aborted || !(err instanceof UpstreamError) || !err.retryable || n > opts.retries) throw err;
+        const delay = err.retryAfterMs !== null ? Math.min(err.retryAfterMs, MAX_RETRY_AFTER_MS) : backoffMs(n);
+        if (Date.now() + delay >= deadlineAt) {
+          throw notRetried(err, `retry ${n} would start ${seconds(delay)} from now, after the ${seconds(opts.deadlineMs)} deadline of ${settingName('upstreamDeadlineSeconds')}`);
+        }
+        opts.onRetry?.(n, err.brief, delay);
+        Object.assign(track, { phase: 'waiting', lastFailure: err.brief });
+        await sleep(delay, undefined, { signal });
+      }
     }
+  } catch (err) {
+    // The deadline's abort surfaces as whatever the request, the body or the wait threw.
+    if (deadlinePassed && !opts.signal?.aborted) throw deadlineError(opts, track);
+    throw err;
+  } finally {
+    clearTimeout(timer);
+    opts.signal?.removeEventListener('abort', onShutdown);
   }
 }

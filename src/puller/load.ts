@@ -47,7 +47,17 @@ function timestamp(expr: string): string {
  * the ETag and scan_version it came with: readers of the working database never see a half load,
  * and a failed load leaves the previous data and ETag in place.
  */
-export async function loadBaseTables(db: WorkDb, ndjsonPath: string, elements: number, stamp: Omit<LoadStamp, 'sessionCount' | 'rejectedRows'>): Promise<LoadResult> {
+export async function loadBaseTables(
+  db: WorkDb,
+  ndjsonPath: string,
+  elements: number,
+  stamp: Omit<LoadStamp, 'sessionCount' | 'rejectedRows'>,
+  /**
+   * Called first inside the load's transaction, with the number of valid sessions: throwing rolls
+   * the load back before any table is touched (the shrink guard); statements it runs commit with it.
+   */
+  vet?: (sessions: number) => Promise<void>,
+): Promise<LoadResult> {
   const missingRequired = REQUIRED.map((f) => `session.${f} IS NULL`).join(' OR ');
   // One pass over the file: DuckDB reads the lines in parallel; the count strings are parsed here
   // too, so nothing below reads the JSON again.
@@ -77,7 +87,21 @@ export async function loadBaseTables(db: WorkDb, ndjsonPath: string, elements: n
         SELECT first(rowid ORDER BY session_uuid) FROM staging WHERE problem IS NULL GROUP BY id)`);
   }
   try {
+    const problems = await db.rows<{ problem: string | null; n: number }>(
+      `SELECT problem, count(*)::DOUBLE AS n FROM staging GROUP BY problem`,
+    );
+    const sessions = problems.find((p) => p.problem === null)?.n ?? 0;
+    const staged = problems.reduce((sum, p) => sum + p.n, 0);
+    const rejectedBy: Record<string, number> = {};
+    if (elements > staged) rejectedBy['unparsable JSON'] = elements - staged;
+    for (const p of problems) if (p.problem !== null) rejectedBy[p.problem] = p.n;
+    if (elements > 0 && sessions === 0) {
+      // Every row failing is upstream speaking a different format, not bad rows: keep what is published.
+      throw new PayloadShapeError(`none of its ${elements} sessions could be read (${Object.keys(rejectedBy).join(', ')})`);
+    }
     return await db.transaction(async () => {
+      // Before the tables are replaced: a payload held back costs no more than its staging.
+      await vet?.(sessions);
       await db.run(`CREATE OR REPLACE TEMP VIEW valid AS SELECT * FROM staging WHERE problem IS NULL`);
       for (const table of BASE_TABLES) {
         await db.run(`DELETE FROM ${BASE_SCHEMA}.${table}`);
@@ -126,18 +150,6 @@ export async function loadBaseTables(db: WorkDb, ndjsonPath: string, elements: n
         FROM (SELECT id, unnest(models_used) AS model FROM valid)
         WHERE model IS NOT NULL AND model <> ''`);
 
-      const problems = await db.rows<{ problem: string | null; n: number }>(
-        `SELECT problem, count(*)::DOUBLE AS n FROM staging GROUP BY problem`,
-      );
-      const sessions = problems.find((p) => p.problem === null)?.n ?? 0;
-      const staged = problems.reduce((sum, p) => sum + p.n, 0);
-      const rejectedBy: Record<string, number> = {};
-      if (elements > staged) rejectedBy['unparsable JSON'] = elements - staged;
-      for (const p of problems) if (p.problem !== null) rejectedBy[p.problem] = p.n;
-      if (elements > 0 && sessions === 0) {
-        // Every row failing is upstream speaking a different format, not bad rows: keep what is published.
-        throw new PayloadShapeError(`none of its ${elements} sessions could be read (${Object.keys(rejectedBy).join(', ')})`);
-      }
       const rejected = Math.max(0, elements - sessions);
       await recordLoad(db, { ...stamp, sessionCount: sessions, rejectedRows: rejected });
       return { sessions, rejected, rejectedBy };

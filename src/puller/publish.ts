@@ -2,6 +2,7 @@ import { open, rename, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { stagingPath, type HomePaths } from '../shared/paths.js';
 import { META_SCHEMA } from '../shared/snapshot.js';
+import { HELD_TABLE } from './held-payload.js';
 import { recordPublished } from './state.js';
 import { sqlLiteral, type WorkDb } from './work-db.js';
 
@@ -41,6 +42,8 @@ export async function publishGeneration(db: WorkDb, paths: HomePaths, generation
   let attached = true;
   try {
     await db.run(`COPY FROM DATABASE "${db.catalogName}" TO ${SNAPSHOT_ALIAS}`);
+    // The puller's own bookkeeping is not part of a generation.
+    await db.run(`DROP TABLE IF EXISTS ${SNAPSHOT_ALIAS}.${HELD_TABLE}`);
     await db.run(`UPDATE ${SNAPSHOT_ALIAS}.${META_SCHEMA}.meta SET generation = ?, published_at = now()`, [generation]);
     await db.run(`CHECKPOINT ${SNAPSHOT_ALIAS}`);
     // Nobody can open a file still attached read-write here: detach before it becomes visible.

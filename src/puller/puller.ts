@@ -8,8 +8,10 @@ import { META_SCHEMA } from '../shared/snapshot.js';
 import { readSnapshotInfo } from '../shared/snapshot-file.js';
 import { VERSION } from '../shared/version.js';
 import { removeLeftovers } from './cleanup.js';
-import { UpstreamError, upstreamAgent, type FetchProgress } from './fetch.js';
+import { upstreamAgent, type FetchProgress } from './fetch.js';
+import { UpstreamError } from './upstream-error.js';
 import { untilReachable } from './reachability.js';
+import { heldPayloadReport, readHeld } from './held-payload.js';
 import { readState } from './state.js';
 import { initialStatus, StatusWriter } from './status-writer.js';
 import { runTick, type TickReport } from './tick.js';
@@ -22,7 +24,10 @@ export interface PullerOptions {
   onProgress?: (progress: FetchProgress) => void;
   /** Told before each retry of a failed upstream request (for a terminal's progress line). */
   onRetry?: (attempt: number, retries: number, reason: string, delayMs: number) => void;
+  /** Load a payload the shrink guard would hold back (`pull --accept-shrink`). */
+  acceptShrink?: boolean;
 }
+
 
 /** Longest wait between ticks after repeated failures (unless the refresh interval is longer). */
 const MAX_BACKOFF_SECONDS = 600;
@@ -79,7 +84,13 @@ export class Puller {
       const status = new StatusWriter(paths.status, initialStatus(VERSION, opts.config.refreshIntervalSeconds), (err) =>
         opts.logger.error({ err: errorMessage(err) }, 'could not write status.json'),
       );
-      await status.update({ generation: Math.max(published, state.generation) || null, scan_version: state.scan_version });
+      // A hold outlives the process that saw it (its count of ticks is in the working database).
+      const held = await readHeld(db);
+      await status.update({
+        generation: Math.max(published, state.generation) || null,
+        scan_version: state.scan_version,
+        held_payload: held && heldPayloadReport(held, { sessions: state.session_count, scanVersion: state.scan_version }, opts.config.shrinkConfirmTicks),
+      });
       return new Puller(paths, db, upstreamAgent(opts.config.upstreamTimeoutSeconds), status, opts);
     } catch (err) {
       db.close();
@@ -98,7 +109,14 @@ export class Puller {
         agent: this.agent,
         paths: this.paths,
         catalog: this.opts.catalog,
-        upstream: { baseUrl: config.repoRecallUrl, maxBytes: config.maxPayloadBytes, retries: config.upstreamRetries },
+        upstream: {
+          baseUrl: config.repoRecallUrl,
+          maxBytes: config.maxPayloadBytes,
+          retries: config.upstreamRetries,
+          deadlineSeconds: config.upstreamDeadlineSeconds,
+          timeoutSeconds: config.upstreamTimeoutSeconds,
+        },
+        guard: { maxShrinkPercent: config.maxShrinkPercent, confirmTicks: config.shrinkConfirmTicks, acceptShrink: this.opts.acceptShrink === true },
         signal: this.abort.signal,
         onProgress: this.opts.onProgress,
         onRetry: (attempt, reason, delayMs) => {
@@ -109,24 +127,29 @@ export class Puller {
       this.upstreamUnreachable = false;
       const viewErrors = Object.fromEntries(report.views.filter((v) => v.error).map((v) => [v.name, v.error ?? '']));
       const finished = new Date().toISOString();
+      const held = report.held;
       await this.status.update({
         state: 'idle',
         last_tick_finished_at: finished,
         last_tick_outcome: report.outcome,
-        last_success_at: finished,
+        // Held back, the data readers have is not known to be current: its age keeps growing.
+        last_success_at: held ? this.status.status.last_success_at : finished,
         consecutive_failures: 0,
         next_tick_due_at: this.nextDue(0),
         generation: report.generation,
         scan_version: report.scanVersion,
         rejected_rows: report.load ? report.load.rejected : this.status.status.rejected_rows,
         view_errors: { ...this.keepViewErrors(report), ...viewErrors },
+        held_payload: held,
       });
       for (const warning of report.warnings) logger.warn({ warning }, 'tick warning');
+      this.logShrink(report);
       logger.info(
         {
           tick: 'ok',
           outcome: report.outcome,
           generation: report.generation,
+          // "unchanged (identical payload)": a 200 with the very bytes already loaded.
           upstream: report.upstream,
           scan_version: report.scanVersion,
           bytes: report.bytes,
@@ -174,6 +197,31 @@ export class Puller {
         'tick',
       );
       return { ok: false, error };
+    }
+  }
+
+  /** The shrink guard's decisions are warnings: a person should know what was held or let through. */
+  private logShrink(report: TickReport): void {
+    const { held, acceptedShrink } = report;
+    if (held) {
+      this.opts.logger.warn(
+        {
+          reasons: held.reasons,
+          sessions: held.sessions,
+          loaded_sessions: held.loaded_sessions,
+          scan_version: held.scan_version,
+          loaded_scan_version: held.loaded_scan_version,
+          seen_ticks: held.seen_ticks,
+          confirm_ticks: held.confirm_ticks,
+        },
+        'payload held back by the shrink guard',
+      );
+    }
+    if (acceptedShrink) {
+      this.opts.logger.warn(
+        { reasons: acceptedShrink.reasons, accepted_by: acceptedShrink.by, seen_ticks: acceptedShrink.seenTicks },
+        'loading a payload the shrink guard would hold back',
+      );
     }
   }
 

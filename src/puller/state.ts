@@ -3,10 +3,13 @@ import type { WorkDb } from './work-db.js';
 
 /**
  * The working database's `lattice.meta` row: what was last loaded (ETag, scan_version,
- * base_version) and the last generation published. It travels into every published file, where
- * the publisher stamps the new generation and published_at.
+ * base_version, the payload's fingerprint) and the last generation published. It travels into
+ * every published file, where the publisher stamps the new generation and published_at.
  */
-export type PullerState = SnapshotMeta;
+export interface PullerState extends SnapshotMeta {
+  /** sha256 of the body last loaded; null before the first load (or from an older puller). */
+  payload_sha256: string | null;
+}
 
 const EMPTY: PullerState = {
   generation: 0,
@@ -18,11 +21,12 @@ const EMPTY: PullerState = {
   base_version: 0,
   session_count: 0,
   rejected_rows: 0,
+  payload_sha256: null,
 };
 
 export async function readState(db: WorkDb): Promise<PullerState> {
-  const [row] = await db.rows<PullerState>(SELECT_META_SQL);
-  if (row) return row;
+  const [row] = await db.rows<SnapshotMeta>(SELECT_META_SQL);
+  if (row) return { ...row, payload_sha256: await db.value<string>(`SELECT payload_sha256 FROM ${META_SCHEMA}.meta LIMIT 1`) };
   await db.run(
     `INSERT INTO ${META_SCHEMA}.meta (generation, schema_version, base_version, session_count, rejected_rows)
      VALUES (0, ?, 0, 0, 0)`,
@@ -35,6 +39,8 @@ export interface LoadStamp {
   etag: string | null;
   scanVersion: number | null;
   upstreamGeneratedAt: number | null;
+  /** sha256 of the body the tables are loaded from. */
+  fingerprint: string;
   sessionCount: number;
   rejectedRows: number;
 }
@@ -44,9 +50,17 @@ export async function recordLoad(db: WorkDb, stamp: LoadStamp): Promise<void> {
   await db.run(
     `UPDATE ${META_SCHEMA}.meta
      SET etag = ?, scan_version = ?, upstream_generated_at = ?, base_version = base_version + 1, loaded_at = now(),
-         session_count = ?, rejected_rows = ?, schema_version = ?`,
-    [stamp.etag, stamp.scanVersion, stamp.upstreamGeneratedAt, stamp.sessionCount, stamp.rejectedRows, SCHEMA_VERSION],
+         session_count = ?, rejected_rows = ?, schema_version = ?, payload_sha256 = ?`,
+    [stamp.etag, stamp.scanVersion, stamp.upstreamGeneratedAt, stamp.sessionCount, stamp.rejectedRows, SCHEMA_VERSION, stamp.fingerprint],
   );
+}
+
+/**
+ * Keeps the ETag of a payload identical to the one loaded, for the next If-None-Match. Not a change
+ * readers need: nothing is marked for publishing.
+ */
+export async function rememberEtag(db: WorkDb, etag: string | null): Promise<void> {
+  await db.run(`UPDATE ${META_SCHEMA}.meta SET etag = ?`, [etag]);
 }
 
 export async function recordPublished(db: WorkDb, generation: number): Promise<void> {

@@ -49,5 +49,6 @@ export function initialStatus(version: string, refreshIntervalSeconds: number): 
     scan_version: null,
     rejected_rows: null,
     view_errors: {},
+    held_payload: null,
   };
 }

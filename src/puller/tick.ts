@@ -3,12 +3,16 @@ import type { Agent } from 'undici';
 import type { ViewDefinition } from '../shared/catalog/index.js';
 import { errorMessage } from '../shared/errors.js';
 import type { HomePaths } from '../shared/paths.js';
-import { fetchSessions, type FetchProgress } from './fetch.js';
+import type { HeldPayload } from '../shared/status.js';
+import { fetchSessions, type FetchProgress, type FetchResult } from './fetch.js';
+import { clearHeld, heldPayloadReport, readHeld, recordHeld } from './held-payload.js';
 import { loadBaseTables, type LoadResult } from './load.js';
 import { materializeDueViews, type ViewOutcome } from './materialize.js';
 import { PayloadShapeError, type PayloadHeader } from './payload-splitter.js';
 import { publishGeneration } from './publish.js';
-import { hasUnpublishedChanges, readState } from './state.js';
+import { judgePayload, type GuardSettings, type Verdict } from './shrink-guard.js';
+import { hasUnpublishedChanges, readState, rememberEtag, type PullerState } from './state.js';
+import { UpstreamError } from './upstream-error.js';
 import type { WorkDb } from './work-db.js';
 
 export interface TickDeps {
@@ -16,22 +20,29 @@ export interface TickDeps {
   agent: Agent;
   paths: HomePaths;
   catalog: readonly ViewDefinition[];
-  upstream: { baseUrl: string; maxBytes: number; retries: number };
+  upstream: { baseUrl: string; maxBytes: number; retries: number; deadlineSeconds: number; timeoutSeconds: number };
+  guard: GuardSettings;
   signal?: AbortSignal;
   onProgress?: (progress: FetchProgress) => void;
   onRetry?: (attempt: number, reason: string, delayMs: number) => void;
 }
 
 export interface TickReport {
-  outcome: 'published' | 'unchanged';
+  /** `held`: upstream sent a payload the shrink guard holds back (published nothing for it). */
+  outcome: 'published' | 'unchanged' | 'held';
   /** The generation now published (the new one, or the one already there). */
   generation: number;
-  upstream: 'not-modified' | 'loaded';
+  /** What upstream's answer came to: a 304, a 200 identical to what is loaded, a load, or held back. */
+  upstream: 'not-modified' | 'identical' | 'loaded' | 'held';
   scanVersion: number | null;
   bytes: number;
   load: LoadResult | null;
   repairedSurrogates: number;
   views: ViewOutcome[];
+  /** The payload the shrink guard held back this tick, with what it would have replaced. */
+  held: HeldPayload | null;
+  /** A suspicious payload loaded anyway: it repeated enough, or `--accept-shrink` said so. */
+  acceptedShrink: Extract<Verdict, { kind: 'accept' }>['overrode'];
   /** Where the time went, in ms: fetch (download + split), load, views, publish, then the checkpoint after it. */
   phases: { fetch: number; load: number; views: number; publish: number; checkpoint: number };
   /** What went wrong without failing the tick. */
@@ -51,17 +62,97 @@ function integerField(header: PayloadHeader, key: string, required: boolean): nu
   return value;
 }
 
+/** Thrown by the load's vetting to roll it back: the guard holds the payload. */
+class HoldSignal extends Error {
+  constructor(
+    readonly verdict: Extract<Verdict, { kind: 'hold' }>,
+    readonly sessions: number,
+  ) {
+    super('held back by the shrink guard');
+  }
+}
+
+/** A 304 answers "you already have it": with nothing loaded, that is upstream (or a proxy) being wrong. */
+function notModifiedWithNothingLoaded(baseUrl: string): UpstreamError {
+  return new UpstreamError(
+    `repo-recall at ${baseUrl} answered 304 Not Modified to a request that had nothing to compare against ` +
+      `(nothing is loaded yet, so no If-None-Match was sent); there is no data to keep and nothing was published. ` +
+      `Check what answers at that address (a caching proxy?) and that repo-recall serves GET /api/sessions`,
+    false,
+    'status',
+  );
+}
+
+type Payload = Extract<FetchResult, { kind: 'payload' }>;
+
+interface Taken {
+  upstream: TickReport['upstream'];
+  load: LoadResult | null;
+  scanVersion: number | null;
+  held: HeldPayload | null;
+  acceptedShrink: TickReport['acceptedShrink'];
+}
+
 /**
- * One tick: fetch (or learn nothing changed), load, materialize due views, publish if anything
- * changed. Throws on failure, having published nothing: the working database's transactions
- * leave the previous base data and ETag in place.
+ * What a 200 comes to: nothing when it is the payload already loaded (whatever its headers say),
+ * held back when the guard says so, otherwise a load (committed with the guard's bookkeeping).
+ */
+async function takePayload(deps: TickDeps, state: PullerState, fetched: Payload): Promise<Taken> {
+  const { db, paths } = deps;
+  const scanVersion = integerField(fetched.header, 'scan_version', true);
+  const generatedAt = integerField(fetched.header, 'generated_at', false);
+  if (state.base_version > 0 && fetched.fingerprint === state.payload_sha256) {
+    // Its ETag still saves the next download, if upstream honours If-None-Match.
+    if (fetched.etag !== state.etag) await rememberEtag(db, fetched.etag);
+    await clearHeld(db);
+    return { upstream: 'identical', load: null, scanVersion: state.scan_version, held: null, acceptedShrink: null };
+  }
+  const prior = await readHeld(db);
+  let acceptedShrink: TickReport['acceptedShrink'] = null;
+  try {
+    const load = await loadBaseTables(
+      db,
+      paths.incoming,
+      fetched.elements,
+      { etag: fetched.etag, scanVersion, upstreamGeneratedAt: generatedAt, fingerprint: fetched.fingerprint },
+      async (sessions) => {
+        const verdict = judgePayload(
+          { baseVersion: state.base_version, sessions: state.session_count, scanVersion: state.scan_version },
+          { fingerprint: fetched.fingerprint, sessions, scanVersion },
+          prior && { fingerprint: prior.fingerprint, seenTicks: prior.seen_ticks },
+          deps.guard,
+        );
+        if (verdict.kind === 'hold') throw new HoldSignal(verdict, sessions);
+        acceptedShrink = verdict.overrode;
+        if (prior) await clearHeld(db);
+      },
+    );
+    return { upstream: 'loaded', load, scanVersion, held: null, acceptedShrink };
+  } catch (err) {
+    if (!(err instanceof HoldSignal)) throw err;
+    const record = await recordHeld(db, {
+      fingerprint: fetched.fingerprint,
+      reasons: err.verdict.reasons,
+      sessions: err.sessions,
+      scan_version: scanVersion,
+      seen_ticks: err.verdict.seenTicks,
+    });
+    const held = heldPayloadReport(record, { sessions: state.session_count, scanVersion: state.scan_version }, err.verdict.confirmTicks);
+    return { upstream: 'held', load: null, scanVersion: state.scan_version, held, acceptedShrink: null };
+  }
+}
+
+/**
+ * One tick: fetch (or learn nothing changed), load (unless the payload is the one loaded, or the
+ * shrink guard holds it back), materialize due views, publish if anything changed. Throws on
+ * failure, having published nothing: the working database's transactions leave the previous base
+ * data and ETag in place.
  */
 export async function runTick(deps: TickDeps): Promise<TickReport> {
   const t0 = performance.now();
   const { db, paths } = deps;
   const state = await readState(db);
-  let load: LoadResult | null = null;
-  let scanVersion = state.scan_version;
+  let taken: Taken = { upstream: 'not-modified', load: null, scanVersion: state.scan_version, held: null, acceptedShrink: null };
   let bytes = 0;
   let repairedSurrogates = 0;
   const phases = { fetch: 0, load: 0, views: 0, publish: 0, checkpoint: 0 };
@@ -79,21 +170,25 @@ export async function runTick(deps: TickDeps): Promise<TickReport> {
       dest: paths.incoming,
       maxBytes: deps.upstream.maxBytes,
       retries: deps.upstream.retries,
+      deadlineMs: deps.upstream.deadlineSeconds * 1000,
+      paceWindowMs: deps.upstream.timeoutSeconds * 1000,
       signal: deps.signal,
       onProgress: deps.onProgress,
       onRetry: deps.onRetry,
     });
     lap('fetch');
-    if (fetched.kind === 'payload') {
-      scanVersion = integerField(fetched.header, 'scan_version', true);
-      const generatedAt = integerField(fetched.header, 'generated_at', false);
+    if (fetched.kind === 'not-modified') {
+      if (state.base_version === 0) throw notModifiedWithNothingLoaded(deps.upstream.baseUrl);
+      await clearHeld(db);
+    } else {
       bytes = fetched.bytes;
       repairedSurrogates = fetched.repairedSurrogates;
-      load = await loadBaseTables(db, paths.incoming, fetched.elements, {
-        etag: fetched.etag,
-        scanVersion,
-        upstreamGeneratedAt: generatedAt,
-      });
+      if (fetched.rejectedEtag !== null) {
+        warnings.push(
+          `repo-recall sent an ETag that is not a valid entity tag (${JSON.stringify(fetched.rejectedEtag)}): it is not sent back, so every pull downloads the whole payload`,
+        );
+      }
+      taken = await takePayload(deps, state, fetched);
       lap('load');
     }
   } finally {
@@ -101,10 +196,10 @@ export async function runTick(deps: TickDeps): Promise<TickReport> {
   }
 
   deps.signal?.throwIfAborted();
-  const baseVersion = load ? state.base_version + 1 : state.base_version;
+  const baseVersion = taken.load ? state.base_version + 1 : state.base_version;
   const views = await materializeDueViews(db, deps.catalog, {
     baseVersion,
-    scanVersion,
+    scanVersion: taken.scanVersion,
     nowEpoch: Date.now() / 1000,
     signal: deps.signal,
   });
@@ -123,14 +218,16 @@ export async function runTick(deps: TickDeps): Promise<TickReport> {
     lap('checkpoint');
   }
   return {
-    outcome: generation !== state.generation ? 'published' : 'unchanged',
+    outcome: generation !== state.generation ? 'published' : taken.held ? 'held' : 'unchanged',
     generation,
-    upstream: load ? 'loaded' : 'not-modified',
-    scanVersion,
+    upstream: taken.upstream,
+    scanVersion: taken.scanVersion,
     bytes,
-    load,
+    load: taken.load,
     repairedSurrogates,
     views,
+    held: taken.held,
+    acceptedShrink: taken.acceptedShrink,
     phases,
     warnings,
     durationMs: performance.now() - t0,

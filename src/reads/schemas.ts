@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PullerStatusSchema } from '../shared/status.js';
 import { DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET } from './params.js';
 
 /**
@@ -96,24 +97,8 @@ export const ViewNameParamsSchema = z.object({
   name: z.string().describe('a view name from GET /views'),
 });
 
-export const PullerStatusReportSchema = z.object({
-  pid: z.number().int(),
-  version: z.string(),
-  started_at: isoTime,
-  refresh_interval_seconds: z.number(),
-  state: z.enum(['starting', 'idle', 'pulling', 'stopped']),
-  last_tick_started_at: isoTime.nullable(),
-  last_tick_finished_at: isoTime.nullable(),
-  last_tick_outcome: z.enum(['published', 'unchanged', 'failed']).nullable(),
-  last_success_at: isoTime.nullable(),
-  last_error: z.string().nullable(),
-  last_error_at: isoTime.nullable(),
-  consecutive_failures: z.number().int(),
-  next_tick_due_at: isoTime.nullable(),
-  generation: z.number().int().nullable(),
-  scan_version: z.number().int().nullable(),
-  rejected_rows: z.number().int().nullable(),
-  view_errors: z.record(z.string(), z.string()),
+/** status.json as the puller wrote it (its schema is the contract, in src/shared/status.ts), plus liveness. */
+export const PullerStatusReportSchema = PullerStatusSchema.extend({
   running: z.boolean(),
 });
 

@@ -17,6 +17,12 @@ export interface Config {
   upstreamTimeoutSeconds: number;
   /** Retries after a connection error or a 5xx, with exponential backoff and jitter. */
   upstreamRetries: number;
+  /** The whole fetch of one tick (every attempt and wait) ends by then. */
+  upstreamDeadlineSeconds: number;
+  /** A payload that would drop more than this share of the loaded sessions is held back; 100 disables. */
+  maxShrinkPercent: number;
+  /** A held-back payload is accepted once the same one has arrived on this many consecutive ticks. */
+  shrinkConfirmTicks: number;
   /** Extra Host/Origin names the reads server accepts besides loopback (DNS-rebinding guard). */
   allowedHosts: string[];
   /** `/healthz` says degraded when the data is older than this many refresh intervals. */
@@ -175,9 +181,33 @@ export const SETTINGS: { [K in keyof Config]: Setting<K> } = {
     key: 'upstreamRetries',
     env: 'SESSION_LATTICE_UPSTREAM_RETRIES',
     flag: 'upstream-retries',
-    accepts: 'retries after a connection error or a 5xx',
+    accepts: 'retries after a connection error, a 5xx or a 429',
     defaultText: '3',
     parse: integer(0, 20),
+  },
+  upstreamDeadlineSeconds: {
+    key: 'upstreamDeadlineSeconds',
+    env: 'SESSION_LATTICE_UPSTREAM_DEADLINE_SECONDS',
+    flag: 'upstream-deadline-seconds',
+    accepts: 'seconds one pull may spend on upstream in all, retries and waits included',
+    defaultText: '600',
+    parse: decimal(0.1, 86400),
+  },
+  maxShrinkPercent: {
+    key: 'maxShrinkPercent',
+    env: 'SESSION_LATTICE_MAX_SHRINK_PERCENT',
+    flag: 'max-shrink-percent',
+    accepts: 'the largest share of the loaded sessions a payload may drop before it is held back (100: never held)',
+    defaultText: '50',
+    parse: decimal(0, 100),
+  },
+  shrinkConfirmTicks: {
+    key: 'shrinkConfirmTicks',
+    env: 'SESSION_LATTICE_SHRINK_CONFIRM_TICKS',
+    flag: 'shrink-confirm-ticks',
+    accepts: 'consecutive ticks a held-back payload must repeat on before it is published',
+    defaultText: '3',
+    parse: integer(1, 1000),
   },
   allowedHosts: {
     key: 'allowedHosts',
@@ -246,6 +276,9 @@ export const DEFAULTS: Config = {
   maxPayloadBytes: 2048 * MIB,
   upstreamTimeoutSeconds: 60,
   upstreamRetries: 3,
+  upstreamDeadlineSeconds: 600,
+  maxShrinkPercent: 50,
+  shrinkConfirmTicks: 3,
   allowedHosts: [],
   staleAfterIntervals: 3,
   requestTimeoutSeconds: 30,

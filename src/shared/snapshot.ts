@@ -72,6 +72,8 @@ export const META_DDL = [
      loaded_at TIMESTAMPTZ
    )`,
   `ALTER TABLE ${META_SCHEMA}.meta ADD COLUMN IF NOT EXISTS loaded_at TIMESTAMPTZ`,
+  // sha256 of the upstream body the base tables were loaded from: an identical body is no change.
+  `ALTER TABLE ${META_SCHEMA}.meta ADD COLUMN IF NOT EXISTS payload_sha256 VARCHAR`,
   `CREATE TABLE IF NOT EXISTS ${META_SCHEMA}.views (
      name VARCHAR PRIMARY KEY,
      description VARCHAR NOT NULL,

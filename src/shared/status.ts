@@ -1,9 +1,30 @@
 import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+
+/** A payload the shrink guard is holding back (src/puller/shrink-guard.ts), as status.json reports it. */
+export interface HeldPayload {
+  /** Why it is held back, one sentence each. */
+  reasons: string[];
+  /** Valid sessions in the held payload. */
+  sessions: number;
+  scan_version: number | null;
+  /** What readers keep seeing meanwhile. */
+  loaded_sessions: number;
+  loaded_scan_version: number | null;
+  /** Consecutive pulls this very payload (by sha256) has come on. */
+  seen_ticks: number;
+  /** Consecutive pulls after which it is loaded (SESSION_LATTICE_SHRINK_CONFIRM_TICKS). */
+  confirm_ticks: number;
+  /** ISO-8601 UTC. */
+  first_seen_at: string;
+  /** sha256 of the held payload. */
+  fingerprint: string;
+}
 
 /**
  * The puller's status document (`puller/status.json`). A failed tick publishes no snapshot, so
  * health lives here too; the puller replaces the file atomically, the reads server and
- * `session-lattice status` only read it.
+ * `session-lattice status` only read it, validated by PullerStatusSchema.
  */
 export interface PullerStatus {
   pid: number;
@@ -13,8 +34,8 @@ export interface PullerStatus {
   state: 'starting' | 'idle' | 'pulling' | 'stopped';
   last_tick_started_at: string | null;
   last_tick_finished_at: string | null;
-  /** What the last finished tick did. */
-  last_tick_outcome: 'published' | 'unchanged' | 'failed' | null;
+  /** What the last finished tick did; `held`: the shrink guard held back what upstream sent. */
+  last_tick_outcome: 'published' | 'unchanged' | 'held' | 'failed' | null;
   last_success_at: string | null;
   last_error: string | null;
   last_error_at: string | null;
@@ -25,7 +46,46 @@ export interface PullerStatus {
   rejected_rows: number | null;
   /** Views whose last materialization failed, with the error. */
   view_errors: Record<string, string>;
+  /** The payload the shrink guard holds back; null when none is. */
+  held_payload: HeldPayload | null;
 }
+
+const isoTime = z.string().describe('ISO-8601 UTC');
+
+export const HeldPayloadSchema = z.object({
+  reasons: z.array(z.string()).describe('why it is held back, one sentence each'),
+  sessions: z.number().int().describe('valid sessions in the held payload'),
+  scan_version: z.number().int().nullable().describe("the held payload's scan_version"),
+  loaded_sessions: z.number().int().describe('sessions loaded now (what readers keep seeing)'),
+  loaded_scan_version: z.number().int().nullable(),
+  seen_ticks: z.number().int().describe('consecutive pulls this very payload (by sha256) has come on'),
+  confirm_ticks: z.number().int().describe('consecutive pulls after which it is loaded (SESSION_LATTICE_SHRINK_CONFIRM_TICKS)'),
+  first_seen_at: isoTime,
+  fingerprint: z.string().describe('sha256 of the held payload'),
+}) satisfies z.ZodType<HeldPayload>;
+
+/** status.json as the daemons agree on it (test/reads-api.test.ts checks it against PullerStatus). */
+export const PullerStatusSchema = z.object({
+  pid: z.number().int(),
+  version: z.string(),
+  started_at: isoTime,
+  refresh_interval_seconds: z.number(),
+  state: z.enum(['starting', 'idle', 'pulling', 'stopped']),
+  last_tick_started_at: isoTime.nullable(),
+  last_tick_finished_at: isoTime.nullable(),
+  last_tick_outcome: z.enum(['published', 'unchanged', 'held', 'failed']).nullable(),
+  last_success_at: isoTime.nullable(),
+  last_error: z.string().nullable(),
+  last_error_at: isoTime.nullable(),
+  consecutive_failures: z.number().int(),
+  next_tick_due_at: isoTime.nullable(),
+  generation: z.number().int().nullable(),
+  scan_version: z.number().int().nullable(),
+  rejected_rows: z.number().int().nullable(),
+  view_errors: z.record(z.string(), z.string()),
+  // Absent from the status of a puller older than the guard: read as none held.
+  held_payload: HeldPayloadSchema.nullable().default(null),
+}) satisfies z.ZodType<PullerStatus>;
 
 /** Reads status.json; null when there is none yet (no puller has run on this home). */
 export async function readPullerStatus(path: string): Promise<PullerStatus | null> {
@@ -36,7 +96,9 @@ export async function readPullerStatus(path: string): Promise<PullerStatus | nul
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw err;
   }
-  return JSON.parse(text) as PullerStatus;
+  const parsed = PullerStatusSchema.safeParse(JSON.parse(text));
+  if (!parsed.success) throw new Error(`${path} is not a puller status document: ${z.prettifyError(parsed.error).replace(/\n/g, '; ')}`);
+  return parsed.data;
 }
 
 /** True when the process that wrote the status is still running. */
@@ -77,6 +139,16 @@ export function pullerReasons(status: PullerStatus | null, running: boolean): Pu
   const reasons: PullerReason[] = [];
   if (status.last_tick_outcome === 'failed') {
     reasons.push({ text: `the puller's last tick failed: ${status.last_error ?? 'unknown error'}`, failing: true });
+  }
+  const held = status.held_payload;
+  if (held) {
+    reasons.push({
+      text:
+        `the puller is holding back what repo-recall sent: ${held.reasons.join('; ')}; readers keep the data loaded before. ` +
+        `Seen on ${held.seen_ticks} of ${held.confirm_ticks} consecutive pulls: it is published if it keeps coming, ` +
+        `or at once with session-lattice pull --accept-shrink (with the puller service stopped)`,
+      failing: false,
+    });
   }
   if (!running) {
     const how = status.state === 'stopped' ? 'stopped' : 'is gone without stopping cleanly';

@@ -20,7 +20,7 @@ const USAGE = `usage: fake-recall [--port N] [--host 127.0.0.1|::1|localhost] [-
   --clean               generate clean payloads (no nulls, malformed strings or invalid rows)
   --data-dir DIR        keep payload files in DIR (default: a temp dir removed on exit)
 
-control (from another process): GET /_control/state, POST /_control/data {"sessions","seed","messy"},
+control (from another process): GET /_control/state, POST /_control/data {"sessions","seed","messy","scanVersion"},
 POST /_control/fault {"mode","times",...}, POST /_control/payload <raw JSON text>`;
 
 class UsageError extends Error {}

@@ -11,7 +11,7 @@
  *
  * The fake's own hooks, for another process (the soak test) or a person, live under /_control/ only:
  *   GET  /_control/state
- *   POST /_control/data     {"sessions": N, "seed": N, "messy": bool, "generatedAt": N}
+ *   POST /_control/data     {"sessions": N, "seed": N, "messy": bool, "generatedAt": N, "scanVersion": N}
  *   POST /_control/fault    {"mode": "hang" | ... | null, "times": N, ...FaultOptions}
  *   POST /_control/payload  raw body: the exact JSON text to serve
  * Requests to /_control/ are not recorded in `requests` (which holds what a client of repo-recall sent).
@@ -23,19 +23,26 @@ import { mkdir, mkdtemp, open, rm, stat, unlink, writeFile } from 'node:fs/promi
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream';
+import { retryAfterHeader, serveEndlessError } from './faults.js';
 import { CHUNK_SESSIONS, DEFAULT_GENERATED_AT, generatePayloadText, payloadChunks, writePayloadFile } from './generate.js';
 
 export const FAULT_MODES = [
   'status-500',
   'status-503',
+  'status-429',
   'status-404',
+  'endless-error',
   'hang',
   'truncate',
   'malformed-json',
   'wrong-shape',
   'oversized',
   'slow',
+  'drip',
   'reset',
+  'no-304',
+  'always-304',
+  'invalid-etag',
 ] as const;
 export type FaultMode = (typeof FAULT_MODES)[number];
 
@@ -56,6 +63,10 @@ export interface FaultOptions {
   slowChunkBytes?: number;
   /** 'slow': pause between drips; default 100 ms. */
   slowIntervalMs?: number;
+  /** 'status-429' / 'status-503': the Retry-After header (seconds or an HTTP date); default "1", null sends none. */
+  retryAfter?: string | null;
+  /** 'invalid-etag': the ETag header sent; default `unquoted-<scan_version>` (no quotes: not an entity tag). */
+  etag?: string;
 }
 
 export interface SetDataOptions {
@@ -66,6 +77,8 @@ export interface SetDataOptions {
   messy?: boolean;
   /** default: the current setting (initially 1767225600) */
   generatedAt?: number;
+  /** default: one more than the current; lower goes backwards, as a repo-recall restarted on a fresh database would */
+  scanVersion?: number;
 }
 
 export interface StartOptions {
@@ -117,7 +130,7 @@ export interface FakeRecall {
   readonly payloadPath: string;
   /** requests received (except /_control/), oldest first */
   readonly requests: RecordedRequest[];
-  /** Regenerates the payload and bumps scan_version. */
+  /** Regenerates the payload and bumps scan_version (or sets it: `scanVersion`). */
   setData(opts: SetDataOptions): Promise<void>;
   /** Serves exactly `text` from now on and bumps scan_version (the text's own scan_version is not checked). */
   setPayloadText(text: string): Promise<void>;
@@ -254,6 +267,8 @@ class FakeRecallServer implements FakeRecall {
   private current: Payload | null = null;
   private readonly payloads = new Set<Payload>();
   private version = 0;
+  /** Names payload files: scan versions can repeat (SetDataOptions.scanVersion), file names must not. */
+  private serial = 0;
   private lastScanAt = 0;
   private data: FakeRecallState['data'] = null;
   private fault: ActiveFault | null = null;
@@ -330,12 +345,15 @@ class FakeRecallServer implements FakeRecall {
     if (!Number.isInteger(opts.sessions) || opts.sessions < 0) {
       return Promise.reject(new RangeError(`sessions must be a non-negative integer, got ${String(opts.sessions)}`));
     }
+    if (opts.scanVersion !== undefined && (!Number.isInteger(opts.scanVersion) || opts.scanVersion < 0)) {
+      return Promise.reject(new RangeError(`scanVersion must be a non-negative integer, got ${String(opts.scanVersion)}`));
+    }
     return this.enqueue(async () => {
       const seed = opts.seed ?? this.settings.seed;
       const messy = opts.messy ?? this.settings.messy;
       const generatedAt = opts.generatedAt ?? this.settings.generatedAt;
-      const version = this.version + 1;
-      const path = join(this.dataDir, `payload-${version}.json`);
+      const version = opts.scanVersion ?? this.version + 1;
+      const path = join(this.dataDir, `payload-${++this.serial}.json`);
       const { bytes } = await writePayloadFile({ sessions: opts.sessions, seed, messy, generatedAt, scanVersion: version }, path);
       this.settings = { seed, messy, generatedAt };
       this.install(version, path, bytes);
@@ -346,7 +364,7 @@ class FakeRecallServer implements FakeRecall {
   setPayloadText(text: string): Promise<void> {
     return this.enqueue(async () => {
       const version = this.version + 1;
-      const path = join(this.dataDir, `payload-${version}.json`);
+      const path = join(this.dataDir, `payload-${++this.serial}.json`);
       const buf = Buffer.from(text, 'utf8');
       await writeFile(path, buf);
       this.install(version, path, buf.length);
@@ -480,7 +498,14 @@ class FakeRecallServer implements FakeRecall {
       res.end();
       return;
     }
-    res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': p.size, ETag: p.etag });
+    this.servePayload(res, p.etag);
+  }
+
+  /** The current payload, 200, with the given ETag header (a reference on it is already held: acquire()). */
+  private servePayload(res: ServerResponse, etag: string): void {
+    const p = this.current;
+    if (!p) throw new Error('no payload installed');
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': p.size, ETag: etag });
     pipeline(createReadStream(p.path), res, () => undefined);
   }
 
@@ -490,7 +515,20 @@ class FakeRecallServer implements FakeRecall {
       case 'status-500':
         return sendJson(res, 500, { error: 'Internal Server Error', detail: 'database is locked' });
       case 'status-503':
-        return sendJson(res, 503, { error: 'Service Unavailable', detail: 'scan in progress' }, { 'Retry-After': '5' });
+        return sendJson(res, 503, { error: 'Service Unavailable', detail: 'scan in progress' }, retryAfterHeader(fault.options));
+      case 'status-429':
+        return sendJson(res, 429, { error: 'Too Many Requests' }, retryAfterHeader(fault.options));
+      case 'endless-error':
+        return serveEndlessError(res);
+      case 'no-304':
+        return this.servePayload(res, this.acquire(res).etag);
+      case 'always-304':
+        res.writeHead(304, { ETag: etag });
+        res.end();
+        return;
+      case 'invalid-etag':
+        this.acquire(res);
+        return this.servePayload(res, fault.options.etag ?? `unquoted-${this.version}`);
       case 'status-404':
         return sendJson(res, 404, { error: 'not found', path: '/api/sessions' });
       case 'hang':
@@ -549,6 +587,8 @@ class FakeRecallServer implements FakeRecall {
         return this.serveOversized(fault.options, res, etag);
       case 'slow':
         return this.serveSlow(fault.options, req, res);
+      case 'drip':
+        return this.serveSlow({ slowChunkBytes: 1, slowIntervalMs: 1000 }, req, res);
     }
   }
 
@@ -662,11 +702,13 @@ class FakeRecallServer implements FakeRecall {
         const seed = optInt(body, 'seed', 0);
         const messy = optBool(body, 'messy');
         const generatedAt = optInt(body, 'generatedAt', 0);
+        const scanVersion = optInt(body, 'scanVersion', 0);
         await this.setData({
           sessions,
           ...(seed !== undefined && { seed }),
           ...(messy !== undefined && { messy }),
           ...(generatedAt !== undefined && { generatedAt }),
+          ...(scanVersion !== undefined && { scanVersion }),
         });
         return sendJson(res, 200, this.state());
       }
@@ -687,6 +729,14 @@ class FakeRecallServer implements FakeRecall {
       if (slowChunkBytes !== undefined) opts.slowChunkBytes = slowChunkBytes;
       const slowIntervalMs = optInt(body, 'slowIntervalMs', 0);
       if (slowIntervalMs !== undefined) opts.slowIntervalMs = slowIntervalMs;
+      if ('retryAfter' in body) {
+        if (body.retryAfter !== null && typeof body.retryAfter !== 'string') throw new BadRequest('"retryAfter" must be a string or null');
+        opts.retryAfter = body.retryAfter;
+      }
+      if (body.etag !== undefined) {
+        if (typeof body.etag !== 'string') throw new BadRequest('"etag" must be a string');
+        opts.etag = body.etag;
+      }
       this.setFault(mode, opts);
       return sendJson(res, 200, this.state());
     } catch (err) {

@@ -18,8 +18,11 @@ const FAULT_OPTIONS: FaultOptions = {
   slowChunkBytes: 64 * 1024,
   slowIntervalMs: 50,
 };
-/** Faults a tick rides out: the data still arrives. */
-const SURVIVABLE: ReadonlySet<FaultMode> = new Set<FaultMode>(['slow']);
+/**
+ * Faults a tick rides out: the data still arrives (slow, a 200 whatever If-None-Match says, an
+ * ETag that is not one), or a 304 leaves the data as it is until the next tick loads it.
+ */
+const SURVIVABLE: ReadonlySet<FaultMode> = new Set<FaultMode>(['slow', 'no-304', 'invalid-etag', 'always-304']);
 
 /** Phase 1: both daemons, the reader process and the readers; readers served the first generation. */
 export async function start({ rig, log }: SoakContext): Promise<void> {
@@ -156,7 +159,7 @@ export async function upstreamOutage({ rig, checks, log }: SoakContext): Promise
 
 /**
  * Phase 4: every fault mode of the fake upstream once, armed with a data change; the tick that
- * meets it fails (the slow one survives), and the data is published and served after.
+ * meets it fails (the SURVIVABLE ones do not), and the data is published and served after.
  */
 export async function faults({ rig, checks, log }: SoakContext): Promise<void> {
   let injected = 0;
