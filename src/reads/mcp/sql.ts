@@ -74,6 +74,10 @@ export class SqlSandbox {
     this.service.acquire().release();
     const answer = await this.runner.run({ sql, maxRows, maxResultBytes: this.maxResultBytes, timeoutMs: Math.round(seconds * 1000) });
     const { snapshot, columns, rows, row_count, truncated, truncated_reason, elapsed_ms } = answer;
+    // A worker stats the published file before every query, so it can be a generation ahead of
+    // the server's own (which notices a new file by watch and poll). Catch up before answering, so
+    // that no later answer to the same client, HTTP or MCP, comes from an older generation.
+    if (snapshot.generation > (this.service.manager.peek()?.generation ?? 0)) await this.service.manager.check();
     return { columns, rows, row_count, truncated, truncated_reason, max_rows: maxRows, elapsed_ms, freshness: this.service.freshnessOf(snapshot) };
   }
 }
