@@ -7,10 +7,10 @@ import type { FakeRecall } from './fake-recall/server.js';
 import { pino } from 'pino';
 import type { QueryResult } from '../src/reads/mcp/sql.js';
 import { QueryWorkerPool, type PoolQuery } from '../src/reads/query-workers/pool.js';
-import { eventually, tempHome, type TempHome } from './helpers/processes.js';
+import { alive, eventually, tempHome, type TempHome } from './helpers/processes.js';
 import { get, publish, pull, startFake, startReads, type ReadsProcess } from './reads/fixtures.js';
 import { call, connect, errorText, structured } from './reads/mcp-client.js';
-import { alive, queryWorkerPids, rssMb, workersCpuSeconds } from './reads/workers.js';
+import { queryWorkerPids, rssMb, workersCpuSeconds } from './reads/workers.js';
 
 /**
  * The MCP `query` tool's worker processes (issue 11, items 1 and 8), against a real `serve-reads`

@@ -5,9 +5,10 @@ import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, request } from 'undici';
+import { settingName } from '../shared/config.js';
 import { MIN_BODY_BYTES_PER_WINDOW, watchPace } from './body-pace.js';
 import { PayloadSplitter, type PayloadHeader } from './payload-splitter.js';
-import { describeNetworkError, settingName, UpstreamError } from './upstream-error.js';
+import { describeNetworkError, UpstreamError } from './upstream-error.js';
 import { errorBodyLine, retryAfterMs, validEntityTag } from './upstream-http.js';
 
 export interface FetchOptions {

@@ -28,7 +28,6 @@ export interface PullerOptions {
   acceptShrink?: boolean;
 }
 
-
 /** Longest wait between ticks after repeated failures (unless the refresh interval is longer). */
 const MAX_BACKOFF_SECONDS = 600;
 /** The first wait after a failure: short, so data appears within seconds of upstream coming up. */

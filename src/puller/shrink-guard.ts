@@ -1,4 +1,4 @@
-import { settingName } from './upstream-error.js';
+import { settingName } from '../shared/config.js';
 
 /**
  * The shrink guard: upstream is authoritative, but a repo-recall restarting with an empty cache,

@@ -1,5 +1,5 @@
 import { errors as undiciErrors } from 'undici';
-import { SETTINGS } from '../shared/config.js';
+import { settingName } from '../shared/config.js';
 import { LatticeError, errorMessage } from '../shared/errors.js';
 import { portOf } from './reachability.js';
 
@@ -57,11 +57,10 @@ const UNREACHABLE: Record<string, string> = {
  */
 function unreachableMessage(baseUrl: string, why: string): string {
   const port = portOf(new URL(baseUrl));
-  const setting = SETTINGS.repoRecallUrl;
   return (
     `cannot reach repo-recall at ${baseUrl} (${why}): start repo-recall there, ` +
     `or run the bundled fake from a session-lattice checkout (npm run fake-recall -- --port ${port}), ` +
-    `or point ${setting.env} (--${setting.flag}) at where it runs`
+    `or point ${settingName('repoRecallUrl')} at where it runs`
   );
 }
 
@@ -87,10 +86,4 @@ export function describeNetworkError(err: unknown, url: string): LatticeError {
   const unreachable = UNREACHABLE[code] ?? UNREACHABLE[cause];
   if (unreachable) return unreachableError(url, unreachable, retryable, err);
   return new UpstreamError(`repo-recall request failed: ${errorMessage(err)}`, retryable, 'network', { cause: err });
-}
-
-/** `--flag` / `VARIABLE` of a setting, for the advice in a message. */
-export function settingName(key: keyof typeof SETTINGS): string {
-  const s = SETTINGS[key];
-  return `${s.env} (--${s.flag})`;
 }

@@ -1,6 +1,5 @@
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { watch, type FSWatcher } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import type { Logger } from '../shared/logger.js';
 import { errorMessage } from '../shared/errors.js';
@@ -8,6 +7,7 @@ import { SELECT_META_SQL, SELECT_VIEWS_SQL, VIEW_SCHEMA, type SnapshotMeta, type
 import { NoSnapshotError, QueryTimeoutError, SnapshotUnavailableError } from './errors.js';
 import { HARDENING, readOnlyInstanceOptions } from './hardening.js';
 import type { QueryLimiter } from './limiter.js';
+import { publishedFileId } from './published-file.js';
 
 /**
  * Generations: one read-only DuckDB instance per published file, reference-counted.
@@ -260,8 +260,7 @@ export class GenerationManager {
     if (this.stopped) return;
     let fileId: string;
     try {
-      const st = await stat(this.path);
-      fileId = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+      fileId = await publishedFileId(this.path);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.logger.warn({ err: errorMessage(err) }, 'cannot stat the published file');
       return;

@@ -291,6 +291,12 @@ export const DEFAULTS: Config = {
 /** Flag values as commander hands them over: raw strings keyed by camel-cased flag name. */
 export type FlagValues = Partial<Record<string, string | undefined>>;
 
+/** `VARIABLE (--flag)` of a setting, for the advice in a message. */
+export function settingName(key: keyof Config): string {
+  const s = SETTINGS[key];
+  return `${s.env} (--${s.flag})`;
+}
+
 export function flagKey(flag: string): string {
   return flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 }

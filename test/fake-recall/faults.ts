@@ -19,18 +19,23 @@ export async function serveEndlessError(res: ServerResponse): Promise<void> {
   res.write('Internal Server Error: the scanner crashed and is dumping its state\n');
   while (!res.destroyed && !res.writableEnded) {
     if (res.write(FILLER)) continue;
-    const more = await new Promise<boolean>((resolve) => {
-      const onDrain = (): void => {
-        res.off('close', onClose);
-        resolve(true);
-      };
-      const onClose = (): void => {
-        res.off('drain', onDrain);
-        resolve(false);
-      };
-      res.once('drain', onDrain);
-      res.once('close', onClose);
-    });
+    const more = await drained(res);
     if (!more) return;
   }
+}
+
+/** Waits until `res` can take more data; false if the response was closed meanwhile. */
+export function drained(res: ServerResponse): Promise<boolean> {
+  return new Promise((resolve) => {
+    const onDrain = (): void => {
+      res.off('close', onClose);
+      resolve(true);
+    };
+    const onClose = (): void => {
+      res.off('drain', onDrain);
+      resolve(false);
+    };
+    res.once('drain', onDrain);
+    res.once('close', onClose);
+  });
 }

@@ -23,7 +23,7 @@ import { mkdir, mkdtemp, open, rm, stat, unlink, writeFile } from 'node:fs/promi
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream';
-import { retryAfterHeader, serveEndlessError } from './faults.js';
+import { drained, retryAfterHeader, serveEndlessError } from './faults.js';
 import { CHUNK_SESSIONS, DEFAULT_GENERATED_AT, generatePayloadText, payloadChunks, writePayloadFile } from './generate.js';
 
 export const FAULT_MODES = [
@@ -241,22 +241,6 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
       resolve();
     }
     signal.addEventListener('abort', done, { once: true });
-  });
-}
-
-/** Waits until `res` can take more data; false if the response was closed meanwhile. */
-function drained(res: ServerResponse): Promise<boolean> {
-  return new Promise((resolve) => {
-    const onDrain = (): void => {
-      res.off('close', onClose);
-      resolve(true);
-    };
-    const onClose = (): void => {
-      res.off('drain', onDrain);
-      resolve(false);
-    };
-    res.once('drain', onDrain);
-    res.once('close', onClose);
   });
 }
 

@@ -64,7 +64,8 @@ export function enterTest(id: string | null): void {
   currentTest = id;
 }
 
-function alive(pid: number): boolean {
+/** True while a process with this pid exists. */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { descendants } from '../helpers/processes.js';
 
-/** What the tests observe of processes from outside: CPU, RSS, liveness, and a reads server's query workers. */
+/** What the tests observe of processes from outside: CPU, RSS, and a reads server's query workers. */
 
 /**
  * CPU seconds a process has used so far, from /proc (Linux, where CI runs); null elsewhere, and
@@ -26,15 +26,6 @@ export function rssMb(pid: number): number | null {
     return kb === undefined ? null : Number(kb) / 1024;
   } catch {
     return null;
-  }
-}
-
-export function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }
 

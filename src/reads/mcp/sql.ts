@@ -1,6 +1,7 @@
-import type { Column, Freshness } from '../api-types.js';
+import type { Freshness } from '../api-types.js';
 import { QueryRefusedError } from '../query-workers/errors.js';
 import type { QueryRunner } from '../query-workers/pool.js';
+import type { SandboxRows } from '../query-workers/sandbox.js';
 import type { ReadsService } from '../service.js';
 
 /**
@@ -26,15 +27,9 @@ export interface QueryInput {
   timeoutSeconds?: number;
 }
 
-export interface QueryResult {
-  columns: Column[];
-  rows: Array<Record<string, unknown>>;
-  row_count: number;
-  /** More rows (or bytes) than the caps: `rows` holds the first ones. */
-  truncated: boolean;
-  truncated_reason: 'max_rows' | 'max_bytes' | null;
+/** The rows as the worker's sandbox returned them, with the cap asked for and the generation that answered. */
+export interface QueryResult extends SandboxRows {
   max_rows: number;
-  elapsed_ms: number;
   freshness: Freshness;
 }
 

@@ -1,3 +1,4 @@
+import { settingName } from '../../shared/config.js';
 import { LatticeError } from '../../shared/errors.js';
 
 /**
@@ -25,7 +26,7 @@ export class QueryMemoryError extends LatticeError {
   constructor(capMb: number, rssMb: number) {
     super(
       'query_memory',
-      `the query used more memory than a query worker may (${rssMb} MB, cap ${capMb} MB) and was stopped; narrow it (filter early, aggregate, select fewer or smaller columns, avoid huge generate_series, repeat or lists), or raise the cap with SESSION_LATTICE_QUERY_MEMORY_MB (--query-memory-mb)`,
+      `the query used more memory than a query worker may (${rssMb} MB, cap ${capMb} MB) and was stopped; narrow it (filter early, aggregate, select fewer or smaller columns, avoid huge generate_series, repeat or lists), or raise the cap with ${settingName('queryMemoryBytes')}`,
     );
   }
 }

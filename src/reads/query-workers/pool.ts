@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import { settingName } from '../../shared/config.js';
 import { LatticeError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import { homePaths } from '../../shared/paths.js';
@@ -280,7 +281,7 @@ export class QueryWorkerPool implements QueryRunner {
     const how = err.exit ? (err.exit.signal ?? `exit code ${err.exit.code}`) : err.message;
     this.opts.logger.warn({ err: err.message, stderr: err.exit?.stderr.slice(-500) }, 'query worker lost under a query');
     return new QueryWorkerError(
-      `the query's worker process stopped before answering (${how}), most likely out of memory (cap ${this.capMb} MB per worker); narrow the query, or raise SESSION_LATTICE_QUERY_MEMORY_MB (--query-memory-mb)`,
+      `the query's worker process stopped before answering (${how}), most likely out of memory (cap ${this.capMb} MB per worker); narrow the query, or raise ${settingName('queryMemoryBytes')}`,
     );
   }
 }

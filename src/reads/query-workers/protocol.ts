@@ -34,7 +34,7 @@ const SyncRequestSchema = z.object({ type: z.literal('sync') });
 export const ToWorkerSchema = z.discriminatedUnion('type', [QueryRequestSchema, SyncRequestSchema]);
 
 /** Which generation a worker holds: what a result's freshness is built from. */
-const SnapshotInfoSchema = z.object({
+export const SnapshotInfoSchema = z.object({
   generation: z.number().int(),
   published_at: z.string(),
   scan_version: z.number().nullable(),

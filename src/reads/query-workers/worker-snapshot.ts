@@ -1,9 +1,9 @@
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { stat } from 'node:fs/promises';
 import { errorMessage } from '../../shared/errors.js';
 import { SELECT_META_SQL } from '../../shared/snapshot.js';
 import { HARDENING, readOnlyInstanceOptions } from '../hardening.js';
-import type { SnapshotInfo, WorkerSettings } from './protocol.js';
+import { publishedFileId } from '../published-file.js';
+import { SnapshotInfoSchema, type SnapshotInfo, type WorkerSettings } from './protocol.js';
 
 /**
  * The generation a query worker holds: one read-only, hardened instance on the published file,
@@ -42,8 +42,7 @@ export class WorkerSnapshot {
   async current(): Promise<SnapshotState> {
     let fileId: string;
     try {
-      const st = await stat(this.settings.published);
-      fileId = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+      fileId = await publishedFileId(this.settings.published);
     } catch {
       // Gone (or never there): keep serving what is open, as the server does.
       return this.held ? { kind: 'open', conn: this.held.conn, info: this.held.info } : { kind: 'none' };
@@ -71,14 +70,10 @@ export class WorkerSnapshot {
     try {
       conn = await instance.connect();
       for (const sql of HARDENING) await conn.run(sql);
-      const [row] = (await conn.runAndReadAll(SELECT_INFO_SQL)).getRowObjectsJson() as unknown as Array<SnapshotInfo & Record<string, unknown>>;
+      const [row] = (await conn.runAndReadAll(SELECT_INFO_SQL)).getRowObjectsJson();
       if (!row) throw new Error('lattice.meta is empty');
-      const info: SnapshotInfo = {
-        generation: row.generation,
-        published_at: row.published_at,
-        scan_version: row.scan_version,
-        materialized_at: row.materialized_at,
-      };
+      // The puller wrote it: validated, not cast (zod drops the meta columns a result does not carry).
+      const info = SnapshotInfoSchema.parse(row);
       return { fileId, instance, conn, info };
     } catch (err) {
       conn?.disconnectSync();
