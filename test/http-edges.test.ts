@@ -195,7 +195,7 @@ describe('the connection cap', () => {
       return res.status === 200 ? res : undefined;
     }, 'a read once the held connections closed');
     expect((served.json as ViewRowsResponse).rows).toHaveLength(1);
-    expect(capped.daemon.logLines().some((l) => l.level === 40 && /connection cap reached/.test(String(l.msg)))).toBe(true);
+    await capped.daemon.waitFor((d) => d.logLines().some((l) => l.level === 40 && /connection cap reached/.test(String(l.msg))), 'the connection-cap warning');
   });
 });
 

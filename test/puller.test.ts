@@ -380,7 +380,11 @@ describe('serve-puller', () => {
     const due = Date.parse(status.next_tick_due_at ?? '') - Date.parse(status.last_tick_finished_at ?? '');
     // After 3 failures the wait is 0.2 s * 2^2 = 0.8 s; the failure line says so.
     expect(due).toBeGreaterThanOrEqual(800);
-    const failed = daemon.logLines().filter((l) => l.msg === 'tick' && l.tick === 'failed');
+    // The status file can be written before the log line reaches our pipe: wait for the lines.
+    const failed = await eventually(async () => {
+      const lines = daemon.logLines().filter((l) => l.msg === 'tick' && l.tick === 'failed');
+      return lines.length >= 3 ? lines : undefined;
+    }, '3 failed tick lines');
     expect(failed.slice(0, 3).map((l) => l.next_try_in_seconds)).toEqual([0.2, 0.4, 0.8]);
     recall.setFault(null);
     await eventually(async () => ((await readStatus())?.last_tick_outcome === 'published' ? true : undefined), 'recovery');
