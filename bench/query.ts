@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { pino } from 'pino';
-import { HARDENING, readOnlyInstanceOptions } from '../src/reads/hardening.js';
+import { openHardened, readOnlyInstanceOptions } from '../src/reads/hardening.js';
 import { QueryWorkerPool, workerDuckdbSettings, type PoolQuery } from '../src/reads/query-workers/pool.js';
 import { runSandboxed } from '../src/reads/query-workers/sandbox.js';
 import { DEFAULTS } from '../src/shared/config.js';
@@ -51,9 +51,7 @@ const bench: BenchModule = {
       await pool.ready();
       // The baseline: the instance a worker opens, in this process (same options, same hardening).
       const { duckdbMemoryMb, threads } = workerDuckdbSettings(DEFAULTS.queryMemoryBytes);
-      instance = await DuckDBInstance.create(homePaths(home).published, readOnlyInstanceOptions(`${duckdbMemoryMb}MiB`, threads));
-      conn = await instance.connect();
-      for (const sql of HARDENING) await conn.run(sql);
+      ({ instance, conn } = await openHardened(homePaths(home).published, readOnlyInstanceOptions(`${duckdbMemoryMb}MiB`, threads)));
 
       const query: PoolQuery = { sql: SQL, maxRows: 1000, maxResultBytes: 8 * 2 ** 20, timeoutMs: 5000 };
       const inProcess: number[] = [];

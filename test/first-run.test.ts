@@ -1,12 +1,11 @@
 import { spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ErrorResponse, HealthResponse } from '../src/reads/api-types.js';
 import type { StatusReport } from '../src/cli/status-report.js';
 import { nextDelaySeconds } from '../src/puller/puller.js';
 import { homePaths } from '../src/shared/paths.js';
-import type { PullerStatus } from '../src/shared/status.js';
+import { readPullerStatus } from '../src/shared/status.js';
 import { startFakeRecall, type FakeRecall } from './fake-recall/server.js';
 import { cliPath, Daemon, eventually, runCli, startDaemon, tempHome } from './helpers/processes.js';
 import { get } from './reads/fixtures.js';
@@ -133,7 +132,7 @@ describe('the first run without repo-recall', () => {
     expect(woke).toBeGreaterThan(lines.indexOf(lastFailure));
     expect(published).toBeGreaterThan(woke);
     expect(failures()).toHaveLength(5);
-    const status = JSON.parse(await readFile(homePaths(dir).status, 'utf8')) as PullerStatus;
+    const status = await readPullerStatus(homePaths(dir).status);
     expect(status).toMatchObject({ last_tick_outcome: 'published', consecutive_failures: 0, generation: 1 });
   });
 });
@@ -168,8 +167,8 @@ describe('words for people, JSON for machines', () => {
     const args = ['serve-puller', '--home', dir, '--repo-recall-url', `http://127.0.0.1:${port}`, '--upstream-retries', '0'];
     // The terminal session ends when the puller inside it does; the next one needs the home free.
     const stopPuller = async (terminal: Daemon) => {
-      const status = JSON.parse(await readFile(homePaths(dir).status, 'utf8')) as PullerStatus;
-      process.kill(status.pid, 'SIGTERM');
+      const status = await readPullerStatus(homePaths(dir).status);
+      process.kill(status!.pid, 'SIGTERM');
       await terminal.exited;
     };
 

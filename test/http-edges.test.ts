@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { pino } from 'pino';
-import { Client, StreamableHTTPClientTransport, type CallToolResult } from '@modelcontextprotocol/client';
+import { call, connect, errorText, structured } from './reads/mcp-client.js';
 import type { AddressInfo } from 'node:net';
 import type { FakeRecall } from './fake-recall/server.js';
 import { eventually, tempHome, type TempHome } from './helpers/processes.js';
@@ -155,12 +155,9 @@ describe('slow clients are cut at the request deadline', () => {
       const rows = await get(`${proc.url}/views/tool_sessions?limit=5&order_by=-session_count`);
       expect(rows.status, rows.text).toBe(200);
       expect((rows.json as ViewRowsResponse).rows).toHaveLength(5);
-      const client = new Client({ name: 'lattice-test', version: '1.0.0' }, { versionNegotiation: { mode: 'legacy' } });
-      await client.connect(new StreamableHTTPClientTransport(new URL(`${proc.url}/mcp`)));
+      const client = await connect(proc.url);
       try {
-        const result = (await client.callTool({ name: 'read_view', arguments: { view: 'tool_sessions', limit: 2 } })) as CallToolResult;
-        expect(result.isError ?? false).toBe(false);
-        expect((result.structuredContent as unknown as ViewRowsResponse).rows).toHaveLength(2);
+        expect(structured<ViewRowsResponse>(await call(client, 'read_view', { view: 'tool_sessions', limit: 2 })).rows).toHaveLength(2);
       } finally {
         await client.close();
       }
@@ -270,8 +267,7 @@ describe('parameter names that are Object.prototype members are ordinary unknown
   }
 
   it('MCP read_view: filters {"__proto__": ...} and other prototype names are tool errors naming the column and listing the real ones', async () => {
-    const client = new Client({ name: 'lattice-test', version: '1.0.0' }, { versionNegotiation: { mode: 'legacy' } });
-    await client.connect(new StreamableHTTPClientTransport(new URL(`${proc.url}/mcp`)));
+    const client = await connect(proc.url);
     try {
       // Parsed from JSON text, so `__proto__` is an own key (as it is in a client's request).
       for (const [filters, column] of [
@@ -284,15 +280,10 @@ describe('parameter names that are Object.prototype members are ordinary unknown
       ] as const) {
         const args = JSON.parse(`{"view": "tool_sessions", "filters": ${filters}}`) as Record<string, unknown>;
         expect(JSON.stringify(args)).toContain(`"${column}"`);
-        const result = (await client.callTool({ name: 'read_view', arguments: args })) as CallToolResult;
-        const text = result.content.find((c) => c.type === 'text');
-        expect(result.isError, `${filters}: ${JSON.stringify(result.structuredContent ?? result.content).slice(0, 200)}`).toBe(true);
-        expect(text && 'text' in text ? text.text : '').toContain(`filters.${column}: unknown column "${column}" in view tool_sessions; ${COLUMNS}`);
+        expect(errorText(await call(client, 'read_view', args)), filters).toContain(`filters.${column}: unknown column "${column}" in view tool_sessions; ${COLUMNS}`);
       }
       // A real column still filters.
-      const ok = (await client.callTool({ name: 'read_view', arguments: { view: 'tool_sessions', filters: { tool_name: 'Bash' } } })) as CallToolResult;
-      expect(ok.isError ?? false).toBe(false);
-      const rows = (ok.structuredContent as unknown as ViewRowsResponse).rows;
+      const { rows } = structured<ViewRowsResponse>(await call(client, 'read_view', { view: 'tool_sessions', filters: { tool_name: 'Bash' } }));
       expect(rows.length).toBeGreaterThan(0);
       expect(rows.every((r) => r.tool_name === 'Bash')).toBe(true);
     } finally {

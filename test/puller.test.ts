@@ -1,14 +1,13 @@
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { homePaths } from '../src/shared/paths.js';
-import type { PullerStatus } from '../src/shared/status.js';
+import { readPullerStatus, type PullerStatus } from '../src/shared/status.js';
 import { describeMessiness } from './fake-recall/generate.js';
 import { startFakeRecall, type FakeRecall } from './fake-recall/server.js';
 import { Daemon, eventually, runCli, startDaemon, tempHome, type TempHome } from './helpers/processes.js';
-import { publishedGenerationOf, queryFile } from './helpers/snapshot.js';
+import { publishedGenerationOf, queryFile, sha256 } from './helpers/snapshot.js';
 
 let recall: FakeRecall;
 let home: TempHome;
@@ -35,16 +34,9 @@ function serve(...extra: string[]): Daemon {
 }
 
 async function readStatus(): Promise<PullerStatus | undefined> {
-  try {
-    return JSON.parse(await readFile(paths().status, 'utf8')) as PullerStatus;
-  } catch {
-    return undefined;
-  }
+  return (await readPullerStatus(paths().status)) ?? undefined;
 }
 
-async function sha256(path: string): Promise<string> {
-  return createHash('sha256').update(await readFile(path)).digest('hex');
-}
 
 async function leftovers(): Promise<string[]> {
   return (await readdir(home.dir)).filter((n) => n.includes('.tmp'));

@@ -85,14 +85,15 @@ describe('query workers', () => {
     })();
     const readsRss: number[] = [];
     const workerRss: number[] = [];
-    const sampler = setInterval(() => {
-      const own = rssMb(reads.pid);
+    const sample = async () => {
+      const own = await rssMb(reads.pid);
       if (own !== null) readsRss.push(own);
       for (const pid of queryWorkerPids(reads.pid)) {
-        const rss = rssMb(pid);
+        const rss = await rssMb(pid);
         if (rss !== null) workerRss.push(rss);
       }
-    }, 50);
+    };
+    const sampler = setInterval(() => void sample(), 50);
 
     const wrong: string[] = [];
     try {

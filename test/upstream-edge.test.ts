@@ -1,14 +1,13 @@
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { HealthResponse } from '../src/reads/api-types.js';
 import { homePaths } from '../src/shared/paths.js';
-import type { PullerStatus } from '../src/shared/status.js';
+import { readPullerStatus } from '../src/shared/status.js';
 import { describeMessiness } from './fake-recall/generate.js';
 import { startFakeRecall, type FakeRecall } from './fake-recall/server.js';
 import { eventually, runCli, startDaemon, tempHome, type Daemon, type TempHome } from './helpers/processes.js';
-import { publishedGenerationOf, queryFile } from './helpers/snapshot.js';
+import { publishedGenerationOf, queryFile, sha256 } from './helpers/snapshot.js';
 import { get, startReads, type ReadsProcess } from './reads/fixtures.js';
 
 /**
@@ -57,13 +56,7 @@ async function pullJson(...extra: string[]) {
   return { code: r.code, doc, lines, stderr: r.stderr };
 }
 
-async function readStatus(): Promise<PullerStatus> {
-  return JSON.parse(await readFile(paths().status, 'utf8')) as PullerStatus;
-}
-
-async function sha256(path: string): Promise<string> {
-  return createHash('sha256').update(await readFile(path)).digest('hex');
-}
+const readStatus = () => readPullerStatus(paths().status);
 
 const sessionRequests = () => recall.requests.filter((r) => r.path === '/api/sessions');
 
@@ -228,8 +221,8 @@ describe('the shrink guard (item 6)', () => {
       );
       expect(await sha256(paths().published)).toBe(before);
       const status = await readStatus();
-      expect(status.last_tick_outcome).toBe('held');
-      expect(status.held_payload).toMatchObject({ sessions: 0, scan_version: 2, loaded_sessions: VALID, loaded_scan_version: 1, seen_ticks: n, confirm_ticks: 3 });
+      expect(status?.last_tick_outcome).toBe('held');
+      expect(status?.held_payload).toMatchObject({ sessions: 0, scan_version: 2, loaded_sessions: VALID, loaded_scan_version: 1, seen_ticks: n, confirm_ticks: 3 });
       const health = (await get(`${reads.url}/healthz`)).json as HealthResponse;
       expect(health.status).toBe('degraded');
       expect(health.reasons.some((r) => heldReason(n).test(r)), health.reasons.join('\n')).toBe(true);
@@ -243,7 +236,7 @@ describe('the shrink guard (item 6)', () => {
       /^published generation 2, loaded 0 sessions from scan 2, .*loaded although it would drop .* \(it came on 3 consecutive pulls\)/,
     );
     expect(await queryFile(paths().published, 'SELECT session_count::INT AS n FROM lattice.meta')).toEqual([{ n: 0 }]);
-    expect((await readStatus()).held_payload).toBeNull();
+    expect((await readStatus())?.held_payload).toBeNull();
     const health = await eventually(async () => {
       const h = (await get(`${reads.url}/healthz`)).json as HealthResponse;
       return h.generation === 2 ? h : undefined;
@@ -271,15 +264,15 @@ describe('the shrink guard (item 6)', () => {
     expect(await sha256(paths().published)).toBe(before);
     await recall.setData({ sessions: 203, seed: 11, scanVersion: 3 });
     expect(await pullOk()).toMatch(/^published generation 3, loaded .* from scan 3/);
-    expect((await readStatus()).held_payload).toBeNull();
+    expect((await readStatus())?.held_payload).toBeNull();
   });
 
   it('in the daemon, held ticks are not failures (no failure count, no backoff) and the Nth loads', async () => {
     const d = startDaemon(['serve-puller', '--home', home.dir, '--repo-recall-url', recall.url, '--refresh-interval-seconds', '0.2']);
     daemons.push(d);
-    await eventually(async () => (existsSync(paths().status) && (await readStatus()).generation === 1 ? true : undefined), 'the first publish');
+    await eventually(async () => ((await readStatus())?.generation === 1 ? true : undefined), 'the first publish');
     await recall.setData({ sessions: 0 });
-    await eventually(async () => ((await readStatus()).generation === 2 ? true : undefined), 'the empty payload to be published');
+    await eventually(async () => ((await readStatus())?.generation === 2 ? true : undefined), 'the empty payload to be published');
     await d.stop('SIGTERM');
     const ticks = d.logLines().filter((l) => l.msg === 'tick');
     expect(ticks.every((t) => t.tick === 'ok')).toBe(true);
@@ -287,6 +280,6 @@ describe('the shrink guard (item 6)', () => {
     expect(outcomes).toEqual(['published', 'held', 'held', 'published']);
     const held = d.logLines().filter((l) => l.msg === 'payload held back by the shrink guard');
     expect(held.map((l) => l.seen_ticks)).toEqual([1, 2]);
-    expect((await readStatus()).consecutive_failures).toBe(0);
+    expect((await readStatus())?.consecutive_failures).toBe(0);
   });
 });

@@ -39,11 +39,7 @@ const COLOURS: Paint = {
 const plain = (text: string) => text;
 export const PLAIN: Paint = { red: plain, yellow: plain, green: plain, cyan: plain, dim: plain, bold: plain };
 
-function paint(enabled: boolean): Paint {
-  return enabled ? COLOURS : PLAIN;
-}
-
 /** The palette for a stream, decided once. */
 export function paintFor(stream: ColourStream, env: NodeJS.ProcessEnv = process.env): Paint {
-  return paint(colourEnabled(stream, env));
+  return colourEnabled(stream, env) ? COLOURS : PLAIN;
 }

@@ -54,13 +54,23 @@ function tickSentence(e: Entry): string {
 
 const list = (v: unknown): string => (Array.isArray(v) ? v.join('; ') : String(v));
 
+/** A retry of repo-recall in words: the daemon's log line and `pull`'s progress line alike. */
+export function retryWords(reason: string, attempt: number | string, retries: number | string, delayMs: number): string {
+  return `${reason}; retry ${attempt} of ${retries} in ${shortDuration(delayMs / 1000)}`;
+}
+
+/** Why a payload the shrink guard would hold back was loaded anyway. */
+export function acceptedWhy(by: unknown, seenTicks: unknown): string {
+  return by === 'accept-shrink' ? 'as --accept-shrink asked' : `it came on ${String(seenTicks)} consecutive pulls`;
+}
+
 /** The sentence of one log entry: known events in words, anything else as its message and fields. */
 function sentenceOf(e: Entry): string {
   switch (e.msg) {
     case 'tick':
       return tickSentence(e);
     case 'retrying repo-recall':
-      return `${str(e.reason) ?? 'repo-recall failed'}; retry ${String(e.attempt)} of ${String(e.retries)} in ${shortDuration((num(e.delay_ms) ?? 0) / 1000)}`;
+      return retryWords(str(e.reason) ?? 'repo-recall failed', String(e.attempt), String(e.retries), num(e.delay_ms) ?? 0);
     case 'started':
       return `pulling ${String(e.repo_recall_url)} every ${shortDuration(num(e.refresh_interval_seconds) ?? 0)} into ${String(e.home)}`;
     case 'listening': {
@@ -83,7 +93,7 @@ function sentenceOf(e: Entry): string {
         `seen on ${String(e.seen_ticks)} of ${String(e.confirm_ticks)} consecutive pulls, it is loaded if it keeps coming`
       );
     case 'loading a payload the shrink guard would hold back':
-      return `loading what repo-recall sent although ${list(e.reasons)} (${e.accepted_by === 'accept-shrink' ? 'as --accept-shrink asked' : `it came on ${String(e.seen_ticks)} consecutive pulls`})`;
+      return `loading what repo-recall sent although ${list(e.reasons)} (${acceptedWhy(e.accepted_by, e.seen_ticks)})`;
     default: {
       const skip = new Set(['level', 'time', 'pid', 'hostname', 'name', 'msg', 'v']);
       const fields = Object.entries(e)

@@ -6,7 +6,7 @@ import type { FetchProgress } from '../puller/fetch.js';
 import { Puller, type PullerOptions } from '../puller/puller.js';
 import type { TickReport } from '../puller/tick.js';
 import { paintFor } from './colour.js';
-import { daemonLogger, shortDuration } from './log-output.js';
+import { acceptedWhy, daemonLogger, retryWords } from './log-output.js';
 import { exitAfterDeadline, StopSignal } from './signals.js';
 
 type Feedback = Pick<PullerOptions, 'onProgress' | 'onRetry' | 'acceptShrink'>;
@@ -68,7 +68,7 @@ function terminalFeedback(): Feedback & { clear(): void } {
       line(`received ${mb(bytes)}${totalBytes ? ` / ${mb(totalBytes)}` : ''} MiB, ${sessions.toLocaleString('en-US')} sessions${bytes === totalBytes ? ', loading...' : ''}`);
     },
     onRetry(attempt, retries, reason, delayMs) {
-      line(`${reason}; retry ${attempt} of ${retries} in ${shortDuration(delayMs / 1000)}`);
+      line(retryWords(reason, attempt, retries, delayMs));
     },
     clear() {
       process.stderr.write('\r\x1b[K');
@@ -104,8 +104,7 @@ function pullSentence(r: TickReport): string {
     `${r.views.filter((v) => v.status === 'materialized').length} views refreshed`,
   ];
   if (r.acceptedShrink) {
-    const why = r.acceptedShrink.by === 'accept-shrink' ? 'as --accept-shrink asked' : `it came on ${r.acceptedShrink.seenTicks} consecutive pulls`;
-    parts.push(`loaded although ${r.acceptedShrink.reasons.join('; ')} (${why})`);
+    parts.push(`loaded although ${r.acceptedShrink.reasons.join('; ')} (${acceptedWhy(r.acceptedShrink.by, r.acceptedShrink.seenTicks)})`);
   }
   const failed = r.views.filter((v) => v.status === 'failed');
   if (failed.length) parts.push(`${failed.length} views failed: ${failed.map((v) => `${v.name} (${v.error})`).join('; ')}`);

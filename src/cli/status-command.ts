@@ -2,10 +2,10 @@ import type { Config, FlagValues } from '../shared/config.js';
 import { VERSION } from '../shared/version.js';
 import { formatCount, formatDuration, instant, relative, secondsSince, table } from './format.js';
 import { paintFor, PLAIN, type Paint } from './colour.js';
+import { STATUS_FORMAT } from './operator-commands.js';
 import {
   buildStatusReport,
   gather,
-  STATUS_FORMAT,
   statusExitCode,
   viewReports,
   type StatusReport,

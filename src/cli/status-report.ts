@@ -19,8 +19,6 @@ import { readSnapshotInfo, type SnapshotInfo } from '../shared/snapshot-file.js'
 // the commands) changes if one is removed or changes meaning. Instants are ISO-8601 UTC strings,
 // ages are seconds (one decimal), unknown is null.
 
-export { STATUS_FORMAT };
-
 export type Health = 'ok' | 'degraded' | 'unhealthy';
 
 /** `session-lattice status --json`. */

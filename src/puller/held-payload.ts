@@ -21,17 +21,8 @@ export const HELD_DDL = [
    )`,
 ];
 
-export interface HeldRecord {
-  fingerprint: string;
-  reasons: string[];
-  /** Valid sessions in the held payload. */
-  sessions: number;
-  scan_version: number | null;
-  /** Consecutive ticks this very payload has arrived on, this one included. */
-  seen_ticks: number;
-  /** ISO-8601 UTC. */
-  first_seen_at: string;
-}
+/** The held payload as the working database keeps it (status.json adds what it would replace). */
+export type HeldRecord = Pick<HeldPayload, 'fingerprint' | 'reasons' | 'sessions' | 'scan_version' | 'seen_ticks' | 'first_seen_at'>;
 
 export async function readHeld(db: WorkDb): Promise<HeldRecord | null> {
   const [row] = await db.rows<HeldRecord>(`
@@ -63,16 +54,17 @@ export async function recordHeld(db: WorkDb, held: Omit<HeldRecord, 'first_seen_
 
 /** A held payload as status.json reports it, beside what readers keep seeing. */
 export function heldPayloadReport(held: HeldRecord, loaded: { sessions: number; scanVersion: number | null }, confirmTicks: number): HeldPayload {
+  const { fingerprint, reasons, sessions, scan_version, seen_ticks, first_seen_at } = held;
   return {
-    reasons: held.reasons,
-    sessions: held.sessions,
-    scan_version: held.scan_version,
+    reasons,
+    sessions,
+    scan_version,
     loaded_sessions: loaded.sessions,
     loaded_scan_version: loaded.scanVersion,
-    seen_ticks: held.seen_ticks,
+    seen_ticks,
     confirm_ticks: confirmTicks,
-    first_seen_at: held.first_seen_at,
-    fingerprint: held.fingerprint,
+    first_seen_at,
+    fingerprint,
   };
 }
 

@@ -242,7 +242,6 @@ export class Puller {
       const delay = nextDelaySeconds(this.opts.config.refreshIntervalSeconds, this.status.status.consecutive_failures);
       const waited = new AbortController();
       const cameUp = this.upstreamUnreachable ? untilReachable(this.opts.config.repoRecallUrl, waited.signal) : null;
-      let waiting = true;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, delay * 1000);
         this.wake = () => {
@@ -250,12 +249,11 @@ export class Puller {
           resolve();
         };
         void cameUp?.then((up) => {
-          if (!up || !waiting) return;
+          if (!up || waited.signal.aborted) return;
           this.opts.logger.info({ repo_recall_url: this.opts.config.repoRecallUrl }, 'repo-recall is reachable again; pulling now');
           this.wake?.();
         });
       });
-      waiting = false;
       waited.abort();
       this.wake = null;
     }

@@ -25,8 +25,11 @@ const EMPTY: PullerState = {
 };
 
 export async function readState(db: WorkDb): Promise<PullerState> {
-  const [row] = await db.rows<SnapshotMeta>(SELECT_META_SQL);
-  if (row) return { ...row, payload_sha256: await db.value<string>(`SELECT payload_sha256 FROM ${META_SCHEMA}.meta LIMIT 1`) };
+  // One read per tick, a 304 tick's included: the shared identity columns plus the fingerprint.
+  const [row] = await db.rows<PullerState>(
+    `SELECT m.*, (SELECT payload_sha256 FROM ${META_SCHEMA}.meta LIMIT 1) AS payload_sha256 FROM (${SELECT_META_SQL}) AS m`,
+  );
+  if (row) return row;
   await db.run(
     `INSERT INTO ${META_SCHEMA}.meta (generation, schema_version, base_version, session_count, rejected_rows)
      VALUES (0, ?, 0, 0, 0)`,

@@ -5,7 +5,7 @@ import type { Logger } from '../shared/logger.js';
 import { errorMessage } from '../shared/errors.js';
 import { SELECT_META_SQL, SELECT_VIEWS_SQL, VIEW_SCHEMA, type SnapshotMeta, type ViewState } from '../shared/snapshot.js';
 import { NoSnapshotError, QueryTimeoutError, SnapshotUnavailableError } from './errors.js';
-import { HARDENING, readOnlyInstanceOptions } from './hardening.js';
+import { openHardened, readOnlyInstanceOptions } from './hardening.js';
 import type { QueryLimiter } from './limiter.js';
 import { publishedFileId } from './published-file.js';
 
@@ -81,11 +81,8 @@ export class Generation {
   /** Opens `path` read-only, hardens it, and reads its identity and catalog. */
   static async open(path: string, fileId: string, limiter: QueryLimiter): Promise<Generation> {
     const t0 = performance.now();
-    const instance = await DuckDBInstance.create(path, INSTANCE_OPTIONS);
-    let conn: DuckDBConnection | null = null;
+    const { instance, conn } = await openHardened(path, INSTANCE_OPTIONS);
     try {
-      conn = await instance.connect();
-      for (const sql of HARDENING) await conn.run(sql);
       const [metaRow] = (await conn.runAndReadAll(SELECT_META_SQL)).getRowObjectsJson() as unknown as SnapshotMeta[];
       if (!metaRow) throw new Error('lattice.meta is empty');
       const states = (await conn.runAndReadAll(SELECT_VIEWS_SQL)).getRowObjectsJson() as unknown as ViewState[];
@@ -107,7 +104,7 @@ export class Generation {
       }
       return new Generation(fileId, metaRow, views, instance, conn, limiter, Date.now(), performance.now() - t0);
     } catch (err) {
-      conn?.disconnectSync();
+      conn.disconnectSync();
       instance.closeSync();
       throw err;
     }

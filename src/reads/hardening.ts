@@ -1,3 +1,5 @@
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+
 /**
  * How every DuckDB instance of the reads side is locked down: the in-process generations
  * (generations.ts, which run only our own view SQL) and the query workers (query-workers/, which
@@ -26,6 +28,24 @@ export const HARDENING: readonly string[] = [
   'SET autoload_known_extensions = false',
   'SET lock_configuration = true',
 ];
+
+/**
+ * A read-only instance on a published file with its first connection, hardened before anything
+ * else can run on it: the one way the reads side opens a file. Closed again if hardening fails.
+ */
+export async function openHardened(path: string, options: Record<string, string>): Promise<{ instance: DuckDBInstance; conn: DuckDBConnection }> {
+  const instance = await DuckDBInstance.create(path, options);
+  let conn: DuckDBConnection | null = null;
+  try {
+    conn = await instance.connect();
+    for (const sql of HARDENING) await conn.run(sql);
+    return { instance, conn };
+  } catch (err) {
+    conn?.disconnectSync();
+    instance.closeSync();
+    throw err;
+  }
+}
 
 /** Options of a read-only instance on a published file; `memoryLimit` in DuckDB's syntax (`1GB`). */
 export function readOnlyInstanceOptions(memoryLimit: string, threads?: number): Record<string, string> {

@@ -1,4 +1,4 @@
-import type { IncomingMessage, Server, ServerOptions, ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Logger } from '../shared/logger.js';
 import type { ErrorCode } from './api-types.js';
@@ -27,7 +27,7 @@ export interface HttpLimits {
  * benchmarks' 32-64 connections, stay far below it; a flood of connections is refused long before
  * file descriptors or memory run out).
  */
-export const HTTP_EDGES = {
+const HTTP_EDGES = {
   /**
    * How often Node checks the request deadline (its default, 30 s, would let a request run up to
    * 30 s past it). Once a second walks the open connections: cheap at the connection cap.
@@ -54,22 +54,11 @@ export const HTTP_EDGES = {
   lingerMs: 2000,
 } as const;
 
-export const DEFAULT_HTTP_LIMITS: HttpLimits = { requestTimeoutMs: 30_000, maxConnections: 512 };
-
-const REASONS: Record<number, string> = {
-  400: 'Bad Request',
-  405: 'Method Not Allowed',
-  408: 'Request Timeout',
-  417: 'Expectation Failed',
-  431: 'Request Header Fields Too Large',
-  503: 'Service Unavailable',
-};
-
 /** A complete HTTP/1.1 response with a JSON error body, for writing straight on a socket. */
-export function rawErrorResponse(status: number, code: ErrorCode, message: string, headers: Record<string, string> = {}): string {
+function rawErrorResponse(status: number, code: ErrorCode, message: string, headers: Record<string, string> = {}): string {
   const body = JSON.stringify(errorBody(code, message));
   const lines = [
-    `HTTP/1.1 ${status} ${REASONS[status] ?? 'Error'}`,
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}`,
     'Content-Type: application/json; charset=utf-8',
     `Content-Length: ${Buffer.byteLength(body)}`,
     'Cache-Control: no-store',

@@ -5,7 +5,7 @@ import type { ErrorCode, Freshness } from './api-types.js';
 import { bodyOf, ResponseCache, type CachedBody } from './cache.js';
 import { BadParameterError, ReadsError } from './errors.js';
 import type { Generation } from './generations.js';
-import { DEFAULT_HTTP_LIMITS, edgeServerOptions, guardServer, type HttpLimits } from './http-edges.js';
+import { edgeServerOptions, guardServer, type HttpLimits } from './http-edges.js';
 import { buildOpenApi } from './openapi.js';
 import type { ReadPlan, ReadViewParams } from './params.js';
 import { CONTENT_TYPES, csvRenderer, jsonRenderer, ndjsonRenderer, type Format, type Renderer } from './render.js';
@@ -45,8 +45,8 @@ export interface BuildAppOptions {
   cache?: ResponseCache;
   /** A response larger than this starts streaming instead of being buffered (bytes). */
   streamThresholdBytes?: number;
-  /** The request deadline and the connection cap (http-edges.ts); defaults: 30 s, 512. */
-  limits?: Partial<HttpLimits>;
+  /** The request deadline and the connection cap (http-edges.ts), from the settings. */
+  limits: HttpLimits;
   /** Where the MCP `query` tool runs its SQL (the query worker pool). */
   queryRunner: QueryRunner;
 }
@@ -62,7 +62,7 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
 
   // Fastify's own info lines ("Server listening at ...") repeat our `listening` line: warnings up.
   const fastifyLogger = logger.levelVal < logger.levels.values.warn! ? logger.child({}, { level: 'warn' }) : logger;
-  const limits: HttpLimits = { ...DEFAULT_HTTP_LIMITS, ...opts.limits };
+  const { limits } = opts;
   const app = Fastify({
     loggerInstance: fastifyLogger as unknown as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { PullerStatusSchema } from '../shared/status.js';
+import { isoTime, PullerStatusSchema } from '../shared/status.js';
 import { DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET } from './params.js';
 
 /**
@@ -11,8 +11,6 @@ import { DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET } from './params.js';
  * are validated by the service layer, so HTTP and MCP share one set of rules and messages, and
  * bodies are rendered by DuckDB and cached as bytes.
  */
-
-const isoTime = z.string().describe('ISO-8601 UTC');
 
 export const ErrorCodeSchema = z.enum([
   'bad_parameter',

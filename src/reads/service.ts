@@ -1,7 +1,7 @@
 import type { Config } from '../shared/config.js';
 import { errorMessage } from '../shared/errors.js';
 import { homePaths } from '../shared/paths.js';
-import { noSnapshotMessage, pullerReasons, pullerRunning, readPullerStatus, type PullerReason } from '../shared/status.js';
+import { pullerReasons, pullerRunning, readPullerStatus } from '../shared/status.js';
 import { VERSION } from '../shared/version.js';
 import type {
   Freshness,
@@ -83,13 +83,13 @@ export class ReadsService {
   /** Health: ok / degraded (with reasons) / starting, the served generation and the puller's status. */
   async health(): Promise<HealthResponse> {
     const reasons: string[] = [];
-    const { puller, pullerReasons: why, statusError } = await this.pullerState();
+    const { puller, why, statusError } = await this.pullerState();
     if (statusError) reasons.push(`cannot read the puller's status: ${statusError}`);
     const gen = this.manager.peek();
     if (!gen) {
       const openError = this.manager.openError;
       reasons.unshift(openError ? `the published snapshot cannot be opened: ${openError}` : 'no snapshot yet');
-      reasons.push(...why.map((r) => r.text));
+      reasons.push(...why);
       return {
         status: 'starting',
         reasons,
@@ -116,7 +116,7 @@ export class ReadsService {
     if (age > staleAfter) {
       reasons.push(`the data is ${Math.round(age)} s old, more than ${this.config.staleAfterIntervals} refresh intervals (${staleAfter} s)`);
     }
-    reasons.push(...why.map((r) => r.text));
+    reasons.push(...why);
     for (const view of gen.views.values()) {
       if (view.last_error) reasons.push(`view ${view.name} failed to refresh: ${view.last_error}`);
     }
@@ -136,30 +136,30 @@ export class ReadsService {
   }
 
   /** The puller's status.json as served (with liveness), and what is wrong with it in words. */
-  private async pullerState(): Promise<{ puller: PullerStatusReport | null; pullerReasons: PullerReason[]; statusError: string | null }> {
+  private async pullerState(): Promise<{ puller: PullerStatusReport | null; why: string[]; statusError: string | null }> {
     try {
       const status = await readPullerStatus(homePaths(this.config.home).status);
       const running = status !== null && pullerRunning(status);
-      return { puller: status && { ...status, running }, pullerReasons: pullerReasons(status, running), statusError: null };
+      return { puller: status && { ...status, running }, why: pullerReasons(status, running).map((r) => r.text), statusError: null };
     } catch (err) {
-      return { puller: null, pullerReasons: [], statusError: errorMessage(err) };
+      return { puller: null, why: [], statusError: errorMessage(err) };
     }
   }
 
   /** What an error of the read surface says to the caller: "no snapshot yet" gets the puller's reasons. */
   async messageOf(err: ReadsError): Promise<string> {
-    return err instanceof NoSnapshotError ? this.explainNoSnapshot() : err.message;
+    return err instanceof NoSnapshotError ? this.explainNoSnapshot(err) : err.message;
   }
 
   /**
    * The message of a "no snapshot yet" answer, with the puller's side of the story (upstream
    * unreachable, puller not running, first pull in progress): the same reasons /healthz gives.
    */
-  private async explainNoSnapshot(): Promise<string> {
-    const { puller, pullerReasons: why, statusError } = await this.pullerState();
-    const reasons = why.map((r) => r.text);
-    if (statusError) reasons.push(`cannot read the puller's status: ${statusError}`);
-    return noSnapshotMessage(homePaths(this.config.home).published, reasons, puller);
+  private async explainNoSnapshot(err: NoSnapshotError): Promise<string> {
+    const { puller, why, statusError } = await this.pullerState();
+    if (statusError) why.push(`cannot read the puller's status: ${statusError}`);
+    if (why.length === 0 && puller && puller.last_tick_outcome === null) why.push('the puller is running its first pull');
+    return why.length ? `${err.message}; ${why.join('; ')}` : err.message;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -250,13 +250,7 @@ export class ReadsService {
       materializedAt = times.length > 0 ? times.reduce((a, b) => (Date.parse(a) <= Date.parse(b) ? a : b)) : null;
       scanVersion = meta.scan_version;
     }
-    return {
-      generation: meta.generation,
-      published_at: meta.published_at,
-      materialized_at: materializedAt,
-      scan_version: scanVersion,
-      age_seconds: this.ageOf(materializedAt ?? meta.published_at),
-    };
+    return this.freshnessOf({ generation: meta.generation, published_at: meta.published_at, materialized_at: materializedAt, scan_version: scanVersion });
   }
 
   /**

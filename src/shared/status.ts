@@ -1,58 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 
+export const isoTime = z.string().describe('ISO-8601 UTC');
+
 /** A payload the shrink guard is holding back (src/puller/shrink-guard.ts), as status.json reports it. */
-export interface HeldPayload {
-  /** Why it is held back, one sentence each. */
-  reasons: string[];
-  /** Valid sessions in the held payload. */
-  sessions: number;
-  scan_version: number | null;
-  /** What readers keep seeing meanwhile. */
-  loaded_sessions: number;
-  loaded_scan_version: number | null;
-  /** Consecutive pulls this very payload (by sha256) has come on. */
-  seen_ticks: number;
-  /** Consecutive pulls after which it is loaded (SESSION_LATTICE_SHRINK_CONFIRM_TICKS). */
-  confirm_ticks: number;
-  /** ISO-8601 UTC. */
-  first_seen_at: string;
-  /** sha256 of the held payload. */
-  fingerprint: string;
-}
-
-/**
- * The puller's status document (`puller/status.json`). A failed tick publishes no snapshot, so
- * health lives here too; the puller replaces the file atomically, the reads server and
- * `session-lattice status` only read it, validated by PullerStatusSchema.
- */
-export interface PullerStatus {
-  pid: number;
-  version: string;
-  started_at: string;
-  refresh_interval_seconds: number;
-  state: 'starting' | 'idle' | 'pulling' | 'stopped';
-  last_tick_started_at: string | null;
-  last_tick_finished_at: string | null;
-  /** What the last finished tick did; `held`: the shrink guard held back what upstream sent. */
-  last_tick_outcome: 'published' | 'unchanged' | 'held' | 'failed' | null;
-  last_success_at: string | null;
-  last_error: string | null;
-  last_error_at: string | null;
-  consecutive_failures: number;
-  next_tick_due_at: string | null;
-  generation: number | null;
-  scan_version: number | null;
-  rejected_rows: number | null;
-  /** Views whose last materialization failed, with the error. */
-  view_errors: Record<string, string>;
-  /** The payload the shrink guard holds back; null when none is. */
-  held_payload: HeldPayload | null;
-}
-
-const isoTime = z.string().describe('ISO-8601 UTC');
-
-export const HeldPayloadSchema = z.object({
+const HeldPayloadSchema = z.object({
   reasons: z.array(z.string()).describe('why it is held back, one sentence each'),
   sessions: z.number().int().describe('valid sessions in the held payload'),
   scan_version: z.number().int().nullable().describe("the held payload's scan_version"),
@@ -62,9 +14,14 @@ export const HeldPayloadSchema = z.object({
   confirm_ticks: z.number().int().describe('consecutive pulls after which it is loaded (SESSION_LATTICE_SHRINK_CONFIRM_TICKS)'),
   first_seen_at: isoTime,
   fingerprint: z.string().describe('sha256 of the held payload'),
-}) satisfies z.ZodType<HeldPayload>;
+});
+export type HeldPayload = z.infer<typeof HeldPayloadSchema>;
 
-/** status.json as the daemons agree on it (test/reads-api.test.ts checks it against PullerStatus). */
+/**
+ * The puller's status document (`puller/status.json`). A failed tick publishes no snapshot, so
+ * health lives here too; the puller replaces the file atomically, the reads server and
+ * `session-lattice status` only read it, validated by this schema.
+ */
 export const PullerStatusSchema = z.object({
   pid: z.number().int(),
   version: z.string(),
@@ -73,7 +30,10 @@ export const PullerStatusSchema = z.object({
   state: z.enum(['starting', 'idle', 'pulling', 'stopped']),
   last_tick_started_at: isoTime.nullable(),
   last_tick_finished_at: isoTime.nullable(),
-  last_tick_outcome: z.enum(['published', 'unchanged', 'held', 'failed']).nullable(),
+  last_tick_outcome: z
+    .enum(['published', 'unchanged', 'held', 'failed'])
+    .nullable()
+    .describe('what the last finished tick did; held: the shrink guard held back what upstream sent'),
   last_success_at: isoTime.nullable(),
   last_error: z.string().nullable(),
   last_error_at: isoTime.nullable(),
@@ -82,10 +42,11 @@ export const PullerStatusSchema = z.object({
   generation: z.number().int().nullable(),
   scan_version: z.number().int().nullable(),
   rejected_rows: z.number().int().nullable(),
-  view_errors: z.record(z.string(), z.string()),
+  view_errors: z.record(z.string(), z.string()).describe('views whose last materialization failed, with the error'),
   // Absent from the status of a puller older than the guard: read as none held.
-  held_payload: HeldPayloadSchema.nullable().default(null),
-}) satisfies z.ZodType<PullerStatus>;
+  held_payload: HeldPayloadSchema.nullable().default(null).describe('the payload the shrink guard holds back; null when none is'),
+});
+export type PullerStatus = z.infer<typeof PullerStatusSchema>;
 
 /** Reads status.json; null when there is none yet (no puller has run on this home). */
 export async function readPullerStatus(path: string): Promise<PullerStatus | null> {
@@ -157,9 +118,3 @@ export function pullerReasons(status: PullerStatus | null, running: boolean): Pu
   return reasons;
 }
 
-/** Why nothing can be read yet: the published path is empty, and what the puller says about it. */
-export function noSnapshotMessage(publishedPath: string, reasons: readonly string[], status: PullerStatus | null): string {
-  const why = [...reasons];
-  if (why.length === 0 && status && status.last_tick_outcome === null) why.push('the puller is running its first pull');
-  return `no snapshot yet: nothing has been published at ${publishedPath}${why.length ? `; ${why.join('; ')}` : ''}`;
-}

@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { once } from 'node:events';
+import { isProcessAlive } from '../../src/shared/status.js';
 
 /** The built CLI (tests run after `npm run build`). */
 const CLI = resolve(import.meta.dirname, '../../../dist/src/cli.js');
@@ -64,35 +65,34 @@ export function enterTest(id: string | null): void {
   currentTest = id;
 }
 
-/** True while a process with this pid exists. */
-export function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+/** True while a process with this pid exists (the rule `status` uses for the puller's pid). */
+export const alive = isProcessAlive;
 
 /** Every descendant of `pid` (ps works on Linux and macOS alike). */
 export function descendants(pid: number): number[] {
-  let table: Array<[number, number]>;
+  return descendantProcesses(pid).map((p) => p.pid);
+}
+
+/** The processes below `pid` (children, theirs, ...) with their command lines, from one `ps`. */
+export function descendantProcesses(pid: number): Array<{ pid: number; command: string }> {
+  let table: Array<{ pid: number; ppid: number; command: string }>;
   try {
-    table = execFileSync('ps', ['-A', '-o', 'pid=,ppid='], { encoding: 'utf8' })
+    table = execFileSync('ps', ['-A', '-o', 'pid=,ppid=,command='], { encoding: 'utf8' })
       .split('\n')
-      .map((l) => l.trim().split(/\s+/).map(Number) as [number, number])
-      .filter(([p, pp]) => Number.isInteger(p) && Number.isInteger(pp));
+      .map((l) => /^\s*(\d+)\s+(\d+)\s?(.*)$/.exec(l))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => ({ pid: Number(m[1]), ppid: Number(m[2]), command: m[3] ?? '' }));
   } catch {
     return [];
   }
-  const out: number[] = [];
+  const out: Array<{ pid: number; command: string }> = [];
   const queue = [pid];
   while (queue.length > 0) {
     const parent = queue.shift()!;
-    for (const [p, pp] of table) {
-      if (pp === parent && !out.includes(p)) {
-        out.push(p);
-        queue.push(p);
+    for (const p of table) {
+      if (p.ppid === parent && !out.some((o) => o.pid === p.pid)) {
+        out.push({ pid: p.pid, command: p.command });
+        queue.push(p.pid);
       }
     }
   }

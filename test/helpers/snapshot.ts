@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { DuckDBInstance } from '@duckdb/node-api';
 
 /** Opens a published file read-only, runs one query, closes everything (the lock goes with it). */
@@ -19,4 +21,9 @@ export async function queryFile<T = Record<string, unknown>>(path: string, sql: 
 export async function publishedGenerationOf(path: string): Promise<number> {
   const [row] = await queryFile<{ generation: number }>(path, 'SELECT generation::DOUBLE AS generation FROM lattice.meta');
   return row?.generation ?? 0;
+}
+
+/** sha256 of a file's bytes: "left byte for byte as it was". */
+export async function sha256(path: string): Promise<string> {
+  return createHash('sha256').update(await readFile(path)).digest('hex');
 }

@@ -14,7 +14,7 @@ export interface RawResponse {
 }
 
 /** The first response in `raw`, or null while it is incomplete (by Content-Length). */
-export function parseResponse(raw: string): RawResponse | null {
+function parseResponse(raw: string): RawResponse | null {
   const end = raw.indexOf('\r\n\r\n');
   if (end < 0) return null;
   const [statusLine = '', ...lines] = raw.slice(0, end).split('\r\n');

@@ -1,7 +1,7 @@
 import type { Freshness } from '../api-types.js';
 import { QueryRefusedError } from '../query-workers/errors.js';
 import type { QueryRunner } from '../query-workers/pool.js';
-import type { SandboxRows } from '../query-workers/sandbox.js';
+import { ACCEPTED, type SandboxRows } from '../query-workers/sandbox.js';
 import type { ReadsService } from '../service.js';
 
 /**
@@ -33,28 +33,17 @@ export interface QueryResult extends SandboxRows {
   freshness: Freshness;
 }
 
-const ACCEPTED = 'send exactly one read-only SELECT over the snapshot\'s tables';
-
 function checkInteger(name: string, value: number | undefined, def: number, min: number, max: number): number {
   if (value === undefined) return def;
   if (!Number.isInteger(value) || value < min || value > max) throw new QueryRefusedError(`${name} must be an integer from ${min} to ${max}, got ${value}`);
   return value;
 }
 
-export interface SqlSandboxOptions {
-  maxResultBytes?: number;
-}
-
 export class SqlSandbox {
-  private readonly maxResultBytes: number;
-
   constructor(
     private readonly service: ReadsService,
     private readonly runner: QueryRunner,
-    opts: SqlSandboxOptions = {},
-  ) {
-    this.maxResultBytes = opts.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES;
-  }
+  ) {}
 
   async run(input: QueryInput): Promise<QueryResult> {
     const sql = input.sql;
@@ -67,7 +56,7 @@ export class SqlSandbox {
     }
     // Before the first snapshot, the same answer as the other tools (with the puller's side of it).
     this.service.acquire().release();
-    const answer = await this.runner.run({ sql, maxRows, maxResultBytes: this.maxResultBytes, timeoutMs: Math.round(seconds * 1000) });
+    const answer = await this.runner.run({ sql, maxRows, maxResultBytes: DEFAULT_MAX_RESULT_BYTES, timeoutMs: Math.round(seconds * 1000) });
     const { snapshot, columns, rows, row_count, truncated, truncated_reason, elapsed_ms } = answer;
     // A worker stats the published file before every query, so it can be a generation ahead of
     // the server's own (which notices a new file by watch and poll). Catch up before answering, so

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ColumnSchema, FreshnessSchema } from '../schemas.js';
 
 /**
  * The messages between the reads server and its query workers (Node IPC, JSON), each validated
@@ -33,19 +34,14 @@ const SyncRequestSchema = z.object({ type: z.literal('sync') });
 
 export const ToWorkerSchema = z.discriminatedUnion('type', [QueryRequestSchema, SyncRequestSchema]);
 
-/** Which generation a worker holds: what a result's freshness is built from. */
-export const SnapshotInfoSchema = z.object({
-  generation: z.number().int(),
-  published_at: z.string(),
-  scan_version: z.number().nullable(),
-  /** The oldest view's materialized_at (the catalog's freshness). */
-  materialized_at: z.string().nullable(),
-});
+/**
+ * Which generation a worker holds: a result's freshness but for its age, measured by the server
+ * when it answers (materialized_at: the oldest view's, the catalog's freshness).
+ */
+export const SnapshotInfoSchema = FreshnessSchema.omit({ age_seconds: true });
 export type SnapshotInfo = z.infer<typeof SnapshotInfoSchema>;
 
 const ReadySchema = z.object({ type: z.literal('ready'), snapshot: SnapshotInfoSchema.nullable() });
-
-const ColumnSchema = z.object({ name: z.string(), type: z.string() });
 
 const ResultSchema = z.object({
   type: z.literal('result'),

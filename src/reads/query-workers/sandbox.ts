@@ -45,7 +45,8 @@ export interface SandboxRows {
   elapsed_ms: number;
 }
 
-const ACCEPTED =
+/** What `query` accepts, in the words every refusal ends with. */
+export const ACCEPTED =
   'send exactly one read-only SELECT (WITH ... SELECT, FROM ..., VALUES, DESCRIBE, SUMMARIZE and SHOW are SELECTs too) over the snapshot\'s tables';
 
 const STATEMENT_NAMES: Record<number, string> = Object.fromEntries(

@@ -32,6 +32,7 @@ const STDERR_TAIL = 4096;
 export class QueryWorker {
   /** starting: until its `ready`; the pool moves it between idle and busy; exited: gone. */
   state: 'starting' | 'idle' | 'busy' | 'exited' = 'starting';
+  /** The generation it held when it said it was ready (for the log). */
   snapshot: SnapshotInfo | null = null;
   readonly exited: Promise<WorkerExit>;
   private readonly child: ChildProcess;
@@ -65,7 +66,6 @@ export class QueryWorker {
         return;
       }
       this.pending = null;
-      if (msg.type === 'result') this.snapshot = msg.snapshot;
       pending.resolve(msg);
     });
     this.exited = new Promise((resolve) => {

@@ -1,7 +1,7 @@
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { errorMessage } from '../../shared/errors.js';
 import { SELECT_META_SQL } from '../../shared/snapshot.js';
-import { HARDENING, readOnlyInstanceOptions } from '../hardening.js';
+import { openHardened, readOnlyInstanceOptions } from '../hardening.js';
 import { publishedFileId } from '../published-file.js';
 import { SnapshotInfoSchema, type SnapshotInfo, type WorkerSettings } from './protocol.js';
 
@@ -16,7 +16,7 @@ const SELECT_INFO_SQL = `
   SELECT m.*, (SELECT strftime(min(materialized_at) AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%gZ') FROM lattice.views) AS materialized_at
   FROM (${SELECT_META_SQL}) AS m`;
 
-export type SnapshotState =
+type SnapshotState =
   | { kind: 'open'; conn: DuckDBConnection; info: SnapshotInfo }
   | { kind: 'none' }
   | { kind: 'unavailable'; message: string };
@@ -65,18 +65,15 @@ export class WorkerSnapshot {
 
   private async open(fileId: string): Promise<Held> {
     const { settings } = this;
-    const instance = await DuckDBInstance.create(settings.published, readOnlyInstanceOptions(`${settings.duckdbMemoryMb}MiB`, settings.threads));
-    let conn: DuckDBConnection | null = null;
+    const { instance, conn } = await openHardened(settings.published, readOnlyInstanceOptions(`${settings.duckdbMemoryMb}MiB`, settings.threads));
     try {
-      conn = await instance.connect();
-      for (const sql of HARDENING) await conn.run(sql);
       const [row] = (await conn.runAndReadAll(SELECT_INFO_SQL)).getRowObjectsJson();
       if (!row) throw new Error('lattice.meta is empty');
       // The puller wrote it: validated, not cast (zod drops the meta columns a result does not carry).
       const info = SnapshotInfoSchema.parse(row);
       return { fileId, instance, conn, info };
     } catch (err) {
-      conn?.disconnectSync();
+      conn.disconnectSync();
       instance.closeSync();
       throw err;
     }
