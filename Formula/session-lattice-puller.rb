@@ -35,6 +35,8 @@ class SessionLatticePuller < Formula
         SESSION_LATTICE_UPSTREAM_DEADLINE_SECONDS 600
         SESSION_LATTICE_MAX_SHRINK_PERCENT        50
         SESSION_LATTICE_SHRINK_CONFIRM_TICKS      3
+        SESSION_LATTICE_TIMEZONE                  (empty: the machine's zone, e.g. America/Los_Angeles)
+        SESSION_LATTICE_PRICING_FILE              (empty: the bundled model prices alone)
         SESSION_LATTICE_LOG_LEVEL                 info
         SESSION_LATTICE_LOG_FORMAT                auto
       To change one, edit the service file `brew services info session-lattice-puller` names, or
@@ -58,6 +60,8 @@ class SessionLatticePuller < Formula
                           SESSION_LATTICE_UPSTREAM_DEADLINE_SECONDS: "600",
                           SESSION_LATTICE_MAX_SHRINK_PERCENT:        "50",
                           SESSION_LATTICE_SHRINK_CONFIRM_TICKS:      "3",
+                          SESSION_LATTICE_TIMEZONE:                  "",
+                          SESSION_LATTICE_PRICING_FILE:              "",
                           SESSION_LATTICE_LOG_LEVEL:                 "info",
                           SESSION_LATTICE_LOG_FORMAT:                "auto"
   end

@@ -328,6 +328,7 @@ describe('status report logic (no processes)', () => {
       scan_version: 3,
       etag: '"3"',
       upstream_generated_at: null,
+      timezone: 'UTC',
       base_version: 4,
       session_count: 10,
       rejected_rows: 0,

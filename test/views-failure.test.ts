@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Agent } from 'undici';
 import { upstreamAgent } from '../src/puller/fetch.js';
+import { loadPriceTable } from '../src/puller/prices.js';
 import { runTick } from '../src/puller/tick.js';
 import { WorkDb } from '../src/puller/work-db.js';
 import { defineView, type ViewDefinition } from '../src/shared/catalog/define.js';
@@ -84,6 +85,7 @@ describe('a failing view', () => {
       catalog,
       upstream: { baseUrl: recall.url, maxBytes: 1 << 30, retries: 0, deadlineSeconds: 600, timeoutSeconds: 30 },
       guard: { maxShrinkPercent: DEFAULTS.maxShrinkPercent, confirmTicks: DEFAULTS.shrinkConfirmTicks, acceptShrink: false },
+      inputs: { timezone: 'UTC', prices: await loadPriceTable(null) },
     });
   }
 

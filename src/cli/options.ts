@@ -20,6 +20,8 @@ export const PULLER_SETTINGS: readonly (keyof Config)[] = [
   'upstreamDeadlineSeconds',
   'maxShrinkPercent',
   'shrinkConfirmTicks',
+  'timezone',
+  'pricingFile',
   'logLevel',
   'logFormat',
 ];

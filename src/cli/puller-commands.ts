@@ -9,7 +9,7 @@ import { paintFor } from './colour.js';
 import { acceptedWhy, daemonLogger, retryWords } from './log-output.js';
 import { exitAfterDeadline, StopSignal } from './signals.js';
 
-type Feedback = Pick<PullerOptions, 'onProgress' | 'onRetry' | 'acceptShrink'>;
+type Feedback = Pick<PullerOptions, 'onProgress' | 'onRetry' | 'acceptShrink' | 'oneShot'>;
 
 /** Opens the puller, or prints why another one holds this home and returns null. */
 export async function openPuller(config: Config, logger: Logger, feedback: Feedback = {}): Promise<Puller | null> {
@@ -149,7 +149,7 @@ export async function pullOnce(config: Config, flags: FlagValues): Promise<numbe
   const json = (flags as Record<string, unknown>).json === true;
   const feedback = !json && process.stderr.isTTY === true ? terminalFeedback() : null;
   const acceptShrink = (flags as Record<string, unknown>).acceptShrink === true;
-  const puller = await openPuller(config, pullLogger(config, json), { ...feedback, acceptShrink });
+  const puller = await openPuller(config, pullLogger(config, json), { ...feedback, acceptShrink, oneShot: true });
   if (!puller) return 1;
   void stop.promise.then(() => puller.stop());
   if (stop.received !== null) puller.stop();

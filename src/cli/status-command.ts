@@ -62,6 +62,7 @@ export function renderStatus(r: StatusReport, now: number, maxWidth?: number, pa
     out.push(field('data age', s.data_age_seconds === null ? '-' : `${formatDuration(s.data_age_seconds)} (stale after ${formatDuration(s.stale_after_seconds)})`));
     out.push(field('upstream scan', s.scan_version === null ? '-' : `${s.scan_version}${s.etag ? `, etag ${s.etag}` : ''}`));
     out.push(field('sessions', formatCount(s.session_count)));
+    out.push(field('time zone', s.timezone ?? '- (published before zones: UTC)'));
     out.push(field('rejected rows', formatCount(s.rejected_rows)));
     out.push(field('file', s.path));
   }
@@ -111,7 +112,7 @@ export function renderViews(r: ViewsReport, now: number, maxWidth?: number, pain
       ? `the published snapshot cannot be read: ${r.error}`
       : r.generation === null
         ? `nothing is published yet in ${r.home}; the catalog defines ${r.views.length} views`
-        : `generation ${r.generation}, published ${instant(r.published_at, now)}`;
+        : `generation ${r.generation}, published ${instant(r.published_at, now)}${r.timezone ? `, days in ${r.timezone}` : ''}`;
   return `${head}\n\n${viewsTable(r.views, now, maxWidth, paint)}\n`;
 }
 
@@ -152,6 +153,7 @@ export async function viewsCommand(config: Config, flags: FlagValues): Promise<n
     checked_at: new Date(now).toISOString(),
     generation: g.snapshot?.meta.generation ?? null,
     published_at: g.snapshot?.meta.published_at ?? null,
+    timezone: g.snapshot?.meta.timezone ?? null,
     error: g.snapshotError,
     views: viewReports(g.snapshot, now),
   };

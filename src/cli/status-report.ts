@@ -100,6 +100,8 @@ export interface ViewsReport {
   checked_at: string;
   generation: number | null;
   published_at: string | null;
+  /** The zone the calendar views were computed in. */
+  timezone: string | null;
   /** Set when the published file exists but cannot be read. */
   error: string | null;
   views: ViewReport[];

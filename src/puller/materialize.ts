@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import type { ViewDefinition } from '../shared/catalog/index.js';
 import { errorMessage } from '../shared/errors.js';
 import { META_SCHEMA, REFRESH_LOG_LIMIT, sqlIdentifier, VIEW_SCHEMA } from '../shared/snapshot.js';
+import { viewIdentity, type ViewInputs } from './view-inputs.js';
 import type { WorkDb } from './work-db.js';
 
 export interface ViewOutcome {
@@ -21,27 +21,34 @@ interface StoredView {
   materialized_epoch: number | null;
   error_epoch: number | null;
   watermark: number | null;
+  attempted_version: number | null;
+  valid_until_epoch: number | null;
 }
 
-export function sqlHash(sql: string): string {
-  return createHash('sha256').update(sql).digest('hex').slice(0, 16);
+export interface DueContext {
+  /** The identity the view would be materialized with now (viewIdentity). */
+  identity: string;
+  baseVersion: number;
+  nowEpoch: number;
+  /** A one-shot `pull`: every view describes what was just loaded, whatever its interval. */
+  ignoreIntervals: boolean;
 }
 
 /**
- * Whether a view should be (re)computed now: never materialized, its SQL changed, or base data
- * moved past its watermark and its refresh interval has passed since its last attempt.
+ * Whether a view should be (re)computed now: never tried, its identity (SQL, zone, prices)
+ * changed, its rows expired by the clock, or base data moved past what it last tried and its
+ * refresh interval has passed since. A view that failed is tried again with the next load (or
+ * definition), not on every tick: a broken view must not publish a generation per tick.
  */
-export function isDue(view: ViewDefinition, stored: StoredView | undefined, baseVersion: number, nowEpoch: number): boolean {
+export function isDue(view: ViewDefinition, stored: StoredView | undefined, ctx: DueContext): boolean {
   if (!stored) return true;
-  // A changed definition (also one fixing a view that never succeeded) is due at once.
-  if (stored.sql_hash !== sqlHash(view.sql)) return true;
-  if (stored.materialized_epoch === null) {
-    // Never succeeded: retry once per interval after a failure.
-    return stored.error_epoch === null || nowEpoch - stored.error_epoch >= view.refreshIntervalSeconds;
-  }
-  if (stored.watermark === baseVersion) return false;
-  const lastAttempt = Math.max(stored.materialized_epoch, stored.error_epoch ?? 0);
-  return nowEpoch - lastAttempt >= view.refreshIntervalSeconds;
+  if (stored.sql_hash !== ctx.identity) return true;
+  if (stored.valid_until_epoch !== null && ctx.nowEpoch >= stored.valid_until_epoch) return true;
+  const attempted = stored.attempted_version ?? stored.watermark;
+  if (attempted === ctx.baseVersion) return false;
+  if (ctx.ignoreIntervals) return true;
+  const lastAttempt = Math.max(stored.materialized_epoch ?? 0, stored.error_epoch ?? 0);
+  return ctx.nowEpoch - lastAttempt >= view.refreshIntervalSeconds;
 }
 
 async function storedViews(db: WorkDb): Promise<Map<string, StoredView>> {
@@ -49,7 +56,9 @@ async function storedViews(db: WorkDb): Promise<Map<string, StoredView>> {
     SELECT name, description, refresh_interval_seconds, key_columns, sql_hash,
            epoch(materialized_at) AS materialized_epoch,
            epoch(last_error_at) AS error_epoch,
-           watermark::DOUBLE AS watermark
+           watermark::DOUBLE AS watermark,
+           attempted_version::DOUBLE AS attempted_version,
+           epoch(valid_until) AS valid_until_epoch
     FROM ${META_SCHEMA}.views`);
   return new Map(rows.map((r) => [r.name, r]));
 }
@@ -92,16 +101,24 @@ async function syncCatalog(db: WorkDb, catalog: readonly ViewDefinition[], store
 export async function materializeDueViews(
   db: WorkDb,
   catalog: readonly ViewDefinition[],
-  opts: { baseVersion: number; scanVersion: number | null; nowEpoch: number; signal?: AbortSignal },
+  opts: {
+    baseVersion: number;
+    scanVersion: number | null;
+    nowEpoch: number;
+    inputs: ViewInputs;
+    ignoreIntervals?: boolean;
+    signal?: AbortSignal;
+  },
 ): Promise<ViewOutcome[]> {
   const stored = await storedViews(db);
   await syncCatalog(db, catalog, stored);
   const outcomes: ViewOutcome[] = [];
   for (const view of catalog) {
-    const before = stored.get(view.name);
-    if (!isDue(view, before, opts.baseVersion, opts.nowEpoch)) continue;
+    const identity = viewIdentity(view, opts.inputs);
+    const due = { identity, baseVersion: opts.baseVersion, nowEpoch: opts.nowEpoch, ignoreIntervals: opts.ignoreIntervals === true };
+    if (!isDue(view, stored.get(view.name), due)) continue;
     opts.signal?.throwIfAborted();
-    outcomes.push(await materializeView(db, view, opts));
+    outcomes.push(await materializeView(db, view, { ...opts, identity }));
   }
   if (outcomes.length > 0) {
     await db.run(`
@@ -115,7 +132,7 @@ export async function materializeDueViews(
 async function materializeView(
   db: WorkDb,
   view: ViewDefinition,
-  opts: { baseVersion: number; scanVersion: number | null; signal?: AbortSignal },
+  opts: { baseVersion: number; scanVersion: number | null; identity: string; signal?: AbortSignal },
 ): Promise<ViewOutcome> {
   const started = new Date();
   const t0 = performance.now();
@@ -124,13 +141,16 @@ async function materializeView(
     const rowCount = await db.transaction(async () => {
       await db.run(`CREATE OR REPLACE TABLE ${table} AS ${view.sql}`);
       const count = (await db.value<number>(`SELECT count(*)::DOUBLE FROM ${table}`)) ?? 0;
+      const validUntil = view.validUntilSql
+        ? await db.value<string>(`WITH this AS (FROM ${table}) SELECT strftime((${view.validUntilSql}) AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%fZ')`)
+        : null;
       const durationMs = performance.now() - t0;
       await db.run(
         `UPDATE ${META_SCHEMA}.views
-         SET sql_hash = ?, materialized_at = ?::TIMESTAMPTZ, row_count = ?, watermark = ?, scan_version = ?,
-             last_duration_ms = ?, last_error = NULL, last_error_at = NULL
+         SET sql_hash = ?, materialized_at = ?::TIMESTAMPTZ, row_count = ?, watermark = ?, attempted_version = ?,
+             scan_version = ?, last_duration_ms = ?, last_error = NULL, last_error_at = NULL, valid_until = ?::TIMESTAMPTZ
          WHERE name = ?`,
-        [sqlHash(view.sql), started.toISOString(), count, opts.baseVersion, opts.scanVersion, durationMs, view.name],
+        [opts.identity, started.toISOString(), count, opts.baseVersion, opts.baseVersion, opts.scanVersion, durationMs, validUntil, view.name],
       );
       await logRefresh(db, view.name, started, count, null);
       return count;
@@ -146,13 +166,13 @@ async function materializeView(
     // Interrupted by shutdown: not the view's fault, so nothing is recorded against it.
     if (opts.signal?.aborted) throw err;
     const error = errorMessage(err).split('\n')[0] ?? 'unknown error';
-    // The attempted definition is recorded too, so that changing it again makes the view due.
-    await db.run(`UPDATE ${META_SCHEMA}.views SET last_error = ?, last_error_at = ?::TIMESTAMPTZ, sql_hash = ? WHERE name = ?`, [
-      error,
-      started.toISOString(),
-      sqlHash(view.sql),
-      view.name,
-    ]);
+    // The attempted definition and data are recorded too: the view is due again when either changes.
+    await db.run(
+      `UPDATE ${META_SCHEMA}.views
+       SET last_error = ?, last_error_at = ?::TIMESTAMPTZ, sql_hash = ?, attempted_version = ?, valid_until = NULL
+       WHERE name = ?`,
+      [error, started.toISOString(), opts.identity, opts.baseVersion, view.name],
+    );
     await logRefresh(db, view.name, started, null, error);
     return {
       name: view.name,

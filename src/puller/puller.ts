@@ -13,8 +13,10 @@ import { UpstreamError } from './upstream-error.js';
 import { untilReachable } from './reachability.js';
 import { heldPayloadReport, readHeld } from './held-payload.js';
 import { readState } from './state.js';
+import { loadPriceTable } from './prices.js';
 import { initialStatus, StatusWriter } from './status-writer.js';
 import { runTick, type TickReport } from './tick.js';
+import { checkTimezone, type ViewInputs } from './view-inputs.js';
 import { WorkDb } from './work-db.js';
 
 export interface PullerOptions {
@@ -26,6 +28,8 @@ export interface PullerOptions {
   onRetry?: (attempt: number, retries: number, reason: string, delayMs: number) => void;
   /** Load a payload the shrink guard would hold back (`pull --accept-shrink`). */
   acceptShrink?: boolean;
+  /** A one-shot `pull`: bring every view up to what it loads, whatever the view's interval. */
+  oneShot?: boolean;
 }
 
 /** Longest wait between ticks after repeated failures (unless the refresh interval is longer). */
@@ -64,13 +68,17 @@ export class Puller {
     private readonly agent: Agent,
     readonly status: StatusWriter,
     private readonly opts: PullerOptions,
+    private readonly inputs: ViewInputs,
   ) {}
 
   /** Takes the lock (or throws PullerLockedError), then cleans what a killed puller left. */
   static async open(opts: PullerOptions): Promise<Puller> {
     const paths = homePaths(opts.config.home);
+    // A bad pricing file or zone stops the command before it touches anything.
+    const inputs: ViewInputs = { timezone: opts.config.timezone, prices: await loadPriceTable(opts.config.pricingFile) };
     const db = await WorkDb.open(paths.workDb, paths.home);
     try {
+      await checkTimezone(db, inputs.timezone);
       const removed = await removeLeftovers(paths);
       if (removed.length > 0) opts.logger.info({ removed }, 'removed leftovers of an earlier puller');
       const state = await readState(db);
@@ -90,7 +98,7 @@ export class Puller {
         scan_version: state.scan_version,
         held_payload: held && heldPayloadReport(held, { sessions: state.session_count, scanVersion: state.scan_version }, opts.config.shrinkConfirmTicks),
       });
-      return new Puller(paths, db, upstreamAgent(opts.config.upstreamTimeoutSeconds), status, opts);
+      return new Puller(paths, db, upstreamAgent(opts.config.upstreamTimeoutSeconds), status, opts, inputs);
     } catch (err) {
       db.close();
       throw err;
@@ -116,6 +124,8 @@ export class Puller {
           timeoutSeconds: config.upstreamTimeoutSeconds,
         },
         guard: { maxShrinkPercent: config.maxShrinkPercent, confirmTicks: config.shrinkConfirmTicks, acceptShrink: this.opts.acceptShrink === true },
+        inputs: this.inputs,
+        ignoreIntervals: this.opts.oneShot === true,
         signal: this.abort.signal,
         onProgress: this.opts.onProgress,
         onRetry: (attempt, reason, delayMs) => {

@@ -21,6 +21,7 @@ const EMPTY: PullerState = {
   base_version: 0,
   session_count: 0,
   rejected_rows: 0,
+  timezone: null,
   payload_sha256: null,
 };
 

@@ -13,6 +13,7 @@ import { publishGeneration } from './publish.js';
 import { judgePayload, type GuardSettings, type Verdict } from './shrink-guard.js';
 import { hasUnpublishedChanges, readState, rememberEtag, type PullerState } from './state.js';
 import { UpstreamError } from './upstream-error.js';
+import { applyViewInputs, type ViewInputs } from './view-inputs.js';
 import type { WorkDb } from './work-db.js';
 
 export interface TickDeps {
@@ -22,6 +23,10 @@ export interface TickDeps {
   catalog: readonly ViewDefinition[];
   upstream: { baseUrl: string; maxBytes: number; retries: number; deadlineSeconds: number; timeoutSeconds: number };
   guard: GuardSettings;
+  /** The zone and prices the views are materialized with. */
+  inputs: ViewInputs;
+  /** A one-shot `pull`: every view is brought up to the data just loaded, whatever its interval. */
+  ignoreIntervals?: boolean;
   signal?: AbortSignal;
   onProgress?: (progress: FetchProgress) => void;
   onRetry?: (attempt: number, reason: string, delayMs: number) => void;
@@ -197,10 +202,13 @@ export async function runTick(deps: TickDeps): Promise<TickReport> {
 
   deps.signal?.throwIfAborted();
   const baseVersion = taken.load ? state.base_version + 1 : state.base_version;
+  await applyViewInputs(db, deps.inputs);
   const views = await materializeDueViews(db, deps.catalog, {
     baseVersion,
     scanVersion: taken.scanVersion,
     nowEpoch: Date.now() / 1000,
+    inputs: deps.inputs,
+    ignoreIntervals: deps.ignoreIntervals,
     signal: deps.signal,
   });
   lap('views');

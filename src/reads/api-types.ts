@@ -45,6 +45,11 @@ export interface Freshness {
   materialized_at: string | null;
   /** The upstream (repo-recall) scan_version the rows were computed from. */
   scan_version: number | null;
+  /**
+   * The IANA zone (e.g. `America/Los_Angeles`) the generation's days, weeks, months and hours were
+   * computed in (SESSION_LATTICE_TIMEZONE of the puller); null for a generation from before zones.
+   */
+  timezone: string | null;
   /** Seconds since `materialized_at` (or `published_at` when null), at the time of the response. */
   age_seconds: number;
 }
@@ -130,6 +135,8 @@ export interface HealthResponse {
   published_at: string | null;
   scan_version: number | null;
   session_count: number | null;
+  /** The zone the served generation's calendar views were computed in (see Freshness). */
+  timezone: string | null;
   /** Seconds since the data was last known current: the puller's last successful tick, or the publish. */
   age_seconds: number | null;
   puller: PullerStatusReport | null;

@@ -3,7 +3,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import type { Logger } from '../shared/logger.js';
 import { errorMessage } from '../shared/errors.js';
-import { SELECT_META_SQL, SELECT_VIEWS_SQL, VIEW_SCHEMA, type SnapshotMeta, type ViewState } from '../shared/snapshot.js';
+import { SELECT_META_SQL, SELECT_VIEWS_SQL, SnapshotMetaSchema, VIEW_SCHEMA, ViewStateSchema, type SnapshotMeta, type ViewState } from '../shared/snapshot.js';
 import { NoSnapshotError, QueryTimeoutError, SnapshotUnavailableError } from './errors.js';
 import { openHardened, readOnlyInstanceOptions } from './hardening.js';
 import type { QueryLimiter } from './limiter.js';
@@ -83,9 +83,10 @@ export class Generation {
     const t0 = performance.now();
     const { instance, conn } = await openHardened(path, INSTANCE_OPTIONS);
     try {
-      const [metaRow] = (await conn.runAndReadAll(SELECT_META_SQL)).getRowObjectsJson() as unknown as SnapshotMeta[];
+      const [metaRow] = (await conn.runAndReadAll(SELECT_META_SQL)).getRowObjectsJson();
       if (!metaRow) throw new Error('lattice.meta is empty');
-      const states = (await conn.runAndReadAll(SELECT_VIEWS_SQL)).getRowObjectsJson() as unknown as ViewState[];
+      const meta = SnapshotMetaSchema.parse(metaRow);
+      const states = ViewStateSchema.array().parse((await conn.runAndReadAll(SELECT_VIEWS_SQL)).getRowObjectsJson());
       const columnRows = (await conn.runAndReadAll(SELECT_COLUMNS_SQL)).getRowObjectsJson() as unknown as Array<{
         table_name: string;
         column_name: string;
@@ -102,7 +103,7 @@ export class Generation {
         const cols = columns.get(s.name);
         views.set(s.name, { ...s, key_columns: [...(s.key_columns ?? [])], columns: cols ?? [], materialized: cols !== undefined });
       }
-      return new Generation(fileId, metaRow, views, instance, conn, limiter, Date.now(), performance.now() - t0);
+      return new Generation(fileId, meta, views, instance, conn, limiter, Date.now(), performance.now() - t0);
     } catch (err) {
       conn.disconnectSync();
       instance.closeSync();

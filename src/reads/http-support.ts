@@ -146,6 +146,7 @@ export function setFreshnessHeaders(reply: FastifyReply, f: Freshness): void {
   reply.header('x-lattice-published-at', f.published_at);
   if (f.materialized_at) reply.header('x-lattice-materialized-at', f.materialized_at);
   if (f.scan_version !== null) reply.header('x-lattice-scan-version', String(f.scan_version));
+  if (f.timezone !== null) reply.header('x-lattice-timezone', f.timezone);
   reply.header('x-lattice-age-seconds', String(f.age_seconds));
 }
 

@@ -42,6 +42,7 @@ export const FreshnessSchema = z.object({
   published_at: isoTime,
   materialized_at: isoTime.nullable(),
   scan_version: z.number().int().nullable(),
+  timezone: z.string().nullable().describe('the IANA zone the calendar views were computed in'),
   age_seconds: z.number().min(0),
 });
 
@@ -108,6 +109,7 @@ export const HealthResponseSchema = z.object({
   published_at: isoTime.nullable(),
   scan_version: z.number().int().nullable(),
   session_count: z.number().int().nullable(),
+  timezone: z.string().nullable(),
   age_seconds: z.number().nullable(),
   puller: PullerStatusReportSchema.nullable(),
 });

@@ -98,6 +98,7 @@ export class ReadsService {
         published_at: null,
         scan_version: null,
         session_count: null,
+        timezone: null,
         age_seconds: null,
         puller,
       };
@@ -130,6 +131,7 @@ export class ReadsService {
       published_at: meta.published_at,
       scan_version: meta.scan_version,
       session_count: meta.session_count,
+      timezone: meta.timezone,
       age_seconds: round1(age),
       puller,
     };
@@ -250,7 +252,7 @@ export class ReadsService {
       materializedAt = times.length > 0 ? times.reduce((a, b) => (Date.parse(a) <= Date.parse(b) ? a : b)) : null;
       scanVersion = meta.scan_version;
     }
-    return this.freshnessOf({ generation: meta.generation, published_at: meta.published_at, materialized_at: materializedAt, scan_version: scanVersion });
+    return this.freshnessOf({ generation: meta.generation, published_at: meta.published_at, materialized_at: materializedAt, scan_version: scanVersion, timezone: meta.timezone });
   }
 
   /**
@@ -258,8 +260,8 @@ export class ReadsService {
    * can be a newer or older one than the generation served here). `age_seconds` is measured now.
    */
   freshnessOf(s: Omit<Freshness, 'age_seconds'>): Freshness {
-    const { generation, published_at, materialized_at, scan_version } = s;
-    return { generation, published_at, materialized_at, scan_version, age_seconds: this.ageOf(materialized_at ?? published_at) };
+    const { generation, published_at, materialized_at, scan_version, timezone } = s;
+    return { generation, published_at, materialized_at, scan_version, timezone, age_seconds: this.ageOf(materialized_at ?? published_at) };
   }
 
   ageOf(iso: string): number {

@@ -70,6 +70,23 @@ export const BASE_DDL = [
      session_id BIGINT NOT NULL,
      model VARCHAR NOT NULL
    )`,
+  // Not from upstream: the bundled price table (data/model-prices.json) with the pricing file's
+  // overrides, one row per model id (dated ids and aliases alike), in USD per million tokens.
+  `CREATE TABLE IF NOT EXISTS ${BASE_SCHEMA}.model_prices (
+     model VARCHAR NOT NULL,
+     -- the dated id an alias stands for (the id itself for a dated id)
+     canonical_model VARCHAR NOT NULL,
+     input_usd_per_mtok DOUBLE NOT NULL,
+     output_usd_per_mtok DOUBLE NOT NULL,
+     -- the 5-minute cache-write rate
+     cache_write_usd_per_mtok DOUBLE NOT NULL,
+     cache_read_usd_per_mtok DOUBLE NOT NULL,
+     -- when the price took effect, and where it comes from (a URL, or the pricing file)
+     price_date DATE NOT NULL,
+     source VARCHAR NOT NULL,
+     from_pricing_file BOOLEAN NOT NULL
+   )`,
 ];
 
+/** The tables each load from upstream replaces (model_prices is the puller's own, kept across loads). */
 export const BASE_TABLES = ['sessions', 'session_repos', 'tool_calls', 'stop_reasons', 'session_models'] as const;

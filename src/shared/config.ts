@@ -33,6 +33,10 @@ export interface Config {
   maxConnections: number;
   /** Memory cap of each MCP `query` worker process, in bytes (enforced outside DuckDB). */
   queryMemoryBytes: number;
+  /** The IANA zone every calendar bucket (day, week, month, hour, weekday) is cut in. */
+  timezone: string;
+  /** A JSON file that overrides or extends the bundled model prices; null: the bundled table alone. */
+  pricingFile: string | null;
   logLevel: LogLevel;
   /** How the daemons write their log: JSON lines for machines, or one readable line per event. */
   logFormat: LogFormat;
@@ -116,6 +120,28 @@ function logFormat(raw: string): LogFormat {
   const format = raw.trim().toLowerCase();
   if (!(LOG_FORMATS as readonly string[]).includes(format)) throw new Error(`one of ${LOG_FORMATS.join(', ')}`);
   return format as LogFormat;
+}
+
+/** The zone this machine runs in, as Node's ICU names it (what a Homebrew user means by "today"). */
+export function machineTimeZone(): string {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+}
+
+const ZONE_EXAMPLE = 'an IANA time zone name, like America/Los_Angeles, Europe/Berlin or UTC (empty: the machine\'s zone)';
+
+/** An IANA zone name, in its canonical spelling (`america/new_york` -> `America/New_York`). */
+function timeZone(raw: string): string {
+  const name = raw.trim();
+  if (name === '') return machineTimeZone();
+  try {
+    return new Intl.DateTimeFormat('en-US', { timeZone: name }).resolvedOptions().timeZone;
+  } catch {
+    throw new Error(ZONE_EXAMPLE);
+  }
+}
+
+function optionalPath(raw: string): string | null {
+  return raw.trim() === '' ? null : expandHome(raw.trim());
 }
 
 const MIB = 1024 * 1024;
@@ -249,6 +275,22 @@ export const SETTINGS: { [K in keyof Config]: Setting<K> } = {
     defaultText: '1024',
     parse: (raw) => integer(128, 65536)(raw) * MIB,
   },
+  timezone: {
+    key: 'timezone',
+    env: 'SESSION_LATTICE_TIMEZONE',
+    flag: 'timezone',
+    accepts: 'the IANA time zone days, weeks, months and hours are counted in',
+    defaultText: "(the machine's zone)",
+    parse: timeZone,
+  },
+  pricingFile: {
+    key: 'pricingFile',
+    env: 'SESSION_LATTICE_PRICING_FILE',
+    flag: 'pricing-file',
+    accepts: 'a JSON file of model prices that overrides or extends the bundled table (format: data/model-prices.json)',
+    defaultText: '(none)',
+    parse: optionalPath,
+  },
   logLevel: {
     key: 'logLevel',
     env: 'SESSION_LATTICE_LOG_LEVEL',
@@ -284,6 +326,8 @@ export const DEFAULTS: Config = {
   requestTimeoutSeconds: 30,
   maxConnections: 512,
   queryMemoryBytes: 1024 * MIB,
+  timezone: machineTimeZone(),
+  pricingFile: null,
   logLevel: 'info',
   logFormat: 'auto',
 };

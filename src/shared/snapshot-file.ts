@@ -1,6 +1,6 @@
 import { access } from 'node:fs/promises';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { SELECT_META_SQL, SELECT_VIEWS_SQL, type SnapshotMeta, type ViewState } from './snapshot.js';
+import { SELECT_META_SQL, SELECT_VIEWS_SQL, SnapshotMetaSchema, ViewStateSchema, type SnapshotMeta, type ViewState } from './snapshot.js';
 
 export interface SnapshotInfo {
   meta: SnapshotMeta;
@@ -33,10 +33,10 @@ export async function readSnapshotInfo(path: string): Promise<SnapshotInfo | nul
     try {
       // Nothing may spill beside the published file (its default temp dir is `<file>.tmp`).
       await conn.run("SET temp_directory = ''");
-      const metaRows = (await conn.runAndReadAll(SELECT_META_SQL)).getRowObjectsJson() as unknown as SnapshotMeta[];
-      const views = (await conn.runAndReadAll(SELECT_VIEWS_SQL)).getRowObjectsJson() as unknown as ViewState[];
-      const meta = metaRows[0];
-      if (!meta) throw new Error(`${path} has no lattice.meta row: not a session-lattice snapshot`);
+      const [metaRow] = (await conn.runAndReadAll(SELECT_META_SQL)).getRowObjectsJson();
+      if (!metaRow) throw new Error(`${path} has no lattice.meta row: not a session-lattice snapshot`);
+      const meta = SnapshotMetaSchema.parse(metaRow);
+      const views = ViewStateSchema.array().parse((await conn.runAndReadAll(SELECT_VIEWS_SQL)).getRowObjectsJson());
       return { meta, views };
     } finally {
       conn.disconnectSync();

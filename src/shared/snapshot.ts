@@ -9,43 +9,52 @@
  *   last error.
  * - `lattice.refresh_log`: the most recent materializations (bounded).
  */
+import { z } from 'zod';
+
 export const SCHEMA_VERSION = 1;
 
 export const VIEW_SCHEMA = 'main';
 export const BASE_SCHEMA = 'base';
 export const META_SCHEMA = 'lattice';
 
-export interface SnapshotMeta {
-  generation: number;
+/** The identity row (`lattice.meta`) as SELECT_META_SQL reads it: validated wherever a file is read. */
+export const SnapshotMetaSchema = z.object({
+  generation: z.number().int().min(0),
   /** ISO-8601 UTC. */
-  published_at: string;
-  schema_version: number;
-  scan_version: number | null;
-  etag: string | null;
+  published_at: z.string(),
+  schema_version: z.number().int(),
+  scan_version: z.number().int().nullable(),
+  etag: z.string().nullable(),
   /** Upstream's generated_at (unix seconds), if it sent one. */
-  upstream_generated_at: number | null;
+  upstream_generated_at: z.number().int().nullable(),
   /** Increments on every successful load of base tables: the watermark views are stamped with. */
-  base_version: number;
-  session_count: number;
-  rejected_rows: number;
-}
+  base_version: z.number().int().min(0),
+  session_count: z.number().int().min(0),
+  rejected_rows: z.number().int().min(0),
+  /** The IANA zone the calendar views were materialized in; null in files from before zones. */
+  timezone: z.string().nullable(),
+});
+export type SnapshotMeta = z.infer<typeof SnapshotMetaSchema>;
 
-export interface ViewState {
-  name: string;
-  description: string;
-  refresh_interval_seconds: number;
-  key_columns: string[];
+/** One row of `lattice.views` as SELECT_VIEWS_SQL reads it. */
+export const ViewStateSchema = z.object({
+  name: z.string(),
+  description: z.string(),
+  /** 0: refreshed with every load. */
+  refresh_interval_seconds: z.number().min(0),
+  key_columns: z.array(z.string()),
   /** ISO-8601 UTC; null until the view has been materialized once. */
-  materialized_at: string | null;
-  row_count: number | null;
+  materialized_at: z.string().nullable(),
+  row_count: z.number().int().nullable(),
   /** base_version the current rows were computed from. */
-  watermark: number | null;
+  watermark: z.number().int().nullable(),
   /** Upstream scan_version the current rows were computed from. */
-  scan_version: number | null;
-  last_duration_ms: number | null;
-  last_error: string | null;
-  last_error_at: string | null;
-}
+  scan_version: z.number().int().nullable(),
+  last_duration_ms: z.number().nullable(),
+  last_error: z.string().nullable(),
+  last_error_at: z.string().nullable(),
+});
+export type ViewState = z.infer<typeof ViewStateSchema>;
 
 /** A name (a view, a column) as a quoted SQL identifier. */
 export function sqlIdentifier(name: string): string {
@@ -74,6 +83,9 @@ export const META_DDL = [
   `ALTER TABLE ${META_SCHEMA}.meta ADD COLUMN IF NOT EXISTS loaded_at TIMESTAMPTZ`,
   // sha256 of the upstream body the base tables were loaded from: an identical body is no change.
   `ALTER TABLE ${META_SCHEMA}.meta ADD COLUMN IF NOT EXISTS payload_sha256 VARCHAR`,
+  // The view inputs (src/puller/view-inputs.ts) the views were last materialized with.
+  `ALTER TABLE ${META_SCHEMA}.meta ADD COLUMN IF NOT EXISTS timezone VARCHAR`,
+  `ALTER TABLE ${META_SCHEMA}.meta ADD COLUMN IF NOT EXISTS prices_sha256 VARCHAR`,
   `CREATE TABLE IF NOT EXISTS ${META_SCHEMA}.views (
      name VARCHAR PRIMARY KEY,
      description VARCHAR NOT NULL,
@@ -88,6 +100,10 @@ export const META_DDL = [
      last_error VARCHAR,
      last_error_at TIMESTAMPTZ
    )`,
+  // base_version of the last attempt, successful or not: a failed view waits for new data.
+  `ALTER TABLE ${META_SCHEMA}.views ADD COLUMN IF NOT EXISTS attempted_version BIGINT`,
+  // When the rows stop being true by the clock alone (an active usage block ends); NULL: never.
+  `ALTER TABLE ${META_SCHEMA}.views ADD COLUMN IF NOT EXISTS valid_until TIMESTAMPTZ`,
   `CREATE TABLE IF NOT EXISTS ${META_SCHEMA}.refresh_log (
      view_name VARCHAR NOT NULL,
      started_at TIMESTAMPTZ NOT NULL,
@@ -107,7 +123,8 @@ export const SELECT_META_SQL = `
          upstream_generated_at::DOUBLE AS upstream_generated_at,
          base_version::DOUBLE AS base_version,
          session_count::DOUBLE AS session_count,
-         rejected_rows::DOUBLE AS rejected_rows
+         rejected_rows::DOUBLE AS rejected_rows,
+         timezone
   FROM ${META_SCHEMA}.meta
   LIMIT 1`;
 

@@ -163,10 +163,18 @@ export interface RunResult {
   stderr: string;
 }
 
+/**
+ * The environment of every CLI child: the test process's, with days counted in UTC unless a test
+ * says otherwise, so that the zone of the machine running the suite cannot move a bucket.
+ */
+function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
+  return { ...process.env, SESSION_LATTICE_TIMEZONE: process.env.SESSION_LATTICE_TIMEZONE ?? 'UTC', ...env };
+}
+
 /** Runs the CLI to completion (a one-shot command such as `pull` or `status`). */
 export async function runCli(args: string[], env: Record<string, string> = {}, timeoutMs = RUN_CLI_MS): Promise<RunResult> {
   const child = spawn(process.execPath, [cliPath(), ...args], {
-    env: { ...process.env, ...env },
+    env: childEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   trackChild(child);
@@ -234,7 +242,7 @@ export class Daemon {
 export function startDaemon(args: string[], env: Record<string, string> = {}, wrapper: string[] = []): Daemon {
   const command = wrapper.length > 0 ? wrapper[0]! : process.execPath;
   const argv = wrapper.length > 0 ? [...wrapper.slice(1), process.execPath, cliPath(), ...args] : [cliPath(), ...args];
-  return new Daemon(spawn(command, argv, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
+  return new Daemon(spawn(command, argv, { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] }));
 }
 
 /** Polls `check` until it returns a value other than undefined. */

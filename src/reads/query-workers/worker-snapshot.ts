@@ -71,6 +71,8 @@ export class WorkerSnapshot {
       if (!row) throw new Error('lattice.meta is empty');
       // The puller wrote it: validated, not cast (zod drops the meta columns a result does not carry).
       const info = SnapshotInfoSchema.parse(row);
+      // The views' SQL (docs/views.md) reads the zone from this variable: the same SQL runs here.
+      if (info.timezone !== null) await conn.run(`SET VARIABLE timezone = '${info.timezone.replace(/'/g, "''")}'`);
       return { fileId, instance, conn, info };
     } catch (err) {
       conn.disconnectSync();

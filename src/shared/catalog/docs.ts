@@ -19,6 +19,7 @@ export async function describeViews(views: readonly ViewDefinition[]): Promise<M
     const conn = await instance.connect();
     try {
       for (const ddl of BASE_DDL) await conn.run(ddl);
+      await conn.run("SET VARIABLE timezone = 'UTC'");
       const out = new Map<string, ViewColumn[]>();
       for (const view of views) {
         let reader;

@@ -5,6 +5,7 @@ import { SESSION_VIEWS } from './sessions.js';
 import { STOP_REASON_VIEWS } from './stop-reasons.js';
 import { TIME_VIEWS } from './time.js';
 import { TOOL_VIEWS } from './tools.js';
+import { USAGE_VIEWS } from './usage.js';
 
 export type { ViewDefinition } from './define.js';
 export { defineView } from './define.js';
@@ -27,6 +28,21 @@ export const CATALOG_AXES: readonly CatalogAxis[] = [
     views: SESSION_VIEWS,
   },
   {
+    title: 'Usage and cost',
+    summary:
+      'Tokens and their cost in USD, by local day, ISO week (Monday first) and month, by model, by repo and by 5-hour ' +
+      'block. A session counts in the bucket it started in, in the configured time zone (SESSION_LATTICE_TIMEZONE, the ' +
+      "machine's by default; every response's freshness.timezone names it). Prices are base.model_prices: the bundled " +
+      'table (data/model-prices.json) with SESSION_LATTICE_PRICING_FILE\'s overrides, in USD per million tokens; cache ' +
+      'writes are priced at the 5-minute cache-write rate, and Sonnet requests over 200k input tokens at the standard ' +
+      'rate (upstream has no per-request counts). Upstream gives a session\'s tokens, not tokens per model, so a ' +
+      "session's cost (session_facts.cost_basis) is exact only when it used one model (single_model); with several, " +
+      'cost_usd prices every token at the dearest and cost_usd_low at the cheapest (multi_model_upper_bound; in ' +
+      'practice the main model carries almost all tokens); with some models unpriced, the same over the priced ones ' +
+      '(partially_priced, an estimate); with none priced, no cost (unpriced, never guessed). <synthetic> is not a model.',
+    views: USAGE_VIEWS,
+  },
+  {
     title: 'Tool calls',
     summary:
       'From upstream\'s tool-call counts (base.tool_calls). Tool names keep their exact spelling: "Bash" and "bash" are ' +
@@ -47,7 +63,7 @@ export const CATALOG_AXES: readonly CatalogAxis[] = [
     title: 'Models and tokens',
     summary:
       'Tokens are reported per session, not per model: a session that used several models counts in full for each ' +
-      'model. Sessions that report no model appear in no model view (their tokens still count in tokens_by_day). ' +
+      'model. Sessions that report no model appear in no model view (their tokens still count in usage_daily). ' +
       'total_tokens is always input + output + cache read + cache creation.',
     views: MODEL_VIEWS,
   },
@@ -61,7 +77,8 @@ export const CATALOG_AXES: readonly CatalogAxis[] = [
   {
     title: 'Time',
     summary:
-      'All times are UTC; a session is placed at its start (a session past midnight counts on its start day). ' +
+      'Days, hours and weekdays are local to the configured time zone (DST included); instants (the _at columns) are UTC ' +
+      'TIMESTAMPs everywhere. A session is placed at its start (a session past midnight counts on its start day). ' +
       'Sessions without a start time are left out of every time view. Per-day views have a row only for days with ' +
       'sessions; the weekday x hour grid always has all 168 cells.',
     views: TIME_VIEWS,

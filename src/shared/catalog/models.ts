@@ -1,12 +1,12 @@
 import { defineView } from './define.js';
-import { totalTokens } from './sql.js';
+import { localTime, totalTokens } from './sql.js';
 
 /*
  * Model and token usage. Upstream gives tokens per session, not per model, and a session often
  * uses several models (a main one plus a small one for housekeeping). A session's tokens are
  * therefore attributed in full to every model it used (summing across models double-counts those
  * sessions; shared_session_count says how many). Sessions that report no model are in no model
- * view (their tokens still count in tokens_by_day). Model names keep upstream's spelling,
+ * view (their tokens still count in usage_daily). Model names keep upstream's spelling,
  * including pseudo-models such as "<synthetic>".
  */
 
@@ -15,7 +15,6 @@ export const modelSessions = defineView({
   description:
     'Which sessions used a given model? Inverted index from model name to sessions: one row per model name as upstream ' +
     'spells it. session_count: sessions that list the model in models_used; session_ids: those sessions, ascending.',
-  refreshIntervalSeconds: 60,
   keyColumns: ['model'],
   sql: `
     SELECT model,
@@ -34,7 +33,6 @@ export const modelTokens = defineView({
     'session_count: sessions that used the model; input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens: ' +
     'those sessions\' token counters summed; total_tokens: the four added up; first_started_at / last_started_at: earliest / ' +
     'latest start (UTC) of those sessions, ignoring sessions with no start time.',
-  refreshIntervalSeconds: 60,
   keyColumns: ['model'],
   sql: `
     WITH session_model AS (
@@ -63,44 +61,20 @@ export const modelTokens = defineView({
     ORDER BY sm.model`,
 });
 
-export const tokensByDay = defineView({
-  name: 'tokens_by_day',
-  description:
-    'How many tokens were used each day? One row per UTC day on which at least one session started (days without ' +
-    'sessions have no row); a session counts on the day it started, even if it ran past midnight, and sessions without ' +
-    'a start time are left out. session_count: sessions started that day; input_tokens, output_tokens, cache_read_tokens, ' +
-    'cache_creation_tokens: their token counters summed; total_tokens: the four added up.',
-  refreshIntervalSeconds: 60,
-  keyColumns: ['day'],
-  sql: `
-    SELECT started_at::DATE                               AS day,
-           count(*)                                       AS session_count,
-           sum(input_tokens)::BIGINT                      AS input_tokens,
-           sum(output_tokens)::BIGINT                     AS output_tokens,
-           sum(cache_read_tokens)::BIGINT                 AS cache_read_tokens,
-           sum(cache_creation_tokens)::BIGINT             AS cache_creation_tokens,
-           sum(${totalTokens('')})::BIGINT  AS total_tokens
-    FROM base.sessions
-    WHERE started_at IS NOT NULL
-    GROUP BY started_at::DATE
-    ORDER BY day`,
-});
-
 export const modelDailyTokens = defineView({
   name: 'model_daily_tokens',
   description:
-    'How many tokens went through each model each day? One row per (UTC day, model name) with at least one session ' +
-    'that started that day and used the model. Same attribution as model_tokens (a multi-model session counts in full ' +
-    'for each model) and the same day rule as tokens_by_day (start day, undated sessions left out). session_count, ' +
+    'How many tokens went through each model each day? One row per (local day in the configured time zone, model name) ' +
+    'with at least one session that started that day and used the model. Same attribution as model_tokens (a multi-model ' +
+    'session counts in full for each model) and the same day rule as usage_daily (start day, undated sessions left out). session_count, ' +
     'input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens, total_tokens: as in model_tokens, for that day.',
-  refreshIntervalSeconds: 60,
   keyColumns: ['day', 'model'],
   sql: `
     WITH session_model AS (
         SELECT DISTINCT session_id, model
         FROM base.session_models
     )
-    SELECT s.started_at::DATE                             AS day,
+    SELECT ${localTime('s.started_at')}::DATE  AS day,
            sm.model,
            count(*)                                       AS session_count,
            sum(s.input_tokens)::BIGINT                    AS input_tokens,
@@ -111,8 +85,8 @@ export const modelDailyTokens = defineView({
     FROM session_model sm
     JOIN base.sessions s ON s.session_id = sm.session_id
     WHERE s.started_at IS NOT NULL
-    GROUP BY s.started_at::DATE, sm.model
+    GROUP BY day, sm.model
     ORDER BY day, sm.model`,
 });
 
-export const MODEL_VIEWS = [modelSessions, modelTokens, tokensByDay, modelDailyTokens];
+export const MODEL_VIEWS = [modelSessions, modelTokens, modelDailyTokens];

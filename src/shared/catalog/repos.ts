@@ -17,7 +17,6 @@ export const repoSessions = defineView({
     'session_count: sessions that belong to the repo (a session in several repos is listed under each); ' +
     'first_started_at / last_started_at: earliest / latest session start (UTC), ignoring sessions with no start time; ' +
     'session_ids: the sessions, ascending.',
-  refreshIntervalSeconds: 60,
   keyColumns: ['repo_id'],
   sql: `
     WITH ${REPO_IDENTITY_CTE}
@@ -44,7 +43,6 @@ export const repoTokens = defineView({
     'of this repo\'s sessions are shared). session_count: sessions in the repo; message_count: their messages; ' +
     'input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens: their token counters summed; ' +
     'total_tokens: the four added up.',
-  refreshIntervalSeconds: 60,
   keyColumns: ['repo_id'],
   sql: `
     WITH ${REPO_IDENTITY_CTE},
@@ -81,7 +79,6 @@ export const repoTools = defineView({
     'Which tools are used in each repo? One row per (repo_id, tool_name) pair that occurred; repo_name: see repo_sessions. ' +
     'session_count: sessions of the repo that used the tool (a session in several repos counts for each); ' +
     'calls / errors: their calls and failed calls of the tool; error_rate: errors / calls, 4 decimals (NULL when calls is 0).',
-  refreshIntervalSeconds: 60,
   keyColumns: ['repo_id', 'tool_name'],
   sql: `
     WITH ${REPO_IDENTITY_CTE},
@@ -119,7 +116,6 @@ export const sessionsWithoutRepo = defineView({
     'session_count: those sessions; first_started_at / last_started_at: earliest / latest start (UTC, ignoring sessions ' +
     'with no start time); message_count and total_tokens (all four token counters): summed over them; ' +
     'session_ids: the sessions, ascending.',
-  refreshIntervalSeconds: 60,
   keyColumns: ['cwd'],
   sql: `
     WITH unattached AS (

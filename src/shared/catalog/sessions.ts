@@ -1,5 +1,5 @@
 import { defineView } from './define.js';
-import { totalTokens } from './sql.js';
+import { localTime, SESSION_COST_CTE, totalTokens } from './sql.js';
 
 /*
  * Session facts: one wide row per session, the table an analyst filters and pivots on. Every loaded
@@ -13,7 +13,7 @@ export const sessionFacts = defineView({
   description:
     'What happened in each session? One row per session (every loaded session, dated or not). ' +
     'session_id, session_uuid, cwd: as upstream sent them; started_at / ended_at: UTC, NULL when unknown; ' +
-    'started_day: UTC date of started_at; duration_seconds: upstream\'s duration_ms / 1000 when sent, otherwise ' +
+    'started_day: the local date of started_at (in the configured time zone, see freshness.timezone); duration_seconds: upstream\'s duration_ms / 1000 when sent, otherwise ' +
     'ended_at - started_at when both are known and in order, otherwise NULL; message_count, user_message_count, ' +
     'assistant_message_count, input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens: as upstream sent them; ' +
     'total_tokens: the four token counters added up; ' +
@@ -22,12 +22,14 @@ export const sessionFacts = defineView({
     'called; tool_calls / tool_errors: calls and failed calls over all tools (the three tool columns are NULL when ' +
     'tool_counts_ok is false, i.e. upstream\'s tool-call counts could not be read); sidechain_message_count: upstream\'s ' +
     'is_sidechain_count (messages in sub-agent sidechains); uses_sidechain: sidechain_message_count > 0; ' +
-    'stop_reasons_ok: whether the stop-reason counts could be read (see session_stop_reasons).',
-  // One row per session: the heaviest view (about half of the catalog's time at 100k sessions).
-  refreshIntervalSeconds: 120,
+    'stop_reasons_ok: whether the stop-reason counts could be read (see session_stop_reasons); ' +
+    'cost_usd / cost_usd_low / cost_basis: what the session cost in USD, by the rule of the "Usage and cost" views ' +
+    '(single_model: exact, both equal; multi_model_upper_bound: cost_usd prices every token at the dearest model used, ' +
+    'cost_usd_low at the cheapest; partially_priced: the same over the priced models only, an estimate; unpriced: both NULL).',
   keyColumns: ['session_id'],
   sql: `
-    WITH repos AS (
+    WITH ${SESSION_COST_CTE},
+    repos AS (
         -- (session, repo) is unique in base.session_repos; ids ascending, names in the same order
         SELECT session_id,
                count(*)                                             AS repo_count,
@@ -55,7 +57,7 @@ export const sessionFacts = defineView({
            s.cwd,
            s.started_at,
            s.ended_at,
-           s.started_at::DATE                                        AS started_day,
+           ${localTime('s.started_at')}::DATE  AS started_day,
            CASE WHEN s.duration_ms IS NOT NULL        THEN round(s.duration_ms / 1000, 3)
                 WHEN s.ended_at >= s.started_at       THEN epoch(s.ended_at - s.started_at)
            END                                                       AS duration_seconds,
@@ -78,8 +80,12 @@ export const sessionFacts = defineView({
            s.is_sidechain_count                                      AS sidechain_message_count,
            s.is_sidechain_count > 0                                  AS uses_sidechain,
            s.tool_counts_ok,
-           s.stop_reasons_ok
+           s.stop_reasons_ok,
+           round(c.cost_usd, 6)                                      AS cost_usd,
+           round(c.cost_usd_low, 6)                                  AS cost_usd_low,
+           c.cost_basis
     FROM base.sessions s
+    JOIN session_cost c ON c.session_id = s.session_id
     LEFT JOIN repos r   ON r.session_id = s.session_id
     LEFT JOIN models m  ON m.session_id = s.session_id
     LEFT JOIN tools t   ON t.session_id = s.session_id

@@ -32,3 +32,74 @@ export const SESSION_TOOL_TOTALS_CTE = `session_tool_totals AS (
         FROM base.tool_calls
         GROUP BY session_id
     )`;
+
+/**
+ * The IANA zone the calendar buckets are cut in: a DuckDB variable the puller sets from
+ * SESSION_LATTICE_TIMEZONE before it materializes (a view reading it is re-materialized when the
+ * zone changes). In the `query` tool it holds the zone of the generation queried.
+ */
+export const TIMEZONE_VARIABLE = "getvariable('timezone')";
+
+/** Where the cost views find prices (USD per million tokens, one row per model id). */
+export const PRICES_TABLE = 'base.model_prices';
+
+/**
+ * A UTC `TIMESTAMP` as the wall-clock time in the configured zone (DST included), the only thing
+ * calendar buckets are cut from: its `::DATE` is the local day, `hour()` the local hour.
+ */
+export function localTime(utc: string): string {
+  return `timezone(${TIMEZONE_VARIABLE}, timezone('UTC', ${utc}))`;
+}
+
+/** A session's four token counters priced at one model's rates, in USD (`s`: the session, `p`: the price row). */
+function tokenCost(s: string, p: string): string {
+  return `(${s}.input_tokens          * ${p}.input_usd_per_mtok
+                      + ${s}.output_tokens         * ${p}.output_usd_per_mtok
+                      + ${s}.cache_creation_tokens * ${p}.cache_write_usd_per_mtok
+                      + ${s}.cache_read_tokens     * ${p}.cache_read_usd_per_mtok) / 1e6`;
+}
+
+/**
+ * What each session cost, one row per session (`session_cost`). Upstream gives a session's token
+ * totals and the set of models it used, not tokens per model, so:
+ * - one model, priced: exact (`single_model`);
+ * - several models, all priced: every token at the dearest of them (`cost_usd`, an upper bound)
+ *   and at the cheapest (`cost_usd_low`) (`multi_model_upper_bound`);
+ * - some priced, some not: the same two figures over the priced ones, an estimate that is no
+ *   bound (`partially_priced`);
+ * - no priced model (or none at all): NULL (`unpriced`). Unknown models are never guessed.
+ * `<synthetic>` (messages Claude Code wrote itself) is not a model.
+ */
+export const SESSION_COST_CTE = `models_used AS (
+        -- the models a session used, for pricing: '<synthetic>' marks messages no model wrote
+        SELECT DISTINCT session_id, model
+        FROM base.session_models
+        WHERE model <> '<synthetic>'
+    ),
+    priced_per_model AS (
+        SELECT u.session_id,
+               count(*)                                              AS model_count,
+               count(p.model)                                        AS priced_model_count,
+               max(${tokenCost('s', 'p')})  AS cost_high,
+               min(${tokenCost('s', 'p')})  AS cost_low
+        FROM models_used u
+        JOIN base.sessions s          ON s.session_id = u.session_id
+        LEFT JOIN ${PRICES_TABLE} p   ON p.model = u.model
+        GROUP BY u.session_id
+    ),
+    session_cost AS (
+        SELECT s.session_id,
+               coalesce(c.model_count, 0)                            AS model_count,
+               CASE WHEN c.priced_model_count > 0 THEN c.cost_high END  AS cost_usd,
+               CASE WHEN c.priced_model_count > 0 THEN c.cost_low END   AS cost_usd_low,
+               CASE WHEN coalesce(c.priced_model_count, 0) = 0       THEN 'unpriced'
+                    WHEN c.model_count = 1                           THEN 'single_model'
+                    WHEN c.priced_model_count = c.model_count        THEN 'multi_model_upper_bound'
+                    ELSE 'partially_priced'
+               END                                                   AS cost_basis
+        FROM base.sessions s
+        LEFT JOIN priced_per_model c ON c.session_id = s.session_id
+    )`;
+
+/** Sessions whose cost_usd is an estimate rather than exact (for the `estimated_sessions` counts). */
+export const ESTIMATED_COST_BASES = "('multi_model_upper_bound', 'partially_priced')";

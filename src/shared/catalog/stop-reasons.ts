@@ -16,13 +16,13 @@ export const stopReasonTotals = defineView({
     'How do assistant turns end, overall? One row per stop_reason (exact spelling, e.g. end_turn, tool_use, max_tokens). ' +
     'session_count: sessions with at least one turn that ended this way; occurrences: turns that ended this way, summed ' +
     'over all sessions; share_of_occurrences: occurrences / all turns of all reasons, 4 decimals.',
-  refreshIntervalSeconds: 60,
   keyColumns: ['stop_reason'],
   sql: `
     WITH per_reason AS (
         SELECT stop_reason,
-               count(DISTINCT session_id)  AS session_count,
-               sum(count)                  AS occurrences
+               -- a count of 0 is a reason named with no turn behind it: no session "ended this way"
+               count(DISTINCT session_id) FILTER (WHERE count > 0)  AS session_count,
+               sum(count)                                           AS occurrences
         FROM base.stop_reasons
         GROUP BY stop_reason
     )
@@ -63,8 +63,6 @@ export const sessionStopReasons = defineView({
     'other_stops: turns with any other reason (including case variants such as End_Turn); other_stop_reasons: ' +
     'the names counted in other_stops, ascending. When stop_reasons_ok is false (upstream\'s stop-reason counts could ' +
     'not be read) every count is NULL and other_stop_reasons is empty: unknown, not zero.',
-  // One row per session, like session_facts, and refreshed on the same schedule.
-  refreshIntervalSeconds: 120,
   keyColumns: ['session_id'],
   sql: `
     WITH classified AS (

@@ -1,9 +1,10 @@
 import { defineView } from './define.js';
-import { REPO_IDENTITY_CTE, SESSION_TOOL_TOTALS_CTE, totalTokens } from './sql.js';
+import { localTime, REPO_IDENTITY_CTE, SESSION_TOOL_TOTALS_CTE, totalTokens } from './sql.js';
 
 /*
- * Time. Every time view places a session at its start (started_at, UTC: the service does not know
- * the reader's time zone), so a session that runs past midnight counts on the day it started.
+ * Time. Every time view places a session at its start, in the configured zone
+ * (SESSION_LATTICE_TIMEZONE, the machine's by default), so a session that runs past local midnight
+ * counts on the day it started.
  * Sessions without a start time are left out of every time view (they are in session_facts).
  * Per-day views are sparse: a day with no session has no row (a dense calendar would be one stray
  * timestamp away from millions of empty rows); the hour x weekday grid is always complete.
@@ -12,18 +13,17 @@ import { REPO_IDENTITY_CTE, SESSION_TOOL_TOTALS_CTE, totalTokens } from './sql.j
 export const dailyActivity = defineView({
   name: 'daily_activity',
   description:
-    'How active was each day? One row per UTC day on which at least one session started (no row for days without ' +
+    'How active was each day? One row per local day (configured time zone) on which at least one session started (no row for days without ' +
     'sessions). session_count: sessions started that day; message_count, user_message_count, assistant_message_count, ' +
     'total_tokens (all four token counters): summed over them; tool_calls / tool_errors: their tool calls and failed calls ' +
     '(readable counts only); active_repo_count: distinct repos those sessions belong to; sessions_without_repo: those ' +
     'that belong to no repo; sidechain_session_count: those that used a sub-agent sidechain.',
-  refreshIntervalSeconds: 60,
   keyColumns: ['day'],
   sql: `
     WITH ${SESSION_TOOL_TOTALS_CTE},
     dated AS (
         SELECT session_id,
-               started_at::DATE  AS day,
+               ${localTime('started_at')}::DATE  AS day,
                message_count,
                user_message_count,
                assistant_message_count,
@@ -78,10 +78,9 @@ export const repoDailyActivity = defineView({
   name: 'repo_daily_activity',
   description:
     'How active was each repo each day? One row per (repo_id, day) on which at least one session of the repo ' +
-    'started (day: UTC date). A session in several repos counts in full for each. repo_name: see repo_sessions; session_count: ' +
+    'started (day: local date in the configured time zone). A session in several repos counts in full for each. repo_name: see repo_sessions; session_count: ' +
     'sessions of the repo started that day; message_count, total_tokens (all four token counters), tool_calls, ' +
     'tool_errors: summed over them.',
-  refreshIntervalSeconds: 60,
   keyColumns: ['repo_id', 'day'],
   sql: `
     WITH ${REPO_IDENTITY_CTE},
@@ -92,7 +91,7 @@ export const repoDailyActivity = defineView({
     ),
     repo_day AS (
         SELECT rs.repo_id,
-               s.started_at::DATE                          AS day,
+               ${localTime('s.started_at')}::DATE  AS day,
                count(*)                                    AS session_count,
                sum(s.message_count)                        AS message_count,
                sum(${totalTokens('s')})  AS total_tokens,
@@ -102,7 +101,7 @@ export const repoDailyActivity = defineView({
         JOIN base.sessions s                ON s.session_id = rs.session_id
         LEFT JOIN session_tool_totals t     ON t.session_id = rs.session_id
         WHERE s.started_at IS NOT NULL
-        GROUP BY rs.repo_id, s.started_at::DATE
+        GROUP BY rs.repo_id, day
     )
     SELECT rd.repo_id,
            rd.day,
@@ -120,39 +119,44 @@ export const repoDailyActivity = defineView({
 export const activityHeatmap = defineView({
   name: 'activity_heatmap',
   description:
-    'When in the week do sessions start? An hour-of-day x weekday grid in UTC: always exactly 168 rows, one per ' +
-    '(iso_weekday, hour_utc), including empty cells. iso_weekday: 1 = Monday ... 7 = Sunday; weekday_name: Mon ... Sun; ' +
-    'hour_utc: 0-23; session_count: sessions that started in that hour of that weekday (over all weeks); ' +
+    'When in the week do sessions start? An hour-of-day x weekday grid in the configured time zone: always exactly 168 ' +
+    'rows, one per (iso_weekday, hour), including empty cells. iso_weekday: 1 = Monday ... 7 = Sunday; weekday_name: ' +
+    'Mon ... Sun; hour: 0-23, local (on the day clocks go back, the repeated hour counts twice in its cell); session_count: sessions that started in that hour of that weekday (over all weeks); ' +
     'message_count, total_tokens (all four token counters): summed over them; session_share: session_count / all ' +
     'dated sessions, 4 decimals (NULL when there are none).',
-  refreshIntervalSeconds: 60,
-  keyColumns: ['iso_weekday', 'hour_utc'],
+  keyColumns: ['iso_weekday', 'hour'],
   sql: `
     WITH grid AS (
-        SELECT w.iso_weekday, h.hour_utc
+        SELECT w.iso_weekday, h.hour
         FROM range(1, 8) w(iso_weekday)
-        CROSS JOIN range(0, 24) h(hour_utc)
+        CROSS JOIN range(0, 24) h(hour)
     ),
-    cells AS (
-        SELECT isodow(started_at)                        AS iso_weekday,
-               hour(started_at)                          AS hour_utc,
-               count(*)                                  AS session_count,
-               sum(message_count)                        AS message_count,
-               sum(${totalTokens('')})  AS total_tokens
+    local_starts AS (
+        SELECT ${localTime('started_at')}  AS started_local,
+               message_count,
+               ${totalTokens('')}  AS total_tokens
         FROM base.sessions
         WHERE started_at IS NOT NULL
-        GROUP BY isodow(started_at), hour(started_at)
+    ),
+    cells AS (
+        SELECT isodow(started_local)  AS iso_weekday,
+               hour(started_local)    AS hour,
+               count(*)               AS session_count,
+               sum(message_count)     AS message_count,
+               sum(total_tokens)      AS total_tokens
+        FROM local_starts
+        GROUP BY ALL
     )
     SELECT g.iso_weekday,
            ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'][g.iso_weekday]  AS weekday_name,
-           g.hour_utc,
+           g.hour,
            coalesce(c.session_count, 0)                                       AS session_count,
            coalesce(c.message_count, 0)::BIGINT                               AS message_count,
            coalesce(c.total_tokens, 0)::BIGINT                                AS total_tokens,
            round(coalesce(c.session_count, 0) / nullif(sum(c.session_count) OVER (), 0), 4)  AS session_share
     FROM grid g
-    LEFT JOIN cells c ON c.iso_weekday = g.iso_weekday AND c.hour_utc = g.hour_utc
-    ORDER BY g.iso_weekday, g.hour_utc`,
+    LEFT JOIN cells c ON c.iso_weekday = g.iso_weekday AND c.hour = g.hour
+    ORDER BY g.iso_weekday, g.hour`,
 });
 
 export const TIME_VIEWS = [dailyActivity, repoDailyActivity, activityHeatmap];

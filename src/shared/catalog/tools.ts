@@ -1,4 +1,5 @@
 import { defineView } from './define.js';
+import { localTime } from './sql.js';
 
 /*
  * Tool-call pivots. Everything here reads base.tool_calls, upstream's tool_call_counts_json
@@ -13,7 +14,6 @@ export const toolSessions = defineView({
     'Which sessions used a given tool? Inverted index from tool name to sessions: one row per tool_name ' +
     '(exact spelling: "Bash" and "bash" are separate rows). session_count is how many sessions list the tool ' +
     'in their tool-call counts; session_ids are those sessions, ascending.',
-  refreshIntervalSeconds: 60,
   keyColumns: ['tool_name'],
   sql: `
     WITH session_tool AS (
@@ -35,7 +35,6 @@ export const toolUsage = defineView({
     'How much is each tool called, and how often does it fail? One row per tool_name (exact spelling). ' +
     'session_count: sessions that used the tool; calls / errors: calls and failed calls summed over those sessions; ' +
     'error_rate: errors / calls, 4 decimals (NULL when calls is 0); calls_per_session: calls / session_count, 2 decimals.',
-  refreshIntervalSeconds: 60,
   keyColumns: ['tool_name'],
   sql: `
     WITH per_tool AS (
@@ -64,7 +63,6 @@ export const toolPairs = defineView({
     'sessions_with_both: sessions that used both; sessions_with_a / sessions_with_b: sessions that used each; ' +
     'jaccard: both / (a + b - both), 4 decimals (1 = always together); lift: how much more often the pair occurs ' +
     'than if the two tools were independent, over the sessions that used any tool, 3 decimals (1 = chance, > 1 = attracted).',
-  refreshIntervalSeconds: 300,
   keyColumns: ['tool_a', 'tool_b'],
   sql: `
     WITH session_tool AS (
@@ -109,15 +107,14 @@ export const toolAdoption = defineView({
     'When did each tool first and last appear? One row per tool_name (exact spelling). ' +
     'first_used_at / last_used_at: start time (UTC) of the earliest / latest session that used it; ' +
     'first_session_id / last_session_id: those sessions (ties broken by the lower id); ' +
-    'active_days: distinct UTC days with a session that used it (month by month: tool_monthly); ' +
+    'active_days: distinct local days (configured time zone) with a session that used it (month by month: tool_monthly); ' +
     'session_count: all sessions that used it; undated_session_count: those among them with no start time ' +
     '(they count here but in no date column; a tool only ever used in undated sessions has NULL dates).',
-  refreshIntervalSeconds: 60,
   keyColumns: ['tool_name'],
   sql: `
     WITH tool_session AS (
         -- each (tool, session) once, with the session's start time
-        SELECT DISTINCT t.tool_name, t.session_id, s.started_at
+        SELECT DISTINCT t.tool_name, t.session_id, s.started_at, ${localTime('s.started_at')}::DATE AS local_day
         FROM base.tool_calls t
         JOIN base.sessions s ON s.session_id = t.session_id
     )
@@ -126,7 +123,7 @@ export const toolAdoption = defineView({
            max(started_at)                                                                         AS last_used_at,
            arg_min(session_id, (started_at, session_id))  FILTER (WHERE started_at IS NOT NULL)    AS first_session_id,
            arg_max(session_id, (started_at, -session_id)) FILTER (WHERE started_at IS NOT NULL)    AS last_session_id,
-           count(DISTINCT started_at::DATE)                                                        AS active_days,
+           count(DISTINCT local_day)                                                               AS active_days,
            count(*)                                                                                AS session_count,
            count(*) FILTER (WHERE started_at IS NULL)                                              AS undated_session_count
     FROM tool_session
@@ -138,15 +135,14 @@ export const toolMonthly = defineView({
   name: 'tool_monthly',
   description:
     'How is each tool\'s use trending month by month? One row per (tool_name, month) in which the tool was used; ' +
-    'month is the first day of the UTC month. session_count: sessions started that month that used the tool; ' +
+    'month is the first day of the month in the configured time zone. session_count: sessions started that month that used the tool; ' +
     'calls / errors: their calls and failed calls of it; month_session_count: all sessions started that month; ' +
     'session_share: session_count / month_session_count, 4 decimals (the share of that month\'s sessions that used the tool). ' +
     'Sessions without a start time are left out.',
-  refreshIntervalSeconds: 60,
   keyColumns: ['tool_name', 'month'],
   sql: `
     WITH dated AS (
-        SELECT session_id, date_trunc('month', started_at)::DATE AS month
+        SELECT session_id, date_trunc('month', ${localTime('started_at')})::DATE AS month
         FROM base.sessions
         WHERE started_at IS NOT NULL
     ),

@@ -1,0 +1,74 @@
+import { createHash } from 'node:crypto';
+import type { ViewDefinition } from '../shared/catalog/index.js';
+import { PRICES_TABLE, TIMEZONE_VARIABLE } from '../shared/catalog/sql.js';
+import { settingName } from '../shared/config.js';
+import { ConfigError, errorMessage } from '../shared/errors.js';
+import { META_SCHEMA } from '../shared/snapshot.js';
+import type { PriceTable } from './prices.js';
+import { sqlLiteral, type WorkDb } from './work-db.js';
+
+/**
+ * What a view's rows depend on besides the base data: the zone calendar buckets are cut in and
+ * the price table. Both are settings of the puller, and a view's identity includes those it
+ * reads, so changing one re-materializes exactly the views that read it, on the next tick, even
+ * when upstream has nothing new.
+ */
+export interface ViewInputs {
+  timezone: string;
+  prices: PriceTable;
+}
+
+/** The view's SQL plus the value of each input it reads: when this changes, its rows are stale. */
+export function viewIdentity(view: ViewDefinition, inputs: ViewInputs): string {
+  const parts = [view.sql];
+  if (view.sql.includes(TIMEZONE_VARIABLE)) parts.push(`timezone=${inputs.timezone}`);
+  if (view.sql.includes(PRICES_TABLE)) parts.push(`prices=${inputs.prices.sha256}`);
+  return createHash('sha256').update(parts.join('\n')).digest('hex').slice(0, 16);
+}
+
+/**
+ * Sets the zone as the `timezone` variable the views' SQL reads, refusing (ConfigError) a zone
+ * Node's ICU knows and DuckDB's does not: the two databases can differ.
+ */
+export async function checkTimezone(db: WorkDb, timezone: string): Promise<void> {
+  try {
+    await db.run(`SET VARIABLE timezone = ${sqlLiteral(timezone)}`);
+    await db.value(`SELECT timezone(${TIMEZONE_VARIABLE}, TIMESTAMPTZ '2000-01-01 00:00:00+00')`);
+  } catch (err) {
+    throw new ConfigError(
+      `${settingName('timezone')} is ${JSON.stringify(timezone)}, which DuckDB's time zone database does not know ` +
+        `(${errorMessage(err).split('\n')[0]}); use a zone such as America/Los_Angeles, Europe/Berlin or UTC`,
+    );
+  }
+}
+
+/**
+ * Makes the inputs visible to the views' SQL on the puller's connection: the zone (checkTimezone),
+ * the prices as base.model_prices, rewritten only when they changed; both recorded in lattice.meta.
+ */
+export async function applyViewInputs(db: WorkDb, inputs: ViewInputs): Promise<void> {
+  await checkTimezone(db, inputs.timezone);
+  const recorded = (await db.rows<{ timezone: string | null; prices_sha256: string | null }>(
+    `SELECT timezone, prices_sha256 FROM ${META_SCHEMA}.meta LIMIT 1`,
+  ))[0];
+  if (recorded?.prices_sha256 !== inputs.prices.sha256) {
+    await db.transaction(async () => {
+      await db.run(`DELETE FROM ${PRICES_TABLE}`);
+      for (const r of inputs.prices.rows) {
+        await db.run(`INSERT INTO ${PRICES_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?::DATE, ?, ?)`, [
+          r.model,
+          r.canonical_model,
+          r.input_usd_per_mtok,
+          r.output_usd_per_mtok,
+          r.cache_write_usd_per_mtok,
+          r.cache_read_usd_per_mtok,
+          r.price_date,
+          r.source,
+          r.from_pricing_file,
+        ]);
+      }
+      await db.run(`UPDATE ${META_SCHEMA}.meta SET prices_sha256 = ?`, [inputs.prices.sha256]);
+    });
+  }
+  if (recorded?.timezone !== inputs.timezone) await db.run(`UPDATE ${META_SCHEMA}.meta SET timezone = ?`, [inputs.timezone]);
+}

@@ -1,0 +1,177 @@
+import { defineView, type ViewDefinition } from './define.js';
+import { ESTIMATED_COST_BASES, localTime, REPO_IDENTITY_CTE, SESSION_COST_CTE, totalTokens } from './sql.js';
+
+/*
+ * Usage and cost: the questions people ask first ("what did it cost", "how much today, this
+ * week"). A session counts in the bucket it started in, in the configured zone; cost follows the
+ * rule of SESSION_COST_CTE (exact for one priced model, an upper bound for several, nothing for
+ * unpriced ones), and every figure says how many sessions it estimated or could not price.
+ */
+
+/** The token, cost and cache columns every usage view sums over its sessions (`s`: sessions, `c`: session_cost). */
+const USAGE_SUMS = `count(*)                                                         AS session_count,
+           sum(s.input_tokens)::BIGINT                                      AS input_tokens,
+           sum(s.output_tokens)::BIGINT                                     AS output_tokens,
+           sum(s.cache_read_tokens)::BIGINT                                 AS cache_read_tokens,
+           sum(s.cache_creation_tokens)::BIGINT                             AS cache_creation_tokens,
+           sum(${totalTokens('s')})::BIGINT  AS total_tokens,
+           round(coalesce(sum(c.cost_usd), 0), 6)                           AS cost_usd,
+           round(coalesce(sum(c.cost_usd_low), 0), 6)                       AS cost_usd_low,
+           count(*) FILTER (WHERE c.cost_basis IN ${ESTIMATED_COST_BASES})  AS estimated_sessions,
+           count(*) FILTER (WHERE c.cost_basis = 'unpriced')                AS unpriced_sessions,
+           round(sum(s.cache_read_tokens)
+                 / nullif(sum(s.input_tokens + s.cache_read_tokens + s.cache_creation_tokens), 0), 4)  AS cache_hit_ratio`;
+
+const USAGE_COLUMNS_TEXT =
+  'session_count: sessions started in it; input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens: their ' +
+  'token counters summed; total_tokens: the four added up; cost_usd: their cost in USD summed (never NULL: unpriced ' +
+  'sessions add nothing; multi-model sessions add their upper bound); cost_usd_low: the same with multi-model sessions ' +
+  'at their cheapest model, so the true cost of the priced sessions lies between the two; estimated_sessions: sessions ' +
+  'whose cost is an estimate (several models); unpriced_sessions: sessions with no priced model; cache_hit_ratio: cache ' +
+  'reads / all input-side tokens (input + cache read + cache creation), 4 decimals (NULL when there are none).';
+
+function usageByPeriod(name: string, key: string, bucket: string, what: string): ViewDefinition {
+  return defineView({
+    name,
+    description:
+      `How much was used, and what did it cost, ${what}? One row per ${key} on which at least one session started ` +
+      `(${key}: ${bucket === 'day' ? 'the local date' : `the local date the ${key} starts on`} in the configured time ` +
+      `zone; no row for ${key}s without sessions; undated sessions are left out). ${USAGE_COLUMNS_TEXT}`,
+    keyColumns: [key],
+    sql: `
+    WITH ${SESSION_COST_CTE}
+    SELECT ${bucket === 'day' ? `${localTime('s.started_at')}::DATE` : `date_trunc('${bucket}', ${localTime('s.started_at')})::DATE`}  AS ${key},
+           ${USAGE_SUMS}
+    FROM base.sessions s
+    JOIN session_cost c ON c.session_id = s.session_id
+    WHERE s.started_at IS NOT NULL
+    GROUP BY ${key}
+    ORDER BY ${key}`,
+  });
+}
+
+export const usageDaily = usageByPeriod('usage_daily', 'day', 'day', 'each day');
+export const usageWeekly = usageByPeriod('usage_weekly', 'week', 'week', 'each ISO week (Monday to Sunday)');
+export const usageMonthly = usageByPeriod('usage_monthly', 'month', 'month', 'each calendar month');
+
+export const usageByModel = defineView({
+  name: 'usage_by_model',
+  description:
+    'What did each model cost? One row per model a session used (exact spelling; <synthetic> is not a model and has no ' +
+    'row). priced: whether base.model_prices has the model; session_count: sessions that used it; ' +
+    'single_model_sessions: those that used no other model; multi_model_sessions: those that also used another. ' +
+    'input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens, total_tokens and cost_usd count the ' +
+    'single-model sessions only, the tokens known to be this model\'s (upstream gives tokens per session, not per ' +
+    'model); cost_usd is NULL for an unpriced model.',
+  keyColumns: ['model'],
+  sql: `
+    WITH ${SESSION_COST_CTE}
+    SELECT u.model,
+           p.model IS NOT NULL                                              AS priced,
+           count(*)                                                         AS session_count,
+           count(*) FILTER (WHERE c.model_count = 1)                        AS single_model_sessions,
+           count(*) FILTER (WHERE c.model_count > 1)                        AS multi_model_sessions,
+           coalesce(sum(s.input_tokens)          FILTER (WHERE c.model_count = 1), 0)::BIGINT  AS input_tokens,
+           coalesce(sum(s.output_tokens)         FILTER (WHERE c.model_count = 1), 0)::BIGINT  AS output_tokens,
+           coalesce(sum(s.cache_read_tokens)     FILTER (WHERE c.model_count = 1), 0)::BIGINT  AS cache_read_tokens,
+           coalesce(sum(s.cache_creation_tokens) FILTER (WHERE c.model_count = 1), 0)::BIGINT  AS cache_creation_tokens,
+           coalesce(sum(${totalTokens('s')}) FILTER (WHERE c.model_count = 1), 0)::BIGINT  AS total_tokens,
+           CASE WHEN p.model IS NOT NULL
+                THEN round(coalesce(sum(c.cost_usd) FILTER (WHERE c.model_count = 1), 0), 6)
+           END                                                              AS cost_usd
+    FROM models_used u
+    JOIN base.sessions s              ON s.session_id = u.session_id
+    JOIN session_cost c               ON c.session_id = u.session_id
+    LEFT JOIN base.model_prices p     ON p.model = u.model
+    GROUP BY u.model, p.model
+    ORDER BY u.model`,
+});
+
+export const usageByRepo = defineView({
+  name: 'usage_by_repo',
+  description:
+    'What did each repo cost? One row per repo_id. A session in several repos counts in full in each (summing across ' +
+    'repos double-counts it). repo_name, repo_path: see repo_sessions; ' +
+    `${USAGE_COLUMNS_TEXT.replace('sessions started in it', 'sessions of the repo, dated or not')} ` +
+    'first_activity_at: the earliest session start (UTC); last_activity_at: the latest session end, or start when ' +
+    'the end is unknown (UTC).',
+  keyColumns: ['repo_id'],
+  sql: `
+    WITH ${REPO_IDENTITY_CTE},
+    ${SESSION_COST_CTE},
+    repo_session AS (
+        SELECT DISTINCT repo_id, session_id
+        FROM base.session_repos
+    )
+    SELECT rs.repo_id,
+           i.repo_name,
+           i.repo_path,
+           ${USAGE_SUMS},
+           min(s.started_at)                                                AS first_activity_at,
+           max(coalesce(greatest(s.ended_at, s.started_at), s.started_at))  AS last_activity_at
+    FROM repo_session rs
+    JOIN base.sessions s    ON s.session_id = rs.session_id
+    JOIN session_cost c     ON c.session_id = rs.session_id
+    JOIN repo_identity i    ON i.repo_id = rs.repo_id
+    GROUP BY rs.repo_id, i.repo_name, i.repo_path
+    ORDER BY rs.repo_id`,
+});
+
+export const usageBlocks = defineView({
+  name: 'usage_blocks',
+  description:
+    'How much went into each 5-hour usage block? Claude\'s usage limits count in 5-hour windows; this approximates them ' +
+    'from session starts: a block starts at the first session start not inside an earlier block, floored to the UTC ' +
+    'hour, and lasts 5 hours; a session belongs, with all its tokens, to the block it started in (upstream gives tokens ' +
+    'per session, not per message, so a long session\'s later messages count in its first block). One row per block. ' +
+    'block_start / block_end: UTC; block_start_local: block_start as wall-clock time in the configured zone; ' +
+    'last_activity_at: the latest end (or start) of its sessions (UTC); is_active: block_end is still in the future ' +
+    '(the view is redone when an active block ends, so this holds between loads too); ' +
+    USAGE_COLUMNS_TEXT.replace('sessions started in it', 'sessions started in the block'),
+  keyColumns: ['block_start'],
+  validUntilSql: `SELECT min(timezone('UTC', block_end)) FROM this WHERE is_active`,
+  sql: `
+    WITH RECURSIVE ${SESSION_COST_CTE},
+    start_hours AS (
+        SELECT DISTINCT date_trunc('hour', started_at) AS hour
+        FROM base.sessions
+        WHERE started_at IS NOT NULL
+    ),
+    runs AS (
+        -- a gap of 5 hours or more always starts a block: cut the hours into runs there, so
+        -- the walk below takes one step per block of the longest run, not one per block
+        SELECT hour,
+               sum(CASE WHEN hour - previous < INTERVAL 5 HOUR THEN 0 ELSE 1 END) OVER (ORDER BY hour)  AS run
+        FROM (SELECT hour, lag(hour) OVER (ORDER BY hour) AS previous FROM start_hours)
+    ),
+    blocks(run, block_start) AS (
+        SELECT run, min(hour)
+        FROM runs
+        GROUP BY run
+        UNION ALL
+        -- the next block of a run starts at its first start hour past the end of the previous block
+        SELECT b.run, min(r.hour)
+        FROM blocks b
+        JOIN runs r ON r.run = b.run AND r.hour >= b.block_start + INTERVAL 5 HOUR
+        GROUP BY b.run
+    ),
+    placed AS (
+        SELECT b.block_start, s.session_id
+        FROM base.sessions s
+        ASOF JOIN blocks b ON s.started_at >= b.block_start
+        WHERE s.started_at IS NOT NULL
+    )
+    SELECT p.block_start,
+           p.block_start + INTERVAL 5 HOUR                                  AS block_end,
+           ${localTime('p.block_start')}  AS block_start_local,
+           max(coalesce(greatest(s.ended_at, s.started_at), s.started_at))  AS last_activity_at,
+           timezone('UTC', p.block_start + INTERVAL 5 HOUR) > now()         AS is_active,
+           ${USAGE_SUMS}
+    FROM placed p
+    JOIN base.sessions s    ON s.session_id = p.session_id
+    JOIN session_cost c     ON c.session_id = p.session_id
+    GROUP BY p.block_start
+    ORDER BY p.block_start`,
+});
+
+export const USAGE_VIEWS = [usageDaily, usageWeekly, usageMonthly, usageByModel, usageByRepo, usageBlocks];
