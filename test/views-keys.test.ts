@@ -69,7 +69,7 @@ describe(`views on ${SESSIONS} generated messy sessions`, () => {
     const dated = await value('SELECT count(*) FROM base.sessions WHERE started_at IS NOT NULL');
     expect(await value('SELECT count(*) FROM session_facts')).toBe(sessions);
     expect(await value('SELECT count(*) FROM session_stop_reasons')).toBe(sessions);
-    for (const v of ['daily_activity', 'tokens_by_day', 'activity_heatmap']) {
+    for (const v of ['daily_activity', 'usage_daily', 'usage_weekly', 'usage_monthly', 'usage_blocks', 'activity_heatmap']) {
       expect(await value(`SELECT sum(session_count) FROM ${v}`), v).toBe(dated);
     }
     expect(await value('SELECT sum(total_tokens) FROM daily_activity')).toBe(await value('SELECT sum(total_tokens) FROM session_facts WHERE started_at IS NOT NULL'));
@@ -87,5 +87,25 @@ describe(`views on ${SESSIONS} generated messy sessions`, () => {
     expect(await value('SELECT sum(occurrences) FROM stop_reason_totals')).toBe(await value('SELECT sum(count) FROM base.stop_reasons'));
     expect(await value('SELECT round(sum(session_share), 2) FROM activity_heatmap')).toBe(1);
     expect(await value('SELECT count(*) FROM activity_heatmap')).toBe(168);
+    // cost: every usage view adds up to what the sessions cost; only unpriced sessions have none
+    const datedCost = await value('SELECT sum(cost_usd) FROM session_facts WHERE started_at IS NOT NULL');
+    const datedCostLow = await value('SELECT sum(cost_usd_low) FROM session_facts WHERE started_at IS NOT NULL');
+    expect(datedCost).toBeGreaterThan(0);
+    const datedUnpriced = await value("SELECT count(*) FROM session_facts WHERE started_at IS NOT NULL AND cost_basis = 'unpriced'");
+    expect(datedUnpriced).toBeGreaterThan(0);
+    for (const v of ['usage_daily', 'usage_weekly', 'usage_monthly', 'usage_blocks']) {
+      // to the cent: each bucket's sum is rounded to 6 decimals
+      expect(await value(`SELECT sum(cost_usd) FROM ${v}`), v).toBeCloseTo(datedCost, 2);
+      expect(await value(`SELECT sum(cost_usd_low) FROM ${v}`), v).toBeCloseTo(datedCostLow, 2);
+      expect(await value(`SELECT sum(unpriced_sessions) FROM ${v}`), v).toBe(datedUnpriced);
+    }
+    expect(await value("SELECT count(*) FROM session_facts WHERE (cost_usd IS NULL) <> (cost_basis = 'unpriced')")).toBe(0);
+    expect(await value('SELECT count(*) FROM session_facts WHERE cost_usd_low > cost_usd')).toBe(0);
+    expect(await value('SELECT sum(single_model_sessions) FROM usage_by_model')).toBe(
+      await value("SELECT count(*) FROM session_facts WHERE len(list_filter(models, m -> m <> '<synthetic>')) = 1"),
+    );
+    expect(await value('SELECT sum(session_count) FROM usage_by_repo')).toBe(await value('SELECT sum(session_count) FROM repo_sessions'));
+    // blocks: 5 hours long, disjoint, in order
+    expect(await value("SELECT count(*) FROM (SELECT block_start, lead(block_start) OVER (ORDER BY block_start) AS next FROM usage_blocks) WHERE next < block_start + INTERVAL 5 HOUR")).toBe(0);
   });
 });

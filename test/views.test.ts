@@ -1,55 +1,13 @@
 import { readFile } from 'node:fs/promises';
-import { sqlIdentifier } from '../src/shared/snapshot.js';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CATALOG } from '../src/shared/catalog/index.js';
 import { describeViews, renderViewsDoc } from '../src/shared/catalog/docs.js';
-import type { ViewDefinition } from '../src/shared/catalog/define.js';
 import { startFakeRecall, type FakeRecall } from './fake-recall/server.js';
 import { runCli, tempHome, type TempHome } from './helpers/processes.js';
 import { queryFile } from './helpers/snapshot.js';
+import { rowsOf, table } from './views/rows.js';
 import { CJK_REPO, CJK_TOOL, CRAB_REPO, HAND_MADE_REJECTED, HAND_MADE_VALID_SESSIONS, SPARKLE_CWD, handMadePayloadText, uuidOf } from './views/payload.js';
-
-type Row = Record<string, unknown>;
-
-const BY_NAME = new Map(CATALOG.map((v) => [v.name, v]));
-function view(name: string): ViewDefinition {
-  const v = BY_NAME.get(name);
-  if (!v) throw new Error(`no view ${name} in the catalog`);
-  return v;
-}
-
-
-/** The view's columns (name, DuckDB type) in the published file. */
-async function columnsOf(file: string, name: string): Promise<Array<{ name: string; type: string }>> {
-  const rows = await queryFile<{ column_name: string; column_type: string }>(file, `DESCRIBE main.${sqlIdentifier(name)}`);
-  return rows.map((r) => ({ name: r.column_name, type: r.column_type }));
-}
-
-/** Every row of a view in key order, BIGINTs (which the JSON reader renders as strings) as numbers. */
-async function rowsOf(file: string, name: string): Promise<{ columns: string[]; rows: Row[] }> {
-  const v = view(name);
-  const columns = await columnsOf(file, name);
-  const raw = await queryFile<Row>(file, `SELECT * FROM main.${sqlIdentifier(name)} ORDER BY ${v.keyColumns.map(sqlIdentifier).join(', ')}`);
-  const bigint = new Set(columns.filter((c) => c.type === 'BIGINT').map((c) => c.name));
-  const bigintList = new Set(columns.filter((c) => c.type === 'BIGINT[]').map((c) => c.name));
-  const rows = raw.map((r) => {
-    const out: Row = {};
-    for (const [k, value] of Object.entries(r)) {
-      if (bigint.has(k)) out[k] = value === null ? null : Number(value);
-      else if (bigintList.has(k)) out[k] = value === null ? null : (value as unknown[]).map(Number);
-      else out[k] = value;
-    }
-    return out;
-  });
-  return { columns: columns.map((c) => c.name), rows };
-}
-
-/** Rows written as a header and tuples, the way the expectations below read best. */
-function table(columns: string[], tuples: unknown[][]): { columns: string[]; rows: Row[] } {
-  for (const t of tuples) if (t.length !== columns.length) throw new Error(`tuple ${JSON.stringify(t)} has ${t.length} values for ${columns.length} columns`);
-  return { columns, rows: tuples.map((t) => Object.fromEntries(columns.map((c, i) => [c, t[i]]))) };
-}
 
 const TYPES_ALLOWED = new Set(['BIGINT', 'DOUBLE', 'VARCHAR', 'BOOLEAN', 'DATE', 'TIMESTAMP', 'BIGINT[]', 'VARCHAR[]']);
 
@@ -125,36 +83,37 @@ describe('views over a hand-made payload, through the real pipeline', () => {
           'message_count', 'user_message_count', 'assistant_message_count',
           'input_tokens', 'output_tokens', 'cache_read_tokens', 'cache_creation_tokens', 'total_tokens',
           'repo_count', 'repo_ids', 'repo_names', 'models', 'model_count',
-          'tool_count', 'tool_calls', 'tool_errors', 'sidechain_message_count', 'uses_sidechain', 'tool_counts_ok', 'stop_reasons_ok'],
+          'tool_count', 'tool_calls', 'tool_errors', 'sidechain_message_count', 'uses_sidechain', 'tool_counts_ok', 'stop_reasons_ok',
+          'cost_usd', 'cost_usd_low', 'cost_basis'],
         [
           [1, uuidOf(1), '/code/alpha', '2025-03-03 09:15:00', '2025-03-03 09:45:00', '2025-03-03', 1800,
-            10, 4, 6, 100, 200, 1000, 50, 1350, 1, [1], ['alpha-old'], ['claude-sonnet-4-5'], 1, 2, 8, 1, 0, false, true, true],
+            10, 4, 6, 100, 200, 1000, 50, 1350, 1, [1], ['alpha-old'], ['claude-sonnet-4-5'], 1, 2, 8, 1, 0, false, true, true, 0.003788, 0.003788, 'single_model'],
           // no duration_ms: ended_at - started_at, across midnight
           [2, uuidOf(2), `/code/${CRAB_REPO}/src`, '2025-03-03 23:30:00', '2025-03-04 00:30:00', '2025-03-03', 3600,
-            20, 8, 12, 10, 20, 300, 40, 370, 2, [1, 2], ['alpha-old', CRAB_REPO], ['claude-haiku-4-5', 'claude-sonnet-4-5'], 2, 3, 4, 1, 5, true, true, true],
+            20, 8, 12, 10, 20, 300, 40, 370, 2, [1, 2], ['alpha-old', CRAB_REPO], ['claude-haiku-4-5', 'claude-sonnet-4-5'], 2, 3, 4, 1, 5, true, true, true, 0.00057, 0.00019, 'multi_model_upper_bound'],
           // empty count strings: readable, none
           [3, uuidOf(3), '/tmp', '2025-03-04 14:00:00', null, '2025-03-04', 60,
-            2, 1, 1, 5, 6, 7, 8, 26, 0, [], [], [], 0, 0, 0, 0, 0, false, true, true],
+            2, 1, 1, 5, 6, 7, 8, 26, 0, [], [], [], 0, 0, 0, 0, 0, false, true, true, null, null, 'unpriced'],
           [4, uuidOf(4), '/code/日本語', null, null, null, null,
-            4, 2, 2, 1, 2, 3, 4, 10, 1, [3], [CJK_REPO], ['claude-opus-4-5'], 1, 3, 4, 1, 0, false, true, true],
+            4, 2, 2, 1, 2, 3, 4, 10, 1, [3], [CJK_REPO], ['claude-opus-4-5'], 1, 3, 4, 1, 0, false, true, true, 0.000082, 0.000082, 'single_model'],
           // unreadable tool counts: NULL, not 0
           [5, uuidOf(5), '/code/alpha', '2025-03-09 18:05:00', '2025-03-09 18:10:00', '2025-03-09', 300,
-            6, 3, 3, 1000, 2000, 3000, 4000, 10000, 2, [1, 3], ['alpha', CJK_REPO], ['claude-opus-4-5'], 1, null, null, null, 0, false, false, true],
+            6, 3, 3, 1000, 2000, 3000, 4000, 10000, 2, [1, 3], ['alpha', CJK_REPO], ['claude-opus-4-5'], 1, null, null, null, 0, false, false, true, 0.0815, 0.0815, 'single_model'],
           // a repeated tool key is added up
           [6, uuidOf(6), null, '2025-03-04 14:30:00', '2025-03-04 14:31:00', '2025-03-04', 60,
-            3, 1, 2, 0, 0, 0, 0, 0, 0, [], [], ['<synthetic>'], 1, 1, 3, 1, 0, false, true, false],
+            3, 1, 2, 0, 0, 0, 0, 0, 0, [], [], ['<synthetic>'], 1, 1, 3, 1, 0, false, true, false, null, null, 'unpriced'],
           [7, uuidOf(7), '/tmp', '2025-04-01 08:00:00', '2025-04-01 08:20:00', '2025-04-01', 1200,
-            8, 3, 5, 50, 60, 70, 80, 260, 0, [], [], ['claude-haiku-4-5'], 1, 2, 6, 0, 2, true, true, true],
+            8, 3, 5, 50, 60, 70, 80, 260, 0, [], [], ['claude-haiku-4-5'], 1, 2, 6, 0, 2, true, true, true, 0.000457, 0.000457, 'single_model'],
           // only an end time: no start, no duration
           [8, uuidOf(8), SPARKLE_CWD, null, '2025-04-02 10:00:00', null, null,
-            1, 1, 0, 9, 9, 9, 9, 36, 0, [], [], [], 0, null, null, null, 0, false, false, false],
+            1, 1, 0, 9, 9, 9, 9, 36, 0, [], [], [], 0, null, null, null, 0, false, false, false, null, null, 'unpriced'],
           [9, uuidOf(9), `/code/${CRAB_REPO}`, '2025-04-01 23:59:59', '2025-04-02 00:10:00', '2025-04-01', 601,
-            12, 5, 7, 100, 100, 100, 100, 400, 1, [2], [CRAB_REPO], ['claude-sonnet-4-5'], 1, 2, 3, 0, 0, false, true, true],
+            12, 5, 7, 100, 100, 100, 100, 400, 1, [2], [CRAB_REPO], ['claude-sonnet-4-5'], 1, 2, 3, 0, 0, false, true, true, 0.002205, 0.002205, 'single_model'],
           [11, uuidOf(11), '', '2025-03-09 18:50:00', null, '2025-03-09', null,
-            2, 1, 1, 1, 1, 1, 1, 4, 0, [], [], ['claude-opus-4-5'], 1, 1, 1, 1, 0, false, true, true],
+            2, 1, 1, 1, 1, 1, 1, 4, 0, [], [], ['claude-opus-4-5'], 1, 1, 1, 1, 0, false, true, true, 0.000037, 0.000037, 'single_model'],
           // the repo's name was sent as null with this session
           [14, uuidOf(14), '/code/日本語/docs', '2025-03-09 18:20:00', '2025-03-09 18:40:00', '2025-03-09', 1200,
-            5, 2, 3, 7, 7, 7, 7, 28, 1, [3], [null], ['claude-opus-4-5', 'claude-sonnet-4-5'], 2, 3, 4, 0, 1, true, true, true],
+            5, 2, 3, 7, 7, 7, 7, 28, 1, [3], [null], ['claude-opus-4-5', 'claude-sonnet-4-5'], 2, 3, 4, 0, 1, true, true, true, 0.000257, 0.000154, 'multi_model_upper_bound'],
         ],
       ),
     );
@@ -311,17 +270,6 @@ describe('views over a hand-made payload, through the real pipeline', () => {
     );
   });
 
-  it('tokens_by_day: start day, undated sessions left out, no empty days', async () => {
-    expect(await rowsOf(file, 'tokens_by_day')).toEqual(
-      table(['day', 'session_count', 'input_tokens', 'output_tokens', 'cache_read_tokens', 'cache_creation_tokens', 'total_tokens'], [
-        ['2025-03-03', 2, 110, 220, 1300, 90, 1720],
-        ['2025-03-04', 2, 5, 6, 7, 8, 26],
-        ['2025-03-09', 3, 1008, 2008, 3008, 4008, 10032],
-        ['2025-04-01', 2, 150, 160, 170, 180, 660],
-      ]),
-    );
-  });
-
   it('model_daily_tokens', async () => {
     expect(await rowsOf(file, 'model_daily_tokens')).toEqual(
       table(['day', 'model', 'session_count', 'input_tokens', 'output_tokens', 'cache_read_tokens', 'cache_creation_tokens', 'total_tokens'], [
@@ -394,7 +342,7 @@ describe('views over a hand-made payload, through the real pipeline', () => {
     );
   });
 
-  it('activity_heatmap: all 168 cells, UTC', async () => {
+  it('activity_heatmap: all 168 cells, in the configured zone (UTC here)', async () => {
     const cells = new Map<string, [number, number, number, number]>([
       ['1/9', [1, 10, 1350, 0.1111]],
       ['1/23', [1, 20, 370, 0.1111]],
@@ -409,18 +357,19 @@ describe('views over a hand-made payload, through the real pipeline', () => {
       for (let h = 0; h < 24; h++) tuples.push([w, names[w - 1], h, ...(cells.get(`${w}/${h}`) ?? [0, 0, 0, 0])]);
     }
     expect(await rowsOf(file, 'activity_heatmap')).toEqual(
-      table(['iso_weekday', 'weekday_name', 'hour_utc', 'session_count', 'message_count', 'total_tokens', 'session_share'], tuples),
+      table(['iso_weekday', 'weekday_name', 'hour', 'session_count', 'message_count', 'total_tokens', 'session_share'], tuples),
     );
   });
 
   it('has an exact-rows test for every view of the catalog', async () => {
-    // The names the tests above cover; a new view must get its own exact-rows test.
-    const covered = [
-      'session_facts', 'tool_sessions', 'tool_usage', 'tool_pairs', 'tool_adoption', 'tool_monthly', 'repo_sessions',
-      'repo_tokens', 'repo_tools', 'sessions_without_repo', 'model_sessions', 'model_tokens', 'tokens_by_day',
-      'model_daily_tokens', 'stop_reason_totals', 'session_stop_reasons', 'daily_activity', 'repo_daily_activity',
-      'activity_heatmap',
-    ];
+    // A new view must get its own exact-rows test: each view's rows are compared in full by a
+    // rowsOf(file, '<view>') in one of the exact-rows files.
+    const files = ['views.test.ts', 'views-usage.test.ts'];
+    const covered = new Set<string>();
+    for (const f of files) {
+      const text = await readFile(resolve(import.meta.dirname, f), 'utf8');
+      for (const m of text.matchAll(/rowsOf\(\w+, '(\w+)'\)/g)) covered.add(m[1]!);
+    }
     expect([...covered].sort()).toEqual(CATALOG.map((v) => v.name).sort());
   });
 });

@@ -28,9 +28,9 @@ export const CRAB_REPO = '🦀-playground';
 export const CJK_REPO = '日本語-notes';
 export const SPARKLE_CWD = '/Users/luca/Desktop/scratch ✨';
 
-type Repo = [unknown, unknown, unknown];
+export type Repo = [unknown, unknown, unknown];
 
-interface SessionInput {
+export interface SessionInput {
   id: unknown;
   cwd?: string | null;
   started_at?: number | null;
@@ -46,7 +46,7 @@ interface SessionInput {
 }
 
 /** Unix seconds of a UTC time written `YYYY-MM-DD HH:MM:SS`. */
-function utc(text: string): number {
+export function utc(text: string): number {
   return Date.parse(`${text.replace(' ', 'T')}Z`) / 1000;
 }
 
@@ -54,7 +54,7 @@ export function uuidOf(id: number): string {
   return `00000000-0000-4000-8000-${String(id).padStart(12, '0')}`;
 }
 
-function session(s: SessionInput): Record<string, unknown> {
+export function session(s: SessionInput): Record<string, unknown> {
   const out: Record<string, unknown> = {
     id: s.id,
     session_uuid: s.uuid ?? (typeof s.id === 'number' ? uuidOf(s.id) : '00000000-0000-4000-8000-999999999999'),
@@ -87,7 +87,7 @@ function session(s: SessionInput): Record<string, unknown> {
 function tools(entries: Array<[string, number, number?]>): string {
   return `{${entries.map(([name, calls, errors]) => `${JSON.stringify(name)}: {"calls": ${calls}${errors === undefined ? '' : `, "errors": ${errors}`}}`).join(', ')}}`;
 }
-function stops(entries: Array<[string, number]>): string {
+export function stops(entries: Array<[string, number]>): string {
   return `{${entries.map(([name, n]) => `${JSON.stringify(name)}: ${n}`).join(', ')}}`;
 }
 
