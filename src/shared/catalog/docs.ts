@@ -53,6 +53,7 @@ function dedent(sql: string): string {
 }
 
 function interval(seconds: number): string {
+  if (seconds === 0) return 'every load';
   if (seconds % 3600 === 0) return `${seconds / 3600} h`;
   if (seconds % 60 === 0 && seconds >= 120) return `${seconds / 60} min`;
   return `${seconds} s`;
@@ -75,17 +76,24 @@ export async function renderViewsDoc(axes: readonly CatalogAxis[] = CATALOG_AXES
     `session-lattice materializes ${views.length} views over the base tables it loads from repo-recall (schema \`base\`: ` +
       '`sessions`, `session_repos`, `tool_calls`, `stop_reasons`, `session_models`; see src/shared/base-tables.ts). ' +
       'Each view is a table in schema `main` of the published file (`~/.session-lattice/session-lattice.duckdb`), ' +
-      'recomputed when base data changed and its refresh interval has passed. Its rows are stored in key order.',
+      'recomputed with every load that changed base data (a view with a refresh interval: once that has passed), when its ' +
+      'definition, the time zone or the prices it reads change, and when its rows expire (`usage_blocks`, when an active ' +
+      'block ends). `pull` recomputes every view whatever its interval. Its rows are stored in key order.',
   );
   out.push('');
   out.push('Conventions for every view:');
   out.push('');
   out.push('- Counts and sums are `BIGINT`, ratios are `DOUBLE` rounded as each view says, session id lists are `BIGINT[]` in ascending order.');
-  out.push('- Times are UTC `TIMESTAMP`s and days are `DATE`s (UTC): no output depends on the reader\'s time zone.');
+  out.push(
+    '- Instants are UTC `TIMESTAMP`s (a column named `*_local` is wall-clock time in the configured zone). Calendar buckets (days, ' +
+      'ISO weeks from Monday, months, hours of day, weekdays) are cut in the configured time zone (`SESSION_LATTICE_TIMEZONE`, ' +
+      'daylight saving time included), recorded in `lattice.meta.timezone` and every response\'s `freshness.timezone`; ' +
+      'in the `query` tool, `getvariable(\'timezone\')` holds it. No output depends on the reader\'s own zone.',
+  );
   out.push('- The key columns identify a row (unique together, never NULL) and are the order rows are stored in.');
   out.push('- Names (tools, models, stop reasons, repos, paths) keep upstream\'s exact spelling and case.');
   out.push('- A row the loader rejects (a required field missing or mistyped, a repeated id, not an object) appears in no view. A session whose tool-call or stop-reason count string is empty has none; one whose string cannot be read is kept, with `tool_counts_ok` / `stop_reasons_ok` false in `base.sessions` and `session_facts`.');
-  out.push('- Each view refreshes on its own interval, so two views of one published file can reflect different loads: `lattice.views` gives each view\'s `watermark` (the load it was computed from) and `materialized_at`. A view whose SQL fails keeps its previous rows and reports `last_error` there.');
+  out.push('- Each view refreshes on its own interval, so two views of one published file can reflect different loads: `lattice.views` gives each view\'s `watermark` (the load it was computed from) and `materialized_at`. A view whose SQL fails keeps its previous rows and reports `last_error` there, and is tried again with the next load (or a new definition, zone or price table), not on every tick.');
   out.push('');
   out.push('| view | axis | key | refresh | answers |');
   out.push('|---|---|---|---|---|');
