@@ -71,34 +71,35 @@ function tokenCost(s: string, p: string): string {
  * `<synthetic>` (messages Claude Code wrote itself) is not a model.
  */
 export const SESSION_COST_CTE = `models_used AS (
-        -- the models a session used, for pricing: '<synthetic>' marks messages no model wrote
-        SELECT DISTINCT session_id, model
+        -- the models a session used, for pricing ((session, model) is unique in base.session_models);
+        -- '<synthetic>' marks messages Claude Code wrote itself, no model
+        SELECT session_id, model
         FROM base.session_models
         WHERE model <> '<synthetic>'
     ),
-    priced_per_model AS (
-        SELECT u.session_id,
-               count(*)                                              AS model_count,
+    priced_per_session AS (
+        -- every session once: its models counted, and all its tokens priced at each priced one
+        SELECT s.session_id,
+               count(u.model)                                        AS model_count,
                count(p.model)                                        AS priced_model_count,
                max(${tokenCost('s', 'p')})  AS cost_high,
                min(${tokenCost('s', 'p')})  AS cost_low
-        FROM models_used u
-        JOIN base.sessions s          ON s.session_id = u.session_id
+        FROM base.sessions s
+        LEFT JOIN models_used u       ON u.session_id = s.session_id
         LEFT JOIN ${PRICES_TABLE} p   ON p.model = u.model
-        GROUP BY u.session_id
+        GROUP BY s.session_id
     ),
     session_cost AS (
-        SELECT s.session_id,
-               coalesce(c.model_count, 0)                            AS model_count,
-               CASE WHEN c.priced_model_count > 0 THEN c.cost_high END  AS cost_usd,
-               CASE WHEN c.priced_model_count > 0 THEN c.cost_low END   AS cost_usd_low,
-               CASE WHEN coalesce(c.priced_model_count, 0) = 0       THEN 'unpriced'
-                    WHEN c.model_count = 1                           THEN 'single_model'
-                    WHEN c.priced_model_count = c.model_count        THEN 'multi_model_upper_bound'
+        SELECT session_id,
+               model_count,
+               cost_high                                             AS cost_usd,
+               cost_low                                              AS cost_usd_low,
+               CASE WHEN priced_model_count = 0                      THEN 'unpriced'
+                    WHEN model_count = 1                             THEN 'single_model'
+                    WHEN priced_model_count = model_count            THEN 'multi_model_upper_bound'
                     ELSE 'partially_priced'
                END                                                   AS cost_basis
-        FROM base.sessions s
-        LEFT JOIN priced_per_model c ON c.session_id = s.session_id
+        FROM priced_per_session
     )`;
 
 /** Sessions whose cost_usd is an estimate rather than exact (for the `estimated_sessions` counts). */

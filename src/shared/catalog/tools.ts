@@ -112,11 +112,16 @@ export const toolAdoption = defineView({
     '(they count here but in no date column; a tool only ever used in undated sessions has NULL dates).',
   keyColumns: ['tool_name'],
   sql: `
-    WITH tool_session AS (
+    WITH session_day AS (
+        -- the local day once per session, not once per tool of it
+        SELECT session_id, started_at, ${localTime('started_at')}::DATE AS local_day
+        FROM base.sessions
+    ),
+    tool_session AS (
         -- each (tool, session) once, with the session's start time
-        SELECT DISTINCT t.tool_name, t.session_id, s.started_at, ${localTime('s.started_at')}::DATE AS local_day
+        SELECT DISTINCT t.tool_name, t.session_id, s.started_at, s.local_day
         FROM base.tool_calls t
-        JOIN base.sessions s ON s.session_id = t.session_id
+        JOIN session_day s ON s.session_id = t.session_id
     )
     SELECT tool_name,
            min(started_at)                                                                         AS first_used_at,
