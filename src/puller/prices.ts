@@ -90,14 +90,17 @@ function parsePriceFile(text: string, what: string): PriceEntry[] {
         `(expected {"models": [{"model", "aliases", "input_usd_per_mtok", "output_usd_per_mtok", "cache_write_usd_per_mtok", "cache_read_usd_per_mtok", "price_date", "source"}]}, as in data/model-prices.json)`,
     );
   }
-  const seen = new Map<string, number>();
+  // Where each id was first named (entry and field), so a repeat names both places.
+  const seen = new Map<string, string>();
   parsed.data.models.forEach((entry, index) => {
-    for (const id of [entry.model, ...entry.aliases]) {
+    const fields: Array<[string, string]> = [['model', entry.model], ...entry.aliases.map((id, i): [string, string] => [`aliases[${i}]`, id])];
+    for (const [field, id] of fields) {
+      const where = `${entryLabel(raw as { models?: unknown }, index)}: ${field}`;
       const first = seen.get(id);
       if (first !== undefined) {
-        throw new ConfigError(`${what}: ${entryLabel(raw as { models?: unknown }, index)} names ${JSON.stringify(id)}, which models[${first}] already prices`);
+        throw new ConfigError(`${what} is not a valid price table: ${where}: ${JSON.stringify(id)} is already priced by ${first} (each model id may be named once)`);
       }
-      seen.set(id, index);
+      seen.set(id, where);
     }
   });
   return parsed.data.models;
