@@ -1,9 +1,11 @@
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEFAULTS, loadConfig, SETTINGS } from '../src/shared/config.js';
+import { DEFAULTS, loadConfig, machineTimeZone, SETTINGS } from '../src/shared/config.js';
 import { ConfigError } from '../src/shared/errors.js';
-import { runCli } from './helpers/processes.js';
+import { runCli, tempHome } from './helpers/processes.js';
 
 describe('configuration', () => {
   it('uses the documented defaults', () => {
@@ -27,6 +29,21 @@ describe('configuration', () => {
     expect(loadConfig({ SESSION_LATTICE_QUERY_MEMORY_MB: '256' }, { queryMemoryMb: '2048' }).queryMemoryBytes).toBe(2048 * 1048576);
   });
 
+  it('reads the time zone as an IANA name in its canonical spelling; empty is the machine\'s zone', () => {
+    expect(DEFAULTS.timezone).toBe(machineTimeZone());
+    expect(loadConfig({ SESSION_LATTICE_TIMEZONE: 'Australia/Adelaide' }).timezone).toBe('Australia/Adelaide');
+    expect(loadConfig({ SESSION_LATTICE_TIMEZONE: ' america/new_york ' }).timezone).toBe('America/New_York');
+    expect(loadConfig({ SESSION_LATTICE_TIMEZONE: 'UTC' }, { timezone: 'Europe/Berlin' }).timezone).toBe('Europe/Berlin');
+    expect(loadConfig({ SESSION_LATTICE_TIMEZONE: '' }).timezone).toBe(machineTimeZone());
+  });
+
+  it('reads the pricing file as a path (~ expanded); empty is none', () => {
+    expect(DEFAULTS.pricingFile).toBeNull();
+    expect(loadConfig({ SESSION_LATTICE_PRICING_FILE: '~/prices.json' }).pricingFile).toBe(join(homedir(), 'prices.json'));
+    expect(loadConfig({ SESSION_LATTICE_PRICING_FILE: '/a.json' }, { pricingFile: '/b.json' }).pricingFile).toBe('/b.json');
+    expect(loadConfig({ SESSION_LATTICE_PRICING_FILE: ' ' }).pricingFile).toBeNull();
+  });
+
   it.each([
     ['SESSION_LATTICE_PORT', 'abc'],
     ['SESSION_LATTICE_PORT', '70000'],
@@ -40,6 +57,8 @@ describe('configuration', () => {
     ['SESSION_LATTICE_UPSTREAM_RETRIES', '-1'],
     ['SESSION_LATTICE_QUERY_MEMORY_MB', '64'],
     ['SESSION_LATTICE_QUERY_MEMORY_MB', '1.5'],
+    ['SESSION_LATTICE_TIMEZONE', 'Mars/Olympus'],
+    ['SESSION_LATTICE_TIMEZONE', 'UTC+5'],
   ])('refuses %s=%j, naming it and what it accepts', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`^${name}=.*expected `));
@@ -56,7 +75,9 @@ describe('configuration', () => {
   it('is documented in the README: every variable with its flag and default', () => {
     const readme = readFileSync(resolve(import.meta.dirname, '../README.md'), 'utf8');
     for (const s of Object.values(SETTINGS)) {
-      expect(readme).toContain(`| \`${s.env}\` | \`--${s.flag}\` | \`${s.defaultText}\` |`.replace(/`(\(.*\))`/, '$1'));
+      // A literal default in code spans; a described one, "(none)" or "(the machine's zone)", as words.
+      const shown = s.defaultText.startsWith('(') ? s.defaultText : `\`${s.defaultText}\``;
+      expect(readme).toContain(`| \`${s.env}\` | \`--${s.flag}\` | ${shown} |`);
     }
   });
 
@@ -99,5 +120,76 @@ describe('CLI start-up errors', () => {
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('serve-puller');
     expect(help.stdout).toContain('pull');
+  });
+});
+
+describe('the view inputs at start-up: time zone and pricing file', () => {
+  /** A home path that does not exist: a refused start must not create it. */
+  async function untouchedHome(): Promise<string> {
+    return join((await tempHome('lattice-config-')).dir, 'home');
+  }
+
+  it.each([
+    ['pull', 'flag'],
+    ['pull', 'variable'],
+    ['serve-puller', 'flag'],
+    ['serve-puller', 'variable'],
+  ] as const)('%s refuses an unknown zone from the %s: exit 2 naming it, with an example of a valid one', async (command, source) => {
+    const home = await untouchedHome();
+    const args = [command, '--home', home, '--repo-recall-url', 'http://127.0.0.1:9'];
+    // The flag case runs with a valid variable (the helpers set UTC): the flag is the one named.
+    const r = source === 'flag' ? await runCli([...args, '--timezone', 'Mars/Olympus']) : await runCli(args, { SESSION_LATTICE_TIMEZONE: 'Mars/Olympus' });
+    expect(r.code, r.stderr).toBe(2);
+    const name = source === 'flag' ? '--timezone' : 'SESSION_LATTICE_TIMEZONE';
+    expect(r.stderr).toContain(`session-lattice: ${name}="Mars/Olympus" is not valid`);
+    expect(r.stderr).toMatch(/like America\/Los_Angeles, Europe\/Berlin or UTC/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(existsSync(home)).toBe(false);
+  });
+
+  const entry = (model: string, fields: Record<string, unknown> = {}) => ({
+    model,
+    input_usd_per_mtok: 3,
+    output_usd_per_mtok: 15,
+    cache_write_usd_per_mtok: 3.75,
+    cache_read_usd_per_mtok: 0.3,
+    ...fields,
+  });
+  const without = (e: Record<string, unknown>, field: string) => Object.fromEntries(Object.entries(e).filter(([k]) => k !== field));
+  const table = (...models: unknown[]) => JSON.stringify({ models });
+
+  it.each([
+    ['is not JSON', '{"models": [', ['is not valid JSON']],
+    ['lacks a price', table(entry('claude-a'), without(entry('claude-x'), 'output_usd_per_mtok')), ['models[1] ("claude-x"): output_usd_per_mtok: ', 'expected number']],
+    ['has a negative price', table(entry('claude-x', { cache_read_usd_per_mtok: -0.3 })), ['models[0] ("claude-x"): cache_read_usd_per_mtok: ', '>=0']],
+    ['has a price that is not a number', table(entry('claude-x', { input_usd_per_mtok: '3' })), ['models[0] ("claude-x"): input_usd_per_mtok: ', 'expected number, received string']],
+    ['has an entry without a model id', table(without(entry('claude-x'), 'model')), ['models[0]: model: ']],
+    ['names a model twice', table(entry('claude-x'), entry('claude-x')), ['models[1] ("claude-x"): model: "claude-x" is already priced by models[0] ("claude-x"): model']],
+    [
+      'names a model again as an alias',
+      table(entry('claude-x'), entry('claude-y', { aliases: ['claude-x'] })),
+      ['models[1] ("claude-y"): aliases[0]: "claude-x" is already priced by models[0] ("claude-x"): model'],
+    ],
+  ] as const)('pull refuses a pricing file that %s: exit 2 naming the file, and the entry and field where there is one', async (_what, text, expected) => {
+    const dir = (await tempHome('lattice-prices-')).dir;
+    const file = join(dir, 'prices.json');
+    await writeFile(file, text);
+    const home = join(dir, 'home');
+    const r = await runCli(['pull', '--home', home, '--repo-recall-url', 'http://127.0.0.1:9', '--pricing-file', file]);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain(`session-lattice: SESSION_LATTICE_PRICING_FILE (--pricing-file) ${file} `);
+    for (const part of expected) expect(r.stderr).toContain(part);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(existsSync(home)).toBe(false);
+  });
+
+  it('serve-puller refuses a missing pricing file named by the variable: exit 2 at start', async () => {
+    const dir = (await tempHome('lattice-prices-')).dir;
+    const file = join(dir, 'no-such-prices.json');
+    const home = join(dir, 'home');
+    const r = await runCli(['serve-puller', '--home', home, '--repo-recall-url', 'http://127.0.0.1:9'], { SESSION_LATTICE_PRICING_FILE: file });
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain(`session-lattice: SESSION_LATTICE_PRICING_FILE (--pricing-file) ${file} cannot be read: ENOENT`);
+    expect(existsSync(home)).toBe(false);
   });
 });

@@ -8,7 +8,8 @@ import { ProtocolError, type Client } from '@modelcontextprotocol/client';
 import type { HealthResponse, ViewDescription, ViewListResponse, ViewRowsResponse } from '../src/reads/api-types.js';
 import type { FakeRecall } from './fake-recall/server.js';
 import type { QueryResult } from '../src/reads/mcp/sql.js';
-import { eventually, tempHome, type TempHome } from './helpers/processes.js';
+import type { StatusReport, ViewsReport } from '../src/cli/status-command.js';
+import { eventually, runCli, tempHome, type TempHome } from './helpers/processes.js';
 import { agent, get, publish, pull, startFake, startReads, type ReadsProcess } from './reads/fixtures.js';
 import { call, connect, errorText, structured, type Mode } from './reads/mcp-client.js';
 import { workersCpuSeconds } from './reads/workers.js';
@@ -21,6 +22,13 @@ import { workersCpuSeconds } from './reads/workers.js';
 type QueryOutput = QueryResult;
 
 const TOOLS = ['describe_view', 'lattice_status', 'list_views', 'query', 'read_view'];
+
+/**
+ * The zone the shared snapshot is pulled in: not UTC (the tests' default), so that a response that
+ * named the default instead of the generation's zone would fail; half an hour off, and in its
+ * summer on the fake's dates.
+ */
+const ZONE = 'Australia/Adelaide';
 
 /** Drops every age_seconds (measured per response) so two answers of one generation compare equal. */
 function withoutAge<T>(value: T): T {
@@ -58,7 +66,7 @@ describe('MCP at /mcp', () => {
   beforeAll(async () => {
     home = await tempHome('lattice-mcp-');
     fake = await startFake(300);
-    await pull(home.dir, fake);
+    await pull(home.dir, fake, ['--timezone', ZONE]);
     reads = await startReads(home.dir);
   });
 
@@ -145,6 +153,41 @@ describe('MCP at /mcp', () => {
     // The modern (2026-07-28) era answers the same.
     const modern = await client('auto');
     expect(withoutAge(structured<ViewRowsResponse>(await call(modern, 'read_view', args)))).toEqual(withoutAge(httpPage));
+  });
+
+  it('names the zone the generation was computed in everywhere: HTTP body and header, the catalog, /healthz, status, views and every MCP tool', async () => {
+    const rows = await get(`${reads.url}/views/daily_activity?limit=2`);
+    expect(rows.status).toBe(200);
+    expect((rows.json as ViewRowsResponse).freshness.timezone).toBe(ZONE);
+    expect(rows.headers['x-lattice-timezone']).toBe(ZONE);
+    const csv = await get(`${reads.url}/views/daily_activity?limit=2&format=csv`);
+    expect(csv.status).toBe(200);
+    expect(csv.headers['x-lattice-timezone']).toBe(ZONE);
+    const catalog = await get(`${reads.url}/views`);
+    expect(catalog.status).toBe(200);
+    expect((catalog.json as ViewListResponse).freshness.timezone).toBe(ZONE);
+    expect(catalog.headers['x-lattice-timezone']).toBe(ZONE);
+    const health = await get(`${reads.url}/healthz`);
+    expect((health.json as HealthResponse).timezone).toBe(ZONE);
+
+    const statusText = await runCli(['status', '--home', home.dir]);
+    expect(statusText.stdout).toMatch(new RegExp(`\\btime zone\\s+${ZONE}\\n`));
+    const statusJson = await runCli(['status', '--home', home.dir, '--json']);
+    expect((JSON.parse(statusJson.stdout) as StatusReport).snapshot?.timezone).toBe(ZONE);
+    const viewsText = await runCli(['views', '--home', home.dir]);
+    expect(viewsText.stdout).toMatch(new RegExp(`^generation 1, published .*, days in ${ZONE}\\n`));
+    const viewsJson = await runCli(['views', '--home', home.dir, '--json']);
+    expect((JSON.parse(viewsJson.stdout) as ViewsReport).timezone).toBe(ZONE);
+
+    const c = await client();
+    expect(structured<ViewListResponse>(await call(c, 'list_views')).freshness.timezone).toBe(ZONE);
+    expect(structured<ViewDescription>(await call(c, 'describe_view', { view: 'daily_activity' })).freshness.timezone).toBe(ZONE);
+    expect(structured<ViewRowsResponse>(await call(c, 'read_view', { view: 'daily_activity', limit: 2 })).freshness.timezone).toBe(ZONE);
+    expect(structured<HealthResponse>(await call(c, 'lattice_status')).timezone).toBe(ZONE);
+    // The query tool's SQL sees the generation's zone too, as the views' SQL did (docs/views.md).
+    const q = structured<QueryOutput>(await call(c, 'query', { sql: "SELECT getvariable('timezone') AS zone" }));
+    expect(q.freshness.timezone).toBe(ZONE);
+    expect(q.rows).toEqual([{ zone: ZONE }]);
   });
 
   it('turns bad arguments into tool errors an agent can act on', async () => {

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CATALOG } from '../src/shared/catalog/index.js';
 import { homePaths } from '../src/shared/paths.js';
 import { readPullerStatus, type PullerStatus } from '../src/shared/status.js';
 import { describeMessiness } from './fake-recall/generate.js';
@@ -40,6 +41,102 @@ async function readStatus(): Promise<PullerStatus | undefined> {
 
 async function leftovers(): Promise<string[]> {
   return (await readdir(home.dir)).filter((n) => n.includes('.tmp'));
+}
+
+/** The views whose SQL reads the zone, and those that read the prices: from the catalog's SQL text. */
+const ZONE_VIEWS = CATALOG.filter((v) => v.sql.includes("getvariable('timezone')")).map((v) => v.name);
+const PRICE_VIEWS = CATALOG.filter((v) => /\bbase\.model_prices\b/.test(v.sql)).map((v) => v.name);
+/** A model the fake's sessions use (alone, in some sessions), and its bundled alias. */
+const REPRICED = 'claude-opus-4-5-20251101';
+const REPRICED_ALIAS = 'claude-opus-4-5';
+
+interface ViewStateRow {
+  sql_hash: string;
+  materialized_ms: number;
+  row_count: number;
+  watermark: number;
+}
+
+/** lattice.views of the published file, by view name. */
+async function viewStates(): Promise<Map<string, ViewStateRow>> {
+  const rows = await queryFile<ViewStateRow & { name: string }>(
+    paths().published,
+    `SELECT name, sql_hash, epoch_ms(materialized_at)::DOUBLE AS materialized_ms, row_count::INT AS row_count, watermark::INT AS watermark
+     FROM lattice.views`,
+  );
+  return new Map(rows.map(({ name, ...state }) => [name, state]));
+}
+
+/** The views in `changed` got a new identity and were materialized again; every other view kept both. */
+function expectRefreshed(before: Map<string, ViewStateRow>, after: Map<string, ViewStateRow>, changed: readonly string[]): void {
+  expect([...after.keys()].sort()).toEqual([...before.keys()].sort());
+  for (const [name, was] of before) {
+    const now = after.get(name)!;
+    if (changed.includes(name)) {
+      expect(now.sql_hash, name).not.toBe(was.sql_hash);
+      expect(now.materialized_ms, name).toBeGreaterThan(was.materialized_ms);
+    } else {
+      expect(now, name).toEqual(was);
+    }
+  }
+}
+
+async function snapshotMeta(): Promise<{ generation: number; timezone: string | null } | undefined> {
+  const [meta] = await queryFile<{ generation: number; timezone: string | null }>(
+    paths().published,
+    'SELECT generation::INT AS generation, timezone FROM lattice.meta',
+  );
+  return meta;
+}
+
+interface PullDocument {
+  outcome: string;
+  generation: number;
+  upstream: string;
+  views_refreshed: string[];
+}
+
+/** `pull --json ...`, which must succeed: its outcome document. */
+async function pullJson(...extra: string[]): Promise<PullDocument> {
+  const r = await runCli(pullArgs('--json', ...extra));
+  expect(r.code, r.stderr).toBe(0);
+  return JSON.parse(r.stdout) as PullDocument;
+}
+
+function lastSessionsRequest() {
+  return recall.requests.filter((r) => r.path === '/api/sessions').at(-1);
+}
+
+/** daily_activity as `day=sessions,...`, and its sessions in all. */
+async function dailyActivity(): Promise<{ days: string; total: number }> {
+  const [row] = await queryFile<{ days: string; total: number }>(
+    paths().published,
+    `SELECT string_agg(day::VARCHAR || '=' || session_count::VARCHAR, ',' ORDER BY day) AS days, sum(session_count)::INT AS total
+     FROM main.daily_activity`,
+  );
+  return row!;
+}
+
+interface PriceRow {
+  model: string;
+  canonical_model: string;
+  input_usd_per_mtok: number;
+  output_usd_per_mtok: number;
+  cache_write_usd_per_mtok: number;
+  cache_read_usd_per_mtok: number;
+  price_date: string;
+  source: string;
+  from_pricing_file: boolean;
+}
+
+const SELECT_PRICES = `SELECT model, canonical_model, input_usd_per_mtok, output_usd_per_mtok, cache_write_usd_per_mtok,
+                              cache_read_usd_per_mtok, price_date::VARCHAR AS price_date, source, from_pricing_file
+                       FROM base.model_prices`;
+
+/** usage_by_model's cost of the model's single-model sessions. */
+async function modelCost(model: string): Promise<number> {
+  const [row] = await queryFile<{ cost: number | null }>(paths().published, `SELECT cost_usd::DOUBLE AS cost FROM main.usage_by_model WHERE model = '${model}'`);
+  return row?.cost ?? Number.NaN;
 }
 
 describe('pull', () => {
@@ -151,6 +248,141 @@ describe('pull', () => {
     expect(status).toMatchObject({ last_tick_outcome: 'failed', consecutive_failures: 1, state: 'stopped' });
     expect(r.stderr).toContain(status!.last_error!);
     recall = await startFakeRecall({ sessions: 5 });
+  });
+});
+
+describe('every view refreshed by pull', () => {
+  it('a pull that loads new data re-materializes every view from it', async () => {
+    const first = await runCli(pullArgs());
+    expect(first.code, first.stderr).toBe(0);
+    const before = await viewStates();
+    await recall.setData({ sessions: 260, seed: 12 });
+    const expected = describeMessiness({ sessions: 260, seed: 12 }).validRows;
+    expect(expected).not.toBe(describeMessiness({ sessions: 200, seed: 11 }).validRows);
+    const secondStarted = Date.now();
+    const second = await runCli(pullArgs('--json'));
+    expect(second.code, second.stderr).toBe(0);
+    expect(JSON.parse(second.stdout)).toMatchObject({ outcome: 'published', generation: 2, upstream: 'loaded', sessions: expected });
+
+    const [facts] = await queryFile<{ n: number }>(paths().published, 'SELECT count(*)::INT AS n FROM main.session_facts');
+    expect(facts?.n).toBe(expected);
+    const after = await viewStates();
+    expect([...after.keys()].sort()).toEqual(CATALOG.map((v) => v.name).sort());
+    expect(after.get('session_facts')?.row_count).toBe(expected);
+    for (const [name, state] of after) {
+      expect(state.materialized_ms, name).toBeGreaterThanOrEqual(secondStarted);
+      expect(state.materialized_ms, name).toBeGreaterThan(before.get(name)!.materialized_ms);
+      expect(state.watermark, name).toBe(2);
+    }
+  });
+});
+
+describe('view inputs: the time zone and the prices', () => {
+  it('a new zone re-materializes exactly the calendar views, and a new pricing file exactly the cost views, though upstream answers 304', async () => {
+    expect(ZONE_VIEWS.length).toBeGreaterThan(0);
+    expect(PRICE_VIEWS.length).toBeGreaterThan(0);
+    expect(CATALOG.some((v) => !ZONE_VIEWS.includes(v.name) && !PRICE_VIEWS.includes(v.name))).toBe(true);
+
+    const first = await runCli(pullArgs());
+    expect(first.code, first.stderr).toBe(0);
+    const utc = await viewStates();
+    expect(await snapshotMeta()).toMatchObject({ generation: 1, timezone: 'UTC' });
+    const utcDays = await dailyActivity();
+
+    // The zone: nothing new upstream (the request carries the current ETag, so the fake answers 304).
+    const zoned = await pullJson('--timezone', 'America/Los_Angeles');
+    expect(zoned).toMatchObject({ outcome: 'published', generation: 2, upstream: 'not-modified' });
+    expect(lastSessionsRequest()?.headers['if-none-match']).toBe(recall.etag);
+    expect([...zoned.views_refreshed].sort()).toEqual([...ZONE_VIEWS].sort());
+    expect(await snapshotMeta()).toMatchObject({ generation: 2, timezone: 'America/Los_Angeles' });
+    const la = await viewStates();
+    expectRefreshed(utc, la, ZONE_VIEWS);
+    // The days really moved: the same sessions, counted on other days.
+    const laDays = await dailyActivity();
+    expect(laDays.total).toBe(utcDays.total);
+    expect(laDays.days).not.toEqual(utcDays.days);
+
+    // The prices: one model re-priced (twice the bundled rates), one added; upstream still 304.
+    const [bundled] = await queryFile<PriceRow>(paths().published, `${SELECT_PRICES} WHERE model = '${REPRICED}'`);
+    expect(bundled).toMatchObject({ canonical_model: REPRICED, from_pricing_file: false });
+    const costBefore = await modelCost(REPRICED);
+    expect(costBefore).toBeGreaterThan(0);
+    const file = join(home.dir, 'prices.json');
+    await writeFile(
+      file,
+      JSON.stringify({
+        models: [
+          { model: REPRICED, input_usd_per_mtok: bundled!.input_usd_per_mtok * 2, output_usd_per_mtok: bundled!.output_usd_per_mtok * 2,
+            cache_write_usd_per_mtok: bundled!.cache_write_usd_per_mtok * 2, cache_read_usd_per_mtok: bundled!.cache_read_usd_per_mtok * 2 },
+          { model: 'claude-test-model-1', aliases: ['claude-test-model'], input_usd_per_mtok: 1, output_usd_per_mtok: 2,
+            cache_write_usd_per_mtok: 1.25, cache_read_usd_per_mtok: 0.1, price_date: '2026-01-02', source: 'a test' },
+        ],
+      }),
+    );
+    const priced = await pullJson('--timezone', 'America/Los_Angeles', '--pricing-file', file);
+    expect(priced).toMatchObject({ outcome: 'published', generation: 3, upstream: 'not-modified' });
+    expect(lastSessionsRequest()?.headers['if-none-match']).toBe(recall.etag);
+    expect([...priced.views_refreshed].sort()).toEqual([...PRICE_VIEWS].sort());
+    expect(await snapshotMeta()).toMatchObject({ generation: 3, timezone: 'America/Los_Angeles' });
+    expectRefreshed(la, await viewStates(), PRICE_VIEWS);
+    expect(await modelCost(REPRICED)).toBeCloseTo(costBefore * 2, 4);
+
+    const prices = new Map((await queryFile<PriceRow>(paths().published, SELECT_PRICES)).map((r) => [r.model, r]));
+    // Left out of the file: the file's modification date and its path.
+    const fileDate = (await stat(file)).mtime.toISOString().slice(0, 10);
+    expect(prices.get(REPRICED)).toEqual({
+      model: REPRICED,
+      canonical_model: REPRICED,
+      input_usd_per_mtok: bundled!.input_usd_per_mtok * 2,
+      output_usd_per_mtok: bundled!.output_usd_per_mtok * 2,
+      cache_write_usd_per_mtok: bundled!.cache_write_usd_per_mtok * 2,
+      cache_read_usd_per_mtok: bundled!.cache_read_usd_per_mtok * 2,
+      price_date: fileDate,
+      source: `pricing file ${file}`,
+      from_pricing_file: true,
+    });
+    // A bundled alias of the re-priced model follows it.
+    expect(prices.get(REPRICED_ALIAS)).toEqual({ ...prices.get(REPRICED), model: REPRICED_ALIAS });
+    for (const id of ['claude-test-model-1', 'claude-test-model']) {
+      expect(prices.get(id), id).toEqual({
+        model: id,
+        canonical_model: 'claude-test-model-1',
+        input_usd_per_mtok: 1,
+        output_usd_per_mtok: 2,
+        cache_write_usd_per_mtok: 1.25,
+        cache_read_usd_per_mtok: 0.1,
+        price_date: '2026-01-02',
+        source: 'a test',
+        from_pricing_file: true,
+      });
+    }
+    // The rest of the bundled table is still there, untouched.
+    expect(prices.get('claude-sonnet-4-20250514')).toMatchObject({ input_usd_per_mtok: 3, from_pricing_file: false });
+
+    // Same inputs again: nothing to do, nothing published.
+    const same = await pullJson('--timezone', 'America/Los_Angeles', '--pricing-file', file);
+    expect(same).toMatchObject({ outcome: 'unchanged', generation: 3, upstream: 'not-modified', views_refreshed: [] });
+  });
+
+  it('a restarted serve-puller with a new zone re-materializes the calendar views on its first tick, under a 304', async () => {
+    const first = await runCli(pullArgs());
+    expect(first.code, first.stderr).toBe(0);
+    const utc = await viewStates();
+    const asked = recall.requests.length;
+    const daemon = serve('--timezone', 'Europe/Berlin');
+    await daemon.waitFor((d) => d.logLines().some((l) => l.msg === 'tick'), 'the first tick line');
+    expect(daemon.logLines().find((l) => l.msg === 'tick')).toMatchObject({
+      tick: 'ok',
+      outcome: 'published',
+      generation: 2,
+      upstream: 'not-modified',
+      views_materialized: ZONE_VIEWS.length,
+    });
+    const requests = recall.requests.slice(asked).filter((r) => r.path === '/api/sessions');
+    expect(requests.map((r) => r.headers['if-none-match'])).toEqual([recall.etag]);
+    await daemon.stop();
+    expect(await snapshotMeta()).toMatchObject({ generation: 2, timezone: 'Europe/Berlin' });
+    expectRefreshed(utc, await viewStates(), ZONE_VIEWS);
   });
 });
 

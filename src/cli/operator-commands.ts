@@ -34,7 +34,8 @@ Health and exit status:
   { format, version, home, checked_at, health, problems[], warnings[],
     snapshot: null | { path, generation, published_at, age_seconds, data_age_seconds,
                        stale_after_seconds, schema_version, scan_version, etag,
-                       upstream_generated_at, base_version, session_count, rejected_rows },
+                       upstream_generated_at, base_version, session_count, rejected_rows,
+                       timezone },
     puller: null | { ...status.json, running, next_tick_due_in_seconds },
     views: [{ name, description, refresh_interval_seconds, key_columns, in_catalog, state,
               materialized_at, age_seconds, row_count, last_duration_ms, last_error,
@@ -47,7 +48,8 @@ Lists the catalog's views with what the published snapshot holds for each (rows,
 materialized, its refresh interval, its last error). Read-only. Exit 0, or 1 when the published
 file exists but cannot be read; exit 2 on a bad flag or environment variable.
 
---json prints { format, version, home, checked_at, generation, published_at, error, views[] }
+--json prints { format, version, home, checked_at, generation, published_at, timezone, error,
+views[] }
 with views[] as in \`status --json\`.
 `;
 

@@ -90,14 +90,17 @@ function parsePriceFile(text: string, what: string): PriceEntry[] {
         `(expected {"models": [{"model", "aliases", "input_usd_per_mtok", "output_usd_per_mtok", "cache_write_usd_per_mtok", "cache_read_usd_per_mtok", "price_date", "source"}]}, as in data/model-prices.json)`,
     );
   }
-  const seen = new Map<string, number>();
+  // Where each id was first named (entry and field), so a repeat names both places.
+  const seen = new Map<string, string>();
   parsed.data.models.forEach((entry, index) => {
-    for (const id of [entry.model, ...entry.aliases]) {
+    const fields: Array<[string, string]> = [['model', entry.model], ...entry.aliases.map((id, i): [string, string] => [`aliases[${i}]`, id])];
+    for (const [field, id] of fields) {
+      const where = `${entryLabel(raw as { models?: unknown }, index)}: ${field}`;
       const first = seen.get(id);
       if (first !== undefined) {
-        throw new ConfigError(`${what}: ${entryLabel(raw as { models?: unknown }, index)} names ${JSON.stringify(id)}, which models[${first}] already prices`);
+        throw new ConfigError(`${what} is not a valid price table: ${where}: ${JSON.stringify(id)} is already priced by ${first} (each model id may be named once)`);
       }
-      seen.set(id, index);
+      seen.set(id, where);
     }
   });
   return parsed.data.models;
@@ -132,7 +135,8 @@ export async function bundledPrices(): Promise<PriceRow[]> {
 
 /**
  * The prices the views use: the bundled table, where the pricing file (if any) replaces the rows
- * of every id it names and adds the ids it brings. Throws ConfigError naming the file, the entry
+ * of every id it names (and of the bundled aliases of each model it re-prices) and adds the ids it
+ * brings. Throws ConfigError naming the file, the entry
  * and the field when the file is missing or wrong.
  */
 export async function loadPriceTable(pricingFile: string | null): Promise<PriceTable> {
@@ -147,7 +151,16 @@ export async function loadPriceTable(pricingFile: string | null): Promise<PriceT
       throw new ConfigError(`${what} cannot be read: ${errorMessage(err)}`);
     }
     const defaults = { price_date: modified.toISOString().slice(0, 10), source: `pricing file ${pricingFile}` };
-    for (const row of rowsOf(parsePriceFile(text, what), defaults, true, what)) byId.set(row.model, row);
+    const overrides = rowsOf(parsePriceFile(text, what), defaults, true, what);
+    const named = new Set(overrides.map((r) => r.model));
+    // A bundled alias of a model the file re-prices follows it (one price per canonical model),
+    // unless the file prices that alias itself.
+    const repriced = new Map(overrides.filter((r) => r.model === r.canonical_model).map((r) => [r.model, r]));
+    for (const [id, row] of byId) {
+      const canonical = repriced.get(row.canonical_model);
+      if (canonical && id !== row.canonical_model && !named.has(id)) byId.set(id, { ...canonical, model: id });
+    }
+    for (const row of overrides) byId.set(row.model, row);
   }
   const rows = [...byId.values()].sort((a, b) => (a.model < b.model ? -1 : a.model > b.model ? 1 : 0));
   return { rows, sha256: createHash('sha256').update(JSON.stringify(rows)).digest('hex') };

@@ -6,8 +6,8 @@ import { queryFile } from '../helpers/snapshot.js';
 
 /** Shared set-up of the reads tests: a fake upstream, `pull` into a home, a `serve-reads` process. */
 
-export async function pull(home: string, fake: FakeRecall): Promise<void> {
-  const r = await runCli(['pull', '--home', home, '--repo-recall-url', fake.url]);
+export async function pull(home: string, fake: FakeRecall, extraArgs: string[] = []): Promise<void> {
+  const r = await runCli(['pull', '--home', home, '--repo-recall-url', fake.url, ...extraArgs]);
   if (r.code !== 0) throw new Error(`pull failed (${r.code}): ${r.stderr}`);
 }
 
