@@ -3,6 +3,7 @@ import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CATALOG } from '../src/shared/catalog/index.js';
+import { inputsRead } from '../src/puller/view-inputs.js';
 import { homePaths } from '../src/shared/paths.js';
 import { readPullerStatus, type PullerStatus } from '../src/shared/status.js';
 import { describeMessiness } from './fake-recall/generate.js';
@@ -43,9 +44,9 @@ async function leftovers(): Promise<string[]> {
   return (await readdir(home.dir)).filter((n) => n.includes('.tmp'));
 }
 
-/** The views whose SQL reads the zone, and those that read the prices: from the catalog's SQL text. */
-const ZONE_VIEWS = CATALOG.filter((v) => v.sql.includes("getvariable('timezone')")).map((v) => v.name);
-const PRICE_VIEWS = CATALOG.filter((v) => /\bbase\.model_prices\b/.test(v.sql)).map((v) => v.name);
+/** The views whose rows depend on the zone, and those on the prices (their SQL reads it, or reads a view that does). */
+const ZONE_VIEWS = CATALOG.filter((v) => inputsRead(v, CATALOG).timezone).map((v) => v.name);
+const PRICE_VIEWS = CATALOG.filter((v) => inputsRead(v, CATALOG).prices).map((v) => v.name);
 /** A model the fake's sessions use (alone, in some sessions), and its bundled alias. */
 const REPRICED = 'claude-opus-4-5-20251101';
 const REPRICED_ALIAS = 'claude-opus-4-5';

@@ -1,7 +1,7 @@
 import type { ViewDefinition } from '../shared/catalog/index.js';
 import { errorMessage } from '../shared/errors.js';
 import { META_SCHEMA, REFRESH_LOG_LIMIT, sqlIdentifier, VIEW_SCHEMA } from '../shared/snapshot.js';
-import { viewIdentity, type ViewInputs } from './view-inputs.js';
+import { viewIdentities, type ViewInputs } from './view-inputs.js';
 import type { WorkDb } from './work-db.js';
 
 export interface ViewOutcome {
@@ -26,7 +26,7 @@ interface StoredView {
 }
 
 export interface DueContext {
-  /** The identity the view would be materialized with now (viewIdentity). */
+  /** The identity the view would be materialized with now (viewIdentities). */
   identity: string;
   baseVersion: number;
   nowEpoch: number;
@@ -113,12 +113,22 @@ export async function materializeDueViews(
   const stored = await storedViews(db);
   await syncCatalog(db, catalog, stored);
   const outcomes: ViewOutcome[] = [];
+  const done = new Map<string, ViewOutcome>();
+  const identities = viewIdentities(catalog, opts.inputs);
   for (const view of catalog) {
-    const identity = viewIdentity(view, opts.inputs);
+    const identity = identities.get(view.name)!;
     const due = { identity, baseVersion: opts.baseVersion, nowEpoch: opts.nowEpoch, ignoreIntervals: opts.ignoreIntervals === true };
-    if (!isDue(view, stored.get(view.name), due)) continue;
+    // A view reading one redone in this tick is redone too, whatever its own state says.
+    const redoneInputs = view.readsViews.map((name) => done.get(name)).filter((o): o is ViewOutcome => o !== undefined);
+    if (redoneInputs.length === 0 && !isDue(view, stored.get(view.name), due)) continue;
     opts.signal?.throwIfAborted();
-    outcomes.push(await materializeView(db, view, { ...opts, identity }));
+    const failedInput = redoneInputs.find((o) => o.status === 'failed');
+    const outcome = failedInput
+      ? await recordFailure(db, view, { ...opts, identity, started: new Date(), t0: performance.now() },
+          `not refreshed: it reads ${failedInput.name}, which failed (${failedInput.error ?? 'unknown error'})`)
+      : await materializeView(db, view, { ...opts, identity });
+    done.set(view.name, outcome);
+    outcomes.push(outcome);
   }
   if (outcomes.length > 0) {
     await db.run(`
@@ -165,23 +175,25 @@ async function materializeView(
   } catch (err) {
     // Interrupted by shutdown: not the view's fault, so nothing is recorded against it.
     if (opts.signal?.aborted) throw err;
-    const error = errorMessage(err).split('\n')[0] ?? 'unknown error';
-    // The attempted definition and data are recorded too: the view is due again when either changes.
-    await db.run(
-      `UPDATE ${META_SCHEMA}.views
-       SET last_error = ?, last_error_at = ?::TIMESTAMPTZ, sql_hash = ?, attempted_version = ?, valid_until = NULL
-       WHERE name = ?`,
-      [error, started.toISOString(), opts.identity, opts.baseVersion, view.name],
-    );
-    await logRefresh(db, view.name, started, null, error);
-    return {
-      name: view.name,
-      status: 'failed',
-      rowCount: null,
-      durationMs: performance.now() - t0,
-      error,
-    };
+    return recordFailure(db, view, { ...opts, started, t0 }, errorMessage(err).split('\n')[0] ?? 'unknown error');
   }
+}
+
+/** Records a failed attempt: the view keeps its previous rows, and is due again with new data or a new identity. */
+async function recordFailure(
+  db: WorkDb,
+  view: ViewDefinition,
+  opts: { baseVersion: number; identity: string; started: Date; t0: number },
+  error: string,
+): Promise<ViewOutcome> {
+  await db.run(
+    `UPDATE ${META_SCHEMA}.views
+     SET last_error = ?, last_error_at = ?::TIMESTAMPTZ, sql_hash = ?, attempted_version = ?, valid_until = NULL
+     WHERE name = ?`,
+    [error, opts.started.toISOString(), opts.identity, opts.baseVersion, view.name],
+  );
+  await logRefresh(db, view.name, opts.started, null, error);
+  return { name: view.name, status: 'failed', rowCount: null, durationMs: performance.now() - opts.t0, error };
 }
 
 async function logRefresh(db: WorkDb, name: string, started: Date, rows: number | null, error: string | null): Promise<void> {

@@ -18,12 +18,33 @@ export interface ViewInputs {
   prices: PriceTable;
 }
 
-/** The view's SQL plus the value of each input it reads: when this changes, its rows are stale. */
-export function viewIdentity(view: ViewDefinition, inputs: ViewInputs): string {
-  const parts = [view.sql];
-  if (view.sql.includes(TIMEZONE_VARIABLE)) parts.push(`timezone=${inputs.timezone}`);
-  if (view.sql.includes(PRICES_TABLE)) parts.push(`prices=${inputs.prices.sha256}`);
-  return createHash('sha256').update(parts.join('\n')).digest('hex').slice(0, 16);
+/** Which inputs a view's rows depend on: those its SQL reads, and those of the views it reads. */
+export function inputsRead(view: ViewDefinition, catalog: readonly ViewDefinition[]): { timezone: boolean; prices: boolean } {
+  const read = { timezone: view.sql.includes(TIMEZONE_VARIABLE), prices: view.sql.includes(PRICES_TABLE) };
+  for (const name of view.readsViews) {
+    const dependency = catalog.find((v) => v.name === name);
+    if (!dependency) throw new Error(`view ${view.name} reads ${name}, which is not in the catalog`);
+    const inner = inputsRead(dependency, catalog);
+    read.timezone ||= inner.timezone;
+    read.prices ||= inner.prices;
+  }
+  return read;
+}
+
+/**
+ * Each view's identity: its SQL, the value of each input it reads, and the identities of the views
+ * it reads. When it changes, the view's rows are stale.
+ */
+export function viewIdentities(catalog: readonly ViewDefinition[], inputs: ViewInputs): Map<string, string> {
+  const identities = new Map<string, string>();
+  for (const view of catalog) {
+    const parts = [view.sql];
+    if (view.sql.includes(TIMEZONE_VARIABLE)) parts.push(`timezone=${inputs.timezone}`);
+    if (view.sql.includes(PRICES_TABLE)) parts.push(`prices=${inputs.prices.sha256}`);
+    for (const name of view.readsViews) parts.push(`${name}=${identities.get(name) ?? '?'}`);
+    identities.set(view.name, createHash('sha256').update(parts.join('\n')).digest('hex').slice(0, 16));
+  }
+  return identities;
 }
 
 /**

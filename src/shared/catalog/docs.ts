@@ -11,7 +11,8 @@ export interface ViewColumn {
 
 /**
  * The output columns of each view, from DuckDB itself: an in-memory database with the base tables
- * (empty), and `DESCRIBE` of each view's SQL. Throws if a view's SQL does not bind.
+ * (empty), and `DESCRIBE` of each view's SQL, in catalog order (each view then created, empty, for
+ * the views that read it). Throws if a view's SQL does not bind.
  */
 export async function describeViews(views: readonly ViewDefinition[]): Promise<Map<string, ViewColumn[]>> {
   const instance = await DuckDBInstance.create(':memory:');
@@ -28,6 +29,8 @@ export async function describeViews(views: readonly ViewDefinition[]): Promise<M
         } catch (err) {
           throw new Error(`view ${view.name}: ${err instanceof Error ? err.message : String(err)}`);
         }
+        // an empty table of it, for the views that read it
+        await conn.run(`CREATE TABLE main.${view.name} AS ${view.sql}`);
         const rows = reader.getRowObjectsJson() as Array<{ column_name: string; column_type: string }>;
         out.set(
           view.name,

@@ -1,4 +1,4 @@
-import { assertUniqueNames, type ViewDefinition } from './define.js';
+import { assertCatalog, type ViewDefinition } from './define.js';
 import { MODEL_VIEWS } from './models.js';
 import { REPO_VIEWS } from './repos.js';
 import { SESSION_VIEWS } from './sessions.js';
@@ -88,4 +88,4 @@ export const CATALOG_AXES: readonly CatalogAxis[] = [
 /** Every view session-lattice materializes. Adding a view is adding its definition to its axis file. */
 export const CATALOG: readonly ViewDefinition[] = CATALOG_AXES.flatMap((axis) => axis.views);
 
-assertUniqueNames(CATALOG);
+assertCatalog(CATALOG);

@@ -1,5 +1,5 @@
 import { defineView } from './define.js';
-import { localTime, totalTokens } from './sql.js';
+import { totalTokens } from './sql.js';
 
 /*
  * Model and token usage. Upstream gives tokens per session, not per model, and a session often
@@ -69,24 +69,21 @@ export const modelDailyTokens = defineView({
     'session counts in full for each model) and the same day rule as usage_daily (start day, undated sessions left out). session_count, ' +
     'input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens, total_tokens: as in model_tokens, for that day.',
   keyColumns: ['day', 'model'],
+  readsViews: ['session_facts'],
   sql: `
-    WITH session_model AS (
-        SELECT DISTINCT session_id, model
-        FROM base.session_models
-    )
-    SELECT ${localTime('s.started_at')}::DATE  AS day,
-           sm.model,
+    SELECT f.started_day                                  AS day,
+           m.model,
            count(*)                                       AS session_count,
-           sum(s.input_tokens)::BIGINT                    AS input_tokens,
-           sum(s.output_tokens)::BIGINT                   AS output_tokens,
-           sum(s.cache_read_tokens)::BIGINT               AS cache_read_tokens,
-           sum(s.cache_creation_tokens)::BIGINT           AS cache_creation_tokens,
-           sum(${totalTokens('s')})::BIGINT  AS total_tokens
-    FROM session_model sm
-    JOIN base.sessions s ON s.session_id = sm.session_id
-    WHERE s.started_at IS NOT NULL
-    GROUP BY day, sm.model
-    ORDER BY day, sm.model`,
+           sum(f.input_tokens)::BIGINT                    AS input_tokens,
+           sum(f.output_tokens)::BIGINT                   AS output_tokens,
+           sum(f.cache_read_tokens)::BIGINT               AS cache_read_tokens,
+           sum(f.cache_creation_tokens)::BIGINT           AS cache_creation_tokens,
+           sum(f.total_tokens)::BIGINT                    AS total_tokens
+    FROM base.session_models m          -- (session, model) is unique here
+    JOIN session_facts f ON f.session_id = m.session_id
+    WHERE f.started_at IS NOT NULL
+    GROUP BY f.started_day, m.model
+    ORDER BY day, m.model`,
 });
 
 export const MODEL_VIEWS = [modelSessions, modelTokens, modelDailyTokens];

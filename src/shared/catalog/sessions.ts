@@ -13,7 +13,8 @@ export const sessionFacts = defineView({
   description:
     'What happened in each session? One row per session (every loaded session, dated or not). ' +
     'session_id, session_uuid, cwd: as upstream sent them; started_at / ended_at: UTC, NULL when unknown; ' +
-    'started_day: the local date of started_at (in the configured time zone, see freshness.timezone); duration_seconds: upstream\'s duration_ms / 1000 when sent, otherwise ' +
+    'started_day: the local date of started_at (in the configured time zone, see freshness.timezone); started_at_local: ' +
+    'started_at as wall-clock time in that zone (what every calendar view buckets on); duration_seconds: upstream\'s duration_ms / 1000 when sent, otherwise ' +
     'ended_at - started_at when both are known and in order, otherwise NULL; message_count, user_message_count, ' +
     'assistant_message_count, input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens: as upstream sent them; ' +
     'total_tokens: the four token counters added up; ' +
@@ -57,7 +58,8 @@ export const sessionFacts = defineView({
            s.cwd,
            s.started_at,
            s.ended_at,
-           ${localTime('s.started_at')}::DATE  AS started_day,
+           s.started_at_local::DATE                                  AS started_day,
+           s.started_at_local,
            CASE WHEN s.duration_ms IS NOT NULL        THEN round(s.duration_ms / 1000, 3)
                 WHEN s.ended_at >= s.started_at       THEN epoch(s.ended_at - s.started_at)
            END                                                       AS duration_seconds,
@@ -84,7 +86,7 @@ export const sessionFacts = defineView({
            round(c.cost_usd, 6)                                      AS cost_usd,
            round(c.cost_usd_low, 6)                                  AS cost_usd_low,
            c.cost_basis
-    FROM base.sessions s
+    FROM (SELECT *, ${localTime('started_at')} AS started_at_local FROM base.sessions) s
     JOIN session_cost c ON c.session_id = s.session_id
     LEFT JOIN repos r   ON r.session_id = s.session_id
     LEFT JOIN models m  ON m.session_id = s.session_id

@@ -24,15 +24,6 @@ export const REPO_IDENTITY_CTE = `repo_identity AS (
         GROUP BY repo_id
     )`;
 
-/** Tool calls and errors per session (a tool key repeated in one session's counts is added up). */
-export const SESSION_TOOL_TOTALS_CTE = `session_tool_totals AS (
-        SELECT session_id,
-               sum(calls)  AS tool_calls,
-               sum(errors) AS tool_errors
-        FROM base.tool_calls
-        GROUP BY session_id
-    )`;
-
 /**
  * The IANA zone the calendar buckets are cut in: a DuckDB variable the puller sets from
  * SESSION_LATTICE_TIMEZONE before it materializes (a view reading it is re-materialized when the

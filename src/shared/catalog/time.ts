@@ -1,10 +1,10 @@
 import { defineView } from './define.js';
-import { localTime, REPO_IDENTITY_CTE, SESSION_TOOL_TOTALS_CTE, totalTokens } from './sql.js';
+import { REPO_IDENTITY_CTE } from './sql.js';
 
 /*
  * Time. Every time view places a session at its start, in the configured zone
  * (SESSION_LATTICE_TIMEZONE, the machine's by default), so a session that runs past local midnight
- * counts on the day it started.
+ * counts on the day it started: session_facts.started_day / started_at_local, worked out once.
  * Sessions without a start time are left out of every time view (they are in session_facts).
  * Per-day views are sparse: a day with no session has no row (a dense calendar would be one stray
  * timestamp away from millions of empty rows); the hour x weekday grid is always complete.
@@ -19,44 +19,29 @@ export const dailyActivity = defineView({
     '(readable counts only); active_repo_count: distinct repos those sessions belong to; sessions_without_repo: those ' +
     'that belong to no repo; sidechain_session_count: those that used a sub-agent sidechain.',
   keyColumns: ['day'],
+  readsViews: ['session_facts'],
   sql: `
-    WITH ${SESSION_TOOL_TOTALS_CTE},
-    dated AS (
-        SELECT session_id,
-               ${localTime('started_at')}::DATE  AS day,
-               message_count,
-               user_message_count,
-               assistant_message_count,
-               ${totalTokens('')}  AS total_tokens,
-               is_sidechain_count
-        FROM base.sessions
-        WHERE started_at IS NOT NULL
-    ),
-    attached AS (
-        SELECT DISTINCT session_id
-        FROM base.session_repos
-    ),
-    per_day AS (
-        SELECT d.day,
+    WITH per_day AS (
+        SELECT started_day                                            AS day,
                count(*)                                               AS session_count,
-               sum(d.message_count)                                   AS message_count,
-               sum(d.user_message_count)                              AS user_message_count,
-               sum(d.assistant_message_count)                         AS assistant_message_count,
-               sum(d.total_tokens)                                    AS total_tokens,
-               coalesce(sum(t.tool_calls), 0)                         AS tool_calls,
-               coalesce(sum(t.tool_errors), 0)                        AS tool_errors,
-               count(*) FILTER (WHERE a.session_id IS NULL)           AS sessions_without_repo,
-               count(*) FILTER (WHERE d.is_sidechain_count > 0)       AS sidechain_session_count
-        FROM dated d
-        LEFT JOIN session_tool_totals t  ON t.session_id = d.session_id
-        LEFT JOIN attached a             ON a.session_id = d.session_id
-        GROUP BY d.day
+               sum(message_count)                                     AS message_count,
+               sum(user_message_count)                                AS user_message_count,
+               sum(assistant_message_count)                           AS assistant_message_count,
+               sum(total_tokens)                                      AS total_tokens,
+               coalesce(sum(tool_calls), 0)                           AS tool_calls,
+               coalesce(sum(tool_errors), 0)                          AS tool_errors,
+               count(*) FILTER (WHERE repo_count = 0)                 AS sessions_without_repo,
+               count(*) FILTER (WHERE uses_sidechain)                 AS sidechain_session_count
+        FROM session_facts
+        WHERE started_at IS NOT NULL
+        GROUP BY started_day
     ),
     repos_per_day AS (
-        SELECT d.day, count(DISTINCT r.repo_id) AS active_repo_count
-        FROM dated d
-        JOIN base.session_repos r ON r.session_id = d.session_id
-        GROUP BY d.day
+        SELECT f.started_day AS day, count(DISTINCT r.repo_id) AS active_repo_count
+        FROM session_facts f
+        JOIN base.session_repos r ON r.session_id = f.session_id
+        WHERE f.started_at IS NOT NULL
+        GROUP BY f.started_day
     )
     SELECT p.day,
            p.session_count,
@@ -82,26 +67,21 @@ export const repoDailyActivity = defineView({
     'sessions of the repo started that day; message_count, total_tokens (all four token counters), tool_calls, ' +
     'tool_errors: summed over them.',
   keyColumns: ['repo_id', 'day'],
+  readsViews: ['session_facts'],
   sql: `
     WITH ${REPO_IDENTITY_CTE},
-    ${SESSION_TOOL_TOTALS_CTE},
-    repo_session AS (
-        SELECT DISTINCT repo_id, session_id
-        FROM base.session_repos
-    ),
     repo_day AS (
-        SELECT rs.repo_id,
-               ${localTime('s.started_at')}::DATE  AS day,
+        SELECT r.repo_id,
+               f.started_day                               AS day,
                count(*)                                    AS session_count,
-               sum(s.message_count)                        AS message_count,
-               sum(${totalTokens('s')})  AS total_tokens,
-               coalesce(sum(t.tool_calls), 0)              AS tool_calls,
-               coalesce(sum(t.tool_errors), 0)             AS tool_errors
-        FROM repo_session rs
-        JOIN base.sessions s                ON s.session_id = rs.session_id
-        LEFT JOIN session_tool_totals t     ON t.session_id = rs.session_id
-        WHERE s.started_at IS NOT NULL
-        GROUP BY rs.repo_id, day
+               sum(f.message_count)                        AS message_count,
+               sum(f.total_tokens)                         AS total_tokens,
+               coalesce(sum(f.tool_calls), 0)              AS tool_calls,
+               coalesce(sum(f.tool_errors), 0)             AS tool_errors
+        FROM base.session_repos r          -- (session, repo) is unique here
+        JOIN session_facts f ON f.session_id = r.session_id
+        WHERE f.started_at IS NOT NULL
+        GROUP BY r.repo_id, f.started_day
     )
     SELECT rd.repo_id,
            rd.day,
@@ -125,26 +105,21 @@ export const activityHeatmap = defineView({
     'message_count, total_tokens (all four token counters): summed over them; session_share: session_count / all ' +
     'dated sessions, 4 decimals (NULL when there are none).',
   keyColumns: ['iso_weekday', 'hour'],
+  readsViews: ['session_facts'],
   sql: `
     WITH grid AS (
         SELECT w.iso_weekday, h.hour
         FROM range(1, 8) w(iso_weekday)
         CROSS JOIN range(0, 24) h(hour)
     ),
-    local_starts AS (
-        SELECT ${localTime('started_at')}  AS started_local,
-               message_count,
-               ${totalTokens('')}  AS total_tokens
-        FROM base.sessions
-        WHERE started_at IS NOT NULL
-    ),
     cells AS (
-        SELECT isodow(started_local)  AS iso_weekday,
-               hour(started_local)    AS hour,
-               count(*)               AS session_count,
-               sum(message_count)     AS message_count,
-               sum(total_tokens)      AS total_tokens
-        FROM local_starts
+        SELECT isodow(started_at_local)  AS iso_weekday,
+               hour(started_at_local)    AS hour,
+               count(*)                  AS session_count,
+               sum(message_count)        AS message_count,
+               sum(total_tokens)         AS total_tokens
+        FROM session_facts
+        WHERE started_at IS NOT NULL
         GROUP BY ALL
     )
     SELECT g.iso_weekday,

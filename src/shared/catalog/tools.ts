@@ -1,5 +1,4 @@
 import { defineView } from './define.js';
-import { localTime } from './sql.js';
 
 /*
  * Tool-call pivots. Everything here reads base.tool_calls, upstream's tool_call_counts_json
@@ -111,17 +110,13 @@ export const toolAdoption = defineView({
     'session_count: all sessions that used it; undated_session_count: those among them with no start time ' +
     '(they count here but in no date column; a tool only ever used in undated sessions has NULL dates).',
   keyColumns: ['tool_name'],
+  readsViews: ['session_facts'],
   sql: `
-    WITH session_day AS (
-        -- the local day once per session, not once per tool of it
-        SELECT session_id, started_at, ${localTime('started_at')}::DATE AS local_day
-        FROM base.sessions
-    ),
-    tool_session AS (
-        -- each (tool, session) once, with the session's start time
-        SELECT DISTINCT t.tool_name, t.session_id, s.started_at, s.local_day
+    WITH tool_session AS (
+        -- each (tool, session) once, with the session's start time and local day
+        SELECT DISTINCT t.tool_name, t.session_id, f.started_at, f.started_day AS local_day
         FROM base.tool_calls t
-        JOIN session_day s ON s.session_id = t.session_id
+        JOIN session_facts f ON f.session_id = t.session_id
     )
     SELECT tool_name,
            min(started_at)                                                                         AS first_used_at,
@@ -145,10 +140,11 @@ export const toolMonthly = defineView({
     'session_share: session_count / month_session_count, 4 decimals (the share of that month\'s sessions that used the tool). ' +
     'Sessions without a start time are left out.',
   keyColumns: ['tool_name', 'month'],
+  readsViews: ['session_facts'],
   sql: `
     WITH dated AS (
-        SELECT session_id, date_trunc('month', ${localTime('started_at')})::DATE AS month
-        FROM base.sessions
+        SELECT session_id, date_trunc('month', started_day)::DATE AS month
+        FROM session_facts
         WHERE started_at IS NOT NULL
     ),
     month_totals AS (

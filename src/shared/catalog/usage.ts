@@ -1,26 +1,26 @@
 import { defineView, type ViewDefinition } from './define.js';
-import { ESTIMATED_COST_BASES, localTime, REPO_IDENTITY_CTE, SESSION_COST_CTE, totalTokens } from './sql.js';
+import { ESTIMATED_COST_BASES, localTime, PRICES_TABLE, REPO_IDENTITY_CTE } from './sql.js';
 
 /*
  * Usage and cost: the questions people ask first ("what did it cost", "how much today, this
- * week"). A session counts in the bucket it started in, in the configured zone; cost follows the
- * rule of SESSION_COST_CTE (exact for one priced model, an upper bound for several, nothing for
- * unpriced ones), and every figure says how many sessions it estimated or could not price.
+ * week"). Every view here reads session_facts, where each session's local start and cost are
+ * worked out once (the cost rule: SESSION_COST_CTE): a session counts in the bucket it started in,
+ * and every figure says how many sessions it estimated or could not price.
  */
 
-/** The token, cost and cache columns every usage view sums over its sessions (`s`: sessions, `c`: session_cost). */
+/** The token, cost and cache columns every usage view sums over its sessions (`f`: session_facts). */
 const USAGE_SUMS = `count(*)                                                         AS session_count,
-           sum(s.input_tokens)::BIGINT                                      AS input_tokens,
-           sum(s.output_tokens)::BIGINT                                     AS output_tokens,
-           sum(s.cache_read_tokens)::BIGINT                                 AS cache_read_tokens,
-           sum(s.cache_creation_tokens)::BIGINT                             AS cache_creation_tokens,
-           sum(${totalTokens('s')})::BIGINT  AS total_tokens,
-           round(coalesce(sum(c.cost_usd), 0), 6)                           AS cost_usd,
-           round(coalesce(sum(c.cost_usd_low), 0), 6)                       AS cost_usd_low,
-           count(*) FILTER (WHERE c.cost_basis IN ${ESTIMATED_COST_BASES})  AS estimated_sessions,
-           count(*) FILTER (WHERE c.cost_basis = 'unpriced')                AS unpriced_sessions,
-           round(sum(s.cache_read_tokens)
-                 / nullif(sum(s.input_tokens + s.cache_read_tokens + s.cache_creation_tokens), 0), 4)  AS cache_hit_ratio`;
+           sum(f.input_tokens)::BIGINT                                      AS input_tokens,
+           sum(f.output_tokens)::BIGINT                                     AS output_tokens,
+           sum(f.cache_read_tokens)::BIGINT                                 AS cache_read_tokens,
+           sum(f.cache_creation_tokens)::BIGINT                             AS cache_creation_tokens,
+           sum(f.total_tokens)::BIGINT                                      AS total_tokens,
+           round(coalesce(sum(f.cost_usd), 0), 6)                           AS cost_usd,
+           round(coalesce(sum(f.cost_usd_low), 0), 6)                       AS cost_usd_low,
+           count(*) FILTER (WHERE f.cost_basis IN ${ESTIMATED_COST_BASES})  AS estimated_sessions,
+           count(*) FILTER (WHERE f.cost_basis = 'unpriced')                AS unpriced_sessions,
+           round(sum(f.cache_read_tokens)
+                 / nullif(sum(f.input_tokens + f.cache_read_tokens + f.cache_creation_tokens), 0), 4)  AS cache_hit_ratio`;
 
 const USAGE_COLUMNS_TEXT =
   'session_count: sessions started in it; input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens: their ' +
@@ -38,13 +38,12 @@ function usageByPeriod(name: string, key: string, bucket: string, what: string):
       `(${key}: ${bucket === 'day' ? 'the local date' : `the local date the ${key} starts on`} in the configured time ` +
       `zone; no row for ${key}s without sessions; undated sessions are left out). ${USAGE_COLUMNS_TEXT}`,
     keyColumns: [key],
+    readsViews: ['session_facts'],
     sql: `
-    WITH ${SESSION_COST_CTE}
-    SELECT ${bucket === 'day' ? `${localTime('s.started_at')}::DATE` : `date_trunc('${bucket}', ${localTime('s.started_at')})::DATE`}  AS ${key},
+    SELECT ${bucket === 'day' ? 'f.started_day' : `date_trunc('${bucket}', f.started_day)::DATE`}  AS ${key},
            ${USAGE_SUMS}
-    FROM base.sessions s
-    JOIN session_cost c ON c.session_id = s.session_id
-    WHERE s.started_at IS NOT NULL
+    FROM session_facts f
+    WHERE f.started_at IS NOT NULL
     GROUP BY ${key}
     ORDER BY ${key}`,
   });
@@ -64,25 +63,30 @@ export const usageByModel = defineView({
     'single-model sessions only, the tokens known to be this model\'s (upstream gives tokens per session, not per ' +
     'model); cost_usd is NULL for an unpriced model.',
   keyColumns: ['model'],
+  readsViews: ['session_facts'],
   sql: `
-    WITH ${SESSION_COST_CTE}
+    WITH session_model AS (
+        -- each session once per model it used ('<synthetic>' is no model), and how many that is
+        SELECT unnest(list_filter(models, m -> m <> '<synthetic>'))  AS model,
+               len(list_filter(models, m -> m <> '<synthetic>'))     AS model_count,
+               input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens, total_tokens, cost_usd
+        FROM session_facts
+    )
     SELECT u.model,
            p.model IS NOT NULL                                              AS priced,
            count(*)                                                         AS session_count,
-           count(*) FILTER (WHERE c.model_count = 1)                        AS single_model_sessions,
-           count(*) FILTER (WHERE c.model_count > 1)                        AS multi_model_sessions,
-           coalesce(sum(s.input_tokens)          FILTER (WHERE c.model_count = 1), 0)::BIGINT  AS input_tokens,
-           coalesce(sum(s.output_tokens)         FILTER (WHERE c.model_count = 1), 0)::BIGINT  AS output_tokens,
-           coalesce(sum(s.cache_read_tokens)     FILTER (WHERE c.model_count = 1), 0)::BIGINT  AS cache_read_tokens,
-           coalesce(sum(s.cache_creation_tokens) FILTER (WHERE c.model_count = 1), 0)::BIGINT  AS cache_creation_tokens,
-           coalesce(sum(${totalTokens('s')}) FILTER (WHERE c.model_count = 1), 0)::BIGINT  AS total_tokens,
+           count(*) FILTER (WHERE u.model_count = 1)                        AS single_model_sessions,
+           count(*) FILTER (WHERE u.model_count > 1)                        AS multi_model_sessions,
+           coalesce(sum(u.input_tokens)          FILTER (WHERE u.model_count = 1), 0)::BIGINT  AS input_tokens,
+           coalesce(sum(u.output_tokens)         FILTER (WHERE u.model_count = 1), 0)::BIGINT  AS output_tokens,
+           coalesce(sum(u.cache_read_tokens)     FILTER (WHERE u.model_count = 1), 0)::BIGINT  AS cache_read_tokens,
+           coalesce(sum(u.cache_creation_tokens) FILTER (WHERE u.model_count = 1), 0)::BIGINT  AS cache_creation_tokens,
+           coalesce(sum(u.total_tokens)          FILTER (WHERE u.model_count = 1), 0)::BIGINT  AS total_tokens,
            CASE WHEN p.model IS NOT NULL
-                THEN round(coalesce(sum(c.cost_usd) FILTER (WHERE c.model_count = 1), 0), 6)
+                THEN round(coalesce(sum(u.cost_usd) FILTER (WHERE u.model_count = 1), 0), 6)
            END                                                              AS cost_usd
-    FROM models_used u
-    JOIN base.sessions s              ON s.session_id = u.session_id
-    JOIN session_cost c               ON c.session_id = u.session_id
-    LEFT JOIN base.model_prices p     ON p.model = u.model
+    FROM session_model u
+    LEFT JOIN ${PRICES_TABLE} p ON p.model = u.model
     GROUP BY u.model, p.model
     ORDER BY u.model`,
 });
@@ -96,25 +100,20 @@ export const usageByRepo = defineView({
     'first_activity_at: the earliest session start (UTC); last_activity_at: the latest session end, or start when ' +
     'the end is unknown (UTC).',
   keyColumns: ['repo_id'],
+  readsViews: ['session_facts'],
   sql: `
-    WITH ${REPO_IDENTITY_CTE},
-    ${SESSION_COST_CTE},
-    repo_session AS (
-        SELECT DISTINCT repo_id, session_id
-        FROM base.session_repos
-    )
-    SELECT rs.repo_id,
+    WITH ${REPO_IDENTITY_CTE}
+    SELECT r.repo_id,
            i.repo_name,
            i.repo_path,
            ${USAGE_SUMS},
-           min(s.started_at)                                                AS first_activity_at,
-           max(coalesce(greatest(s.ended_at, s.started_at), s.started_at))  AS last_activity_at
-    FROM repo_session rs
-    JOIN base.sessions s    ON s.session_id = rs.session_id
-    JOIN session_cost c     ON c.session_id = rs.session_id
-    JOIN repo_identity i    ON i.repo_id = rs.repo_id
-    GROUP BY rs.repo_id, i.repo_name, i.repo_path
-    ORDER BY rs.repo_id`,
+           min(f.started_at)                                                AS first_activity_at,
+           max(coalesce(greatest(f.ended_at, f.started_at), f.started_at))  AS last_activity_at
+    FROM base.session_repos r          -- (session, repo) is unique here
+    JOIN session_facts f    ON f.session_id = r.session_id
+    JOIN repo_identity i    ON i.repo_id = r.repo_id
+    GROUP BY r.repo_id, i.repo_name, i.repo_path
+    ORDER BY r.repo_id`,
 });
 
 export const usageBlocks = defineView({
@@ -130,11 +129,11 @@ export const usageBlocks = defineView({
     USAGE_COLUMNS_TEXT.replace('sessions started in it', 'sessions started in the block'),
   keyColumns: ['block_start'],
   validUntilSql: `SELECT min(timezone('UTC', block_end)) FROM this WHERE is_active`,
+  readsViews: ['session_facts'],
   sql: `
-    WITH RECURSIVE ${SESSION_COST_CTE},
-    start_hours AS (
+    WITH RECURSIVE start_hours AS (
         SELECT DISTINCT date_trunc('hour', started_at) AS hour
-        FROM base.sessions
+        FROM session_facts
         WHERE started_at IS NOT NULL
     ),
     runs AS (
@@ -156,22 +155,20 @@ export const usageBlocks = defineView({
         GROUP BY b.run
     ),
     placed AS (
-        SELECT b.block_start, s.session_id
-        FROM base.sessions s
-        ASOF JOIN blocks b ON s.started_at >= b.block_start
-        WHERE s.started_at IS NOT NULL
+        SELECT b.block_start, f.*
+        FROM session_facts f
+        ASOF JOIN blocks b ON f.started_at >= b.block_start
+        WHERE f.started_at IS NOT NULL
     )
-    SELECT p.block_start,
-           p.block_start + INTERVAL 5 HOUR                                  AS block_end,
-           ${localTime('p.block_start')}  AS block_start_local,
-           max(coalesce(greatest(s.ended_at, s.started_at), s.started_at))  AS last_activity_at,
-           timezone('UTC', p.block_start + INTERVAL 5 HOUR) > now()         AS is_active,
+    SELECT f.block_start,
+           f.block_start + INTERVAL 5 HOUR                                  AS block_end,
+           ${localTime('f.block_start')}  AS block_start_local,
+           max(coalesce(greatest(f.ended_at, f.started_at), f.started_at))  AS last_activity_at,
+           timezone('UTC', f.block_start + INTERVAL 5 HOUR) > now()         AS is_active,
            ${USAGE_SUMS}
-    FROM placed p
-    JOIN base.sessions s    ON s.session_id = p.session_id
-    JOIN session_cost c     ON c.session_id = p.session_id
-    GROUP BY p.block_start
-    ORDER BY p.block_start`,
+    FROM placed f
+    GROUP BY f.block_start
+    ORDER BY f.block_start`,
 });
 
 export const USAGE_VIEWS = [usageDaily, usageWeekly, usageMonthly, usageByModel, usageByRepo, usageBlocks];
