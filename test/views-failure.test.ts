@@ -40,6 +40,13 @@ const brokenIds = defineView({
   description: 'Session ids (a broken definition: the column does not exist).',
   sql: 'SELECT session_id, no_such_column FROM base.sessions ORDER BY session_id',
 });
+const flakyCount = defineView({
+  name: 'flaky_count',
+  description: 'How many ids flaky holds (a view reading a view).',
+  keyColumns: ['n'],
+  readsViews: ['flaky'],
+  sql: 'SELECT count(*) AS n FROM flaky',
+});
 const neverGood = defineView({
   name: 'never_good',
   description: 'Broken from the start.',
@@ -89,6 +96,11 @@ describe('a failing view', () => {
     });
   }
 
+  async function flakyCountValue(): Promise<number | undefined> {
+    const [row] = await queryFile<{ n: number }>(paths.published, 'SELECT n::DOUBLE AS n FROM main.flaky_count');
+    return row?.n;
+  }
+
   async function ids(view: string): Promise<number[]> {
     const rows = await queryFile<{ id: number }>(paths.published, `SELECT session_id::DOUBLE AS id FROM main.${view} ORDER BY id`);
     return rows.map((r) => r.id);
@@ -97,12 +109,13 @@ describe('a failing view', () => {
   it('keeps its previous rows and reports its error, while the others are refreshed and published', async () => {
     // Generation 1: 5 clean sessions (ids 1..5), the good definition of "flaky".
     await recall.setPayloadText(generatePayloadText({ sessions: 5, messy: false, seed: 3 }));
-    const first = await tick([sessionCount, goodIds, neverGood, latestIds]);
+    const first = await tick([sessionCount, goodIds, flakyCount, neverGood, latestIds]);
     expect(first.outcome).toBe('published');
     expect(first.generation).toBe(1);
     expect(first.views.map((v) => [v.name, v.status])).toEqual([
       ['session_count', 'materialized'],
       ['flaky', 'materialized'],
+      ['flaky_count', 'materialized'],
       ['never_good', 'failed'],
       ['latest_ids', 'materialized'],
     ]);
@@ -115,7 +128,7 @@ describe('a failing view', () => {
     // Generation 2: new data (8 sessions), and "flaky" now has a definition that cannot bind.
     await recall.setPayloadText(generatePayloadText({ sessions: 8, messy: false, seed: 3 }));
     await new Promise((r) => setTimeout(r, 10)); // let the tiny intervals pass
-    const second = await tick([sessionCount, brokenIds, neverGood, latestIds]);
+    const second = await tick([sessionCount, brokenIds, flakyCount, neverGood, latestIds]);
     expect(second.outcome).toBe('published');
     expect(second.generation).toBe(2);
     const byName = new Map(second.views.map((v) => [v.name, v]));
@@ -124,6 +137,8 @@ describe('a failing view', () => {
     expect(byName.get('flaky')?.status).toBe('failed');
     expect(byName.get('flaky')?.error).toMatch(/no_such_column/);
     expect(byName.get('never_good')?.status).toBe('failed');
+    // a view reading the failed one is not computed from its stale rows: it fails with it
+    expect(byName.get('flaky_count')).toMatchObject({ status: 'failed', error: expect.stringMatching(/^not refreshed: it reads flaky, which failed \(.*no_such_column/) });
 
     // The published generation 2: the others carry the new data ...
     const [count] = await queryFile<{ sessions: number }>(paths.published, 'SELECT sessions::DOUBLE AS sessions FROM main.session_count');
@@ -131,12 +146,13 @@ describe('a failing view', () => {
     expect(await ids('latest_ids')).toEqual([6, 7, 8]);
     // ... the failed view keeps the rows of its last good materialization ...
     expect(await ids('flaky')).toEqual([1, 2, 3, 4, 5]);
+    expect(await flakyCountValue()).toBe(5);
     // ... a view that never succeeded has no table at all ...
     const tables = await queryFile<{ name: string }>(
       paths.published,
       `SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY name`,
     );
-    expect(tables.map((t) => t.name)).toEqual(['flaky', 'latest_ids', 'session_count']);
+    expect(tables.map((t) => t.name)).toEqual(['flaky', 'flaky_count', 'latest_ids', 'session_count']);
 
     // ... and lattice.views says so, with the old freshness of the kept rows.
     const views = await queryFile<{ name: string; materialized_at: string | null; row_count: number | null; watermark: number | null; last_error: string | null }>(
@@ -168,9 +184,13 @@ describe('a failing view', () => {
 
   it('recovers when its definition is fixed', async () => {
     await new Promise((r) => setTimeout(r, 10));
-    const third = await tick([sessionCount, goodIds, neverGood, latestIds]);
+    const third = await tick([sessionCount, goodIds, flakyCount, neverGood, latestIds]);
     expect(third.views.find((v) => v.name === 'flaky')?.status).toBe('materialized');
     expect(await ids('flaky')).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(third.views.find((v) => v.name === 'flaky_count')?.status).toBe('materialized');
+    expect(await flakyCountValue()).toBe(8);
+    // never_good failed on this data with this definition: it is not tried again until either changes
+    expect(third.views.map((v) => v.name)).not.toContain('never_good');
     const [flaky] = await queryFile<{ last_error: string | null; watermark: number }>(
       paths.published,
       `SELECT last_error, watermark::DOUBLE AS watermark FROM lattice.views WHERE name = 'flaky'`,

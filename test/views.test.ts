@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CATALOG } from '../src/shared/catalog/index.js';
+import { assertCatalog, defineView } from '../src/shared/catalog/define.js';
 import { describeViews, renderViewsDoc } from '../src/shared/catalog/docs.js';
 import { startFakeRecall, type FakeRecall } from './fake-recall/server.js';
 import { runCli, tempHome, type TempHome } from './helpers/processes.js';
@@ -32,6 +33,17 @@ describe('the catalog', () => {
     }
     expect(undescribed).toEqual([]);
     expect(badTypes).toEqual([]);
+  });
+
+  it('refuses a view that reads another view it does not declare, or one defined after it', () => {
+    const base = defineView({ name: 'a', description: 'a', keyColumns: ['x'], sql: 'SELECT 1 AS x' });
+    const undeclared = defineView({ name: 'b', description: 'b', keyColumns: ['x'], sql: 'SELECT x FROM a' });
+    const declared = defineView({ ...undeclared, readsViews: ['a'] });
+    expect(() => assertCatalog([base, undeclared])).toThrow("view b's SQL names a: list it in readsViews");
+    expect(() => assertCatalog([declared, base])).toThrow('view b reads a, which is not defined before it in the catalog');
+    expect(() => assertCatalog([base, declared])).not.toThrow();
+    // the catalog itself passed this check when it was built; its calendar and cost views read session_facts
+    expect(CATALOG.filter((v) => v.readsViews.includes('session_facts')).length).toBeGreaterThanOrEqual(10);
   });
 
   it('docs/views.md is generated from the current catalog (run `npm run docs:views` if this fails)', async () => {
