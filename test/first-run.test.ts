@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ErrorResponse, HealthResponse } from '../src/reads/api-types.js';
 import type { StatusReport } from '../src/cli/status-report.js';
 import { nextDelaySeconds } from '../src/puller/puller.js';
+import { CATALOG } from '../src/shared/catalog/index.js';
 import { homePaths } from '../src/shared/paths.js';
 import { readPullerStatus } from '../src/shared/status.js';
 import { startFakeRecall, type FakeRecall } from './fake-recall/server.js';
@@ -214,7 +215,9 @@ describe('words for people, JSON for machines', () => {
     const ok = await runCli(['pull', '--home', dir, '--repo-recall-url', recall.url]);
     expect(ok.code, ok.stderr).toBe(0);
     expect(ok.stderr).toBe('');
-    expect(ok.stdout).toMatch(/^published generation 1, loaded \d+ sessions( \(\d+ rejected\))? from scan 1, 19 views refreshed in [\d.]+ s\n$/);
+    expect(ok.stdout).toMatch(
+      new RegExp(`^published generation 1, loaded \\d+ sessions( \\(\\d+ rejected\\))? from scan 1, ${CATALOG.length} views refreshed in [\\d.]+ s\n$`),
+    );
 
     await recall.setData({ sessions: 45, seed: 2 });
     const json = await runCli(['pull', '--home', dir, '--repo-recall-url', recall.url, '--json']);

@@ -1,5 +1,5 @@
 import { defineView } from './define.js';
-import { localTime, SESSION_COST_CTE, totalTokens } from './sql.js';
+import { localTime, PRICES_TABLE, totalTokens } from './sql.js';
 
 /*
  * Session facts: one wide row per session, the table an analyst filters and pivots on. Every loaded
@@ -7,6 +7,57 @@ import { localTime, SESSION_COST_CTE, totalTokens } from './sql.js';
  * Unknown is NULL, none is 0: when a session's tool-call counts could not be read its tool columns
  * are NULL (not 0), and the two *_ok flags say which counts were readable.
  */
+
+/** A session's four token counters priced at one model's rates, in USD (`s`: the session, `p`: the price row). */
+function tokenCost(s: string, p: string): string {
+  return `(${s}.input_tokens          * ${p}.input_usd_per_mtok
+                      + ${s}.output_tokens         * ${p}.output_usd_per_mtok
+                      + ${s}.cache_creation_tokens * ${p}.cache_write_usd_per_mtok
+                      + ${s}.cache_read_tokens     * ${p}.cache_read_usd_per_mtok) / 1e6`;
+}
+
+/**
+ * What each session cost, one row per session (`session_cost`). Upstream gives a session's token
+ * totals and the set of models it used, not tokens per model, so:
+ * - one model, priced: exact (`single_model`);
+ * - several models, all priced: every token at the dearest of them (`cost_usd`, an upper bound)
+ *   and at the cheapest (`cost_usd_low`) (`multi_model_upper_bound`);
+ * - some priced, some not: the same two figures over the priced ones, an estimate that is no
+ *   bound (`partially_priced`);
+ * - no priced model (or none at all): NULL (`unpriced`). Unknown models are never guessed.
+ * `<synthetic>` (messages Claude Code wrote itself) is not a model.
+ */
+const SESSION_COST_CTE = `models_used AS (
+        -- the models a session used, for pricing ((session, model) is unique in base.session_models);
+        -- '<synthetic>' marks messages Claude Code wrote itself, no model
+        SELECT session_id, model
+        FROM base.session_models
+        WHERE model <> '<synthetic>'
+    ),
+    priced_per_session AS (
+        -- every session once: its models counted, and all its tokens priced at each priced one
+        SELECT s.session_id,
+               count(u.model)                                        AS model_count,
+               count(p.model)                                        AS priced_model_count,
+               max(${tokenCost('s', 'p')})  AS cost_high,
+               min(${tokenCost('s', 'p')})  AS cost_low
+        FROM base.sessions s
+        LEFT JOIN models_used u       ON u.session_id = s.session_id
+        LEFT JOIN ${PRICES_TABLE} p   ON p.model = u.model
+        GROUP BY s.session_id
+    ),
+    session_cost AS (
+        SELECT session_id,
+               model_count,
+               cost_high                                             AS cost_usd,
+               cost_low                                              AS cost_usd_low,
+               CASE WHEN priced_model_count = 0                      THEN 'unpriced'
+                    WHEN model_count = 1                             THEN 'single_model'
+                    WHEN priced_model_count = model_count            THEN 'multi_model_upper_bound'
+                    ELSE 'partially_priced'
+               END                                                   AS cost_basis
+        FROM priced_per_session
+    )`;
 
 export const sessionFacts = defineView({
   name: 'session_facts',

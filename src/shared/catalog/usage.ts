@@ -4,7 +4,7 @@ import { ESTIMATED_COST_BASES, localTime, PRICES_TABLE, REPO_IDENTITY_CTE } from
 /*
  * Usage and cost: the questions people ask first ("what did it cost", "how much today, this
  * week"). Every view here reads session_facts, where each session's local start and cost are
- * worked out once (the cost rule: SESSION_COST_CTE): a session counts in the bucket it started in,
+ * worked out once (the cost rule: SESSION_COST_CTE in sessions.ts): a session counts in the bucket it started in,
  * and every figure says how many sessions it estimated or could not price.
  */
 
