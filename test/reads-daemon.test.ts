@@ -7,7 +7,10 @@ import { defineView } from '../src/shared/catalog/define.js';
 import { loadConfig } from '../src/shared/config.js';
 import { createLogger } from '../src/shared/logger.js';
 import { Puller } from '../src/puller/puller.js';
-import { eventually, startDaemon, tempHome, type TempHome } from './helpers/processes.js';
+import { eventually, runCli, startDaemon, tempHome, type TempHome } from './helpers/processes.js';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { homePaths } from '../src/shared/paths.js';
+import { call, connect, structured } from './reads/mcp-client.js';
 import type { ViewRowsResponse, HealthResponse, ErrorResponse } from '../src/reads/api-types.js';
 import { expectedToolRows, get, publish, pull, startFake, startReads, type ReadsProcess } from './reads/fixtures.js';
 
@@ -208,6 +211,33 @@ describe('serve-reads', () => {
       expect(said.at(-1)).toBe('stopped');
       expect(said).not.toContain('did not stop within the deadline; exiting');
     }
+  });
+
+  it('serves a snapshot the previous version published (no zone or price columns): timezone null', async () => {
+    const { home, fake } = await setup(100);
+    await pull(home.dir, fake);
+    // What the previous version published: no zone or price columns in the meta tables.
+    const instance = await DuckDBInstance.create(homePaths(home.dir).published);
+    const conn = await instance.connect();
+    for (const column of ['timezone', 'prices_sha256']) await conn.run(`ALTER TABLE lattice.meta DROP COLUMN ${column}`);
+    for (const column of ['attempted_version', 'valid_until']) await conn.run(`ALTER TABLE lattice.views DROP COLUMN ${column}`);
+    conn.disconnectSync();
+    instance.closeSync();
+
+    const r = await reads(home.dir);
+    const health = await get(`${r.url}/healthz`);
+    expect(health.status).toBe(200);
+    expect(health.json).toMatchObject({ generation: 1, timezone: null });
+    const rows = await get(`${r.url}/views/tool_usage?limit=1`);
+    expect(rows.status).toBe(200);
+    expect((rows.json as ViewRowsResponse).freshness).toMatchObject({ generation: 1, timezone: null });
+    expect(rows.headers['x-lattice-timezone']).toBeUndefined();
+    const mcp = await connect(r.url);
+    cleanups.push(() => mcp.close());
+    const q = structured<{ rows: Array<{ n: number }> }>(await call(mcp, 'query', { sql: 'SELECT count(*)::INTEGER AS n FROM session_facts' }));
+    expect(q.rows[0]?.n).toBeGreaterThan(0);
+    const status = await runCli(['status', '--home', home.dir, '--json']);
+    expect(JSON.parse(status.stdout)).toMatchObject({ snapshot: { generation: 1, timezone: null } });
   });
 
   it('refuses a bad setting at start-up, naming it', async () => {

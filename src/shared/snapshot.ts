@@ -61,6 +61,11 @@ export function sqlIdentifier(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
+/** A string as a SQL literal (for the few places DuckDB takes no parameter, like ATTACH paths). */
+export function sqlLiteral(text: string): string {
+  return `'${text.replace(/'/g, "''")}'`;
+}
+
 /** Rows kept in `lattice.refresh_log`; older entries are dropped. */
 export const REFRESH_LOG_LIMIT = 1000;
 
@@ -124,8 +129,9 @@ export const SELECT_META_SQL = `
          base_version::DOUBLE AS base_version,
          session_count::DOUBLE AS session_count,
          rejected_rows::DOUBLE AS rejected_rows,
-         timezone
-  FROM ${META_SCHEMA}.meta
+         -- by name through the row: a file published before zones has no such column (NULL)
+         to_json(m) ->> 'timezone' AS timezone
+  FROM ${META_SCHEMA}.meta m
   LIMIT 1`;
 
 export const SELECT_VIEWS_SQL = `
