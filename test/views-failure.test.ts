@@ -182,6 +182,15 @@ describe('a failing view', () => {
     expect(log.filter((l) => l.view_name === 'session_count').map((l) => l.row_count)).toEqual([1, 1]);
   });
 
+  it('a view reading a view that failed in an earlier tick is not computed from its stale rows', async () => {
+    // No new data, so flaky (still broken) is not tried again; flaky_count has a new definition, so it is.
+    const countTwice = defineView({ ...flakyCount, sql: 'SELECT count(*) * 2 AS n FROM flaky' });
+    const tick3 = await tick([sessionCount, brokenIds, countTwice, neverGood, latestIds]);
+    expect(tick3.views.map((v) => v.name)).toEqual(['flaky_count']);
+    expect(tick3.views[0]).toMatchObject({ status: 'failed', error: expect.stringMatching(/^not refreshed: it reads flaky, which failed \(.*no_such_column/) });
+    expect(await flakyCountValue()).toBe(5);
+  });
+
   it('recovers when its definition is fixed', async () => {
     await new Promise((r) => setTimeout(r, 10));
     const third = await tick([sessionCount, goodIds, flakyCount, neverGood, latestIds]);

@@ -213,7 +213,7 @@ describe('usage_blocks: a block still running', () => {
     // The view is due again once the clock passes valid_until, even with no new data.
     const stored = {
       name: 'usage_blocks', description: '', refresh_interval_seconds: 0, key_columns: [], sql_hash: 'h',
-      materialized_epoch: now, error_epoch: null, watermark: 1, attempted_version: 1, valid_until_epoch: blockEnd,
+      materialized_epoch: now, error_epoch: null, watermark: 1, attempted_version: 1, valid_until_epoch: blockEnd, last_error: null,
     };
     const ctx = { identity: 'h', baseVersion: 1, ignoreIntervals: false };
     expect(isDue(view('usage_blocks'), stored, { ...ctx, nowEpoch: blockEnd - 1 })).toBe(false);

@@ -23,6 +23,7 @@ interface StoredView {
   watermark: number | null;
   attempted_version: number | null;
   valid_until_epoch: number | null;
+  last_error: string | null;
 }
 
 export interface DueContext {
@@ -58,7 +59,8 @@ async function storedViews(db: WorkDb): Promise<Map<string, StoredView>> {
            epoch(last_error_at) AS error_epoch,
            watermark::DOUBLE AS watermark,
            attempted_version::DOUBLE AS attempted_version,
-           epoch(valid_until) AS valid_until_epoch
+           epoch(valid_until) AS valid_until_epoch,
+           last_error
     FROM ${META_SCHEMA}.views`);
   return new Map(rows.map((r) => [r.name, r]));
 }
@@ -119,13 +121,16 @@ export async function materializeDueViews(
     const identity = identities.get(view.name)!;
     const due = { identity, baseVersion: opts.baseVersion, nowEpoch: opts.nowEpoch, ignoreIntervals: opts.ignoreIntervals === true };
     // A view reading one redone in this tick is redone too, whatever its own state says.
-    const redoneInputs = view.readsViews.map((name) => done.get(name)).filter((o): o is ViewOutcome => o !== undefined);
-    if (redoneInputs.length === 0 && !isDue(view, stored.get(view.name), due)) continue;
+    const redone = view.readsViews.some((name) => done.has(name));
+    if (!redone && !isDue(view, stored.get(view.name), due)) continue;
     opts.signal?.throwIfAborted();
-    const failedInput = redoneInputs.find((o) => o.status === 'failed');
+    // Never computed from a view's stale rows: one that failed, in this tick or an earlier one.
+    const failedInput = view.readsViews
+      .map((name) => ({ name, error: done.has(name) ? done.get(name)!.error : stored.get(name)?.last_error ?? null }))
+      .find((input) => input.error !== null);
     const outcome = failedInput
       ? await recordFailure(db, view, { ...opts, identity, started: new Date(), t0: performance.now() },
-          `not refreshed: it reads ${failedInput.name}, which failed (${failedInput.error ?? 'unknown error'})`)
+          `not refreshed: it reads ${failedInput.name}, which failed (${failedInput.error})`)
       : await materializeView(db, view, { ...opts, identity });
     done.set(view.name, outcome);
     outcomes.push(outcome);
