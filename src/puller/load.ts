@@ -1,8 +1,8 @@
 import { BASE_TABLES } from '../shared/base-tables.js';
-import { BASE_SCHEMA } from '../shared/snapshot.js';
+import { BASE_SCHEMA, sqlLiteral } from '../shared/snapshot.js';
 import { PayloadShapeError } from './payload-splitter.js';
 import { recordLoad, type LoadStamp } from './state.js';
-import { sqlLiteral, type WorkDb } from './work-db.js';
+import type { WorkDb } from './work-db.js';
 
 /** How upstream's session object is read; a value of the wrong type becomes NULL, then validation decides. */
 const SESSION_TYPE = `STRUCT(

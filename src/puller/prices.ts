@@ -128,7 +128,7 @@ function rowsOf(entries: PriceEntry[], defaults: { price_date?: string; source?:
 }
 
 /** The bundled table alone (a broken bundled file is a packaging bug, not the user's). */
-export async function bundledPrices(): Promise<PriceRow[]> {
+async function bundledPrices(): Promise<PriceRow[]> {
   const path = packageFile('data/model-prices.json');
   return rowsOf(parsePriceFile(await readFile(path, 'utf8'), `the bundled price table ${path}`), {}, false, path);
 }

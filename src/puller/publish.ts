@@ -1,10 +1,10 @@
 import { open, rename, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { stagingPath, type HomePaths } from '../shared/paths.js';
-import { META_SCHEMA } from '../shared/snapshot.js';
+import { META_SCHEMA, sqlLiteral } from '../shared/snapshot.js';
 import { HELD_TABLE } from './held-payload.js';
 import { recordPublished } from './state.js';
-import { sqlLiteral, type WorkDb } from './work-db.js';
+import type { WorkDb } from './work-db.js';
 
 export interface Published {
   generation: number;

@@ -3,9 +3,9 @@ import type { ViewDefinition } from '../shared/catalog/index.js';
 import { PRICES_TABLE, TIMEZONE_VARIABLE } from '../shared/catalog/sql.js';
 import { settingName } from '../shared/config.js';
 import { ConfigError, errorMessage } from '../shared/errors.js';
-import { META_SCHEMA } from '../shared/snapshot.js';
+import { META_SCHEMA, sqlLiteral } from '../shared/snapshot.js';
 import type { PriceTable } from './prices.js';
-import { sqlLiteral, type WorkDb } from './work-db.js';
+import type { WorkDb } from './work-db.js';
 
 /**
  * What a view's rows depend on besides the base data: the zone calendar buckets are cut in and
@@ -18,9 +18,14 @@ export interface ViewInputs {
   prices: PriceTable;
 }
 
+/** The inputs a view's own SQL reads. */
+function ownInputs(view: ViewDefinition): { timezone: boolean; prices: boolean } {
+  return { timezone: view.sql.includes(TIMEZONE_VARIABLE), prices: view.sql.includes(PRICES_TABLE) };
+}
+
 /** Which inputs a view's rows depend on: those its SQL reads, and those of the views it reads. */
 export function inputsRead(view: ViewDefinition, catalog: readonly ViewDefinition[]): { timezone: boolean; prices: boolean } {
-  const read = { timezone: view.sql.includes(TIMEZONE_VARIABLE), prices: view.sql.includes(PRICES_TABLE) };
+  const read = ownInputs(view);
   for (const name of view.readsViews) {
     const dependency = catalog.find((v) => v.name === name);
     if (!dependency) throw new Error(`view ${view.name} reads ${name}, which is not in the catalog`);
@@ -39,8 +44,9 @@ export function viewIdentities(catalog: readonly ViewDefinition[], inputs: ViewI
   const identities = new Map<string, string>();
   for (const view of catalog) {
     const parts = [view.sql];
-    if (view.sql.includes(TIMEZONE_VARIABLE)) parts.push(`timezone=${inputs.timezone}`);
-    if (view.sql.includes(PRICES_TABLE)) parts.push(`prices=${inputs.prices.sha256}`);
+    const own = ownInputs(view);
+    if (own.timezone) parts.push(`timezone=${inputs.timezone}`);
+    if (own.prices) parts.push(`prices=${inputs.prices.sha256}`);
     for (const name of view.readsViews) parts.push(`${name}=${identities.get(name) ?? '?'}`);
     identities.set(view.name, createHash('sha256').update(parts.join('\n')).digest('hex').slice(0, 16));
   }

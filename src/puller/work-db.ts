@@ -98,8 +98,3 @@ export class WorkDb {
   }
 }
 
-/** A string as a SQL literal (for the few places DuckDB takes no parameter, like ATTACH paths). */
-export function sqlLiteral(text: string): string {
-  return `'${text.replace(/'/g, "''")}'`;
-}
-

@@ -1,5 +1,11 @@
 import { ConfigError } from './errors.js';
 import { defaultHome, expandHome } from './paths.js';
+import {
+  decimal, hostList, httpUrl, integer, LOG_FORMATS, LOG_LEVELS, logFormat, logLevel, machineTimeZone, nonEmpty,
+  optionalPath, timeZone, type LogFormat, type LogLevel,
+} from './setting-parsers.js';
+
+export { machineTimeZone, type LogFormat, type LogLevel } from './setting-parsers.js';
 
 /**
  * Configuration: every setting is an environment variable, overridable by a CLI flag. A bad value
@@ -43,12 +49,6 @@ export interface Config {
 }
 
 /** `auto`: readable lines when standard output is a terminal, JSON lines otherwise (services). */
-export type LogFormat = 'auto' | 'json' | 'text';
-const LOG_FORMATS: readonly LogFormat[] = ['auto', 'json', 'text'];
-
-export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-
 export interface Setting<K extends keyof Config = keyof Config> {
   key: K;
   env: string;
@@ -58,90 +58,6 @@ export interface Setting<K extends keyof Config = keyof Config> {
   accepts: string;
   defaultText: string;
   parse: (raw: string) => Config[K];
-}
-
-function integer(min: number, max: number) {
-  return (raw: string): number => {
-    if (!/^\s*-?\d+\s*$/.test(raw)) throw new Error(`an integer from ${min} to ${max}`);
-    const n = Number(raw);
-    if (n < min || n > max) throw new Error(`an integer from ${min} to ${max}`);
-    return n;
-  };
-}
-
-function decimal(min: number, max: number) {
-  return (raw: string): number => {
-    const n = Number(raw);
-    if (raw.trim() === '' || !Number.isFinite(n) || n < min || n > max) {
-      throw new Error(`a number from ${min} to ${max}`);
-    }
-    return n;
-  };
-}
-
-function httpUrl(raw: string): string {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new Error('an http:// or https:// URL, like http://127.0.0.1:7777');
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new Error('an http:// or https:// URL, like http://127.0.0.1:7777');
-  }
-  return url.toString().replace(/\/+$/, '');
-}
-
-function nonEmpty(what: string) {
-  return (raw: string): string => {
-    if (raw.trim() === '') throw new Error(what);
-    return raw.trim();
-  };
-}
-
-function hostList(raw: string): string[] {
-  const hosts = raw
-    .split(',')
-    .map((h) => h.trim().toLowerCase())
-    .filter((h) => h !== '');
-  for (const h of hosts) {
-    if (!/^[a-z0-9.\-[\]:]+$/.test(h)) throw new Error('a comma-separated list of host names');
-  }
-  return hosts;
-}
-
-function logLevel(raw: string): LogLevel {
-  const level = raw.trim().toLowerCase();
-  if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new Error(`one of ${LOG_LEVELS.join(', ')}`);
-  return level as LogLevel;
-}
-
-function logFormat(raw: string): LogFormat {
-  const format = raw.trim().toLowerCase();
-  if (!(LOG_FORMATS as readonly string[]).includes(format)) throw new Error(`one of ${LOG_FORMATS.join(', ')}`);
-  return format as LogFormat;
-}
-
-/** The zone this machine runs in, as Node's ICU names it (what a Homebrew user means by "today"). */
-export function machineTimeZone(): string {
-  return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
-}
-
-const ZONE_EXAMPLE = 'an IANA time zone name, like America/Los_Angeles, Europe/Berlin or UTC (empty: the machine\'s zone)';
-
-/** An IANA zone name, in its canonical spelling (`america/new_york` -> `America/New_York`). */
-function timeZone(raw: string): string {
-  const name = raw.trim();
-  if (name === '') return machineTimeZone();
-  try {
-    return new Intl.DateTimeFormat('en-US', { timeZone: name }).resolvedOptions().timeZone;
-  } catch {
-    throw new Error(ZONE_EXAMPLE);
-  }
-}
-
-function optionalPath(raw: string): string | null {
-  return raw.trim() === '' ? null : expandHome(raw.trim());
 }
 
 const MIB = 1024 * 1024;

@@ -1,6 +1,6 @@
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { errorMessage } from '../../shared/errors.js';
-import { SELECT_META_SQL } from '../../shared/snapshot.js';
+import { SELECT_META_SQL, sqlLiteral } from '../../shared/snapshot.js';
 import { openHardened, readOnlyInstanceOptions } from '../hardening.js';
 import { publishedFileId } from '../published-file.js';
 import { SnapshotInfoSchema, type SnapshotInfo, type WorkerSettings } from './protocol.js';
@@ -72,7 +72,7 @@ export class WorkerSnapshot {
       // The puller wrote it: validated, not cast (zod drops the meta columns a result does not carry).
       const info = SnapshotInfoSchema.parse(row);
       // The views' SQL (docs/views.md) reads the zone from this variable: the same SQL runs here.
-      if (info.timezone !== null) await conn.run(`SET VARIABLE timezone = '${info.timezone.replace(/'/g, "''")}'`);
+      if (info.timezone !== null) await conn.run(`SET VARIABLE timezone = ${sqlLiteral(info.timezone)}`);
       return { fileId, instance, conn, info };
     } catch (err) {
       conn.disconnectSync();

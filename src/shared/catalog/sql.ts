@@ -1,13 +1,13 @@
 /**
  * SQL fragments several views share, so that a rule (what "total tokens" is, which name a repo
  * goes by) is written once and reads the same in every view. Each view's `sql` is still a single
- * self-contained SELECT: these are pasted into it, and docs/views.md shows the result.
+ * SELECT (over base.* and the views it declares): these are pasted into it, and docs/views.md
+ * shows the result.
  */
 
 /** The four token counters of a session added up (`alias` is the sessions table's alias). */
 export function totalTokens(alias: string): string {
-  const p = alias ? `${alias}.` : '';
-  return `${p}input_tokens + ${p}output_tokens + ${p}cache_read_tokens + ${p}cache_creation_tokens`;
+  return `${alias}.input_tokens + ${alias}.output_tokens + ${alias}.cache_read_tokens + ${alias}.cache_creation_tokens`;
 }
 
 /**
@@ -41,6 +41,3 @@ export const PRICES_TABLE = 'base.model_prices';
 export function localTime(utc: string): string {
   return `timezone(${TIMEZONE_VARIABLE}, timezone('UTC', ${utc}))`;
 }
-
-/** Sessions whose cost_usd is an estimate rather than exact (for the `estimated_sessions` counts). */
-export const ESTIMATED_COST_BASES = "('multi_model_upper_bound', 'partially_priced')";

@@ -1,5 +1,5 @@
 import { defineView, type ViewDefinition } from './define.js';
-import { ESTIMATED_COST_BASES, localTime, PRICES_TABLE, REPO_IDENTITY_CTE } from './sql.js';
+import { localTime, PRICES_TABLE, REPO_IDENTITY_CTE } from './sql.js';
 
 /*
  * Usage and cost: the questions people ask first ("what did it cost", "how much today, this
@@ -7,6 +7,9 @@ import { ESTIMATED_COST_BASES, localTime, PRICES_TABLE, REPO_IDENTITY_CTE } from
  * worked out once (the cost rule: SESSION_COST_CTE in sessions.ts): a session counts in the bucket it started in,
  * and every figure says how many sessions it estimated or could not price.
  */
+
+/** Sessions whose cost_usd is an estimate rather than exact (for the `estimated_sessions` counts). */
+const ESTIMATED_COST_BASES = "('multi_model_upper_bound', 'partially_priced')";
 
 /** The token, cost and cache columns every usage view sums over its sessions (`f`: session_facts). */
 const USAGE_SUMS = `count(*)                                                         AS session_count,
@@ -26,7 +29,7 @@ const USAGE_COLUMNS_TEXT =
   'session_count: sessions started in it; input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens: their ' +
   'token counters summed; total_tokens: the four added up; cost_usd: their cost in USD summed (never NULL: unpriced ' +
   'sessions add nothing; multi-model sessions add their upper bound); cost_usd_low: the same with multi-model sessions ' +
-  'at their cheapest model, so the true cost of the priced sessions lies between the two; estimated_sessions: sessions ' +
+  'at their cheapest model (for sessions whose models are all priced, the true cost lies between the two); estimated_sessions: sessions ' +
   'whose cost is an estimate (several models); unpriced_sessions: sessions with no priced model; cache_hit_ratio: cache ' +
   'reads / all input-side tokens (input + cache read + cache creation), 4 decimals (NULL when there are none).';
 
@@ -125,7 +128,8 @@ export const usageBlocks = defineView({
     'per session, not per message, so a long session\'s later messages count in its first block). One row per block. ' +
     'block_start / block_end: UTC; block_start_local: block_start as wall-clock time in the configured zone; ' +
     'last_activity_at: the latest end (or start) of its sessions (UTC); is_active: block_end is still in the future ' +
-    '(the view is redone when an active block ends, so this holds between loads too); ' +
+    '(the puller redoes the view on its first tick after an active block ends, even when upstream has nothing new; while ' +
+    'repo-recall cannot be reached, ticks fail and it waits); ' +
     USAGE_COLUMNS_TEXT.replace('sessions started in it', 'sessions started in the block'),
   keyColumns: ['block_start'],
   validUntilSql: `SELECT min(timezone('UTC', block_end)) FROM this WHERE is_active`,

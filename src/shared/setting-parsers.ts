@@ -1,0 +1,97 @@
+import { expandHome } from './paths.js';
+
+/**
+ * The value parsers of the settings table (config.ts): each turns a raw variable or flag value into
+ * a setting's value, or throws an Error whose message says what the setting accepts (config.ts
+ * puts the setting's name in front of it).
+ */
+
+export type LogFormat = 'auto' | 'json' | 'text';
+export const LOG_FORMATS: readonly LogFormat[] = ['auto', 'json', 'text'];
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+export const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export function integer(min: number, max: number) {
+  return (raw: string): number => {
+    if (!/^\s*-?\d+\s*$/.test(raw)) throw new Error(`an integer from ${min} to ${max}`);
+    const n = Number(raw);
+    if (n < min || n > max) throw new Error(`an integer from ${min} to ${max}`);
+    return n;
+  };
+}
+
+export function decimal(min: number, max: number) {
+  return (raw: string): number => {
+    const n = Number(raw);
+    if (raw.trim() === '' || !Number.isFinite(n) || n < min || n > max) {
+      throw new Error(`a number from ${min} to ${max}`);
+    }
+    return n;
+  };
+}
+
+export function httpUrl(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new Error('an http:// or https:// URL, like http://127.0.0.1:7777');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new Error('an http:// or https:// URL, like http://127.0.0.1:7777');
+  }
+  return url.toString().replace(/\/+$/, '');
+}
+
+export function nonEmpty(what: string) {
+  return (raw: string): string => {
+    if (raw.trim() === '') throw new Error(what);
+    return raw.trim();
+  };
+}
+
+export function hostList(raw: string): string[] {
+  const hosts = raw
+    .split(',')
+    .map((h) => h.trim().toLowerCase())
+    .filter((h) => h !== '');
+  for (const h of hosts) {
+    if (!/^[a-z0-9.\-[\]:]+$/.test(h)) throw new Error('a comma-separated list of host names');
+  }
+  return hosts;
+}
+
+export function logLevel(raw: string): LogLevel {
+  const level = raw.trim().toLowerCase();
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new Error(`one of ${LOG_LEVELS.join(', ')}`);
+  return level as LogLevel;
+}
+
+export function logFormat(raw: string): LogFormat {
+  const format = raw.trim().toLowerCase();
+  if (!(LOG_FORMATS as readonly string[]).includes(format)) throw new Error(`one of ${LOG_FORMATS.join(', ')}`);
+  return format as LogFormat;
+}
+
+/** The zone this machine runs in, as Node's ICU names it (what a Homebrew user means by "today"). */
+export function machineTimeZone(): string {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+}
+
+const ZONE_EXAMPLE = 'an IANA time zone name, like America/Los_Angeles, Europe/Berlin or UTC (empty: the machine\'s zone)';
+
+/** An IANA zone name, in its canonical spelling (`america/new_york` -> `America/New_York`). */
+export function timeZone(raw: string): string {
+  const name = raw.trim();
+  if (name === '') return machineTimeZone();
+  try {
+    return new Intl.DateTimeFormat('en-US', { timeZone: name }).resolvedOptions().timeZone;
+  } catch {
+    throw new Error(ZONE_EXAMPLE);
+  }
+}
+
+export function optionalPath(raw: string): string | null {
+  return raw.trim() === '' ? null : expandHome(raw.trim());
+}
