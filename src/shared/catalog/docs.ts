@@ -96,7 +96,7 @@ export async function renderViewsDoc(axes: readonly CatalogAxis[] = CATALOG_AXES
   out.push('- The key columns identify a row (unique together, never NULL) and are the order rows are stored in.');
   out.push('- Names (tools, models, stop reasons, repos, paths) keep upstream\'s exact spelling and case.');
   out.push('- A row the loader rejects (a required field missing or mistyped, a repeated id, not an object) appears in no view. A session whose tool-call or stop-reason count string is empty has none; one whose string cannot be read is kept, with `tool_counts_ok` / `stop_reasons_ok` false in `base.sessions` and `session_facts`.');
-  out.push('- Each view refreshes on its own interval, so two views of one published file can reflect different loads: `lattice.views` gives each view\'s `watermark` (the load it was computed from) and `materialized_at`. A view whose SQL fails keeps its previous rows and reports `last_error` there, and is tried again with the next load (or a new definition, zone or price table), not on every tick.');
+  out.push('- Each view refreshes on its own interval, so two views of one published file can reflect different loads: `lattice.views` gives each view\'s `watermark` (the load it was computed from) and `materialized_at`. A view whose SQL fails keeps its previous rows and reports `last_error` there, and is tried again with the next load (or a new definition, zone or price table), not on every tick. A view that reads another (most read `session_facts`, where each session\'s local day and cost are worked out once) is redone whenever that one is, and fails with it.');
   out.push('');
   out.push('| view | axis | key | refresh | answers |');
   out.push('|---|---|---|---|---|');
@@ -117,7 +117,8 @@ export async function renderViewsDoc(axes: readonly CatalogAxis[] = CATALOG_AXES
       out.push('');
       out.push(v.description);
       out.push('');
-      out.push(`Key: ${v.keyColumns.map((k) => `\`${k}\``).join(', ')}. Refresh interval: ${interval(v.refreshIntervalSeconds)}.`);
+      const reads = v.readsViews.length > 0 ? ` Reads: ${v.readsViews.map((r) => `[\`${r}\`](#${r})`).join(', ')} (redone whenever it is).` : '';
+      out.push(`Key: ${v.keyColumns.map((k) => `\`${k}\``).join(', ')}. Refresh interval: ${interval(v.refreshIntervalSeconds)}.${reads}`);
       out.push('');
       out.push('| column | type |');
       out.push('|---|---|');
