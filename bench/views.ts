@@ -80,11 +80,11 @@ const bench: BenchModule = {
       db = await WorkDb.open(join(dir, 'work.duckdb'), dir);
       // A zone with DST, so that the calendar views do the work they do for most users.
       const inputs: ViewInputs = { timezone: 'America/Los_Angeles', prices: await loadPriceTable(null) };
-      await readState(db);
+      const state = await readState(db);
       const t0 = performance.now();
       const load = await loadBaseTables(db, ndjson, elements, { etag: '"1"', scanVersion: 1, upstreamGeneratedAt: null, fingerprint: 'bench' });
       const loadMs = performance.now() - t0;
-      await applyViewInputs(db, inputs);
+      await applyViewInputs(db, inputs, state);
       const toolRows = (await db.value<number>('SELECT count(*)::DOUBLE FROM base.tool_calls')) ?? 0;
 
       const perView = new Map<string, number[]>();

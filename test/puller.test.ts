@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CATALOG } from '../src/shared/catalog/index.js';
 import { inputsRead } from '../src/puller/view-inputs.js';
+import type { PriceRow } from '../src/puller/prices.js';
 import { homePaths } from '../src/shared/paths.js';
 import { readPullerStatus, type PullerStatus } from '../src/shared/status.js';
 import { describeMessiness } from './fake-recall/generate.js';
@@ -116,18 +117,6 @@ async function dailyActivity(): Promise<{ days: string; total: number }> {
      FROM main.daily_activity`,
   );
   return row!;
-}
-
-interface PriceRow {
-  model: string;
-  canonical_model: string;
-  input_usd_per_mtok: number;
-  output_usd_per_mtok: number;
-  cache_write_usd_per_mtok: number;
-  cache_read_usd_per_mtok: number;
-  price_date: string;
-  source: string;
-  from_pricing_file: boolean;
 }
 
 const SELECT_PRICES = `SELECT model, canonical_model, input_usd_per_mtok, output_usd_per_mtok, cache_write_usd_per_mtok,

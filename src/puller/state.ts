@@ -9,6 +9,8 @@ import type { WorkDb } from './work-db.js';
 export interface PullerState extends SnapshotMeta {
   /** sha256 of the body last loaded; null before the first load (or from an older puller). */
   payload_sha256: string | null;
+  /** sha256 of the price table base.model_prices holds; null before the first tick. */
+  prices_sha256: string | null;
 }
 
 const EMPTY: PullerState = {
@@ -23,12 +25,14 @@ const EMPTY: PullerState = {
   rejected_rows: 0,
   timezone: null,
   payload_sha256: null,
+  prices_sha256: null,
 };
 
 export async function readState(db: WorkDb): Promise<PullerState> {
-  // One read per tick, a 304 tick's included: the shared identity columns plus the fingerprint.
+  // One read per tick, a 304 tick's included: the shared identity columns plus the puller's own.
   const [row] = await db.rows<PullerState>(
-    `SELECT m.*, (SELECT payload_sha256 FROM ${META_SCHEMA}.meta LIMIT 1) AS payload_sha256 FROM (${SELECT_META_SQL}) AS m`,
+    `SELECT m.*, own.payload_sha256, own.prices_sha256
+     FROM (${SELECT_META_SQL}) AS m, (SELECT payload_sha256, prices_sha256 FROM ${META_SCHEMA}.meta LIMIT 1) AS own`,
   );
   if (row) return row;
   await db.run(

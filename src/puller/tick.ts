@@ -202,7 +202,7 @@ export async function runTick(deps: TickDeps): Promise<TickReport> {
 
   deps.signal?.throwIfAborted();
   const baseVersion = taken.load ? state.base_version + 1 : state.base_version;
-  await applyViewInputs(db, deps.inputs);
+  await applyViewInputs(db, deps.inputs, state);
   const views = await materializeDueViews(db, deps.catalog, {
     baseVersion,
     scanVersion: taken.scanVersion,

@@ -70,15 +70,17 @@ export async function checkTimezone(db: WorkDb, timezone: string): Promise<void>
 }
 
 /**
- * Makes the inputs visible to the views' SQL on the puller's connection: the zone (checkTimezone),
- * the prices as base.model_prices, rewritten only when they changed; both recorded in lattice.meta.
+ * Makes the inputs visible to the views' SQL on the puller's connection: the zone as the `timezone`
+ * variable (checked once at start by checkTimezone), the prices as base.model_prices, rewritten
+ * only when they changed; both recorded in lattice.meta. `recorded`: what meta says now (readState).
  */
-export async function applyViewInputs(db: WorkDb, inputs: ViewInputs): Promise<void> {
-  await checkTimezone(db, inputs.timezone);
-  const recorded = (await db.rows<{ timezone: string | null; prices_sha256: string | null }>(
-    `SELECT timezone, prices_sha256 FROM ${META_SCHEMA}.meta LIMIT 1`,
-  ))[0];
-  if (recorded?.prices_sha256 !== inputs.prices.sha256) {
+export async function applyViewInputs(
+  db: WorkDb,
+  inputs: ViewInputs,
+  recorded: { timezone: string | null; prices_sha256: string | null },
+): Promise<void> {
+  await db.run(`SET VARIABLE timezone = ${sqlLiteral(inputs.timezone)}`);
+  if (recorded.prices_sha256 !== inputs.prices.sha256) {
     await db.transaction(async () => {
       await db.run(`DELETE FROM ${PRICES_TABLE}`);
       for (const r of inputs.prices.rows) {
@@ -97,5 +99,5 @@ export async function applyViewInputs(db: WorkDb, inputs: ViewInputs): Promise<v
       await db.run(`UPDATE ${META_SCHEMA}.meta SET prices_sha256 = ?`, [inputs.prices.sha256]);
     });
   }
-  if (recorded?.timezone !== inputs.timezone) await db.run(`UPDATE ${META_SCHEMA}.meta SET timezone = ?`, [inputs.timezone]);
+  if (recorded.timezone !== inputs.timezone) await db.run(`UPDATE ${META_SCHEMA}.meta SET timezone = ?`, [inputs.timezone]);
 }

@@ -101,7 +101,7 @@ export class Generation {
       const views = new Map<string, ViewInfo>();
       for (const s of states) {
         const cols = columns.get(s.name);
-        views.set(s.name, { ...s, key_columns: [...s.key_columns], columns: cols ?? [], materialized: cols !== undefined });
+        views.set(s.name, { ...s, columns: cols ?? [], materialized: cols !== undefined });
       }
       return new Generation(fileId, meta, views, instance, conn, limiter, Date.now(), performance.now() - t0);
     } catch (err) {
