@@ -95,7 +95,7 @@ describe('MCP at /mcp', () => {
     const query = tools.find((t) => t.name === 'query')!;
     expect(Object.keys(query.inputSchema.properties ?? {}).sort()).toEqual(['max_rows', 'sql', 'timeout_seconds']);
     const readView = tools.find((t) => t.name === 'read_view')!;
-    expect(Object.keys(readView.inputSchema.properties ?? {}).sort()).toEqual(['filters', 'limit', 'offset', 'order_by', 'view']);
+    expect(Object.keys(readView.inputSchema.properties ?? {}).sort()).toEqual(['after', 'columns', 'count', 'filters', 'limit', 'offset', 'order_by', 'view']);
     expect(readView.inputSchema.required).toEqual(['view']);
   });
 
@@ -125,7 +125,7 @@ describe('MCP at /mcp', () => {
     const page = structured<ViewRowsResponse>(await call(c, 'read_view', args));
     const httpPage = (await get(`${reads.url}/views/tool_sessions?limit=4&offset=1&order_by=-session_count&filter[session_ids]=7`)).json as ViewRowsResponse;
     expect(withoutAge(page)).toEqual(withoutAge(httpPage));
-    expect(page.filters).toEqual({ session_ids: 7 });
+    expect(page.filters).toEqual([{ column: 'session_ids', op: 'eq', value: 7 }]);
     expect(page.rows.length).toBeGreaterThan(0);
     for (const row of page.rows) expect(row.session_ids).toContain(7);
     // order_by as an array is the same sort.
@@ -200,7 +200,7 @@ describe('MCP at /mcp', () => {
     const badFilter = errorText(await call(c, 'read_view', { view: 'tool_sessions', filters: { "tool_name' OR 1=1 --": 'x' } }));
     expect(badFilter).toMatch(/filters\.tool_name' OR 1=1 --: unknown column .*columns: tool_name, session_count, session_ids/);
     expect(errorText(await call(c, 'read_view', { view: 'tool_sessions', filters: { session_count: 'many' } }))).toMatch(
-      /filters\.session_count: expected an integer, got "many"/,
+      /filters\.session_count: column type BIGINT expects an integer like 42, got "many"/,
     );
     // SQL in a filter value is a value, not SQL.
     const injected = structured<ViewRowsResponse>(await call(c, 'read_view', { view: 'tool_sessions', filters: { tool_name: "x' OR '1'='1" } }));

@@ -30,14 +30,15 @@ const typeChecks: [
   Equal<Api.ViewSummary, z.output<typeof S.ViewSummarySchema>>,
   Equal<Api.ViewListResponse, z.output<typeof S.ViewListResponseSchema>>,
   Mutual<Api.ViewDescription, z.output<typeof S.ViewDescriptionSchema>>,
-  Equal<Api.FilterValue, z.output<typeof S.FilterValueSchema>>,
+  Equal<Api.AppliedFilter, z.output<typeof S.AppliedFilterSchema>>,
+  Equal<Api.FilterOp, z.output<typeof S.FilterOpSchema>>,
   Equal<Api.ViewRowsResponse, z.output<typeof S.ViewRowsResponseSchema>>,
   Equal<Api.PullerStatusReport, z.output<typeof S.PullerStatusReportSchema>>,
   Equal<Api.HealthResponse, z.output<typeof S.HealthResponseSchema>>,
   // The puller's status document as reported: status.json plus `running`.
   Mutual<Omit<Api.PullerStatusReport, 'running'>, PullerStatus>,
   Mutual<Omit<Api.ViewRowsQuery, `filter[${string}]`>, z.input<typeof S.ViewRowsQuerySchema>>,
-] = [true, true, true, true, true, true, true, true, true, true, true, true];
+] = [true, true, true, true, true, true, true, true, true, true, true, true, true];
 
 let home: TempHome;
 let fake: FakeRecall;
@@ -72,7 +73,7 @@ describe('API declarations, schemas and OpenAPI', () => {
     expect(Object.keys(doc.paths).sort()).toEqual(['/healthz', '/openapi.json', '/views', '/views/{name}']);
     const rows = doc.paths['/views/{name}']!.get!;
     expect(rows.parameters!.map((p) => `${p.in}:${p.name}`).sort()).toEqual(
-      ['path:name', 'query:filter', 'query:format', 'query:limit', 'query:offset', 'query:order_by'].sort(),
+      ['path:name', 'query:after', 'query:columns', 'query:count', 'query:filter', 'query:format', 'query:limit', 'query:offset', 'query:order_by'].sort(),
     );
     expect(Object.keys(rows.responses).sort()).toEqual(['200', '304', '400', '404', '406', '503']);
   });

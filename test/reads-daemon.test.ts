@@ -116,7 +116,7 @@ describe('serve-reads', () => {
     expected.set(first.generation, first);
     const r = await reads(home.dir);
 
-    const observed: Array<{ generation: number; rows: string; total: number; path: string }> = [];
+    const observed: Array<{ generation: number; rows: string; total: number | null; path: string }> = [];
     const failures: string[] = [];
     let stop = false;
     const paths = ['/views/tool_sessions?limit=100', '/views/tool_sessions', '/views/tool_sessions?limit=100&format=json'];

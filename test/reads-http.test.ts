@@ -170,13 +170,13 @@ describe('routes (inject)', () => {
     const counts = all.rows.map((r) => r.session_count as number);
     expect(counts).toEqual([...counts].sort((a, b) => b - a));
     const pages: unknown[] = [];
-    for (let offset = 0; offset < all.total; offset += 7) {
+    for (let offset = 0; offset < all.total!; offset += 7) {
       pages.push(...((await inject(`${V}?order_by=-session_count&limit=7&offset=${offset}`)).json() as ViewRowsResponse).rows);
     }
     expect(pages).toEqual(all.rows);
     const bash = (await inject(`${V}?filter[tool_name]=Bash`)).json() as ViewRowsResponse;
     expect(bash.total).toBe(1);
-    expect(bash.filters).toEqual({ tool_name: 'Bash' });
+    expect(bash.filters).toEqual([{ column: 'tool_name', op: 'eq', value: 'Bash' }]);
     const byCount = (await inject(`${V}?filter[session_count]=${bash.rows[0]!.session_count as number}`)).json() as ViewRowsResponse;
     expect(byCount.rows.some((r) => r.tool_name === 'Bash')).toBe(true);
     const sessionId = (bash.rows[0]!.session_ids as number[])[0]!;

@@ -86,22 +86,38 @@ export interface ViewDescription extends ViewSummary {
   freshness: Freshness;
 }
 
-/** A filter value; `null` (service callers only) matches NULL. */
-export type FilterValue = string | number | boolean | null;
+/**
+ * A filter operator. On a list column, `eq` / `contains` mean "the list contains the value", `ne`
+ * "does not contain it", `in` "contains any of them". NULL cells match no comparison; use `isnull`.
+ */
+export type FilterOp = 'eq' | 'ne' | 'gt' | 'gte' | 'lt' | 'lte' | 'in' | 'prefix' | 'contains' | 'isnull';
+
+/** A condition of a rows answer, as applied. */
+export interface AppliedFilter {
+  column: string;
+  op: FilterOp;
+  /** Converted to the column's type (integers beyond 2^53 stay strings); a list for `in`; true/false for `isnull`. */
+  value: string | number | boolean | Array<string | number | boolean>;
+}
 
 /** `GET /views/{name}` (JSON). */
 export interface ViewRowsResponse {
   view: string;
   freshness: Freshness;
-  /** Rows matching the filters, over all pages. */
-  total: number;
+  /** Rows matching the filters, over all pages; null with `count=none`. */
+  total: number | null;
   limit: number;
   offset: number;
   /** The sort terms as applied (`col` / `-col`); the key columns break ties. */
   order_by: string[];
-  /** The filters as applied, converted to the columns' types. */
-  filters: Record<string, FilterValue>;
+  /** The conditions as applied (ANDed). */
+  filters: AppliedFilter[];
+  /** The columns of the rows, in order (those chosen with `columns`, and the key columns). */
   columns: Column[];
+  /** The cursor of the next page (pass it as `after`); null on the last page. */
+  next: string | null;
+  /** The next page of this query, relative to the server (also `Link: <...>; rel="next"`); null on the last page. */
+  next_url: string | null;
   rows: Array<Record<string, unknown>>;
 }
 
@@ -109,14 +125,20 @@ export interface ViewRowsResponse {
 export interface ViewRowsQuery {
   /** 0..10000, default 100. */
   limit?: number;
-  /** Default 0. */
+  /** Default 0. Not with `after`. */
   offset?: number;
   /** Comma-separated columns; `-col` sorts descending. */
   order_by?: string;
+  /** Comma-separated columns to return; the key columns are always returned. */
+  columns?: string;
+  /** The `next` cursor of the previous page: resume after its last row (bound to the view, order_by and filters). */
+  after?: string;
+  /** `none` skips the count (`total` is null). Default `exact`. */
+  count?: 'exact' | 'none';
   /** Overrides the Accept header. */
   format?: 'json' | 'ndjson' | 'csv';
-  /** `filter[col]=value`: exact match (on a list column: the list contains the value). */
-  [filter: `filter[${string}]`]: string | undefined;
+  /** `filter[col]=value` (exact match) or `filter[col][op]=value`, op one of FilterOp; `in` takes a comma-separated list. */
+  [filter: `filter[${string}]` | `filter[${string}][${FilterOp}]`]: string | undefined;
 }
 
 /** The puller's status.json (see src/shared/status.ts) as reported by `/healthz`, plus whether its process is alive. */

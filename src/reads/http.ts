@@ -7,7 +7,8 @@ import { BadParameterError, ReadsError } from './errors.js';
 import type { Generation } from './generations.js';
 import { edgeServerOptions, guardServer, type HttpLimits } from './http-edges.js';
 import { buildOpenApi } from './openapi.js';
-import type { ReadPlan, ReadViewParams } from './params.js';
+import type { ReadPlan, ReadViewParams } from './plan/planner.js';
+import type { PageInfo } from './service.js';
 import { CONTENT_TYPES, csvRenderer, jsonRenderer, ndjsonRenderer, type Format, type Renderer } from './render.js';
 import { ROUTE_SCHEMAS } from './route-schemas.js';
 import type { ReadsService } from './service.js';
@@ -19,7 +20,6 @@ import {
   etagFor,
   etagMatches,
   negotiate,
-  parseRowsQuery,
   READ_METHODS,
   requestGuard,
   sendError,
@@ -51,7 +51,8 @@ export interface BuildAppOptions {
   queryRunner: QueryRunner;
 }
 
-export { errorBody, etagMatches, hostOf, isAllowedHost, negotiate, parseRowsQuery } from './http-support.js';
+export { errorBody, etagMatches, hostOf, isAllowedHost, negotiate } from './http-support.js';
+import { parseRowsQuery } from './plan/inputs.js';
 
 export function buildApp(opts: BuildAppOptions): FastifyInstance {
   const { service, logger } = opts;
@@ -212,7 +213,7 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
     }
     let memo = planMemo.get(memoKey);
     if (!memo) {
-      const p = service.plan(gen, name, params, (c) => `filter[${c}]`);
+      const p = service.plan(gen, name, params);
       const k = `${format}|${p.key}`;
       memo = { plan: p, key: k, etag: etagFor(gen.generation, gen.meta.published_at, k) };
       planMemo.set(memoKey, memo);
@@ -246,10 +247,12 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
     release: () => void,
     rendered: (entry: CachedBody | null) => void,
   ): Promise<FastifyReply> {
-    const total = await service.count(gen, plan);
-    reply.header('x-lattice-total', String(total));
-    const renderer: Renderer =
-      format === 'json' ? jsonRenderer(service.rowsEnvelope(gen, plan, total)) : format === 'ndjson' ? ndjsonRenderer() : csvRenderer(plan.view.columns);
+    const info: PageInfo = await service.pageInfo(gen, plan);
+    const given = (req.query as Record<string, unknown>).format;
+    const envelope = service.rowsEnvelope(gen, plan, info, typeof given === 'string' ? given : undefined);
+    if (info.total !== null) reply.header('x-lattice-total', String(info.total));
+    if (envelope.next_url !== null) reply.header('link', `<${envelope.next_url}>; rel="next"`);
+    const renderer: Renderer = format === 'json' ? jsonRenderer(envelope) : format === 'ndjson' ? ndjsonRenderer() : csvRenderer(plan.columns);
 
     // Pieces are buffered until the response outgrows the threshold, then streamed; they are kept
     // for the cache as long as the response fits an entry.

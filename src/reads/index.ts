@@ -6,5 +6,5 @@ export { GenerationManager, Generation, type ViewInfo, type ColumnInfo } from '.
 export { QueryLimiter } from './limiter.js';
 export { ResponseCache } from './cache.js';
 export * from './errors.js';
-export { planRead, DEFAULT_LIMIT, MAX_LIMIT, type ReadViewParams, type ReadPlan } from './params.js';
+export { planRead, DEFAULT_LIMIT, MAX_LIMIT, type ReadViewParams, type ReadPlan } from './plan/planner.js';
 export type * from './api-types.js';

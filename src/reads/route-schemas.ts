@@ -1,4 +1,4 @@
-import { DEFAULT_LIMIT, MAX_LIMIT } from './params.js';
+import { DEFAULT_LIMIT, MAX_LIMIT } from './plan/planner.js';
 import {
   ErrorResponseSchema,
   HealthResponseSchema,

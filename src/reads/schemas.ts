@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { isoTime, PullerStatusSchema } from '../shared/status.js';
-import { DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET } from './params.js';
+import { MAX_CURSOR_LENGTH } from './plan/cursor.js';
+import { FILTER_OPS, MAX_IN_VALUES, OP_MEANING } from './plan/filters.js';
+import { DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET } from './plan/planner.js';
 
 /**
  * The route schemas, in zod: the Fastify routes carry their JSON-schema form, /openapi.json is
@@ -68,17 +70,34 @@ export const ViewListResponseSchema = z.object({
 
 export const ViewDescriptionSchema = ViewSummarySchema.extend({ freshness: FreshnessSchema });
 
-export const FilterValueSchema = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+export const FilterOpSchema = z.enum(FILTER_OPS).describe(FILTER_OPS.map((op) => `${op}: ${OP_MEANING[op]}`).join('; '));
+
+const ScalarSchema = z.union([z.string(), z.number(), z.boolean()]);
+
+export const AppliedFilterSchema = z.object({
+  column: z.string(),
+  op: FilterOpSchema,
+  value: z.union([ScalarSchema, z.array(ScalarSchema)]).describe("the value converted to the column's type (a list for in; true/false for isnull)"),
+});
+
+/** A filter of MCP read_view: a value (exact match; null matches NULL) or operators with their values. */
+export const FilterSpecSchema = z.union([
+  ScalarSchema,
+  z.null(),
+  z.record(z.string().max(40), z.union([ScalarSchema, z.array(ScalarSchema).max(MAX_IN_VALUES)])),
+]);
 
 export const ViewRowsResponseSchema = z.object({
   view: z.string(),
   freshness: FreshnessSchema,
-  total: z.number().int().min(0),
+  total: z.number().int().min(0).nullable().describe('rows matching the filters over all pages; null with count=none'),
   limit: z.number().int().min(0).max(MAX_LIMIT),
   offset: z.number().int().min(0),
-  order_by: z.array(z.string()),
-  filters: z.record(z.string(), FilterValueSchema),
-  columns: z.array(ColumnSchema),
+  order_by: z.array(z.string()).describe('the sort as given (`col` / `-col`); the key columns break ties'),
+  filters: z.array(AppliedFilterSchema).describe('the conditions as applied (ANDed), values converted to the columns\' types'),
+  columns: z.array(ColumnSchema).describe('the columns of the rows, in order'),
+  next: z.string().nullable().describe('the cursor of the next page (pass it as `after`); null on the last page'),
+  next_url: z.string().nullable().describe('the next page of this query, relative to the server; also sent as `Link: <...>; rel="next"`'),
   rows: z.array(z.record(z.string(), z.unknown())),
 });
 
@@ -89,6 +108,13 @@ export const ViewRowsQuerySchema = z.object({
     .string()
     .optional()
     .describe('comma-separated columns, `-col` for descending, e.g. `-session_count,tool_name`; the key columns break ties'),
+  columns: z.string().optional().describe('comma-separated columns to return, in that order; the key columns are always returned'),
+  after: z
+    .string()
+    .max(MAX_CURSOR_LENGTH)
+    .optional()
+    .describe('a cursor (`next` of the previous page): resume after its last row, in the same order, without OFFSET scanning; bound to the view, order_by and filters; not with offset'),
+  count: z.enum(['exact', 'none']).optional().describe('`none` skips counting the matching rows (total is null, faster); default exact'),
   format: z.enum(['json', 'ndjson', 'csv']).optional().describe('response format; overrides the Accept header'),
 });
 

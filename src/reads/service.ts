@@ -14,7 +14,9 @@ import type {
 } from './api-types.js';
 import { NoSnapshotError, UnknownViewError, ViewNotReadyError, type ReadsError } from './errors.js';
 import type { Generation, GenerationManager, ViewInfo } from './generations.js';
-import { planRead, type ReadPlan, type ReadViewParams } from './params.js';
+import { encodeCursor } from './plan/cursor.js';
+import { nextUrl } from './plan/next-url.js';
+import { planRead, type ReadPlan, type ReadViewParams } from './plan/planner.js';
 
 /**
  * The read service: what the HTTP routes and the MCP tools both call. Transport-independent: it
@@ -33,6 +35,12 @@ export interface ReadsServiceOptions {
   /** Per-query time limit; the query is interrupted after it. Default 10 s. */
   queryTimeoutMs?: number;
   now?: () => number;
+}
+
+/** What a page of rows says about itself (see ReadsService.pageInfo). */
+export interface PageInfo {
+  total: number | null;
+  next: string | null;
 }
 
 export class ReadsService {
@@ -64,17 +72,17 @@ export class ReadsService {
     });
   }
 
-  /** Rows of a view (see params.ts for the limit/offset/order_by/filters semantics). */
+  /** Rows of a view (see plan/planner.ts for the parameters' semantics). */
   async readView(name: string, params: ReadViewParams = {}): Promise<ViewRowsResponse> {
     const gen = this.acquire();
     try {
       const plan = this.plan(gen, name, params);
-      const total = await this.count(gen, plan);
+      const info = await this.pageInfo(gen, plan);
       const rows: Array<Record<string, unknown>> = [];
       await this.streamRows(gen, plan, (json) => {
         for (const j of json) rows.push(JSON.parse(j) as Record<string, unknown>);
       });
-      return { ...this.rowsEnvelope(gen, plan, total), rows };
+      return { ...this.rowsEnvelope(gen, plan, info), rows };
     } finally {
       gen.release();
     }
@@ -179,21 +187,28 @@ export class ReadsService {
   }
 
   /** Validates the parameters against the view's columns (BadParameterError) and builds the queries. */
-  plan(gen: Generation, name: string, params: ReadViewParams, filterParam?: (column: string) => string): ReadPlan {
+  plan(gen: Generation, name: string, params: ReadViewParams): ReadPlan {
     const view = this.viewOf(gen, name);
     if (!view.materialized) throw new ViewNotReadyError(name);
-    return planRead(view, params, filterParam);
+    return planRead(view, params);
   }
 
-  /** Rows matching the plan's filters, over all pages. */
-  count(gen: Generation, plan: ReadPlan): Promise<number> {
-    return gen.withConnection(
-      async (conn) => {
-        const reader = await conn.runAndReadAll(plan.countSql, plan.values);
-        return Number(reader.getColumnsJson()[0]?.[0] ?? 0);
-      },
+  /**
+   * What a page says about itself: `total`, the rows matching the plan's filters over all pages
+   * (null when the plan skips the count), and `next`, the cursor of the next page (null on the
+   * last page).
+   */
+  async pageInfo(gen: Generation, plan: ReadPlan): Promise<PageInfo> {
+    const sql = plan.infoSql;
+    if (sql === null) return { total: null, next: null };
+    const row = await gen.withConnection(
+      async (conn) => (await conn.runAndReadAll(sql, plan.values)).getRowObjectsJson()[0],
       { timeoutMs: this.queryTimeoutMs },
     );
+    const total = row?.n === null || row?.n === undefined ? null : Number(row.n);
+    const keys = Array.isArray(row?.ks) ? row.ks : [];
+    const next = keys.length === 2 && typeof keys[0] === 'string' ? encodeCursor(plan.digest, JSON.parse(keys[0]) as Array<string | null>) : null;
+    return { total, next };
   }
 
   /**
@@ -217,8 +232,8 @@ export class ReadsService {
     );
   }
 
-  /** The envelope of a rows response, everything but `rows`. */
-  rowsEnvelope(gen: Generation, plan: ReadPlan, total: number): Omit<ViewRowsResponse, 'rows'> {
+  /** The envelope of a rows response, everything but `rows`. `format`: as the caller asked for it, kept in next_url. */
+  rowsEnvelope(gen: Generation, plan: ReadPlan, { total, next }: PageInfo, format?: string): Omit<ViewRowsResponse, 'rows'> {
     return {
       view: plan.view.name,
       freshness: this.freshness(gen, plan.view),
@@ -226,8 +241,10 @@ export class ReadsService {
       limit: plan.limit,
       offset: plan.offset,
       order_by: plan.orderBy,
-      filters: Object.fromEntries(plan.filters.map((f) => [f.column, f.value])),
-      columns: plan.view.columns.map((c) => ({ name: c.name, type: c.type })),
+      filters: plan.filters,
+      columns: plan.columns.map((c) => ({ name: c.name, type: c.type })),
+      next,
+      next_url: next === null ? null : nextUrl(plan, next, format),
     };
   }
 

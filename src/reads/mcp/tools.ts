@@ -4,10 +4,12 @@ import type { Logger } from '../../shared/logger.js';
 import { errorMessage, LatticeError } from '../../shared/errors.js';
 import { VERSION } from '../../shared/version.js';
 import { ReadsError } from '../errors.js';
-import { DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET } from '../params.js';
+import { MAX_CURSOR_LENGTH } from '../plan/cursor.js';
+import { FILTER_OPS } from '../plan/filters.js';
+import { DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET } from '../plan/planner.js';
 import {
   ColumnSchema,
-  FilterValueSchema,
+  FilterSpecSchema,
   FreshnessSchema,
   HealthResponseSchema,
   PullerStatusReportSchema,
@@ -130,29 +132,35 @@ export function createLatticeMcpServer(opts: LatticeMcpOptions): McpServer {
     'read_view',
     {
       title: 'Read rows of a view',
-      description: `Rows of one view, a page at a time, with the same rules as GET /views/{name} of the HTTP API. Exact-match filters on any column (the value is converted to the column's type: integers, true/false, ISO-8601 dates and timestamps; on a list column such as session_ids the filter means "the list contains this value"; null matches NULL); several filters are ANDed. Sort with order_by ("col" ascending, "-col" descending); the view's key columns always break ties, so paging with offset is stable within one snapshot. \`total\` is the number of matching rows over all pages. Page size: limit 0..${MAX_LIMIT}, default ${DEFAULT_LIMIT}. An unknown view or column is an error that lists the valid ones.`,
+      description: `Rows of one view, a page at a time, with the same rules as GET /views/{name} of the HTTP API. Filters by column: a value is an exact match ({"tool_name": "Bash"}; null matches NULL; on a list column such as session_ids, "the list contains it"), or an object of operators, ANDed: {"day": {"gte": "2026-11-01", "lt": "2026-12-01"}}, {"cost_usd": {"gt": 5}}, {"tool_name": {"prefix": "mcp__"}}, {"cwd": {"contains": "api"}}, {"tool_name": {"in": ["Bash", "Read"]}}, {"ended_at": {"isnull": true}}. Operators: ${FILTER_OPS.join(', ')}; values convert to the column's type (integers, numbers, true/false, ISO-8601 dates, timestamps with an offset or Z, converted to UTC). Choose columns with columns (the key columns always come back). Sort with order_by ("col" ascending, "-col" descending; NULLs last); the key columns break ties. Page with after: pass the previous answer's next (a cursor bound to this view, order_by and filters) until next is null; it resumes by key, also across snapshots. total counts the matching rows over all pages; count: "none" skips it (faster). Page size: limit 0..${MAX_LIMIT}, default ${DEFAULT_LIMIT}. An unknown view, column or operator is an error that lists the valid ones.`,
       // A filter named `__proto__` must reach the planner (an unknown column), not vanish in zod.
       inputSchema: keepRecordKeys(
         z.object({
           view: z.string().min(1).max(200).describe('a view name, as listed by list_views'),
           limit: z.number().int().min(0).max(MAX_LIMIT).optional().describe(`rows per page, 0..${MAX_LIMIT}; default ${DEFAULT_LIMIT} (0 returns only total)`),
-          offset: z.number().int().min(0).max(MAX_OFFSET).optional().describe('matching rows to skip; default 0'),
+          offset: z.number().int().min(0).max(MAX_OFFSET).optional().describe('matching rows to skip; default 0; not with after'),
           order_by: z
             .union([z.string().max(10_000), z.array(z.string().max(200)).max(200)])
             .optional()
             .describe('sort terms: "-session_count,tool_name" or ["-session_count", "tool_name"]; "-" means descending'),
           filters: z
-            .record(z.string().max(200), FilterValueSchema)
+            .record(z.string().max(200), FilterSpecSchema)
             .optional()
-            .describe('exact-match filters by column, e.g. {"tool_name": "Bash"} or {"session_ids": 42} (list contains 42)'),
+            .describe('filters by column: {"tool_name": "Bash"} (exact), {"session_ids": 42} (list contains 42), {"day": {"gte": "2026-11-01", "lt": "2026-12-01"}} (operators)'),
+          columns: z
+            .union([z.string().max(10_000), z.array(z.string().max(200)).max(200)])
+            .optional()
+            .describe('the columns to return, e.g. ["tool_name", "session_count"]; the key columns always come back'),
+          after: z.string().max(MAX_CURSOR_LENGTH).optional().describe('the next cursor of the previous page'),
+          count: z.enum(['exact', 'none']).optional().describe('"none" skips counting the matching rows (total is null)'),
         }),
         ['filters'],
       ),
       outputSchema: ViewRowsResponseSchema,
       annotations: { title: 'Read rows of a view', ...READ_ONLY },
     },
-    async ({ view, limit, offset, order_by, filters }) =>
-      guarded('read_view', opts, () => service.readView(view, { limit, offset, order_by, filters })),
+    async ({ view, limit, offset, order_by, filters, columns, after, count }) =>
+      guarded('read_view', opts, () => service.readView(view, { limit, offset, order_by, filters, columns, after, count })),
   );
 
   server.registerTool(
