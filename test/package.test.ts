@@ -2,13 +2,15 @@
  * The package works when installed: `npm pack` the built project, install the tarball into an
  * empty prefix the way Homebrew's `std_npm_args` does (`npm install --global --ignore-scripts
  * --prefix <libexec> <tarball>`), then run the installed binary for real: `--version`, a `pull`
- * against the fake repo-recall, `status`, and `serve-reads` answering `/healthz`.
+ * against the fake repo-recall, `status`, and `serve-reads` answering `/healthz`. And, installed
+ * as a dependency of an empty project, `session-lattice/api` gives a TypeScript consumer the
+ * API's types and one row type per view (checked by this repository's own tsc).
  *
  * Needs the npm registry (or npm's cache: --prefer-offline) for the dependencies.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { access, readFile } from 'node:fs/promises';
+import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeRecall, type FakeRecall } from './fake-recall/server.js';
@@ -69,6 +71,8 @@ describe('the packed tarball, installed into an empty prefix', () => {
     expect(files).toContain('dist/src/cli.js');
     expect(files).toContain('packaging/systemd/session-lattice-puller.service');
     expect(files).toContain('packaging/systemd/session-lattice-reads.service');
+    // the typed client entry point and every declaration it reaches
+    for (const f of ['reads/api.js', 'reads/api.d.ts', 'reads/api-types.d.ts', 'reads/view-rows.d.ts', 'shared/status.d.ts']) expect(files).toContain(`dist/src/${f}`);
     expect(files.filter((f) => f.startsWith('test/') || f.startsWith('dist/test/') || f.startsWith('dist/bench/') || /^src\/.*\.ts$/.test(f))).toEqual([]);
   }, NPM_MS + 60_000);
 
@@ -119,4 +123,79 @@ describe('the packed tarball, installed into an empty prefix', () => {
       expect(exit.code).toBe(0);
     }
   });
+
+  it('gives a TypeScript consumer the API and row types: import type { ... } from session-lattice/api', async () => {
+    const consumer = join(work.dir, 'consumer');
+    await mkdir(consumer);
+    await writeFile(join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
+    // --ignore-scripts: only the types are used here (the binary is tested above)
+    npm(['install', '--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', join(work.dir, `${PKG.name}-${PKG.version}.tgz`)], consumer);
+    await writeFile(
+      join(consumer, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          strict: true,
+          module: 'nodenext',
+          moduleResolution: 'nodenext',
+          noEmit: true,
+          // Checks the package's declarations and what they import (zod's, for PullerStatus) too.
+          skipLibCheck: false,
+          // Only what index.ts imports: no @types package a dependency happens to bring.
+          types: [],
+        },
+        files: ['index.ts'],
+      }),
+    );
+    const tsc = (): { code: number | null; out: string } => {
+      const r = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', consumer], { cwd: consumer, encoding: 'utf8', timeout: NPM_MS });
+      return { code: r.status, out: r.stdout + r.stderr };
+    };
+
+    await writeFile(join(consumer, 'index.ts'), CONSUMER);
+    const ok = tsc();
+    expect(ok.out).toBe('');
+    expect(ok.code).toBe(0);
+
+    // The check can fail: a field no view has is a type error that names it.
+    await writeFile(join(consumer, 'index.ts'), `${CONSUMER}\nexport const wrong = (r: ViewRowsResponseOf<'tool_sessions'>) => r.rows[0]?.nope;\n`);
+    const wrong = tsc();
+    expect(wrong.code).not.toBe(0);
+    expect(wrong.out).toContain("Property 'nope' does not exist on type 'ToolSessionsRow'");
+
+    // At run time the entry point is an empty module: importing it runs and loads nothing.
+    const run = spawnSync(process.execPath, ['--input-type=module', '-e', "const m = await import('session-lattice/api'); console.log(JSON.stringify(Object.keys(m)))"], { cwd: consumer, encoding: 'utf8', env });
+    expect(run.stderr).toBe('');
+    expect(run.stdout.trim()).toBe('[]');
+  }, NPM_MS + 120_000);
 });
+
+/** A consumer of the typed API: each use must type-check, and each `@ts-expect-error` must be an error. */
+const CONSUMER = `import type { ErrorCode, ErrorResponse, HealthResponse, ToolSessionsRow, ViewName, ViewRows, ViewRowsQuery, ViewRowsResponse, ViewRowsResponseOf } from 'session-lattice/api';
+
+// a key column is never null
+export function toolNames(res: ViewRowsResponseOf<'tool_sessions'>): string[] {
+  const first: string | undefined = res.rows[0]?.tool_name;
+  return first === undefined ? [] : res.rows.map((row) => row.tool_name);
+}
+
+// any other column may be
+export const sessions = (row: ViewRows['tool_sessions']): number => row.session_count ?? 0;
+// @ts-expect-error session_count may be null
+export const unchecked = (row: ToolSessionsRow): number => row.session_count;
+// @ts-expect-error tool_name is a string
+export const wrongType = (row: ToolSessionsRow): number => row.tool_name;
+
+export const view = (res: ViewRowsResponseOf<'session_facts'>): 'session_facts' => res.view;
+export const views: ViewName[] = ['tool_sessions', 'session_facts'];
+// @ts-expect-error not a view
+export const notAView: ViewName = 'no_such_view';
+
+export const query: ViewRowsQuery = { limit: 10, order_by: '-session_count', 'filter[tool_name]': 'Bash' };
+export const total = (res: ViewRowsResponse): number => res.total + res.rows.length + res.freshness.generation;
+export const message = (e: ErrorResponse): string => {
+  const code: ErrorCode = e.error.code;
+  return code + ': ' + e.error.message;
+};
+// PullerStatus is inferred from a zod schema: this reaches zod's declarations
+export const outcome = (h: HealthResponse): string | null => h.puller?.last_tick_outcome ?? null;
+`;

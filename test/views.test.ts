@@ -1,9 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CATALOG } from '../src/shared/catalog/index.js';
+import { CATALOG, CATALOG_AXES } from '../src/shared/catalog/index.js';
 import { assertCatalog, defineView } from '../src/shared/catalog/define.js';
 import { describeViews, renderViewsDoc } from '../src/shared/catalog/docs.js';
+import { VIEW_ROWS_PATH, jsonTypeOf, renderViewRows } from '../bench/view-rows.js';
 import { startFakeRecall, type FakeRecall } from './fake-recall/server.js';
 import { runCli, tempHome, type TempHome } from './helpers/processes.js';
 import { queryFile } from './helpers/snapshot.js';
@@ -46,9 +47,31 @@ describe('the catalog', () => {
     expect(CATALOG.filter((v) => v.readsViews.includes('session_facts')).length).toBeGreaterThanOrEqual(10);
   });
 
-  it('docs/views.md is generated from the current catalog (run `npm run docs:views` if this fails)', async () => {
+  it('docs/views.md is generated from the current catalog (run `npm run generate` if this fails)', async () => {
     const onDisk = await readFile(resolve(import.meta.dirname, '../docs/views.md'), 'utf8');
-    expect(onDisk).toBe(await renderViewsDoc());
+    expect(onDisk, 'docs/views.md is stale: run `npm run generate`').toBe(await renderViewsDoc());
+  });
+
+  it('the API row types (src/reads/view-rows.ts) are generated from the current catalog (run `npm run generate` if this fails)', async () => {
+    const onDisk = await readFile(resolve(import.meta.dirname, '..', VIEW_ROWS_PATH), 'utf8');
+    expect(onDisk, `${VIEW_ROWS_PATH} is stale: run \`npm run generate\``).toBe(await renderViewRows());
+  });
+
+  it('maps each DuckDB type the catalog uses to its JSON type, and refuses one it has no mapping for', async () => {
+    expect([...TYPES_ALLOWED].map((t) => `${t}: ${jsonTypeOf(t)}`)).toEqual([
+      'BIGINT: number',
+      'DOUBLE: number',
+      'VARCHAR: string',
+      'BOOLEAN: boolean',
+      'DATE: string',
+      'TIMESTAMP: string',
+      'BIGINT[]: (number | null)[]',
+      'VARCHAR[]: (string | null)[]',
+    ]);
+    expect(jsonTypeOf('DECIMAL(18,3)')).toBe('number');
+    expect(() => jsonTypeOf('INTERVAL')).toThrow('no TypeScript type for the DuckDB type INTERVAL');
+    const odd = defineView({ name: 'odd', description: 'odd', keyColumns: ['x'], sql: "SELECT 1 AS x, INTERVAL '1 day' AS gap" });
+    await expect(renderViewRows([{ ...CATALOG_AXES[0]!, views: [odd] }])).rejects.toThrow('view odd, column gap: no TypeScript type for the DuckDB type INTERVAL');
   });
 });
 

@@ -73,7 +73,7 @@ export async function renderViewsDoc(axes: readonly CatalogAxis[] = CATALOG_AXES
   const out: string[] = [];
   out.push('# Views');
   out.push('');
-  out.push('<!-- Generated from src/shared/catalog/ by `npm run docs:views`. Do not edit by hand: a test fails when this file is stale. -->');
+  out.push('<!-- Generated from src/shared/catalog/ by `npm run generate`. Do not edit by hand: a test fails when this file is stale. -->');
   out.push('');
   out.push(
     `session-lattice materializes ${views.length} views over the base tables it loads from repo-recall (schema \`base\`: ` +
