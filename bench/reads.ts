@@ -1,12 +1,8 @@
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { request } from 'undici';
-import { startFakeRecall } from '../test/fake-recall/server.js';
-import { runCli, startDaemon } from '../test/helpers/processes.js';
+import { runCli } from '../test/helpers/processes.js';
+import { fetchText, startReadsRig } from './reads-rig.js';
 import { homePaths } from '../src/shared/paths.js';
 import type { BenchModule } from './run.js';
 import { percentile } from './stats.js';
@@ -35,12 +31,6 @@ function wrk(url: string, headers: string[] = [], script?: string, durationS = D
 function row(name: string, r: WrkResult, base: WrkResult | null, note = ''): string {
   const ratio = base ? `${(r.rps / base.rps).toFixed(2)}x` : '1.00x';
   return `| ${name} | ${Math.round(r.rps).toLocaleString('en-US')} | ${r.p50.toFixed(2)} ms | ${r.p99.toFixed(2)} ms | ${r.mbPerSec.toFixed(0)} MB/s | ${ratio} | ${r.non2xx + r.errors}${note ? ` ${note}` : ''} |`;
-}
-
-async function fetchText(url: string, headers: Record<string, string> = {}): Promise<{ status: number; text: string; etag: string; generation: number }> {
-  const res = await request(url, { headers });
-  const text = await res.body.text();
-  return { status: res.statusCode, text, etag: String(res.headers.etag ?? ''), generation: Number(res.headers['x-lattice-generation'] ?? 0) };
 }
 
 /** In-process: a fresh read-only instance per request vs a query on a kept connection. */
@@ -75,48 +65,18 @@ const bench: BenchModule = {
   name: 'reads',
   async run() {
     requireWrk('reads');
-    const dir = await mkdtemp(join(tmpdir(), 'lattice-bench-reads-'));
-    const home = join(dir, 'home');
-    const recall = await startFakeRecall({ sessions: 10, dataDir: join(dir, 'recall') });
-    const cleanups: Array<() => Promise<unknown>> = [];
+    const rig = await startReadsRig(SESSIONS, 'reads');
+    const { dir, home, recall, readsUrl } = rig;
     try {
-      await recall.setData({ sessions: SESSIONS, seed: 1 });
-      const pulled = await runCli(['pull', '--home', home, '--repo-recall-url', recall.url], {}, 300_000);
-      if (pulled.code !== 0) throw new Error(`pull failed: ${pulled.stderr}`);
-
-      // The read server, pinned to core 0.
-      const reads = startDaemon(['serve-reads', '--home', home, '--port', '0', '--log-level', 'info'], {}, ['taskset', '-c', '0']);
-      cleanups.push(() => reads.stop());
-      await reads.waitFor((d) => d.logLines().some((l) => l.msg === 'listening'), 'reads listening');
-      const readsUrl = reads.logLines().find((l) => l.msg === 'listening')!.url as string;
-
       const sample = await fetchText(`${readsUrl}${PATH}`);
       if (sample.status !== 200) throw new Error(`reads answered ${sample.status}: ${sample.text.slice(0, 200)}`);
-      const bodyFile = join(dir, 'body.json');
-      await writeFile(bodyFile, sample.text);
       const small = await fetchText(`${readsUrl}${SMALL_PATH}`);
       if (small.status !== 200) throw new Error(`reads answered ${small.status}: ${small.text.slice(0, 200)}`);
-      const smallFile = join(dir, 'small.json');
-      await writeFile(smallFile, small.text);
-      const routesFile = join(dir, 'routes.json');
-      await writeFile(
-        routesFile,
-        JSON.stringify([
-          { path: '/big', file: bodyFile, etag: sample.etag },
-          { path: '/small', file: smallFile, etag: small.etag },
-        ]),
-      );
-
       // The bare baseline, same core, same bytes.
-      const bare = spawn('taskset', ['-c', '0', process.execPath, resolve(import.meta.dirname, 'bare-server.js'), routesFile], {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
-      cleanups.push(async () => {
-        bare.kill('SIGTERM');
-        await once(bare, 'exit');
-      });
-      const [first] = (await once(bare.stdout, 'data')) as [Buffer];
-      const bareUrl = (JSON.parse(first.toString().split('\n')[0]!) as { url: string }).url;
+      const bareUrl = await rig.startBare([
+        { path: '/big', body: sample.text, etag: sample.etag },
+        { path: '/small', body: small.text, etag: small.etag },
+      ]);
 
       // Warm up both (JIT, the response cache).
       wrk(`${bareUrl}/big`, [], undefined, 2);
@@ -205,9 +165,7 @@ const bench: BenchModule = {
       ];
       return lines.join('\n');
     } finally {
-      for (const c of cleanups.reverse()) await c().catch(() => undefined);
-      await recall.close();
-      await rm(dir, { recursive: true, force: true });
+      await rig.close();
     }
   },
 };

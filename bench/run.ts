@@ -19,6 +19,7 @@ const MODULES: Record<string, () => Promise<{ default: BenchModule }>> = {
   reads: () => import('./reads.js'),
   serve: () => import('./serve.js'),
   query: () => import('./query.js'),
+  'read-api': () => import('./read-api.js'),
 };
 
 async function main(): Promise<void> {

@@ -2,6 +2,7 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import type { Logger } from '../shared/logger.js';
+import { z } from 'zod';
 import { errorMessage } from '../shared/errors.js';
 import { SELECT_META_SQL, SELECT_VIEWS_SQL, SnapshotMetaSchema, VIEW_SCHEMA, ViewStateSchema, type SnapshotMeta, type ViewState } from '../shared/snapshot.js';
 import { NoSnapshotError, QueryTimeoutError, SnapshotUnavailableError } from './errors.js';
@@ -53,6 +54,19 @@ export interface WithConnectionOptions {
   timeoutMs: number;
 }
 
+const ColumnRowsSchema = z.array(z.object({ table_name: z.string(), column_name: z.string(), data_type: z.string() }));
+
+/**
+ * Rows the puller wrote (or DuckDB describes), checked against the contract: a snapshot from an
+ * incompatible version is refused with what does not match, and the server reports it (healthz
+ * reasons) instead of failing on a wrong type later.
+ */
+function contractRows<T>(what: string, schema: z.ZodType<T>, rows: unknown): T {
+  const parsed = schema.safeParse(rows);
+  if (!parsed.success) throw new Error(`${what} does not match this version's snapshot format: ${z.prettifyError(parsed.error).replace(/\n/g, '; ')}`);
+  return parsed.data;
+}
+
 export class Generation {
   private refs = 0;
   private retired = false;
@@ -85,13 +99,9 @@ export class Generation {
     try {
       const [metaRow] = (await conn.runAndReadAll(SELECT_META_SQL)).getRowObjectsJson();
       if (!metaRow) throw new Error('lattice.meta is empty');
-      const meta = SnapshotMetaSchema.parse(metaRow);
-      const states = ViewStateSchema.array().parse((await conn.runAndReadAll(SELECT_VIEWS_SQL)).getRowObjectsJson());
-      const columnRows = (await conn.runAndReadAll(SELECT_COLUMNS_SQL)).getRowObjectsJson() as unknown as Array<{
-        table_name: string;
-        column_name: string;
-        data_type: string;
-      }>;
+      const meta = contractRows('lattice.meta', SnapshotMetaSchema, metaRow);
+      const states = contractRows('lattice.views', ViewStateSchema.array(), (await conn.runAndReadAll(SELECT_VIEWS_SQL)).getRowObjectsJson());
+      const columnRows = contractRows('information_schema.columns', ColumnRowsSchema, (await conn.runAndReadAll(SELECT_COLUMNS_SQL)).getRowObjectsJson());
       const columns = new Map<string, ColumnInfo[]>();
       for (const r of columnRows) {
         const list = columns.get(r.table_name) ?? [];
