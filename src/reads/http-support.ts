@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { PassThrough } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { ErrorCode, ErrorResponse, Freshness } from './api-types.js';
+import type { ErrorResponse, Freshness } from './api-types.js';
+import { errorBody } from './error-codes.js';
 import { BadParameterError } from './errors.js';
 import { MAX_LIMIT, type ReadViewParams } from './params.js';
 import type { Format } from './render.js';
@@ -15,10 +16,6 @@ const LOOPBACK_HOSTS = ['127.0.0.1', 'localhost', '::1', '[::1]'];
 export const READ_METHODS = new Set(['GET', 'HEAD']);
 const ROW_PARAMS = new Set(['limit', 'offset', 'order_by', 'format']);
 const FILTER_PARAM = /^filter\[(.+)\]$/s;
-
-export function errorBody(code: ErrorCode, message: string, parameter?: string): ErrorResponse {
-  return { error: parameter === undefined ? { code, message } : { code, message, parameter } };
-}
 
 export function sendError(reply: FastifyReply, status: number, body: ErrorResponse): FastifyReply {
   // Set for a successful answer before it failed: an error must not carry them.

@@ -1,7 +1,8 @@
 import { PassThrough } from 'node:stream';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, type RouteOptions } from 'fastify';
 import type { Logger } from '../shared/logger.js';
-import type { ErrorCode, Freshness } from './api-types.js';
+import type { Freshness } from './api-types.js';
+import { codeOfStatus, errorBody, methodNotAllowed } from './error-codes.js';
 import { bodyOf, ResponseCache, type CachedBody } from './cache.js';
 import { BadParameterError, ReadsError } from './errors.js';
 import type { Generation } from './generations.js';
@@ -15,7 +16,6 @@ import { mcpPlugin } from './mcp/plugin.js';
 import type { QueryRunner } from './query-workers/pool.js';
 import {
   drained,
-  errorBody,
   etagFor,
   etagMatches,
   negotiate,
@@ -51,7 +51,7 @@ export interface BuildAppOptions {
   queryRunner: QueryRunner;
 }
 
-export { errorBody, etagMatches, hostOf, isAllowedHost, negotiate, parseRowsQuery } from './http-support.js';
+export { etagMatches, hostOf, isAllowedHost, negotiate, parseRowsQuery } from './http-support.js';
 
 export function buildApp(opts: BuildAppOptions): FastifyInstance {
   const { service, logger } = opts;
@@ -100,8 +100,8 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
 
   app.setNotFoundHandler((req, reply) => {
     if (!READ_METHODS.has(req.method)) {
-      reply.header('allow', 'GET, HEAD');
-      return sendError(reply, 405, errorBody('method_not_allowed', `method ${req.method} is not allowed: the read API is read-only (GET and HEAD)`));
+      const answer = methodNotAllowed(req.method);
+      return sendError(reply.headers(answer.headers), answer.status, answer.body);
     }
     const path = req.url.split('?')[0] ?? '';
     return sendError(reply, 404, errorBody('not_found', `no route ${JSON.stringify(path.slice(0, 200))}; routes: /healthz, /views, /views/{name}, /openapi.json`));
@@ -110,13 +110,12 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
   app.setErrorHandler(async (err, req, reply) => {
     if (err instanceof ReadsError) {
       if (err.status === 503) reply.header('retry-after', '1');
-      return sendError(reply, err.status, errorBody(err.code as ErrorCode, await service.messageOf(err), err.parameter));
+      return sendError(reply, err.status, errorBody(err.code, await service.messageOf(err), err.parameter));
     }
     const e = err as { statusCode?: number; message?: string; code?: string };
     const status = typeof e.statusCode === 'number' ? e.statusCode : 500;
     if (status >= 400 && status < 500) {
-      const code: ErrorCode = status === 404 ? 'not_found' : status === 405 ? 'method_not_allowed' : status === 406 ? 'not_acceptable' : 'bad_request';
-      return sendError(reply, status, errorBody(code, e.message ?? 'bad request'));
+      return sendError(reply, status, errorBody(codeOfStatus(status), e.message ?? 'bad request'));
     }
     req.log.error({ err, url: req.url }, 'request failed');
     return sendError(reply, 500, errorBody('internal', 'internal error; see the server log'));
