@@ -1,6 +1,8 @@
 import type { RouteOptions } from 'fastify';
-import { VERSION } from '../shared/version.js';
-import { jsonSchema, ErrorResponseSchema } from './schemas.js';
+import { VERSION } from '../../shared/version.js';
+import { ROUTE_SCHEMAS } from '../route-schemas.js';
+import { jsonSchema, ErrorResponseSchema } from '../schemas.js';
+import { unencapsulated } from '../unencapsulated.js';
 
 /**
  * Builds the OpenAPI 3.1 document from the routes as registered (their `schema`), so the document
@@ -76,3 +78,17 @@ export function buildOpenApi(routes: readonly RouteOptions[]): Record<string, un
     components: { schemas: { Error: jsonSchema(ErrorResponseSchema) } },
   };
 }
+
+/**
+ * GET /openapi.json. Registered before the other routes and for the whole app, so that its route
+ * collector sees every route registered after it, in any plugin.
+ */
+export const openApiRoutes = unencapsulated(async (app) => {
+  const routes: RouteOptions[] = [];
+  app.addHook('onRoute', (route) => {
+    routes.push(route);
+  });
+  app.get('/openapi.json', { schema: ROUTE_SCHEMAS.openapi }, async (_req, reply) => {
+    return reply.type('application/json; charset=utf-8').send(JSON.stringify(buildOpenApi(routes)));
+  });
+});

@@ -1,0 +1,145 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Freshness } from '../api-types.js';
+import type { Generation } from '../generations.js';
+import type { ReadPlan, ReadViewParams } from '../params.js';
+import type { ReadsService } from '../service.js';
+import { BufferThenStream, sendCached } from './body.js';
+import { bodyOf, type CachedBody, type ResponseCache } from './cache.js';
+import { etagFor, validate } from './headers.js';
+import { CONTENT_TYPES, csvRenderer, jsonRenderer, ndjsonRenderer, type Format, type Renderer } from './render.js';
+
+/**
+ * The rows responder of GET /views/:name: plan, ETag and 304, the response cache with single
+ * flight, then a render that buffers and streams past a threshold. Every call into the service for
+ * rows (plan, freshness, count, rowsEnvelope, streamRows) is in this file, and nowhere else.
+ */
+
+export interface RowsResponderOptions {
+  service: ReadsService;
+  cache: ResponseCache;
+  /** A response larger than this starts streaming instead of being buffered (bytes). */
+  streamThresholdBytes: number;
+}
+
+export interface RowsRequest {
+  view: string;
+  params: ReadViewParams;
+  format: Format;
+  req: FastifyRequest;
+  reply: FastifyReply;
+}
+
+/** One request's state past the plan: what the render needs. */
+interface Planned extends RowsRequest {
+  gen: Generation;
+  plan: ReadPlan;
+  key: string;
+  freshness: Freshness;
+  /** Gives the generation back; idempotent, called as soon as the rows are read. */
+  release: () => void;
+}
+
+interface Memo {
+  plan: ReadPlan;
+  key: string;
+  etag: string;
+}
+
+export class RowsResponder {
+  private readonly planMemo = new Map<string, Memo>();
+  private planMemoGeneration = -1;
+
+  constructor(private readonly o: RowsResponderOptions) {
+    o.service.manager.onSwitch((gen) => o.cache.clear(gen.generation));
+  }
+
+  async respond(r: RowsRequest): Promise<FastifyReply> {
+    const gen = this.o.service.acquire();
+    let released = false;
+    const release = () => {
+      if (!released) {
+        released = true;
+        gen.release();
+      }
+    };
+    try {
+      return await this.answer(gen, r, release);
+    } finally {
+      release();
+    }
+  }
+
+  private async answer(gen: Generation, r: RowsRequest, release: () => void): Promise<FastifyReply> {
+    const { service, cache } = this.o;
+    const { plan, key, etag } = this.planOf(gen, r);
+    const freshness = service.freshness(gen, plan.view);
+    if (validate(r.reply, r.req.headers['if-none-match'], etag, freshness)) return r.reply.code(304).send();
+    r.reply.type(CONTENT_TYPES[r.format]);
+
+    const cached = cache.get(gen.generation, key);
+    if (cached) return sendCached(r.req, r.reply, cached, freshness.age_seconds);
+    const flight = await cache.claim(gen.generation, key);
+    if ('entry' in flight) return sendCached(r.req, r.reply, flight.entry, freshness.age_seconds);
+    try {
+      const entry = await this.render({ ...r, gen, plan, key, freshness, release });
+      flight.done(entry);
+    } finally {
+      flight.done(null); // no-op when the render already settled it
+    }
+    return r.reply;
+  }
+
+  /** The same URL on the same generation plans to the same queries: memoized (bounded). */
+  private planOf(gen: Generation, r: RowsRequest): Memo {
+    const memoKey = `${r.format}\n${r.req.url}`;
+    if (this.planMemoGeneration !== gen.generation || this.planMemo.size >= 4096) {
+      this.planMemo.clear();
+      this.planMemoGeneration = gen.generation;
+    }
+    let memo = this.planMemo.get(memoKey);
+    if (!memo) {
+      const plan = this.o.service.plan(gen, r.view, r.params, (c) => `filter[${c}]`);
+      const key = `${r.format}|${plan.key}`;
+      memo = { plan, key, etag: etagFor(gen.generation, gen.meta.published_at, key) };
+      this.planMemo.set(memoKey, memo);
+    }
+    return memo;
+  }
+
+  /** Renders a miss and sends it; resolves with the cache entry, or null when it was too large to keep. */
+  private async render(p: Planned): Promise<CachedBody | null> {
+    const { service, cache } = this.o;
+    const total = await service.count(p.gen, p.plan);
+    p.reply.header('x-lattice-total', String(total));
+    const renderer: Renderer =
+      p.format === 'json' ? jsonRenderer(service.rowsEnvelope(p.gen, p.plan, total)) : p.format === 'ndjson' ? ndjsonRenderer() : csvRenderer(p.plan.view.columns);
+    const head = Buffer.from(renderer.head);
+    const writer = new BufferThenStream({
+      reply: p.reply,
+      head,
+      age: renderer.afterAge === null ? null : String(p.freshness.age_seconds),
+      streamThresholdBytes: this.o.streamThresholdBytes,
+      keepBytes: cache.maxEntryBytes,
+    });
+
+    try {
+      if (renderer.afterAge !== null) writer.write(renderer.afterAge);
+      await service.streamRows(p.gen, p.plan, (rows) => writer.write(renderer.rows(rows)));
+      writer.write(renderer.tail);
+    } catch (err) {
+      if (!writer.abort(err as Error)) throw err;
+      p.req.log.debug({ err, url: p.req.url }, 'streaming stopped');
+      return null;
+    }
+    p.release();
+    const pieces = writer.held;
+    const contentType = CONTENT_TYPES[p.format];
+    const entry: CachedBody =
+      renderer.afterAge === null
+        ? { generation: p.gen.generation, contentType, before: Buffer.concat([head, ...pieces]), after: null }
+        : { generation: p.gen.generation, contentType, before: head, after: Buffer.concat(pieces) };
+    if (writer.whole) cache.set(p.key, entry);
+    if (!writer.end()) p.reply.send(bodyOf(entry, p.freshness.age_seconds));
+    return writer.whole ? entry : null;
+  }
+}
