@@ -1,9 +1,10 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from '../shared/logger.js';
-import { installGuard } from './guard.js';
+import { installGuard, observeFrameworkErrors } from './guard.js';
 import { edgeServerOptions, type HttpLimits } from './http-edges.js';
 import { mcpPlugin } from './mcp/plugin.js';
 import type { QueryRunner } from './query-workers/pool.js';
+import { requestId } from './request-trace.js';
 import { ResponseCache } from './respond/cache.js';
 import { errorHandlers, frameworkError } from './routes/errors.js';
 import { healthzRoutes } from './routes/healthz.js';
@@ -16,7 +17,8 @@ import type { ReadsService } from './service.js';
  * The HTTP surface of the read service: a Fastify app made of one plugin per job (the guard is a
  * hook set installed at once).
  *
- *   guard.ts               before every route: 503 while closing, the Host/Origin guard
+ *   guard.ts               around every route: request id, Server-Timing, access log; 503 while
+ *                          closing; the Host/Origin guard
  *   routes/errors.ts       the one error format: not found, 405, the error handler
  *   routes/healthz.ts      GET /healthz          health (200 ok/degraded, 503 starting)
  *   routes/views.ts        GET /views            the catalog
@@ -47,7 +49,9 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
   const fastifyLogger = logger.levelVal < logger.levels.values.warn! ? logger.child({}, { level: 'warn' }) : logger;
   const app = Fastify({
     loggerInstance: fastifyLogger as unknown as FastifyBaseLogger,
-    logController: new LogController({ disableRequestLogging: true }),
+    // Fastify's request lines are off: guard.ts writes one access line per request instead.
+    // Its error lines name the request id `req_id`, as the access line does.
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'req_id' }),
     routerOptions: { maxParamLength: 500 },
     bodyLimit: 1024 * 1024,
     // Requests arriving while the server closes are answered by the guard, in our format.
@@ -55,7 +59,9 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
     forceCloseConnections: 'idle',
     // Timeouts, the Host check moved out of Node, and the answer to unparseable requests.
     ...edgeServerOptions(limits),
-    frameworkErrors: frameworkError,
+    frameworkErrors: observeFrameworkErrors(logger, frameworkError),
+    // X-Request-Id: the client's when sane, else a fresh one (request-trace.ts).
+    genReqId: (raw) => requestId(raw.headers['x-request-id']),
   });
 
   // Parameters are validated by the service layer (shared with MCP); bodies are rendered by the

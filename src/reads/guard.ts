@@ -1,12 +1,14 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Socket } from 'node:net';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from '../shared/logger.js';
 import { guardServer, type HttpLimits } from './http-edges.js';
+import { newTrace, now, serverTiming } from './request-trace.js';
 import { sendError } from './routes/errors.js';
 
 /**
- * What runs before every route: a closing server answers 503, then the DNS-rebinding guard checks
- * Host and Origin. (The socket-level limits below Fastify are installed from here as well:
- * http-edges.ts.)
+ * What runs around every route: the request id, Server-Timing and the access log line; a closing
+ * server answers 503; the DNS-rebinding guard checks Host and Origin. (The socket-level limits
+ * below Fastify are installed from here as well: http-edges.ts.)
  */
 
 const LOOPBACK_HOSTS = ['127.0.0.1', 'localhost', '::1', '[::1]'];
@@ -66,6 +68,13 @@ function checkRequest(allowed: readonly string[], closing: () => boolean) {
  * run before any added later (by `extend`, say), which a plugin loaded at `ready` would not.
  */
 export function installGuard(app: FastifyInstance, opts: GuardOptions): void {
+  app.decorateRequest('trace', null as unknown as FastifyRequest['trace']);
+  // First, so that even a refused request has an id, a Server-Timing and its log line.
+  app.addHook('onRequest', async (req, reply) => observe(req, reply, opts.logger));
+  app.addHook('onSend', (req, reply, payload, done) => {
+    if (!reply.hasHeader('server-timing')) reply.header('server-timing', serverTiming(req.trace));
+    done(null, payload);
+  });
   const edges = guardServer(app.server, opts.limits, opts.logger);
   let closing = false;
   app.addHook('preClose', async () => {
@@ -73,4 +82,60 @@ export function installGuard(app: FastifyInstance, opts: GuardOptions): void {
     edges.closeUnfinished();
   });
   app.addHook('onRequest', checkRequest(opts.allowedHosts, () => closing));
+}
+
+/** Bytes written on each connection up to the end of its last response (see `observe`). */
+const writtenBefore = new WeakMap<Socket, number>();
+
+/**
+ * Starts a request's trace, echoes its id, and logs one access line when its response is over
+ * (finished or cut off: 'close' fires either way, also for a hijacked reply, where Fastify's
+ * onResponse would miss a client that went away).
+ *
+ * `bytes` is what the response put on the connection (status line, headers, body, chunk framing),
+ * counted on the socket: exact for a streamed body and a HEAD alike. Node writes the responses of
+ * one connection in order, so the bytes since the previous response ended are this one's.
+ */
+function observe(req: FastifyRequest, reply: FastifyReply, logger: Logger): void {
+  if (req.trace) return;
+  const trace = newTrace();
+  req.trace = trace;
+  reply.header('x-request-id', req.id);
+  if (!logger.isLevelEnabled('info')) return;
+  const socket = req.raw.socket;
+  reply.raw.once('close', () => {
+    const written = socket.bytesWritten;
+    const bytes = written - (writtenBefore.get(socket) ?? 0);
+    writtenBefore.set(socket, written);
+    const url = req.raw.url ?? '';
+    logger.info(
+      {
+        req_id: req.id,
+        method: req.raw.method,
+        path: url.length > 500 ? url.slice(0, 500) : url,
+        status: reply.raw.statusCode,
+        ms: Math.round((now() - trace.start) * 100) / 100,
+        bytes,
+        generation: trace.generation,
+        cache: trace.cache,
+        ...(!reply.raw.writableFinished && { aborted: true }),
+      },
+      'request',
+    );
+  });
+}
+
+/**
+ * Fastify's `frameworkErrors` (a malformed URL) is answered before any hook runs: the handler is
+ * wrapped so that such a request is traced and logged like any other.
+ */
+export function observeFrameworkErrors(
+  logger: Logger,
+  handler: (err: FastifyError, req: FastifyRequest, reply: FastifyReply) => void,
+): (err: FastifyError, req: FastifyRequest, reply: FastifyReply) => void {
+  return (err, req, reply) => {
+    observe(req, reply, logger);
+    reply.header('server-timing', serverTiming(req.trace));
+    handler(err, req, reply);
+  };
 }

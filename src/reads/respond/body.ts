@@ -1,5 +1,6 @@
 import { PassThrough } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { serverTiming } from '../request-trace.js';
 import type { CachedBody } from './cache.js';
 
 /** How a rows body leaves: buffered then streamed as it grows, or a cached one spliced with its age. */
@@ -98,7 +99,9 @@ export function sendCached(req: FastifyRequest, reply: FastifyReply, entry: Cach
   const length = entry.before.length + ageBuf.length + entry.after.length;
   reply.hijack();
   const raw = reply.raw;
-  raw.writeHead(200, { ...reply.getHeaders(), 'content-length': String(length), 'content-type': entry.contentType } as Record<string, string>);
+  // A hijacked reply skips the onSend hooks: its Server-Timing is set here.
+  const headers = { ...reply.getHeaders(), 'server-timing': serverTiming(req.trace), 'content-length': String(length), 'content-type': entry.contentType };
+  raw.writeHead(200, headers as Record<string, string>);
   if (req.method === 'HEAD') {
     raw.end();
     return reply;

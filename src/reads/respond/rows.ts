@@ -6,6 +6,7 @@ import type { ReadsService } from '../service.js';
 import { BufferThenStream, sendCached } from './body.js';
 import { bodyOf, type CachedBody, type ResponseCache } from './cache.js';
 import { etagFor, validate } from './headers.js';
+import { now } from '../request-trace.js';
 import { CONTENT_TYPES, csvRenderer, jsonRenderer, ndjsonRenderer, type Format, type Renderer } from './render.js';
 
 /**
@@ -55,6 +56,7 @@ export class RowsResponder {
 
   async respond(r: RowsRequest): Promise<FastifyReply> {
     const gen = this.o.service.acquire();
+    r.req.trace.generation = gen.generation;
     let released = false;
     const release = () => {
       if (!released) {
@@ -71,15 +73,21 @@ export class RowsResponder {
 
   private async answer(gen: Generation, r: RowsRequest, release: () => void): Promise<FastifyReply> {
     const { service, cache } = this.o;
+    const trace = r.req.trace;
+    const planStart = now();
     const { plan, key, etag } = this.planOf(gen, r);
+    trace.plan = now() - planStart;
     const freshness = service.freshness(gen, plan.view);
     if (validate(r.reply, r.req.headers['if-none-match'], etag, freshness)) return r.reply.code(304).send();
     r.reply.type(CONTENT_TYPES[r.format]);
 
+    trace.cache = 'hit';
     const cached = cache.get(gen.generation, key);
     if (cached) return sendCached(r.req, r.reply, cached, freshness.age_seconds);
+    // A render another request finished while this one waited counts as a hit too: none was done here.
     const flight = await cache.claim(gen.generation, key);
     if ('entry' in flight) return sendCached(r.req, r.reply, flight.entry, freshness.age_seconds);
+    trace.cache = 'miss';
     try {
       const entry = await this.render({ ...r, gen, plan, key, freshness, release });
       flight.done(entry);
@@ -109,7 +117,11 @@ export class RowsResponder {
   /** Renders a miss and sends it; resolves with the cache entry, or null when it was too large to keep. */
   private async render(p: Planned): Promise<CachedBody | null> {
     const { service, cache } = this.o;
+    const trace = p.req.trace;
+    const countStart = now();
     const total = await service.count(p.gen, p.plan);
+    let query = now() - countStart;
+    let render = 0;
     p.reply.header('x-lattice-total', String(total));
     const renderer: Renderer =
       p.format === 'json' ? jsonRenderer(service.rowsEnvelope(p.gen, p.plan, total)) : p.format === 'ndjson' ? ndjsonRenderer() : csvRenderer(p.plan.view.columns);
@@ -120,11 +132,28 @@ export class RowsResponder {
       age: renderer.afterAge === null ? null : String(p.freshness.age_seconds),
       streamThresholdBytes: this.o.streamThresholdBytes,
       keepBytes: cache.maxEntryBytes,
+      onStream: () => (trace.streaming = true),
     });
+    // Rendering runs inside the row callback: the time spent there (rendering, and any wait for
+    // the client to drain) is taken off the time the rows took to read, so `query` is DuckDB's.
+    let inSink = 0;
+    const sink = (rows: string[]): void | Promise<void> => {
+      const t = now();
+      const written = writer.write(renderer.rows(rows));
+      const spent = now() - t;
+      render += spent;
+      if (written === undefined) {
+        inSink += spent;
+        return;
+      }
+      return written.finally(() => (inSink += now() - t));
+    };
 
     try {
       if (renderer.afterAge !== null) writer.write(renderer.afterAge);
-      await service.streamRows(p.gen, p.plan, (rows) => writer.write(renderer.rows(rows)));
+      const readStart = now();
+      await service.streamRows(p.gen, p.plan, sink);
+      query += now() - readStart - inSink;
       writer.write(renderer.tail);
     } catch (err) {
       if (!writer.abort(err as Error)) throw err;
@@ -132,6 +161,8 @@ export class RowsResponder {
       return null;
     }
     p.release();
+    trace.query = query;
+    trace.render = render;
     const pieces = writer.held;
     const contentType = CONTENT_TYPES[p.format];
     const entry: CachedBody =

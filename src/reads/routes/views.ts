@@ -11,6 +11,7 @@ export const viewsRoutes: FastifyPluginAsync<{ service: ReadsService }> = async 
     const keys = Object.keys(req.query as object);
     if (keys.length > 0) throw new BadParameterError(keys[0]!.slice(0, 64), 'unknown parameter; /views takes none');
     const gen = service.acquire();
+    req.trace.generation = gen.generation;
     try {
       const catalog = service.catalogOf(gen);
       const etag = etagFor(gen.generation, gen.meta.published_at, 'views');
