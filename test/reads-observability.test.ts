@@ -8,7 +8,7 @@ import { eventually, startDaemon, tempHome, WAIT_MS, type TempHome } from './hel
 import { DEFAULTS } from '../src/shared/config.js';
 import { startReadsServer, type ReadsServer } from '../src/reads/server.js';
 import { agent, get, pull, startFake, startReads, type Got } from './reads/fixtures.js';
-import { rawConnect } from './reads/raw-http.js';
+import { rawConnect, rawExchange } from './reads/raw-http.js';
 
 vi.mock('../src/shared/version.js', () => ({ VERSION: '0.0.0-test' }));
 
@@ -144,6 +144,10 @@ describe('X-Request-Id', () => {
     ]);
     expect(mcp.headers['x-request-id']).toBe('r-7');
     for (const id of ['r-1', 'r-2', 'r-3', 'r-4', 'r-5', 'r-6', 'r-7']) expect((await lines.accessLine(id)).req_id).toBe(id);
+    // Written on the socket below Fastify (no request was parsed): a fresh id all the same.
+    const connect = await rawExchange(server.url, 'CONNECT 127.0.0.1:22 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    expect(connect.status).toBe(405);
+    expect(connect.headers['x-request-id']).toMatch(UUID);
   });
 });
 

@@ -1,6 +1,7 @@
 import { STATUS_CODES, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Logger } from '../shared/logger.js';
+import { requestId } from './request-trace.js';
 import { errorBody, methodNotAllowed, statusOf, type ErrorAnswer, type ErrorCode, type StatusOf } from './error-codes.js';
 
 /**
@@ -65,6 +66,8 @@ function rawAnswer({ status, headers, body: error }: ErrorAnswer): string {
     'Content-Type: application/json; charset=utf-8',
     `Content-Length: ${Buffer.byteLength(body)}`,
     'Cache-Control: no-store',
+    // No request was parsed, so no client id to echo: a fresh one, so every response has one.
+    `X-Request-Id: ${requestId(undefined)}`,
     ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
     'Connection: close',
   ];
@@ -162,7 +165,7 @@ export function guardServer(server: Server, limits: HttpLimits, logger: Logger):
 
   server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
     const body = JSON.stringify(errorBody('bad_request', `Expect: ${String(req.headers.expect).slice(0, 100)} is not supported (only 100-continue)`));
-    res.writeHead(417 satisfies StatusOf<'bad_request'>, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store', connection: 'close' });
+    res.writeHead(417 satisfies StatusOf<'bad_request'>, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store', 'x-request-id': requestId(req.headers['x-request-id']), connection: 'close' });
     res.end(body);
   });
 
