@@ -14,7 +14,7 @@ import { sendError } from './routes/errors.js';
 const LOOPBACK_HOSTS = ['127.0.0.1', 'localhost', '::1', '[::1]'];
 
 /** The host name of a Host header or an Origin URL, lower-cased, without port; null if unparseable. */
-export function hostOf(value: string, isOrigin: boolean): string | null {
+function hostOf(value: string, isOrigin: boolean): string | null {
   try {
     const url = new URL(isOrigin ? value : `http://${value}`);
     if (isOrigin && url.origin === 'null') return null;
@@ -24,7 +24,7 @@ export function hostOf(value: string, isOrigin: boolean): string | null {
   }
 }
 
-export function isAllowedHost(name: string | null, extra: readonly string[]): boolean {
+function isAllowedHost(name: string | null, extra: readonly string[]): boolean {
   if (name === null) return false;
   const bare = name.startsWith('[') ? name.slice(1, -1) : name;
   return LOOPBACK_HOSTS.includes(name) || LOOPBACK_HOSTS.includes(bare) || extra.includes(name) || extra.includes(bare);
@@ -70,7 +70,10 @@ function checkRequest(allowed: readonly string[], closing: () => boolean) {
 export function installGuard(app: FastifyInstance, opts: GuardOptions): void {
   app.decorateRequest('trace', null as unknown as FastifyRequest['trace']);
   // First, so that even a refused request has an id, a Server-Timing and its log line.
-  app.addHook('onRequest', async (req, reply) => observe(req, reply, opts.logger));
+  app.addHook('onRequest', (req, reply, done) => {
+    observe(req, reply, opts.logger);
+    done();
+  });
   app.addHook('onSend', (req, reply, payload, done) => {
     if (!reply.hasHeader('server-timing')) reply.header('server-timing', serverTiming(req.trace));
     done(null, payload);

@@ -13,14 +13,14 @@ export function etagFor(generation: number, publishedAt: string, key: string): s
   return `W/"g${generation}-${digest}"`;
 }
 
-export function etagMatches(header: string | undefined, etag: string): boolean {
+function etagMatches(header: string | undefined, etag: string): boolean {
   if (!header) return false;
   const strip = (t: string) => t.trim().replace(/^W\//, '');
   const want = strip(etag);
   return header.split(',').some((t) => t.trim() === '*' || strip(t) === want);
 }
 
-export function setFreshnessHeaders(reply: FastifyReply, f: Freshness): void {
+function setFreshnessHeaders(reply: FastifyReply, f: Freshness): void {
   reply.header('x-lattice-generation', String(f.generation));
   reply.header('x-lattice-published-at', f.published_at);
   if (f.materialized_at) reply.header('x-lattice-materialized-at', f.materialized_at);

@@ -10,10 +10,10 @@ import { unencapsulated } from '../unencapsulated.js';
  * below Fastify, on the socket, are in http-edges.ts; both take their codes from error-codes.ts.)
  */
 
-export const READ_METHODS = new Set(['GET', 'HEAD']);
+const READ_METHODS = new Set(['GET', 'HEAD']);
 
 /** Sends an error answer (status, headers, body). */
-export function sendAnswer(reply: FastifyReply, { status, headers, body }: ErrorAnswer): FastifyReply {
+function sendAnswer(reply: FastifyReply, { status, headers, body }: ErrorAnswer): FastifyReply {
   // Set for a successful answer before it failed: an error must not carry them.
   reply.removeHeader('etag');
   reply.removeHeader('x-lattice-total');
