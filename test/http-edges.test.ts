@@ -242,7 +242,7 @@ describe('parameter names that are Object.prototype members are ordinary unknown
   const V = '/views/tool_sessions';
   const cases: Array<{ path: string; status: number; code: ErrorResponse['error']['code']; parameter?: string; message: RegExp }> = [
     { path: `${V}?filter[__proto__]=x`, status: 400, code: 'bad_parameter', parameter: 'filter[__proto__]', message: /unknown column "__proto__" in view tool_sessions/ },
-    { path: `${V}?filter[__proto__][tool_name]=Bash`, status: 400, code: 'bad_parameter', parameter: 'filter[__proto__][tool_name]', message: /unknown column "__proto__\]\[tool_name"/ },
+    { path: `${V}?filter[__proto__][tool_name]=Bash`, status: 400, code: 'bad_parameter', parameter: 'filter[__proto__][tool_name]', message: /unknown column "__proto__" in view tool_sessions/ },
     { path: `${V}?filter[constructor]=x`, status: 400, code: 'bad_parameter', parameter: 'filter[constructor]', message: /unknown column "constructor"/ },
     { path: `${V}?filter[toString]=x`, status: 400, code: 'bad_parameter', parameter: 'filter[toString]', message: /unknown column "toString"/ },
     { path: `${V}?filter[hasOwnProperty]=1`, status: 400, code: 'bad_parameter', parameter: 'filter[hasOwnProperty]', message: /unknown column "hasOwnProperty"/ },
@@ -270,17 +270,18 @@ describe('parameter names that are Object.prototype members are ordinary unknown
     const client = await connect(proc.url);
     try {
       // Parsed from JSON text, so `__proto__` is an own key (as it is in a client's request).
-      for (const [filters, column] of [
+      for (const [filters, column, param] of [
         ['{"__proto__": 1}', '__proto__'],
         ['{"__proto__": "Bash"}', '__proto__'],
-        ['{"__proto__": {"tool_name": "Bash"}}', '__proto__'],
+        // An object of operators: the parameter is the operator's (`filters.__proto__.tool_name`), the column is named.
+        ['{"__proto__": {"tool_name": "Bash"}}', '__proto__', '__proto__.tool_name'],
         ['{"tool_name": "Bash", "__proto__": "x"}', '__proto__'],
         ['{"constructor": "x"}', 'constructor'],
         ['{"toString": "x"}', 'toString'],
-      ] as const) {
+      ] as Array<[string, string, string?]>) {
         const args = JSON.parse(`{"view": "tool_sessions", "filters": ${filters}}`) as Record<string, unknown>;
         expect(JSON.stringify(args)).toContain(`"${column}"`);
-        expect(errorText(await call(client, 'read_view', args)), filters).toContain(`filters.${column}: unknown column "${column}" in view tool_sessions; ${COLUMNS}`);
+        expect(errorText(await call(client, 'read_view', args)), filters).toContain(`filters.${param ?? column}: unknown column "${column}" in view tool_sessions; ${COLUMNS}`);
       }
       // A real column still filters.
       const { rows } = structured<ViewRowsResponse>(await call(client, 'read_view', { view: 'tool_sessions', filters: { tool_name: 'Bash' } }));

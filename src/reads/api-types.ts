@@ -7,6 +7,7 @@
  * responses against the published OpenAPI document.
  */
 import type { PullerStatus } from '../shared/status.js';
+import type { ErrorCode } from './error-codes.js';
 
 /** Every error body: `{"error": {"code": ..., "message": ...}}`. */
 export interface ErrorResponse {
@@ -19,21 +20,11 @@ export interface ErrorResponse {
   };
 }
 
-export type ErrorCode =
-  | 'bad_parameter'
-  | 'unknown_view'
-  | 'view_not_ready'
-  | 'not_found'
-  | 'method_not_allowed'
-  | 'not_acceptable'
-  | 'forbidden_host'
-  | 'no_snapshot'
-  | 'snapshot_unavailable'
-  | 'busy'
-  | 'timeout'
-  | 'request_timeout'
-  | 'bad_request'
-  | 'internal';
+/**
+ * The codes, each with its HTTP status and meaning, are listed in src/reads/error-codes.ts (a
+ * type-only import: this file stays free of run-time dependencies).
+ */
+export type { ErrorCode };
 
 /** How fresh the data of a response is. Also sent as `X-Lattice-*` headers (NDJSON and CSV have no envelope). */
 export interface Freshness {

@@ -1,15 +1,15 @@
 import { STATUS_CODES, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Logger } from '../shared/logger.js';
-import type { ErrorCode } from './api-types.js';
-import { errorBody } from './http-support.js';
+import { requestId } from './request-trace.js';
+import { errorBody, methodNotAllowed, statusOf, type ErrorAnswer, type ErrorCode, type StatusOf } from './error-codes.js';
 
 /**
  * The edges of the HTTP server below Fastify's routes: how long a client may take to send a
  * request, how many connections it may hold, and the answers Node's http server would otherwise
  * write by itself (an empty 400 for a missing Host, an empty 417, a dropped CONNECT, an HTML-less
  * 400 for a request it cannot parse). Each of those is a JSON error body of the registry
- * (api-types.ts), written on the socket where no request object exists.
+ * (error-codes.ts), written on the socket where no request object exists.
  */
 
 export interface HttpLimits {
@@ -55,13 +55,19 @@ const HTTP_EDGES = {
 } as const;
 
 /** A complete HTTP/1.1 response with a JSON error body, for writing straight on a socket. */
-function rawErrorResponse(status: number, code: ErrorCode, message: string, headers: Record<string, string> = {}): string {
-  const body = JSON.stringify(errorBody(code, message));
+function rawErrorResponse<C extends ErrorCode>(code: C, message: string, headers: Record<string, string> = {}, status?: StatusOf<C>): string {
+  return rawAnswer({ status: status ?? statusOf(code), headers, body: errorBody(code, message) });
+}
+
+function rawAnswer({ status, headers, body: error }: ErrorAnswer): string {
+  const body = JSON.stringify(error);
   const lines = [
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}`,
     'Content-Type: application/json; charset=utf-8',
     `Content-Length: ${Buffer.byteLength(body)}`,
     'Cache-Control: no-store',
+    // No request was parsed, so no client id to echo: a fresh one, so every response has one.
+    `X-Request-Id: ${requestId(undefined)}`,
     ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
     'Connection: close',
   ];
@@ -82,7 +88,7 @@ export function edgeServerOptions(limits: HttpLimits): {
     keepAliveTimeout: HTTP_EDGES.keepAliveMs,
     http: {
       // Node would answer a request without Host with an empty 400 before any hook runs; the Host
-      // guard (http.ts) answers it in JSON instead.
+      // guard (guard.ts) answers it in JSON instead.
       requireHostHeader: false,
       // Node checks headersTimeout <= requestTimeout when it creates the server, before Fastify
       // sets the request timeout: both are given here. The headers are part of the request: the
@@ -109,16 +115,16 @@ function answerClientError(err: NodeJS.ErrnoException & { reason?: string; rawPa
   let answer: string;
   if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
     const seconds = limits.requestTimeoutMs / 1000;
-    answer = rawErrorResponse(408, 'request_timeout', `the request (headers and body) did not arrive within ${seconds} s; send it whole (SESSION_LATTICE_REQUEST_TIMEOUT_SECONDS sets the bound)`);
+    answer = rawErrorResponse('request_timeout', `the request (headers and body) did not arrive within ${seconds} s; send it whole (SESSION_LATTICE_REQUEST_TIMEOUT_SECONDS sets the bound)`);
   } else if (err.code === 'HPE_HEADER_OVERFLOW') {
-    answer = rawErrorResponse(431, 'bad_request', 'the request line and headers are too large (over 16 KB); shorten the query string');
+    answer = rawErrorResponse('bad_request', 'the request line and headers are too large (over 16 KB); shorten the query string', {}, 431);
   } else if (err.code === 'HPE_INVALID_METHOD' && REQUEST_LINE.test(err.rawPacket?.toString('latin1', 0, 2048) ?? '')) {
     // A well-formed request line whose method Node does not know (not garbage): 405, like any
     // other method the read API does not take.
     const method = (err.rawPacket?.toString('latin1', 0, 64) ?? '').split(' ')[0]!.slice(0, 40);
-    answer = rawErrorResponse(405, 'method_not_allowed', `method ${method} is not allowed: the read API is read-only (GET and HEAD; POST at /mcp)`, { Allow: 'GET, HEAD' });
+    answer = rawAnswer(methodNotAllowed(method));
   } else {
-    answer = rawErrorResponse(400, 'bad_request', `malformed HTTP request${err.reason ? `: ${err.reason}` : ''}`);
+    answer = rawErrorResponse('bad_request', `malformed HTTP request${err.reason ? `: ${err.reason}` : ''}`);
   }
   socket.end(answer);
 }
@@ -154,15 +160,12 @@ type HttpSocket = Socket & { _httpMessage?: ServerResponse | null };
  */
 export function guardServer(server: Server, limits: HttpLimits, logger: Logger): ServerGuard {
   server.on('connect', (_req: IncomingMessage, socket: Socket) => {
-    refuseOnSocket(
-      socket,
-      rawErrorResponse(405, 'method_not_allowed', 'method CONNECT is not allowed: this is not a proxy; the read API takes GET and HEAD (POST at /mcp)', { Allow: 'GET, HEAD' }),
-    );
+    refuseOnSocket(socket, rawAnswer(methodNotAllowed('CONNECT', 'this is not a proxy')));
   });
 
   server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
     const body = JSON.stringify(errorBody('bad_request', `Expect: ${String(req.headers.expect).slice(0, 100)} is not supported (only 100-continue)`));
-    res.writeHead(417, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store', connection: 'close' });
+    res.writeHead(417 satisfies StatusOf<'bad_request'>, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store', 'x-request-id': requestId(req.headers['x-request-id']), connection: 'close' });
     res.end(body);
   });
 
@@ -180,7 +183,7 @@ export function guardServer(server: Server, limits: HttpLimits, logger: Logger):
         // Headers still arriving (bytes but no request yet), or a body still arriving.
         const arriving = res ? !res.headersSent : req === undefined && socket.bytesRead > 0;
         if (arriving && socket.writable) {
-          refuseOnSocket(socket, rawErrorResponse(503, 'busy', 'the server is shutting down and the request had not arrived whole; retry in a moment', { 'Retry-After': '1' }));
+          refuseOnSocket(socket, rawErrorResponse('busy', 'the server is shutting down and the request had not arrived whole; retry in a moment', { 'Retry-After': '1' }));
         } else {
           socket.destroy();
         }
@@ -212,7 +215,7 @@ function capConnections(server: Server, max: number, logger: Logger): ReadonlySe
       }
       refuseOnSocket(
         socket,
-        rawErrorResponse(503, 'busy', `too many open connections (${max}); retry shortly, or reuse a keep-alive connection`, { 'Retry-After': '1' }),
+        rawErrorResponse('busy', `too many open connections (${max}); retry shortly, or reuse a keep-alive connection`, { 'Retry-After': '1' }),
       );
       return;
     }

@@ -1,3 +1,4 @@
+import { FILTER_OPS, OP_MEANING } from './plan/filters.js';
 import { DEFAULT_LIMIT, MAX_LIMIT } from './plan/planner.js';
 import {
   ErrorResponseSchema,
@@ -22,13 +23,24 @@ const freshnessHeaders = {
   'X-Lattice-Published-At': { description: 'when that generation was published', schema: { type: 'string' } },
   'X-Lattice-Materialized-At': { description: "when the view's rows were computed", schema: { type: 'string' } },
   'X-Lattice-Scan-Version': { description: 'upstream scan_version of the rows', schema: { type: 'integer' } },
+  'X-Lattice-Timezone': { description: "the IANA zone the generation's days, weeks, months and hours were cut in", schema: { type: 'string' } },
   'X-Lattice-Age-Seconds': { description: 'seconds since materialized_at', schema: { type: 'number' } },
+  'X-Request-Id': { description: "the request's id: the client's X-Request-Id when it sent a sane one (printable ASCII, at most 128 characters), generated otherwise; in the access log", schema: { type: 'string' } },
+  'Server-Timing': { description: 'where the time went, in ms: plan, query (DuckDB), render, total; `cache;desc=hit|miss` for rows', schema: { type: 'string' } },
 };
+
+/** The filter syntax, from the operators' own table (plan/filters.ts). */
+const FILTER_DESCRIPTION = [
+  "`filter[col]=value` (exact match) or `filter[col][op]=value`, the value converted to the column's type (a value that does not convert is a 400 naming the type, with an example);",
+  'several conditions are ANDed, also on one column. Operators:',
+  FILTER_OPS.map((op) => `\`${op}\`: ${OP_MEANING[op]}`).join('; '),
+  '. NULL cells match no comparison; ask for them with `isnull`.',
+].join(' ');
 
 const rowsQuery = {
   ...jsonSchema(ViewRowsQuerySchema, 'input'),
-  // filter[col]=value: exact match on a column (list columns: contains). See params.ts.
-  patternProperties: { '^filter\\[.+\\]$': { type: 'string', description: 'exact-match filter on a column' } },
+  // filter[col]=value and filter[col][op]=value; openapi.ts turns this into a deepObject `filter`.
+  patternProperties: { '^filter\\[[^\\]]*\\](\\[[^\\]]*\\])?$': { type: 'string', description: FILTER_DESCRIPTION } },
   additionalProperties: false,
 };
 
@@ -56,9 +68,11 @@ export const ROUTE_SCHEMAS = {
   viewRows: {
     summary: "A view's rows",
     description: [
-      `Paginated rows (limit default ${DEFAULT_LIMIT}, max ${MAX_LIMIT}; offset), sorted by \`order_by\` (comma-separated columns,`,
-      '`-col` for descending; the key columns break ties), filtered by `filter[col]=value` (exact match, the value converted to the',
-      "column's type; on a list column: the list contains the value), with the total count and the freshness.",
+      `Rows a page at a time (limit default ${DEFAULT_LIMIT}, max ${MAX_LIMIT}), sorted by \`order_by\` (comma-separated columns,`,
+      '`-col` for descending, NULLs last; the key columns break ties), filtered by `filter[col][op]=value` (see the `filter` parameter),',
+      'with only the `columns` asked for (the key columns always come along), the total count (`count=none` skips it) and the freshness.',
+      'A page with more rows after it carries `next` and `next_url` (JSON) and `Link: <...>; rel="next"` (every format); `after=<next>`',
+      'resumes after the last row of the previous page by key, also in a newer generation; `offset` still works.',
       'JSON by default; NDJSON (`Accept: application/x-ndjson` or `?format=ndjson`) or CSV (`Accept: text/csv` or `?format=csv`),',
       'which carry freshness and total in `X-Lattice-*` headers. Large results stream.',
     ].join(' '),
@@ -68,7 +82,11 @@ export const ROUTE_SCHEMAS = {
     response: {
       200: {
         description: 'rows',
-        headers: { ...freshnessHeaders, 'X-Lattice-Total': { description: 'rows matching the filters', schema: { type: 'integer' } } },
+        headers: {
+          ...freshnessHeaders,
+          'X-Lattice-Total': { description: 'rows matching the filters (absent with count=none)', schema: { type: 'integer' } },
+          Link: { description: 'the next page: `<next_url>; rel="next"` (absent on the last page)', schema: { type: 'string' } },
+        },
         content: {
           'application/json': { schema: jsonSchema(ViewRowsResponseSchema) },
           'application/x-ndjson': { schema: { type: 'string', description: 'one JSON object per row, per line' } },
@@ -76,7 +94,7 @@ export const ROUTE_SCHEMAS = {
         },
       },
       304: { description: 'not modified (If-None-Match matched the generation and query)', type: 'null' },
-      400: error('a bad parameter (named in the message and `parameter`)'),
+      400: error('a bad parameter (named in the message and `parameter`): an unknown column or operator, a value that does not convert, a cursor of another query'),
       404: error('unknown view'),
       406: error('no acceptable format'),
       503: error('no snapshot yet, or the view is not materialized yet'),

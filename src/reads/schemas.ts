@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isoTime, PullerStatusSchema } from '../shared/status.js';
+import { ERROR_CODE_NAMES } from './error-codes.js';
 import { MAX_CURSOR_LENGTH } from './plan/cursor.js';
 import { FILTER_OPS, MAX_IN_VALUES, OP_MEANING } from './plan/filters.js';
 import { DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET } from './plan/planner.js';
@@ -14,22 +15,8 @@ import { DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET } from './plan/planner.js';
  * bodies are rendered by DuckDB and cached as bytes.
  */
 
-export const ErrorCodeSchema = z.enum([
-  'bad_parameter',
-  'unknown_view',
-  'view_not_ready',
-  'not_found',
-  'method_not_allowed',
-  'not_acceptable',
-  'forbidden_host',
-  'no_snapshot',
-  'snapshot_unavailable',
-  'busy',
-  'timeout',
-  'request_timeout',
-  'bad_request',
-  'internal',
-]);
+/** The codes of the one registry (error-codes.ts). */
+export const ErrorCodeSchema = z.enum(ERROR_CODE_NAMES);
 
 export const ErrorResponseSchema = z.object({
   error: z.object({

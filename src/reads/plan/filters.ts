@@ -39,10 +39,11 @@ export interface AppliedFilter {
   value: string | number | boolean | Array<string | number | boolean>;
 }
 
-/** One condition as a caller gave it, before conversion. */
+/** One condition as a caller gave it, before any check. */
 export interface FilterInput {
   column: string;
-  op: FilterOp;
+  /** One of FILTER_OPS when valid; checked by the planner. */
+  op: string;
   value: ScalarInput | readonly ScalarInput[];
   /** The parameter to name in an error: `filter[col][op]` (HTTP) or `filters.col.op` (MCP). */
   param: string;
@@ -52,10 +53,10 @@ function isFilterOp(op: string): op is FilterOp {
   return (FILTER_OPS as readonly string[]).includes(op);
 }
 
-/** A filter input, its operator checked. */
-export function filterInput(param: string, column: string, op: string, value: FilterInput['value']): FilterInput {
-  if (!isFilterOp(op)) throw new BadParameterError(param, `unknown operator ${JSON.stringify(op.slice(0, 40))}; operators: ${FILTER_OPS.join(', ')}`);
-  return { column, op, value, param };
+/** The operator of a filter, checked (after its column, so that a wrong column is named first). */
+export function checkedOp(f: FilterInput): FilterOp {
+  if (!isFilterOp(f.op)) throw new BadParameterError(f.param, `unknown operator ${JSON.stringify(f.op.slice(0, 40))}; operators: ${FILTER_OPS.join(', ')}`);
+  return f.op;
 }
 
 /** A filter of MCP `read_view`: a value (exact match; null matches NULL), or operators with their values. */
@@ -72,7 +73,7 @@ export function filtersFromObject(spec: Readonly<Record<string, FilterSpec>>): F
     else {
       const ops = Object.entries(value);
       if (ops.length === 0) throw new BadParameterError(param, `no operator given; operators: ${FILTER_OPS.join(', ')}`);
-      for (const [op, v] of ops) out.push(filterInput(`${param}.${op}`, column, op, v));
+      for (const [op, v] of ops) out.push({ column, op, value: v, param: `${param}.${op}` });
     }
   }
   return out;
@@ -131,7 +132,8 @@ function scalarOf(f: FilterInput): ScalarInput {
  * BadParameterError naming the parameter, the column's type and an example when the operator does
  * not apply or the value does not convert.
  */
-export function filterCondition(f: FilterInput, column: ColumnInfo, values: string[]): { sql: string; applied: AppliedFilter } {
+export function filterCondition(input: FilterInput, column: ColumnInfo, values: string[]): { sql: string; applied: AppliedFilter } {
+  const f = { ...input, op: checkedOp(input) };
   const col = sqlIdentifier(column.name);
   const info = typeInfo(column.type);
   const bind = (text: string): string => {

@@ -1,10 +1,11 @@
 import { BadParameterError } from '../errors.js';
-import { FILTER_OPS, filterInput, type FilterInput } from './filters.js';
-import { MAX_LIMIT, type ReadViewParams } from './planner.js';
+import { FILTER_OPS, type FilterInput } from '../plan/filters.js';
+import { MAX_LIMIT, type ReadViewParams } from '../plan/planner.js';
 
 /**
  * The HTTP query string of GET /views/:name (`filter[col]=v`, `filter[col][op]=v`, `columns=a,b`...)
- * as the planner's ReadViewParams. (MCP's `read_view` arguments are ReadViewParams already.)
+ * as the planner's ReadViewParams; the values are validated by the planner (plan/), shared with
+ * MCP, whose `read_view` arguments are ReadViewParams already.
  */
 
 const ROW_PARAMS = ['limit', 'offset', 'order_by', 'columns', 'after', 'count', 'format'] as const;
@@ -24,7 +25,7 @@ export function parseRowsQuery(query: unknown): { params: ReadViewParams; format
     if (Array.isArray(raw)) throw new BadParameterError(shown, 'given more than once');
     const filter = FILTER_PARAM.exec(key);
     if (filter) {
-      filters.push(filterInput(shown, filter[1]!, filter[2] ?? 'eq', raw));
+      filters.push({ column: filter[1]!, op: filter[2] ?? 'eq', value: raw, param: shown });
       continue;
     }
     switch (key as (typeof ROW_PARAMS)[number]) {

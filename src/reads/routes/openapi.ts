@@ -1,6 +1,9 @@
 import type { RouteOptions } from 'fastify';
-import { VERSION } from '../shared/version.js';
-import { jsonSchema, ErrorResponseSchema } from './schemas.js';
+import { VERSION } from '../../shared/version.js';
+import { FILTER_OPS } from '../plan/filters.js';
+import { ROUTE_SCHEMAS } from '../route-schemas.js';
+import { jsonSchema, ErrorResponseSchema } from '../schemas.js';
+import { unencapsulated } from '../unencapsulated.js';
 
 /**
  * Builds the OpenAPI 3.1 document from the routes as registered (their `schema`), so the document
@@ -45,15 +48,20 @@ export function buildOpenApi(routes: readonly RouteOptions[]): Record<string, un
       for (const [name, s] of Object.entries(qs?.properties ?? {})) {
         parameters.push({ name, in: 'query', required: qs?.required?.includes(name) ?? false, description: s.description, schema: s });
       }
-      if (qs?.patternProperties && Object.keys(qs.patternProperties).some((p) => p.startsWith('^filter'))) {
+      const filter = Object.entries(qs?.patternProperties ?? {}).find(([p]) => p.startsWith('^filter'));
+      if (filter) {
         parameters.push({
           name: 'filter',
           in: 'query',
           style: 'deepObject',
           explode: true,
           required: false,
-          description: 'filter[col]=value: exact match on a column, the value converted to its type; on a list column, the list contains the value',
-          schema: { type: 'object', additionalProperties: { type: 'string' } },
+          description: (filter[1] as { description?: string }).description,
+          // filter[col]=value, or filter[col][op]=value
+          schema: {
+            type: 'object',
+            additionalProperties: { oneOf: [{ type: 'string' }, { type: 'object', propertyNames: { enum: [...FILTER_OPS] }, additionalProperties: { type: 'string' } }] },
+          },
         });
       }
       const responses: Record<string, unknown> = {};
@@ -76,3 +84,17 @@ export function buildOpenApi(routes: readonly RouteOptions[]): Record<string, un
     components: { schemas: { Error: jsonSchema(ErrorResponseSchema) } },
   };
 }
+
+/**
+ * GET /openapi.json. Registered before the other routes and for the whole app, so that its route
+ * collector sees every route registered after it, in any plugin.
+ */
+export const openApiRoutes = unencapsulated(async (app) => {
+  const routes: RouteOptions[] = [];
+  app.addHook('onRoute', (route) => {
+    routes.push(route);
+  });
+  app.get('/openapi.json', { schema: ROUTE_SCHEMAS.openapi }, async (_req, reply) => {
+    return reply.type('application/json; charset=utf-8').send(JSON.stringify(buildOpenApi(routes)));
+  });
+});

@@ -9,6 +9,8 @@
 export interface CachedBody {
   generation: number;
   contentType: string;
+  /** The headers that describe this body (`X-Lattice-Total`, `Link`), sent again with every hit. */
+  headers: Readonly<Record<string, string>>;
   /** Body bytes before the age value (the whole body when `after` is null). */
   before: Buffer;
   /** Body bytes after the age value; null for bodies without one (NDJSON, CSV). */

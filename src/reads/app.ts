@@ -1,0 +1,80 @@
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from '../shared/logger.js';
+import { installGuard, observeFrameworkErrors } from './guard.js';
+import { edgeServerOptions, type HttpLimits } from './http-edges.js';
+import { mcpPlugin } from './mcp/plugin.js';
+import type { QueryRunner } from './query-workers/pool.js';
+import { requestId } from './request-trace.js';
+import { ResponseCache } from './respond/cache.js';
+import { errorHandlers, frameworkError } from './routes/errors.js';
+import { healthzRoutes } from './routes/healthz.js';
+import { openApiRoutes } from './routes/openapi.js';
+import { viewRowsRoutes } from './routes/view-rows.js';
+import { viewsRoutes } from './routes/views.js';
+import type { ReadsService } from './service.js';
+
+/**
+ * The HTTP surface of the read service: a Fastify app made of one plugin per job (the guard is a
+ * hook set installed at once).
+ *
+ *   guard.ts               around every route: request id, Server-Timing, access log; 503 while
+ *                          closing; the Host/Origin guard
+ *   routes/errors.ts       the one error format: not found, 405, the error handler
+ *   routes/healthz.ts      GET /healthz          health (200 ok/degraded, 503 starting)
+ *   routes/views.ts        GET /views            the catalog
+ *   routes/view-rows.ts    GET /views/:name      rows (the responder: respond/)
+ *   routes/openapi.ts      GET /openapi.json     OpenAPI 3.1, generated from the route schemas
+ *   mcp/plugin.ts          POST /mcp             the MCP endpoint
+ */
+
+export interface BuildAppOptions {
+  service: ReadsService;
+  logger: Logger;
+  /** Extra Host/Origin names accepted besides loopback. */
+  allowedHosts?: readonly string[];
+  cache?: ResponseCache;
+  /** A response larger than this starts streaming instead of being buffered (bytes). */
+  streamThresholdBytes?: number;
+  /** The request deadline and the connection cap (http-edges.ts), from the settings. */
+  limits: HttpLimits;
+  /** Where the MCP `query` tool runs its SQL (the query worker pool). */
+  queryRunner: QueryRunner;
+}
+
+export function buildApp(opts: BuildAppOptions): FastifyInstance {
+  const { service, logger, limits } = opts;
+  const allowedHosts = (opts.allowedHosts ?? []).map((h) => h.toLowerCase());
+
+  // Fastify's own info lines ("Server listening at ...") repeat our `listening` line: warnings up.
+  const fastifyLogger = logger.levelVal < logger.levels.values.warn! ? logger.child({}, { level: 'warn' }) : logger;
+  const app = Fastify({
+    loggerInstance: fastifyLogger as unknown as FastifyBaseLogger,
+    // Fastify's request lines are off: guard.ts writes one access line per request instead.
+    // Its error lines name the request id `req_id`, as the access line does.
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'req_id' }),
+    routerOptions: { maxParamLength: 500 },
+    bodyLimit: 1024 * 1024,
+    // Requests arriving while the server closes are answered by the guard, in our format.
+    return503OnClosing: false,
+    forceCloseConnections: 'idle',
+    // Timeouts, the Host check moved out of Node, and the answer to unparseable requests.
+    ...edgeServerOptions(limits),
+    frameworkErrors: observeFrameworkErrors(logger, frameworkError),
+    // X-Request-Id: the client's when sane, else a fresh one (request-trace.ts).
+    genReqId: (raw) => requestId(raw.headers['x-request-id']),
+  });
+
+  // Parameters are validated by the service layer (shared with MCP); bodies are rendered by the
+  // routes. The route schemas document the API (/openapi.json) and are not compiled.
+  app.setValidatorCompiler(() => () => true);
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+
+  installGuard(app, { logger, allowedHosts, limits });
+  void app.register(errorHandlers, { service });
+  void app.register(openApiRoutes);
+  void app.register(healthzRoutes, { service });
+  void app.register(viewsRoutes, { service });
+  void app.register(viewRowsRoutes, { service, cache: opts.cache ?? new ResponseCache(), streamThresholdBytes: opts.streamThresholdBytes ?? 1024 * 1024 });
+  void app.register(mcpPlugin, { service, logger, allowedHosts, queryRunner: opts.queryRunner });
+  return app;
+}

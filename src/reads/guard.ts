@@ -1,0 +1,144 @@
+import type { Socket } from 'node:net';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from '../shared/logger.js';
+import { guardServer, type HttpLimits } from './http-edges.js';
+import { newTrace, now, serverTiming } from './request-trace.js';
+import { sendError } from './routes/errors.js';
+
+/**
+ * What runs around every route: the request id, Server-Timing and the access log line; a closing
+ * server answers 503; the DNS-rebinding guard checks Host and Origin. (The socket-level limits
+ * below Fastify are installed from here as well: http-edges.ts.)
+ */
+
+const LOOPBACK_HOSTS = ['127.0.0.1', 'localhost', '::1', '[::1]'];
+
+/** The host name of a Host header or an Origin URL, lower-cased, without port; null if unparseable. */
+function hostOf(value: string, isOrigin: boolean): string | null {
+  try {
+    const url = new URL(isOrigin ? value : `http://${value}`);
+    if (isOrigin && url.origin === 'null') return null;
+    return url.hostname.toLowerCase();
+  } catch {
+    return null;
+  }
+}
+
+function isAllowedHost(name: string | null, extra: readonly string[]): boolean {
+  if (name === null) return false;
+  const bare = name.startsWith('[') ? name.slice(1, -1) : name;
+  return LOOPBACK_HOSTS.includes(name) || LOOPBACK_HOSTS.includes(bare) || extra.includes(name) || extra.includes(bare);
+}
+
+export interface GuardOptions {
+  logger: Logger;
+  /** Extra Host/Origin names accepted besides loopback, lower-cased. */
+  allowedHosts: readonly string[];
+  limits: HttpLimits;
+}
+
+/**
+ * A server that is closing answers 503 (Fastify's own answer is not in our format). Then Host (and
+ * Origin, when sent) must be a loopback name or an allowed one; a missing Host is a bad request
+ * (Node's own check, an empty 400, is off: http-edges.ts).
+ */
+function checkRequest(allowed: readonly string[], closing: () => boolean) {
+  return async (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
+    if (closing()) {
+      reply.header('retry-after', '1').header('connection', 'close');
+      return sendError(reply, 'busy', 'the server is shutting down; retry in a moment');
+    }
+    const host = req.headers.host;
+    if (host === undefined || host === '') {
+      return sendError(reply, 'bad_request', 'the Host header is missing: send Host: 127.0.0.1:<port> (HTTP/1.1 requires it, and it is checked against DNS rebinding)');
+    }
+    if (!isAllowedHost(hostOf(host, false), allowed)) {
+      return sendError(reply, 'forbidden_host', `Host ${JSON.stringify(host.slice(0, 100))} is not allowed: only loopback names (127.0.0.1, localhost, [::1]) or --allowed-hosts`);
+    }
+    const origin = req.headers.origin;
+    if (origin !== undefined && !isAllowedHost(hostOf(origin, true), allowed)) {
+      return sendError(reply, 'forbidden_host', `Origin ${JSON.stringify(origin.slice(0, 100))} is not allowed: only loopback origins or --allowed-hosts`);
+    }
+    return undefined;
+  };
+}
+
+/**
+ * Installs the guard on the app at once rather than as a registered plugin: its preClose hook must
+ * run before any added later (by `extend`, say), which a plugin loaded at `ready` would not.
+ */
+export function installGuard(app: FastifyInstance, opts: GuardOptions): void {
+  app.decorateRequest('trace', null as unknown as FastifyRequest['trace']);
+  // First, so that even a refused request has an id, a Server-Timing and its log line.
+  app.addHook('onRequest', (req, reply, done) => {
+    observe(req, reply, opts.logger);
+    done();
+  });
+  app.addHook('onSend', (req, reply, payload, done) => {
+    if (!reply.hasHeader('server-timing')) reply.header('server-timing', serverTiming(req.trace));
+    done(null, payload);
+  });
+  const edges = guardServer(app.server, opts.limits, opts.logger);
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+    edges.closeUnfinished();
+  });
+  app.addHook('onRequest', checkRequest(opts.allowedHosts, () => closing));
+}
+
+/** Bytes written on each connection up to the end of its last response (see `observe`). */
+const writtenBefore = new WeakMap<Socket, number>();
+
+/**
+ * Starts a request's trace, echoes its id, and logs one access line when its response is over
+ * (finished or cut off: 'close' fires either way, also for a hijacked reply, where Fastify's
+ * onResponse would miss a client that went away).
+ *
+ * `bytes` is what the response put on the connection (status line, headers, body, chunk framing),
+ * counted on the socket: exact for a streamed body and a HEAD alike. Node writes the responses of
+ * one connection in order, so the bytes since the previous response ended are this one's.
+ */
+function observe(req: FastifyRequest, reply: FastifyReply, logger: Logger): void {
+  if (req.trace) return;
+  const trace = newTrace();
+  req.trace = trace;
+  reply.header('x-request-id', req.id);
+  if (!logger.isLevelEnabled('info')) return;
+  const socket = req.raw.socket;
+  reply.raw.once('close', () => {
+    const written = socket.bytesWritten;
+    const bytes = written - (writtenBefore.get(socket) ?? 0);
+    writtenBefore.set(socket, written);
+    const url = req.raw.url ?? '';
+    logger.info(
+      {
+        req_id: req.id,
+        method: req.raw.method,
+        path: url.length > 500 ? url.slice(0, 500) : url,
+        status: reply.raw.statusCode,
+        ms: Math.round((now() - trace.start) * 100) / 100,
+        bytes,
+        generation: trace.generation,
+        cache: trace.cache,
+        ...(!reply.raw.writableFinished && { aborted: true }),
+      },
+      'request',
+    );
+  });
+}
+
+/**
+ * Fastify's `frameworkErrors` (a malformed URL) is answered before any hook runs: the handler is
+ * wrapped so that such a request is traced and logged like any other.
+ */
+export function observeFrameworkErrors(
+  logger: Logger,
+  handler: (err: FastifyError, req: FastifyRequest, reply: FastifyReply) => void,
+): (err: FastifyError, req: FastifyRequest, reply: FastifyReply) => void {
+  return (err, req, reply) => {
+    observe(req, reply, logger);
+    reply.header('server-timing', serverTiming(req.trace));
+    handler(err, req, reply);
+  };
+}

@@ -1,0 +1,58 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { codeOfStatus, errorBody, methodNotAllowed, statusOf, type ErrorAnswer, type ErrorCode } from '../error-codes.js';
+import { ReadsError } from '../errors.js';
+import type { ReadsService } from '../service.js';
+import { unencapsulated } from '../unencapsulated.js';
+
+/**
+ * The one error format of the HTTP surface, in one place: how an error is sent, the answer for a
+ * path or method no route takes, and the handler every thrown error ends in. (The answers written
+ * below Fastify, on the socket, are in http-edges.ts; both take their codes from error-codes.ts.)
+ */
+
+const READ_METHODS = new Set(['GET', 'HEAD']);
+
+/** Sends an error answer (status, headers, body). */
+function sendAnswer(reply: FastifyReply, { status, headers, body }: ErrorAnswer): FastifyReply {
+  // Set for a successful answer before it failed: an error must not carry them.
+  reply.removeHeader('etag');
+  reply.removeHeader('x-lattice-total');
+  return reply.headers(headers).code(status).header('cache-control', 'no-store').type('application/json; charset=utf-8').send(JSON.stringify(body));
+}
+
+/**
+ * Sends an error body. The status is the registry's for the code unless the caller knows a more
+ * exact one (a framework error's own 413, say).
+ */
+export function sendError(reply: FastifyReply, code: ErrorCode, message: string, opts: { parameter?: string; status?: number } = {}): FastifyReply {
+  return sendAnswer(reply, { status: opts.status ?? statusOf(code), headers: {}, body: errorBody(code, message, opts.parameter) });
+}
+
+/** Fastify's `frameworkErrors`: a malformed URL (bad percent-encoding) gets the same format. */
+export function frameworkError(err: FastifyError, _req: FastifyRequest, reply: FastifyReply): void {
+  sendError(reply, 'bad_request', err.message);
+}
+
+export interface ErrorHandlersOptions {
+  service: ReadsService;
+}
+
+export const errorHandlers = unencapsulated<ErrorHandlersOptions>(async (app, { service }) => {
+  app.setNotFoundHandler((req, reply) => {
+    if (!READ_METHODS.has(req.method)) return sendAnswer(reply, methodNotAllowed(req.method));
+    const path = req.url.split('?')[0] ?? '';
+    return sendError(reply, 'not_found', `no route ${JSON.stringify(path.slice(0, 200))}; routes: /healthz, /views, /views/{name}, /openapi.json`);
+  });
+
+  app.setErrorHandler(async (err, req, reply) => {
+    if (err instanceof ReadsError) {
+      if (err.status === 503) reply.header('retry-after', '1');
+      return sendError(reply, err.code, await service.messageOf(err), { parameter: err.parameter });
+    }
+    const e = err as { statusCode?: number; message?: string };
+    const status = typeof e.statusCode === 'number' ? e.statusCode : 500;
+    if (status >= 400 && status < 500) return sendError(reply, codeOfStatus(status), e.message ?? 'bad request', { status });
+    req.log.error({ err, url: req.url }, 'request failed');
+    return sendError(reply, 'internal', 'internal error; see the server log');
+  });
+});
