@@ -17,15 +17,29 @@ export interface ReadsRig {
   home: string;
   recall: FakeRecall;
   readsUrl: string;
-  /** Serves each path's bytes (and ETag) from a bare Fastify; returns its URL. */
-  startBare(routes: Array<{ path: string; body: string; etag: string }>): Promise<string>;
+  /** Another `serve-reads` on the same home, pinned to core 0 (e.g. at another log level); returns its URL. */
+  startReads(extraArgs: string[]): Promise<string>;
+  /** Serves each path's bytes (and ETag, and `headers` when given) from a bare Fastify; returns its URL. */
+  startBare(routes: Array<{ path: string; body: string; etag: string; headers?: Record<string, string> }>): Promise<string>;
   close(): Promise<void>;
 }
 
-export async function fetchText(url: string, headers: Record<string, string> = {}): Promise<{ status: number; text: string; etag: string; generation: number }> {
+export interface Fetched {
+  status: number;
+  text: string;
+  etag: string;
+  generation: number;
+  /** The response's headers but those of the connection and the framing (Date, Content-Length...). */
+  headers: Record<string, string>;
+}
+
+const PER_CONNECTION = new Set(['date', 'connection', 'keep-alive', 'content-length', 'transfer-encoding']);
+
+export async function fetchText(url: string, headers: Record<string, string> = {}): Promise<Fetched> {
   const res = await request(url, { headers });
   const text = await res.body.text();
-  return { status: res.statusCode, text, etag: String(res.headers.etag ?? ''), generation: Number(res.headers['x-lattice-generation'] ?? 0) };
+  const own = Object.fromEntries(Object.entries(res.headers).filter(([k, v]) => !PER_CONNECTION.has(k) && typeof v === 'string') as Array<[string, string]>);
+  return { status: res.statusCode, text, etag: String(res.headers.etag ?? ''), generation: Number(res.headers['x-lattice-generation'] ?? 0), headers: own };
 }
 
 export async function startReadsRig(sessions: number, name: string): Promise<ReadsRig> {
@@ -42,22 +56,27 @@ export async function startReadsRig(sessions: number, name: string): Promise<Rea
     await recall.setData({ sessions, seed: 1 });
     const pulled = await runCli(['pull', '--home', home, '--repo-recall-url', recall.url], {}, 300_000);
     if (pulled.code !== 0) throw new Error(`pull failed: ${pulled.stderr}`);
-    const reads = startDaemon(['serve-reads', '--home', home, '--port', '0', '--log-level', 'info'], {}, ['taskset', '-c', '0']);
-    cleanups.push(() => reads.stop());
-    await reads.waitFor((d) => d.logLines().some((l) => l.msg === 'listening'), 'reads listening');
-    const readsUrl = reads.logLines().find((l) => l.msg === 'listening')!.url as string;
+    const startReads = async (extraArgs: string[]): Promise<string> => {
+      const reads = startDaemon(['serve-reads', '--home', home, '--port', '0', ...extraArgs], {}, ['taskset', '-c', '0']);
+      cleanups.push(() => reads.stop());
+      await reads.waitFor((d) => d.logLines().some((l) => l.msg === 'listening'), 'reads listening');
+      const line = reads.logLines().find((l) => l.msg === 'listening')!;
+      return line.url as string;
+    };
+    const readsUrl = await startReads(['--log-level', 'info']);
     let bares = 0;
     return {
       dir,
       home,
       recall,
       readsUrl,
+      startReads,
       async startBare(routes) {
         const files = await Promise.all(
           routes.map(async (r, i) => {
             const file = join(dir, `bare-${bares}-${i}.body`);
             await writeFile(file, r.body);
-            return { path: r.path, file, etag: r.etag };
+            return { path: r.path, file, etag: r.etag, headers: r.headers };
           }),
         );
         const routesFile = join(dir, `bare-${bares++}.json`);

@@ -190,8 +190,12 @@ export const views: ViewName[] = ['tool_sessions', 'session_facts'];
 // @ts-expect-error not a view
 export const notAView: ViewName = 'no_such_view';
 
-export const query: ViewRowsQuery = { limit: 10, order_by: '-session_count', 'filter[tool_name]': 'Bash' };
-export const total = (res: ViewRowsResponse): number => res.total + res.rows.length + res.freshness.generation;
+export const query: ViewRowsQuery = { limit: 10, order_by: '-session_count', 'filter[tool_name]': 'Bash', 'filter[session_count][gte]': '5', columns: 'tool_name', count: 'none' };
+// @ts-expect-error total is null with count=none
+export const unchecked_total = (res: ViewRowsResponse): number => res.total;
+export const total = (res: ViewRowsResponse): number => (res.total ?? 0) + res.rows.length + res.freshness.generation;
+export const nextPage = (res: ViewRowsResponse): string | null => res.next_url ?? (res.next === null ? null : \`?after=\${res.next}\`);
+export const ops = (res: ViewRowsResponse): string[] => res.filters.map((f) => \`\${f.column} \${f.op}\`);
 export const message = (e: ErrorResponse): string => {
   const code: ErrorCode = e.error.code;
   return code + ': ' + e.error.message;

@@ -1,4 +1,4 @@
-import type { DestinationStream } from 'pino';
+import { pino, type DestinationStream } from 'pino';
 import type { Config } from '../shared/config.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import { paintFor, type ColourStream, type Paint } from './colour.js';
@@ -135,6 +135,16 @@ function readableLogStream(out: NodeJS.WritableStream & ColourStream): Destinati
   };
 }
 
+/**
+ * JSON lines to stdout, gathered into writes of up to 4 KB, at most 100 ms late: at `info` the
+ * reads server writes an access line per request, and a write(2) per line cost a fifth of its
+ * throughput on a small cached answer. pino flushes it synchronously when the process exits (a
+ * fatal error included); only a SIGKILL can lose the last 100 ms of lines.
+ */
+function bufferedStdout(): DestinationStream {
+  return pino.destination({ dest: 1, sync: false, minLength: 4096, periodicFlush: 100 });
+}
+
 /** True when a daemon should write readable lines to `out` rather than JSON. */
 function wantsText(format: Config['logFormat'], out: ColourStream): boolean {
   return format === 'text' || (format === 'auto' && out.isTTY === true);
@@ -146,6 +156,6 @@ export function daemonLogger(
   config: Pick<Config, 'logLevel' | 'logFormat'>,
   out: NodeJS.WriteStream = process.stdout,
 ): Logger {
-  const destination = wantsText(config.logFormat, out) ? readableLogStream(out) : out;
+  const destination = wantsText(config.logFormat, out) ? readableLogStream(out) : out === process.stdout ? bufferedStdout() : out;
   return createLogger(`session-lattice-${name}`, config.logLevel, destination);
 }

@@ -13,8 +13,22 @@ import { sendError } from './routes/errors.js';
 
 const LOOPBACK_HOSTS = ['127.0.0.1', 'localhost', '::1', '[::1]'];
 
+/** Recent Host and Origin values and their host names: a client sends the same one on every request. */
+const hostNames = new Map<string, string | null>();
+
 /** The host name of a Host header or an Origin URL, lower-cased, without port; null if unparseable. */
 function hostOf(value: string, isOrigin: boolean): string | null {
+  const key = `${isOrigin ? 'o' : 'h'}${value}`;
+  let name = hostNames.get(key);
+  if (name === undefined) {
+    if (hostNames.size >= 256) hostNames.clear();
+    name = parseHost(value, isOrigin);
+    hostNames.set(key, name);
+  }
+  return name;
+}
+
+function parseHost(value: string, isOrigin: boolean): string | null {
   try {
     const url = new URL(isOrigin ? value : `http://${value}`);
     if (isOrigin && url.origin === 'null') return null;
@@ -43,23 +57,28 @@ export interface GuardOptions {
  * (Node's own check, an empty 400, is off: http-edges.ts).
  */
 function checkRequest(allowed: readonly string[], closing: () => boolean) {
-  return async (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
+  // A callback hook, not an async one: no promise per request.
+  return (req: FastifyRequest, reply: FastifyReply, done: () => void): void => {
     if (closing()) {
       reply.header('retry-after', '1').header('connection', 'close');
-      return sendError(reply, 'busy', 'the server is shutting down; retry in a moment');
+      sendError(reply, 'busy', 'the server is shutting down; retry in a moment');
+      return;
     }
     const host = req.headers.host;
     if (host === undefined || host === '') {
-      return sendError(reply, 'bad_request', 'the Host header is missing: send Host: 127.0.0.1:<port> (HTTP/1.1 requires it, and it is checked against DNS rebinding)');
+      sendError(reply, 'bad_request', 'the Host header is missing: send Host: 127.0.0.1:<port> (HTTP/1.1 requires it, and it is checked against DNS rebinding)');
+      return;
     }
     if (!isAllowedHost(hostOf(host, false), allowed)) {
-      return sendError(reply, 'forbidden_host', `Host ${JSON.stringify(host.slice(0, 100))} is not allowed: only loopback names (127.0.0.1, localhost, [::1]) or --allowed-hosts`);
+      sendError(reply, 'forbidden_host', `Host ${JSON.stringify(host.slice(0, 100))} is not allowed: only loopback names (127.0.0.1, localhost, [::1]) or --allowed-hosts`);
+      return;
     }
     const origin = req.headers.origin;
     if (origin !== undefined && !isAllowedHost(hostOf(origin, true), allowed)) {
-      return sendError(reply, 'forbidden_host', `Origin ${JSON.stringify(origin.slice(0, 100))} is not allowed: only loopback origins or --allowed-hosts`);
+      sendError(reply, 'forbidden_host', `Origin ${JSON.stringify(origin.slice(0, 100))} is not allowed: only loopback origins or --allowed-hosts`);
+      return;
     }
-    return undefined;
+    done();
   };
 }
 

@@ -282,7 +282,20 @@ export class ReadsService {
   }
 
   ageOf(iso: string): number {
-    return round1(Math.max(0, (this.now() - Date.parse(iso)) / 1000));
+    return round1(Math.max(0, (this.now() - this.instantOf(iso)) / 1000));
+  }
+
+  /** The parsed ISO times of recent answers: every response measures its age from the same few. */
+  private readonly instants = new Map<string, number>();
+
+  private instantOf(iso: string): number {
+    let ms = this.instants.get(iso);
+    if (ms === undefined) {
+      if (this.instants.size >= 1024) this.instants.clear();
+      ms = Date.parse(iso);
+      this.instants.set(iso, ms);
+    }
+    return ms;
   }
 
   private withGeneration<T>(fn: (gen: Generation) => T): T {

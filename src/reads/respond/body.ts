@@ -89,6 +89,8 @@ export class BufferThenStream {
   }
 }
 
+const SMALL_BODY_BYTES = 64 * 1024;
+
 /**
  * A cached body, written as its pieces (bytes before the age, the age, bytes after) without
  * copying a large body into one buffer per response.
@@ -98,6 +100,8 @@ export function sendCached(req: FastifyRequest, reply: FastifyReply, entry: Cach
   if (entry.after === null) return reply.send(entry.before);
   const ageBuf = Buffer.from(String(ageSeconds));
   const length = entry.before.length + ageBuf.length + entry.after.length;
+  // A small body is cheaper copied once and sent the usual way than written in pieces.
+  if (length <= SMALL_BODY_BYTES) return reply.send(Buffer.concat([entry.before, ageBuf, entry.after], length));
   reply.hijack();
   const raw = reply.raw;
   // A hijacked reply skips the onSend hooks: its Server-Timing is set here.
