@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { request } from 'undici';
@@ -42,6 +43,16 @@ export async function fetchText(url: string, headers: Record<string, string> = {
   return { status: res.statusCode, text, etag: String(res.headers.etag ?? ''), generation: Number(res.headers['x-lattice-generation'] ?? 0), headers: own };
 }
 
+async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
 export async function startReadsRig(sessions: number, name: string): Promise<ReadsRig> {
   const dir = await mkdtemp(join(tmpdir(), `lattice-bench-${name}-`));
   const home = join(dir, 'home');
@@ -57,11 +68,18 @@ export async function startReadsRig(sessions: number, name: string): Promise<Rea
     const pulled = await runCli(['pull', '--home', home, '--repo-recall-url', recall.url], {}, 300_000);
     if (pulled.code !== 0) throw new Error(`pull failed: ${pulled.stderr}`);
     const startReads = async (extraArgs: string[]): Promise<string> => {
-      const reads = startDaemon(['serve-reads', '--home', home, '--port', '0', ...extraArgs], {}, ['taskset', '-c', '0']);
+      // A free port chosen here: at --log-level warn there is no `listening` line to read it from.
+      const port = await freePort();
+      const reads = startDaemon(['serve-reads', '--home', home, '--port', String(port), ...extraArgs], {}, ['taskset', '-c', '0']);
       cleanups.push(() => reads.stop());
-      await reads.waitFor((d) => d.logLines().some((l) => l.msg === 'listening'), 'reads listening');
-      const line = reads.logLines().find((l) => l.msg === 'listening')!;
-      return line.url as string;
+      const url = `http://127.0.0.1:${port}`;
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const ok = await fetchText(`${url}/healthz`).then((r) => r.status === 200, () => false);
+        if (ok) return url;
+        if (!reads.running || Date.now() > deadline) throw new Error(`serve-reads ${extraArgs.join(' ')} did not answer on ${url}\n${reads.stderr}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
     };
     const readsUrl = await startReads(['--log-level', 'info']);
     let bares = 0;

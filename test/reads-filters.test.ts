@@ -222,6 +222,17 @@ describe('combinations', () => {
     expect(body.rows.map((r) => r.tool_name).sort()).toEqual(['Bash', 'Read']);
   });
 
+  it('reads t and z in either case, and an offset as an instant', async () => {
+    const at = String(pick('started_at', 0.4)).replace(' ', 'T').slice(0, 19);
+    const upper = await rows(`filter[started_at][gte]=${at}Z`);
+    const lower = await rows(`filter[started_at][gte]=${at.replace('T', 't')}z`);
+    const shifted = new Date(Date.parse(`${at}Z`) + 5.5 * 3600_000).toISOString().slice(0, 19);
+    const offset = await rows(`filter[started_at][gte]=${encodeURIComponent(`${shifted}+05:30`)}`);
+    expect(upper.rows.length).toBeGreaterThan(0);
+    expect(ids(lower.rows)).toEqual(ids(upper.rows));
+    expect(ids(offset.rows)).toEqual(ids(upper.rows));
+  });
+
   it('a big integer beyond the column range compares instead of failing', async () => {
     const body = await rows(`filter[tool_calls][lt]=99999999999999999999999`);
     expect(body.total).toBe(all.filter((r) => r.tool_calls !== null).length);

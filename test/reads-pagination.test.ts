@@ -112,6 +112,15 @@ describe('following next_url', () => {
     expect((await json(server.url, '/views/tool_sessions?limit=0')).next).toBeNull();
   });
 
+  it('keeps format= in the next page when it was given, also when the same rows were cached by Accept', async () => {
+    const byAccept = await get(`${server.url}/views/tool_sessions?limit=1&order_by=-session_count`, { accept: 'text/csv' });
+    expect(byAccept.headers.link).not.toContain('format=');
+    const byParam = await get(`${server.url}/views/tool_sessions?limit=1&order_by=-session_count&format=csv`);
+    expect(byParam.text).toBe(byAccept.text);
+    expect(byParam.headers.link).toContain('format=csv');
+    expect(byParam.headers.etag).not.toBe(byAccept.headers.etag);
+  });
+
   it('gives the same cursor over MCP and HTTP (the planner is shared)', async () => {
     const viaService = await server.service.readView('tool_sessions', { limit: 4, order_by: '-session_count', count: 'none' });
     const viaHttp = await json(server.url, '/views/tool_sessions?limit=4&order_by=-session_count&count=none');

@@ -136,13 +136,18 @@ function readableLogStream(out: NodeJS.WritableStream & ColourStream): Destinati
 }
 
 /**
- * JSON lines to stdout, gathered into writes of up to 4 KB, at most 100 ms late: at `info` the
+ * JSON lines to stdout, gathered into writes of about 4 KB, at most 100 ms late: at `info` the
  * reads server writes an access line per request, and a write(2) per line cost a fifth of its
- * throughput on a small cached answer. pino flushes it synchronously when the process exits (a
- * fatal error included); only a SIGKILL can lose the last 100 ms of lines.
+ * throughput on a small cached answer. One buffer per process (`serve` has two loggers), so lines
+ * keep their order and no two writers share the descriptor. pino writes what is buffered when the
+ * process exits; a SIGKILL, an out-of-memory abort, or the forced exit after the stop deadline
+ * (while a write is still under way) can lose the last lines.
  */
+let stdoutDestination: DestinationStream | undefined;
+
 function bufferedStdout(): DestinationStream {
-  return pino.destination({ dest: 1, sync: false, minLength: 4096, periodicFlush: 100 });
+  stdoutDestination ??= pino.destination({ dest: 1, sync: false, minLength: 4096, periodicFlush: 100 });
+  return stdoutDestination;
 }
 
 /** True when a daemon should write readable lines to `out` rather than JSON. */

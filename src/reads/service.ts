@@ -14,9 +14,9 @@ import type {
 } from './api-types.js';
 import { NoSnapshotError, UnknownViewError, ViewNotReadyError, type ReadsError } from './errors.js';
 import type { Generation, GenerationManager, ViewInfo } from './generations.js';
-import { encodeCursor } from './plan/cursor.js';
 import { nextUrl } from './plan/next-url.js';
-import { planRead, type ReadPlan, type ReadViewParams } from './plan/planner.js';
+import { pageInfoOf, planRead, type PageInfo, type ReadPlan, type ReadViewParams } from './plan/planner.js';
+export type { PageInfo } from './plan/planner.js';
 
 /**
  * The read service: what the HTTP routes and the MCP tools both call. Transport-independent: it
@@ -37,11 +37,6 @@ export interface ReadsServiceOptions {
   now?: () => number;
 }
 
-/** What a page of rows says about itself (see ReadsService.pageInfo). */
-export interface PageInfo {
-  total: number | null;
-  next: string | null;
-}
 
 export class ReadsService {
   readonly manager: GenerationManager;
@@ -202,13 +197,10 @@ export class ReadsService {
     const sql = plan.infoSql;
     if (sql === null) return { total: null, next: null };
     const row = await gen.withConnection(
-      async (conn) => (await conn.runAndReadAll(sql, plan.values)).getRowObjectsJson()[0],
+      async (conn) => (await conn.runAndReadAll(sql, plan.infoValues)).getRowObjectsJson()[0],
       { timeoutMs: this.queryTimeoutMs },
     );
-    const total = row?.n === null || row?.n === undefined ? null : Number(row.n);
-    const keys = Array.isArray(row?.ks) ? row.ks : [];
-    const next = keys.length === 2 && typeof keys[0] === 'string' ? encodeCursor(plan.digest, JSON.parse(keys[0]) as Array<string | null>) : null;
-    return { total, next };
+    return pageInfoOf(plan, row);
   }
 
   /**

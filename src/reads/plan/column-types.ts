@@ -19,6 +19,8 @@ export type ScalarInput = string | number | boolean;
 
 export const MAX_VALUE_LENGTH = 10_000;
 
+const HUGEINT_BOUND = 10n ** 38n;
+
 function categoryOf(base: string): Category {
   const t = base.trim().toUpperCase();
   if (/^(TINYINT|SMALLINT|INTEGER|INT|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT)$/.test(t)) return 'integer';
@@ -56,14 +58,25 @@ export const EXAMPLE: Record<Category, string> = {
   other: 'its text form',
 };
 
-const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
-const ISO_TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?)?(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
-const ISO_TIME = /^(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?$/;
+const ISO_DATE = /^(\d{4,6})-(\d{2})-(\d{2})$/;
+/** A date, or a date and a time with an optional zone (`Z` or an offset); `t`/`z` in either case. */
+const ISO_TIMESTAMP = /^(\d{4,6})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(\.\d{1,6})?)?([Zz]|[+-]\d{2}(?::?\d{2})?)?)?$/;
+const ISO_TIME = /^(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,6})?)?$/;
+/** DuckDB's own words for the ends of time (they appear in its text of a value, so in cursors). */
+const INFINITE = /^-?infinity$/;
 
-/** A calendar date that exists (2026-02-30 does not). */
+/** A calendar date that exists (2026-02-30 does not); years before 100 are years, not 1900+. */
 function realDate(y: string, m: string, d: string): boolean {
-  const date = new Date(Date.UTC(Number(y), Number(m) - 1, Number(d)));
+  const date = new Date(0);
+  date.setUTCFullYear(Number(y), Number(m) - 1, Number(d));
   return date.getUTCFullYear() === Number(y) && date.getUTCMonth() === Number(m) - 1 && date.getUTCDate() === Number(d);
+}
+
+/** `+05`, `+0530`, `-08:00`: hours up to 15, minutes up to 59 (what any real zone uses). */
+function realOffset(zone: string): boolean {
+  if (zone.toUpperCase() === 'Z') return true;
+  const digits = zone.slice(1).replace(':', '');
+  return Number(digits.slice(0, 2)) <= 15 && (digits.length === 2 || Number(digits.slice(2)) <= 59);
 }
 
 function realClock(h = '0', mi = '0', s = '0'): boolean {
@@ -97,6 +110,8 @@ export function convertValue(param: string, type: string, category: Category, va
     case 'integer': {
       if (typeof value === 'number' ? !Number.isInteger(value) : !/^[+-]?\d{1,38}$/.test(text)) throw mismatch(param, type, category, value);
       const big = BigInt(typeof value === 'number' ? value : text);
+      // What HUGEINT holds (38 digits); the query string is bounded by its pattern, a JSON number here.
+      if (big >= HUGEINT_BOUND || big <= -HUGEINT_BOUND) throw new BadParameterError(param, `column type ${type} expects ${EXAMPLE.integer} of at most 38 digits, got ${shown(value)}`);
       const safe = big <= BigInt(Number.MAX_SAFE_INTEGER) && big >= BigInt(Number.MIN_SAFE_INTEGER);
       return { bound: big.toString(), applied: safe ? Number(big) : big.toString() };
     }
@@ -112,15 +127,23 @@ export function convertValue(param: string, type: string, category: Category, va
       return { bound: lower, applied: lower === 'true' };
     }
     case 'date': {
+      if (typeof value === 'string' && INFINITE.test(text)) return { bound: text, applied: text };
       const m = ISO_DATE.exec(text);
       if (typeof value !== 'string' || !m || !realDate(m[1]!, m[2]!, m[3]!)) throw mismatch(param, type, category, value);
       return { bound: text, applied: text };
     }
     case 'timestamp':
     case 'timestamptz': {
+      if (typeof value === 'string' && INFINITE.test(text)) return { bound: text, applied: text };
       const m = ISO_TIMESTAMP.exec(text);
-      if (typeof value !== 'string' || !m || !realDate(m[1]!, m[2]!, m[3]!) || !realClock(m[4], m[5], m[6])) throw mismatch(param, type, category, value);
-      return { bound: text, applied: text, withOffset: m[7] !== undefined };
+      const [, y, mo, d, h, mi, sec, fraction, zone] = m ?? [];
+      if (typeof value !== 'string' || !m || !realDate(y!, mo!, d!) || !realClock(h, mi, sec) || (zone !== undefined && !realOffset(zone))) {
+        throw mismatch(param, type, category, value);
+      }
+      // Bound in the one spelling DuckDB reads: `T` as a space, `Z` upper-case.
+      const clock = h === undefined ? '' : ` ${h}:${mi}${sec === undefined ? '' : `:${sec}${fraction ?? ''}`}`;
+      const bound = `${y}-${mo}-${d}${clock}${zone === undefined ? '' : zone.toUpperCase()}`;
+      return { bound, applied: text, withOffset: zone !== undefined };
     }
     case 'time': {
       const m = ISO_TIME.exec(text);

@@ -2,7 +2,7 @@ import { sqlIdentifier, VIEW_SCHEMA } from '../../shared/snapshot.js';
 import { BadParameterError } from '../errors.js';
 import type { ColumnInfo, ViewInfo } from '../generations.js';
 import { boundAs, convertValue, typeInfo, type Category } from './column-types.js';
-import { decodeCursor, queryDigest } from './cursor.js';
+import { decodeCursor, encodeCursor, queryDigest } from './cursor.js';
 import { filterCondition, filtersFromObject, type AppliedFilter, type FilterInput, type FilterSpec } from './filters.js';
 
 /**
@@ -69,7 +69,8 @@ export interface ReadPlan {
    * and of the row after it, when they exist. Null when there is nothing to ask (limit 0, no count).
    */
   infoSql: string | null;
-  /** The page's rows, `j`: one row as JSON. */
+  infoValues: string[];
+  /** The page's rows, one column: a row as JSON. */
   rowsSql: string;
   values: string[];
 }
@@ -226,6 +227,7 @@ export function planRead(view: ViewInfo, params: ReadViewParams): ReadPlan {
     if (!order.some((t) => t.column === key) && view.columns.some((c) => c.name === key)) order.push({ column: key, descending: false });
   }
   const digest = queryDigest([view.name, order.map((t) => [t.column, t.descending]), filters.map((f) => [f.column, f.op, f.value])]);
+  const filterValues = [...values];
   const pageConditions = [...conditions];
   if (params.after !== undefined) {
     pageConditions.push(keysetCondition(view, order, decodeCursor(params.after, digest, order.length), values));
@@ -237,11 +239,12 @@ export function planRead(view: ViewInfo, params: ReadViewParams): ReadPlan {
   const struct = columns.map((c) => `${sqlIdentifier(c.name)} := ${columnExpr(c)}`).join(', ');
   const sortValues = `to_json([${order.map((t) => `CAST(${sqlIdentifier(t.column)} AS VARCHAR)`).join(', ')}])::VARCHAR`;
   const countSql = count === 'none' ? 'NULL' : `(SELECT count(*) FROM ${table}${where(conditions)})::DOUBLE`;
-  // The last row of the page and the one after it; without a sort there is no cursor.
+  // The last row of the page and the one after it, in that order; without a sort there is no
+  // cursor. The aliases cannot be a view's column names (an ORDER BY would bind to the alias).
   const peekSql =
     limit === 0 || order.length === 0
       ? 'NULL'
-      : `(SELECT list(k) FROM (SELECT ${sortValues} AS k FROM ${table}${where(pageConditions)}${orderSql} LIMIT 2 OFFSET ${offset + limit - 1}))`;
+      : `(SELECT list(__lattice_k ORDER BY __lattice_i) FROM (SELECT __lattice_k, row_number() OVER () AS __lattice_i FROM (SELECT ${sortValues} AS __lattice_k FROM ${table}${where(pageConditions)}${orderSql} LIMIT 2 OFFSET ${offset + limit - 1})))`;
   const orderBy = given.map((t) => `${t.descending ? '-' : ''}${t.column}`);
   return {
     view,
@@ -254,9 +257,26 @@ export function planRead(view: ViewInfo, params: ReadViewParams): ReadPlan {
     count,
     after: params.after ?? null,
     digest,
-    key: JSON.stringify([view.name, limit, offset, orderBy, filters, columns.map((c) => c.name), count, params.after ?? null]),
+    // columnsGiven too: it decides whether next_url repeats `columns=`.
+    key: JSON.stringify([view.name, limit, offset, orderBy, filters, columns.map((c) => c.name), params.columns !== undefined, count, params.after ?? null]),
     infoSql: countSql === 'NULL' && peekSql === 'NULL' ? null : `SELECT ${countSql} AS n, ${peekSql} AS ks`,
-    rowsSql: `SELECT to_json(struct_pack(${struct}))::VARCHAR AS j FROM ${table}${where(pageConditions)}${orderSql} LIMIT ${limit} OFFSET ${offset}`,
+    // DuckDB refuses values a statement does not use: without the peek, only the filters' are bound.
+    infoValues: peekSql === 'NULL' ? filterValues : values,
+    rowsSql: `SELECT to_json(struct_pack(${struct}))::VARCHAR AS __lattice_j FROM ${table}${where(pageConditions)}${orderSql} LIMIT ${limit} OFFSET ${offset}`,
     values,
   };
+}
+
+/** What a page of rows says about itself: the matching rows over all pages, and the next page's cursor. */
+export interface PageInfo {
+  total: number | null;
+  next: string | null;
+}
+
+/** The page info from the row `infoSql` answered (absent when the plan has no infoSql). */
+export function pageInfoOf(plan: ReadPlan, row: { n?: unknown; ks?: unknown } | undefined): PageInfo {
+  const total = typeof row?.n === 'number' ? row.n : null;
+  const keys = Array.isArray(row?.ks) ? (row.ks as unknown[]) : [];
+  const last = keys[0];
+  return { total, next: keys.length === 2 && typeof last === 'string' ? encodeCursor(plan.digest, JSON.parse(last) as Array<string | null>) : null };
 }

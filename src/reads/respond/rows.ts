@@ -109,7 +109,8 @@ export class RowsResponder {
     let memo = this.planMemo.get(memoKey);
     if (!memo) {
       const plan = this.o.service.plan(gen, r.view, r.params);
-      const key = `${r.format}|${plan.key}`;
+      // The format as given too: next_url (in the body and Link) repeats `format=` only when it was.
+      const key = `${r.format}|${r.formatParam ?? ''}|${plan.key}`;
       memo = { plan, key, etag: etagFor(gen.generation, gen.meta.published_at, key) };
       this.planMemo.set(memoKey, memo);
     }

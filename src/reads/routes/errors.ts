@@ -17,6 +17,7 @@ function sendAnswer(reply: FastifyReply, { status, headers, body }: ErrorAnswer)
   // Set for a successful answer before it failed: an error must not carry them.
   reply.removeHeader('etag');
   reply.removeHeader('x-lattice-total');
+  reply.removeHeader('link');
   return reply.headers(headers).code(status).header('cache-control', 'no-store').type('application/json; charset=utf-8').send(JSON.stringify(body));
 }
 
