@@ -1,14 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { pino } from 'pino';
 import { z } from 'zod';
-import type { FakeRecall } from './fake-recall/server.js';
-import { tempHome, type TempHome } from './helpers/processes.js';
-import { DEFAULTS } from '../src/shared/config.js';
 import type { PullerStatus } from '../src/shared/status.js';
-import { startReadsServer, type ReadsServer } from '../src/reads/server.js';
+import type { ReadsServer } from '../src/reads/server.js';
 import type * as Api from '../src/reads/api-types.js';
 import * as S from '../src/reads/schemas.js';
-import { pull, startFake } from './reads/fixtures.js';
+import { startPulledServer, type PulledServer } from './reads/fixtures.js';
 
 vi.mock('../src/shared/version.js', () => ({ VERSION: '0.0.0-test' }));
 
@@ -40,21 +36,16 @@ const typeChecks: [
   Mutual<Omit<Api.ViewRowsQuery, `filter[${string}]`>, z.input<typeof S.ViewRowsQuerySchema>>,
 ] = [true, true, true, true, true, true, true, true, true, true, true, true, true];
 
-let home: TempHome;
-let fake: FakeRecall;
+let pulled: PulledServer;
 let server: ReadsServer;
 
 beforeAll(async () => {
-  home = await tempHome('lattice-reads-api-');
-  fake = await startFake(150);
-  await pull(home.dir, fake);
-  server = await startReadsServer({ config: { ...DEFAULTS, home: home.dir, port: 0 }, logger: pino({ level: 'silent' }) });
+  pulled = await startPulledServer('lattice-reads-api-', 150);
+  ({ server } = pulled);
 });
 
 afterAll(async () => {
-  await server?.close();
-  await fake?.close();
-  await home?.cleanup();
+  await pulled?.close();
 });
 
 interface OpenApi {

@@ -1,12 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { pino } from 'pino';
 import type { Client } from '@modelcontextprotocol/client';
-import type { FakeRecall } from './fake-recall/server.js';
-import { tempHome, type TempHome } from './helpers/processes.js';
-import { DEFAULTS } from '../src/shared/config.js';
-import { startReadsServer, type ReadsServer } from '../src/reads/server.js';
+import type { ReadsServer } from '../src/reads/server.js';
 import type { ViewRowsResponse } from '../src/reads/api-types.js';
-import { get, pull, startFake } from './reads/fixtures.js';
+import { get, startPulledServer, type PulledServer } from './reads/fixtures.js';
 import { call, connect, structured } from './reads/mcp-client.js';
 
 vi.mock('../src/shared/version.js', () => ({ VERSION: '0.0.0-test' }));
@@ -21,8 +17,7 @@ vi.mock('../src/shared/version.js', () => ({ VERSION: '0.0.0-test' }));
 type Row = Record<string, unknown>;
 type Cell = string | number | boolean | null | Array<string | number | null>;
 
-let home: TempHome;
-let fake: FakeRecall;
+let pulled: PulledServer;
 let server: ReadsServer;
 let all: Row[];
 
@@ -45,17 +40,13 @@ function instant(text: string): number {
 }
 
 beforeAll(async () => {
-  home = await tempHome('lattice-reads-filters-');
-  fake = await startFake(400);
-  await pull(home.dir, fake);
-  server = await startReadsServer({ config: { ...DEFAULTS, home: home.dir, port: 0 }, logger: pino({ level: 'silent' }) });
+  pulled = await startPulledServer('lattice-reads-filters-', 400);
+  ({ server } = pulled);
   all = (await rows('')).rows;
 });
 
 afterAll(async () => {
-  await server?.close();
-  await fake?.close();
-  await home?.cleanup();
+  await pulled?.close();
 });
 
 describe('the snapshot under test', () => {

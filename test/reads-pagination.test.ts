@@ -1,11 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { pino } from 'pino';
 import type { FakeRecall } from './fake-recall/server.js';
-import { eventually, tempHome, type TempHome } from './helpers/processes.js';
-import { DEFAULTS } from '../src/shared/config.js';
-import { startReadsServer, type ReadsServer } from '../src/reads/server.js';
+import { eventually, type TempHome } from './helpers/processes.js';
+import type { ReadsServer } from '../src/reads/server.js';
 import type { HealthResponse, ViewRowsResponse } from '../src/reads/api-types.js';
-import { get, publish, pull, startFake, startReads, type ReadsProcess } from './reads/fixtures.js';
+import { get, publish, startPulledServer, startReads, type PulledServer, type ReadsProcess } from './reads/fixtures.js';
 
 vi.mock('../src/shared/version.js', () => ({ VERSION: '0.0.0-test' }));
 
@@ -16,21 +14,18 @@ vi.mock('../src/shared/version.js', () => ({ VERSION: '0.0.0-test' }));
  * publishes new generations underneath.
  */
 
+let pulled: PulledServer;
 let home: TempHome;
 let fake: FakeRecall;
 let server: ReadsServer;
 
 beforeAll(async () => {
-  home = await tempHome('lattice-reads-pages-');
-  fake = await startFake(300);
-  await pull(home.dir, fake);
-  server = await startReadsServer({ config: { ...DEFAULTS, home: home.dir, port: 0 }, logger: pino({ level: 'silent' }) });
+  pulled = await startPulledServer('lattice-reads-pages-', 300);
+  ({ home, fake, server } = pulled);
 });
 
 afterAll(async () => {
-  await server?.close();
-  await fake?.close();
-  await home?.cleanup();
+  await pulled?.close();
 });
 
 async function json(base: string, path: string): Promise<ViewRowsResponse> {

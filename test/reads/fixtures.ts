@@ -1,7 +1,10 @@
 import { Agent, request } from 'undici';
 import { homePaths } from '../../src/shared/paths.js';
 import { startFakeRecall, type FakeRecall } from '../fake-recall/server.js';
-import { runCli, startDaemon, trackExtraPid, type Daemon } from '../helpers/processes.js';
+import { pino } from 'pino';
+import { DEFAULTS } from '../../src/shared/config.js';
+import { startReadsServer, type ReadsServer } from '../../src/reads/server.js';
+import { runCli, startDaemon, tempHome, trackExtraPid, type Daemon, type TempHome } from '../helpers/processes.js';
 import { queryFile } from '../helpers/snapshot.js';
 
 /** Shared set-up of the reads tests: a fake upstream, `pull` into a home, a `serve-reads` process. */
@@ -19,6 +22,32 @@ export async function publish(home: string, fake: FakeRecall, sessions: number, 
 
 export async function startFake(sessions = 300): Promise<FakeRecall> {
   return startFakeRecall({ sessions, seed: 1 });
+}
+
+export interface PulledServer {
+  home: TempHome;
+  fake: FakeRecall;
+  /** An in-process reads server (real HTTP on 127.0.0.1) over the pulled home. */
+  server: ReadsServer;
+  close(): Promise<void>;
+}
+
+/** A temp home pulled from a fake repo-recall of `sessions` sessions, served by an in-process reads server. */
+export async function startPulledServer(prefix: string, sessions: number): Promise<PulledServer> {
+  const home = await tempHome(prefix);
+  const fake = await startFake(sessions);
+  await pull(home.dir, fake);
+  const server = await startReadsServer({ config: { ...DEFAULTS, home: home.dir, port: 0 }, logger: pino({ level: 'silent' }) });
+  return {
+    home,
+    fake,
+    server,
+    async close() {
+      await server.close();
+      await fake.close();
+      await home.cleanup();
+    },
+  };
 }
 
 export interface ReadsProcess {
