@@ -2,6 +2,7 @@ import { parse as parseQuerystring } from 'node:querystring';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from '../shared/logger.js';
 import { installGuard, observeFrameworkErrors } from './guard.js';
+import { memoized } from './memo.js';
 import { edgeServerOptions, type HttpLimits } from './http-edges.js';
 import { mcpPlugin } from './mcp/plugin.js';
 import type { QueryRunner } from './query-workers/pool.js';
@@ -45,21 +46,10 @@ export interface BuildAppOptions {
 /**
  * Fastify's query-string parser, remembering the last few hundred query strings: a dashboard or an
  * agent repeats the same URLs, and parsing them again was a tenth of a cached answer's time. The
- * parsed objects are shared between requests, so they are frozen.
+ * parsed objects are shared between requests, so they are frozen. maxKeys 0: no silent cut at
+ * 1000 keys (the URL is bounded by the 16 KB header limit).
  */
-function memoizedQuerystring(): (text: string) => Record<string, unknown> {
-  const seen = new Map<string, Record<string, unknown>>();
-  return (text) => {
-    let parsed = seen.get(text);
-    if (parsed === undefined) {
-      if (seen.size >= 512) seen.clear();
-      // maxKeys 0: no silent cut at 1000 keys (the URL is bounded by the 16 KB header limit).
-      parsed = Object.freeze(parseQuerystring(text, '&', '=', { maxKeys: 0 }) as Record<string, unknown>);
-      seen.set(text, parsed);
-    }
-    return parsed;
-  };
-}
+const parseQuery = memoized((text) => Object.freeze(parseQuerystring(text, '&', '=', { maxKeys: 0 }) as Record<string, unknown>), 512);
 
 export function buildApp(opts: BuildAppOptions): FastifyInstance {
   const { service, logger, limits } = opts;
@@ -72,7 +62,7 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
     // Fastify's request lines are off: guard.ts writes one access line per request instead.
     // Its error lines name the request id `req_id`, as the access line does.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'req_id' }),
-    routerOptions: { maxParamLength: 500, querystringParser: memoizedQuerystring() },
+    routerOptions: { maxParamLength: 500, querystringParser: parseQuery },
     bodyLimit: 1024 * 1024,
     // Requests arriving while the server closes are answered by the guard, in our format.
     return503OnClosing: false,

@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from '../shared/logger.js';
 import { guardServer, type HttpLimits } from './http-edges.js';
+import { memoized } from './memo.js';
 import { newTrace, now, serverTiming } from './request-trace.js';
 import { sendError } from './routes/errors.js';
 
@@ -13,20 +14,9 @@ import { sendError } from './routes/errors.js';
 
 const LOOPBACK_HOSTS = ['127.0.0.1', 'localhost', '::1', '[::1]'];
 
-/** Recent Host and Origin values and their host names: a client sends the same one on every request. */
-const hostNames = new Map<string, string | null>();
-
-/** The host name of a Host header or an Origin URL, lower-cased, without port; null if unparseable. */
-function hostOf(value: string, isOrigin: boolean): string | null {
-  const key = `${isOrigin ? 'o' : 'h'}${value}`;
-  let name = hostNames.get(key);
-  if (name === undefined) {
-    if (hostNames.size >= 256) hostNames.clear();
-    name = parseHost(value, isOrigin);
-    hostNames.set(key, name);
-  }
-  return name;
-}
+/** The host name of a Host header or an Origin URL, lower-cased, without port; null if unparseable. Remembered: a client sends the same one every time. */
+const hostOf = memoized((value) => parseHost(value, false), 256);
+const originHostOf = memoized((value) => parseHost(value, true), 256);
 
 function parseHost(value: string, isOrigin: boolean): string | null {
   try {
@@ -69,12 +59,12 @@ function checkRequest(allowed: readonly string[], closing: () => boolean) {
       sendError(reply, 'bad_request', 'the Host header is missing: send Host: 127.0.0.1:<port> (HTTP/1.1 requires it, and it is checked against DNS rebinding)');
       return;
     }
-    if (!isAllowedHost(hostOf(host, false), allowed)) {
+    if (!isAllowedHost(hostOf(host), allowed)) {
       sendError(reply, 'forbidden_host', `Host ${JSON.stringify(host.slice(0, 100))} is not allowed: only loopback names (127.0.0.1, localhost, [::1]) or --allowed-hosts`);
       return;
     }
     const origin = req.headers.origin;
-    if (origin !== undefined && !isAllowedHost(hostOf(origin, true), allowed)) {
+    if (origin !== undefined && !isAllowedHost(originHostOf(origin), allowed)) {
       sendError(reply, 'forbidden_host', `Origin ${JSON.stringify(origin.slice(0, 100))} is not allowed: only loopback origins or --allowed-hosts`);
       return;
     }

@@ -14,9 +14,9 @@ import type {
 } from './api-types.js';
 import { NoSnapshotError, UnknownViewError, ViewNotReadyError, type ReadsError } from './errors.js';
 import type { Generation, GenerationManager, ViewInfo } from './generations.js';
+import { memoized } from './memo.js';
 import { nextUrl } from './plan/next-url.js';
 import { pageInfoOf, planRead, type PageInfo, type ReadPlan, type ReadViewParams } from './plan/planner.js';
-export type { PageInfo } from './plan/planner.js';
 
 /**
  * The read service: what the HTTP routes and the MCP tools both call. Transport-independent: it
@@ -278,17 +278,7 @@ export class ReadsService {
   }
 
   /** The parsed ISO times of recent answers: every response measures its age from the same few. */
-  private readonly instants = new Map<string, number>();
-
-  private instantOf(iso: string): number {
-    let ms = this.instants.get(iso);
-    if (ms === undefined) {
-      if (this.instants.size >= 1024) this.instants.clear();
-      ms = Date.parse(iso);
-      this.instants.set(iso, ms);
-    }
-    return ms;
-  }
+  private readonly instantOf = memoized(Date.parse, 1024);
 
   private withGeneration<T>(fn: (gen: Generation) => T): T {
     const gen = this.acquire();

@@ -8,7 +8,7 @@ import { BadParameterError } from '../errors.js';
 
 export type Category = 'integer' | 'float' | 'decimal' | 'boolean' | 'string' | 'timestamp' | 'timestamptz' | 'date' | 'time' | 'other';
 
-export interface TypeInfo {
+interface TypeInfo {
   /** The column's family; `list` for `T[]` (then `element` is the element's family). */
   category: Category | 'list';
   element?: Category;
@@ -17,7 +17,7 @@ export interface TypeInfo {
 /** A value as a caller sends it (a query-string text, or a JSON scalar from MCP). */
 export type ScalarInput = string | number | boolean;
 
-export const MAX_VALUE_LENGTH = 10_000;
+const MAX_VALUE_LENGTH = 10_000;
 
 const HUGEINT_BOUND = 10n ** 38n;
 
@@ -45,7 +45,7 @@ export function typeInfo(type: string): TypeInfo {
 }
 
 /** What a value of the family looks like, for error messages. */
-export const EXAMPLE: Record<Category, string> = {
+const EXAMPLE: Record<Category, string> = {
   integer: 'an integer like 42',
   float: 'a number like 1.5',
   decimal: 'a number like 1.5',
@@ -84,7 +84,7 @@ function realClock(h = '0', mi = '0', s = '0'): boolean {
 }
 
 /** A converted value: the text bound to the query, and the value reported back (typed). */
-export interface Converted {
+interface Converted {
   bound: string;
   applied: string | number | boolean;
   /** A timestamp given with an offset (or Z): bound through TIMESTAMPTZ and converted to UTC. */

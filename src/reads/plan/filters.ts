@@ -54,7 +54,7 @@ function isFilterOp(op: string): op is FilterOp {
 }
 
 /** The operator of a filter, checked (after its column, so that a wrong column is named first). */
-export function checkedOp(f: FilterInput): FilterOp {
+function checkedOp(f: FilterInput): FilterOp {
   if (!isFilterOp(f.op)) throw new BadParameterError(f.param, `unknown operator ${JSON.stringify(f.op.slice(0, 40))}; operators: ${FILTER_OPS.join(', ')}`);
   return f.op;
 }

@@ -7,7 +7,8 @@ import { filterCondition, filtersFromObject, type AppliedFilter, type FilterInpu
 
 /**
  * Read parameters -> a validated plan -> SQL, for the HTTP route and the MCP `read_view` tool
- * alike (each turns its own syntax into ReadViewParams first: query-string.ts, mcp/tools.ts).
+ * alike (HTTP turns its query string into ReadViewParams first: routes/rows-query.ts; MCP's
+ * arguments are ReadViewParams).
  * Column names are checked against the columns DuckDB reported for the view and then quoted;
  * values are always bound parameters; limit and offset are validated integers.
  *
@@ -30,7 +31,7 @@ export interface ReadViewParams {
   offset?: number | string;
   /** `"-session_count,tool_name"`, or the same terms as an array. */
   order_by?: string | readonly string[];
-  /** As parsed from a query string (inputs.ts), or by column: `{col: v, col2: {gte: a, lt: b}}` (v null: IS NULL). */
+  /** As parsed from a query string (routes/rows-query.ts), or by column: `{col: v, col2: {gte: a, lt: b}}` (v null: IS NULL). */
   filters?: readonly FilterInput[] | Readonly<Record<string, FilterSpec>>;
   /** `"tool_name,session_count"`, or the same names as an array. */
   columns?: string | readonly string[];
@@ -38,9 +39,9 @@ export interface ReadViewParams {
   count?: string;
 }
 
-export type CountMode = 'exact' | 'none';
+type CountMode = 'exact' | 'none';
 
-export interface OrderTerm {
+interface OrderTerm {
   column: string;
   descending: boolean;
 }
@@ -57,7 +58,6 @@ export interface ReadPlan {
   /** Whether the caller chose the columns (`columns=`), or all are returned. */
   columnsGiven: boolean;
   count: CountMode;
-  after: string | null;
   /** Binds cursors to this sequence of rows (view, full sort, filters). */
   digest: string;
   /** A canonical string of everything that determines the answer (not the generation). */
@@ -110,7 +110,7 @@ function nameList(param: string, raw: string | readonly string[], view: ViewInfo
   });
 }
 
-export function parseOrderBy(view: ViewInfo, raw: string | readonly string[] | undefined): OrderTerm[] {
+function parseOrderBy(view: ViewInfo, raw: string | readonly string[] | undefined): OrderTerm[] {
   if (raw === undefined) return [];
   const terms: OrderTerm[] = [];
   for (const term of nameList('order_by', raw, view)) {
@@ -255,7 +255,6 @@ export function planRead(view: ViewInfo, params: ReadViewParams): ReadPlan {
     columns,
     columnsGiven: params.columns !== undefined,
     count,
-    after: params.after ?? null,
     digest,
     // columnsGiven too: it decides whether next_url repeats `columns=`.
     key: JSON.stringify([view.name, limit, offset, orderBy, filters, columns.map((c) => c.name), params.columns !== undefined, count, params.after ?? null]),

@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { serverTiming } from '../request-trace.js';
-import type { CachedBody } from './cache.js';
+import { bodyOf, type CachedBody } from './cache.js';
 
 /** How a rows body leaves: buffered then streamed as it grows, or a cached one spliced with its age. */
 
@@ -30,10 +30,6 @@ export class BufferThenStream {
   private stream: PassThrough | null = null;
 
   constructor(private readonly o: BodyWriterOptions) {}
-
-  get streaming(): boolean {
-    return this.stream !== null;
-  }
 
   /** The pieces after the head: all of them, unless the body streamed past `keepBytes`. */
   get held(): readonly Buffer[] {
@@ -101,7 +97,7 @@ export function sendCached(req: FastifyRequest, reply: FastifyReply, entry: Cach
   const ageBuf = Buffer.from(String(ageSeconds));
   const length = entry.before.length + ageBuf.length + entry.after.length;
   // A small body is cheaper copied once and sent the usual way than written in pieces.
-  if (length <= SMALL_BODY_BYTES) return reply.send(Buffer.concat([entry.before, ageBuf, entry.after], length));
+  if (length <= SMALL_BODY_BYTES) return reply.send(bodyOf(entry, ageSeconds));
   reply.hijack();
   const raw = reply.raw;
   // A hijacked reply skips the onSend hooks: its Server-Timing is set here.

@@ -8,7 +8,6 @@ import { MAX_LIMIT, type ReadViewParams } from '../plan/planner.js';
  * MCP, whose `read_view` arguments are ReadViewParams already.
  */
 
-const ROW_PARAMS = ['limit', 'offset', 'order_by', 'columns', 'after', 'count', 'format'] as const;
 const FILTER_PARAM = /^filter\[([^\]]*)\](?:\[([^\]]*)\])?$/;
 
 function shownKey(key: string): string {
@@ -28,14 +27,14 @@ export function parseRowsQuery(query: unknown): { params: ReadViewParams; format
       filters.push({ column: filter[1]!, op: filter[2] ?? 'eq', value: raw, param: shown });
       continue;
     }
-    switch (key as (typeof ROW_PARAMS)[number]) {
+    switch (key) {
       case 'limit':
       case 'offset':
       case 'order_by':
       case 'columns':
       case 'after':
       case 'count':
-        params[key as 'limit'] = raw;
+        params[key] = raw;
         break;
       case 'format':
         format = raw;
