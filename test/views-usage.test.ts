@@ -116,6 +116,34 @@ describe('usage and cost views in America/Los_Angeles, across the end of DST, wi
     );
   });
 
+  it('usage_daily_by_model: each session once, under its one model or a bucket; the parts add up to usage_daily', async () => {
+    const parts = (await rowsOf(file, 'usage_daily_by_model')).rows;
+    expect(parts.map((r) => [r.day, r.model, r.session_count])).toEqual([
+      ['2026-09-30', 'claude-mystery-9', 1],
+      ['2026-10-31', 'claude-haiku-4-5', 1], // 103: <synthetic> is not a model
+      ['2026-10-31', 'claude-opus-4-5', 1],
+      ['2026-11-01', '(several models)', 1], // 102
+      ['2026-11-01', 'claude-sonnet-4-5', 1],
+      ['2026-11-02', '(no model)', 1], // 105: only <synthetic>
+      ['2026-11-02', '(several models)', 1], // 106
+      ['2026-11-02', 'acme-internal-1', 1],
+      ['2026-11-02', 'claude-sonnet-4-5', 1],
+    ]);
+    const additive = ['session_count', 'input_tokens', 'output_tokens', 'cache_read_tokens', 'cache_creation_tokens', 'total_tokens',
+      'cost_usd', 'cost_usd_low', 'estimated_sessions', 'unpriced_sessions'];
+    const summed = new Map<unknown, Record<string, number>>();
+    for (const r of parts) {
+      const day = summed.get(r.day) ?? Object.fromEntries(additive.map((c) => [c, 0]));
+      for (const c of additive) day[c]! += Number(r[c]);
+      summed.set(r.day, day);
+    }
+    const daily = (await rowsOf(file, 'usage_daily')).rows;
+    expect(daily.length).toBe(4);
+    for (const d of daily) {
+      for (const c of additive) expect(summed.get(d.day)?.[c], `${String(d.day)} ${c}`).toBeCloseTo(Number(d[c]), 9);
+    }
+  });
+
   it('usage_by_model: tokens and cost of the sessions that used only that model', async () => {
     expect(await rowsOf(file, 'usage_by_model')).toEqual(
       table(['model', 'priced', 'session_count', 'single_model_sessions', 'multi_model_sessions', 'input_tokens', 'output_tokens',

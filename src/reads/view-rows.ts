@@ -215,6 +215,50 @@ export interface UsageMonthlyRow {
 }
 
 /**
+ * `usage_daily_by_model`: How much did each model use and cost each day, in parts that add up to
+ * usage_daily? One row per (local day in the configured time zone, model) with at least one session
+ * that started that day. model: the one model a session used, '(several models)' for a session that
+ * used more than one, '(no model)' for a session with none (<synthetic> is not a model). Each
+ * session counts once, so summing a day's rows gives that day's usage_daily row. session_count:
+ * sessions started in it; input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens:
+ * their token counters summed; total_tokens: the four added up; cost_usd: their cost in USD summed
+ * (never NULL: unpriced sessions add nothing; multi-model sessions add their upper bound);
+ * cost_usd_low: the same with multi-model sessions at their cheapest model (for sessions whose
+ * models are all priced, the true cost lies between the two); estimated_sessions: sessions whose
+ * cost is an estimate (several models); unpriced_sessions: sessions with no priced model;
+ * cache_hit_ratio: cache reads / all input-side tokens (input + cache read + cache creation), 4
+ * decimals (NULL when there are none).
+ */
+export interface UsageDailyByModelRow {
+  /** `DATE`, key */
+  day: string;
+  /** `VARCHAR`, key */
+  model: string;
+  /** `BIGINT` */
+  session_count: number | null;
+  /** `BIGINT` */
+  input_tokens: number | null;
+  /** `BIGINT` */
+  output_tokens: number | null;
+  /** `BIGINT` */
+  cache_read_tokens: number | null;
+  /** `BIGINT` */
+  cache_creation_tokens: number | null;
+  /** `BIGINT` */
+  total_tokens: number | null;
+  /** `DOUBLE` */
+  cost_usd: number | null;
+  /** `DOUBLE` */
+  cost_usd_low: number | null;
+  /** `BIGINT` */
+  estimated_sessions: number | null;
+  /** `BIGINT` */
+  unpriced_sessions: number | null;
+  /** `DOUBLE` */
+  cache_hit_ratio: number | null;
+}
+
+/**
  * `usage_by_model`: What did each model cost? One row per model a session used (exact spelling;
  * <synthetic> is not a model and has no row). priced: whether base.model_prices has the model;
  * session_count: sessions that used it; single_model_sessions: those that used no other model;
@@ -781,6 +825,7 @@ export interface ViewRows {
   usage_daily: UsageDailyRow;
   usage_weekly: UsageWeeklyRow;
   usage_monthly: UsageMonthlyRow;
+  usage_daily_by_model: UsageDailyByModelRow;
   usage_by_model: UsageByModelRow;
   usage_by_repo: UsageByRepoRow;
   usage_blocks: UsageBlocksRow;

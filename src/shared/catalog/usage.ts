@@ -56,6 +56,39 @@ export const usageDaily = usageByPeriod('usage_daily', 'day', 'day', 'each day')
 export const usageWeekly = usageByPeriod('usage_weekly', 'week', 'week', 'each ISO week (Monday to Sunday)');
 export const usageMonthly = usageByPeriod('usage_monthly', 'month', 'month', 'each calendar month');
 
+/**
+ * Cost per day stacked by model must add up to usage_daily: upstream gives tokens per session, not
+ * per model, so a session is attributed whole to its one model, and sessions with several models
+ * (or none) get a bucket of their own instead of being counted twice.
+ */
+export const usageDailyByModel = defineView({
+  name: 'usage_daily_by_model',
+  description:
+    'How much did each model use and cost each day, in parts that add up to usage_daily? One row per (local day in the ' +
+    'configured time zone, model) with at least one session that started that day. model: the one model a session ' +
+    "used, '(several models)' for a session that used more than one, '(no model)' for a session with none " +
+    '(<synthetic> is not a model). Each session counts once, so summing a day\'s rows gives that day\'s usage_daily ' +
+    `row. ${USAGE_COLUMNS_TEXT}`,
+  keyColumns: ['day', 'model'],
+  readsViews: ['session_facts'],
+  sql: `
+    WITH attributed AS (
+        SELECT f.*,
+               list_filter(f.models, m -> m <> '<synthetic>')  AS real_models
+        FROM session_facts f
+        WHERE f.started_at IS NOT NULL
+    )
+    SELECT f.started_day                                                    AS day,
+           CASE coalesce(len(f.real_models), 0) WHEN 0 THEN '(no model)'
+                                   WHEN 1 THEN f.real_models[1]
+                                   ELSE '(several models)'
+           END                                                              AS model,
+           ${USAGE_SUMS}
+    FROM attributed f
+    GROUP BY day, model
+    ORDER BY day, model`,
+});
+
 export const usageByModel = defineView({
   name: 'usage_by_model',
   description:
@@ -175,4 +208,4 @@ export const usageBlocks = defineView({
     ORDER BY f.block_start`,
 });
 
-export const USAGE_VIEWS = [usageDaily, usageWeekly, usageMonthly, usageByModel, usageByRepo, usageBlocks];
+export const USAGE_VIEWS = [usageDaily, usageWeekly, usageMonthly, usageDailyByModel, usageByModel, usageByRepo, usageBlocks];
