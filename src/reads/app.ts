@@ -10,10 +10,12 @@ import { requestId } from './request-trace.js';
 import { ResponseCache } from './respond/cache.js';
 import { errorHandlers, frameworkError } from './routes/errors.js';
 import { healthzRoutes } from './routes/healthz.js';
+import { uiRoutes } from './routes/ui.js';
 import { openApiRoutes } from './routes/openapi.js';
 import { viewRowsRoutes } from './routes/view-rows.js';
 import { viewsRoutes } from './routes/views.js';
 import type { ReadsService } from './service.js';
+import type { UiAssets } from './ui/assets.js';
 
 /**
  * The HTTP surface of the read service: a Fastify app made of one plugin per job (the guard is a
@@ -27,6 +29,7 @@ import type { ReadsService } from './service.js';
  *   routes/view-rows.ts    GET /views/:name      rows (the responder: respond/)
  *   routes/openapi.ts      GET /openapi.json     OpenAPI 3.1, generated from the route schemas
  *   mcp/plugin.ts          POST /mcp             the MCP endpoint
+ *   routes/ui.ts           GET /, /ui/...        the web UI: a page shell and its assets (ui/)
  */
 
 export interface BuildAppOptions {
@@ -41,6 +44,8 @@ export interface BuildAppOptions {
   limits: HttpLimits;
   /** Where the MCP `query` tool runs its SQL (the query worker pool). */
   queryRunner: QueryRunner;
+  /** The web UI's files; read from the build (dist/web) when not given. */
+  uiAssets?: UiAssets;
 }
 
 /**
@@ -85,6 +90,7 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
   void app.register(healthzRoutes, { service });
   void app.register(viewsRoutes, { service });
   void app.register(viewRowsRoutes, { service, cache: opts.cache ?? new ResponseCache(), streamThresholdBytes: opts.streamThresholdBytes ?? 1024 * 1024 });
+  void app.register(uiRoutes, { assets: opts.uiAssets });
   void app.register(mcpPlugin, { service, logger, allowedHosts, queryRunner: opts.queryRunner });
   return app;
 }

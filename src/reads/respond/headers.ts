@@ -13,7 +13,7 @@ export function etagFor(generation: number, publishedAt: string, key: string): s
   return `W/"g${generation}-${digest}"`;
 }
 
-function etagMatches(header: string | undefined, etag: string): boolean {
+export function etagMatches(header: string | undefined, etag: string): boolean {
   if (!header) return false;
   const strip = (t: string) => t.trim().replace(/^W\//, '');
   const want = strip(etag);

@@ -1,0 +1,44 @@
+import type { HealthResponse, PullerStatusReport } from 'session-lattice/api';
+import { append, h } from './dom.js';
+import { fmtInt, localTime, relative, seconds } from './format.js';
+
+/** The bar under the header on every page: how fresh the data is and whether the puller keeps it so. */
+
+function when(iso: string | null, timeZone: string | null): HTMLElement {
+  return h('time', { datetime: iso ?? '', title: iso ? `${localTime(iso, timeZone)} (${timeZone ?? 'local'})` : null }, relative(iso));
+}
+
+/** The puller in one phrase: "running, idle; last tick published 2 min ago; next in 3 min". */
+export function pullerPhrase(p: PullerStatusReport | null, timeZone: string | null): Array<Node | string> {
+  if (p === null) return ['no puller has run on this home'];
+  if (!p.running) return [`not running (pid ${p.pid}${p.state === 'stopped' ? ', stopped' : ', gone'})`];
+  const parts: Array<Node | string> = [`running (pid ${p.pid}), ${p.state}`];
+  if (p.last_tick_finished_at) parts.push('; last tick ', p.last_tick_outcome ?? 'finished', ' ', when(p.last_tick_finished_at, timeZone));
+  if (p.next_tick_due_at && p.state === 'idle') parts.push('; next ', when(p.next_tick_due_at, timeZone));
+  return parts;
+}
+
+const VERDICT: Record<HealthResponse['status'], string> = { ok: 'Healthy', degraded: 'Degraded', starting: 'No data yet' };
+
+export function renderFreshness(bar: HTMLElement, health: HealthResponse): void {
+  bar.replaceChildren();
+  const tz = health.timezone;
+  append(
+    bar,
+    h('span', {}, h('strong', { class: health.status === 'ok' ? 'health-ok' : null }, VERDICT[health.status])),
+    health.generation !== null ? h('span', {}, 'Generation ', h('strong', {}, String(health.generation)), ', published ', when(health.published_at, tz)) : null,
+    health.age_seconds !== null ? h('span', {}, 'Data checked ', h('strong', {}, seconds(health.age_seconds)), ' ago') : null,
+    health.session_count !== null ? h('span', {}, h('strong', {}, fmtInt(health.session_count)), ' sessions') : null,
+    h('span', {}, 'Days in ', h('strong', {}, tz ?? 'the server’s zone')),
+    h('span', {}, 'Puller: ', ...pullerPhrase(health.puller, tz)),
+  );
+  document.getElementById('banner')?.remove();
+  if (health.status === 'ok') return;
+  const banner = h(
+    'div',
+    { id: 'banner', class: health.status === 'starting' ? 'banner bad' : 'banner warn', role: 'alert' },
+    h('strong', {}, health.status === 'starting' ? 'No data is published yet.' : 'The data may be out of date or incomplete.'),
+    h('ul', {}, ...health.reasons.map((r) => h('li', {}, r))),
+  );
+  bar.after(banner);
+}
