@@ -31,10 +31,13 @@ const typeChecks: [
   Equal<Api.ViewRowsResponse, z.output<typeof S.ViewRowsResponseSchema>>,
   Equal<Api.PullerStatusReport, z.output<typeof S.PullerStatusReportSchema>>,
   Equal<Api.HealthResponse, z.output<typeof S.HealthResponseSchema>>,
+  Equal<Api.Refresh, z.output<typeof S.RefreshSchema>>,
+  Equal<Api.RefreshListResponse, z.output<typeof S.RefreshListResponseSchema>>,
+  Mutual<Api.RefreshListQuery, z.input<typeof S.RefreshListQuerySchema>>,
   // The puller's status document as reported: status.json plus `running`.
   Mutual<Omit<Api.PullerStatusReport, 'running'>, PullerStatus>,
   Mutual<Omit<Api.ViewRowsQuery, `filter[${string}]`>, z.input<typeof S.ViewRowsQuerySchema>>,
-] = [true, true, true, true, true, true, true, true, true, true, true, true, true];
+] = [true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true];
 
 let pulled: PulledServer;
 let server: ReadsServer;
@@ -61,12 +64,15 @@ describe('API declarations, schemas and OpenAPI', () => {
   it('/openapi.json describes every GET route with its parameters', async () => {
     const doc = (await server.app.inject('/openapi.json')).json() as OpenApi;
     expect(doc.openapi).toBe('3.1.0');
-    expect(Object.keys(doc.paths).sort()).toEqual(['/healthz', '/openapi.json', '/views', '/views/{name}']);
+    expect(Object.keys(doc.paths).sort()).toEqual(['/healthz', '/openapi.json', '/refreshes', '/views', '/views/{name}']);
     const rows = doc.paths['/views/{name}']!.get!;
     expect(rows.parameters!.map((p) => `${p.in}:${p.name}`).sort()).toEqual(
       ['path:name', 'query:after', 'query:columns', 'query:count', 'query:filter', 'query:format', 'query:limit', 'query:offset', 'query:order_by'].sort(),
     );
     expect(Object.keys(rows.responses).sort()).toEqual(['200', '304', '400', '404', '406', '503']);
+    const refreshes = doc.paths['/refreshes']!.get!;
+    expect(refreshes.parameters!.map((p) => `${p.in}:${p.name}`).sort()).toEqual(['query:limit', 'query:view']);
+    expect(Object.keys(refreshes.responses).sort()).toEqual(['200', '304', '400', '404', '503']);
   });
 
   it('real responses validate against the schemas /openapi.json publishes', async () => {
@@ -85,10 +91,15 @@ describe('API declarations, schemas and OpenAPI', () => {
     await check('/views/tool_sessions?limit=-1', '/views/{name}');
     await check('/views/nope', '/views/{name}');
     await check('/views/tool_sessions', '/views/{name}', { accept: 'image/png' });
+    await check('/refreshes', '/refreshes');
+    await check('/refreshes?view=tool_sessions&limit=2', '/refreshes');
+    await check('/refreshes?limit=0', '/refreshes');
+    await check('/refreshes?view=nope', '/refreshes');
     // And with the zod schemas directly (the source of both).
     S.ViewRowsResponseSchema.parse((await server.app.inject('/views/tool_sessions')).json());
     S.ViewListResponseSchema.parse((await server.app.inject('/views')).json());
     S.HealthResponseSchema.parse((await server.app.inject('/healthz')).json());
+    S.RefreshListResponseSchema.parse((await server.app.inject('/refreshes')).json());
   });
 
   it('a schema that stops matching the responses is caught (the check has teeth)', async () => {

@@ -132,6 +132,35 @@ export interface ViewRowsQuery {
   [filter: `filter[${string}]` | `filter[${string}][${FilterOp}]`]: string | undefined;
 }
 
+/** One materialization attempt of a view, from the puller's refresh log. */
+export interface Refresh {
+  view: string;
+  /** ISO-8601 UTC, with milliseconds. */
+  started_at: string;
+  finished_at: string;
+  /** `finished_at - started_at`, in milliseconds. */
+  duration_ms: number;
+  /** Rows the view had after this refresh; null when it failed. */
+  row_count: number | null;
+  /** Why the refresh failed (the view kept its previous rows); null when it succeeded. */
+  error: string | null;
+}
+
+/** `GET /refreshes`: the refresh history of the served generation, most recent first. */
+export interface RefreshListResponse {
+  /** The catalog's freshness, as `GET /views` gives it. */
+  freshness: Freshness;
+  refreshes: Refresh[];
+}
+
+/** The query string of `GET /refreshes`. */
+export interface RefreshListQuery {
+  /** Only this view (a name from `GET /views`). */
+  view?: string;
+  /** 1..1000, default 100. */
+  limit?: number;
+}
+
 /** The puller's status.json (see src/shared/status.ts) as reported by `/healthz`, plus whether its process is alive. */
 export interface PullerStatusReport extends PullerStatus {
   /** The process named by `pid` is running. */

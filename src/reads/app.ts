@@ -12,6 +12,7 @@ import { errorHandlers, frameworkError } from './routes/errors.js';
 import { healthzRoutes } from './routes/healthz.js';
 import { uiRoutes } from './routes/ui.js';
 import { openApiRoutes } from './routes/openapi.js';
+import { refreshesRoutes } from './routes/refreshes.js';
 import { viewRowsRoutes } from './routes/view-rows.js';
 import { viewsRoutes } from './routes/views.js';
 import type { ReadsService } from './service.js';
@@ -27,6 +28,7 @@ import type { UiAssets } from './ui/assets.js';
  *   routes/healthz.ts      GET /healthz          health (200 ok/degraded, 503 starting)
  *   routes/views.ts        GET /views            the catalog
  *   routes/view-rows.ts    GET /views/:name      rows (the responder: respond/)
+ *   routes/refreshes.ts    GET /refreshes        the views' refresh history
  *   routes/openapi.ts      GET /openapi.json     OpenAPI 3.1, generated from the route schemas
  *   mcp/plugin.ts          POST /mcp             the MCP endpoint
  *   routes/ui.ts           GET /, /ui/...        the web UI: a page shell and its assets (ui/)
@@ -90,6 +92,7 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
   void app.register(healthzRoutes, { service });
   void app.register(viewsRoutes, { service });
   void app.register(viewRowsRoutes, { service, cache: opts.cache ?? new ResponseCache(), streamThresholdBytes: opts.streamThresholdBytes ?? 1024 * 1024 });
+  void app.register(refreshesRoutes, { service });
   void app.register(uiRoutes, { assets: opts.uiAssets });
   void app.register(mcpPlugin, { service, logger, allowedHosts, queryRunner: opts.queryRunner });
   return app;

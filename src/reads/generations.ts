@@ -59,9 +59,10 @@ const ColumnRowsSchema = z.array(z.object({ table_name: z.string(), column_name:
 /**
  * Rows the puller wrote (or DuckDB describes), checked against the contract: a snapshot from an
  * incompatible version is refused with what does not match, and the server reports it (healthz
- * reasons) instead of failing on a wrong type later.
+ * reasons) instead of failing on a wrong type later. Also for rows read per request (the refresh
+ * log), where a mismatch is that request's error.
  */
-function contractRows<T>(what: string, schema: z.ZodType<T>, rows: unknown): T {
+export function contractRows<T>(what: string, schema: z.ZodType<T>, rows: unknown): T {
   const parsed = schema.safeParse(rows);
   if (!parsed.success) throw new Error(`${what} does not match this version's snapshot format: ${z.prettifyError(parsed.error).replace(/\n/g, '; ')}`);
   return parsed.data;

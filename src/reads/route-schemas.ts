@@ -1,9 +1,12 @@
 import { FILTER_OPS, OP_MEANING } from './plan/filters.js';
 import { DEFAULT_LIMIT, MAX_LIMIT } from './plan/planner.js';
+import { DEFAULT_REFRESHES_LIMIT, MAX_REFRESHES_LIMIT } from './plan/refreshes.js';
 import {
   ErrorResponseSchema,
   HealthResponseSchema,
   jsonSchema,
+  RefreshListQuerySchema,
+  RefreshListResponseSchema,
   ViewListResponseSchema,
   ViewNameParamsSchema,
   ViewRowsQuerySchema,
@@ -98,6 +101,23 @@ export const ROUTE_SCHEMAS = {
       404: error('unknown view'),
       406: error('no acceptable format'),
       503: error('no snapshot yet, or the view is not materialized yet'),
+    },
+  },
+  refreshes: {
+    summary: 'The refresh history of the views',
+    description: [
+      "The puller's most recent materializations of each view (it keeps the last",
+      `${MAX_REFRESHES_LIMIT}), most recent first: when each started and finished, how long it took, the rows it left, or why it failed.`,
+      `\`view\` keeps one view's; \`limit\` bounds the list (default ${DEFAULT_REFRESHES_LIMIT}). Freshness is the catalog's, as in GET /views.`,
+    ].join(' '),
+    tags: ['views'],
+    querystring: { ...jsonSchema(RefreshListQuerySchema, 'input'), additionalProperties: false },
+    response: {
+      200: { description: 'the refresh history', headers: freshnessHeaders, ...jsonSchema(RefreshListResponseSchema) },
+      304: { description: 'not modified (If-None-Match matched the generation and query)', type: 'null' },
+      400: error(`a bad parameter (named in the message and \`parameter\`): a limit that is not an integer 1..${MAX_REFRESHES_LIMIT}, an unknown or repeated parameter`),
+      404: error('unknown view'),
+      503: error('no snapshot yet'),
     },
   },
   openapi: {

@@ -4,6 +4,7 @@ import { ERROR_CODE_NAMES } from './error-codes.js';
 import { MAX_CURSOR_LENGTH } from './plan/cursor.js';
 import { FILTER_OPS, MAX_IN_VALUES, OP_MEANING } from './plan/filters.js';
 import { DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET } from './plan/planner.js';
+import { DEFAULT_REFRESHES_LIMIT, MAX_REFRESHES_LIMIT } from './plan/refreshes.js';
 
 /**
  * The route schemas, in zod: the Fastify routes carry their JSON-schema form, /openapi.json is
@@ -107,6 +108,31 @@ export const ViewRowsQuerySchema = z.object({
 
 export const ViewNameParamsSchema = z.object({
   name: z.string().describe('a view name from GET /views'),
+});
+
+export const RefreshSchema = z.object({
+  view: z.string(),
+  started_at: isoTime,
+  finished_at: isoTime,
+  duration_ms: z.number().describe('finished_at - started_at, in milliseconds'),
+  row_count: z.number().int().nullable().describe('rows the view had after this refresh; null when it failed'),
+  error: z.string().nullable().describe('why the refresh failed (the view kept its previous rows); null when it succeeded'),
+});
+
+export const RefreshListResponseSchema = z.object({
+  freshness: FreshnessSchema,
+  refreshes: z.array(RefreshSchema).describe('most recent first'),
+});
+
+export const RefreshListQuerySchema = z.object({
+  view: z.string().optional().describe('only this view (a name from GET /views)'),
+  limit: z
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_REFRESHES_LIMIT)
+    .optional()
+    .describe(`at most this many, 1..${MAX_REFRESHES_LIMIT}, default ${DEFAULT_REFRESHES_LIMIT}`),
 });
 
 /** status.json as the puller wrote it (its schema is the contract, in src/shared/status.ts), plus liveness. */

@@ -1,19 +1,21 @@
 import type { Config } from '../shared/config.js';
 import { errorMessage } from '../shared/errors.js';
 import { homePaths } from '../shared/paths.js';
+import { RefreshLogRowSchema, SELECT_REFRESHES_SQL } from '../shared/snapshot.js';
 import { pullerReasons, pullerRunning, readPullerStatus } from '../shared/status.js';
 import { VERSION } from '../shared/version.js';
 import type {
   Freshness,
   HealthResponse,
   PullerStatusReport,
+  Refresh,
   ViewDescription,
   ViewListResponse,
   ViewRowsResponse,
   ViewSummary,
 } from './api-types.js';
 import { NoSnapshotError, UnknownViewError, ViewNotReadyError, type ReadsError } from './errors.js';
-import type { Generation, GenerationManager, ViewInfo } from './generations.js';
+import { contractRows, type Generation, type GenerationManager, type ViewInfo } from './generations.js';
 import { memoized } from './memo.js';
 import { nextUrl } from './plan/next-url.js';
 import { pageInfoOf, planRead, type PageInfo, type ReadPlan, type ReadViewParams } from './plan/planner.js';
@@ -222,6 +224,19 @@ export class ReadsService {
       },
       { timeoutMs: this.queryTimeoutMs },
     );
+  }
+
+  /**
+   * The generation's refresh log, most recent first: one view's (`view`, checked against the
+   * catalog: UnknownViewError) or all, at most `limit` entries (validated by plan/refreshes.ts).
+   */
+  async refreshes(gen: Generation, view: string | null, limit: number): Promise<Refresh[]> {
+    if (view !== null) this.viewOf(gen, view);
+    const rows = await gen.withConnection(
+      async (conn) => (await conn.runAndReadAll(SELECT_REFRESHES_SQL, [view, limit])).getRowObjectsJson(),
+      { timeoutMs: this.queryTimeoutMs },
+    );
+    return contractRows('lattice.refresh_log', RefreshLogRowSchema.array(), rows).map(({ view_name, ...rest }) => ({ view: view_name, ...rest }));
   }
 
   /** The envelope of a rows response, everything but `rows`. `format`: as the caller asked for it, kept in next_url. */

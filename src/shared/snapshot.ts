@@ -145,3 +145,34 @@ export const SELECT_VIEWS_SQL = `
          strftime(last_error_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%gZ') AS last_error_at
   FROM ${META_SCHEMA}.views
   ORDER BY name`;
+
+/** One row of `lattice.refresh_log` as SELECT_REFRESHES_SQL reads it: one materialization attempt. */
+export const RefreshLogRowSchema = z.object({
+  view_name: z.string(),
+  /** ISO-8601 UTC. */
+  started_at: z.string(),
+  finished_at: z.string(),
+  duration_ms: z.number(),
+  /** Null when the attempt failed. */
+  row_count: z.number().int().nullable(),
+  /** Null when the attempt succeeded. */
+  error: z.string().nullable(),
+});
+export type RefreshLogRow = z.infer<typeof RefreshLogRowSchema>;
+
+/**
+ * The refresh log, most recent first; `$1`: one view's name or NULL for all, `$2`: at most this many.
+ * Bound, never spliced: the view name comes from a client. The duration is computed here, to the
+ * microsecond DuckDB keeps, rather than from the millisecond strings.
+ */
+export const SELECT_REFRESHES_SQL = `
+  SELECT view_name,
+         strftime(started_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%gZ') AS started_at,
+         strftime(finished_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%gZ') AS finished_at,
+         date_diff('microsecond', started_at, finished_at)::DOUBLE / 1000 AS duration_ms,
+         row_count::DOUBLE AS row_count,
+         error
+  FROM ${META_SCHEMA}.refresh_log
+  WHERE $1::VARCHAR IS NULL OR view_name = $1::VARCHAR
+  ORDER BY started_at DESC, view_name
+  LIMIT $2`;
