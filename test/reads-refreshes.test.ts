@@ -78,6 +78,15 @@ describe('GET /refreshes over real pulls', () => {
     }
   });
 
+  it("durations cover the tick: the views run one after another, so their durations add up to most of the tick's span", () => {
+    const start = Math.min(...first.refreshes.map((r) => Date.parse(r.started_at)));
+    const end = Math.max(...first.refreshes.map((r) => Date.parse(r.finished_at)));
+    const busy = first.refreshes.reduce((t, r) => t + r.duration_ms, 0);
+    expect(end - start).toBeGreaterThan(0);
+    // (a finish time taken from the transaction's start made every duration ~0)
+    expect(busy).toBeGreaterThan(0.5 * (end - start));
+  });
+
   it('is most recent first, ties by view name', () => {
     expect(first.refreshes.map((r) => r.view)).toEqual(inServedOrder(first.refreshes).map((r) => r.view));
   });

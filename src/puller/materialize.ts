@@ -202,8 +202,10 @@ async function recordFailure(
 }
 
 async function logRefresh(db: WorkDb, name: string, started: Date, rows: number | null, error: string | null): Promise<void> {
+  // The finish time comes from here, not DuckDB's now(): inside the refresh's transaction now() is
+  // when the transaction began, which made every successful refresh last no time at all.
   await db.run(
-    `INSERT INTO ${META_SCHEMA}.refresh_log VALUES (?, ?::TIMESTAMPTZ, now(), ?, ?)`,
-    [name, started.toISOString(), rows, error],
+    `INSERT INTO ${META_SCHEMA}.refresh_log VALUES (?, ?::TIMESTAMPTZ, ?::TIMESTAMPTZ, ?, ?)`,
+    [name, started.toISOString(), new Date().toISOString(), rows, error],
   );
 }

@@ -199,7 +199,7 @@ export function timeline(opts: FigureOptions, labels: string[], spans: Array<[nu
       options: {
         ...BASE_OPTIONS,
         indexAxis: 'y',
-        scales: { x: { title: { display: true, text: 'seconds since the first view started' } }, y: { grid: { display: false } } },
+        scales: { x: { title: { display: true, text: 'seconds since the first view started' } }, y: { grid: { display: false }, ticks: { autoSkip: false } } },
         plugins: {
           legend: { display: false },
           tooltip: { callbacks: { label: (c) => { const [a, b] = c.raw as [number, number]; return `${a.toFixed(2)} s → ${b.toFixed(2)} s (${(b - a).toFixed(2)} s)`; } } },

@@ -25,7 +25,8 @@ interface Period {
 
 export async function overviewPage({ main, health, signal }: PageContext): Promise<void> {
   const today = todayIn(health.timezone);
-  const from = addDays(today, -(DAYS - 1));
+  const window = await chartWindow(today, signal);
+  const { from, to } = window;
   const periods: Period[] = [
     { label: 'Today', view: 'usage_daily', key: 'day', value: today },
     { label: 'This week', view: 'usage_weekly', key: 'week', value: mondayOf(today) },
@@ -33,7 +34,7 @@ export async function overviewPage({ main, health, signal }: PageContext): Promi
   ];
   const [figures, byModel, heat, tools, repos] = await Promise.all([
     Promise.all(periods.map((p) => getRows(p.view, [[`filter[${p.key}]`, p.value]], signal))),
-    getRows('usage_daily_by_model', [['filter[day][gte]', from], ['filter[day][lte]', today], ['order_by', 'day'], ['limit', '10000']], signal),
+    getRows('usage_daily_by_model', [['filter[day][gte]', from], ['filter[day][lte]', to], ['order_by', 'day'], ['limit', '10000']], signal),
     getRows('activity_heatmap', [['limit', '168']], signal),
     getRows('tool_usage', [['order_by', '-calls'], ['limit', String(TOP)]], signal),
     getRows('usage_by_repo', [['order_by', '-cost_usd'], ['limit', String(TOP)]], signal),
@@ -66,18 +67,33 @@ export async function overviewPage({ main, health, signal }: PageContext): Promi
   );
 
   const charts: ChartFigure[] = [
-    ...dailyCharts(byModel.rows, from, today),
+    ...dailyCharts(byModel.rows, from, to),
     heatmapChart(heat.rows),
     toolsChart(tools.rows),
     reposChart(repos.rows),
   ];
   main.replaceChildren(
     h('h1', {}, 'Overview'),
-    h('p', { class: 'lede' }, `Days, weeks and months are local to ${health.timezone ?? 'the server’s zone'}, the zone the puller computed them in.`),
+    h(
+      'p',
+      { class: 'lede' },
+      `Days, weeks and months are local to ${health.timezone ?? 'the server’s zone'}, the zone the puller computed them in.`,
+      window.to !== today ? ` No session started in the last ${DAYS} days: the charts show the ${DAYS} days up to ${window.to}, the last day with sessions.` : '',
+    ),
     h('div', { class: 'figures' }, allCard, ...figureCards),
     h('div', { class: 'charts' }, ...charts.map((c) => c.element)),
   );
   for (const c of charts) c.draw();
+}
+
+/**
+ * The last 90 days; when no session started in them (data from an old export, a long break), the
+ * 90 days up to the last day that has sessions, so the charts show something worth reading.
+ */
+async function chartWindow(today: string, signal: AbortSignal): Promise<{ from: string; to: string }> {
+  const latest = (await getRows('usage_daily', [['order_by', '-day'], ['limit', '1'], ['columns', 'day'], ['count', 'none']], signal)).rows[0]?.day;
+  const to = latest !== undefined && latest < addDays(today, -(DAYS - 1)) ? latest : today;
+  return { from: addDays(to, -(DAYS - 1)), to };
 }
 
 function dailyCharts(rows: UsageDailyByModelRow[], from: string, today: string): ChartFigure[] {

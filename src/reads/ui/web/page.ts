@@ -9,7 +9,8 @@ export interface PageContext {
   navigate(url: string): void;
 }
 
-export type Page = (ctx: PageContext) => Promise<void>;
+/** A page may return how to refresh its data in place (keeping what the reader typed) when a new generation arrives. */
+export type Page = (ctx: PageContext) => Promise<void | (() => Promise<void>)>;
 
 /** The UI URL of a view in the table browser, with a query in the read API's own syntax. */
 export function browserHref(view: string, query: ReadonlyArray<readonly [string, string]> = []): string {
