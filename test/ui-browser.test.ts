@@ -138,3 +138,151 @@ describe('the overview', () => {
     }
   });
 });
+
+describe('the table browser', () => {
+  const ids = async (page: import('playwright-core').Page) => page.locator('table[data-view] tbody tr td:first-child').allTextContents();
+
+  it('sorts by a header (mouse and keyboard), filters, chooses columns and pages like the API', async () => {
+    const w = await watchedPage(browser);
+    const { page } = w;
+    try {
+      await page.goto(`${reads.url}/ui/views/session_facts?limit=25`);
+      await ready(page);
+
+      // Sort: a click on a header sorts ascending, Enter on the focused header then descending.
+      await page.getByRole('button', { name: 'tool_calls', exact: true }).click();
+      await ready(page);
+      expect(new URL(page.url()).searchParams.get('order_by')).toBe('tool_calls');
+      await page.getByRole('button', { name: 'tool_calls', exact: true }).focus();
+      await page.keyboard.press('Enter');
+      await ready(page);
+      expect(new URL(page.url()).searchParams.get('order_by')).toBe('-tool_calls');
+      expect(await page.locator('th[aria-sort="descending"] button > span').first().textContent()).toBe('tool_calls');
+      const sorted = await api<ViewRowsResponse>('/views/session_facts?limit=25&order_by=-tool_calls');
+      expect(await ids(page)).toEqual(sorted.rows.map((r) => String(r.session_id)));
+
+      // Filter: tool_calls >= 5 with the operators of the read API.
+      await page.getByRole('button', { name: 'Add a filter' }).click();
+      await page.getByLabel('Column', { exact: true }).selectOption('tool_calls');
+      await page.getByLabel('Operator', { exact: true }).selectOption('gte');
+      await page.getByLabel('Value', { exact: true }).fill('5');
+      await page.getByRole('button', { name: 'Apply' }).click();
+      await ready(page);
+      expect(new URL(page.url()).searchParams.get('filter[tool_calls][gte]')).toBe('5');
+      const filtered = await api<ViewRowsResponse>('/views/session_facts?limit=25&order_by=-tool_calls&filter[tool_calls][gte]=5');
+      expect(filtered.total).toBeGreaterThan(25);
+      expect(filtered.total).toBeLessThan(600);
+      expect(await ids(page)).toEqual(filtered.rows.map((r) => String(r.session_id)));
+      expect(await page.locator('.count').getAttribute('data-total')).toBe(String(filtered.total));
+
+      // Next page by cursor: the API's next page of the same query.
+      await page.getByRole('link', { name: 'Next page →' }).click();
+      await ready(page);
+      const second = (await api<ViewRowsResponse>(filtered.next_url!)).rows.map((r) => String(r.session_id));
+      expect(second.length).toBeGreaterThan(0);
+      expect(await ids(page)).toEqual(second);
+      expect(new URL(page.url()).searchParams.get('after')).toBe(filtered.next);
+
+      // The download links fetch exactly the rows on screen.
+      const onScreen = await ids(page);
+      for (const format of ['csv', 'ndjson', 'json'] as const) {
+        const href = await page.locator(`a[data-format="${format}"]`).getAttribute('href');
+        const r = await get(`${reads.url}${href}`);
+        expect(r.status).toBe(200);
+        const idsOf =
+          format === 'csv'
+            ? r.text.trim().split('\n').slice(1).map((l) => l.split(',')[0]!)
+            : format === 'ndjson'
+              ? r.text.trim().split('\n').map((l) => String((JSON.parse(l) as { session_id: number }).session_id))
+              : (r.json as ViewRowsResponse).rows.map((x) => String(x.session_id));
+        expect(idsOf, format).toEqual(onScreen);
+      }
+
+      // Columns: keep two; the key column comes along.
+      await page.getByRole('link', { name: '← First page' }).click();
+      await ready(page);
+      await page.locator('summary', { hasText: /^Columns \(/ }).click();
+      const boxes = page.locator('.columns-list input:not([disabled])');
+      for (const box of await boxes.all()) {
+        const name = await box.getAttribute('value');
+        if (name === 'cost_usd' || name === 'tool_calls') await box.check();
+        else await box.uncheck();
+      }
+      await page.getByRole('button', { name: 'Apply' }).click();
+      await ready(page);
+      expect(new URL(page.url()).searchParams.get('columns')?.split(',').sort()).toEqual(['cost_usd', 'tool_calls']);
+      const headers = (await page.locator('table[data-view] thead th').allTextContents()).map((t) => t.replace(/ [▲▼]$/, ''));
+      const chosen = await api<ViewRowsResponse>(`/views/session_facts${new URL(page.url()).search}`);
+      expect(headers).toEqual(chosen.columns.map((c) => c.name));
+      expect(headers).toContain('session_id');
+
+      // The URL holds the state: opened afresh, the same query shows the same rows.
+      const fresh = await watchedPage(browser);
+      await fresh.page.goto(page.url());
+      await ready(fresh.page);
+      expect(await ids(fresh.page)).toEqual(await ids(page));
+      await fresh.context.close();
+      expect(fresh.problems).toEqual([]);
+      expect(w.problems).toEqual([]);
+    } finally {
+      await w.context.close();
+    }
+  });
+
+  it("shows the API's own message for a bad query, and no view for an unknown name", async () => {
+    const w = await watchedPage(browser);
+    try {
+      await w.page.goto(`${reads.url}/ui/views/session_facts?filter[started_day][gte]=yesterday`);
+      await ready(w.page);
+      const bad = await get(`${reads.url}/views/session_facts?filter[started_day][gte]=yesterday`);
+      expect(bad.status).toBe(400);
+      expect(await w.page.getByRole('alert').filter({ hasText: 'filter[started_day]' }).textContent()).toBe((bad.json as { error: { message: string } }).error.message);
+      // The page asked the API and was told 400: that answer (and Chromium's console line about it) is the one expected problem.
+      expect(w.problems).toEqual([expect.stringMatching(/^HTTP 400: .*\/views\/session_facts\?/), expect.stringMatching(/^console error: Failed to load resource: .* 400/)]);
+
+      await w.page.goto(`${reads.url}/ui/views/no_such_view`);
+      await ready(w.page);
+      expect(await w.page.getByRole('alert').last().textContent()).toContain('no view named "no_such_view"');
+    } finally {
+      await w.context.close();
+    }
+  });
+});
+
+describe('live updates and the guard', () => {
+  it('a generation published while the page is open shows up without a reload, and the page says so', async () => {
+    const w = await watchedPage(browser);
+    try {
+      await w.page.goto(`${reads.url}/`);
+      const before = await api<HealthResponse>('/healthz');
+      await ready(w.page, before.generation!);
+      await w.page.evaluate('window.__sameDocument = true');
+      await fake.setData({ sessions: 700, seed: 3, generatedAt: Math.floor(Date.now() / 1000) });
+      await pull(home.dir, fake);
+      const after = await api<HealthResponse>('/healthz');
+      expect(after.generation).toBe(before.generation! + 1);
+      await ready(w.page, after.generation!);
+      expect(await w.page.evaluate('window.__sameDocument')).toBe(true);
+      expect(Number(await w.page.locator('[data-period="all"] [data-figure="sessions"] data').getAttribute('value'))).toBe(after.session_count);
+      expect(await w.page.locator('#live').textContent()).toContain(`generation ${after.generation}`);
+      expect(w.problems).toEqual([]);
+    } finally {
+      await w.context.close();
+    }
+  });
+
+  it('refuses a page asked for under a foreign host name (DNS rebinding)', async () => {
+    const port = new URL(reads.url).port;
+    const rebinding = await launchBrowser(['--host-resolver-rules=MAP attacker.example 127.0.0.1']);
+    try {
+      const page = await rebinding.newPage();
+      const res = await page.goto(`http://attacker.example:${port}/`);
+      expect(res?.status()).toBe(403);
+      expect(JSON.parse(await res!.text())).toMatchObject({ error: { code: 'forbidden_host' } });
+      const asset = await page.goto(`http://attacker.example:${port}/ui/views`);
+      expect(asset?.status()).toBe(403);
+    } finally {
+      await rebinding.close();
+    }
+  });
+});

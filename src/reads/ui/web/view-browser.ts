@@ -113,7 +113,9 @@ function rowsTable(view: ViewSummary, query: Query, answer: ViewRowsResponse, ct
     const listType = c.type.endsWith('[]');
     const label = h('span', {}, c.name);
     if (listType) return h('th', { scope: 'col', title: `${c.type}: lists cannot be sorted` }, label);
-    const button = h('button', { type: 'button', title: `Sort by ${c.name}${state === 'ascending' ? ', descending' : ''}` }, label);
+    // The arrow is hidden from the accessible name (aria-sort says it): the button stays "tool_calls".
+    const arrow = state ? h('span', { class: 'arrow', 'aria-hidden': 'true' }, state === 'ascending' ? ' ▲' : ' ▼') : null;
+    const button = h('button', { type: 'button', title: `Sort by ${c.name}${state === 'ascending' ? ', descending' : ''}` }, label, arrow);
     button.addEventListener('click', () => {
       const order = state === 'ascending' ? `-${c.name}` : c.name;
       ctx.navigate(browserHref(view.name, [...without(query, 'order_by', 'after'), ['order_by', order]]));
