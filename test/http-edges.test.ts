@@ -11,7 +11,7 @@ import { get, pull, startFake, startReads, type Got, type ReadsProcess } from '.
 import { rawConnect, rawExchange, type RawConnection, type RawResponse } from './reads/raw-http.js';
 
 // src/shared/version.ts finds package.json relative to dist/; from the sources it looks one level too high.
-vi.mock('../src/shared/version.js', () => ({ VERSION: '0.0.0-test' }));
+vi.mock('../src/shared/version.js', async (original) => ({ ...(await original<object>()), VERSION: '0.0.0-test' }));
 
 /**
  * The edges of the reads server (issue 11, item 7), against a real `serve-reads` process over raw

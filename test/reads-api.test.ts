@@ -6,7 +6,7 @@ import type * as Api from '../src/reads/api-types.js';
 import * as S from '../src/reads/schemas.js';
 import { startPulledServer, type PulledServer } from './reads/fixtures.js';
 
-vi.mock('../src/shared/version.js', () => ({ VERSION: '0.0.0-test' }));
+vi.mock('../src/shared/version.js', async (original) => ({ ...(await original<object>()), VERSION: '0.0.0-test' }));
 
 /**
  * The published TypeScript declarations (api-types.ts), the route schemas (schemas.ts) and the
@@ -23,6 +23,7 @@ const typeChecks: [
   Equal<Api.ErrorResponse, z.output<typeof S.ErrorResponseSchema>>,
   Equal<Api.Freshness, z.output<typeof S.FreshnessSchema>>,
   Equal<Api.Column, z.output<typeof S.ColumnSchema>>,
+  Equal<Api.CatalogColumn, z.output<typeof S.CatalogColumnSchema>>,
   Equal<Api.ViewSummary, z.output<typeof S.ViewSummarySchema>>,
   Equal<Api.ViewListResponse, z.output<typeof S.ViewListResponseSchema>>,
   Mutual<Api.ViewDescription, z.output<typeof S.ViewDescriptionSchema>>,
@@ -37,7 +38,7 @@ const typeChecks: [
   // The puller's status document as reported: status.json plus `running`.
   Mutual<Omit<Api.PullerStatusReport, 'running'>, PullerStatus>,
   Mutual<Omit<Api.ViewRowsQuery, `filter[${string}]`>, z.input<typeof S.ViewRowsQuerySchema>>,
-] = [true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true];
+] = [true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true];
 
 let pulled: PulledServer;
 let server: ReadsServer;

@@ -5,7 +5,7 @@ import type { ViewRowsResponse } from '../src/reads/api-types.js';
 import { get, startPulledServer, type PulledServer } from './reads/fixtures.js';
 import { call, connect, structured } from './reads/mcp-client.js';
 
-vi.mock('../src/shared/version.js', () => ({ VERSION: '0.0.0-test' }));
+vi.mock('../src/shared/version.js', async (original) => ({ ...(await original<object>()), VERSION: '0.0.0-test' }));
 
 /**
  * Filter operators on every column type the catalog has (integer, double, date, timestamp, text,
@@ -283,5 +283,29 @@ describe('the same operators over MCP read_view', () => {
     const rest = structured<ViewRowsResponse>(await call(client, 'read_view', { view: 'session_facts', limit: 0, filters: { cost_usd: { isnull: false } } }));
     expect(nulls.total).toBe(all.filter((r) => r.cost_usd === null).length);
     expect(nulls.total! + rest.total!).toBe(all.length);
+  });
+});
+
+describe("the catalog's operators per column", () => {
+  it('are exactly the operators the planner accepts on each column (the web UI offers only these)', async () => {
+    const catalog = (await get(`${server.url}/views`)).json as { views: Array<{ name: string; columns: Array<{ name: string; type: string; operators: string[] }> }> };
+    const facts = catalog.views.find((v) => v.name === 'session_facts')!;
+    const types = new Set(facts.columns.map((c) => c.type));
+    expect([...types].sort()).toEqual(['BIGINT', 'BIGINT[]', 'BOOLEAN', 'DATE', 'DOUBLE', 'TIMESTAMP', 'VARCHAR', 'VARCHAR[]']);
+    const ALL = ['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'in', 'prefix', 'contains', 'isnull'];
+    // One column per type is enough: the rule is by type.
+    const seen = new Set<string>();
+    for (const column of facts.columns) {
+      if (seen.has(column.type)) continue;
+      seen.add(column.type);
+      expect(column.operators.length, column.name).toBeGreaterThan(0);
+      for (const op of ALL) {
+        // A value that may not convert: a conversion error is fine, "does not apply" only for an operator not listed.
+        const value = op === 'isnull' ? 'true' : '1';
+        const res = await get(`${server.url}${V}?limit=1&filter[${column.name}][${op}]=${value}`);
+        const refused = res.status === 400 && (res.json as { error: { message: string } }).error.message.includes('does not apply');
+        expect(refused, `${column.name} (${column.type}) ${op}: ${res.text.slice(0, 200)}`).toBe(!column.operators.includes(op));
+      }
+    }
   });
 });

@@ -12,7 +12,7 @@ import type { ErrorResponse, ViewListResponse, ViewRowsResponse } from '../src/r
 import { agent, get, pull, startFake, startReads, type ReadsProcess } from './reads/fixtures.js';
 
 // src/shared/version.ts finds package.json relative to dist/; from the sources it looks one level too high.
-vi.mock('../src/shared/version.js', () => ({ VERSION: '0.0.0-test' }));
+vi.mock('../src/shared/version.js', async (original) => ({ ...(await original<object>()), VERSION: '0.0.0-test' }));
 
 /**
  * The HTTP surface: the table of bad requests against a real `serve-reads` process over real

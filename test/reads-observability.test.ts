@@ -10,7 +10,7 @@ import { startReadsServer, type ReadsServer } from '../src/reads/server.js';
 import { agent, get, pull, startFake, startReads, type Got } from './reads/fixtures.js';
 import { rawConnect, rawExchange } from './reads/raw-http.js';
 
-vi.mock('../src/shared/version.js', () => ({ VERSION: '0.0.0-test' }));
+vi.mock('../src/shared/version.js', async (original) => ({ ...(await original<object>()), VERSION: '0.0.0-test' }));
 
 /**
  * Every HTTP response says which request it answers (X-Request-Id) and what it cost

@@ -5,7 +5,7 @@ import type { ReadsServer } from '../src/reads/server.js';
 import type { HealthResponse, ViewRowsResponse } from '../src/reads/api-types.js';
 import { get, publish, startPulledServer, startReads, type PulledServer, type ReadsProcess } from './reads/fixtures.js';
 
-vi.mock('../src/shared/version.js', () => ({ VERSION: '0.0.0-test' }));
+vi.mock('../src/shared/version.js', async (original) => ({ ...(await original<object>()), VERSION: '0.0.0-test' }));
 
 /**
  * Keyset pagination: following `next_url` from the first page to the last returns exactly the

@@ -51,6 +51,12 @@ export interface Column {
   type: string;
 }
 
+/** A column in the catalog, with the filter operators its type takes. */
+export interface CatalogColumn extends Column {
+  /** The operators `filter[col][op]` accepts on this column; any other is a 400. */
+  operators: FilterOp[];
+}
+
 export interface ViewSummary {
   name: string;
   description: string;
@@ -63,7 +69,7 @@ export interface ViewSummary {
   /** The last refresh error; the view then still serves its previous rows. */
   last_error: string | null;
   last_error_at: string | null;
-  columns: Column[];
+  columns: CatalogColumn[];
 }
 
 /** `GET /views` */

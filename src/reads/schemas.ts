@@ -38,6 +38,10 @@ export const FreshnessSchema = z.object({
 
 export const ColumnSchema = z.object({ name: z.string(), type: z.string() });
 
+export const CatalogColumnSchema = ColumnSchema.extend({
+  operators: z.array(z.enum(FILTER_OPS)).describe('the filter operators this column takes (filter[col][op]); the others are refused'),
+});
+
 export const ViewSummarySchema = z.object({
   name: z.string(),
   description: z.string(),
@@ -48,7 +52,7 @@ export const ViewSummarySchema = z.object({
   scan_version: z.number().int().nullable(),
   last_error: z.string().nullable(),
   last_error_at: isoTime.nullable(),
-  columns: z.array(ColumnSchema),
+  columns: z.array(CatalogColumnSchema),
 });
 
 export const ViewListResponseSchema = z.object({

@@ -17,6 +17,7 @@ import type {
 import { NoSnapshotError, UnknownViewError, ViewNotReadyError, type ReadsError } from './errors.js';
 import { contractRows, type Generation, type GenerationManager, type ViewInfo } from './generations.js';
 import { memoized } from './memo.js';
+import { operatorsFor } from './plan/filters.js';
 import { nextUrl } from './plan/next-url.js';
 import { pageInfoOf, planRead, type PageInfo, type ReadPlan, type ReadViewParams } from './plan/planner.js';
 
@@ -316,7 +317,7 @@ function summaryOf(view: ViewInfo): ViewSummary {
     scan_version: view.scan_version,
     last_error: view.last_error,
     last_error_at: view.last_error_at,
-    columns: view.columns.map((c) => ({ name: c.name, type: c.type })),
+    columns: view.columns.map((c) => ({ name: c.name, type: c.type, operators: operatorsFor(c.type) })),
   };
 }
 

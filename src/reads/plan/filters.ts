@@ -118,6 +118,29 @@ export function splitInList(param: string, text: string): string[] {
   }
 }
 
+/**
+ * The operators a column of this DuckDB type takes: the one rule the planner enforces and the
+ * catalog publishes (`/views`: each column's `operators`), so a client such as the web UI offers
+ * only what will be accepted.
+ */
+export function operatorsFor(type: string): FilterOp[] {
+  const info = typeInfo(type);
+  if (info.category === 'list') return ['eq', 'ne', 'in', 'contains', 'isnull'];
+  const family = info.category as Category;
+  return FILTER_OPS.filter((op) => {
+    if (op === 'prefix' || op === 'contains') return family === 'string';
+    if (op === 'gt' || op === 'gte' || op === 'lt' || op === 'lte') return ORDERED.has(family);
+    return true;
+  });
+}
+
+/** Why an operator that operatorsFor leaves out does not apply, with what does. */
+function whyNot(op: FilterOp, list: boolean, family: Category): string {
+  if (list) return 'a list column takes eq / contains (the list contains the value), ne, in (contains any) or isnull';
+  if (op === 'prefix' || op === 'contains') return `${op} works on text columns (VARCHAR) and, for contains, list columns; use eq, in or a range (gt, gte, lt, lte) here`;
+  return `a ${family === 'boolean' ? 'boolean' : 'column of this type'} has no order; use eq, ne, in or isnull`;
+}
+
 function refuse(f: FilterInput, column: ColumnInfo, why: string): BadParameterError {
   return new BadParameterError(f.param, `operator ${f.op} does not apply to column ${column.name} (${column.type}): ${why}`);
 }
@@ -148,6 +171,7 @@ export function filterCondition(input: FilterInput, column: ColumnInfo, values: 
 
   const list = info.category === 'list';
   const family: Category = list ? info.element! : (info.category as Category);
+  if (!operatorsFor(column.type).includes(f.op)) throw refuse(f, column, whyNot(f.op, list, family));
   const convertOne = (v: ScalarInput) => {
     const c = convertValue(f.param, list ? `${column.type.slice(0, -2)} (an element of ${column.type})` : column.type, family, v);
     return { sql: boundAs(family, bind(c.bound), c), applied: c.applied };
@@ -164,20 +188,11 @@ export function filterCondition(input: FilterInput, column: ColumnInfo, values: 
   }
 
   if (list) {
-    if (f.op !== 'eq' && f.op !== 'ne' && f.op !== 'contains') {
-      throw refuse(f, column, 'a list column takes eq / contains (the list contains the value), ne, in (contains any) or isnull');
-    }
     const one = convertOne(scalarOf(f));
     const has = family === 'other' ? `list_contains(list_transform(${col}, x -> CAST(x AS VARCHAR)), ${one.sql})` : `list_contains(${col}, ${one.sql})`;
     return { sql: f.op === 'ne' ? `NOT ${has}` : has, applied: { column: column.name, op: f.op, value: one.applied } };
   }
 
-  if ((f.op === 'prefix' || f.op === 'contains') && family !== 'string') {
-    throw refuse(f, column, `${f.op} works on text columns (VARCHAR) and, for contains, list columns; use eq, in or a range (gt, gte, lt, lte) here`);
-  }
-  if ((f.op === 'gt' || f.op === 'gte' || f.op === 'lt' || f.op === 'lte') && !ORDERED.has(family)) {
-    throw refuse(f, column, `a ${family === 'boolean' ? 'boolean' : 'column of this type'} has no order; use eq, ne, in or isnull`);
-  }
   const one = convertOne(scalarOf(f));
   const applied: AppliedFilter = { column: column.name, op: f.op, value: one.applied };
   const lhs = comparable(family, col);

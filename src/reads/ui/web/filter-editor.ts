@@ -1,10 +1,10 @@
-import type { Column, FilterOp } from 'session-lattice/api';
+import type { CatalogColumn, FilterOp } from 'session-lattice/api';
 import { h } from './dom.js';
 
 /**
  * The filter rows of the table browser: column, operator, value, in the read API's syntax
  * (`filter[col][op]=value`). The server checks every value and names the parameter at fault; the
- * editor only offers the operators that apply to a column's type, so most mistakes cannot be made.
+ * editor offers only the operators the catalog says a column takes, so most mistakes cannot be made.
  */
 
 export interface Filter {
@@ -26,14 +26,6 @@ const OP_LABELS: Record<FilterOp, string> = {
   isnull: 'is null (true/false)',
 };
 
-/** Which operators a column type takes (the planner's rule in src/reads/plan/filters.ts). */
-export function operatorsFor(type: string): FilterOp[] {
-  if (type.endsWith('[]')) return ['contains', 'eq', 'ne', 'in', 'isnull'];
-  if (type === 'BOOLEAN') return ['eq', 'ne', 'in', 'isnull'];
-  if (type === 'VARCHAR') return ['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'in', 'prefix', 'contains', 'isnull'];
-  return ['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'in', 'isnull'];
-}
-
 const FILTER_KEY = /^filter\[([^\]]+)\](?:\[([a-z]+)\])?$/;
 
 /** The filters of a query string, in order. */
@@ -52,7 +44,7 @@ export interface FilterEditor {
   query(): Array<[string, string]>;
 }
 
-export function filterEditor(columns: readonly Column[], initial: readonly Filter[], opsOf: (type: string) => FilterOp[]): FilterEditor {
+export function filterEditor(columns: readonly CatalogColumn[], initial: readonly Filter[]): FilterEditor {
   const list = h('div', { class: 'filter-list' });
   let serial = 0;
   const addRow = (f: Partial<Filter>) => {
@@ -61,9 +53,9 @@ export function filterEditor(columns: readonly Column[], initial: readonly Filte
     const op = h('select', { 'aria-label': 'Operator', id: `${id}-op` });
     const value = h('input', { type: 'text', 'aria-label': 'Value', id: `${id}-value`, value: f.value ?? '', autocomplete: 'off' });
     const fillOps = (selected?: FilterOp) => {
-      const type = columns.find((c) => c.name === column.value)?.type ?? 'VARCHAR';
-      op.replaceChildren(...opsOf(type).map((o) => h('option', { value: o, selected: o === selected }, OP_LABELS[o])));
-      value.placeholder = type;
+      const chosen = columns.find((c) => c.name === column.value);
+      op.replaceChildren(...(chosen?.operators ?? []).map((o) => h('option', { value: o, selected: o === selected }, OP_LABELS[o])));
+      value.placeholder = chosen?.type ?? '';
     };
     fillOps(f.op);
     column.addEventListener('change', () => fillOps(op.value as FilterOp));

@@ -1,8 +1,8 @@
-import type { Column, FilterOp, ViewRowsResponse, ViewSummary } from 'session-lattice/api';
+import type { Column, ViewRowsResponse, ViewSummary } from 'session-lattice/api';
 import { ApiError, getCatalog, getJson, rowsUrl, type Query } from './api.js';
 import { errorBox, h } from './dom.js';
 import { fmtInt } from './format.js';
-import { filterEditor, filtersOf, operatorsFor } from './filter-editor.js';
+import { filterEditor, filtersOf } from './filter-editor.js';
 import { browserHref, type PageContext } from './page.js';
 
 /**
@@ -52,7 +52,7 @@ const without = (query: Query, ...keys: string[]): Array<[string, string]> => qu
 
 /** The filter form, the column chooser and the page size: applying them starts from the first page. */
 function controls(view: ViewSummary, query: Query, ctx: PageContext): HTMLElement {
-  const editor = filterEditor(view.columns, filtersOf(query), operatorsFor);
+  const editor = filterEditor(view.columns, filtersOf(query));
   const chosen = get(query, 'columns')?.split(',') ?? view.columns.map((c) => c.name);
   const boxes = view.columns.map((c) => {
     const isKey = view.key_columns.includes(c.name);
@@ -143,4 +143,3 @@ function cell(c: Column, value: unknown): HTMLElement {
   return h('td', { class: isNumeric(c) ? 'num' : null, title: text.length > 80 ? text : null }, text.length > 80 ? `${text.slice(0, 79)}…` : text);
 }
 
-export type { FilterOp };
