@@ -76,7 +76,7 @@ function sentenceOf(e: Entry): string {
     case 'listening': {
       const url = String(e.url);
       const serving = e.generation === null || e.generation === undefined ? 'nothing published yet' : `generation ${String(e.generation)}`;
-      return `serving ${url} (${serving}): ${url}/views, ${url}/healthz, and ${url}/mcp for agents`;
+      return `serving ${url} (${serving}): open ${url}/ in a browser; ${url}/views, ${url}/healthz, and ${url}/mcp for agents`;
     }
     case 'serving generation':
       return `now serving generation ${String(e.generation)} (${String(e.views)} views)`;
