@@ -4,7 +4,7 @@ import type { HealthResponse, ViewRowsResponse } from '../src/reads/api.js';
 import { startFakeRecall, type FakeRecall } from './fake-recall/server.js';
 import { tempHome, type TempHome } from './helpers/processes.js';
 import { get, pull, startReads, type ReadsProcess } from './reads/fixtures.js';
-import { launchBrowser, ready, screenshot, watchedPage } from './ui/browser.js';
+import { accessibilityViolations, launchBrowser, ready, screenshot, watchedPage } from './ui/browser.js';
 
 /*
  * The web UI in a real headless Chromium, against a real serve-reads process over a real pulled
@@ -69,6 +69,40 @@ describe('every page, on a desktop and at 360 px, light and dark', () => {
       }
     });
   }
+});
+
+describe('accessibility', () => {
+  it('every page, light and dark, passes axe-core (WCAG 2.1 A and AA, best practices: contrast, names, landmarks)', async () => {
+    for (const [name, path] of PAGES) {
+      for (const colorScheme of ['light', 'dark'] as const) {
+        const w = await watchedPage(browser, { colorScheme, bypassCSP: true });
+        try {
+          await w.page.goto(`${reads.url}${path}`);
+          await ready(w.page);
+          expect(await accessibilityViolations(w.page), `${name}, ${colorScheme}`).toEqual([]);
+        } finally {
+          await w.context.close();
+        }
+      }
+    }
+  });
+
+  it('the skip link is the first stop of the keyboard and leads to the content', async () => {
+    const w = await watchedPage(browser);
+    try {
+      await w.page.goto(`${reads.url}/ui/views`);
+      await ready(w.page);
+      await w.page.keyboard.press('Tab');
+      expect(await w.page.evaluate('document.activeElement.textContent')).toBe('Skip to content');
+      await w.page.keyboard.press('Enter');
+      await w.page.keyboard.press('Tab');
+      // The next stop is inside main: the first view's link.
+      expect(await w.page.evaluate('document.activeElement.closest("main") !== null')).toBe(true);
+      expect(w.problems).toEqual([]);
+    } finally {
+      await w.context.close();
+    }
+  });
 });
 
 describe('the overview', () => {

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
@@ -42,11 +43,17 @@ export interface PageOptions {
   width?: number;
   height?: number;
   colorScheme?: 'light' | 'dark';
+  /** Lets a test inject a script (axe-core) past the page's CSP; never for the CSP checks themselves. */
+  bypassCSP?: boolean;
 }
 
 /** A fresh context (no cache, no cookies) and page that records everything that went wrong on it. */
 export async function watchedPage(browser: Browser, opts: PageOptions = {}): Promise<WatchedPage> {
-  const context = await browser.newContext({ viewport: { width: opts.width ?? 1280, height: opts.height ?? 900 }, colorScheme: opts.colorScheme ?? 'light' });
+  const context = await browser.newContext({
+    viewport: { width: opts.width ?? 1280, height: opts.height ?? 900 },
+    colorScheme: opts.colorScheme ?? 'light',
+    bypassCSP: opts.bypassCSP ?? false,
+  });
   context.setDefaultTimeout(60_000);
   const page = await context.newPage();
   const problems: string[] = [];
@@ -65,4 +72,20 @@ export async function watchedPage(browser: Browser, opts: PageOptions = {}): Pro
 export async function ready(page: Page, generation?: number): Promise<void> {
   const selector = generation === undefined ? 'body[data-ready]' : `body[data-ready="${generation}"]`;
   await page.waitForSelector(selector, { state: 'attached' });
+}
+
+export interface AxeViolation {
+  id: string;
+  impact: string | null;
+  help: string;
+  nodes: Array<{ target: string[] }>;
+}
+
+/** Runs axe-core (Deque's accessibility engine) on the page against WCAG 2.1 A/AA and its best practices. */
+export async function accessibilityViolations(page: Page): Promise<string[]> {
+  await page.addScriptTag({ path: createRequire(import.meta.url).resolve('axe-core/axe.min.js') });
+  const result = (await page.evaluate(
+    'axe.run({ runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"] } })',
+  )) as { violations: AxeViolation[] };
+  return result.violations.map((v) => `${v.impact ?? '?'} ${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')})`);
 }

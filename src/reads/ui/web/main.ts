@@ -28,6 +28,8 @@ const bar = document.getElementById('freshness')!;
 const live = document.getElementById('live')!;
 
 let current: AbortController | null = null;
+/** The path and query the page shows. */
+let rendered = '';
 let refresh: (() => Promise<void>) | null = null;
 
 function pageFor(path: string): [Page, string] {
@@ -39,6 +41,7 @@ async function render(health: HealthResponse): Promise<void> {
   current?.abort();
   const controller = new AbortController();
   current = controller;
+  rendered = location.pathname + location.search;
   const [page, nav] = pageFor(location.pathname);
   for (const a of document.querySelectorAll('header nav a')) {
     if (a.getAttribute('href') === nav) a.setAttribute('aria-current', 'page');
@@ -75,7 +78,10 @@ async function start(): Promise<void> {
   health = await getHealth();
   renderFreshness(bar, health);
   await render(health);
-  window.addEventListener('popstate', () => void render(health));
+  // Back and forward re-render; a jump to an anchor (the skip link) changes only the hash.
+  window.addEventListener('popstate', () => {
+    if (location.pathname + location.search !== rendered) void render(health);
+  });
   matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => void render(health));
   keepLive({
     first: health,

@@ -92,7 +92,7 @@ function rowsSection(view: ViewSummary, query: Query, answer: ViewRowsResponse, 
   );
   const pager = h(
     'nav',
-    { class: 'pager', 'aria-label': 'Pages' },
+    { class: 'pager', 'aria-label': 'Result pages' },
     firstPage ? null : h('a', { href: browserHref(view.name, without(query, 'after')) }, '← First page'),
     answer.next !== null ? h('a', { href: browserHref(view.name, [...without(query, 'after'), ['after', answer.next]]), rel: 'next' }, 'Next page →') : h('span', { class: 'muted' }, 'Last page'),
   );
