@@ -151,12 +151,12 @@ describe('the overview', () => {
       expect(links.map((l) => new URL(l!, 'http://x').pathname)).toEqual([
         '/ui/views/usage_daily_by_model',
         '/ui/views/usage_daily_by_model',
-        '/ui/views/activity_heatmap',
         '/ui/views/tool_usage',
         '/ui/views/usage_by_repo',
+        '/ui/views/activity_heatmap',
       ]);
       // The tools chart's numbers are the API's top ten by calls.
-      const tools = figures.nth(3);
+      const tools = figures.nth(2);
       await tools.locator('summary').click();
       const names = await tools.locator('details tbody tr td:first-child').allTextContents();
       const top = (await api<ViewRowsResponse>('/views/tool_usage?order_by=-calls&limit=10')).rows.map((r) => r.tool_name);

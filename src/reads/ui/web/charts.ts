@@ -54,13 +54,15 @@ export interface FigureOptions {
   summary: string;
   numbers: HTMLElement;
   tall?: boolean;
+  /** Spans the whole row of the chart grid. */
+  wide?: boolean;
 }
 
 function figure(opts: FigureOptions, paint: (canvas: HTMLCanvasElement) => void): ChartFigure {
   const canvas = h('canvas', { role: 'img', 'aria-label': opts.summary });
   const element = h(
     'figure',
-    { class: 'chart' },
+    { class: opts.wide ? 'chart wide' : 'chart' },
     h('figcaption', {}, h('h2', {}, opts.title), h('a', { href: opts.viewHref }, `From ${opts.view} →`)),
     h('div', { class: opts.tall ? 'canvas-box tall' : 'canvas-box' }, canvas),
     h('details', {}, h('summary', {}, 'The numbers'), opts.numbers),

@@ -8,12 +8,19 @@ function when(iso: string | null, timeZone: string | null): HTMLElement {
   return h('time', { datetime: iso ?? '', title: iso ? `${localTime(iso, timeZone)} (${timeZone ?? 'local'})` : null }, relative(iso));
 }
 
+const TICK_OUTCOME: Record<NonNullable<PullerStatusReport['last_tick_outcome']>, string> = {
+  published: 'published',
+  unchanged: 'found nothing new',
+  held: 'held a payload back',
+  failed: 'failed',
+};
+
 /** The puller in one phrase: "running, idle; last tick published 2 min ago; next in 3 min". */
 export function pullerPhrase(p: PullerStatusReport | null, timeZone: string | null): Array<Node | string> {
   if (p === null) return ['no puller has run on this home'];
   if (!p.running) return [`not running (pid ${p.pid}${p.state === 'stopped' ? ', stopped' : ', gone'})`];
   const parts: Array<Node | string> = [`running (pid ${p.pid}), ${p.state}`];
-  if (p.last_tick_finished_at) parts.push('; last tick ', p.last_tick_outcome ?? 'finished', ' ', when(p.last_tick_finished_at, timeZone));
+  if (p.last_tick_finished_at) parts.push('; last tick ', TICK_OUTCOME[p.last_tick_outcome ?? 'published'], ' ', when(p.last_tick_finished_at, timeZone));
   if (p.next_tick_due_at && p.state === 'idle') parts.push('; next ', when(p.next_tick_due_at, timeZone));
   return parts;
 }

@@ -68,9 +68,9 @@ export async function overviewPage({ main, health, signal }: PageContext): Promi
 
   const charts: ChartFigure[] = [
     ...dailyCharts(byModel.rows, from, to),
-    heatmapChart(heat.rows),
     toolsChart(tools.rows),
     reposChart(repos.rows),
+    heatmapChart(heat.rows),
   ];
   main.replaceChildren(
     h('h1', {}, 'Overview'),
@@ -176,6 +176,7 @@ function heatmapChart(rows: Array<{ iso_weekday: number; hour: number; session_c
       summary: `Heatmap of sessions started by weekday and hour of day${busiest && busiest.v > 0 ? `; busiest: ${busiest.y} ${busiest.x}:00 with ${busiest.v} sessions` : ''}.`,
       numbers,
       tall: true,
+      wide: true,
     },
     hours,
     [...WEEKDAYS].reverse(),
