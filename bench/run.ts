@@ -20,6 +20,7 @@ const MODULES: Record<string, () => Promise<{ default: BenchModule }>> = {
   serve: () => import('./serve.js'),
   query: () => import('./query.js'),
   'read-api': () => import('./read-api.js'),
+  'ui-load': () => import('./ui-load.js'),
 };
 
 async function main(): Promise<void> {
