@@ -95,7 +95,8 @@ describe('the assets', () => {
       seen.add(name);
       const r = await get(`${url}${base}${name}`);
       expect(r.status, name).toBe(200);
-      for (const m of r.text.matchAll(/^\s*(?:import|export)\b[^'"]*from\s*'([^']+)'/gm)) {
+      // Static imports and re-exports, side-effect imports and dynamic ones.
+      for (const m of r.text.matchAll(/(?:\bfrom\s*|\bimport\s*\(?\s*)['"]([^'"]+)['"]/g)) {
         expect(m[1], `${name} imports ${m[1]}`).toMatch(/^\.\/[\w-]+\.js$/);
         queue.push(m[1]!.slice(2));
       }

@@ -93,7 +93,7 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
   void app.register(viewsRoutes, { service });
   void app.register(viewRowsRoutes, { service, cache: opts.cache ?? new ResponseCache(), streamThresholdBytes: opts.streamThresholdBytes ?? 1024 * 1024 });
   void app.register(refreshesRoutes, { service });
-  void app.register(uiRoutes, { assets: opts.uiAssets });
+  void app.register(uiRoutes, { assets: opts.uiAssets, logger });
   void app.register(mcpPlugin, { service, logger, allowedHosts, queryRunner: opts.queryRunner });
   return app;
 }

@@ -23,6 +23,7 @@ export const ERROR_CODES = {
   no_snapshot: { status: 503, meaning: 'nothing has been published yet' },
   snapshot_unavailable: { status: 503, meaning: 'the published snapshot cannot be opened read-only' },
   view_not_ready: { status: 503, meaning: 'the view has not been materialized in the served generation yet' },
+  ui_not_built: { status: 503, meaning: "the web UI's files are missing from this installation (npm run build makes them); the API is unaffected" },
   busy: { status: 503, meaning: 'too many queries or connections, or the server is shutting down; retry shortly' },
   timeout: { status: 503, meaning: 'the query did not finish within its deadline' },
 } as const satisfies Record<string, { status: number; meaning: string; also?: readonly number[]; generic?: true }>;

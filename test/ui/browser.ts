@@ -45,6 +45,8 @@ export interface PageOptions {
   colorScheme?: 'light' | 'dark';
   /** Lets a test inject a script (axe-core) past the page's CSP; never for the CSP checks themselves. */
   bypassCSP?: boolean;
+  /** The page's clock (Date) is fixed at this instant; timers still run. */
+  now?: Date;
 }
 
 /** A fresh context (no cache, no cookies) and page that records everything that went wrong on it. */
@@ -55,6 +57,7 @@ export async function watchedPage(browser: Browser, opts: PageOptions = {}): Pro
     bypassCSP: opts.bypassCSP ?? false,
   });
   context.setDefaultTimeout(60_000);
+  if (opts.now) await context.clock.setFixedTime(opts.now);
   const page = await context.newPage();
   const problems: string[] = [];
   page.on('console', (m) => {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { FastifyReply } from 'fastify';
+import { VERSION } from '../../shared/version.js';
 import type { Freshness } from '../api-types.js';
 
 /** The validators and freshness headers of a data response (the catalog and the rows). */
@@ -9,7 +10,8 @@ import type { Freshness } from '../api-types.js';
  * home rebuilt from scratch (generations counting from 1 again) never matches an old client's tag.
  */
 export function etagFor(generation: number, publishedAt: string, key: string): string {
-  const digest = createHash('sha1').update(`${publishedAt}\n${key}`).digest('base64url').slice(0, 20);
+  // The server's version too: an upgrade may change a body's shape for the same generation.
+  const digest = createHash('sha1').update(`${VERSION}\n${publishedAt}\n${key}`).digest('base64url').slice(0, 20);
   return `W/"g${generation}-${digest}"`;
 }
 

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import type { Logger } from '../../shared/logger.js';
 import { etagMatches } from '../respond/headers.js';
 import { loadUiAssets, type UiAssets } from '../ui/assets.js';
 import { shellHtml } from '../ui/shell.js';
@@ -37,10 +38,22 @@ function secure(reply: FastifyReply): FastifyReply {
     .header('x-frame-options', 'DENY');
 }
 
-export const uiRoutes: FastifyPluginAsync<{ assets?: UiAssets }> = async (app, opts) => {
-  const assets = opts.assets ?? loadUiAssets();
+const UI_PATHS = ['/', '/ui', '/ui/views', '/ui/views/:name', '/ui/status'];
+
+export const uiRoutes: FastifyPluginAsync<{ assets?: UiAssets; logger: Logger }> = async (app, opts) => {
+  let assets: UiAssets;
+  try {
+    assets = opts.assets ?? loadUiAssets();
+  } catch (err) {
+    // The API and MCP do not need the page: they keep serving, and the page says what is missing.
+    const why = err instanceof Error ? err.message : String(err);
+    opts.logger.error({ err: why }, 'the web UI is unavailable');
+    for (const path of [...UI_PATHS, '/ui/assets/*']) app.get(path, async (_req, reply) => sendError(reply, 'ui_not_built', why));
+    return;
+  }
   const base = `/ui/assets/${assets.version}`;
-  const shell = Buffer.from(shellHtml(base));
+  const modules = [...assets.files.keys()].filter((name) => name.endsWith('.js') && !assets.vendor.has(name));
+  const shell = Buffer.from(shellHtml(base, ['main.js', ...modules.filter((m) => m !== 'main.js')]));
   // The shell names the build's assets, so it changes exactly when they do.
   const shellEtag = `"shell-${assets.version}"`;
 
@@ -49,7 +62,7 @@ export const uiRoutes: FastifyPluginAsync<{ assets?: UiAssets }> = async (app, o
     if (etagMatches(req.headers['if-none-match'], shellEtag)) return reply.code(304).send();
     return reply.type('text/html; charset=utf-8').send(shell);
   };
-  for (const path of ['/', '/ui', '/ui/views', '/ui/views/:name', '/ui/status']) app.get(path, sendShell);
+  for (const path of UI_PATHS) app.get(path, sendShell);
 
   app.get<{ Params: { version: string; file: string } }>('/ui/assets/:version/:file', async (req, reply) => {
     const { version, file } = req.params;

@@ -25,21 +25,27 @@ export interface UiAssets {
   /** The hash of every file, the path segment after /ui/assets/. */
   readonly version: string;
   readonly files: ReadonlyMap<string, UiAsset>;
+  /** The names of the charting library's files (classic scripts, not the page's modules). */
+  readonly vendor: ReadonlySet<string>;
 }
 
 const TYPES: Record<string, string> = {
   '.js': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
   '.svg': 'image/svg+xml',
+  '.map': 'application/json; charset=utf-8',
 };
 
 /** The browser builds of the charting library (their UMD files register on `window.Chart`). */
 const VENDOR = [
   { name: 'chart.umd.min.js', from: 'chart.js', file: 'chart.umd.min.js' },
   { name: 'chartjs-chart-matrix.min.js', from: 'chartjs-chart-matrix', file: 'chartjs-chart-matrix.min.js' },
+  // Named by the files' sourceMappingURL comments: a developer's tools ask for them.
+  { name: 'chart.umd.min.js.map', from: 'chart.js', file: 'chart.umd.min.js.map' },
+  { name: 'chartjs-chart-matrix.min.js.map', from: 'chartjs-chart-matrix', file: 'chartjs-chart-matrix.min.js.map' },
 ];
 
-export class UiNotBuiltError extends Error {
+class UiNotBuiltError extends Error {
   constructor(dir: string, cause: unknown) {
     super(`the web UI is not built (${dir}: ${cause instanceof Error ? cause.message : String(cause)}); run npm run build`);
     this.name = 'UiNotBuiltError';
@@ -68,5 +74,5 @@ export function loadUiAssets(dir = packageFile('dist/web')): UiAssets {
 
   const hash = createHash('sha256');
   for (const [name, a] of files) hash.update(`${name}\n${a.etag}\n`);
-  return { version: hash.digest('base64url').slice(0, 12).replace(/[-_]/g, 'x'), files };
+  return { version: hash.digest('base64url').slice(0, 12).replace(/[-_]/g, 'x'), files, vendor: new Set(VENDOR.map((v) => v.name)) };
 }

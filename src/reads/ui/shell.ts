@@ -3,7 +3,10 @@
  * JSON API like any other consumer), no inline script or style (the CSP forbids both), and every
  * asset under the build's versioned path.
  */
-export function shellHtml(assetBase: string): string {
+export function shellHtml(assetBase: string, modules: readonly string[]): string {
+  // Every module is announced up front: the browser fetches them at once instead of discovering
+  // imports two or three levels deep, one round trip per level.
+  const preloads = modules.map((m) => `<link rel="modulepreload" href="${assetBase}/${m}">`).join('\n');
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -13,7 +16,7 @@ export function shellHtml(assetBase: string): string {
 <title>session-lattice</title>
 <link rel="icon" href="${assetBase}/icon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="${assetBase}/style.css">
-<link rel="modulepreload" href="${assetBase}/main.js">
+${preloads}
 <script src="${assetBase}/chart.umd.min.js" defer></script>
 <script src="${assetBase}/chartjs-chart-matrix.min.js" defer></script>
 <script type="module" src="${assetBase}/main.js"></script>

@@ -31,12 +31,21 @@ export function seconds(s: number | null): string {
   return `${(s / 3600).toFixed(1)} h`;
 }
 
+const PARTS = { year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' } as const;
+
+/** A formatter for a zone; UTC when this browser does not know the zone (an older ICU than the server's). */
+function formatterIn(timeZone: string | null): Intl.DateTimeFormat {
+  try {
+    return new Intl.DateTimeFormat('en-CA', { ...PARTS, timeZone: timeZone ?? undefined });
+  } catch {
+    return new Intl.DateTimeFormat('en-CA', { ...PARTS, timeZone: 'UTC' });
+  }
+}
+
 /** An instant shown in the data's zone, e.g. "2026-11-29 12:04:05". */
 export function localTime(iso: string | null, timeZone: string | null): string {
   if (iso === null) return '—';
-  const parts = new Intl.DateTimeFormat('en-CA', {
-    timeZone: timeZone ?? undefined, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23',
-  }).formatToParts(new Date(iso));
+  const parts = formatterIn(timeZone).formatToParts(new Date(iso));
   const get = (t: string) => parts.find((p) => p.type === t)?.value ?? '';
   return `${get('year')}-${get('month')}-${get('day')} ${get('hour')}:${get('minute')}:${get('second')}`;
 }

@@ -8,10 +8,11 @@ function when(iso: string | null, timeZone: string | null): HTMLElement {
   return h('time', { datetime: iso ?? '', title: iso ? `${localTime(iso, timeZone)} (${timeZone ?? 'local'})` : null }, relative(iso));
 }
 
-const TICK_OUTCOME: Record<NonNullable<PullerStatusReport['last_tick_outcome']>, string> = {
-  published: 'published',
-  unchanged: 'found nothing new',
-  held: 'held a payload back',
+/** What a finished tick did, in words (status.json's last_tick_outcome). */
+export const TICK_OUTCOME: Record<NonNullable<PullerStatusReport['last_tick_outcome']>, string> = {
+  published: 'published a new generation',
+  unchanged: 'found repo-recall unchanged',
+  held: 'held back what repo-recall sent',
   failed: 'failed',
 };
 
@@ -39,11 +40,16 @@ export function renderFreshness(bar: HTMLElement, health: HealthResponse): void 
     h('span', {}, 'Days in ', h('strong', {}, tz ?? 'the server’s zone')),
     h('span', {}, 'Puller: ', ...pullerPhrase(health.puller, tz)),
   );
-  document.getElementById('banner')?.remove();
-  if (health.status === 'ok') return;
+  // The banner is an alert: replaced only when what it says changes, or a screen reader would read
+  // it out again at every health check.
+  const key = health.status === 'ok' ? '' : `${health.status}\n${health.reasons.join('\n')}`;
+  const shown = document.getElementById('banner');
+  if (shown?.dataset.key === key) return;
+  shown?.remove();
+  if (key === '') return;
   const banner = h(
     'div',
-    { id: 'banner', class: health.status === 'starting' ? 'banner bad' : 'banner warn', role: 'alert' },
+    { id: 'banner', class: health.status === 'starting' ? 'banner bad' : 'banner warn', role: 'alert', 'data-key': key },
     h('strong', {}, health.status === 'starting' ? 'No data is published yet.' : 'The data may be out of date or incomplete.'),
     h('ul', {}, ...health.reasons.map((r) => h('li', {}, r))),
   );

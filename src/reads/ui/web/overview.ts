@@ -1,6 +1,6 @@
 import type { UsageDailyByModelRow } from 'session-lattice/api';
 import { getRows } from './api.js';
-import { emptyFigure, heatmap, horizontalBars, stackedBars, type ChartFigure, type Series } from './charts.js';
+import { emptyFigure, heatmap, horizontalBars, stackedBars, type ChartFigure, type FigureOptions, type Series } from './charts.js';
 import { dataValue, h, table } from './dom.js';
 import { addDays, fmtCompact, fmtInt, fmtPercent, fmtUsd, mondayOf, monthOf, todayIn } from './format.js';
 import { browserHref, type PageContext } from './page.js';
@@ -23,25 +23,54 @@ interface Period {
   value: string;
 }
 
+type Result<T> = { ok: true; value: T } | { ok: false; error: string };
+
+/** One request's outcome: a view that fails (not materialized yet, say) costs its own figure, not the page. */
+function settle<T>(p: Promise<T>): Promise<Result<T>> {
+  return p.then(
+    (value) => ({ ok: true as const, value }),
+    (err: unknown) => ({ ok: false as const, error: err instanceof Error ? err.message : String(err) }),
+  );
+}
+
+function rowsOr<T>(result: Result<{ rows: T[] }>, base: Omit<FigureOptions, 'numbers' | 'summary'>, draw: (rows: T[]) => ChartFigure): ChartFigure {
+  return result.ok ? draw(result.value.rows) : emptyFigure(base, `Cannot read ${base.view}: ${result.error}`);
+}
+
 export async function overviewPage({ main, health, signal }: PageContext): Promise<void> {
   const today = todayIn(health.timezone);
-  const window = await chartWindow(today, signal);
-  const { from, to } = window;
   const periods: Period[] = [
     { label: 'Today', view: 'usage_daily', key: 'day', value: today },
     { label: 'This week', view: 'usage_weekly', key: 'week', value: mondayOf(today) },
     { label: 'This month', view: 'usage_monthly', key: 'month', value: monthOf(today) },
   ];
-  const [figures, byModel, heat, tools, repos] = await Promise.all([
-    Promise.all(periods.map((p) => getRows(p.view, [[`filter[${p.key}]`, p.value]], signal))),
-    getRows('usage_daily_by_model', [['filter[day][gte]', from], ['filter[day][lte]', to], ['order_by', 'day'], ['limit', '10000']], signal),
-    getRows('activity_heatmap', [['limit', '168']], signal),
-    getRows('tool_usage', [['order_by', '-calls'], ['limit', String(TOP)]], signal),
-    getRows('usage_by_repo', [['order_by', '-cost_usd'], ['limit', String(TOP)]], signal),
+  const daily = (from: string, to: string) =>
+    settle(getRows('usage_daily_by_model', [['filter[day][gte]', from], ['filter[day][lte]', to], ['order_by', 'day'], ['columns', 'session_count,total_tokens,cost_usd'], ['limit', '10000']], signal));
+  // All at once, the last day with sessions too: it is needed only when the last 90 days are empty.
+  let range = { from: addDays(today, -(DAYS - 1)), to: today };
+  let [byModel, latest, heat, tools, repos, ...figures] = await Promise.all([
+    daily(range.from, range.to),
+    settle(getRows('usage_daily', [['order_by', '-day'], ['limit', '1'], ['columns', 'day'], ['count', 'none']], signal)),
+    settle(getRows('activity_heatmap', [['limit', '168']], signal)),
+    settle(getRows('tool_usage', [['order_by', '-calls'], ['limit', String(TOP)]], signal)),
+    settle(getRows('usage_by_repo', [['order_by', '-cost_usd'], ['limit', String(TOP)]], signal)),
+    ...periods.map((p) => settle(getRows(p.view, [[`filter[${p.key}]`, p.value]], signal))),
   ]);
+  // No session in the last 90 days (an old export, a long break): the 90 days up to the last one.
+  const lastDay = latest.ok ? latest.value.rows[0]?.day : undefined;
+  if (byModel.ok && byModel.value.rows.length === 0 && lastDay !== undefined && lastDay < range.from) {
+    range = { from: addDays(lastDay, -(DAYS - 1)), to: lastDay };
+    byModel = await daily(range.from, range.to);
+  }
+  const { from, to } = range;
 
   const figureCards = periods.map((p, i) => {
-    const row = figures[i]?.rows[0];
+    const result = figures[i]!;
+    if (!result.ok) {
+      return h('section', { class: 'figure', 'aria-label': p.label, 'data-period': p.key }, h('h2', {}, p.label), h('p', { class: 'empty' }, `Cannot read ${p.view}: ${result.error}`));
+    }
+    const row = result.value.rows[0];
+    // No row: no session started in the period.
     const sessions = row?.session_count ?? 0;
     const tokens = row?.total_tokens ?? 0;
     const cost = row?.cost_usd ?? 0;
@@ -66,11 +95,14 @@ export async function overviewPage({ main, health, signal }: PageContext): Promi
     h('p', { class: 'big', 'data-figure': 'sessions' }, dataValue(all, fmtInt(all))),
   );
 
+  const dailyBase = { view: 'usage_daily_by_model', viewHref: browserHref('usage_daily_by_model', [['filter[day][gte]', from], ['order_by', '-day']]) };
   const charts: ChartFigure[] = [
-    ...dailyCharts(byModel.rows, from, to),
-    toolsChart(tools.rows),
-    reposChart(repos.rows),
-    heatmapChart(heat.rows),
+    ...(byModel.ok
+      ? dailyCharts(byModel.value.rows, from, to)
+      : [COST_TITLE, TOKENS_TITLE].map((title) => emptyFigure({ ...dailyBase, title }, `Cannot read usage_daily_by_model: ${byModel.error}`))),
+    rowsOr(tools, TOOLS_BASE, toolsChart),
+    rowsOr(repos, REPOS_BASE, reposChart),
+    rowsOr(heat, HEATMAP_BASE, heatmapChart),
   ];
   main.replaceChildren(
     h('h1', {}, 'Overview'),
@@ -78,7 +110,7 @@ export async function overviewPage({ main, health, signal }: PageContext): Promi
       'p',
       { class: 'lede' },
       `Days, weeks and months are local to ${health.timezone ?? 'the server’s zone'}, the zone the puller computed them in.`,
-      window.to !== today ? ` No session started in the last ${DAYS} days: the charts show the ${DAYS} days up to ${window.to}, the last day with sessions.` : '',
+      to !== today ? ` No session started in the last ${DAYS} days: the charts show the ${DAYS} days up to ${to}, the last day with sessions.` : '',
     ),
     h('div', { class: 'figures' }, allCard, ...figureCards),
     h('div', { class: 'charts' }, ...charts.map((c) => c.element)),
@@ -86,15 +118,11 @@ export async function overviewPage({ main, health, signal }: PageContext): Promi
   for (const c of charts) c.draw();
 }
 
-/**
- * The last 90 days; when no session started in them (data from an old export, a long break), the
- * 90 days up to the last day that has sessions, so the charts show something worth reading.
- */
-async function chartWindow(today: string, signal: AbortSignal): Promise<{ from: string; to: string }> {
-  const latest = (await getRows('usage_daily', [['order_by', '-day'], ['limit', '1'], ['columns', 'day'], ['count', 'none']], signal)).rows[0]?.day;
-  const to = latest !== undefined && latest < addDays(today, -(DAYS - 1)) ? latest : today;
-  return { from: addDays(to, -(DAYS - 1)), to };
-}
+const COST_TITLE = `Cost per day, last ${DAYS} days`;
+const TOKENS_TITLE = `Tokens per day, last ${DAYS} days`;
+const TOOLS_BASE = { title: `Top ${TOP} tools by calls`, view: 'tool_usage', viewHref: browserHref('tool_usage', [['order_by', '-calls']]) };
+const REPOS_BASE = { title: `Top ${TOP} repos by cost`, view: 'usage_by_repo', viewHref: browserHref('usage_by_repo', [['order_by', '-cost_usd']]) };
+const HEATMAP_BASE = { title: 'When sessions start', view: 'activity_heatmap', viewHref: browserHref('activity_heatmap', [['order_by', '-session_count']]) };
 
 function dailyCharts(rows: UsageDailyByModelRow[], from: string, today: string): ChartFigure[] {
   const days: string[] = [];
@@ -103,7 +131,7 @@ function dailyCharts(rows: UsageDailyByModelRow[], from: string, today: string):
   const base = { view: 'usage_daily_by_model', viewHref: href };
   if (rows.length === 0) {
     const why = `No session started between ${from} and ${today}.`;
-    return [emptyFigure({ ...base, title: `Cost per day, last ${DAYS} days` }, why), emptyFigure({ ...base, title: `Tokens per day, last ${DAYS} days` }, why)];
+    return [emptyFigure({ ...base, title: COST_TITLE }, why), emptyFigure({ ...base, title: TOKENS_TITLE }, why)];
   }
   // Models ranked by cost, then tokens (unpriced models cost nothing but still used tokens).
   const totals = new Map<string, { cost: number; tokens: number }>();
@@ -142,13 +170,13 @@ function dailyCharts(rows: UsageDailyByModelRow[], from: string, today: string):
   );
   return [
     stackedBars(
-      { ...base, title: `Cost per day, last ${DAYS} days`, numbers, summary: `Stacked bar chart of cost in USD per day from ${from} to ${today}, by model: ${fmtUsd(totalOf(cost))} in total.` },
+      { ...base, title: COST_TITLE, numbers, summary: `Stacked bar chart of cost in USD per day from ${from} to ${today}, by model: ${fmtUsd(totalOf(cost))} in total.` },
       days.map((d) => d.slice(5)),
       cost,
       fmtUsd,
     ),
     stackedBars(
-      { ...base, title: `Tokens per day, last ${DAYS} days`, numbers: numbers.cloneNode(true) as HTMLElement, summary: `Stacked bar chart of tokens per day from ${from} to ${today}, by model: ${fmtCompact(totalOf(tokens))} in total.` },
+      { ...base, title: TOKENS_TITLE, numbers: numbers.cloneNode(true) as HTMLElement, summary: `Stacked bar chart of tokens per day from ${from} to ${today}, by model: ${fmtCompact(totalOf(tokens))} in total.` },
       days.map((d) => d.slice(5)),
       tokens,
       fmtCompact,
@@ -170,9 +198,7 @@ function heatmapChart(rows: Array<{ iso_weekday: number; hour: number; session_c
   );
   return heatmap(
     {
-      title: 'When sessions start',
-      view: 'activity_heatmap',
-      viewHref: browserHref('activity_heatmap', [['order_by', '-session_count']]),
+      ...HEATMAP_BASE,
       summary: `Heatmap of sessions started by weekday and hour of day${busiest && busiest.v > 0 ? `; busiest: ${busiest.y} ${busiest.x}:00 with ${busiest.v} sessions` : ''}.`,
       numbers,
       tall: true,
@@ -186,7 +212,7 @@ function heatmapChart(rows: Array<{ iso_weekday: number; hour: number; session_c
 }
 
 function toolsChart(rows: Array<{ tool_name: string; calls: number | null; errors: number | null; error_rate: number | null }>): ChartFigure {
-  const base = { title: `Top ${TOP} tools by calls`, view: 'tool_usage', viewHref: browserHref('tool_usage', [['order_by', '-calls']]) };
+  const base = TOOLS_BASE;
   if (rows.length === 0) return emptyFigure(base, 'No tool calls yet.');
   const numbers = table(
     [
@@ -209,7 +235,7 @@ function toolsChart(rows: Array<{ tool_name: string; calls: number | null; error
 }
 
 function reposChart(rows: Array<{ repo_id: number; repo_name: string | null; cost_usd: number | null; session_count: number | null }>): ChartFigure {
-  const base = { title: `Top ${TOP} repos by cost`, view: 'usage_by_repo', viewHref: browserHref('usage_by_repo', [['order_by', '-cost_usd']]) };
+  const base = REPOS_BASE;
   if (rows.length === 0) return emptyFigure(base, 'No session belongs to a repo yet.');
   const name = (r: (typeof rows)[number]) => r.repo_name ?? `repo ${r.repo_id}`;
   const numbers = table(

@@ -1,10 +1,10 @@
-import type { HealthResponse, PullerStatusReport, Refresh, RefreshListResponse } from 'session-lattice/api';
+import type { HealthResponse, Refresh, RefreshListResponse } from 'session-lattice/api';
 import { getJson } from './api.js';
 import { emptyFigure, timeline, type ChartFigure } from './charts.js';
 import { h, table } from './dom.js';
-import { pullerPhrase } from './freshness.js';
+import { pullerPhrase, TICK_OUTCOME } from './freshness.js';
 import { fmtInt, localTime, relative } from './format.js';
-import { browserHref, type PageContext } from './page.js';
+import { browserHref, type Page, type PageContext, type PageHandle } from './page.js';
 
 /** /ui/status: the puller's state in words, each view's refresh history, and the last tick as a timeline. */
 
@@ -12,14 +12,25 @@ const HISTORY = 200;
 /** Refreshes further apart than this belong to different ticks. */
 const TICK_GAP_MS = 5000;
 
-export async function statusPage({ main, health, signal }: PageContext): Promise<void> {
-  const history = await getJson<RefreshListResponse>(`/refreshes?limit=${HISTORY}`, signal);
-  const tz = history.freshness.timezone;
+/**
+ * Drawn before any generation exists too (the puller's first error matters most then), and its
+ * sentences about the puller follow every health check: a failed tick publishes nothing.
+ */
+export const statusPage: Page = async ({ main, health, signal }: PageContext): Promise<PageHandle> => {
+  const tz = health.timezone;
   const at = (iso: string | null) => h('time', { datetime: iso ?? '', title: iso ? localTime(iso, tz) : null }, relative(iso));
+  const facts = h('div', {}, pullerFacts(health, at));
+  const puller = h('section', { 'aria-labelledby': 'puller-h' }, h('h2', { id: 'puller-h' }, 'The puller'), facts);
+  const onHealth = (next: HealthResponse) => facts.replaceChildren(pullerFacts(next, at));
+  if (health.generation === null) {
+    main.replaceChildren(h('h1', {}, 'Status'), puller, h('p', { class: 'empty' }, 'No generation is published yet, so no view has been refreshed.'));
+    return { onHealth };
+  }
+  const history = await getJson<RefreshListResponse>(`/refreshes?limit=${HISTORY}`, signal);
   const chart = lastTickChart(history.refreshes);
   main.replaceChildren(
     h('h1', {}, 'Status'),
-    h('section', { 'aria-labelledby': 'puller-h' }, h('h2', { id: 'puller-h' }, 'The puller'), pullerFacts(health, at)),
+    puller,
     h('h2', { class: 'section' }, 'Each view’s last refresh'),
     table<Refresh>(
       [
@@ -45,25 +56,20 @@ export async function statusPage({ main, health, signal }: PageContext): Promise
     ),
   );
   chart.draw();
-}
-
-const OUTCOME: Record<NonNullable<PullerStatusReport['last_tick_outcome']>, string> = {
-  published: 'published a new generation',
-  unchanged: 'found repo-recall unchanged (nothing to publish)',
-  held: 'held back what repo-recall sent (see the reasons above)',
-  failed: 'failed',
+  return { onHealth };
 };
+statusPage.withoutData = true;
 
 function pullerFacts(health: HealthResponse, at: (iso: string | null) => HTMLElement): HTMLElement {
   const p = health.puller;
   const items: Array<HTMLElement | null> = [
     h('li', {}, 'Health: ', h('strong', {}, health.status), health.reasons.length ? `, because ${health.reasons.join('; ')}` : ', nothing is wrong.'),
-    h('li', {}, 'The puller is ', ...pullerPhrase(p, health.timezone), '.'),
+    h('li', {}, 'Puller: ', ...pullerPhrase(p, health.timezone), '.'),
   ];
   if (p) {
     items.push(
       h('li', {}, 'Started ', at(p.started_at), `, version ${p.version}, pulling every ${p.refresh_interval_seconds} s.`),
-      p.last_tick_finished_at ? h('li', {}, 'Its last tick ', at(p.last_tick_finished_at), ' ', OUTCOME[p.last_tick_outcome ?? 'published'], p.last_tick_outcome === 'failed' && p.last_error ? `: ${p.last_error}` : '', '.') : h('li', {}, 'It has not finished a tick yet.'),
+      p.last_tick_finished_at ? h('li', {}, 'Its last tick ', at(p.last_tick_finished_at), ' ', TICK_OUTCOME[p.last_tick_outcome ?? 'published'], p.last_tick_outcome === 'failed' && p.last_error ? `: ${p.last_error}` : '', '.') : h('li', {}, 'It has not finished a tick yet.'),
       h('li', {}, 'Last success ', at(p.last_success_at), p.consecutive_failures > 0 ? `; ${p.consecutive_failures} failed ticks since.` : '.'),
       p.last_error && p.last_tick_outcome !== 'failed' ? h('li', {}, 'Last error (since recovered) ', at(p.last_error_at), `: ${p.last_error}`) : null,
       p.rejected_rows ? h('li', {}, `${fmtInt(p.rejected_rows)} rows of the last payload were rejected as invalid.`) : null,

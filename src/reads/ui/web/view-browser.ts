@@ -3,7 +3,7 @@ import { ApiError, getCatalog, getJson, rowsUrl, type Query } from './api.js';
 import { errorBox, h } from './dom.js';
 import { fmtInt } from './format.js';
 import { filterEditor, filtersOf } from './filter-editor.js';
-import { browserHref, type PageContext } from './page.js';
+import { browserHref, type PageContext, type PageHandle } from './page.js';
 
 /**
  * /ui/views/{name}: a table browser on GET /views/{name}. The page's query string is the API's own
@@ -11,9 +11,9 @@ import { browserHref, type PageContext } from './page.js';
  * rows, and the download links fetch exactly the rows on screen.
  */
 
-const PAGE_SIZES = ['25', '50', '100', '500'];
+const PAGE_SIZES = [25, 50, 100, 500];
 
-export async function viewBrowserPage(ctx: PageContext): Promise<() => Promise<void>> {
+export async function viewBrowserPage(ctx: PageContext): Promise<PageHandle> {
   const { main, signal } = ctx;
   const name = decodeURIComponent(location.pathname.slice('/ui/views/'.length));
   const query: Query = [...new URLSearchParams(location.search)].filter(([k]) => k !== 'format');
@@ -21,7 +21,7 @@ export async function viewBrowserPage(ctx: PageContext): Promise<() => Promise<v
   const view = catalog.views.find((v) => v.name === name);
   if (!view) {
     main.replaceChildren(h('h1', {}, name), errorBox(`There is no view named ${JSON.stringify(name)}.`), h('p', {}, h('a', { href: '/ui/views' }, 'See the views there are.')));
-    return async () => undefined;
+    return {};
   }
   const results = h('section', { 'aria-label': 'Rows', 'aria-live': 'polite', 'aria-busy': 'true' });
   main.replaceChildren(
@@ -44,7 +44,7 @@ export async function viewBrowserPage(ctx: PageContext): Promise<() => Promise<v
     }
   };
   await load();
-  return load;
+  return { refresh: load };
 }
 
 const get = (query: Query, key: string) => query.find(([k]) => k === key)?.[1];
@@ -59,7 +59,11 @@ function controls(view: ViewSummary, query: Query, ctx: PageContext): HTMLElemen
     const box = h('input', { type: 'checkbox', name: 'column', value: c.name, checked: isKey || chosen.includes(c.name), disabled: isKey });
     return h('label', {}, box, ` ${c.name} `, h('span', { class: 'muted' }, isKey ? `${c.type}, key` : c.type));
   });
-  const size = h('select', { name: 'limit', id: 'page-size' }, ...PAGE_SIZES.map((n) => h('option', { value: n, selected: (get(query, 'limit') ?? '100') === n }, n)));
+  // The query's own limit stays selectable (a bookmark may say 37); without one, the API's default is
+  // marked once the first answer says what it is (rowsSection).
+  const asked = Number(get(query, 'limit') ?? NaN);
+  const sizes = Number.isInteger(asked) && !PAGE_SIZES.includes(asked) ? [...PAGE_SIZES, asked].sort((a, b) => a - b) : PAGE_SIZES;
+  const size = h('select', { name: 'limit', id: 'page-size' }, ...sizes.map((n) => h('option', { value: n, selected: n === asked }, String(n))));
   const form = h(
     'form',
     { class: 'filters', 'aria-label': 'Filters, columns and page size' },
@@ -75,14 +79,16 @@ function controls(view: ViewSummary, query: Query, ctx: PageContext): HTMLElemen
     const picked = boxes.map((l) => l.querySelector('input')!).filter((b) => b.checked && !b.disabled).map((b) => b.value);
     const nonKey = view.columns.filter((c) => !view.key_columns.includes(c.name)).length;
     if (picked.length < nonKey) next.push(['columns', picked.join(',') || view.key_columns.join(',')]);
-    if (size.value !== '100') next.push(['limit', size.value]);
+    next.push(['limit', size.value]);
     ctx.navigate(browserHref(view.name, next));
   });
   return form;
 }
 
 function rowsSection(view: ViewSummary, query: Query, answer: ViewRowsResponse, ctx: PageContext): HTMLElement[] {
-  const firstPage = get(query, 'after') === undefined;
+  const firstPage = get(query, 'after') === undefined && get(query, 'offset') === undefined;
+  const size = document.getElementById('page-size') as HTMLSelectElement | null;
+  if (size && get(query, 'limit') === undefined) size.value = String(answer.limit);
   const count = answer.total === null ? `${fmtInt(answer.rows.length)} rows` : `${fmtInt(answer.rows.length)} of ${fmtInt(answer.total)} matching rows${firstPage ? '' : ' (a later page)'}`;
   const downloads = h(
     'span',
@@ -93,8 +99,9 @@ function rowsSection(view: ViewSummary, query: Query, answer: ViewRowsResponse, 
   const pager = h(
     'nav',
     { class: 'pager', 'aria-label': 'Result pages' },
-    firstPage ? null : h('a', { href: browserHref(view.name, without(query, 'after')) }, '← First page'),
-    answer.next !== null ? h('a', { href: browserHref(view.name, [...without(query, 'after'), ['after', answer.next]]), rel: 'next' }, 'Next page →') : h('span', { class: 'muted' }, 'Last page'),
+    firstPage ? null : h('a', { href: browserHref(view.name, without(query, 'after', 'offset')) }, '← First page'),
+    // The API's own next page (it drops offset, keeps the rest), shown in the browser.
+    answer.next_url !== null ? h('a', { href: `/ui${answer.next_url}`, rel: 'next' }, 'Next page →') : h('span', { class: 'muted' }, 'Last page'),
   );
   for (const a of pager.querySelectorAll('a')) {
     a.addEventListener('click', (e) => {
@@ -118,9 +125,9 @@ function rowsTable(view: ViewSummary, query: Query, answer: ViewRowsResponse, ct
     const button = h('button', { type: 'button', title: `Sort by ${c.name}${state === 'ascending' ? ', descending' : ''}` }, label, arrow);
     button.addEventListener('click', () => {
       const order = state === 'ascending' ? `-${c.name}` : c.name;
-      ctx.navigate(browserHref(view.name, [...without(query, 'order_by', 'after'), ['order_by', order]]));
+      ctx.navigate(browserHref(view.name, [...without(query, 'order_by', 'after', 'offset'), ['order_by', order]]), `th[data-column="${CSS.escape(c.name)}"] button`);
     });
-    return h('th', { scope: 'col', 'aria-sort': state, class: isNumeric(c) ? 'num' : null }, button);
+    return h('th', { scope: 'col', 'aria-sort': state, class: isNumeric(c) ? 'num' : null, 'data-column': c.name }, button);
   };
   return h(
     'div',
