@@ -2,7 +2,10 @@ import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { startReadsServer } from '../src/reads/server.js';
 import { loadUiAssets } from '../src/reads/ui/assets.js';
+import { DEFAULTS } from '../src/shared/config.js';
 import { packageFile } from '../src/shared/version.js';
 import { get, startPulledServer, type PulledServer } from './reads/fixtures.js';
 
@@ -128,6 +131,29 @@ describe('the assets', () => {
       expect(() => loadUiAssets(join(dir, 'missing'))).toThrow(/the web UI is not built .*run npm run build/);
     } finally {
       await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('without a built web UI', () => {
+  it('answers the pages 503 ui_not_built, names the fix, and keeps serving the API', async () => {
+    const logs: Array<Record<string, unknown>> = [];
+    const server = await startReadsServer({
+      config: { ...DEFAULTS, home: pulled.home.dir, port: 0 },
+      logger: pino({ level: 'info' }, { write: (line: string) => logs.push(JSON.parse(line) as Record<string, unknown>) }),
+      uiDir: join(pulled.home.dir, 'no-ui-here'),
+    });
+    try {
+      for (const path of ['/', '/ui/status', '/ui/assets/x/main.js']) {
+        const r = await get(`${server.url}${path}`);
+        expect(r.status, path).toBe(503);
+        expect(r.json).toMatchObject({ error: { code: 'ui_not_built', message: expect.stringContaining('run npm run build') } });
+      }
+      expect((await get(`${server.url}/healthz`)).status).toBe(200);
+      expect((await get(`${server.url}/views/tool_usage?limit=1`)).status).toBe(200);
+      expect(logs.some((l) => l.msg === 'the web UI is unavailable' && l.level === 50)).toBe(true);
+    } finally {
+      await server.close();
     }
   });
 });

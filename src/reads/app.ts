@@ -16,7 +16,6 @@ import { refreshesRoutes } from './routes/refreshes.js';
 import { viewRowsRoutes } from './routes/view-rows.js';
 import { viewsRoutes } from './routes/views.js';
 import type { ReadsService } from './service.js';
-import type { UiAssets } from './ui/assets.js';
 
 /**
  * The HTTP surface of the read service: a Fastify app made of one plugin per job (the guard is a
@@ -46,8 +45,8 @@ export interface BuildAppOptions {
   limits: HttpLimits;
   /** Where the MCP `query` tool runs its SQL (the query worker pool). */
   queryRunner: QueryRunner;
-  /** The web UI's files; read from the build (dist/web) when not given. */
-  uiAssets?: UiAssets;
+  /** Where the web UI's built files are; the package's dist/web when not given. */
+  uiDir?: string;
 }
 
 /**
@@ -93,7 +92,7 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
   void app.register(viewsRoutes, { service });
   void app.register(viewRowsRoutes, { service, cache: opts.cache ?? new ResponseCache(), streamThresholdBytes: opts.streamThresholdBytes ?? 1024 * 1024 });
   void app.register(refreshesRoutes, { service });
-  void app.register(uiRoutes, { assets: opts.uiAssets, logger });
+  void app.register(uiRoutes, { dir: opts.uiDir, logger });
   void app.register(mcpPlugin, { service, logger, allowedHosts, queryRunner: opts.queryRunner });
   return app;
 }

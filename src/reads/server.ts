@@ -22,6 +22,8 @@ export interface StartReadsOptions {
   cacheBytes?: number;
   /** A response larger than this streams (chunked) instead of being buffered; default 1 MiB. */
   streamThresholdBytes?: number;
+  /** Where the web UI's built files are (default: the package's dist/web). */
+  uiDir?: string;
   /** Called before listen, to add routes (the MCP endpoint) on the same server. */
   extend?: (app: FastifyInstance, service: ReadsService) => void | Promise<void>;
 }
@@ -63,6 +65,7 @@ export async function startReadsServer(opts: StartReadsOptions): Promise<ReadsSe
     streamThresholdBytes: opts.streamThresholdBytes,
     limits: { requestTimeoutMs: Math.round(config.requestTimeoutSeconds * 1000), maxConnections: config.maxConnections },
     queryRunner: queryWorkers,
+    uiDir: opts.uiDir,
   });
   let closed = false;
   try {

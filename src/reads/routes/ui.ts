@@ -40,10 +40,10 @@ function secure(reply: FastifyReply): FastifyReply {
 
 const UI_PATHS = ['/', '/ui', '/ui/views', '/ui/views/:name', '/ui/status'];
 
-export const uiRoutes: FastifyPluginAsync<{ assets?: UiAssets; logger: Logger }> = async (app, opts) => {
+export const uiRoutes: FastifyPluginAsync<{ dir?: string; logger: Logger }> = async (app, opts) => {
   let assets: UiAssets;
   try {
-    assets = opts.assets ?? loadUiAssets();
+    assets = loadUiAssets(opts.dir);
   } catch (err) {
     // The API and MCP do not need the page: they keep serving, and the page says what is missing.
     const why = err instanceof Error ? err.message : String(err);

@@ -58,7 +58,7 @@ function asset(body: Buffer, name: string): UiAsset {
   return { body, type, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"` };
 }
 
-export function loadUiAssets(dir = packageFile('dist/web')): UiAssets {
+export function loadUiAssets(dir: string = packageFile('dist/web')): UiAssets {
   const files = new Map<string, UiAsset>();
   let names: string[];
   try {
