@@ -228,11 +228,10 @@ export class ReadsService {
   }
 
   /**
-   * The generation's refresh log, most recent first: one view's (`view`, checked against the
-   * catalog: UnknownViewError) or all, at most `limit` entries (validated by plan/refreshes.ts).
+   * The generation's refresh log, most recent first: one view's (`view`, which the caller has
+   * checked with viewOf) or all, at most `limit` entries (validated by plan/refreshes.ts).
    */
   async refreshes(gen: Generation, view: string | null, limit: number): Promise<Refresh[]> {
-    if (view !== null) this.viewOf(gen, view);
     const rows = await gen.withConnection(
       async (conn) => (await conn.runAndReadAll(SELECT_REFRESHES_SQL, [view, limit])).getRowObjectsJson(),
       { timeoutMs: this.queryTimeoutMs },
@@ -317,7 +316,7 @@ function summaryOf(view: ViewInfo): ViewSummary {
     scan_version: view.scan_version,
     last_error: view.last_error,
     last_error_at: view.last_error_at,
-    columns: view.columns.map((c) => ({ name: c.name, type: c.type, operators: operatorsFor(c.type) })),
+    columns: view.columns.map((c) => ({ name: c.name, type: c.type, operators: [...operatorsFor(c.type)] })),
   };
 }
 

@@ -158,7 +158,6 @@ export const RefreshLogRowSchema = z.object({
   /** Null when the attempt succeeded. */
   error: z.string().nullable(),
 });
-export type RefreshLogRow = z.infer<typeof RefreshLogRowSchema>;
 
 /**
  * The refresh log, most recent first; `$1`: one view's name or NULL for all, `$2`: at most this many.

@@ -1,5 +1,6 @@
 import { sqlIdentifier } from '../../shared/snapshot.js';
 import { BadParameterError } from '../errors.js';
+import { memoized } from '../memo.js';
 import type { ColumnInfo } from '../generations.js';
 import { boundAs, comparable, convertValue, typeInfo, type Category, type ScalarInput } from './column-types.js';
 
@@ -121,18 +122,21 @@ export function splitInList(param: string, text: string): string[] {
 /**
  * The operators a column of this DuckDB type takes: the one rule the planner enforces and the
  * catalog publishes (`/views`: each column's `operators`), so a client such as the web UI offers
- * only what will be accepted.
+ * only what will be accepted. Remembered per type: a catalog has a handful of types and hundreds
+ * of columns, and /views lists them all.
  */
-export function operatorsFor(type: string): FilterOp[] {
+export const operatorsFor = memoized((type: string): readonly FilterOp[] => {
   const info = typeInfo(type);
-  if (info.category === 'list') return ['eq', 'ne', 'in', 'contains', 'isnull'];
+  if (info.category === 'list') return Object.freeze(['eq', 'ne', 'in', 'contains', 'isnull'] as const);
   const family = info.category as Category;
-  return FILTER_OPS.filter((op) => {
-    if (op === 'prefix' || op === 'contains') return family === 'string';
-    if (op === 'gt' || op === 'gte' || op === 'lt' || op === 'lte') return ORDERED.has(family);
-    return true;
-  });
-}
+  return Object.freeze(
+    FILTER_OPS.filter((op) => {
+      if (op === 'prefix' || op === 'contains') return family === 'string';
+      if (op === 'gt' || op === 'gte' || op === 'lt' || op === 'lte') return ORDERED.has(family);
+      return true;
+    }),
+  );
+}, 64);
 
 /** Why an operator that operatorsFor leaves out does not apply, with what does. */
 function whyNot(op: FilterOp, list: boolean, family: Category): string {

@@ -87,14 +87,15 @@ function unknownColumn(param: string, name: string, view: ViewInfo): BadParamete
   return new BadParameterError(param, `unknown column ${short(name)} in view ${view.name}; columns: ${describeColumns(view)}`);
 }
 
-function parseInteger(param: string, raw: number | string | undefined, def: number, max: number): number {
+/** A whole-number parameter in min..max (`def` when absent). Throws BadParameterError naming `param`. */
+export function parseInteger(param: string, raw: number | string | undefined, def: number, max: number, min = 0): number {
   if (raw === undefined) return def;
   const text = typeof raw === 'number' ? String(raw) : raw.trim();
   if (!/^\d{1,16}$/.test(text)) {
-    throw new BadParameterError(param, `expected an integer from 0 to ${max}, got ${JSON.stringify(typeof raw === 'string' && raw.length > 40 ? `${raw.slice(0, 40)}...` : raw)}`);
+    throw new BadParameterError(param, `expected an integer from ${min} to ${max}, got ${JSON.stringify(typeof raw === 'string' && raw.length > 40 ? `${raw.slice(0, 40)}...` : raw)}`);
   }
   const n = Number(text);
-  if (n > max) throw new BadParameterError(param, `expected an integer from 0 to ${max}, got ${n}`);
+  if (n < min || n > max) throw new BadParameterError(param, `expected an integer from ${min} to ${max}, got ${n}`);
   return n;
 }
 

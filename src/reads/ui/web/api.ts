@@ -22,13 +22,16 @@ async function bodyOf(res: Response, url: string): Promise<unknown> {
   }
 }
 
+/** The API's own error, from its `{"error": {...}}` body. */
+function apiError(res: Response, body: unknown, url: string): ApiError {
+  const e = (body as Partial<ErrorResponse>).error;
+  return new ApiError(res.status, e?.message ?? `${url} answered HTTP ${res.status}`, e?.parameter);
+}
+
 export async function getJson<T>(url: string, signal?: AbortSignal): Promise<T> {
   const res = await fetch(url, { headers: { accept: 'application/json' }, signal });
   const body = await bodyOf(res, url);
-  if (!res.ok) {
-    const e = (body as Partial<ErrorResponse>).error;
-    throw new ApiError(res.status, e?.message ?? `${url} answered HTTP ${res.status}`, e?.parameter);
-  }
+  if (!res.ok) throw apiError(res, body, url);
   return body as T;
 }
 
@@ -39,8 +42,7 @@ export async function getHealth(signal?: AbortSignal): Promise<HealthResponse> {
   if (res.ok || res.status === 503) {
     if (typeof body === 'object' && body !== null && 'status' in body && 'generation' in body) return body as HealthResponse;
   }
-  const e = (body as Partial<ErrorResponse>).error;
-  throw new ApiError(res.status, e?.message ?? `/healthz answered HTTP ${res.status}`, undefined);
+  throw apiError(res, body, '/healthz');
 }
 
 export function getCatalog(signal?: AbortSignal): Promise<ViewListResponse> {

@@ -28,6 +28,8 @@ export function dataValue(raw: number | string | null, shown: string): HTMLDataE
 export interface TableColumn<R> {
   label: string;
   numeric?: boolean;
+  /** Long text that wraps instead of widening the table. */
+  wrap?: boolean;
   cell: (row: R) => Child;
 }
 
@@ -41,7 +43,7 @@ export function table<R>(columns: readonly TableColumn<R>[], rows: readonly R[],
       {},
       caption ? h('caption', { class: 'muted' }, caption) : null,
       h('thead', {}, h('tr', {}, ...columns.map((c) => h('th', { scope: 'col', class: c.numeric ? 'num' : null }, c.label)))),
-      h('tbody', {}, ...rows.map((r) => h('tr', {}, ...columns.map((c) => h('td', { class: c.numeric ? 'num' : null }, c.cell(r)))))),
+      h('tbody', {}, ...rows.map((r) => h('tr', {}, ...columns.map((c) => h('td', { class: c.numeric ? 'num' : c.wrap ? 'wrap' : null }, c.cell(r)))))),
     ),
   );
 }

@@ -35,7 +35,7 @@ export const statusPage: Page = async ({ main, health, signal }: PageContext): P
     table<Refresh>(
       [
         { label: 'View', cell: (r) => h('a', { href: browserHref(r.view) }, r.view) },
-        { label: 'Last refresh', cell: (r) => [r.error ? 'failed ' : 'refreshed ', at(r.started_at), r.error ? `: ${r.error}` : ''].reduce<HTMLElement>((span, part) => (span.append(part), span), h('span', {})) },
+        { label: 'Last refresh', wrap: true, cell: (r) => h('span', {}, r.error ? 'failed ' : 'refreshed ', at(r.started_at), r.error ? `: ${r.error}` : '') },
         { label: 'Took', numeric: true, cell: (r) => `${fmtInt(r.duration_ms)} ms` },
         { label: 'Rows', numeric: true, cell: (r) => fmtInt(r.row_count) },
         { label: 'Refreshes in the last ' + HISTORY, numeric: true, cell: (r) => String(history.refreshes.filter((x) => x.view === r.view).length) },

@@ -15,16 +15,15 @@ export async function viewsListPage({ main, signal }: PageContext): Promise<void
     table<ViewSummary>(
       [
         { label: 'View', cell: (v) => h('a', { href: browserHref(v.name) }, v.name) },
-        { label: 'What it answers', cell: (v) => h('span', { class: 'desc' }, firstSentence(v.description)) },
+        { label: 'What it answers', wrap: true, cell: (v) => firstSentence(v.description) },
         { label: 'Key', cell: (v) => v.key_columns.join(', ') },
         { label: 'Rows', numeric: true, cell: (v) => fmtInt(v.row_count) },
         { label: 'Refreshed', cell: (v) => h('time', { datetime: v.materialized_at ?? '', title: localTime(v.materialized_at, tz) }, relative(v.materialized_at)) },
-        { label: 'Last error', cell: (v) => (v.last_error ? h('span', { class: 'error-text', title: v.last_error_at ?? '' }, v.last_error) : h('span', { class: 'muted' }, 'none')) },
+        { label: 'Last error', wrap: true, cell: (v) => (v.last_error ? h('span', { class: 'error-text', title: v.last_error_at ?? '' }, v.last_error) : h('span', { class: 'muted' }, 'none')) },
       ],
       catalog.views,
     ),
   );
-  for (const cell of main.querySelectorAll('td:nth-child(2), td:nth-child(6)')) cell.classList.add('wrap');
 }
 
 /** The question a view answers is its description's first sentence; the rest is on the view's own page. */
