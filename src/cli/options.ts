@@ -20,6 +20,7 @@ export const PULLER_SETTINGS: readonly (keyof Config)[] = [
   'upstreamDeadlineSeconds',
   'maxShrinkPercent',
   'shrinkConfirmTicks',
+  'eventsLogBytes',
   'timezone',
   'pricingFile',
   'logLevel',
@@ -36,6 +37,8 @@ export const READS_SETTINGS: readonly (keyof Config)[] = [
   'requestTimeoutSeconds',
   'maxConnections',
   'queryMemoryBytes',
+  'maxEventSubscribers',
+  'eventsHeartbeatSeconds',
   'logLevel',
   'logFormat',
 ];

@@ -31,7 +31,7 @@ export interface Config {
   shrinkConfirmTicks: number;
   /** Extra Host/Origin names the reads server accepts besides loopback (DNS-rebinding guard). */
   allowedHosts: string[];
-  /** `/healthz` says degraded when the data is older than this many refresh intervals. */
+  /** Health is `failing` when the data is older than this many refresh intervals (src/shared/health.ts). */
   staleAfterIntervals: number;
   /** How long a client has to send a whole request (headers and body) to the reads server. */
   requestTimeoutSeconds: number;
@@ -39,6 +39,12 @@ export interface Config {
   maxConnections: number;
   /** Memory cap of each MCP `query` worker process, in bytes (enforced outside DuckDB). */
   queryMemoryBytes: number;
+  /** The puller's event log is rotated when it would grow past this many bytes (two files are kept). */
+  eventsLogBytes: number;
+  /** Clients following GET /events at once; one more is answered 503. */
+  maxEventSubscribers: number;
+  /** Seconds between heartbeats on a quiet GET /events stream. */
+  eventsHeartbeatSeconds: number;
   /** The IANA zone every calendar bucket (day, week, month, hour, weekday) is cut in. */
   timezone: string;
   /** A JSON file that overrides or extends the bundled model prices; null: the bundled table alone. */
@@ -163,7 +169,7 @@ export const SETTINGS: { [K in keyof Config]: Setting<K> } = {
     key: 'staleAfterIntervals',
     env: 'SESSION_LATTICE_STALE_AFTER_INTERVALS',
     flag: 'stale-after-intervals',
-    accepts: 'refresh intervals after which /healthz reports the data as degraded',
+    accepts: 'refresh intervals after which the data counts as stale and health is failing',
     defaultText: '3',
     parse: decimal(1, 10000),
   },
@@ -190,6 +196,30 @@ export const SETTINGS: { [K in keyof Config]: Setting<K> } = {
     accepts: 'the memory cap of each MCP query worker process, in MiB (a query past it is stopped)',
     defaultText: '1024',
     parse: (raw) => integer(128, 65536)(raw) * MIB,
+  },
+  eventsLogBytes: {
+    key: 'eventsLogBytes',
+    env: 'SESSION_LATTICE_EVENTS_LOG_KB',
+    flag: 'events-log-kb',
+    accepts: "the size in KiB at which the puller's event log (puller/events.jsonl) is rotated; the log and one rotated file are kept",
+    defaultText: '1024',
+    parse: (raw) => integer(1, 1024 * 1024)(raw) * 1024,
+  },
+  maxEventSubscribers: {
+    key: 'maxEventSubscribers',
+    env: 'SESSION_LATTICE_MAX_EVENT_SUBSCRIBERS',
+    flag: 'max-event-subscribers',
+    accepts: 'clients that may follow GET /events at once; one more is answered 503',
+    defaultText: '64',
+    parse: integer(1, 10000),
+  },
+  eventsHeartbeatSeconds: {
+    key: 'eventsHeartbeatSeconds',
+    env: 'SESSION_LATTICE_EVENTS_HEARTBEAT_SECONDS',
+    flag: 'events-heartbeat-seconds',
+    accepts: 'seconds between heartbeats on a quiet GET /events stream',
+    defaultText: '15',
+    parse: decimal(0.1, 3600),
   },
   timezone: {
     key: 'timezone',
@@ -242,6 +272,9 @@ export const DEFAULTS: Config = {
   requestTimeoutSeconds: 30,
   maxConnections: 512,
   queryMemoryBytes: 1024 * MIB,
+  eventsLogBytes: 1024 * 1024,
+  maxEventSubscribers: 64,
+  eventsHeartbeatSeconds: 15,
   timezone: machineTimeZone(),
   pricingFile: null,
   logLevel: 'info',

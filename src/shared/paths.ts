@@ -17,6 +17,12 @@ export interface HomePaths {
   readonly status: string;
   /** Where the puller stages the upstream payload as newline-delimited JSON during a tick. */
   readonly incoming: string;
+  /** The puller's event log (one JSON event per line, src/shared/events.ts); appended to, rotated by size. */
+  readonly events: string;
+  /** The event log before its last rotation (replaced by each rotation). */
+  readonly eventsRotated: string;
+  /** The puller's cumulative figures for /metrics (src/shared/puller-metrics.ts), replaced atomically after each tick. */
+  readonly metrics: string;
 }
 
 export const PUBLISHED_FILE = 'session-lattice.duckdb';
@@ -41,6 +47,9 @@ export function homePaths(home: string): HomePaths {
     workDb: join(pullerDir, 'work.duckdb'),
     status: join(pullerDir, 'status.json'),
     incoming: join(pullerDir, 'incoming.ndjson'),
+    events: join(pullerDir, 'events.jsonl'),
+    eventsRotated: join(pullerDir, 'events.1.jsonl'),
+    metrics: join(pullerDir, 'metrics.json'),
   };
 }
 
