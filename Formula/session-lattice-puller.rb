@@ -35,6 +35,7 @@ class SessionLatticePuller < Formula
         SESSION_LATTICE_UPSTREAM_DEADLINE_SECONDS 600
         SESSION_LATTICE_MAX_SHRINK_PERCENT        50
         SESSION_LATTICE_SHRINK_CONFIRM_TICKS      3
+        SESSION_LATTICE_EVENTS_LOG_KB             1024 (puller/events.jsonl is rotated past it)
         SESSION_LATTICE_TIMEZONE                  (empty: the machine's zone, e.g. America/Los_Angeles)
         SESSION_LATTICE_PRICING_FILE              (empty: the bundled model prices alone)
         SESSION_LATTICE_LOG_LEVEL                 info
@@ -60,6 +61,7 @@ class SessionLatticePuller < Formula
                           SESSION_LATTICE_UPSTREAM_DEADLINE_SECONDS: "600",
                           SESSION_LATTICE_MAX_SHRINK_PERCENT:        "50",
                           SESSION_LATTICE_SHRINK_CONFIRM_TICKS:      "3",
+                          SESSION_LATTICE_EVENTS_LOG_KB:             "1024",
                           SESSION_LATTICE_TIMEZONE:                  "",
                           SESSION_LATTICE_PRICING_FILE:              "",
                           SESSION_LATTICE_LOG_LEVEL:                 "info",
