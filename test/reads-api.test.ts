@@ -38,7 +38,10 @@ const typeChecks: [
   // The puller's status document as reported: status.json plus `running`.
   Mutual<Omit<Api.PullerStatusReport, 'running'>, PullerStatus>,
   Mutual<Omit<Api.ViewRowsQuery, `filter[${string}]`>, z.input<typeof S.ViewRowsQuerySchema>>,
-] = [true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true];
+  Mutual<Api.EventsQuery, z.input<typeof S.EventsQuerySchema>>,
+  Equal<Api.EventsGap, z.output<typeof S.EventsGapSchema>>,
+  Equal<Api.GenerationServed, z.output<typeof S.GenerationServedSchema>>,
+] = [true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true];
 
 let pulled: PulledServer;
 let server: ReadsServer;
@@ -65,7 +68,7 @@ describe('API declarations, schemas and OpenAPI', () => {
   it('/openapi.json describes every GET route with its parameters', async () => {
     const doc = (await server.app.inject('/openapi.json')).json() as OpenApi;
     expect(doc.openapi).toBe('3.1.0');
-    expect(Object.keys(doc.paths).sort()).toEqual(['/healthz', '/openapi.json', '/refreshes', '/views', '/views/{name}']);
+    expect(Object.keys(doc.paths).sort()).toEqual(['/events', '/healthz', '/openapi.json', '/refreshes', '/views', '/views/{name}']);
     const rows = doc.paths['/views/{name}']!.get!;
     expect(rows.parameters!.map((p) => `${p.in}:${p.name}`).sort()).toEqual(
       ['path:name', 'query:after', 'query:columns', 'query:count', 'query:filter', 'query:format', 'query:limit', 'query:offset', 'query:order_by'].sort(),
@@ -74,6 +77,10 @@ describe('API declarations, schemas and OpenAPI', () => {
     const refreshes = doc.paths['/refreshes']!.get!;
     expect(refreshes.parameters!.map((p) => `${p.in}:${p.name}`).sort()).toEqual(['query:limit', 'query:view']);
     expect(Object.keys(refreshes.responses).sort()).toEqual(['200', '304', '400', '404', '503']);
+    const events = doc.paths['/events']!.get!;
+    expect(events.parameters!.map((p) => `${p.in}:${p.name}`).sort()).toEqual(['query:last_event_id', 'query:tail']);
+    expect(Object.keys(events.responses).sort()).toEqual(['200', '400', '503']);
+    expect(Object.keys(events.responses['200']!.content!)).toEqual(['text/event-stream']);
   });
 
   it('real responses validate against the schemas /openapi.json publishes', async () => {
@@ -96,6 +103,7 @@ describe('API declarations, schemas and OpenAPI', () => {
     await check('/refreshes?view=tool_sessions&limit=2', '/refreshes');
     await check('/refreshes?limit=0', '/refreshes');
     await check('/refreshes?view=nope', '/refreshes');
+    await check('/events?tail=x', '/events');
     // And with the zod schemas directly (the source of both).
     S.ViewRowsResponseSchema.parse((await server.app.inject('/views/tool_sessions')).json());
     S.ViewListResponseSchema.parse((await server.app.inject('/views')).json());

@@ -10,6 +10,8 @@ import { Puller } from '../src/puller/puller.js';
 import { eventually, runCli, startDaemon, tempHome, type TempHome } from './helpers/processes.js';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { homePaths } from '../src/shared/paths.js';
+import { EventLog } from '../src/puller/event-log.js';
+import { SseClient } from './helpers/sse.js';
 import { call, connect, structured } from './reads/mcp-client.js';
 import type { ViewRowsResponse, HealthResponse, ErrorResponse } from '../src/reads/api-types.js';
 import { expectedToolRows, get, publish, pull, startFake, startReads, type ReadsProcess } from './reads/fixtures.js';
@@ -82,6 +84,20 @@ describe('serve-reads', () => {
     cleanups.push(() => import('node:fs/promises').then((fs) => fs.rm(trace, { force: true })));
     const r = await reads(home.dir, straceWrapper(trace));
     const seen = new Set<number>();
+    // The puller's event log, written (and rotated: 1 KiB) by its own writer: GET /events reads it.
+    const events = await EventLog.open(homePaths(home.dir), 1024, (err) => {
+      throw err;
+    });
+    const followEvents = async () => {
+      for (let i = 0; i < 8; i++) await events.append({ type: 'tick_started' });
+      const sse = await SseClient.open(`${r.url}/events?tail=2`);
+      expect(sse.status).toBe(200);
+      await sse.waitForEvents(2);
+      await events.append({ type: 'tick_started' });
+      await sse.waitForEvents(3);
+      expect(sse.ids().at(-1)).toBe(events.lastEventId);
+      await sse.close();
+    };
     const exercise = async () => {
       const rows = await get(`${r.url}/views/tool_sessions?limit=5&order_by=-session_count`);
       expect(rows.status).toBe(200);
@@ -89,6 +105,7 @@ describe('serve-reads', () => {
       expect((await get(`${r.url}/views`)).status).toBe(200);
       expect((await get(`${r.url}/healthz`)).status).toBe(200);
       expect((await get(`${r.url}/views/tool_sessions?format=csv&filter[session_ids]=7`)).status).toBe(200);
+      await followEvents();
     };
     await exercise();
     for (let i = 0; i < 3; i++) {
@@ -104,6 +121,8 @@ describe('serve-reads', () => {
     const traced = await readHomeTrace(trace, home.dir);
     const opensOfPublished = traced.opensOfPublished;
     expect(opensOfPublished.length, 'the trace should show the published file being opened').toBeGreaterThanOrEqual(4);
+    const opensOfEventLog = traced.lines.filter((l) => /open(at)?\(/.test(l) && /events(\.1)?\.jsonl"/.test(l) && l.includes(home.dir));
+    expect(opensOfEventLog.length, 'the trace should show the event log being read').toBeGreaterThan(0);
     expect(traced.writes, 'no open for writing under the home').toEqual([]);
     expect(traced.mutations, 'no rename, unlink or mkdir under the home').toEqual([]);
   });

@@ -189,3 +189,32 @@ export interface HealthResponse {
   age_seconds: number | null;
   puller: PullerStatusReport | null;
 }
+
+/**
+ * The query string of `GET /events` (Server-Sent Events). `Last-Event-ID` (the header, as an
+ * EventSource sends it when it reconnects) wins over `last_event_id`, which wins over `tail`.
+ */
+export interface EventsQuery {
+  /** Resume: every event after this id that the log still holds, then live. */
+  last_event_id?: number;
+  /** Start with the last N events (0..1000); without it (and without an id), live only. */
+  tail?: number;
+}
+
+/**
+ * `event: gap`: the stream cannot resume right after the client's id. The events in between were
+ * rotated out of the log, or (when `resumed_at` is not above `after`) the log started over.
+ */
+export interface EventsGap {
+  /** The id the client asked to resume after. */
+  after: number;
+  /** The first id the log still holds, where the replay starts. */
+  resumed_at: number;
+}
+
+/** `event: generation_served`: the reads server now answers from this generation (refresh a page on it). */
+export interface GenerationServed {
+  generation: number;
+  /** When the puller published it (ISO-8601 UTC). */
+  published_at: string;
+}

@@ -1,6 +1,7 @@
 import { parse as parseQuerystring } from 'node:querystring';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from '../shared/logger.js';
+import type { EventHub } from './events/hub.js';
 import { installGuard, observeFrameworkErrors } from './guard.js';
 import { memoized } from './memo.js';
 import { edgeServerOptions, type HttpLimits } from './http-edges.js';
@@ -9,6 +10,7 @@ import type { QueryRunner } from './query-workers/pool.js';
 import { requestId } from './request-trace.js';
 import { ResponseCache } from './respond/cache.js';
 import { errorHandlers, frameworkError } from './routes/errors.js';
+import { eventsRoutes } from './routes/events.js';
 import { healthzRoutes } from './routes/healthz.js';
 import { uiRoutes } from './routes/ui.js';
 import { openApiRoutes } from './routes/openapi.js';
@@ -28,6 +30,7 @@ import type { ReadsService } from './service.js';
  *   routes/views.ts        GET /views            the catalog
  *   routes/view-rows.ts    GET /views/:name      rows (the responder: respond/)
  *   routes/refreshes.ts    GET /refreshes        the views' refresh history
+ *   routes/events.ts       GET /events           the puller's event log, live (Server-Sent Events: events/)
  *   routes/openapi.ts      GET /openapi.json     OpenAPI 3.1, generated from the route schemas
  *   mcp/plugin.ts          POST /mcp             the MCP endpoint
  *   routes/ui.ts           GET /, /ui/...        the web UI: a page shell and its assets (ui/)
@@ -47,6 +50,8 @@ export interface BuildAppOptions {
   queryRunner: QueryRunner;
   /** Where the web UI's built files are; the package's dist/web when not given. */
   uiDir?: string;
+  /** The event log's follower and the GET /events streams (started by the caller). */
+  events: EventHub;
 }
 
 /**
@@ -92,6 +97,7 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
   void app.register(viewsRoutes, { service });
   void app.register(viewRowsRoutes, { service, cache: opts.cache ?? new ResponseCache(), streamThresholdBytes: opts.streamThresholdBytes ?? 1024 * 1024 });
   void app.register(refreshesRoutes, { service });
+  void app.register(eventsRoutes, { hub: opts.events });
   void app.register(uiRoutes, { dir: opts.uiDir, logger });
   void app.register(mcpPlugin, { service, logger, allowedHosts, queryRunner: opts.queryRunner });
   return app;

@@ -24,6 +24,7 @@ export const ERROR_CODES = {
   snapshot_unavailable: { status: 503, meaning: 'the published snapshot cannot be opened read-only' },
   view_not_ready: { status: 503, meaning: 'the view has not been materialized in the served generation yet' },
   ui_not_built: { status: 503, meaning: "the web UI's files are missing from this installation (npm run build makes them); the API is unaffected" },
+  too_many_subscribers: { status: 503, meaning: 'GET /events already has as many streams open as SESSION_LATTICE_MAX_EVENT_SUBSCRIBERS allows; retry when one closes' },
   busy: { status: 503, meaning: 'too many queries or connections, or the server is shutting down; retry shortly' },
   timeout: { status: 503, meaning: 'the query did not finish within its deadline' },
 } as const satisfies Record<string, { status: number; meaning: string; also?: readonly number[]; generic?: true }>;

@@ -54,6 +54,16 @@ const HTTP_EDGES = {
   lingerMs: 2000,
 } as const;
 
+/**
+ * The idle timeout of a long-lived stream (GET /events) that writes a heartbeat every
+ * `heartbeatMs`: the usual one, or two heartbeats when that is longer, so a quiet stream is never
+ * cut while its client reads. A client that stops reading still is: once the socket's buffers are
+ * full nothing more leaves, and the connection goes idle.
+ */
+export function streamIdleMs(heartbeatMs: number): number {
+  return Math.max(HTTP_EDGES.idleMs, 2 * heartbeatMs);
+}
+
 /** A complete HTTP/1.1 response with a JSON error body, for writing straight on a socket. */
 function rawErrorResponse<C extends ErrorCode>(code: C, message: string, headers: Record<string, string> = {}, status?: StatusOf<C>): string {
   return rawAnswer({ status: status ?? statusOf(code), headers, body: errorBody(code, message) });

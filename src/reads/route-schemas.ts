@@ -1,8 +1,12 @@
 import { FILTER_OPS, OP_MEANING } from './plan/filters.js';
 import { DEFAULT_LIMIT, MAX_LIMIT } from './plan/planner.js';
 import { DEFAULT_REFRESHES_LIMIT, MAX_REFRESHES_LIMIT } from './plan/refreshes.js';
+import { MAX_EVENTS_TAIL, RETRY_MS } from './events/frames.js';
 import {
   ErrorResponseSchema,
+  EventsGapSchema,
+  EventsQuerySchema,
+  GenerationServedSchema,
   HealthResponseSchema,
   jsonSchema,
   RefreshListQuerySchema,
@@ -118,6 +122,39 @@ export const ROUTE_SCHEMAS = {
       400: error(`a bad parameter (named in the message and \`parameter\`): a limit that is not an integer 1..${MAX_REFRESHES_LIMIT}, an unknown or repeated parameter`),
       404: error('unknown view'),
       503: error('no snapshot yet'),
+    },
+  },
+  events: {
+    summary: "The puller's event log, live (Server-Sent Events)",
+    description: [
+      "A `text/event-stream` of what the puller did (src/shared/events.ts lists the types): `id: <id>`, `event: <type>`, `data: <the event's JSON line>`.",
+      `The stream starts with \`retry: ${RETRY_MS}\` and \`id: <n>\`, the id it continues after, so that a client that reconnects before any event loses none.`,
+      'Resumable: `Last-Event-ID` (as an EventSource sends it on reconnecting) or `last_event_id` sends every event after it that the log still holds, then follows live, with no gap and no repeat between the two;',
+      'when events after it were rotated away (or the log started over) an `event: gap` with data `{"after": N, "resumed_at": M}` comes first.',
+      `\`tail=N\` (0..${MAX_EVENTS_TAIL}) starts with the last N events. Without either, live only.`,
+      '`event: generation_served` (no id) with data {generation, published_at}: this server switched to a new generation (what a page refreshes on).',
+      'A comment `: heartbeat` every SESSION_LATTICE_EVENTS_HEARTBEAT_SECONDS. At most SESSION_LATTICE_MAX_EVENT_SUBSCRIBERS streams at once (then 503 too_many_subscribers); a client that stops reading is cut off.',
+    ].join(' '),
+    tags: ['events'],
+    querystring: { ...jsonSchema(EventsQuerySchema, 'input'), additionalProperties: false },
+    response: {
+      200: {
+        description: 'the event stream (until the client leaves or the server stops)',
+        headers: {
+          'Cache-Control': { description: 'no-store', schema: { type: 'string' } },
+          'X-Accel-Buffering': { description: 'no: a proxy must not buffer the stream', schema: { type: 'string' } },
+        },
+        content: {
+          'text/event-stream': {
+            schema: {
+              type: 'string',
+              description: `frames: puller events (id, event, data), gap (data ${JSON.stringify(jsonSchema(EventsGapSchema))}), generation_served (data ${JSON.stringify(jsonSchema(GenerationServedSchema))}), heartbeat comments`,
+            },
+          },
+        },
+      },
+      400: error(`a bad parameter (named in the message and \`parameter\`): a Last-Event-ID or last_event_id that is not a non-negative integer, a tail that is not an integer 0..${MAX_EVENTS_TAIL}, an unknown or repeated parameter`),
+      503: error('too_many_subscribers: as many streams are open as allowed; retry later'),
     },
   },
   openapi: {

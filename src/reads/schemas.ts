@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { isoTime, PullerStatusSchema } from '../shared/status.js';
 import { ERROR_CODE_NAMES } from './error-codes.js';
+import { MAX_EVENTS_TAIL } from './events/frames.js';
 import { MAX_CURSOR_LENGTH } from './plan/cursor.js';
 import { FILTER_OPS, MAX_IN_VALUES, OP_MEANING } from './plan/filters.js';
 import { DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET } from './plan/planner.js';
@@ -137,6 +138,26 @@ export const RefreshListQuerySchema = z.object({
     .max(MAX_REFRESHES_LIMIT)
     .optional()
     .describe(`at most this many, 1..${MAX_REFRESHES_LIMIT}, default ${DEFAULT_REFRESHES_LIMIT}`),
+});
+
+export const EventsQuerySchema = z.object({
+  last_event_id: z
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .describe('resume after this event id (what an EventSource cannot send as Last-Event-ID on its first connection); the Last-Event-ID header wins'),
+  tail: z.number().int().min(0).max(MAX_EVENTS_TAIL).optional().describe(`start with the last N events, 0..${MAX_EVENTS_TAIL}, for a client without an id`),
+});
+
+export const EventsGapSchema = z.object({
+  after: z.number().int().describe('the id the client asked to resume after'),
+  resumed_at: z.number().int().describe('the first id the log still holds, where the replay starts'),
+});
+
+export const GenerationServedSchema = z.object({
+  generation: z.number().int(),
+  published_at: isoTime,
 });
 
 /** status.json as the puller wrote it (its schema is the contract, in src/shared/status.ts), plus liveness. */

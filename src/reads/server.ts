@@ -5,6 +5,7 @@ import { homePaths } from '../shared/paths.js';
 import { ResponseCache } from './respond/cache.js';
 import { GenerationManager } from './generations.js';
 import { buildApp } from './app.js';
+import { EventHub } from './events/hub.js';
 import { QueryLimiter } from './limiter.js';
 import { QueryWorkerPool } from './query-workers/pool.js';
 import { ReadsService } from './service.js';
@@ -13,6 +14,7 @@ export interface StartReadsOptions {
   config: Pick<
     Config,
     'home' | 'host' | 'port' | 'allowedHosts' | 'staleAfterIntervals' | 'refreshIntervalSeconds' | 'requestTimeoutSeconds' | 'maxConnections' | 'queryMemoryBytes'
+    | 'maxEventSubscribers' | 'eventsHeartbeatSeconds'
   >;
   logger: Logger;
   /** Concurrent DuckDB queries (default 3: the libuv pool has 4 threads). */
@@ -56,6 +58,15 @@ export async function startReadsServer(opts: StartReadsOptions): Promise<ReadsSe
   const queryWorkers = new QueryWorkerPool({ home: config.home, memoryBytes: config.queryMemoryBytes, logger });
   queryWorkers.start();
   manager.onSwitch(() => queryWorkers.sync());
+  // Follows the puller's event log from now on, for GET /events.
+  const events = new EventHub({
+    paths: homePaths(config.home),
+    logger,
+    maxSubscribers: config.maxEventSubscribers,
+    heartbeatMs: Math.round(config.eventsHeartbeatSeconds * 1000),
+  });
+  await events.start();
+  manager.onSwitch((gen) => events.generationServed({ generation: gen.generation, published_at: gen.meta.published_at }));
   const service = new ReadsService({ manager, config, queryTimeoutMs: opts.queryTimeoutMs });
   const app = buildApp({
     service,
@@ -66,6 +77,7 @@ export async function startReadsServer(opts: StartReadsOptions): Promise<ReadsSe
     limits: { requestTimeoutMs: Math.round(config.requestTimeoutSeconds * 1000), maxConnections: config.maxConnections },
     queryRunner: queryWorkers,
     uiDir: opts.uiDir,
+    events,
   });
   let closed = false;
   try {
@@ -74,6 +86,7 @@ export async function startReadsServer(opts: StartReadsOptions): Promise<ReadsSe
   } catch (err) {
     await queryWorkers.close();
     await app.close().catch(() => undefined);
+    events.close();
     await manager.close();
     throw err;
   }
@@ -93,6 +106,7 @@ export async function startReadsServer(opts: StartReadsOptions): Promise<ReadsSe
       // First, so that a request waiting on a query is answered now and app.close() need not wait for it.
       await queryWorkers.close();
       await app.close();
+      events.close();
       const drained = await manager.close();
       if (!drained) logger.warn('in-flight queries did not finish in time; DuckDB instances left open');
     },

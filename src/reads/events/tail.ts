@@ -1,0 +1,265 @@
+import { watch, type FSWatcher, type Stats } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { errorMessage } from '../../shared/errors.js';
+import { parseEventLines, readEventLog, type EventEnvelope } from '../../shared/events.js';
+import type { Logger } from '../../shared/logger.js';
+
+/**
+ * Follows the puller's event log (format and rules: src/shared/events.ts) for the whole reads
+ * process, and hands each new event to `onEvent` exactly once, in id order.
+ *
+ * What it remembers is a position, never the log: which file it is reading (its identity), the
+ * byte offset after the last whole line read, and the last id handed on. A poll reads from that
+ * offset to the last newline (the last line may still be being written).
+ *
+ * - Appends are noticed by fs.watch on the puller directory, with a poll every `pollMs` as well:
+ *   fs.watch is not reliable everywhere (network file systems, a directory made or replaced after
+ *   the watch was set), and the directory may not exist yet.
+ * - Rotation: the puller renames `events.jsonl` to `events.1.jsonl` and starts a new file. When
+ *   the current file's identity changes, the rest of the file being read is found under the
+ *   rotated name (same identity) and read from the remembered offset first, then the new file from
+ *   its start. If it is not there (rotated twice between two polls), what the rotated file holds
+ *   after the last id is read instead: nothing that is still in the log is skipped.
+ * - A restarted puller appends to the same file with the next id: nothing to do.
+ * - Reset: an id at or below the last one where only newer ones can be, while the log no longer
+ *   holds the last id, means the log was removed and started over. `onReset` is called and the
+ *   position moves to the end of the new log (clients resume from the files, by id: hub.ts).
+ */
+
+export interface EventTailOptions {
+  paths: { pullerDir: string; events: string; eventsRotated: string };
+  logger: Logger;
+  onEvent: (event: EventEnvelope) => void;
+  onReset: () => void;
+  /** The fallback poll (ms); fs.watch usually notices an append sooner. */
+  pollMs?: number;
+}
+
+interface Position {
+  /** dev:ino:birthtime of the file: survives a rename, differs for a new file. */
+  file: string;
+  /** Bytes of whole lines already read. */
+  offset: number;
+}
+
+const identity = (st: Stats): string => `${st.dev}:${st.ino}:${st.birthtimeMs}`;
+
+async function openIfExists(path: string): Promise<FileHandle | null> {
+  try {
+    return await open(path, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+/** The events of the whole lines in [offset, size) of a file; advances `pos.offset` past them. */
+async function readForward(handle: FileHandle, pos: Position, size: number): Promise<EventEnvelope[]> {
+  if (size <= pos.offset) return [];
+  const buf = Buffer.alloc(size - pos.offset);
+  const { bytesRead } = await handle.read(buf, 0, buf.length, pos.offset);
+  const end = buf.subarray(0, bytesRead).lastIndexOf(0x0a);
+  if (end === -1) return [];
+  pos.offset += end + 1;
+  return parseEventLines(buf.toString('utf8', 0, end + 1));
+}
+
+/** The offset after the last newline of a file and the last event before it, read backwards. */
+async function endOf(handle: FileHandle, size: number): Promise<{ offset: number; lastId: number | null }> {
+  const chunk = 64 * 1024;
+  let offset: number | null = null;
+  // `tail` always holds the bytes [start, size) of the file.
+  let tail = Buffer.alloc(0);
+  for (let start = size; start > 0; ) {
+    const from = Math.max(0, start - chunk);
+    const buf = Buffer.alloc(start - from);
+    await handle.read(buf, 0, buf.length, from);
+    tail = Buffer.concat([buf, tail]);
+    start = from;
+    const last = tail.lastIndexOf(0x0a);
+    if (last === -1) continue;
+    offset ??= start + last + 1;
+    // Whole lines only: the first one is cut unless the file starts there.
+    const lines = tail.toString('utf8', 0, last + 1).split('\n');
+    const found = parseEventLines(lines.slice(start > 0 ? 1 : 0).join('\n')).at(-1);
+    if (found) return { offset, lastId: found.id };
+  }
+  return { offset: offset ?? 0, lastId: null };
+}
+
+export class EventTail {
+  private pos: Position | null = null;
+  private lastId = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private watcher: FSWatcher | null = null;
+  private running: Promise<void> | null = null;
+  private again = false;
+  private stopped = false;
+  private lastError: string | null = null;
+
+  constructor(private readonly opts: EventTailOptions) {}
+
+  /** The id of the last event handed on (or found in the log at start); 0 when none. */
+  get lastEventId(): number {
+    return this.lastId;
+  }
+
+  /** Starts at the end of the log as it is now: only events written from now on are handed on. */
+  async start(): Promise<void> {
+    await this.seekEnd();
+    this.timer = setInterval(() => void this.poll(), this.opts.pollMs ?? 250);
+    this.timer.unref();
+    this.ensureWatcher();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    this.watcher?.close();
+    this.watcher = null;
+  }
+
+  /** Reads what was appended since the last poll (coalesced with a poll already running). */
+  poll(): Promise<void> {
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = (async () => {
+      try {
+        do {
+          this.again = false;
+          await this.pollOnce().then(
+            () => (this.lastError = null),
+            (err: unknown) => {
+              // One line per distinct failure: a poll every 250 ms must not flood the log.
+              const message = errorMessage(err);
+              if (message !== this.lastError) this.opts.logger.warn({ err: message }, 'cannot read the event log');
+              this.lastError = message;
+            },
+          );
+        } while (this.again && !this.stopped);
+      } finally {
+        this.running = null;
+      }
+    })();
+    return this.running;
+  }
+
+  private async pollOnce(): Promise<void> {
+    if (this.stopped) return;
+    this.ensureWatcher();
+    const current = await openIfExists(this.opts.paths.events);
+    try {
+      // No current file: between a rotation's rename and the next append, or no log at all.
+      if (!current) return await this.drainRotated();
+      const st = await current.stat();
+      if (this.pos && this.pos.file !== identity(st)) {
+        await this.drainRotated();
+        this.pos = null;
+      }
+      this.pos ??= { file: identity(st), offset: 0 };
+      // The writer never truncates: a shorter file under the same identity was replaced.
+      if (st.size < this.pos.offset) return await this.reset();
+      await this.deliver(await readForward(current, this.pos, st.size), true);
+    } finally {
+      await current?.close();
+    }
+  }
+
+  /**
+   * The rest of the file being read, now under the rotated name; or, when the rotated file is
+   * another one, what it holds after the last id (then it becomes the position, so a current file
+   * that stays missing does not make every poll read it again).
+   */
+  private async drainRotated(): Promise<void> {
+    if (!this.pos) return;
+    const rotated = await openIfExists(this.opts.paths.eventsRotated);
+    if (!rotated) return;
+    try {
+      const st = await rotated.stat();
+      if (identity(st) === this.pos.file) {
+        await this.deliver(await readForward(rotated, this.pos, st.size), true);
+        return;
+      }
+      const pos = { file: identity(st), offset: 0 };
+      const events = await readForward(rotated, pos, st.size);
+      this.pos = pos;
+      await this.deliver(events.filter((e) => e.id > this.lastId), false);
+    } finally {
+      await rotated.close();
+    }
+  }
+
+  /** Hands on events newer than the last; an older one where only newer can be is checked for a reset. */
+  private async deliver(events: EventEnvelope[], forward: boolean): Promise<void> {
+    for (const event of events) {
+      if (event.id > this.lastId) {
+        this.lastId = event.id;
+        this.opts.onEvent(event);
+        continue;
+      }
+      if (!forward) continue;
+      // Still in the log: a stray line (written by something else), skipped. Gone: a new log.
+      const log = await readEventLog(this.opts.paths);
+      if (log.some((e) => e.id === this.lastId)) continue;
+      return this.reset();
+    }
+  }
+
+  private async reset(): Promise<void> {
+    const previous = this.lastId;
+    await this.seekEnd();
+    this.opts.logger.warn({ previous_id: previous, last_id: this.lastId }, 'the event log started over (removed or replaced); event streams end so that clients resume from the new log');
+    // The directory may have been replaced too: watch the new one.
+    this.watcher?.close();
+    this.watcher = null;
+    this.ensureWatcher();
+    this.opts.onReset();
+  }
+
+  /** Positions at the end of the log as it is now (the current file, else the rotated one). */
+  private async seekEnd(): Promise<void> {
+    const current = await openIfExists(this.opts.paths.events);
+    let lastId: number | null = null;
+    try {
+      if (current) {
+        const st = await current.stat();
+        const end = await endOf(current, st.size);
+        this.pos = { file: identity(st), offset: end.offset };
+        lastId = end.lastId;
+      } else {
+        this.pos = null;
+      }
+    } finally {
+      await current?.close();
+    }
+    if (lastId === null) {
+      const rotated = await openIfExists(this.opts.paths.eventsRotated);
+      try {
+        if (rotated) lastId = (await endOf(rotated, (await rotated.stat()).size)).lastId;
+      } finally {
+        await rotated?.close();
+      }
+    }
+    this.lastId = lastId ?? 0;
+  }
+
+  /** fs.watch on the puller directory; retried on each poll while the directory does not exist. */
+  private ensureWatcher(): void {
+    if (this.watcher || this.stopped) return;
+    const names = new Set([basename(this.opts.paths.events), basename(this.opts.paths.eventsRotated)]);
+    try {
+      this.watcher = watch(this.opts.paths.pullerDir, { persistent: false }, (_event, name) => {
+        if (name === null || names.has(name)) void this.poll();
+      });
+      this.watcher.on('error', () => {
+        this.watcher?.close();
+        this.watcher = null;
+      });
+    } catch {
+      this.watcher = null;
+    }
+  }
+}
