@@ -30,6 +30,16 @@ function run(keys: readonly (keyof Config)[], load: () => Promise<Action>) {
   };
 }
 
+const WATCH_HELP = `
+Prints one line per event: the time (local zone), what happened, its figures. Colour only in a
+terminal (NO_COLOR turns it off); --json prints each event's JSON line as it came, for machines
+(the reads server's own gap and generation_served events get their type added).
+
+A lost connection is resumed with Last-Event-ID: no event is missed or printed twice (a "gap"
+line says when events were rotated out of the log meanwhile). Exit 1 when the connection cannot
+be made, or is not back, within --reconnect-seconds; exit 0 on Ctrl-C (SIGINT) or SIGTERM.
+`;
+
 export function buildProgram(): Command {
   const program = new Command('session-lattice')
     .description('Materialized DuckDB views over Claude Code sessions pulled from repo-recall')
@@ -65,6 +75,20 @@ export function buildProgram(): Command {
   ).action(run(pullSettings, async () => (await import('./cli/puller-commands.js')).pullOnce));
 
   registerOperatorCommands(program, run);
+
+  // A client of the reads server: its address, nothing of the home.
+  const watchSettings: readonly (keyof Config)[] = ['host', 'port'];
+  addConfigOptions(
+    program
+      .command('watch')
+      .description("follow what the puller does, live: one line per event (the reads server's GET /events)")
+      .option('--url <url>', 'the reads server [default http://<host>:<port>]')
+      .option('--json', 'print each event as one JSON line (for machines)')
+      .option('--tail <n>', 'start with the last N events (0..1000)')
+      .option('--reconnect-seconds <s>', 'exit 1 when the connection is not (back) within this long [default 30]')
+      .addHelpText('after', WATCH_HELP),
+    watchSettings,
+  ).action(run(watchSettings, async () => (await import('./cli/watch-command.js')).watchCommand));
 
   return program;
 }
