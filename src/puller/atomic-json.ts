@@ -15,11 +15,13 @@ export class AtomicJsonFile {
   constructor(
     private readonly path: string,
     private readonly onError: (err: unknown) => void,
+    /** Indented for a file a person reads; 0 for a large one only programs read (metrics.json). */
+    private readonly indent = 2,
   ) {}
 
   /** Serializes `value` now (later changes to it are not written) and writes it after the writes before it. */
   write(value: unknown): Promise<void> {
-    const text = `${JSON.stringify(value, null, 2)}\n`;
+    const text = `${JSON.stringify(value, null, this.indent)}\n`;
     this.chain = this.chain.then(() => replaceFile(this.path, text)).catch(this.onError);
     return this.chain;
   }
