@@ -40,7 +40,7 @@ export async function servePuller(config: Config): Promise<number> {
   if (!puller) return 1;
   void stop.promise.then((signal) => {
     logger.info({ signal }, 'stopping');
-    puller.stop();
+    puller.stop(signal);
     exitAfterDeadline(() => logger.error('did not stop within the deadline; exiting'));
   });
   if (stop.received === null) {
@@ -151,8 +151,8 @@ export async function pullOnce(config: Config, flags: FlagValues): Promise<numbe
   const acceptShrink = (flags as Record<string, unknown>).acceptShrink === true;
   const puller = await openPuller(config, pullLogger(config, json), { ...feedback, acceptShrink, oneShot: true });
   if (!puller) return 1;
-  void stop.promise.then(() => puller.stop());
-  if (stop.received !== null) puller.stop();
+  void stop.promise.then((signal) => puller.stop(signal));
+  if (stop.received !== null) puller.stop(stop.received);
   try {
     const result = await puller.tick();
     feedback?.clear();

@@ -22,11 +22,11 @@ export class StatusWriter {
   }
 }
 
-export function initialStatus(version: string, refreshIntervalSeconds: number): PullerStatus {
+export function initialStatus(version: string, refreshIntervalSeconds: number, startedAt = new Date()): PullerStatus {
   return {
     pid: process.pid,
     version,
-    started_at: new Date().toISOString(),
+    started_at: startedAt.toISOString(),
     refresh_interval_seconds: refreshIntervalSeconds,
     state: 'starting',
     last_tick_started_at: null,
