@@ -46,6 +46,9 @@ export async function servePuller(config: Config): Promise<number> {
   if (stop.received === null) {
     logStarted(logger, config);
     await puller.run();
+  } else {
+    // Signalled while opening: say so now, before close() would call it an ordinary close.
+    puller.stop(stop.received);
   }
   await puller.close();
   logger.info('stopped');
