@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { HEALTH_VERDICTS } from '../shared/health.js';
 import { isoTime, PullerStatusSchema } from '../shared/status.js';
 import { ERROR_CODE_NAMES } from './error-codes.js';
 import { MAX_EVENTS_TAIL } from './events/frames.js';
@@ -166,7 +167,7 @@ export const PullerStatusReportSchema = PullerStatusSchema.extend({
 });
 
 export const HealthResponseSchema = z.object({
-  status: z.enum(['ok', 'degraded', 'starting']),
+  status: z.enum(HEALTH_VERDICTS),
   reasons: z.array(z.string()),
   version: z.string(),
   generation: z.number().int().nullable(),
@@ -175,6 +176,7 @@ export const HealthResponseSchema = z.object({
   session_count: z.number().int().nullable(),
   timezone: z.string().nullable(),
   age_seconds: z.number().nullable(),
+  stale_after_seconds: z.number(),
   puller: PullerStatusReportSchema.nullable(),
 });
 
