@@ -36,7 +36,12 @@ const figures = (...parts: Array<string | null | false>): string => parts.filter
 
 const generation = (v: unknown): string | null => (num(v) === null ? null : `generation ${num(v)}`);
 const sessions = (v: unknown): string | null => (num(v) === null ? null : `${formatCount(num(v))} sessions`);
-const took = (ms: unknown): string | null => (num(ms) === null ? null : shortDuration(num(ms)! / 1000));
+/** `in 12 ms`, `in 2.3 s`: a tick's time (most take well under a second). */
+const took = (ms: unknown): string | null => {
+  const n = num(ms);
+  if (n === null) return null;
+  return `in ${n < 1000 ? `${Math.round(n)} ms` : shortDuration(n / 1000)}`;
+};
 
 /** What happened (the words) and its figures, with the colour the words take. */
 function describe(type: string, e: Data): { words: string; rest: string; colour: keyof Paint | null } {
