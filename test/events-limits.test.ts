@@ -84,12 +84,13 @@ describe('GET /events: bounds and lifecycle', () => {
       throw err;
     });
     const cut = () => reads.daemon.logLines().some((l) => typeof l.msg === 'string' && l.msg.startsWith('cut off an event stream: it does not read'));
-    // Big events, until what waits for the stuck client passes the bound (the kernel's buffers first).
+    // Big events in bursts of 1.2 MB (more than the bound: the reader must not be cut for them),
+    // until what waits for the stuck client passes the bound (the kernel's buffers first) for long.
     let written = 0;
     while (!cut() && written < 1000) {
-      await log.append({ type: 'view_failed', view: 'tool_sessions', error: 'x'.repeat(60_000) });
-      written++;
-      if (written % 20 === 0) await reader.waitForEvents(written);
+      for (let i = 0; i < 20; i++) await log.append({ type: 'view_failed', view: 'tool_sessions', error: 'x'.repeat(60_000) });
+      written += 20;
+      await reader.waitForEvents(written);
     }
     await reads.daemon.waitFor(cut, 'the stuck client to be cut off');
     console.info(`cut off after ${written} events of 60 kB`);

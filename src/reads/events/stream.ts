@@ -1,7 +1,10 @@
-import type { ServerResponse } from 'node:http';
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { EventEnvelope } from '../../shared/events.js';
 import type { Logger } from '../../shared/logger.js';
 import { eventFrame, gapFrame, HEARTBEAT, startFrame, type Frame, type Replay } from './frames.js';
+
+/** How long a stream may stay over MAX_UNREAD_BYTES: a burst of events (one poll of the log may read many) is not a client that stopped reading. */
+const UNREAD_GRACE_MS = 2000;
 
 /**
  * One client's GET /events stream. It exists from before the log is read for its replay, so that
@@ -9,8 +12,9 @@ import { eventFrame, gapFrame, HEARTBEAT, startFrame, type Frame, type Replay } 
  * then follow it, less the ones the replay already carried (by id). From then on each live frame
  * is written as it comes.
  *
- * A client that does not read is cut off once more than MAX_UNREAD_BYTES wait for it (in Node's
- * buffers: the kernel's are full by then), rather than have the server hold its events.
+ * A client that does not read is cut off once more than MAX_UNREAD_BYTES have waited for it (in
+ * Node's buffers: the kernel's are full by then) for UNREAD_GRACE_MS, rather than have the server
+ * hold its events: a client that reads catches up with a burst well within that.
  */
 export const MAX_UNREAD_BYTES = 1024 * 1024;
 
@@ -30,6 +34,9 @@ export class EventStream {
    */
   private repeats: Map<number, string> | null = null;
   private closed = false;
+  private started = false;
+  /** Set while more than MAX_UNREAD_BYTES wait: the check that cuts the client if they still do. */
+  private overdue: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly res: ServerResponse,
@@ -40,6 +47,7 @@ export class EventStream {
   ) {
     res.once('close', () => {
       this.closed = true;
+      if (this.overdue) clearTimeout(this.overdue);
       onClose();
     });
   }
@@ -72,8 +80,19 @@ export class EventStream {
     if (!this.closed && !this.pending) this.write(HEARTBEAT);
   }
 
-  /** Writes the start frame and the replay (at the client's pace), then goes live. `log`: what the replay was planned from. */
-  async run(replay: Replay, log: readonly EventEnvelope[]): Promise<void> {
+  /** False once the stream was ended or its client left, including before it started. */
+  get open(): boolean {
+    return !this.closed;
+  }
+
+  /**
+   * Writes the response head, the start frame and the replay (at the client's pace), then goes
+   * live. `log`: what the replay was planned from.
+   */
+  async run(headers: OutgoingHttpHeaders, replay: Replay, log: readonly EventEnvelope[]): Promise<void> {
+    if (this.closed) return;
+    this.started = true;
+    this.res.writeHead(200, headers);
     this.repeats = new Map();
     for (const event of log) if (event.id > this.since) this.repeats.set(event.id, eventFrame(event).text);
     let chunk = startFrame(replay.position);
@@ -99,13 +118,23 @@ export class EventStream {
   /** Ends the stream now (server closing, log reset); a client that does not read is not waited for. */
   end(): void {
     if (this.closed) return;
+    if (!this.started) {
+      // Nothing sent yet: the route answers instead (see open).
+      this.closed = true;
+      return;
+    }
     if (this.res.writableLength > 0) this.res.destroy();
     else this.res.end();
   }
 
   private write(text: string): void {
     this.res.write(text);
-    if (this.res.writableLength > MAX_UNREAD_BYTES) this.cut('it does not read');
+    if (this.res.writableLength <= MAX_UNREAD_BYTES || this.overdue) return;
+    this.overdue = setTimeout(() => {
+      this.overdue = null;
+      if (!this.closed && this.res.writableLength > MAX_UNREAD_BYTES) this.cut('it does not read');
+    }, UNREAD_GRACE_MS);
+    this.overdue.unref();
   }
 
   /** Resolves once `text` has been handed to the socket (false when the stream closed first). */

@@ -1,6 +1,6 @@
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { FastifyPluginAsync } from 'fastify';
-import { BadParameterError, ReadsError } from '../errors.js';
+import { BadParameterError, BusyError, ReadsError } from '../errors.js';
 import type { EventHub } from '../events/hub.js';
 import { MAX_EVENTS_TAIL, planReplay, type StreamStart } from '../events/frames.js';
 import { streamIdleMs } from '../http-edges.js';
@@ -71,12 +71,16 @@ export const eventsRoutes: FastifyPluginAsync<{ hub: EventHub }> = async (app, {
       hub.drop(stream);
       throw err;
     }
+    if (!stream.open) {
+      // Ended while the log was read: the server is stopping, or the log started over.
+      hub.drop(stream);
+      throw new BusyError('the event stream ended before it started (the server is stopping, or the event log started over); retry in a moment');
+    }
     req.trace.streaming = true;
     reply.hijack();
     req.raw.socket.setTimeout(streamIdleMs(hub.heartbeatMs));
     const headers: OutgoingHttpHeaders = { ...SSE_HEADERS };
     for (const [name, value] of Object.entries(reply.getHeaders())) if (value !== undefined) headers[name] ??= value;
-    reply.raw.writeHead(200, headers);
-    await stream.run(planReplay(log, start), log);
+    await stream.run(headers, planReplay(log, start), log);
   });
 };
