@@ -21,7 +21,7 @@ const DEFAULT_RECONNECT_SECONDS = 30;
 /** Until the stream says otherwise (`retry:`), the wait between two attempts. */
 const DEFAULT_RETRY_MS = 1000;
 
-export interface WatchOptions {
+interface WatchOptions {
   /** The events URL, e.g. http://127.0.0.1:7778/events. */
   url: string;
   json: boolean;
@@ -45,7 +45,7 @@ function defaultBase(config: Pick<Config, 'host' | 'port'>): string {
   return `http://${host.includes(':') ? `[${host}]` : host}:${config.port}`;
 }
 
-export function watchOptions(config: Pick<Config, 'host' | 'port'>, flags: FlagValues): WatchOptions {
+function watchOptions(config: Pick<Config, 'host' | 'port'>, flags: FlagValues): WatchOptions {
   const f = flags as Record<string, unknown>;
   const base = flag('url', f.url, httpUrl) ?? defaultBase(config);
   return {
@@ -119,7 +119,7 @@ interface Output {
 }
 
 /** Follows the stream until `stop` (0) or the reconnection deadline passes (1). */
-export async function follow(opts: WatchOptions, stop: AbortSignal, out: Output, paint: Paint): Promise<number> {
+async function follow(opts: WatchOptions, stop: AbortSignal, out: Output, paint: Paint): Promise<number> {
   const agent = new Agent({ connect: { timeout: 10_000 } });
   const seconds = `${opts.reconnectMs / 1000} s`;
   let lastEventId: string | null = null;

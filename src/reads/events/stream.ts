@@ -16,7 +16,7 @@ const UNREAD_GRACE_MS = 2000;
  * Node's buffers: the kernel's are full by then) for UNREAD_GRACE_MS, rather than have the server
  * hold its events: a client that reads catches up with a burst well within that.
  */
-export const MAX_UNREAD_BYTES = 1024 * 1024;
+const MAX_UNREAD_BYTES = 1024 * 1024;
 
 /** The replay is written in pieces of about this size, each once the previous one left. */
 const REPLAY_CHUNK_BYTES = 64 * 1024;
