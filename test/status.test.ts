@@ -160,6 +160,11 @@ describe('status and views after a good pull and a failed one', () => {
       `the puller's last tick failed (1 in a row; failing after 3): ${pullError}`,
       expect.stringMatching(/^the puller is not running \(pid \d+ stopped\)$/),
     ]);
+    // The puller's history: the failed pull's last events, in order, with contiguous ids.
+    const events = report.events ?? [];
+    expect(events.map((e) => e.type).slice(-4)).toEqual(['tick_started', 'upstream_error', 'tick_finished', 'puller_stopping']);
+    expect(events.at(-2)).toMatchObject({ outcome: 'failed', error: pullError, error_class: 'status', consecutive_failures: 1 });
+    expect(events.map((e) => e.id)).toEqual(events.map((_, i) => events[0]!.id + i));
     expect(report.snapshot).toMatchObject({
       path: homePaths(home).published,
       generation: 1,
@@ -199,6 +204,7 @@ describe('status and views after a good pull and a failed one', () => {
     const out = r.stdout;
     expect(out).toMatch(/^session-lattice status: DEGRADED/);
     expect(out).toContain(`! the puller's last tick failed (1 in a row; failing after 3): ${pullError}`);
+    expect(out).toMatch(/last events \(session-lattice watch follows them\)\n(  .*\n)*  \d\d:\d\d:\d\d  tick failed: .*500/);
     expect(out).toMatch(/generation\s+1\n/);
     expect(out).toMatch(/published\s+\d{4}-\d\d-\d\dT[\d:.]+Z \(\d+ s ago\)/);
     expect(out).toMatch(new RegExp(`sessions\\s+${messiness.validRows}\\n`));

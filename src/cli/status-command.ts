@@ -4,6 +4,7 @@ import { VERSION } from '../shared/version.js';
 import { formatCount, formatDuration, instant, relative, secondsSince, table } from './format.js';
 import { paintFor, PLAIN, type Paint } from './colour.js';
 import { STATUS_FORMAT } from './operator-commands.js';
+import { renderEventLine } from './watch-format.js';
 import {
   buildStatusReport,
   gather,
@@ -95,6 +96,12 @@ export function renderStatus(r: StatusReport, now: number, maxWidth?: number, pa
         ),
       );
     }
+  }
+
+  const events = r.events ?? [];
+  if (events.length > 0) {
+    out.push('', `last events (session-lattice watch follows them)`);
+    for (const e of events) out.push(`  ${renderEventLine(e.type, JSON.stringify(e), now, paint)}`);
   }
 
   out.push('', `views (${r.views.length})`);

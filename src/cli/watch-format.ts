@@ -26,10 +26,12 @@ export function formatBytes(bytes: number): string {
   return i === 0 ? `${n} B` : `${n < 100 ? n.toFixed(1) : Math.round(n)} ${units[i]}`;
 }
 
-/** HH:MM:SS in the local zone. */
-function clock(ms: number): string {
+/** HH:MM:SS in the local zone, after the date when it is not the day of `today` (status shows older events). */
+function clock(ms: number, today: number = ms): string {
   const d = new Date(ms);
-  return [d.getHours(), d.getMinutes(), d.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':');
+  const time = [d.getHours(), d.getMinutes(), d.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':');
+  if (d.toDateString() === new Date(today).toDateString()) return time;
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')} ${time}`;
 }
 
 const figures = (...parts: Array<string | null | false>): string => parts.filter((p): p is string => typeof p === 'string' && p !== '').join(' · ');
@@ -114,7 +116,7 @@ export function renderEventLine(type: string, data: string, now: number, paint: 
   const shown = colour ? paint[colour](words) : words;
   // `tick failed (3 in a row): <error>` reads as one phrase; `published  generation 12` as two columns.
   const gap = words.endsWith(':') ? ' ' : '  ';
-  return `${paint.dim(clock(Number.isNaN(at) ? now : at))}  ${shown}${rest === '' ? '' : `${gap}${rest}`}`;
+  return `${paint.dim(clock(Number.isNaN(at) ? now : at, now))}  ${shown}${rest === '' ? '' : `${gap}${rest}`}`;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { appendFile, mkdir, open, rename, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { parseEventLine, type EventEnvelope, type NewPullerEvent, type PullerEvent } from '../shared/events.js';
+import { endOfEventLog, type NewPullerEvent, type PullerEvent } from '../shared/events.js';
 
 /**
  * Writes the puller's event log (the format and its rules: src/shared/events.ts). Appends are
@@ -26,8 +26,7 @@ export class EventLog {
     onError: (err: unknown) => void,
   ): Promise<EventLog> {
     await mkdir(dirname(paths.events), { recursive: true });
-    const current = await lastEvent(paths.events);
-    const lastId = current?.id ?? (await lastEvent(paths.eventsRotated))?.id ?? 0;
+    const lastId = (await idOfLastEvent(paths.events)) ?? (await idOfLastEvent(paths.eventsRotated)) ?? 0;
     let size = await stat(paths.events).then((s) => s.size, () => 0);
     // A puller killed mid-append leaves a torn last line: end it, so the next event is a line of its own.
     if (size > 0 && !(await endsWithNewline(paths.events, size))) {
@@ -61,8 +60,8 @@ export class EventLog {
   }
 }
 
-/** The last whole event of a file, read backwards in chunks (the file may be large); null when none. */
-async function lastEvent(path: string): Promise<EventEnvelope | null> {
+/** The id of the last whole event of a file; null when it holds none. */
+async function idOfLastEvent(path: string): Promise<number | null> {
   let handle;
   try {
     handle = await open(path, 'r');
@@ -71,24 +70,7 @@ async function lastEvent(path: string): Promise<EventEnvelope | null> {
     throw err;
   }
   try {
-    const { size } = await handle.stat();
-    const chunk = 64 * 1024;
-    let end = size;
-    let tail = '';
-    while (end > 0) {
-      const start = Math.max(0, end - chunk);
-      const buf = Buffer.alloc(end - start);
-      await handle.read(buf, 0, buf.length, start);
-      tail = buf.toString('utf8') + tail;
-      end = start;
-      // Whole lines only: those before the last newline. The last one found that parses wins.
-      const lines = tail.slice(0, tail.lastIndexOf('\n') + 1).split('\n');
-      for (let i = lines.length - 1; i >= (end > 0 ? 1 : 0); i--) {
-        const event = parseEventLine(lines[i] ?? '');
-        if (event) return event;
-      }
-    }
-    return null;
+    return (await endOfEventLog(handle, (await handle.stat()).size)).lastId;
   } finally {
     await handle.close();
   }

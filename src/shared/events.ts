@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, type FileHandle } from 'node:fs/promises';
 import { z } from 'zod';
 import { isoTime } from './status.js';
 
@@ -98,7 +98,7 @@ export type NewPullerEvent = DistributiveOmit<PullerEvent, 'id' | 'at' | 'pid'>;
  * Parses one line of the log: the event, or null for a line that is not one (torn by a crash,
  * written by something else). A bad line is skipped, never fatal: the log is history, not state.
  */
-export function parseEventLine(line: string): EventEnvelope | null {
+function parseEventLine(line: string): EventEnvelope | null {
   if (line.trim() === '') return null;
   try {
     const parsed = EventEnvelopeSchema.safeParse(JSON.parse(line));
@@ -135,4 +135,27 @@ export async function readEventLog(paths: { events: string; eventsRotated: strin
   const byId = new Map<number, EventEnvelope>();
   for (const e of [...parseEventLines(rotated), ...parseEventLines(current)]) byId.set(e.id, e);
   return [...byId.values()].sort((a, b) => a.id - b.id);
+}
+
+/** The offset after the last newline of a file and the last event before it, read backwards. */
+export async function endOfEventLog(handle: FileHandle, size: number): Promise<{ offset: number; lastId: number | null }> {
+  const chunk = 64 * 1024;
+  let offset: number | null = null;
+  // `tail` always holds the bytes [start, size) of the file.
+  let tail = Buffer.alloc(0);
+  for (let start = size; start > 0; ) {
+    const from = Math.max(0, start - chunk);
+    const buf = Buffer.alloc(start - from);
+    await handle.read(buf, 0, buf.length, from);
+    tail = Buffer.concat([buf, tail]);
+    start = from;
+    const last = tail.lastIndexOf(0x0a);
+    if (last === -1) continue;
+    offset ??= start + last + 1;
+    // Whole lines only: the first one is cut unless the file starts there.
+    const lines = tail.toString('utf8', 0, last + 1).split('\n');
+    const found = parseEventLines(lines.slice(start > 0 ? 1 : 0).join('\n')).at(-1);
+    if (found) return { offset, lastId: found.id };
+  }
+  return { offset: offset ?? 0, lastId: null };
 }

@@ -2,7 +2,7 @@ import { watch, type FSWatcher, type Stats } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { errorMessage } from '../../shared/errors.js';
-import { parseEventLines, readEventLog, type EventEnvelope } from '../../shared/events.js';
+import { endOfEventLog, parseEventLines, readEventLog, type EventEnvelope } from '../../shared/events.js';
 import type { Logger } from '../../shared/logger.js';
 
 /**
@@ -63,29 +63,6 @@ async function readForward(handle: FileHandle, pos: Position, size: number): Pro
   if (end === -1) return [];
   pos.offset += end + 1;
   return parseEventLines(buf.toString('utf8', 0, end + 1));
-}
-
-/** The offset after the last newline of a file and the last event before it, read backwards. */
-async function endOf(handle: FileHandle, size: number): Promise<{ offset: number; lastId: number | null }> {
-  const chunk = 64 * 1024;
-  let offset: number | null = null;
-  // `tail` always holds the bytes [start, size) of the file.
-  let tail = Buffer.alloc(0);
-  for (let start = size; start > 0; ) {
-    const from = Math.max(0, start - chunk);
-    const buf = Buffer.alloc(start - from);
-    await handle.read(buf, 0, buf.length, from);
-    tail = Buffer.concat([buf, tail]);
-    start = from;
-    const last = tail.lastIndexOf(0x0a);
-    if (last === -1) continue;
-    offset ??= start + last + 1;
-    // Whole lines only: the first one is cut unless the file starts there.
-    const lines = tail.toString('utf8', 0, last + 1).split('\n');
-    const found = parseEventLines(lines.slice(start > 0 ? 1 : 0).join('\n')).at(-1);
-    if (found) return { offset, lastId: found.id };
-  }
-  return { offset: offset ?? 0, lastId: null };
 }
 
 export class EventTail {
@@ -226,7 +203,7 @@ export class EventTail {
     try {
       if (current) {
         const st = await current.stat();
-        const end = await endOf(current, st.size);
+        const end = await endOfEventLog(current, st.size);
         this.pos = { file: identity(st), offset: end.offset };
         lastId = end.lastId;
       } else {
@@ -238,7 +215,7 @@ export class EventTail {
     if (lastId === null) {
       const rotated = await openIfExists(this.opts.paths.eventsRotated);
       try {
-        if (rotated) lastId = (await endOf(rotated, (await rotated.stat()).size)).lastId;
+        if (rotated) lastId = (await endOfEventLog(rotated, (await rotated.stat()).size)).lastId;
       } finally {
         await rotated?.close();
       }
