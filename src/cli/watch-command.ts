@@ -75,6 +75,13 @@ async function why(res: Dispatcher.ResponseData): Promise<string> {
   return `HTTP ${res.statusCode}`;
 }
 
+/**
+ * A stream silent this long (no event and no heartbeat, which comes every 15 s by default) is a
+ * server that froze without closing the connection: treated as lost, then resumed. undici's own
+ * default, 300 s, would leave the terminal quietly stale for five minutes.
+ */
+const SILENT_STREAM_MS = 60_000;
+
 /** One connection attempt; gives up on the headers after `timeoutMs`. */
 async function connect(opts: WatchOptions, lastEventId: string | null, timeoutMs: number, stop: AbortSignal, agent: Agent): Promise<Attempt> {
   const url = new URL(opts.url);
@@ -84,7 +91,7 @@ async function connect(opts: WatchOptions, lastEventId: string | null, timeoutMs
   const deadline = new AbortController();
   const timer = setTimeout(() => deadline.abort(new Error(`no answer within ${Math.round(timeoutMs / 100) / 10} s`)), timeoutMs);
   try {
-    const res = await request(url, { dispatcher: agent, headers, signal: AbortSignal.any([stop, deadline.signal]) });
+    const res = await request(url, { dispatcher: agent, headers, bodyTimeout: SILENT_STREAM_MS, signal: AbortSignal.any([stop, deadline.signal]) });
     if (res.statusCode >= 500) return { kind: 'refused', why: await why(res) };
     if (res.statusCode !== 200) return { kind: 'fatal', why: `${url.origin}${url.pathname} answered ${await why(res)}` };
     if (!String(res.headers['content-type'] ?? '').startsWith('text/event-stream')) {

@@ -3,11 +3,20 @@ import { getHealth } from './api.js';
 import { localTime } from './format.js';
 
 /**
- * Keeps the page current: asks /healthz every few seconds while the page is visible (at once when
- * it becomes visible again) and, when a new generation is published, calls back so the page
- * fetches its data again, and says so in the live region.
+ * Keeps the page current by following GET /events (Server-Sent Events): every event the puller
+ * writes (a tick started or finished, a failure) and the server's own `generation_served` make
+ * the page ask /healthz again; when a new generation is served it calls back so the page fetches
+ * its data again, and says so in the live region.
+ *
+ * Between events only time passes, which moves the data's age and can make it stale, and a puller
+ * killed outright writes no event: a slow check every minute covers both. EventSource reconnects
+ * by itself (with Last-Event-ID) after the server restarts; the page asks at once when it does,
+ * and when it becomes visible again. A stream the server refuses (too many subscribers) falls
+ * back to asking every few seconds.
  */
 
+const SLOW_CHECK_MS = 60_000;
+/** How often the page asks when the event stream is refused. */
 const POLL_MS = 5000;
 
 export interface LiveOptions {
@@ -20,8 +29,15 @@ export interface LiveOptions {
 export function keepLive({ first, onHealth, announce }: LiveOptions): void {
   let last = first;
   let busy = false;
-  const check = async () => {
-    if (busy || document.visibilityState === 'hidden') return;
+  let again = false;
+  const check = async (): Promise<void> => {
+    if (document.visibilityState === 'hidden') return;
+    // Events come in bursts (a tick's start, publish and finish): one check at a time, and one more
+    // after it if anything came meanwhile.
+    if (busy) {
+      again = true;
+      return;
+    }
     busy = true;
     try {
       const health = await getHealth();
@@ -35,8 +51,26 @@ export function keepLive({ first, onHealth, announce }: LiveOptions): void {
       announce.textContent = `Cannot reach the server: ${err instanceof Error ? err.message : String(err)}. Retrying.`;
     } finally {
       busy = false;
+      if (again) {
+        again = false;
+        void check();
+      }
     }
   };
-  setInterval(() => void check(), POLL_MS);
+
+  const events = new EventSource('/events');
+  // Named events only reach listeners for their name: the ones a page cares about are listed.
+  for (const type of ['generation_served', 'tick_started', 'tick_finished', 'generation_published', 'view_failed', 'view_recovered', 'puller_started', 'puller_stopping']) {
+    events.addEventListener(type, () => void check());
+  }
+  events.addEventListener('open', () => void check());
+  // A refused stream (503: too many subscribers) is not retried by EventSource: poll instead.
+  let polling = false;
+  events.addEventListener('error', () => {
+    if (events.readyState !== EventSource.CLOSED || polling) return;
+    polling = true;
+    setInterval(() => void check(), POLL_MS);
+  });
+  setInterval(() => void check(), SLOW_CHECK_MS);
   document.addEventListener('visibilitychange', () => void check());
 }
