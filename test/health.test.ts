@@ -180,6 +180,12 @@ const CASES: Array<{ name: string; input: HealthInputs; verdict: HealthVerdict; 
     reasons: [/^a newer published snapshot cannot be opened: not a DuckDB file$/],
   },
   {
+    name: 'an older generation kept because the newer one cannot be opened ages from its publish, whatever the puller does',
+    input: input({ snapshot: snapshot(4000), snapshotError: 'not a DuckDB file', status: status({ generation: 4, last_success_at: ago(5) }) }),
+    verdict: 'failing',
+    reasons: [/^the data is stale: last known current 67 min ago/, /^a newer published snapshot cannot be opened: not a DuckDB file$/],
+  },
+  {
     name: 'everything at once: failing reasons first, each kind in its fixed order',
     input: input({
       snapshot: snapshot(7200, [{ name: 'tools', last_error: 'boom' }]),

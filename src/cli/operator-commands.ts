@@ -18,8 +18,8 @@ const STATUS_SETTINGS: readonly (keyof Config)[] = ['home', 'staleAfterIntervals
 const VIEWS_SETTINGS: readonly (keyof Config)[] = ['home'];
 
 const STATUS_HELP = `
-Reads only: the puller's status.json and the published snapshot (lattice.meta, lattice.views),
-opened read-only. Safe to run at any time, whether or not the daemons run.
+Reads only: the puller's status.json and event log (puller/events.jsonl) and the published
+snapshot (lattice.meta, lattice.views), opened read-only. Safe to run at any time, whether or not the daemons run.
 
 Health and exit status (the verdict GET /healthz and the MCP lattice_status tool give too):
   failing   exit 1  the data is older than --stale-after-intervals refresh intervals, the
@@ -33,8 +33,9 @@ Health and exit status (the verdict GET /healthz and the MCP lattice_status tool
   exit 2 on a bad flag or environment variable.
 
 --json prints one object (format ${STATUS_FORMAT}; fields are only ever added):
-  { format, version, home, checked_at, health, reasons[], problems[] (the failing reasons),
-    warnings[] (the degraded ones), events[] (the puller's last few events),
+  { format, version, home, checked_at, health, reasons[], problems[] (the reasons for exit 1:
+    failing, or nothing published yet), warnings[] (the degraded ones), events[] (the puller's
+    last few events),
     snapshot: null | { path, generation, published_at, age_seconds, data_age_seconds,
                        stale_after_seconds, schema_version, scan_version, etag,
                        upstream_generated_at, base_version, session_count, rejected_rows,

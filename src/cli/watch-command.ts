@@ -125,6 +125,8 @@ interface Output {
   note(text: string): void;
 }
 
+const MIN_ANSWER_MS = 5000;
+
 /** Follows the stream until `stop` (0) or the reconnection deadline passes (1). */
 async function follow(opts: WatchOptions, stop: AbortSignal, out: Output, paint: Paint): Promise<number> {
   const agent = new Agent({ connect: { timeout: 10_000 } });
@@ -142,7 +144,9 @@ async function follow(opts: WatchOptions, stop: AbortSignal, out: Output, paint:
         out.note(connected ? `gave up: the connection to ${opts.url} was not back within ${seconds} (${lastRefusal})` : `gave up: could not connect to ${opts.url} within ${seconds} (${lastRefusal})`);
         return 1;
       }
-      const attempt = await connect(opts, lastEventId, Math.max(left, 1), stop, agent);
+      // Every attempt gets a few seconds for its answer, even with --reconnect-seconds 0 (give up
+      // at the first loss): a server under load still answers the first one.
+      const attempt = await connect(opts, lastEventId, Math.max(left, MIN_ANSWER_MS), stop, agent);
       if (stop.aborted) return 0;
       if (attempt.kind === 'fatal') {
         out.note(attempt.why);

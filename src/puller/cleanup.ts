@@ -21,8 +21,8 @@ export async function removeLeftovers(paths: HomePaths): Promise<string[]> {
     removed.push(name);
   }
   for (const name of await readdir(paths.pullerDir).catch(() => [] as string[])) {
-    // status.json.<pid>.tmp: a status write cut short by a kill.
-    if (!/^status\.json\.\d+\.tmp$/.test(name)) continue;
+    // status.json.<pid>.tmp, metrics.json.<pid>.tmp: a write cut short by a kill.
+    if (!/^(status|metrics)\.json\.\d+\.tmp$/.test(name)) continue;
     await rm(join(paths.pullerDir, name), { force: true });
     removed.push(name);
   }

@@ -26,13 +26,15 @@ export class EventLog {
     onError: (err: unknown) => void,
   ): Promise<EventLog> {
     await mkdir(dirname(paths.events), { recursive: true });
-    const lastId = (await idOfLastEvent(paths.events)) ?? (await idOfLastEvent(paths.eventsRotated)) ?? 0;
     let size = await stat(paths.events).then((s) => s.size, () => 0);
-    // A puller killed mid-append leaves a torn last line: end it, so the next event is a line of its own.
+    // A puller killed mid-append leaves a torn last line: end it, so the next event is a line of
+    // its own. Before the last id is read: a tear just before the newline leaves a whole event,
+    // which the newline makes one.
     if (size > 0 && !(await endsWithNewline(paths.events, size))) {
       await appendFile(paths.events, '\n');
       size += 1;
     }
+    const lastId = (await idOfLastEvent(paths.events)) ?? (await idOfLastEvent(paths.eventsRotated)) ?? 0;
     return new EventLog(paths, maxBytes, lastId, size, onError);
   }
 
@@ -52,7 +54,10 @@ export class EventLog {
   private async write(line: string): Promise<void> {
     const bytes = Buffer.byteLength(line);
     if (this.size > 0 && this.size + bytes > this.maxBytes) {
-      await rename(this.paths.events, this.paths.eventsRotated);
+      // A log removed under the puller has nothing to rotate: start a new one all the same.
+      await rename(this.paths.events, this.paths.eventsRotated).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw err;
+      });
       this.size = 0;
     }
     await appendFile(this.paths.events, line);

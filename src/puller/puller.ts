@@ -174,17 +174,23 @@ export class Puller {
       if (errorClass) this.recorder.upstreamError(errorClass, error, false);
       this.upstreamUnreachable = errorClass === 'unreachable';
       const finished = new Date();
-      const failures = this.status.status.consecutive_failures + 1;
+      // A tick cut short by a stop is not a failure of the puller's: status.json keeps the last
+      // tick that did finish, so a restart during a tick never makes the health worse.
+      const failures = this.status.status.consecutive_failures + (interrupted ? 0 : 1);
       const nextDue = this.nextDue(failures);
-      await this.status.update({
-        state: 'idle',
-        last_tick_finished_at: finished.toISOString(),
-        last_tick_outcome: 'failed',
-        last_error: error,
-        last_error_at: finished.toISOString(),
-        consecutive_failures: failures,
-        next_tick_due_at: nextDue,
-      });
+      await this.status.update(
+        interrupted
+          ? { state: 'idle', next_tick_due_at: null }
+          : {
+              state: 'idle',
+              last_tick_finished_at: finished.toISOString(),
+              last_tick_outcome: 'failed',
+              last_error: error,
+              last_error_at: finished.toISOString(),
+              consecutive_failures: failures,
+              next_tick_due_at: nextDue,
+            },
+      );
       await this.recorder.tickFinished(
         failedTick({ durationMs: finished.getTime() - started.getTime(), generation: this.status.status.generation, failures, error, errorClass }),
       );

@@ -74,7 +74,7 @@ export function assessHealth(input: HealthInputs): HealthAssessment {
 
   const interval = status?.refresh_interval_seconds ?? settings.refreshIntervalSeconds;
   const staleAfterSeconds = interval * settings.staleAfterIntervals;
-  const dataAgeSeconds = snapshot ? dataAge(snapshot, status, now) : null;
+  const dataAgeSeconds = snapshot ? dataAge(snapshot, status, input.snapshotError !== null, now) : null;
 
   if (!snapshot && input.snapshotError) failing.push(`the published snapshot cannot be opened: ${input.snapshotError}`);
   if (snapshot && input.snapshotError) degraded.push(`a newer published snapshot cannot be opened: ${input.snapshotError}`);
@@ -124,9 +124,15 @@ export function assessHealth(input: HealthInputs): HealthAssessment {
   };
 }
 
-function dataAge(snapshot: { generation: number; published_at: string }, status: PullerStatus | null, now: number): number | null {
+/**
+ * The puller's last success vouches for the snapshot when it is of the same generation, or of a
+ * newer one this reader is about to open; not for an older one kept because the newer one cannot
+ * be opened (its data is as old as its publish).
+ */
+function dataAge(snapshot: { generation: number; published_at: string }, status: PullerStatus | null, newerUnopenable: boolean, now: number): number | null {
   let checked = Date.parse(snapshot.published_at);
-  if (status?.last_success_at && (status.generation ?? 0) >= snapshot.generation) {
+  const pulled = status?.generation ?? 0;
+  if (status?.last_success_at && (pulled === snapshot.generation || (pulled > snapshot.generation && !newerUnopenable))) {
     checked = Math.max(checked, Date.parse(status.last_success_at));
   }
   return Number.isNaN(checked) ? null : Math.max(0, Math.round((now - checked) / 100) / 10);

@@ -21,6 +21,7 @@ export interface SseEvent {
 export class SseClient {
   raw = '';
   readonly items: Received[] = [];
+  private readonly parsed: SseEvent[] = [];
   /** True once the stream has ended. */
   done = false;
   /** Resolves when the stream ends (the server ended it, or close()). */
@@ -53,7 +54,16 @@ export class SseClient {
         const receivedAt = Date.now();
         const text = decoder.decode(chunk, { stream: true });
         this.raw += text;
-        for (const item of parser.feed(text)) this.items.push({ ...item, receivedAt });
+        for (const item of parser.feed(text)) {
+          const received = { ...item, receivedAt };
+          this.items.push(received);
+          // Parsed once, on arrival: a test that waits on events() asks every few ms, and re-parsing
+          // a large stream each time could stall this process long enough to be cut off as a
+          // client that does not read.
+          if (received.kind === 'event' && received.type !== 'gap' && received.type !== 'generation_served') {
+            this.parsed.push({ id: Number(received.lastEventId), type: received.type, data: JSON.parse(received.data) as Record<string, unknown>, receivedAt });
+          }
+        }
       }
     } catch {
       // aborted by close(), or cut by the server: `ended` resolves either way
@@ -64,9 +74,7 @@ export class SseClient {
 
   /** The puller events received (those with an id), in arrival order. */
   events(): SseEvent[] {
-    return this.items
-      .filter((i): i is Received & { kind: 'event' } => i.kind === 'event' && i.type !== 'gap' && i.type !== 'generation_served')
-      .map((i) => ({ id: Number(i.lastEventId), type: i.type, data: JSON.parse(i.data) as Record<string, unknown>, receivedAt: i.receivedAt }));
+    return [...this.parsed];
   }
 
   ids(): number[] {

@@ -45,6 +45,9 @@ export class EventStream {
     private readonly since: number,
     onClose: () => void,
   ) {
+    // A write racing the end of the response (a heartbeat, a live frame) must not become an
+    // uncaught error: the stream is over either way.
+    res.on('error', () => undefined);
     res.once('close', () => {
       this.closed = true;
       if (this.overdue) clearTimeout(this.overdue);
@@ -123,6 +126,8 @@ export class EventStream {
       this.closed = true;
       return;
     }
+    // Closed at once: nothing more is written, even before the response's 'close' comes.
+    this.closed = true;
     if (this.res.writableLength > 0) this.res.destroy();
     else this.res.end();
   }

@@ -84,7 +84,11 @@ export class EventTail {
 
   /** Starts at the end of the log as it is now: only events written from now on are handed on. */
   async start(): Promise<void> {
-    await this.seekEnd();
+    // The log is history: one that cannot be read now (permissions, a directory in its place)
+    // leaves the server serving, and is tried again at every poll.
+    await this.seekEnd().catch((err: unknown) => {
+      this.opts.logger.warn({ err: errorMessage(err), path: this.opts.paths.events }, 'cannot read the event log; /events follows it once it can');
+    });
     this.timer = setInterval(() => void this.poll(), this.opts.pollMs ?? 250);
     this.timer.unref();
     this.ensureWatcher();

@@ -11,13 +11,13 @@ import { localTime } from './format.js';
  * Between events only time passes, which moves the data's age and can make it stale, and a puller
  * killed outright writes no event: a slow check every minute covers both. EventSource reconnects
  * by itself (with Last-Event-ID) after the server restarts; the page asks at once when it does,
- * and when it becomes visible again. A stream the server refuses (too many subscribers) falls
- * back to asking every few seconds.
+ * and when it becomes visible again (a hidden tab closes its stream). A stream the server refuses
+ * (too many subscribers) is tried again after a few seconds.
  */
 
 const SLOW_CHECK_MS = 60_000;
-/** How often the page asks when the event stream is refused. */
-const POLL_MS = 5000;
+/** When the page tries the event stream again after the server refused it. */
+const REFUSED_RETRY_MS = 10_000;
 
 export interface LiveOptions {
   first: HealthResponse;
@@ -58,19 +58,42 @@ export function keepLive({ first, onHealth, announce }: LiveOptions): void {
     }
   };
 
-  const events = new EventSource('/events');
-  // Named events only reach listeners for their name: the ones a page cares about are listed.
-  for (const type of ['generation_served', 'tick_started', 'tick_finished', 'generation_published', 'view_failed', 'view_recovered', 'puller_started', 'puller_stopping']) {
-    events.addEventListener(type, () => void check());
-  }
-  events.addEventListener('open', () => void check());
-  // A refused stream (503: too many subscribers) is not retried by EventSource: poll instead.
-  let polling = false;
-  events.addEventListener('error', () => {
-    if (events.readyState !== EventSource.CLOSED || polling) return;
-    polling = true;
-    setInterval(() => void check(), POLL_MS);
+  // A hidden tab holds no stream: browsers allow a handful of connections per server, and the
+  // server a bounded number of streams. It opens one again (and checks) when it is shown.
+  let events: EventSource | null = null;
+  let retry: ReturnType<typeof setTimeout> | null = null;
+  const follow = () => {
+    if (events || document.visibilityState === 'hidden') return;
+    const source = new EventSource('/events');
+    events = source;
+    // Named events only reach listeners for their name: the ones a page cares about are listed.
+    for (const type of ['generation_served', 'tick_started', 'tick_finished', 'generation_published', 'view_failed', 'view_recovered', 'puller_started', 'puller_stopping']) {
+      source.addEventListener(type, () => void check());
+    }
+    source.addEventListener('open', () => void check());
+    // EventSource retries a dropped stream by itself, but not one refused (a 503: too many
+    // subscribers, or a server stopping): try again later, and ask /healthz meanwhile.
+    source.addEventListener('error', () => {
+      if (source.readyState !== EventSource.CLOSED || events !== source) return;
+      events = null;
+      void check();
+      retry = setTimeout(() => {
+        retry = null;
+        follow();
+      }, REFUSED_RETRY_MS);
+    });
+  };
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'hidden') {
+      events?.close();
+      events = null;
+      if (retry) clearTimeout(retry);
+      retry = null;
+    } else {
+      follow();
+      void check();
+    }
   });
+  follow();
   setInterval(() => void check(), SLOW_CHECK_MS);
-  document.addEventListener('visibilitychange', () => void check());
 }
