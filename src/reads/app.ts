@@ -3,6 +3,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Logger } from '../shared/logger.js';
 import { installGuard, observeFrameworkErrors } from './guard.js';
 import { memoized } from './memo.js';
+import { ReadsMetrics } from './metrics/reads-metrics.js';
 import { edgeServerOptions, type HttpLimits } from './http-edges.js';
 import { mcpPlugin } from './mcp/plugin.js';
 import type { QueryRunner } from './query-workers/pool.js';
@@ -10,6 +11,7 @@ import { requestId } from './request-trace.js';
 import { ResponseCache } from './respond/cache.js';
 import { errorHandlers, frameworkError } from './routes/errors.js';
 import { healthzRoutes } from './routes/healthz.js';
+import { metricsRoutes } from './routes/metrics.js';
 import { uiRoutes } from './routes/ui.js';
 import { openApiRoutes } from './routes/openapi.js';
 import { refreshesRoutes } from './routes/refreshes.js';
@@ -28,6 +30,7 @@ import type { ReadsService } from './service.js';
  *   routes/views.ts        GET /views            the catalog
  *   routes/view-rows.ts    GET /views/:name      rows (the responder: respond/)
  *   routes/refreshes.ts    GET /refreshes        the views' refresh history
+ *   routes/metrics.ts      GET /metrics          Prometheus text (metrics/)
  *   routes/openapi.ts      GET /openapi.json     OpenAPI 3.1, generated from the route schemas
  *   mcp/plugin.ts          POST /mcp             the MCP endpoint
  *   routes/ui.ts           GET /, /ui/...        the web UI: a page shell and its assets (ui/)
@@ -36,6 +39,13 @@ import type { ReadsService } from './service.js';
 export interface BuildAppOptions {
   service: ReadsService;
   logger: Logger;
+  /** The home served: /metrics reads the puller's metrics.json there. */
+  home: string;
+  /**
+   * /metrics and the per-request counting behind it (default on). Off only for the benchmark that
+   * measures what they cost; not a setting.
+   */
+  metrics?: boolean;
   /** Extra Host/Origin names accepted besides loopback. */
   allowedHosts?: readonly string[];
   cache?: ResponseCache;
@@ -60,6 +70,9 @@ const parseQuery = memoized((text) => Object.freeze(parseQuerystring(text, '&', 
 export function buildApp(opts: BuildAppOptions): FastifyInstance {
   const { service, logger, limits } = opts;
   const allowedHosts = (opts.allowedHosts ?? []).map((h) => h.toLowerCase());
+  const cache = opts.cache ?? new ResponseCache();
+  const metrics = opts.metrics === false ? null : new ReadsMetrics({ service, cache, home: opts.home, logger });
+  const requests = metrics?.requests ?? null;
 
   // Fastify's own info lines ("Server listening at ...") repeat our `listening` line: warnings up.
   const fastifyLogger = logger.levelVal < logger.levels.values.warn! ? logger.child({}, { level: 'warn' }) : logger;
@@ -75,7 +88,7 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
     forceCloseConnections: 'idle',
     // Timeouts, the Host check moved out of Node, and the answer to unparseable requests.
     ...edgeServerOptions(limits),
-    frameworkErrors: observeFrameworkErrors(logger, frameworkError),
+    frameworkErrors: observeFrameworkErrors(logger, requests, frameworkError),
     // X-Request-Id: the client's when sane, else a fresh one (request-trace.ts).
     genReqId: (raw) => requestId(raw.headers['x-request-id']),
   });
@@ -85,13 +98,14 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
   app.setValidatorCompiler(() => () => true);
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
 
-  installGuard(app, { logger, allowedHosts, limits });
+  installGuard(app, { logger, allowedHosts, limits, requests });
   void app.register(errorHandlers, { service });
   void app.register(openApiRoutes);
   void app.register(healthzRoutes, { service });
   void app.register(viewsRoutes, { service });
-  void app.register(viewRowsRoutes, { service, cache: opts.cache ?? new ResponseCache(), streamThresholdBytes: opts.streamThresholdBytes ?? 1024 * 1024 });
+  void app.register(viewRowsRoutes, { service, cache, streamThresholdBytes: opts.streamThresholdBytes ?? 1024 * 1024 });
   void app.register(refreshesRoutes, { service });
+  if (metrics) void app.register(metricsRoutes, { metrics });
   void app.register(uiRoutes, { dir: opts.uiDir, logger });
   void app.register(mcpPlugin, { service, logger, allowedHosts, queryRunner: opts.queryRunner });
   return app;
