@@ -1,7 +1,7 @@
 import { parse as parseQuerystring } from 'node:querystring';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from '../shared/logger.js';
-import { installGuard, observeFrameworkErrors } from './guard.js';
+import { installGuard, observeFrameworkErrors, requestObservers } from './guard.js';
 import { memoized } from './memo.js';
 import { ReadsMetrics } from './metrics/reads-metrics.js';
 import { edgeServerOptions, type HttpLimits } from './http-edges.js';
@@ -72,7 +72,7 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
   const allowedHosts = (opts.allowedHosts ?? []).map((h) => h.toLowerCase());
   const cache = opts.cache ?? new ResponseCache();
   const metrics = opts.metrics === false ? null : new ReadsMetrics({ service, cache, home: opts.home, logger });
-  const requests = metrics?.requests ?? null;
+  const observers = requestObservers(logger, metrics?.requests ?? null);
 
   // Fastify's own info lines ("Server listening at ...") repeat our `listening` line: warnings up.
   const fastifyLogger = logger.levelVal < logger.levels.values.warn! ? logger.child({}, { level: 'warn' }) : logger;
@@ -88,7 +88,7 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
     forceCloseConnections: 'idle',
     // Timeouts, the Host check moved out of Node, and the answer to unparseable requests.
     ...edgeServerOptions(limits),
-    frameworkErrors: observeFrameworkErrors(logger, requests, frameworkError),
+    frameworkErrors: observeFrameworkErrors(observers, frameworkError),
     // X-Request-Id: the client's when sane, else a fresh one (request-trace.ts).
     genReqId: (raw) => requestId(raw.headers['x-request-id']),
   });
@@ -98,7 +98,7 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
   app.setValidatorCompiler(() => () => true);
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
 
-  installGuard(app, { logger, allowedHosts, limits, requests });
+  installGuard(app, { logger, allowedHosts, limits, observers });
   void app.register(errorHandlers, { service });
   void app.register(openApiRoutes);
   void app.register(healthzRoutes, { service });

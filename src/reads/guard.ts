@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from '../shared/logger.js';
+import { accessLog, type AccessLog } from './access-log.js';
 import { guardServer, type HttpLimits } from './http-edges.js';
 import { memoized } from './memo.js';
 import type { RequestObserver } from './metrics/requests.js';
@@ -40,8 +41,20 @@ export interface GuardOptions {
   /** Extra Host/Origin names accepted besides loopback, lower-cased. */
   allowedHosts: readonly string[];
   limits: HttpLimits;
-  /** Told of every finished request (/metrics); null when the app is built without metrics. */
+  observers: Observers;
+}
+
+/** Who hears of each finished request, made once per app (see `observe`). */
+export interface Observers {
+  logger: Logger;
+  /** Writes the access line (access-log.ts). */
+  log: AccessLog;
+  /** /metrics' request counts; null when the app is built without metrics. */
   requests: RequestObserver | null;
+}
+
+export function requestObservers(logger: Logger, requests: RequestObserver | null): Observers {
+  return { logger, log: accessLog(logger), requests };
 }
 
 /**
@@ -83,7 +96,7 @@ export function installGuard(app: FastifyInstance, opts: GuardOptions): void {
   app.decorateRequest('trace', null as unknown as FastifyRequest['trace']);
   // First, so that even a refused request has an id, a Server-Timing and its log line.
   app.addHook('onRequest', (req, reply, done) => {
-    observe(req, reply, opts.logger, opts.requests);
+    observe(req, reply, opts.observers);
     done();
   });
   app.addHook('onSend', (req, reply, payload, done) => {
@@ -114,7 +127,7 @@ const writtenBefore = new WeakMap<Socket, number>();
  * counted on the socket: exact for a streamed body and a HEAD alike. Node writes the responses of
  * one connection in order, so the bytes since the previous response ended are this one's.
  */
-function observe(req: FastifyRequest, reply: FastifyReply, logger: Logger, requests: RequestObserver | null): void {
+function observe(req: FastifyRequest, reply: FastifyReply, { logger, log: writeLine, requests }: Observers): void {
   if (req.trace) return;
   const trace = newTrace();
   req.trace = trace;
@@ -130,20 +143,17 @@ function observe(req: FastifyRequest, reply: FastifyReply, logger: Logger, reque
     const bytes = written - (writtenBefore.get(socket) ?? 0);
     writtenBefore.set(socket, written);
     const url = req.raw.url ?? '';
-    logger.info(
-      {
-        req_id: req.id,
-        method: req.raw.method,
-        path: url.length > 500 ? url.slice(0, 500) : url,
-        status: reply.raw.statusCode,
-        ms: Math.round(ms * 100) / 100,
-        bytes,
-        generation: trace.generation,
-        cache: trace.cache,
-        ...(!reply.raw.writableFinished && { aborted: true }),
-      },
-      'request',
-    );
+    writeLine({
+      req_id: req.id,
+      method: req.raw.method,
+      path: url.length > 500 ? url.slice(0, 500) : url,
+      status: reply.raw.statusCode,
+      ms: Math.round(ms * 100) / 100,
+      bytes,
+      generation: trace.generation,
+      cache: trace.cache,
+      ...(!reply.raw.writableFinished && { aborted: true }),
+    });
   });
 }
 
@@ -152,12 +162,11 @@ function observe(req: FastifyRequest, reply: FastifyReply, logger: Logger, reque
  * wrapped so that such a request is traced and logged like any other.
  */
 export function observeFrameworkErrors(
-  logger: Logger,
-  requests: RequestObserver | null,
+  observers: Observers,
   handler: (err: FastifyError, req: FastifyRequest, reply: FastifyReply) => void,
 ): (err: FastifyError, req: FastifyRequest, reply: FastifyReply) => void {
   return (err, req, reply) => {
-    observe(req, reply, logger, requests);
+    observe(req, reply, observers);
     reply.header('server-timing', serverTiming(req.trace));
     handler(err, req, reply);
   };
