@@ -28,7 +28,7 @@ const warnings: Array<Record<string, unknown>> = [];
 
 /** Node's event-loop delay figures are NaN when no delay was sampled since the last scrape: nothing else may be. */
 function expectNoOtherNaN(s: Scrape): void {
-  expect(s.nanSamples.filter((n) => !n.startsWith('nodejs_eventloop_lag_'))).toEqual([]);
+  expect(s.nanSamples.filter((n) => !n.startsWith('nodejs_eventloop_lag_') && n !== 'session_lattice_puller_lag_seconds')).toEqual([]);
 }
 
 async function scrape(s: ReadsServer = server): Promise<Scrape> {
@@ -55,12 +55,13 @@ async function writePullerMetrics(homeDir: string, registry: Registry): Promise<
   await rename(`${path}.tmp`, path);
 }
 
-function pullerRegistry(): { registry: Registry; ticks: Counter<'outcome'>; duration: Histogram; views: Gauge } {
+function pullerRegistry(): { registry: Registry; ticks: Counter<'outcome'>; duration: Histogram; views: Gauge; lag: Gauge } {
   const registry = new Registry();
   const ticks = new Counter({ name: 'session_lattice_puller_ticks_total', help: 'ticks by outcome', labelNames: ['outcome'], registers: [registry] });
   const duration = new Histogram({ name: 'session_lattice_puller_tick_duration_seconds', help: 'tick duration', buckets: [0.1, 1, 10], registers: [registry] });
   const views = new Gauge({ name: 'session_lattice_puller_views', help: 'views in the catalog', registers: [registry] });
-  return { registry, ticks, duration, views };
+  const lag = new Gauge({ name: 'session_lattice_puller_lag_seconds', help: 'NaN until measured', registers: [registry] });
+  return { registry, ticks, duration, views, lag };
 }
 
 beforeAll(async () => {
@@ -185,6 +186,8 @@ describe('GET /metrics', () => {
     p.ticks.inc({ outcome: 'failed' }, 2);
     for (const s of [0.05, 0.5, 3]) p.duration.observe(s);
     p.views.set(24);
+    // JSON has no NaN: the file holds null, served as NaN.
+    p.lag.set(NaN);
     await writePullerMetrics(home.dir, p.registry);
     const s = await scrape();
     expect(s.value('session_lattice_reads_puller_file_readable')).toBe(1);
@@ -192,6 +195,7 @@ describe('GET /metrics', () => {
     expect(s.value('session_lattice_puller_ticks_total', { outcome: 'failed' })).toBe(2);
     expect(s.type('session_lattice_puller_ticks_total')).toBe('counter');
     expect(s.value('session_lattice_puller_views')).toBe(24);
+    expect(s.nanSamples).toContain('session_lattice_puller_lag_seconds');
     const [tick] = s.histogram('session_lattice_puller_tick_duration_seconds');
     expect(tick!.buckets).toEqual([['0.1', 1], ['1', 2], ['10', 3], ['+Inf', 3]]);
     expect(tick!.count).toBe(3);
