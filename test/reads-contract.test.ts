@@ -51,13 +51,13 @@ describe('a status.json that does not match the contract', () => {
     const typed = await health(reads);
     expect(typed.status).toBe(200);
     expect(typed.body.status).toBe('degraded');
-    expect(typed.body.reasons.join('\n')).toMatch(/cannot read the puller's status: .*status\.json is not a puller status document: .*pid/);
+    expect(typed.body.reasons.join('\n')).toMatch(/the puller's status cannot be read: .*status\.json is not a puller status document: .*pid/);
     expect(typed.body.puller).toBeNull();
 
     await writeFile(statusPath, '{"pid": 12, "state": ');
     const garbled = await health(reads);
     expect(garbled.body.status).toBe('degraded');
-    expect(garbled.body.reasons.join('\n')).toMatch(/cannot read the puller's status: .*JSON/);
+    expect(garbled.body.reasons.join('\n')).toMatch(/the puller's status cannot be read: .*JSON/);
     // The rows are still served.
     expect((await get(`${reads.url}/views/tool_sessions?limit=1`)).status).toBe(200);
     expect(reads.daemon.running).toBe(true);
@@ -86,10 +86,10 @@ describe('a published snapshot whose lattice tables do not match', () => {
     await copyFile(bad, homePaths(home.dir).published);
 
     reads = await startReads(home.dir);
-    const starting = await health(reads);
-    expect(starting.status).toBe(503);
-    expect(starting.body.status).toBe('starting');
-    expect(starting.body.reasons.join('\n')).toMatch(/cannot be opened: lattice\.meta does not match this version's snapshot format: .*schema_version/);
+    const failing = await health(reads);
+    expect(failing.status).toBe(503);
+    expect(failing.body.status).toBe('failing');
+    expect(failing.body.reasons.join('\n')).toMatch(/cannot be opened: lattice\.meta does not match this version's snapshot format: .*schema_version/);
     const rows = await get(`${reads.url}/views/tool_sessions`);
     expect(rows.status).toBe(503);
     expect((rows.json as ErrorResponse).error.code).toBe('snapshot_unavailable');

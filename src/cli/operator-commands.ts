@@ -8,7 +8,7 @@ import { addConfigOptions } from './options.js';
  */
 
 /** The format of the `--json` documents: fields are only ever added; this changes if one is removed or changes meaning. */
-export const STATUS_FORMAT = 1;
+export const STATUS_FORMAT = 2;
 
 /** A command's body: the resolved settings and the raw flags in, the exit code out. */
 export type Action = (config: Config, flags: FlagValues) => Promise<number>;
@@ -21,17 +21,20 @@ const STATUS_HELP = `
 Reads only: the puller's status.json and the published snapshot (lattice.meta, lattice.views),
 opened read-only. Safe to run at any time, whether or not the daemons run.
 
-Health and exit status:
-  unhealthy  exit 1  nothing published yet, the snapshot or status.json cannot be read,
-                     or the puller's last tick failed
-  degraded   exit 0  (1 with --strict) the puller is not running, the data is older than
-                     --stale-after-intervals refresh intervals, a view failed to refresh,
-                     or no puller ever ran on this home
-  ok         exit 0
+Health and exit status (the verdict GET /healthz and the MCP lattice_status tool give too):
+  failing   exit 1  the data is older than --stale-after-intervals refresh intervals, the
+                    puller's last 3 ticks failed, or the published snapshot cannot be read
+  starting  exit 1  nothing is published yet (the first pull has not finished, or no
+                    puller has run on this home)
+  degraded  exit 0  (1 with --strict) served and current, but a tick failed, the puller is
+                    not running, a view failed to refresh, a payload is held back, or
+                    status.json cannot be read
+  ok        exit 0
   exit 2 on a bad flag or environment variable.
 
 --json prints one object (format ${STATUS_FORMAT}; fields are only ever added):
-  { format, version, home, checked_at, health, problems[], warnings[],
+  { format, version, home, checked_at, health, reasons[], problems[] (the failing reasons),
+    warnings[] (the degraded ones), events[] (the puller's last few events),
     snapshot: null | { path, generation, published_at, age_seconds, data_age_seconds,
                        stale_after_seconds, schema_version, scan_version, etag,
                        upstream_generated_at, base_version, session_count, rejected_rows,
@@ -59,7 +62,7 @@ export function registerOperatorCommands(program: Command, run: Runner): void {
       .command('status')
       .description("show the published generation, the puller's health and every view's freshness")
       .option('--json', 'print a JSON object (for scripts) instead of the table')
-      .option('--strict', 'exit 1 when degraded too, not only when unhealthy')
+      .option('--strict', 'exit 1 when degraded too, not only when failing or starting')
       .addHelpText('after', STATUS_HELP),
     STATUS_SETTINGS,
   ).action(run(STATUS_SETTINGS, async () => (await import('./status-command.js')).statusCommand));

@@ -40,12 +40,15 @@ export async function servePuller(config: Config): Promise<number> {
   if (!puller) return 1;
   void stop.promise.then((signal) => {
     logger.info({ signal }, 'stopping');
-    puller.stop();
+    puller.stop(signal);
     exitAfterDeadline(() => logger.error('did not stop within the deadline; exiting'));
   });
   if (stop.received === null) {
     logStarted(logger, config);
     await puller.run();
+  } else {
+    // Signalled while opening: say so now, before close() would call it an ordinary close.
+    puller.stop(stop.received);
   }
   await puller.close();
   logger.info('stopped');
@@ -151,8 +154,8 @@ export async function pullOnce(config: Config, flags: FlagValues): Promise<numbe
   const acceptShrink = (flags as Record<string, unknown>).acceptShrink === true;
   const puller = await openPuller(config, pullLogger(config, json), { ...feedback, acceptShrink, oneShot: true });
   if (!puller) return 1;
-  void stop.promise.then(() => puller.stop());
-  if (stop.received !== null) puller.stop();
+  void stop.promise.then((signal) => puller.stop(signal));
+  if (stop.received !== null) puller.stop(stop.received);
   try {
     const result = await puller.tick();
     feedback?.clear();

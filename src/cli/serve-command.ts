@@ -34,7 +34,7 @@ export async function serveBoth(config: Config): Promise<number> {
   const signal = await Promise.race([stop.promise, loop.then(() => null)]);
   readsLogger.info({ signal }, 'stopping');
   exitAfterDeadline(() => readsLogger.error('did not stop within the deadline; exiting'));
-  puller.stop();
+  puller.stop(signal ?? 'shutdown');
   await loop;
   await Promise.all([puller.close(), server.close()]);
   readsLogger.info('stopped');

@@ -1,4 +1,5 @@
 import type { Config, FlagValues } from '../shared/config.js';
+import type { HealthVerdict } from '../shared/health.js';
 import { VERSION } from '../shared/version.js';
 import { formatCount, formatDuration, instant, relative, secondsSince, table } from './format.js';
 import { paintFor, PLAIN, type Paint } from './colour.js';
@@ -43,7 +44,7 @@ function field(label: string, value: string): string {
   return `  ${label.padEnd(15)}${value}`;
 }
 
-const HEALTH_COLOUR = { ok: 'green', degraded: 'yellow', unhealthy: 'red' } as const;
+const HEALTH_COLOUR = { ok: 'green', degraded: 'yellow', failing: 'red', starting: 'red' } as const satisfies Record<HealthVerdict, string>;
 
 export function renderStatus(r: StatusReport, now: number, maxWidth?: number, paint: Paint = PLAIN): string {
   const out: string[] = [];

@@ -2,24 +2,24 @@ import { CATALOG, type ViewDefinition } from '../shared/catalog/index.js';
 import { errorMessage } from '../shared/errors.js';
 import { homePaths } from '../shared/paths.js';
 import type { SnapshotMeta, ViewState } from '../shared/snapshot.js';
-import { isProcessAlive, pullerReasons, pullerRunning, readPullerStatus, type PullerStatus } from '../shared/status.js';
+import { readEventLog, type EventEnvelope } from '../shared/events.js';
+import { assessHealth, healthExitCode, type HealthVerdict } from '../shared/health.js';
+import { isProcessAlive, pullerRunning, readPullerStatus, type PullerStatus } from '../shared/status.js';
 import { VERSION } from '../shared/version.js';
-import { formatDuration, secondsSince } from './format.js';
+import { secondsSince } from './format.js';
 import { STATUS_FORMAT } from './operator-commands.js';
 import { readSnapshotInfo, type SnapshotInfo } from '../shared/snapshot-file.js';
 
 /**
  * What `session-lattice status` and `views` report, as data: gathered read-only from status.json
- * and the published snapshot's lattice.meta and lattice.views, then judged (ok / degraded /
- * unhealthy). Rendering and the commands are in status-command.ts.
+ * and the published snapshot's lattice.meta and lattice.views, then judged by the one health
+ * verdict (src/shared/health.ts). Rendering and the commands are in status-command.ts.
  */
 
 // -------------------------------------------------------------------------------------------------
 // The `--json` documents. Stable: fields are only ever added; `format` (STATUS_FORMAT, declared with
 // the commands) changes if one is removed or changes meaning. Instants are ISO-8601 UTC strings,
 // ages are seconds (one decimal), unknown is null.
-
-export type Health = 'ok' | 'degraded' | 'unhealthy';
 
 /** `session-lattice status --json`. */
 export interface StatusReport {
@@ -30,15 +30,15 @@ export interface StatusReport {
   home: string;
   checked_at: string;
   /**
-   * `unhealthy` (exit 1): nothing is published yet, the snapshot or status cannot be read, or the
-   * puller's last tick failed. `degraded` (exit 0, or 1 with --strict): served, but the puller is
-   * not running, the data is older than stale-after-intervals refresh intervals, a view failed to
-   * refresh, or no puller has ever written a status. `ok` (exit 0): none of that.
+   * The verdict /healthz and MCP give too (src/shared/health.ts): `failing` and `starting` exit 1,
+   * `degraded` exits 0 (1 with --strict), `ok` exits 0.
    */
-  health: Health;
-  /** Why the health is `unhealthy`, one sentence each. */
+  health: HealthVerdict;
+  /** Why the health is not `ok`, one sentence each, as /healthz says them: failing ones first. */
+  reasons: string[];
+  /** The reasons that make it exit 1: why it is `failing`, or that nothing is published yet. */
   problems: string[];
-  /** Why the health is (at least) `degraded`. */
+  /** The reasons that make it (at least) `degraded`. */
   warnings: string[];
   /** The published generation; null when nothing is published yet or it cannot be read. */
   snapshot: SnapshotReport | null;
@@ -46,6 +46,8 @@ export interface StatusReport {
   puller: PullerReport | null;
   /** Every view of the catalog (and any the snapshot holds that this version's catalog lacks). */
   views: ViewReport[];
+  /** The puller's last few events (puller/events.jsonl), oldest first. */
+  events: EventEnvelope[];
 }
 
 export interface SnapshotReport extends SnapshotMeta {
@@ -115,11 +117,16 @@ export interface Gathered {
   snapshotError: string | null;
   status: PullerStatus | null;
   statusError: string | null;
+  /** The last few events of the puller's log; none when there is no log or it cannot be read. */
+  events?: EventEnvelope[];
 }
+
+/** How many of the puller's events `status` shows. */
+const STATUS_EVENTS = 8;
 
 export async function gather(home: string, opts: { withStatus: boolean }): Promise<Gathered> {
   const paths = homePaths(home);
-  const out: Gathered = { snapshot: null, snapshotError: null, status: null, statusError: null };
+  const out: Gathered = { snapshot: null, snapshotError: null, status: null, statusError: null, events: [] };
   try {
     out.snapshot = await readSnapshotInfo(paths.published);
   } catch (err) {
@@ -131,6 +138,8 @@ export async function gather(home: string, opts: { withStatus: boolean }): Promi
     } catch (err) {
       out.statusError = errorMessage(err);
     }
+    // History, not health: an unreadable log costs only this section.
+    out.events = (await readEventLog(paths).catch(() => [])).slice(-STATUS_EVENTS);
   }
   return out;
 }
@@ -169,67 +178,48 @@ export function buildStatusReport(
 ): StatusReport {
   const { now } = opts;
   const alive = opts.alive ?? isProcessAlive;
-  const problems: string[] = [];
-  const warnings: string[] = [];
-
   let puller: PullerReport | null = null;
   if (g.status) {
     const running = pullerRunning(g.status, alive);
     const due = secondsSince(g.status.next_tick_due_at, now);
     puller = { ...g.status, running, next_tick_due_in_seconds: running && due !== null ? -due : null };
   }
-
-  const interval = puller?.refresh_interval_seconds ?? opts.defaultIntervalSeconds;
-  const staleAfter = interval * opts.staleAfterIntervals;
-  let snapshot: SnapshotReport | null = null;
-  if (g.snapshot) {
-    const meta = g.snapshot.meta;
-    let checked = Date.parse(meta.published_at);
-    if (puller?.last_success_at && (puller.generation ?? 0) >= meta.generation) {
-      checked = Math.max(checked, Date.parse(puller.last_success_at));
-    }
-    const dataAge = Number.isNaN(checked) ? null : Math.max(0, Math.round((now - checked) / 100) / 10);
-    snapshot = {
-      path: homePaths(home).published,
-      ...meta,
-      age_seconds: secondsSince(meta.published_at, now),
-      data_age_seconds: dataAge,
-      stale_after_seconds: staleAfter,
-    };
-  }
-
-  if (g.snapshotError) problems.push(`the published snapshot cannot be read: ${g.snapshotError}`);
-  else if (!snapshot) problems.push('nothing is published yet (no snapshot in this home)');
-  if (g.statusError) problems.push(`the puller's status.json cannot be read: ${g.statusError}`);
-  if (!g.statusError) {
-    for (const reason of pullerReasons(g.status, puller?.running ?? false)) (reason.failing ? problems : warnings).push(reason.text);
-  }
-  if (snapshot?.data_age_seconds != null && snapshot.data_age_seconds > staleAfter) {
-    warnings.push(
-      `the data is ${formatDuration(snapshot.data_age_seconds)} old, more than ${opts.staleAfterIntervals} refresh intervals (${formatDuration(staleAfter)})`,
-    );
-  }
-  const views = viewReports(g.snapshot, now);
-  for (const v of views) if (v.last_error) warnings.push(`view ${v.name} failed to refresh: ${v.last_error}`);
-
+  const meta = g.snapshot?.meta ?? null;
+  const assessment = assessHealth({
+    snapshot: meta && { generation: meta.generation, published_at: meta.published_at, views: g.snapshot?.views ?? [] },
+    snapshotError: g.snapshotError,
+    status: g.status,
+    statusError: g.statusError,
+    pullerRunning: puller?.running ?? false,
+    now,
+    settings: { staleAfterIntervals: opts.staleAfterIntervals, refreshIntervalSeconds: opts.defaultIntervalSeconds },
+  });
+  const snapshot: SnapshotReport | null = meta && {
+    path: homePaths(home).published,
+    ...meta,
+    age_seconds: secondsSince(meta.published_at, now),
+    data_age_seconds: assessment.dataAgeSeconds,
+    stale_after_seconds: assessment.staleAfterSeconds,
+  };
+  const reasons = assessment.reasons;
   return {
     format: STATUS_FORMAT,
     version: VERSION,
     home,
     checked_at: new Date(now).toISOString(),
-    health: problems.length > 0 ? 'unhealthy' : warnings.length > 0 ? 'degraded' : 'ok',
-    problems,
-    warnings,
+    health: assessment.verdict,
+    reasons: reasons.map((r) => r.text),
+    problems: reasons.filter((r) => r.severity !== 'degraded').map((r) => r.text),
+    warnings: reasons.filter((r) => r.severity === 'degraded').map((r) => r.text),
     snapshot,
     puller,
-    views,
+    views: viewReports(g.snapshot, now),
+    events: g.events ?? [],
   };
 }
 
 export function statusExitCode(report: StatusReport, strict: boolean): number {
-  if (report.health === 'unhealthy') return 1;
-  if (report.health === 'degraded' && strict) return 1;
-  return 0;
+  return healthExitCode(report.health, strict);
 }
 
 // -------------------------------------------------------------------------------------------------

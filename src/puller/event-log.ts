@@ -28,9 +28,12 @@ export class EventLog {
     await mkdir(dirname(paths.events), { recursive: true });
     const current = await lastEvent(paths.events);
     const lastId = current?.id ?? (await lastEvent(paths.eventsRotated))?.id ?? 0;
-    const size = await stat(paths.events).then((s) => s.size, () => 0);
+    let size = await stat(paths.events).then((s) => s.size, () => 0);
     // A puller killed mid-append leaves a torn last line: end it, so the next event is a line of its own.
-    if (size > 0 && !(await endsWithNewline(paths.events, size))) await appendFile(paths.events, '\n');
+    if (size > 0 && !(await endsWithNewline(paths.events, size))) {
+      await appendFile(paths.events, '\n');
+      size += 1;
+    }
     return new EventLog(paths, maxBytes, lastId, size, onError);
   }
 

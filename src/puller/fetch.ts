@@ -8,7 +8,7 @@ import { Agent, request } from 'undici';
 import { settingName } from '../shared/config.js';
 import { MIN_BODY_BYTES_PER_WINDOW, watchPace } from './body-pace.js';
 import { PayloadSplitter, type PayloadHeader } from './payload-splitter.js';
-import { describeNetworkError, UpstreamError } from './upstream-error.js';
+import { describeNetworkError, UpstreamError, type UpstreamErrorClass } from './upstream-error.js';
 import { errorBodyLine, retryAfterMs, validEntityTag } from './upstream-http.js';
 
 export interface FetchOptions {
@@ -27,8 +27,8 @@ export interface FetchOptions {
   signal?: AbortSignal;
   /** Called as body bytes arrive (for progress in a terminal). */
   onProgress?: (progress: FetchProgress) => void;
-  /** Called before a retry, with the reason and the wait. */
-  onRetry?: (attempt: number, reason: string, delayMs: number) => void;
+  /** Called before a retry, with the reason, the wait and the failed attempt's class (for the event log and metrics). */
+  onRetry?: (attempt: number, reason: string, delayMs: number, errorClass: UpstreamErrorClass) => void;
 }
 
 export interface FetchProgress {
@@ -262,7 +262,7 @@ export async function fetchSessions(agent: Agent, opts: FetchOptions): Promise<F
         if (Date.now() + delay >= deadlineAt) {
           throw notRetried(err, `retry ${n} would start ${seconds(delay)} from now, after the ${seconds(opts.deadlineMs)} deadline of ${settingName('upstreamDeadlineSeconds')}`);
         }
-        opts.onRetry?.(n, err.brief, delay);
+        opts.onRetry?.(n, err.brief, delay, err.errorClass);
         Object.assign(track, { phase: 'waiting', lastFailure: err.brief });
         await sleep(delay, undefined, { signal });
       }

@@ -14,7 +14,9 @@ import { untilReachable } from './reachability.js';
 import { heldPayloadReport, readHeld } from './held-payload.js';
 import { readState } from './state.js';
 import { loadPriceTable } from './prices.js';
+import { failedTick, Recorder, succeededTick } from './recorder.js';
 import { initialStatus, StatusWriter } from './status-writer.js';
+import { logTick } from './tick-log.js';
 import { runTick, type TickReport } from './tick.js';
 import { checkTimezone, type ViewInputs } from './view-inputs.js';
 import { WorkDb } from './work-db.js';
@@ -69,6 +71,7 @@ export class Puller {
     readonly status: StatusWriter,
     private readonly opts: PullerOptions,
     private readonly inputs: ViewInputs,
+    private readonly recorder: Recorder,
   ) {}
 
   /** Takes the lock (or throws PullerLockedError), then cleans what a killed puller left. */
@@ -78,6 +81,9 @@ export class Puller {
     const inputs: ViewInputs = { timezone: opts.config.timezone, prices: await loadPriceTable(opts.config.pricingFile) };
     const db = await WorkDb.open(paths.workDb, paths.home);
     try {
+      // Only the lock holder may append: a refused second puller never touches the event log.
+      const startedAt = new Date();
+      const recorder = await Recorder.open(paths, opts.config, opts.catalog.map((v) => v.name), opts.logger, startedAt);
       await checkTimezone(db, inputs.timezone);
       const removed = await removeLeftovers(paths);
       if (removed.length > 0) opts.logger.info({ removed }, 'removed leftovers of an earlier puller');
@@ -88,17 +94,19 @@ export class Puller {
         // The working database is older than what readers have seen: never go backwards.
         await db.run(`UPDATE ${META_SCHEMA}.meta SET generation = ?`, [published]);
       }
-      const status = new StatusWriter(paths.status, initialStatus(VERSION, opts.config.refreshIntervalSeconds), (err) =>
+      const status = new StatusWriter(paths.status, initialStatus(VERSION, opts.config.refreshIntervalSeconds, startedAt), (err) =>
         opts.logger.error({ err: errorMessage(err) }, 'could not write status.json'),
       );
       // A hold outlives the process that saw it (its count of ticks is in the working database).
       const held = await readHeld(db);
+      const generation = Math.max(published, state.generation) || null;
       await status.update({
-        generation: Math.max(published, state.generation) || null,
+        generation,
         scan_version: state.scan_version,
         held_payload: held && heldPayloadReport(held, { sessions: state.session_count, scanVersion: state.scan_version }, opts.config.shrinkConfirmTicks),
       });
-      return new Puller(paths, db, upstreamAgent(opts.config.upstreamTimeoutSeconds), status, opts, inputs);
+      await recorder.started(opts.config.refreshIntervalSeconds, generation);
+      return new Puller(paths, db, upstreamAgent(opts.config.upstreamTimeoutSeconds), status, opts, inputs, recorder);
     } catch (err) {
       db.close();
       throw err;
@@ -109,6 +117,7 @@ export class Puller {
   async tick(): Promise<{ ok: true; report: TickReport } | { ok: false; error: string }> {
     const started = new Date();
     const { logger, config } = this.opts;
+    this.recorder.tickStarted();
     await this.status.update({ state: 'pulling', last_tick_started_at: started.toISOString(), next_tick_due_at: null });
     try {
       const report = await runTick({
@@ -128,15 +137,18 @@ export class Puller {
         ignoreIntervals: this.opts.oneShot === true,
         signal: this.abort.signal,
         onProgress: this.opts.onProgress,
-        onRetry: (attempt, reason, delayMs) => {
+        onRetry: (attempt, reason, delayMs, errorClass) => {
+          this.recorder.upstreamError(errorClass, reason, true);
           logger.warn({ attempt, retries: config.upstreamRetries, reason, delay_ms: delayMs }, 'retrying repo-recall');
           this.opts.onRetry?.(attempt, config.upstreamRetries, reason, delayMs);
         },
       });
       this.upstreamUnreachable = false;
       const viewErrors = Object.fromEntries(report.views.filter((v) => v.error).map((v) => [v.name, v.error ?? '']));
-      const finished = new Date().toISOString();
+      const finishedAt = new Date();
+      const finished = finishedAt.toISOString();
       const held = report.held;
+      await this.recorder.tickChanges(report, this.status.status.view_errors);
       await this.status.update({
         state: 'idle',
         last_tick_finished_at: finished,
@@ -151,33 +163,15 @@ export class Puller {
         view_errors: { ...this.keepViewErrors(report), ...viewErrors },
         held_payload: held,
       });
-      for (const warning of report.warnings) logger.warn({ warning }, 'tick warning');
-      this.logShrink(report);
-      logger.info(
-        {
-          tick: 'ok',
-          outcome: report.outcome,
-          generation: report.generation,
-          // "unchanged (identical payload)": a 200 with the very bytes already loaded.
-          upstream: report.upstream,
-          scan_version: report.scanVersion,
-          bytes: report.bytes,
-          sessions: report.load?.sessions,
-          rejected: report.load?.rejected,
-          rejected_by: report.load && report.load.rejected > 0 ? report.load.rejectedBy : undefined,
-          repaired_surrogates: report.repairedSurrogates || undefined,
-          views_materialized: report.views.filter((v) => v.status === 'materialized').length,
-          views_failed: report.views.filter((v) => v.status === 'failed').map((v) => v.name),
-          phases_ms: Object.fromEntries(Object.entries(report.phases).map(([k, v]) => [k, Math.round(v)])),
-          duration_ms: Math.round(report.durationMs),
-          peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
-        },
-        'tick',
-      );
+      await this.recorder.tickFinished(succeededTick(report, finishedAt));
+      logTick(logger, report);
       return { ok: true, report };
     } catch (err) {
-      const error = this.abort.signal.aborted ? 'interrupted by shutdown' : errorMessage(err);
-      const errorClass = err instanceof UpstreamError ? err.errorClass : null;
+      const interrupted = this.abort.signal.aborted;
+      const error = interrupted ? 'interrupted by shutdown' : errorMessage(err);
+      // What a stop makes a request throw is not upstream's doing.
+      const errorClass = !interrupted && err instanceof UpstreamError ? err.errorClass : null;
+      if (errorClass) this.recorder.upstreamError(errorClass, error, false);
       this.upstreamUnreachable = errorClass === 'unreachable';
       const finished = new Date();
       const failures = this.status.status.consecutive_failures + 1;
@@ -191,6 +185,9 @@ export class Puller {
         consecutive_failures: failures,
         next_tick_due_at: nextDue,
       });
+      await this.recorder.tickFinished(
+        failedTick({ durationMs: finished.getTime() - started.getTime(), generation: this.status.status.generation, failures, error, errorClass }),
+      );
       logger.error(
         {
           tick: 'failed',
@@ -206,31 +203,6 @@ export class Puller {
         'tick',
       );
       return { ok: false, error };
-    }
-  }
-
-  /** The shrink guard's decisions are warnings: a person should know what was held or let through. */
-  private logShrink(report: TickReport): void {
-    const { held, acceptedShrink } = report;
-    if (held) {
-      this.opts.logger.warn(
-        {
-          reasons: held.reasons,
-          sessions: held.sessions,
-          loaded_sessions: held.loaded_sessions,
-          scan_version: held.scan_version,
-          loaded_scan_version: held.loaded_scan_version,
-          seen_ticks: held.seen_ticks,
-          confirm_ticks: held.confirm_ticks,
-        },
-        'payload held back by the shrink guard',
-      );
-    }
-    if (acceptedShrink) {
-      this.opts.logger.warn(
-        { reasons: acceptedShrink.reasons, accepted_by: acceptedShrink.by, seen_ticks: acceptedShrink.seenTicks },
-        'loading a payload the shrink guard would hold back',
-      );
     }
   }
 
@@ -277,17 +249,27 @@ export class Puller {
     return new Date(Date.now() + delay * 1000).toISOString();
   }
 
-  /** Asks a running loop to end: aborts the fetch, interrupts DuckDB, skips the wait. */
-  stop(): void {
+  /**
+   * Asks a running loop to end: aborts the fetch, interrupts DuckDB, skips the wait. `reason`
+   * (the signal, or 'shutdown') goes in the puller_stopping event, which close() waits for.
+   */
+  stop(reason = 'shutdown'): void {
     if (this.stopping) return;
     this.stopping = true;
+    void this.recorder.stopping(reason);
     this.abort.abort();
     this.db.interrupt();
     this.wake?.();
   }
 
-  /** Releases the DuckDB handle (and so the lock) and marks the status stopped. */
+  /** Writes what is left of the event log, releases the DuckDB handle (and so the lock) and marks the status stopped. */
   async close(): Promise<void> {
+    if (!this.stopping) {
+      // Closed without stop(): a one-shot pull that is done, or a start that went no further.
+      this.stopping = true;
+      void this.recorder.stopping(this.opts.oneShot ? 'pull finished' : 'closed');
+    }
+    await this.recorder.flush();
     await this.agent.close().catch(() => undefined);
     this.db.close();
     await this.status.update({ state: 'stopped', next_tick_due_at: null });

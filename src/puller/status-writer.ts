@@ -1,40 +1,32 @@
-import { mkdir, rename, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import type { PullerStatus } from '../shared/status.js';
+import { AtomicJsonFile } from './atomic-json.js';
 
 /**
  * Owns status.json: every change is written to a temp file and renamed over it, so a reader never
  * sees half a document. Writes are serialized; a later state always wins.
  */
 export class StatusWriter {
-  private chain: Promise<void> = Promise.resolve();
+  private readonly file: AtomicJsonFile;
 
   constructor(
-    private readonly path: string,
+    path: string,
     public status: PullerStatus,
-    private readonly onError: (err: unknown) => void,
-  ) {}
+    onError: (err: unknown) => void,
+  ) {
+    this.file = new AtomicJsonFile(path, onError);
+  }
 
   update(patch: Partial<PullerStatus>): Promise<void> {
     this.status = { ...this.status, ...patch };
-    const snapshot = JSON.stringify(this.status, null, 2) + '\n';
-    this.chain = this.chain.then(() => this.write(snapshot)).catch(this.onError);
-    return this.chain;
-  }
-
-  private async write(text: string): Promise<void> {
-    await mkdir(dirname(this.path), { recursive: true });
-    const tmp = `${this.path}.${process.pid}.tmp`;
-    await writeFile(tmp, text);
-    await rename(tmp, this.path);
+    return this.file.write(this.status);
   }
 }
 
-export function initialStatus(version: string, refreshIntervalSeconds: number): PullerStatus {
+export function initialStatus(version: string, refreshIntervalSeconds: number, startedAt = new Date()): PullerStatus {
   return {
     pid: process.pid,
     version,
-    started_at: new Date().toISOString(),
+    started_at: startedAt.toISOString(),
     refresh_interval_seconds: refreshIntervalSeconds,
     state: 'starting',
     last_tick_started_at: null,

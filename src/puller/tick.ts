@@ -12,7 +12,7 @@ import { PayloadShapeError, type PayloadHeader } from './payload-splitter.js';
 import { publishGeneration } from './publish.js';
 import { judgePayload, type GuardSettings, type Verdict } from './shrink-guard.js';
 import { hasUnpublishedChanges, readState, rememberEtag, type PullerState } from './state.js';
-import { UpstreamError } from './upstream-error.js';
+import { UpstreamError, type UpstreamErrorClass } from './upstream-error.js';
 import { applyViewInputs, type ViewInputs } from './view-inputs.js';
 import type { WorkDb } from './work-db.js';
 
@@ -29,7 +29,7 @@ export interface TickDeps {
   ignoreIntervals?: boolean;
   signal?: AbortSignal;
   onProgress?: (progress: FetchProgress) => void;
-  onRetry?: (attempt: number, reason: string, delayMs: number) => void;
+  onRetry?: (attempt: number, reason: string, delayMs: number, errorClass: UpstreamErrorClass) => void;
 }
 
 export interface TickReport {
@@ -37,6 +37,8 @@ export interface TickReport {
   outcome: 'published' | 'unchanged' | 'held';
   /** The generation now published (the new one, or the one already there). */
   generation: number;
+  /** What this tick published, when it did: the file's size (stat after the rename) and the sessions it holds. */
+  published: { bytes: number; sessions: number } | null;
   /** What upstream's answer came to: a 304, a 200 identical to what is loaded, a load, or held back. */
   upstream: 'not-modified' | 'identical' | 'loaded' | 'held';
   scanVersion: number | null;
@@ -215,10 +217,13 @@ export async function runTick(deps: TickDeps): Promise<TickReport> {
   // Also what an earlier tick loaded or materialized but failed to publish.
   const changed = await hasUnpublishedChanges(db);
   let generation = state.generation;
+  let published: TickReport['published'] = null;
   deps.signal?.throwIfAborted();
   if (changed && baseVersion > 0) {
-    const published = await publishGeneration(db, paths, state.generation + 1);
-    generation = published.generation;
+    const file = await publishGeneration(db, paths, state.generation + 1);
+    generation = file.generation;
+    // A 304 tick publishes what an earlier load left (views come due): that load's sessions.
+    published = { bytes: file.bytes, sessions: taken.load?.sessions ?? state.session_count };
     lap('publish');
     // Fold the load into the file now that readers have it, so the WAL never piles up loads. The
     // generation is out already: a failure here is a warning (the next tick checkpoints again).
@@ -228,6 +233,7 @@ export async function runTick(deps: TickDeps): Promise<TickReport> {
   return {
     outcome: generation !== state.generation ? 'published' : taken.held ? 'held' : 'unchanged',
     generation,
+    published,
     upstream: taken.upstream,
     scanVersion: taken.scanVersion,
     bytes,

@@ -1,15 +1,18 @@
 import { errors as undiciErrors } from 'undici';
 import { settingName } from '../shared/config.js';
 import { LatticeError, errorMessage } from '../shared/errors.js';
+import type { UPSTREAM_ERROR_CLASSES } from '../shared/events.js';
 import { portOf } from './reachability.js';
 
 /**
  * What kind of upstream failure it was: `unreachable` (nothing answers at the address: refused,
  * unknown host, no route, connect timeout), `timeout` (connected, then no answer, the body stalled
  * or came too slowly, or the tick's deadline passed), `status` (an HTTP error status, or a 304 with
- * nothing to compare against), `body` (a payload we refuse: too large, broken).
+ * nothing to compare against), `body` (a payload we refuse: too large, broken), `network` (any
+ * other failure of the request). The list is the event log's (src/shared/events.ts), so an event
+ * or a metric label can carry the class as it is.
  */
-export type UpstreamErrorClass = 'unreachable' | 'timeout' | 'status' | 'body' | 'network';
+export type UpstreamErrorClass = (typeof UPSTREAM_ERROR_CLASSES)[number];
 
 /** Upstream could not be reached, answered with an error, or sent a broken body. */
 export class UpstreamError extends LatticeError {

@@ -6,6 +6,7 @@
  * compile-time equality check against the schemas' inferred types, and a run-time check of real
  * responses against the published OpenAPI document.
  */
+import type { HealthVerdict } from '../shared/health.js';
 import type { PullerStatus } from '../shared/status.js';
 import type { ErrorCode } from './error-codes.js';
 
@@ -173,10 +174,17 @@ export interface PullerStatusReport extends PullerStatus {
   running: boolean;
 }
 
-/** `GET /healthz` (200 when ok or degraded, 503 while starting). */
+/**
+ * `GET /healthz` (200 when ok or degraded, 503 when failing or starting), the MCP `lattice_status`
+ * tool and the web UI: the one verdict of src/shared/health.ts.
+ */
 export interface HealthResponse {
-  status: 'ok' | 'degraded' | 'starting';
-  /** Why the status is not `ok`. */
+  /**
+   * `failing`: the data is stale, the puller's last 3 ticks failed, or the snapshot cannot be
+   * opened; `starting`: nothing published yet; `degraded`: served and current, but see `reasons`.
+   */
+  status: HealthVerdict;
+  /** Why the status is not `ok`: failing ones first, one sentence each. */
   reasons: string[];
   version: string;
   generation: number | null;
@@ -187,5 +195,7 @@ export interface HealthResponse {
   timezone: string | null;
   /** Seconds since the data was last known current: the puller's last successful tick, or the publish. */
   age_seconds: number | null;
+  /** age_seconds above which the data is stale (stale-after-intervals times the refresh interval). */
+  stale_after_seconds: number;
   puller: PullerStatusReport | null;
 }

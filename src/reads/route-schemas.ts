@@ -51,11 +51,11 @@ export const ROUTE_SCHEMAS = {
   healthz: {
     summary: 'Health of the read server, the served generation and the puller',
     description:
-      '`ok`; `degraded` when the data is older than stale-after-intervals refresh intervals, the puller\'s last tick failed, the puller is not running, or a view failed to refresh (see `reasons`); `starting` (503) before the first snapshot.',
+      'One verdict, shared with `session-lattice status` and the MCP `lattice_status` tool. `failing` (503): the data is older than stale-after-intervals refresh intervals, the puller\'s last 3 ticks failed, or the published snapshot cannot be opened; `starting` (503): nothing is published yet; `degraded` (200): served and current, but a tick failed, the puller is not running, a view failed to refresh, or a payload is held back; `ok` (200). `reasons` says why, one sentence each.',
     tags: ['health'],
     response: {
       200: { description: 'ok or degraded', ...jsonSchema(HealthResponseSchema) },
-      503: { description: 'starting: no snapshot yet', ...jsonSchema(HealthResponseSchema) },
+      503: { description: 'failing, or starting (no snapshot yet)', ...jsonSchema(HealthResponseSchema) },
     },
   },
   views: {

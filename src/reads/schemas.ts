@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { HEALTH_VERDICTS } from '../shared/health.js';
 import { isoTime, PullerStatusSchema } from '../shared/status.js';
 import { ERROR_CODE_NAMES } from './error-codes.js';
 import { MAX_CURSOR_LENGTH } from './plan/cursor.js';
@@ -145,7 +146,7 @@ export const PullerStatusReportSchema = PullerStatusSchema.extend({
 });
 
 export const HealthResponseSchema = z.object({
-  status: z.enum(['ok', 'degraded', 'starting']),
+  status: z.enum(HEALTH_VERDICTS),
   reasons: z.array(z.string()),
   version: z.string(),
   generation: z.number().int().nullable(),
@@ -154,6 +155,7 @@ export const HealthResponseSchema = z.object({
   session_count: z.number().int().nullable(),
   timezone: z.string().nullable(),
   age_seconds: z.number().nullable(),
+  stale_after_seconds: z.number(),
   puller: PullerStatusReportSchema.nullable(),
 });
 

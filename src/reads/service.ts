@@ -2,7 +2,8 @@ import type { Config } from '../shared/config.js';
 import { errorMessage } from '../shared/errors.js';
 import { homePaths } from '../shared/paths.js';
 import { RefreshLogRowSchema, SELECT_REFRESHES_SQL } from '../shared/snapshot.js';
-import { pullerReasons, pullerRunning, readPullerStatus } from '../shared/status.js';
+import { assessHealth, type HealthReason } from '../shared/health.js';
+import { pullerRunning, readPullerStatus } from '../shared/status.js';
 import { VERSION } from '../shared/version.js';
 import type {
   Freshness,
@@ -86,71 +87,51 @@ export class ReadsService {
     }
   }
 
-  /** Health: ok / degraded (with reasons) / starting, the served generation and the puller's status. */
+  /**
+   * Health: the one verdict of src/shared/health.ts (ok / degraded / failing / starting, with its
+   * reasons) for the generation this process serves, the puller's status and liveness, now.
+   */
   async health(): Promise<HealthResponse> {
-    const reasons: string[] = [];
-    const { puller, why, statusError } = await this.pullerState();
-    if (statusError) reasons.push(`cannot read the puller's status: ${statusError}`);
-    const gen = this.manager.peek();
-    if (!gen) {
-      const openError = this.manager.openError;
-      reasons.unshift(openError ? `the published snapshot cannot be opened: ${openError}` : 'no snapshot yet');
-      reasons.push(...why);
-      return {
-        status: 'starting',
-        reasons,
-        version: VERSION,
-        generation: null,
-        published_at: null,
-        scan_version: null,
-        session_count: null,
-        timezone: null,
-        age_seconds: null,
-        puller,
-      };
-    }
-    const meta = gen.meta;
-    const now = this.now();
-    // Data is "current" as of the puller's last successful tick (a tick that found upstream
-    // unchanged publishes nothing), or as of the publish when there is no newer success.
-    let checkedAt = Date.parse(meta.published_at);
-    if (puller?.last_success_at && (puller.generation ?? 0) >= meta.generation) {
-      checkedAt = Math.max(checkedAt, Date.parse(puller.last_success_at));
-    }
-    const age = Math.max(0, (now - checkedAt) / 1000);
-    const interval = puller?.refresh_interval_seconds ?? this.config.refreshIntervalSeconds;
-    const staleAfter = interval * this.config.staleAfterIntervals;
-    if (age > staleAfter) {
-      reasons.push(`the data is ${Math.round(age)} s old, more than ${this.config.staleAfterIntervals} refresh intervals (${staleAfter} s)`);
-    }
-    reasons.push(...why);
-    for (const view of gen.views.values()) {
-      if (view.last_error) reasons.push(`view ${view.name} failed to refresh: ${view.last_error}`);
-    }
-    const openError = this.manager.openError;
-    if (openError) reasons.push(`a newer published file cannot be opened: ${openError}`);
-    return {
-      status: reasons.length > 0 ? 'degraded' : 'ok',
-      reasons,
-      version: VERSION,
-      generation: meta.generation,
-      published_at: meta.published_at,
-      scan_version: meta.scan_version,
-      session_count: meta.session_count,
-      timezone: meta.timezone,
-      age_seconds: round1(age),
-      puller,
-    };
+    const { health } = await this.assess();
+    return health;
   }
 
-  /** The puller's status.json as served (with liveness), and what is wrong with it in words. */
-  private async pullerState(): Promise<{ puller: PullerStatusReport | null; why: string[]; statusError: string | null }> {
+  private async assess(): Promise<{ health: HealthResponse; reasons: HealthReason[] }> {
+    const { puller, statusError } = await this.pullerState();
+    const gen = this.manager.peek();
+    const meta = gen?.meta ?? null;
+    const assessment = assessHealth({
+      snapshot: gen && { generation: gen.meta.generation, published_at: gen.meta.published_at, views: [...gen.views.values()] },
+      snapshotError: this.manager.openError,
+      status: puller,
+      statusError,
+      pullerRunning: puller?.running ?? false,
+      now: this.now(),
+      settings: this.config,
+    });
+    const health: HealthResponse = {
+      status: assessment.verdict,
+      reasons: assessment.reasons.map((r) => r.text),
+      version: VERSION,
+      generation: meta?.generation ?? null,
+      published_at: meta?.published_at ?? null,
+      scan_version: meta?.scan_version ?? null,
+      session_count: meta?.session_count ?? null,
+      timezone: meta?.timezone ?? null,
+      age_seconds: assessment.dataAgeSeconds,
+      stale_after_seconds: assessment.staleAfterSeconds,
+      puller,
+    };
+    return { health, reasons: assessment.reasons };
+  }
+
+  /** The puller's status.json as served (with liveness), or why it cannot be read. */
+  private async pullerState(): Promise<{ puller: PullerStatusReport | null; statusError: string | null }> {
     try {
       const status = await readPullerStatus(homePaths(this.config.home).status);
-      const running = status !== null && pullerRunning(status);
-      return { puller: status && { ...status, running }, why: pullerReasons(status, running).map((r) => r.text), statusError: null };
+      return { puller: status && { ...status, running: pullerRunning(status) }, statusError: null };
     } catch (err) {
-      return { puller: null, why: [], statusError: errorMessage(err) };
+      return { puller: null, statusError: errorMessage(err) };
     }
   }
 
@@ -164,8 +145,10 @@ export class ReadsService {
    * unreachable, puller not running, first pull in progress): the same reasons /healthz gives.
    */
   private async explainNoSnapshot(err: NoSnapshotError): Promise<string> {
-    const { puller, why, statusError } = await this.pullerState();
-    if (statusError) why.push(`cannot read the puller's status: ${statusError}`);
+    const { health, reasons } = await this.assess();
+    const puller = health.puller;
+    // The error already says nothing is published; the rest is the puller's side of it.
+    const why = reasons.filter((r) => r.severity !== 'starting').map((r) => r.text);
     if (why.length === 0 && puller && puller.last_tick_outcome === null) why.push('the puller is running its first pull');
     return why.length ? `${err.message}; ${why.join('; ')}` : err.message;
   }

@@ -28,8 +28,8 @@ export const HEALTH_VERDICTS: readonly HealthVerdict[] = ['ok', 'degraded', 'fai
 export const FAILING_AFTER_FAILED_TICKS = 3;
 
 export interface HealthReason {
-  /** What the reason does to the verdict. */
-  severity: 'failing' | 'degraded';
+  /** What the reason does to the verdict (`starting`: the one that says nothing is published yet). */
+  severity: 'failing' | 'starting' | 'degraded';
   text: string;
 }
 
@@ -56,7 +56,7 @@ export interface HealthInputs {
 
 export interface HealthAssessment {
   verdict: HealthVerdict;
-  /** Failing ones first, then degraded ones, each in a fixed order. */
+  /** Failing ones first, then the starting one, then degraded ones, each in a fixed order. */
   reasons: HealthReason[];
   /**
    * Seconds since the data was last known current: the later of the publish and the puller's last
@@ -111,10 +111,12 @@ export function assessHealth(input: HealthInputs): HealthAssessment {
   }
 
   const verdict: HealthVerdict = failing.length > 0 ? 'failing' : !snapshot ? 'starting' : degraded.length > 0 ? 'degraded' : 'ok';
+  const starting = !snapshot && !input.snapshotError ? ['nothing is published yet'] : [];
   return {
     verdict,
     reasons: [
       ...failing.map((text) => ({ severity: 'failing' as const, text })),
+      ...starting.map((text) => ({ severity: 'starting' as const, text })),
       ...degraded.map((text) => ({ severity: 'degraded' as const, text })),
     ],
     dataAgeSeconds,

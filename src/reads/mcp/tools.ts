@@ -168,7 +168,7 @@ export function createLatticeMcpServer(opts: LatticeMcpOptions): McpServer {
     {
       title: 'Service status',
       description:
-        'Whether the data is current: status ok, degraded (with the reasons: data older than a few refresh intervals, the puller\'s last tick failed, the puller is not running, a view failed to refresh) or starting (no snapshot yet); the generation being served, when it was published, its age in seconds, the upstream scan_version and session count; and the puller\'s own status (state, last tick start/finish/outcome, last success, last error, consecutive failures, next tick due). The same as GET /healthz. Works before the first snapshot exists.',
+        'Whether the data is current: status ok; degraded (served and current, but a tick failed, the puller is not running, a view failed to refresh or a payload is held back); failing (the data is older than a few refresh intervals, the puller\'s last 3 ticks failed, or the snapshot cannot be opened); or starting (no snapshot yet), with the reasons in words; the generation being served, when it was published, its age in seconds, the upstream scan_version and session count; and the puller\'s own status (state, last tick start/finish/outcome, last success, last error, consecutive failures, next tick due). The same as GET /healthz. Works before the first snapshot exists.',
       inputSchema: z.object({}),
       outputSchema: LatticeStatusSchema,
       annotations: { title: 'Service status', ...READ_ONLY },

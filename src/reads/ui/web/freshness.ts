@@ -26,7 +26,12 @@ export function pullerPhrase(p: PullerStatusReport | null, timeZone: string | nu
   return parts;
 }
 
-const VERDICT: Record<HealthResponse['status'], string> = { ok: 'Healthy', degraded: 'Degraded', starting: 'No data yet' };
+const VERDICT: Record<HealthResponse['status'], string> = { ok: 'Healthy', degraded: 'Degraded', failing: 'Failing', starting: 'No data yet' };
+const BANNER: Record<Exclude<HealthResponse['status'], 'ok'>, { tone: string; title: string }> = {
+  starting: { tone: 'banner bad', title: 'No data is published yet.' },
+  failing: { tone: 'banner bad', title: 'The data is not being kept current.' },
+  degraded: { tone: 'banner warn', title: 'The data may be out of date or incomplete.' },
+};
 
 export function renderFreshness(bar: HTMLElement, health: HealthResponse): void {
   bar.replaceChildren();
@@ -47,10 +52,11 @@ export function renderFreshness(bar: HTMLElement, health: HealthResponse): void 
   if (shown?.dataset.key === key) return;
   shown?.remove();
   if (key === '') return;
+  const { tone, title } = BANNER[health.status as Exclude<HealthResponse['status'], 'ok'>];
   const banner = h(
     'div',
-    { id: 'banner', class: health.status === 'starting' ? 'banner bad' : 'banner warn', role: 'alert', 'data-key': key },
-    h('strong', {}, health.status === 'starting' ? 'No data is published yet.' : 'The data may be out of date or incomplete.'),
+    { id: 'banner', class: tone, role: 'alert', 'data-key': key },
+    h('strong', {}, title),
     h('ul', {}, ...health.reasons.map((r) => h('li', {}, r))),
   );
   bar.after(banner);

@@ -1,0 +1,222 @@
+import { describe, expect, it } from 'vitest';
+import { assessHealth, healthExitCode, healthHttpStatus, type HealthInputs, type HealthVerdict } from '../src/shared/health.js';
+import type { PullerStatus } from '../src/shared/status.js';
+
+/**
+ * The one health verdict (src/shared/health.ts) as a table: each row is a situation a person can
+ * be in, the verdict it must give, and the reasons (as patterns, failing ones first).
+ */
+
+const NOW = Date.parse('2026-06-17T15:00:00Z');
+const ago = (seconds: number) => new Date(NOW - seconds * 1000).toISOString();
+
+function status(patch: Partial<PullerStatus> = {}): PullerStatus {
+  return {
+    pid: 4242,
+    version: '0.1.0',
+    started_at: ago(3600),
+    refresh_interval_seconds: 60,
+    state: 'idle',
+    last_tick_started_at: ago(11),
+    last_tick_finished_at: ago(10),
+    last_tick_outcome: 'unchanged',
+    last_success_at: ago(10),
+    last_error: null,
+    last_error_at: null,
+    consecutive_failures: 0,
+    next_tick_due_at: ago(-50),
+    generation: 3,
+    scan_version: 7,
+    rejected_rows: 0,
+    view_errors: {},
+    held_payload: null,
+    ...patch,
+  };
+}
+
+const failed = (n: number, error = 'repo-recall answered 500') =>
+  status({ last_tick_outcome: 'failed', consecutive_failures: n, last_error: error, last_error_at: ago(5), last_success_at: ago(20) });
+
+const snapshot = (publishedSecondsAgo = 30, views: Array<{ name: string; last_error: string | null }> = [{ name: 'sessions', last_error: null }]) => ({
+  generation: 3,
+  published_at: ago(publishedSecondsAgo),
+  views,
+});
+
+function input(patch: Partial<HealthInputs>): HealthInputs {
+  return {
+    snapshot: snapshot(),
+    snapshotError: null,
+    status: status(),
+    statusError: null,
+    pullerRunning: true,
+    now: NOW,
+    settings: { staleAfterIntervals: 3, refreshIntervalSeconds: 60 },
+    ...patch,
+  };
+}
+
+const held = {
+  reasons: ['it has 10 sessions where 1,000 are loaded (99% fewer)'],
+  sessions: 10,
+  scan_version: 8,
+  loaded_sessions: 1000,
+  loaded_scan_version: 7,
+  seen_ticks: 1,
+  confirm_ticks: 3,
+  first_seen_at: ago(5),
+  fingerprint: 'abc',
+};
+
+const CASES: Array<{ name: string; input: HealthInputs; verdict: HealthVerdict; reasons: RegExp[] }> = [
+  { name: 'a running puller, current data', input: input({}), verdict: 'ok', reasons: [] },
+  {
+    name: 'an unchanged tick keeps old data current (its age counts from the last success)',
+    input: input({ snapshot: snapshot(86_400), status: status({ last_success_at: ago(10) }) }),
+    verdict: 'ok',
+    reasons: [],
+  },
+  {
+    name: 'nothing published, first pull under way',
+    input: input({ snapshot: null, status: status({ last_tick_outcome: null, generation: null }) }),
+    verdict: 'starting',
+    reasons: [/^nothing is published yet$/],
+  },
+  {
+    name: 'nothing published, no puller ever ran',
+    input: input({ snapshot: null, status: null, pullerRunning: false }),
+    verdict: 'starting',
+    reasons: [/^nothing is published yet$/, /^no puller has run on this home: start one/],
+  },
+  {
+    name: 'a published snapshot but no puller ever ran on this home',
+    input: input({ status: null, pullerRunning: false }),
+    verdict: 'degraded',
+    reasons: [/^no puller has run on this home/],
+  },
+  {
+    name: 'one failed tick is a blip: degraded, with the count and the error',
+    input: input({ status: failed(1) }),
+    verdict: 'degraded',
+    reasons: [/^the puller's last tick failed \(1 in a row; failing after 3\): repo-recall answered 500$/],
+  },
+  { name: 'two failed ticks', input: input({ status: failed(2) }), verdict: 'degraded', reasons: [/^the puller's last tick failed \(2 in a row/] },
+  {
+    name: 'three failed ticks in a row: failing',
+    input: input({ status: failed(3) }),
+    verdict: 'failing',
+    reasons: [/^the puller's last 3 ticks failed: repo-recall answered 500$/],
+  },
+  {
+    name: 'failing before anything was published is failing, not starting',
+    input: input({ snapshot: null, status: failed(5, 'nothing answers at http://127.0.0.1:7777') }),
+    verdict: 'failing',
+    reasons: [/^the puller's last 5 ticks failed: nothing answers/, /^nothing is published yet$/],
+  },
+  {
+    name: 'a tick that succeeded after failures clears them',
+    input: input({ status: status({ consecutive_failures: 0, last_error: 'old error', last_error_at: ago(100) }) }),
+    verdict: 'ok',
+    reasons: [],
+  },
+  {
+    name: 'stale data: failing, in words',
+    input: input({ snapshot: snapshot(4000), status: status({ last_success_at: ago(4000) }) }),
+    verdict: 'failing',
+    reasons: [/^the data is stale: last known current 67 min ago, more than 3 refresh intervals \(3 min\)$/],
+  },
+  {
+    name: "staleness follows the puller's own interval, not the reader's default",
+    input: input({ snapshot: snapshot(4000), status: status({ refresh_interval_seconds: 3600, last_success_at: ago(4000) }) }),
+    verdict: 'ok',
+    reasons: [],
+  },
+  {
+    name: 'just under stale-after: still ok',
+    input: input({ snapshot: snapshot(179), status: status({ last_success_at: ago(179) }) }),
+    verdict: 'ok',
+    reasons: [],
+  },
+  {
+    name: 'the puller stopped cleanly, data still current: degraded',
+    input: input({ status: status({ state: 'stopped' }), pullerRunning: false }),
+    verdict: 'degraded',
+    reasons: [/^the puller is not running \(pid 4242 stopped\)$/],
+  },
+  {
+    name: 'the puller is gone and the data went stale: failing first, then why',
+    input: input({ snapshot: snapshot(7200), status: status({ last_success_at: ago(7200) }), pullerRunning: false }),
+    verdict: 'failing',
+    reasons: [/^the data is stale: last known current 2 h ago/, /^the puller is not running \(pid 4242 is gone without stopping cleanly\)$/],
+  },
+  {
+    name: 'a view failed to refresh',
+    input: input({ snapshot: snapshot(30, [{ name: 'sessions', last_error: null }, { name: 'usage_daily', last_error: 'Binder Error: x' }]) }),
+    verdict: 'degraded',
+    reasons: [/^view usage_daily failed to refresh: Binder Error: x$/],
+  },
+  {
+    name: 'a payload held back by the shrink guard',
+    input: input({ status: status({ held_payload: held }) }),
+    verdict: 'degraded',
+    reasons: [/^the puller is holding back what repo-recall sent: it has 10 sessions.*Seen on 1 of 3 consecutive pulls/],
+  },
+  {
+    name: 'status.json cannot be read',
+    input: input({ status: null, statusError: 'Unexpected token', pullerRunning: false }),
+    verdict: 'degraded',
+    reasons: [/^the puller's status cannot be read: Unexpected token$/],
+  },
+  {
+    name: 'the published snapshot cannot be opened and nothing else is served',
+    input: input({ snapshot: null, snapshotError: 'not a DuckDB file' }),
+    verdict: 'failing',
+    reasons: [/^the published snapshot cannot be opened: not a DuckDB file$/],
+  },
+  {
+    name: 'a newer snapshot cannot be opened while an older one is served',
+    input: input({ snapshotError: 'not a DuckDB file' }),
+    verdict: 'degraded',
+    reasons: [/^a newer published snapshot cannot be opened: not a DuckDB file$/],
+  },
+  {
+    name: 'everything at once: failing reasons first, each kind in its fixed order',
+    input: input({
+      snapshot: snapshot(7200, [{ name: 'tools', last_error: 'boom' }]),
+      status: { ...failed(4), last_success_at: ago(7200), held_payload: held },
+      pullerRunning: false,
+    }),
+    verdict: 'failing',
+    reasons: [/^the data is stale/, /^the puller's last 4 ticks failed/, /^the puller is holding back/, /^the puller is not running/, /^view tools failed to refresh: boom$/],
+  },
+];
+
+describe('the health verdict (one pure function for /healthz, status, MCP and the UI)', () => {
+  it.each(CASES)('$name: $verdict', ({ input: i, verdict, reasons }) => {
+    const got = assessHealth(i);
+    expect(got.verdict).toBe(verdict);
+    expect(got.reasons).toHaveLength(reasons.length);
+    got.reasons.forEach((r, n) => expect(r.text).toMatch(reasons[n]!));
+    // Severity and verdict agree: failing reasons make it failing, and only they do.
+    expect(got.reasons.some((r) => r.severity === 'failing')).toBe(verdict === 'failing');
+  });
+
+  it('reports the data age from the later of the publish and the last success, and the stale threshold', () => {
+    const got = assessHealth(input({ snapshot: snapshot(500), status: status({ last_success_at: ago(12.34) }) }));
+    expect(got.dataAgeSeconds).toBe(12.3);
+    expect(got.staleAfterSeconds).toBe(180);
+    // A success recorded for an older generation than the one served does not make it younger.
+    const older = assessHealth(input({ snapshot: snapshot(500), status: status({ generation: 2, last_success_at: ago(5) }) }));
+    expect(older.dataAgeSeconds).toBe(500);
+    expect(assessHealth(input({ snapshot: null })).dataAgeSeconds).toBeNull();
+  });
+
+  it('maps each verdict to one HTTP status and one exit code', () => {
+    expect((['ok', 'degraded', 'failing', 'starting'] as const).map((v) => [v, healthHttpStatus(v), healthExitCode(v, false), healthExitCode(v, true)])).toEqual([
+      ['ok', 200, 0, 0],
+      ['degraded', 200, 0, 1],
+      ['failing', 503, 1, 1],
+      ['starting', 503, 1, 1],
+    ]);
+  });
+});
