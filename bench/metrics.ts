@@ -167,7 +167,7 @@ const bench: BenchModule = {
         '',
         `A ${SESSIONS.toLocaleString('en-US')}-session generation; servers started as \`serve-reads\` starts one (bench/metrics-server.ts: the same startReadsServer and buffered JSON log, written to a file), pinned to core 0; wrk (1 thread) pinned to core 1.`,
         '',
-        `**Scrape**: ${SCRAPES} \`GET /metrics\` one after another on a kept-alive connection, each followed by a \`GET /healthz\` (the same status.json read and health verdict, nothing else), with a puller metrics.json of ${(pullerBytes / 1024).toFixed(0)} KB (${pullerSeries} of the ${series} samples), written by a prom-client registry after 500 ticks (bench/puller-metrics-fixture.ts).`,
+        `**Scrape**: ${SCRAPES} \`GET /metrics\` one after another on a kept-alive connection, each followed by a \`GET /healthz\` (the same status.json read and health verdict, nothing else), with a puller metrics.json of ${(pullerBytes / 1024).toFixed(0)} KB (${pullerSeries} of the ${series} samples), written by the puller's own PullerMetrics after 500 ticks (bench/puller-metrics-fixture.ts).`,
         '',
         '| request | median | p90 | p99 | server time (median) | body |',
         '|---|---|---|---|---|---|',
