@@ -44,7 +44,7 @@ export class BatchedWriter {
   flush(): void {
     if (this.writing || this.pending.length === 0) return;
     this.writing = true;
-    this.writeOut(Buffer.from(this.take()), 0);
+    this.writeOut(this.take(), 0);
   }
 
   /** Writes everything pending now (at exit); a write already under way is left to finish on its own. */
@@ -69,21 +69,28 @@ export class BatchedWriter {
     return text;
   }
 
-  private writeOut(buf: Buffer, retries: number): void {
-    write(this.fd, buf, 0, buf.length, null, (err, n) => {
+  /** One batch, as text (encoded by the write itself) or, after a partial write, the bytes left. */
+  private writeOut(data: string | Buffer, retries: number): void {
+    const done = (err: NodeJS.ErrnoException | null, n: number) => {
       if (err) {
         // A full non-blocking pipe: try again shortly. Any other error (the reader went away) drops
         // this batch: a log must not take the daemon down.
-        if ((err as NodeJS.ErrnoException).code === 'EAGAIN' && retries < 100) {
-          setTimeout(() => this.writeOut(buf, retries + 1), 10).unref();
+        if (err.code === 'EAGAIN' && retries < 100) {
+          setTimeout(() => this.writeOut(data, retries + 1), 10).unref();
           return;
         }
-      } else if (n < buf.length) {
-        this.writeOut(buf.subarray(n), 0);
-        return;
+      } else {
+        const buf = typeof data === 'string' ? null : data;
+        const length = buf ? buf.length : Buffer.byteLength(data);
+        if (n < length) {
+          this.writeOut((buf ?? Buffer.from(data)).subarray(n), 0);
+          return;
+        }
       }
       this.writing = false;
       if (this.pendingLength >= this.batchBytes) this.flush();
-    });
+    };
+    if (typeof data === 'string') write(this.fd, data, null, 'utf8', done);
+    else write(this.fd, data, 0, data.length, null, done);
   }
 }

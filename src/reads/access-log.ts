@@ -24,8 +24,8 @@ export interface AccessEntry {
   bytes: number;
   generation: number | null;
   cache: 'hit' | 'miss' | null;
-  /** Present (true) only when the response was cut off. */
-  aborted?: true;
+  /** The response was cut off; the line says so only then. */
+  aborted: boolean;
 }
 
 export type AccessLog = (entry: AccessEntry) => void;
@@ -66,23 +66,31 @@ function plainPino(l: PinoInternals, level: number): boolean {
 export function accessLog(logger: Logger): AccessLog {
   const info = logger.levels.values.info!;
   const l = logger as unknown as PinoInternals;
-  if (!plainPino(l, info)) return (entry) => logger.info(entry, 'request');
+  if (!plainPino(l, info)) {
+    return ({ aborted, ...entry }) => logger.info(aborted ? { ...entry, aborted } : entry, 'request');
+  }
   const head = l[S.lsCacheSym][info]!;
   const time = l[S.timeSym];
   const bindings = l[S.chindingsSym];
   const end = l[S.endSym];
   const stream = l[S.streamSym];
-  const str = (s: string | null | undefined) => (s === undefined ? undefined : JSON.stringify(s));
   return (e) => {
     // The keys in the order pino writes them (the object's order); an undefined value is left out, as pino does.
     const method = e.method === undefined ? '' : `,"method":${str(e.method)}`;
     stream.write(
-      `${head}${time()}${bindings},"req_id":${str(e.req_id)}${method},"path":${str(e.path)},"status":${e.status},"ms":${finite(e.ms)},"bytes":${finite(e.bytes)},"generation":${e.generation ?? null},"cache":${str(e.cache)}${e.aborted ? ',"aborted":true' : ''},"msg":"request"${end}`,
+      `${head}${time()}${bindings},"req_id":${str(e.req_id)}${method},"path":${str(e.path)},"status":${e.status},"ms":${finite(e.ms)},"bytes":${finite(e.bytes)},"generation":${e.generation ?? null},"cache":${e.cache === null ? null : str(e.cache)}${e.aborted ? ',"aborted":true' : ''},"msg":"request"${end}`,
     );
   };
 }
 
+/** Printable ASCII but `"` and `\`: written as it is, which JSON.stringify would do, only slower. */
+const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+function str(s: string): string {
+  return PLAIN.test(s) ? `"${s}"` : JSON.stringify(s);
+}
+
 /** pino writes a non-finite number as null. */
-function finite(n: number): string {
-  return Number.isFinite(n) ? String(n) : 'null';
+function finite(n: number): number | null {
+  return Number.isFinite(n) ? n : null;
 }

@@ -152,7 +152,7 @@ function observe(req: FastifyRequest, reply: FastifyReply, { logger, log: writeL
       bytes,
       generation: trace.generation,
       cache: trace.cache,
-      ...(!reply.raw.writableFinished && { aborted: true }),
+      aborted: !reply.raw.writableFinished,
     });
   });
 }
