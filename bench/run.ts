@@ -21,6 +21,7 @@ const MODULES: Record<string, () => Promise<{ default: BenchModule }>> = {
   query: () => import('./query.js'),
   'read-api': () => import('./read-api.js'),
   'ui-load': () => import('./ui-load.js'),
+  metrics: () => import('./metrics.js'),
 };
 
 async function main(): Promise<void> {

@@ -68,7 +68,7 @@ describe('API declarations, schemas and OpenAPI', () => {
   it('/openapi.json describes every GET route with its parameters', async () => {
     const doc = (await server.app.inject('/openapi.json')).json() as OpenApi;
     expect(doc.openapi).toBe('3.1.0');
-    expect(Object.keys(doc.paths).sort()).toEqual(['/events', '/healthz', '/openapi.json', '/refreshes', '/views', '/views/{name}']);
+    expect(Object.keys(doc.paths).sort()).toEqual(['/events', '/healthz', '/metrics', '/openapi.json', '/refreshes', '/views', '/views/{name}']);
     const rows = doc.paths['/views/{name}']!.get!;
     expect(rows.parameters!.map((p) => `${p.in}:${p.name}`).sort()).toEqual(
       ['path:name', 'query:after', 'query:columns', 'query:count', 'query:filter', 'query:format', 'query:limit', 'query:offset', 'query:order_by'].sort(),

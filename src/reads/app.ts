@@ -2,8 +2,9 @@ import { parse as parseQuerystring } from 'node:querystring';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from '../shared/logger.js';
 import type { EventHub } from './events/hub.js';
-import { installGuard, observeFrameworkErrors } from './guard.js';
+import { installGuard, observeFrameworkErrors, requestObservers } from './guard.js';
 import { memoized } from './memo.js';
+import { ReadsMetrics } from './metrics/reads-metrics.js';
 import { edgeServerOptions, type HttpLimits } from './http-edges.js';
 import { mcpPlugin } from './mcp/plugin.js';
 import type { QueryRunner } from './query-workers/pool.js';
@@ -12,6 +13,7 @@ import { ResponseCache } from './respond/cache.js';
 import { errorHandlers, frameworkError } from './routes/errors.js';
 import { eventsRoutes } from './routes/events.js';
 import { healthzRoutes } from './routes/healthz.js';
+import { metricsRoutes } from './routes/metrics.js';
 import { uiRoutes } from './routes/ui.js';
 import { openApiRoutes } from './routes/openapi.js';
 import { refreshesRoutes } from './routes/refreshes.js';
@@ -31,6 +33,7 @@ import type { ReadsService } from './service.js';
  *   routes/view-rows.ts    GET /views/:name      rows (the responder: respond/)
  *   routes/refreshes.ts    GET /refreshes        the views' refresh history
  *   routes/events.ts       GET /events           the puller's event log, live (Server-Sent Events: events/)
+ *   routes/metrics.ts      GET /metrics          Prometheus text (metrics/)
  *   routes/openapi.ts      GET /openapi.json     OpenAPI 3.1, generated from the route schemas
  *   mcp/plugin.ts          POST /mcp             the MCP endpoint
  *   routes/ui.ts           GET /, /ui/...        the web UI: a page shell and its assets (ui/)
@@ -39,6 +42,13 @@ import type { ReadsService } from './service.js';
 export interface BuildAppOptions {
   service: ReadsService;
   logger: Logger;
+  /** The home served: /metrics reads the puller's metrics.json there. */
+  home: string;
+  /**
+   * /metrics and the per-request counting behind it (default on). Off only for the benchmark that
+   * measures what they cost; not a setting.
+   */
+  metrics?: boolean;
   /** Extra Host/Origin names accepted besides loopback. */
   allowedHosts?: readonly string[];
   cache?: ResponseCache;
@@ -65,6 +75,9 @@ const parseQuery = memoized((text) => Object.freeze(parseQuerystring(text, '&', 
 export function buildApp(opts: BuildAppOptions): FastifyInstance {
   const { service, logger, limits } = opts;
   const allowedHosts = (opts.allowedHosts ?? []).map((h) => h.toLowerCase());
+  const cache = opts.cache ?? new ResponseCache();
+  const metrics = opts.metrics === false ? null : new ReadsMetrics({ service, cache, home: opts.home, logger, events: opts.events });
+  const observers = requestObservers(logger, metrics?.requests ?? null);
 
   // Fastify's own info lines ("Server listening at ...") repeat our `listening` line: warnings up.
   const fastifyLogger = logger.levelVal < logger.levels.values.warn! ? logger.child({}, { level: 'warn' }) : logger;
@@ -80,7 +93,7 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
     forceCloseConnections: 'idle',
     // Timeouts, the Host check moved out of Node, and the answer to unparseable requests.
     ...edgeServerOptions(limits),
-    frameworkErrors: observeFrameworkErrors(logger, frameworkError),
+    frameworkErrors: observeFrameworkErrors(observers, frameworkError),
     // X-Request-Id: the client's when sane, else a fresh one (request-trace.ts).
     genReqId: (raw) => requestId(raw.headers['x-request-id']),
   });
@@ -90,14 +103,15 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
   app.setValidatorCompiler(() => () => true);
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
 
-  installGuard(app, { logger, allowedHosts, limits });
+  installGuard(app, { logger, allowedHosts, limits, observers });
   void app.register(errorHandlers, { service });
   void app.register(openApiRoutes);
   void app.register(healthzRoutes, { service });
   void app.register(viewsRoutes, { service });
-  void app.register(viewRowsRoutes, { service, cache: opts.cache ?? new ResponseCache(), streamThresholdBytes: opts.streamThresholdBytes ?? 1024 * 1024 });
+  void app.register(viewRowsRoutes, { service, cache, streamThresholdBytes: opts.streamThresholdBytes ?? 1024 * 1024 });
   void app.register(refreshesRoutes, { service });
   void app.register(eventsRoutes, { hub: opts.events });
+  if (metrics) void app.register(metricsRoutes, { metrics });
   void app.register(uiRoutes, { dir: opts.uiDir, logger });
   void app.register(mcpPlugin, { service, logger, allowedHosts, queryRunner: opts.queryRunner });
   return app;

@@ -83,7 +83,6 @@ export class Generation {
     private readonly instance: DuckDBInstance,
     first: DuckDBConnection,
     private readonly limiter: QueryLimiter,
-    readonly openedAt: number,
     readonly openMs: number,
   ) {
     this.idle.push(first);
@@ -114,7 +113,7 @@ export class Generation {
         const cols = columns.get(s.name);
         views.set(s.name, { ...s, columns: cols ?? [], materialized: cols !== undefined });
       }
-      return new Generation(fileId, meta, views, instance, conn, limiter, Date.now(), performance.now() - t0);
+      return new Generation(fileId, meta, views, instance, conn, limiter, performance.now() - t0);
     } catch (err) {
       conn.disconnectSync();
       instance.closeSync();
@@ -203,7 +202,8 @@ export class GenerationManager {
   private readonly listeners: SwitchListener[] = [];
   readonly path: string;
   private readonly logger: Logger;
-  private readonly limiter: QueryLimiter;
+  /** The query slots every generation's queries share (read by /metrics). */
+  readonly limiter: QueryLimiter;
   private readonly pollMs: number;
 
   constructor(opts: GenerationManagerOptions) {

@@ -1,8 +1,10 @@
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from '../shared/logger.js';
+import { accessLog, type AccessLog } from './access-log.js';
 import { guardServer, type HttpLimits } from './http-edges.js';
 import { memoized } from './memo.js';
+import type { RequestObserver } from './metrics/requests.js';
 import { newTrace, now, serverTiming } from './request-trace.js';
 import { sendError } from './routes/errors.js';
 
@@ -39,6 +41,20 @@ export interface GuardOptions {
   /** Extra Host/Origin names accepted besides loopback, lower-cased. */
   allowedHosts: readonly string[];
   limits: HttpLimits;
+  observers: Observers;
+}
+
+/** Who hears of each finished request, made once per app (see `observe`). */
+export interface Observers {
+  logger: Logger;
+  /** Writes the access line (access-log.ts). */
+  log: AccessLog;
+  /** /metrics' request counts; null when the app is built without metrics. */
+  requests: RequestObserver | null;
+}
+
+export function requestObservers(logger: Logger, requests: RequestObserver | null): Observers {
+  return { logger, log: accessLog(logger), requests };
 }
 
 /**
@@ -80,7 +96,7 @@ export function installGuard(app: FastifyInstance, opts: GuardOptions): void {
   app.decorateRequest('trace', null as unknown as FastifyRequest['trace']);
   // First, so that even a refused request has an id, a Server-Timing and its log line.
   app.addHook('onRequest', (req, reply, done) => {
-    observe(req, reply, opts.logger);
+    observe(req, reply, opts.observers);
     done();
   });
   app.addHook('onSend', (req, reply, payload, done) => {
@@ -100,40 +116,44 @@ export function installGuard(app: FastifyInstance, opts: GuardOptions): void {
 const writtenBefore = new WeakMap<Socket, number>();
 
 /**
- * Starts a request's trace, echoes its id, and logs one access line when its response is over
- * (finished or cut off: 'close' fires either way, also for a hijacked reply, where Fastify's
- * onResponse would miss a client that went away).
+ * Starts a request's trace, echoes its id, and when its response is over (finished or cut off:
+ * 'close' fires either way, also for a hijacked reply, where Fastify's onResponse would miss a
+ * client that went away) counts it for /metrics and logs one access line.
+ *
+ * The route is Fastify's pattern (`/views/:name`), undefined when no route took the request; the
+ * metrics turn that and an unknown method into fixed words, so no label value comes from the URL.
  *
  * `bytes` is what the response put on the connection (status line, headers, body, chunk framing),
  * counted on the socket: exact for a streamed body and a HEAD alike. Node writes the responses of
  * one connection in order, so the bytes since the previous response ended are this one's.
  */
-function observe(req: FastifyRequest, reply: FastifyReply, logger: Logger): void {
+function observe(req: FastifyRequest, reply: FastifyReply, { logger, log: writeLine, requests }: Observers): void {
   if (req.trace) return;
   const trace = newTrace();
   req.trace = trace;
   reply.header('x-request-id', req.id);
-  if (!logger.isLevelEnabled('info')) return;
+  const log = logger.isLevelEnabled('info');
+  if (!log && !requests) return;
   const socket = req.raw.socket;
   reply.raw.once('close', () => {
+    const ms = now() - trace.start;
+    requests?.observe(req.routeOptions.url, req.raw.method ?? '', reply.raw.statusCode, ms / 1000);
+    if (!log) return;
     const written = socket.bytesWritten;
     const bytes = written - (writtenBefore.get(socket) ?? 0);
     writtenBefore.set(socket, written);
     const url = req.raw.url ?? '';
-    logger.info(
-      {
-        req_id: req.id,
-        method: req.raw.method,
-        path: url.length > 500 ? url.slice(0, 500) : url,
-        status: reply.raw.statusCode,
-        ms: Math.round((now() - trace.start) * 100) / 100,
-        bytes,
-        generation: trace.generation,
-        cache: trace.cache,
-        ...(!reply.raw.writableFinished && { aborted: true }),
-      },
-      'request',
-    );
+    writeLine({
+      req_id: req.id,
+      method: req.raw.method,
+      path: url.length > 500 ? url.slice(0, 500) : url,
+      status: reply.raw.statusCode,
+      ms: Math.round(ms * 100) / 100,
+      bytes,
+      generation: trace.generation,
+      cache: trace.cache,
+      aborted: !reply.raw.writableFinished,
+    });
   });
 }
 
@@ -142,11 +162,11 @@ function observe(req: FastifyRequest, reply: FastifyReply, logger: Logger): void
  * wrapped so that such a request is traced and logged like any other.
  */
 export function observeFrameworkErrors(
-  logger: Logger,
+  observers: Observers,
   handler: (err: FastifyError, req: FastifyRequest, reply: FastifyReply) => void,
 ): (err: FastifyError, req: FastifyRequest, reply: FastifyReply) => void {
   return (err, req, reply) => {
-    observe(req, reply, logger);
+    observe(req, reply, observers);
     reply.header('server-timing', serverTiming(req.trace));
     handler(err, req, reply);
   };

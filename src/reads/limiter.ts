@@ -8,6 +8,11 @@ import { BusyError } from './errors.js';
 export class QueryLimiter {
   private active = 0;
   private readonly waiting: Array<{ grant: () => void; timer: NodeJS.Timeout }> = [];
+  /**
+   * Told how long each acquire waited for a slot, in seconds (0 when one was free), granted or
+   * timed out; /metrics sets it (a refusal because the queue is full waited for nothing).
+   */
+  onWait: ((seconds: number) => void) | null = null;
 
   constructor(
     readonly maxConcurrent = 3,
@@ -27,18 +32,22 @@ export class QueryLimiter {
   acquire(): Promise<() => void> {
     if (this.active < this.maxConcurrent) {
       this.active++;
+      this.onWait?.(0);
       return Promise.resolve(this.releaser());
     }
     if (this.waiting.length >= this.maxQueued) return Promise.reject(new BusyError());
+    const since = performance.now();
     return new Promise((resolve, reject) => {
       const entry = {
         grant: () => {
           clearTimeout(entry.timer);
+          this.onWait?.((performance.now() - since) / 1000);
           resolve(this.releaser());
         },
         timer: setTimeout(() => {
           const i = this.waiting.indexOf(entry);
           if (i !== -1) this.waiting.splice(i, 1);
+          this.onWait?.((performance.now() - since) / 1000);
           reject(new BusyError(`no query slot became free within ${this.queueTimeoutMs} ms; retry shortly`));
         }, this.queueTimeoutMs),
       };

@@ -157,6 +157,22 @@ export const ROUTE_SCHEMAS = {
       503: error('too_many_subscribers: as many streams are open as allowed; retry later'),
     },
   },
+  metrics: {
+    summary: 'Metrics in Prometheus text format',
+    description: [
+      "The read server's figures and the puller's, for a Prometheus scrape (text format 0.0.4): requests by route pattern, method and status",
+      '(`session_lattice_http_request_duration_seconds`), the response cache, the query slots, the generation served, the data age and the',
+      "health verdict (as /healthz), Node's process metrics, and the puller's ticks, phases and errors (`session_lattice_puller_*`, from",
+      "its metrics.json; `session_lattice_reads_puller_file_readable` is 0 when that file is missing or unusable). Never cached.",
+    ].join(' '),
+    tags: ['meta'],
+    response: {
+      200: {
+        description: 'the metrics',
+        content: { 'text/plain; version=0.0.4; charset=utf-8': { schema: { type: 'string', description: 'Prometheus text exposition format 0.0.4' } } },
+      },
+    },
+  },
   openapi: {
     summary: 'This document',
     tags: ['meta'],

@@ -26,6 +26,8 @@ export interface StartReadsOptions {
   streamThresholdBytes?: number;
   /** Where the web UI's built files are (default: the package's dist/web). */
   uiDir?: string;
+  /** /metrics and the per-request counting (default on); off only to measure their cost (bench/metrics.ts). */
+  metrics?: boolean;
   /** Called before listen, to add routes (the MCP endpoint) on the same server. */
   extend?: (app: FastifyInstance, service: ReadsService) => void | Promise<void>;
 }
@@ -71,6 +73,8 @@ export async function startReadsServer(opts: StartReadsOptions): Promise<ReadsSe
   const app = buildApp({
     service,
     logger,
+    home: config.home,
+    metrics: opts.metrics,
     allowedHosts: config.allowedHosts,
     cache: new ResponseCache(opts.cacheBytes),
     streamThresholdBytes: opts.streamThresholdBytes,

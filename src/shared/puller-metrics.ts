@@ -17,7 +17,11 @@ import { isoTime } from './status.js';
 const LabelsSchema = z.record(z.string(), z.union([z.string(), z.number()]));
 
 export const MetricValueSchema = z.looseObject({
-  value: z.number(),
+  /**
+   * JSON has no NaN: prom-client's JSON form, stringified, writes a NaN value (an event-loop
+   * delay with no sample yet, say) as null, read back here as NaN (Prometheus text `Nan`).
+   */
+  value: z.union([z.number(), z.null().transform(() => NaN)]),
   labels: LabelsSchema.default({}),
   /** A histogram's series (`_bucket`, `_sum`, `_count`). */
   metricName: z.string().optional(),

@@ -45,6 +45,11 @@ export class EventHub {
     return this.opts.maxSubscribers;
   }
 
+  /** Streams open now. */
+  get subscribers(): number {
+    return this.streams.size;
+  }
+
   get heartbeatMs(): number {
     return this.opts.heartbeatMs;
   }

@@ -32,6 +32,7 @@ export class ResponseCache {
   private readonly inflight = new Map<string, Promise<CachedBody | null>>();
   private bytes = 0;
   private generation: number | null = null;
+  /** Lookups since start, answered and not (read by /metrics). */
   hits = 0;
   misses = 0;
 
@@ -40,8 +41,14 @@ export class ResponseCache {
     readonly maxEntryBytes = 32 * 1024 * 1024,
   ) {}
 
+  /** Entries held. */
   get size(): number {
     return this.entries.size;
+  }
+
+  /** Bytes held, as the bound counts them (bodies plus a fixed overhead per entry). */
+  get heldBytes(): number {
+    return this.bytes;
   }
 
   get(generation: number, key: string): CachedBody | undefined {

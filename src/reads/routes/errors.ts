@@ -42,7 +42,7 @@ export const errorHandlers = unencapsulated<ErrorHandlersOptions>(async (app, { 
   app.setNotFoundHandler((req, reply) => {
     if (!READ_METHODS.has(req.method)) return sendAnswer(reply, methodNotAllowed(req.method));
     const path = req.url.split('?')[0] ?? '';
-    return sendError(reply, 'not_found', `no route ${JSON.stringify(path.slice(0, 200))}; routes: /healthz, /views, /views/{name}, /refreshes, /events, /openapi.json, and the web UI at /`);
+    return sendError(reply, 'not_found', `no route ${JSON.stringify(path.slice(0, 200))}; routes: /healthz, /views, /views/{name}, /refreshes, /events, /metrics, /openapi.json, and the web UI at /`);
   });
 
   app.setErrorHandler(async (err, req, reply) => {
