@@ -105,6 +105,10 @@ describe('serve-reads', () => {
       expect((await get(`${r.url}/views`)).status).toBe(200);
       expect((await get(`${r.url}/healthz`)).status).toBe(200);
       expect((await get(`${r.url}/views/tool_sessions?format=csv&filter[session_ids]=7`)).status).toBe(200);
+      // /metrics reads the puller's metrics.json (the pulls wrote it).
+      const metrics = await get(`${r.url}/metrics`);
+      expect(metrics.status).toBe(200);
+      expect(metrics.text).toMatch(/^session_lattice_puller_ticks_total\{outcome="published"\} [1-9]/m);
       await followEvents();
     };
     await exercise();
@@ -123,6 +127,8 @@ describe('serve-reads', () => {
     expect(opensOfPublished.length, 'the trace should show the published file being opened').toBeGreaterThanOrEqual(4);
     const opensOfEventLog = traced.lines.filter((l) => /open(at)?\(/.test(l) && /events(\.1)?\.jsonl"/.test(l) && l.includes(home.dir));
     expect(opensOfEventLog.length, 'the trace should show the event log being read').toBeGreaterThan(0);
+    const opensOfPullerMetrics = traced.lines.filter((l) => /open(at)?\(/.test(l) && l.includes(`"${homePaths(home.dir).metrics}"`));
+    expect(opensOfPullerMetrics.length, "the trace should show the puller's metrics.json being read").toBeGreaterThan(0);
     expect(traced.writes, 'no open for writing under the home').toEqual([]);
     expect(traced.mutations, 'no rename, unlink or mkdir under the home').toEqual([]);
   });
