@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from '../shared/logger.js';
@@ -5,7 +6,7 @@ import { accessLog, type AccessLog } from './access-log.js';
 import { guardServer, type HttpLimits } from './http-edges.js';
 import { memoized } from './memo.js';
 import type { RequestObserver } from './metrics/requests.js';
-import { newTrace, now, serverTiming } from './request-trace.js';
+import { newTrace, now, serverTiming, type RequestTrace } from './request-trace.js';
 import { sendError } from './routes/errors.js';
 
 /**
@@ -127,33 +128,54 @@ const writtenBefore = new WeakMap<Socket, number>();
  * counted on the socket: exact for a streamed body and a HEAD alike. Node writes the responses of
  * one connection in order, so the bytes since the previous response ended are this one's.
  */
-function observe(req: FastifyRequest, reply: FastifyReply, { logger, log: writeLine, requests }: Observers): void {
+function observe(req: FastifyRequest, reply: FastifyReply, observers: Observers): void {
   if (req.trace) return;
   const trace = newTrace();
   req.trace = trace;
   reply.header('x-request-id', req.id);
-  const log = logger.isLevelEnabled('info');
-  if (!log && !requests) return;
+  const log = observers.logger.isLevelEnabled('info');
+  if (!log && !observers.requests) return;
+  // One small object on the response and one shared listener, rather than a closure and the
+  // wrapper once() binds for every request: this runs for every answer, cached ones included.
+  (reply.raw as WatchedResponse)[WATCH] = { req, trace, observers, log };
+  reply.raw.on('close', onClose);
+}
+
+/** What the close listener needs about its request (see `observe`). */
+interface Watch {
+  req: FastifyRequest;
+  trace: RequestTrace;
+  observers: Observers;
+  log: boolean;
+}
+
+const WATCH = Symbol('lattice.watch');
+type WatchedResponse = ServerResponse & { [WATCH]?: Watch };
+
+/** A response is over ('close' is emitted once, finished or not): count it, log it. */
+function onClose(this: WatchedResponse): void {
+  const w = this[WATCH];
+  if (!w) return;
+  this[WATCH] = undefined;
+  const { req, trace, observers, log } = w;
+  const ms = now() - trace.start;
+  observers.requests?.observe(req.routeOptions.url, req.raw.method ?? '', this.statusCode, ms / 1000);
+  if (!log) return;
   const socket = req.raw.socket;
-  reply.raw.once('close', () => {
-    const ms = now() - trace.start;
-    requests?.observe(req.routeOptions.url, req.raw.method ?? '', reply.raw.statusCode, ms / 1000);
-    if (!log) return;
-    const written = socket.bytesWritten;
-    const bytes = written - (writtenBefore.get(socket) ?? 0);
-    writtenBefore.set(socket, written);
-    const url = req.raw.url ?? '';
-    writeLine({
-      req_id: req.id,
-      method: req.raw.method,
-      path: url.length > 500 ? url.slice(0, 500) : url,
-      status: reply.raw.statusCode,
-      ms: Math.round(ms * 100) / 100,
-      bytes,
-      generation: trace.generation,
-      cache: trace.cache,
-      aborted: !reply.raw.writableFinished,
-    });
+  const written = socket.bytesWritten;
+  const bytes = written - (writtenBefore.get(socket) ?? 0);
+  writtenBefore.set(socket, written);
+  const url = req.raw.url ?? '';
+  observers.log({
+    req_id: req.id,
+    method: req.raw.method,
+    path: url.length > 500 ? url.slice(0, 500) : url,
+    status: this.statusCode,
+    ms: Math.round(ms * 100) / 100,
+    bytes,
+    generation: trace.generation,
+    cache: trace.cache,
+    aborted: !this.writableFinished,
   });
 }
 
