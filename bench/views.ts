@@ -1,7 +1,10 @@
-import { createReadStream } from 'node:fs';
-import { mkdtemp, open, rm } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ChangedLines } from '../src/puller/changed-lines.js';
+import { ElementIndex } from '../src/puller/element-index.js';
 import { loadBaseTables } from '../src/puller/load.js';
 import { materializeDueViews, type ViewOutcome } from '../src/puller/materialize.js';
 import { PayloadSplitter } from '../src/puller/payload-splitter.js';
@@ -25,21 +28,24 @@ import { max, median, min } from './stats.js';
 const SESSIONS = 100_000;
 const RUNS = 5;
 
-/** Streams the payload through the puller's splitter into newline-delimited JSON, as a tick does. */
-async function splitToNdjson(payload: string, ndjson: string): Promise<{ elements: number }> {
+/** Streams the payload through the puller's splitter into its staging file (every line), as a first tick does. */
+async function stageAll(payload: string, ndjson: string): Promise<{ elements: number; staged: number; passed: string[] }> {
   const splitter = new PayloadSplitter();
-  const out = await open(ndjson, 'w');
-  try {
-    for await (const chunk of createReadStream(payload, { highWaterMark: 1 << 20 })) {
-      const bytes = splitter.push(chunk as Buffer);
-      if (bytes.length > 0) await out.write(bytes);
-    }
-    const rest = splitter.end();
-    if (rest.length > 0) await out.write(rest);
-  } finally {
-    await out.close();
-  }
-  return { elements: splitter.elements };
+  const changed = new ChangedLines(new ElementIndex(), true);
+  await pipeline(
+    createReadStream(payload, { highWaterMark: 1 << 20 }),
+    async function* (source: AsyncIterable<Buffer>) {
+      for await (const chunk of source) {
+        const bytes = splitter.push(chunk);
+        if (bytes.length > 0) yield bytes;
+      }
+      const rest = splitter.end();
+      if (rest.length > 0) yield rest;
+    },
+    changed,
+    createWriteStream(ndjson),
+  );
+  return { elements: splitter.elements, staged: changed.written, passed: changed.passed };
 }
 
 async function timed(db: WorkDb, sql: string): Promise<number> {
@@ -74,7 +80,7 @@ const bench: BenchModule = {
       const payload = join(dir, 'payload.json');
       const ndjson = join(dir, 'payload.ndjson');
       await writePayloadFile({ sessions: SESSIONS, seed: 11, messy: true }, payload);
-      const { elements } = await splitToNdjson(payload, ndjson);
+      const staged = await stageAll(payload, ndjson);
       await rm(payload);
 
       db = await WorkDb.open(join(dir, 'work.duckdb'), dir);
@@ -82,7 +88,7 @@ const bench: BenchModule = {
       const inputs: ViewInputs = { timezone: 'America/Los_Angeles', prices: await loadPriceTable(null) };
       const state = await readState(db);
       const t0 = performance.now();
-      const load = await loadBaseTables(db, ndjson, elements, { etag: '"1"', scanVersion: 1, upstreamGeneratedAt: null, fingerprint: 'bench' });
+      const load = await loadBaseTables(db, { path: ndjson, mode: 'full', gone: [], ...staged }, { etag: '"1"', scanVersion: 1, upstreamGeneratedAt: null, fingerprint: 'bench' });
       const loadMs = performance.now() - t0;
       await applyViewInputs(db, inputs, state);
       const toolRows = (await db.value<number>('SELECT count(*)::DOUBLE FROM base.tool_calls')) ?? 0;

@@ -7,6 +7,7 @@ import { startReadsServer, type ReadsServer } from '../src/reads/server.js';
 import { upstreamAgent } from '../src/puller/fetch.js';
 import { loadPriceTable } from '../src/puller/prices.js';
 import { runTick } from '../src/puller/tick.js';
+import { ElementIndex } from '../src/puller/element-index.js';
 import { WorkDb } from '../src/puller/work-db.js';
 import { defineView, type ViewDefinition } from '../src/shared/catalog/define.js';
 import { DEFAULTS } from '../src/shared/config.js';
@@ -181,6 +182,8 @@ describe('GET /refreshes with a failed refresh, and with an empty log', () => {
   let home: TempHome;
   let recall: FakeRecall;
   let db: WorkDb;
+  // One per working database, as the Puller keeps it.
+  const index = new ElementIndex();
   let agent: Agent;
   let server: ReadsServer | undefined;
 
@@ -216,6 +219,7 @@ describe('GET /refreshes with a failed refresh, and with an empty log', () => {
   async function tick(catalog: readonly ViewDefinition[]) {
     const outcome = await runTick({
       db,
+      index,
       agent,
       paths: homePaths(home.dir),
       catalog,

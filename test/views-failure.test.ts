@@ -3,6 +3,7 @@ import type { Agent } from 'undici';
 import { upstreamAgent } from '../src/puller/fetch.js';
 import { loadPriceTable } from '../src/puller/prices.js';
 import { runTick } from '../src/puller/tick.js';
+import { ElementIndex } from '../src/puller/element-index.js';
 import { WorkDb } from '../src/puller/work-db.js';
 import { defineView, type ViewDefinition } from '../src/shared/catalog/define.js';
 import { homePaths, type HomePaths } from '../src/shared/paths.js';
@@ -67,6 +68,8 @@ describe('a failing view', () => {
   let recall: FakeRecall;
   let paths: HomePaths;
   let db: WorkDb;
+  // One per working database, as the Puller keeps it.
+  const index = new ElementIndex();
   let agent: Agent;
 
   beforeAll(async () => {
@@ -87,6 +90,7 @@ describe('a failing view', () => {
   async function tick(catalog: readonly ViewDefinition[]) {
     return runTick({
       db,
+      index,
       agent,
       paths,
       catalog,

@@ -7,6 +7,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, request } from 'undici';
 import { settingName } from '../shared/config.js';
 import { MIN_BODY_BYTES_PER_WINDOW, watchPace } from './body-pace.js';
+import { ChangedLines } from './changed-lines.js';
+import type { ElementIndex } from './element-index.js';
 import { PayloadSplitter, type PayloadHeader } from './payload-splitter.js';
 import { describeNetworkError, UpstreamError, type UpstreamErrorClass } from './upstream-error.js';
 import { errorBodyLine, retryAfterMs, validEntityTag } from './upstream-http.js';
@@ -16,8 +18,10 @@ export interface FetchOptions {
   baseUrl: string;
   /** The ETag of the data we hold, sent as If-None-Match. */
   etag: string | null;
-  /** Where the sessions are written, one JSON element per line. */
+  /** Where the staged sessions are written, one wrapped element per line (see ChangedLines). */
   dest: string;
+  /** What the loaded payload holds, so that unchanged elements are not staged; `all` stages every one. */
+  stage: { index: ElementIndex; all: boolean };
   maxBytes: number;
   retries: number;
   /** The whole fetch, every attempt and every wait between them, ends after this many ms. */
@@ -51,6 +55,10 @@ export type FetchResult =
       fingerprint: string;
       header: PayloadHeader;
       elements: number;
+      /** Elements written to the staging file: the changed ones, or all with `stage.all`. */
+      staged: number;
+      /** Their digests, in order. */
+      stagedDigests: string[];
       repairedSurrogates: number;
       bytes: number;
       attempts: number;
@@ -200,8 +208,9 @@ async function attempt(agent: Agent, opts: FetchOptions, signal: AbortSignal, tr
   });
   // Judged on whole windows of an unfinished body only: the last bytes are in, whatever the disk does.
   body.once('end', stopPace);
+  const changed = new ChangedLines(opts.stage.index, opts.stage.all);
   try {
-    await pipeline(body, split, createWriteStream(opts.dest));
+    await pipeline(body, split, changed, createWriteStream(opts.dest));
   } catch (err) {
     await rm(opts.dest, { force: true });
     throw describeNetworkError(err, opts.baseUrl);
@@ -215,6 +224,8 @@ async function attempt(agent: Agent, opts: FetchOptions, signal: AbortSignal, tr
     fingerprint: split.hash.digest('hex'),
     header: split.splitter.header,
     elements: split.splitter.elements,
+    staged: changed.written,
+    stagedDigests: changed.passed,
     repairedSurrogates: split.splitter.repairedSurrogates,
     bytes: split.splitter.bytesIn,
   };

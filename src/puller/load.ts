@@ -1,6 +1,7 @@
 import { BASE_TABLES } from '../shared/base-tables.js';
 import { BASE_SCHEMA, sqlLiteral } from '../shared/snapshot.js';
 import { PayloadShapeError } from './payload-splitter.js';
+import { DIGESTS_TABLE } from './element-index.js';
 import { recordLoad, type LoadStamp } from './state.js';
 import type { WorkDb } from './work-db.js';
 
@@ -29,12 +30,50 @@ const REQUIRED = [
   'is_sidechain_count',
 ] as const;
 
+/** What the split left in the staging file, and how it relates to what is loaded. */
+export interface StagedPayload {
+  /** The staging file: one `{"d":"<digest>","e":<element>}` line per staged element. */
+  path: string;
+  /** Elements in the payload. */
+  elements: number;
+  /** Lines in the staging file. */
+  staged: number;
+  /**
+   * `full`: every element is staged and replaces everything loaded. `changed`: only the elements
+   * whose digest the loaded payload does not have are staged; the rest stay as loaded.
+   */
+  mode: 'full' | 'changed';
+  /** (`changed`) Digests of loaded elements this payload no longer has: changed or gone. */
+  gone: readonly string[];
+}
+
 export interface LoadResult {
+  mode: StagedPayload['mode'];
+  /** Elements the split staged (changed or new; all of them in a full load). */
+  staged: number;
   sessions: number;
   /** Elements skipped: unreadable, missing a required field, or a duplicate id. */
   rejected: number;
   /** Why rows were skipped, by reason. */
   rejectedBy: Record<string, number>;
+  /** Sessions written to the base tables (new or changed; all of them in a full load). */
+  written: number;
+  /** Sessions taken out of the base tables that the payload no longer has. */
+  removed: number;
+  /** Whether the base tables changed at all (a payload whose elements are all as loaded leaves them be). */
+  changed: boolean;
+  /** Digests the element table gained and lost: what the in-memory index must apply. */
+  digests: { added: string[]; removed: readonly string[] };
+}
+
+/**
+ * A changed-mode load met a repeated session id across staged and kept elements. Which copy wins
+ * depends on elements that were not staged, so only a full load can decide.
+ */
+export class FullLoadNeeded extends Error {
+  constructor(readonly ids: number) {
+    super(`${ids} session id(s) repeated across changed and unchanged elements: a full load decides which copy to keep`);
+  }
 }
 
 /** Upstream timestamps are unix seconds; the tables hold UTC TIMESTAMPs. */
@@ -42,28 +81,15 @@ function timestamp(expr: string): string {
   return `CASE WHEN ${expr} BETWEEN 0 AND 253402300799 THEN make_timestamp(${expr} * 1000000) END`;
 }
 
-/**
- * Replaces every base table from the newline-delimited payload in one transaction, together with
- * the ETag and scan_version it came with: readers of the working database never see a half load,
- * and a failed load leaves the previous data and ETag in place.
- */
-export async function loadBaseTables(
-  db: WorkDb,
-  ndjsonPath: string,
-  elements: number,
-  stamp: Omit<LoadStamp, 'sessionCount' | 'rejectedRows'>,
-  /**
-   * Called first inside the load's transaction, with the number of valid sessions: throwing rolls
-   * the load back before any table is touched (the shrink guard); statements it runs commit with it.
-   */
-  vet?: (sessions: number) => Promise<void>,
-): Promise<LoadResult> {
+const ELEMENT_TYPE = `STRUCT(session ${SESSION_TYPE}, repos JSON[])`.replace(/\s+/g, ' ');
+
+/** One pass over the staging file: DuckDB reads the lines in parallel and parses the count strings here too. */
+async function stage(db: WorkDb, path: string): Promise<void> {
   const missingRequired = REQUIRED.map((f) => `session.${f} IS NULL`).join(' OR ');
-  // One pass over the file: DuckDB reads the lines in parallel; the count strings are parsed here
-  // too, so nothing below reads the JSON again.
   await db.run(`
     CREATE OR REPLACE TEMP TABLE staging AS
-    SELECT session.*,
+    SELECT digest,
+           session.*,
            repos,
            CASE WHEN session IS NULL THEN 'not a session object'
                 WHEN ${missingRequired} THEN 'a required field is missing or has the wrong type'
@@ -72,11 +98,12 @@ export async function loadBaseTables(
                     AS MAP(VARCHAR, STRUCT(calls BIGINT, errors BIGINT))) AS tool_map,
            TRY_CAST(CASE WHEN json_valid(session.stop_reason_counts_json) THEN session.stop_reason_counts_json END::JSON
                     AS MAP(VARCHAR, BIGINT)) AS stop_map
-    FROM read_json(${sqlLiteral(ndjsonPath)},
-                   format = 'newline_delimited',
-                   ignore_errors = true,
-                   maximum_object_size = 268435456,
-                   columns = {session: '${SESSION_TYPE.replace(/\s+/g, ' ')}', repos: 'JSON[]'})`);
+    FROM (SELECT d AS digest, e.session AS session, e.repos AS repos
+          FROM read_json(${sqlLiteral(path)},
+                         format = 'newline_delimited',
+                         ignore_errors = true,
+                         maximum_object_size = 268435456,
+                         columns = {d: 'VARCHAR', e: '${ELEMENT_TYPE}'}))`);
   const duplicates =
     (await db.value<number>(`SELECT (count(*) - count(DISTINCT id))::DOUBLE FROM staging WHERE problem IS NULL`)) ?? 0;
   if (duplicates > 0) {
@@ -86,76 +113,174 @@ export async function loadBaseTables(
       WHERE problem IS NULL AND rowid NOT IN (
         SELECT first(rowid ORDER BY session_uuid) FROM staging WHERE problem IS NULL GROUP BY id)`);
   }
+}
+
+/** The digests a changed-mode load takes out, as a temp table (an appender: there may be many). */
+async function stageGone(db: WorkDb, gone: readonly string[]): Promise<void> {
+  await db.run('CREATE OR REPLACE TEMP TABLE gone (digest VARCHAR NOT NULL)');
+  if (gone.length === 0) return;
+  const appender = await db.conn.createAppender('gone', 'main', 'temp');
   try {
-    const problems = await db.rows<{ problem: string | null; n: number }>(
-      `SELECT problem, count(*)::DOUBLE AS n FROM staging GROUP BY problem`,
-    );
-    const sessions = problems.find((p) => p.problem === null)?.n ?? 0;
-    const staged = problems.reduce((sum, p) => sum + p.n, 0);
-    const rejectedBy: Record<string, number> = {};
-    if (elements > staged) rejectedBy['unparsable JSON'] = elements - staged;
-    for (const p of problems) if (p.problem !== null) rejectedBy[p.problem] = p.n;
-    if (elements > 0 && sessions === 0) {
-      // Every row failing is upstream speaking a different format, not bad rows: keep what is published.
-      throw new PayloadShapeError(`none of its ${elements} sessions could be read (${Object.keys(rejectedBy).join(', ')})`);
+    for (const digest of gone) {
+      appender.appendVarchar(digest);
+      appender.endRow();
     }
-    return await db.transaction(async () => {
+    appender.flushSync();
+  } finally {
+    appender.closeSync();
+  }
+}
+
+/**
+ * The sessions a changed-mode load rewrites: those of the elements gone and those staged. A kept
+ * element sharing an id with one of them is a repeated id the staged rows alone cannot settle.
+ */
+async function stageDirty(db: WorkDb): Promise<void> {
+  await db.run(`
+    CREATE OR REPLACE TEMP TABLE dirty AS
+    SELECT session_id AS id FROM ${DIGESTS_TABLE} WHERE digest IN (SELECT digest FROM gone) AND session_id IS NOT NULL
+    UNION
+    SELECT id FROM staging WHERE problem IS NULL OR problem = 'duplicate id'`);
+  const tangled = await db.value<number>(`
+    SELECT count(DISTINCT session_id)::DOUBLE FROM ${DIGESTS_TABLE}
+    WHERE session_id IN (SELECT id FROM dirty) AND digest NOT IN (SELECT digest FROM gone)`);
+  const duplicated = await db.value<number>(`SELECT count(*)::DOUBLE FROM staging WHERE problem = 'duplicate id'`);
+  if ((tangled ?? 0) + (duplicated ?? 0) > 0) throw new FullLoadNeeded((tangled ?? 0) + (duplicated ?? 0));
+}
+
+async function insertSessions(db: WorkDb): Promise<void> {
+  await db.run(`
+    INSERT INTO ${BASE_SCHEMA}.sessions
+    SELECT id, session_uuid, cwd, ${timestamp('started_at')}, ${timestamp('ended_at')},
+           message_count, user_message_count, assistant_message_count, last_prompt, source_file,
+           duration_ms, input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens,
+           parent_uuid, request_id, message_id, is_sidechain_count,
+           coalesce(list_filter(models_used, m -> m IS NOT NULL), []),
+           coalesce(list_filter(tools_used, t -> t IS NOT NULL), []),
+           -- An absent or empty count string is a session with no calls, not an error.
+           coalesce(tool_call_counts_json, '') = ''
+             OR (tool_map IS NOT NULL AND NOT coalesce(list_bool_or(list_transform(map_values(tool_map), v -> v.calls IS NULL)), false)),
+           coalesce(stop_reason_counts_json, '') = ''
+             OR (stop_map IS NOT NULL AND NOT coalesce(list_bool_or(list_transform(map_values(stop_map), v -> v IS NULL)), false))
+    FROM valid`);
+  await db.run(`
+    INSERT INTO ${BASE_SCHEMA}.session_repos
+    SELECT id, repo_id, repo_name, repo_path
+    FROM (SELECT id,
+                 TRY_CAST(r->>0 AS BIGINT) AS repo_id,
+                 r->>1 AS repo_name,
+                 r->>2 AS repo_path
+          FROM (SELECT id, unnest(repos) AS r FROM valid))
+    WHERE repo_id IS NOT NULL
+    -- A repo listed twice in one session keeps one row: the first name and path by value.
+    QUALIFY row_number() OVER (PARTITION BY id, repo_id ORDER BY repo_name NULLS LAST, repo_path NULLS LAST) = 1`);
+  await db.run(`
+    INSERT INTO ${BASE_SCHEMA}.tool_calls
+    SELECT id, tool_name, sum(counts.calls), sum(coalesce(counts.errors, 0))
+    FROM (SELECT id, unnest(map_keys(tool_map)) AS tool_name, unnest(map_values(tool_map)) AS counts FROM valid)
+    WHERE counts.calls IS NOT NULL AND tool_name <> ''
+    -- A key repeated inside one count string is added up: one row per (session, tool).
+    GROUP BY id, tool_name`);
+  await db.run(`
+    INSERT INTO ${BASE_SCHEMA}.stop_reasons
+    SELECT id, stop_reason, sum(count)
+    FROM (SELECT id, unnest(map_keys(stop_map)) AS stop_reason, unnest(map_values(stop_map)) AS count FROM valid)
+    WHERE count IS NOT NULL AND stop_reason <> ''
+    GROUP BY id, stop_reason`);
+  await db.run(`
+    INSERT INTO ${BASE_SCHEMA}.session_models
+    SELECT DISTINCT id, model
+    FROM (SELECT id, unnest(models_used) AS model FROM valid)
+    WHERE model IS NOT NULL AND model <> ''`);
+}
+
+/** The staged digests the loader could read (an unparsable line has none, and is staged again next time). */
+async function stagedDigests(db: WorkDb, passed: readonly string[], staged: number): Promise<string[]> {
+  const readable = (await db.value<number>(`SELECT count(digest)::DOUBLE FROM staging`)) ?? 0;
+  if (readable === staged && readable === passed.length) return [...passed];
+  const reader = await db.conn.runAndReadAll(`SELECT digest FROM staging WHERE digest IS NOT NULL`);
+  return reader.getRowsJson().map(([d]) => String(d));
+}
+
+/**
+ * Brings the base tables to the staged payload in one transaction, together with the ETag and
+ * scan_version it came with: readers of the working database never see a half load, and a failed
+ * load leaves the previous data and ETag in place.
+ *
+ * A full load replaces every row. A changed load deletes the sessions whose elements changed or
+ * went, and inserts the staged ones: it writes in proportion to what changed. Either way the
+ * element table ends up describing exactly the payload just loaded.
+ */
+export async function loadBaseTables(
+  db: WorkDb,
+  payload: StagedPayload & { passed: readonly string[] },
+  stamp: Omit<LoadStamp, 'sessionCount' | 'rejectedRows' | 'changed'>,
+  /**
+   * Called first inside the load's transaction, with the number of valid sessions: throwing rolls
+   * the load back before any table is touched (the shrink guard); statements it runs commit with it.
+   */
+  vet?: (sessions: number) => Promise<void>,
+): Promise<LoadResult> {
+  const full = payload.mode === 'full';
+  try {
+    await stage(db, payload.path);
+    await stageGone(db, full ? [] : payload.gone);
+    if (!full) await stageDirty(db);
+    const staged = (await db.value<number>(`SELECT count(*)::DOUBLE FROM staging`)) ?? 0;
+    const kept = full
+      ? 0
+      : ((await db.value<number>(
+          `SELECT count(*)::DOUBLE FROM ${DIGESTS_TABLE} WHERE problem IS NULL AND digest NOT IN (SELECT digest FROM gone)`,
+        )) ?? 0);
+    const fresh = (await db.value<number>(`SELECT count(*)::DOUBLE FROM staging WHERE problem IS NULL`)) ?? 0;
+    const sessions = kept + fresh;
+    if (payload.elements > 0 && sessions === 0) {
+      // Every row failing is upstream speaking a different format, not bad rows: keep what is published.
+      const why = await db.rows<{ problem: string }>(`SELECT DISTINCT problem FROM staging WHERE problem IS NOT NULL ORDER BY 1`);
+      const reasons = why.map((w) => w.problem);
+      if (payload.staged > staged) reasons.push('unparsable JSON');
+      throw new PayloadShapeError(`none of its ${payload.elements} sessions could be read (${reasons.join(', ')})`);
+    }
+    const result = await db.transaction(async () => {
       // Before the tables are replaced: a payload held back costs no more than its staging.
       await vet?.(sessions);
       await db.run(`CREATE OR REPLACE TEMP VIEW valid AS SELECT * FROM staging WHERE problem IS NULL`);
-      for (const table of BASE_TABLES) {
-        await db.run(`DELETE FROM ${BASE_SCHEMA}.${table}`);
+      let removed = 0;
+      if (full) {
+        for (const table of BASE_TABLES) await db.run(`DELETE FROM ${BASE_SCHEMA}.${table}`);
+        await db.run(`DELETE FROM ${DIGESTS_TABLE}`);
+      } else {
+        removed =
+          (await db.value<number>(
+            `SELECT count(*)::DOUBLE FROM ${BASE_SCHEMA}.sessions WHERE session_id IN (SELECT id FROM dirty) AND session_id NOT IN (SELECT id FROM valid)`,
+          )) ?? 0;
+        for (const table of BASE_TABLES) {
+          await db.run(`DELETE FROM ${BASE_SCHEMA}.${table} WHERE session_id IN (SELECT id FROM dirty)`);
+        }
+        await db.run(`DELETE FROM ${DIGESTS_TABLE} WHERE digest IN (SELECT digest FROM gone)`);
       }
+      await insertSessions(db);
       await db.run(`
-        INSERT INTO ${BASE_SCHEMA}.sessions
-        SELECT id, session_uuid, cwd, ${timestamp('started_at')}, ${timestamp('ended_at')},
-               message_count, user_message_count, assistant_message_count, last_prompt, source_file,
-               duration_ms, input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens,
-               parent_uuid, request_id, message_id, is_sidechain_count,
-               coalesce(list_filter(models_used, m -> m IS NOT NULL), []),
-               coalesce(list_filter(tools_used, t -> t IS NOT NULL), []),
-               -- An absent or empty count string is a session with no calls, not an error.
-               coalesce(tool_call_counts_json, '') = ''
-                 OR (tool_map IS NOT NULL AND NOT coalesce(list_bool_or(list_transform(map_values(tool_map), v -> v.calls IS NULL)), false)),
-               coalesce(stop_reason_counts_json, '') = ''
-                 OR (stop_map IS NOT NULL AND NOT coalesce(list_bool_or(list_transform(map_values(stop_map), v -> v IS NULL)), false))
-        FROM valid`);
-      await db.run(`
-        INSERT INTO ${BASE_SCHEMA}.session_repos
-        SELECT id, repo_id, repo_name, repo_path
-        FROM (SELECT id,
-                     TRY_CAST(r->>0 AS BIGINT) AS repo_id,
-                     r->>1 AS repo_name,
-                     r->>2 AS repo_path
-              FROM (SELECT id, unnest(repos) AS r FROM valid))
-        WHERE repo_id IS NOT NULL
-        -- A repo listed twice in one session keeps one row: the first name and path by value.
-        QUALIFY row_number() OVER (PARTITION BY id, repo_id ORDER BY repo_name NULLS LAST, repo_path NULLS LAST) = 1`);
-      await db.run(`
-        INSERT INTO ${BASE_SCHEMA}.tool_calls
-        SELECT id, tool_name, sum(counts.calls), sum(coalesce(counts.errors, 0))
-        FROM (SELECT id, unnest(map_keys(tool_map)) AS tool_name, unnest(map_values(tool_map)) AS counts FROM valid)
-        WHERE counts.calls IS NOT NULL AND tool_name <> ''
-        -- A key repeated inside one count string is added up: one row per (session, tool).
-        GROUP BY id, tool_name`);
-      await db.run(`
-        INSERT INTO ${BASE_SCHEMA}.stop_reasons
-        SELECT id, stop_reason, sum(count)
-        FROM (SELECT id, unnest(map_keys(stop_map)) AS stop_reason, unnest(map_values(stop_map)) AS count FROM valid)
-        WHERE count IS NOT NULL AND stop_reason <> ''
-        GROUP BY id, stop_reason`);
-      await db.run(`
-        INSERT INTO ${BASE_SCHEMA}.session_models
-        SELECT DISTINCT id, model
-        FROM (SELECT id, unnest(models_used) AS model FROM valid)
-        WHERE model IS NOT NULL AND model <> ''`);
-
-      const rejected = Math.max(0, elements - sessions);
-      await recordLoad(db, { ...stamp, sessionCount: sessions, rejectedRows: rejected });
-      return { sessions, rejected, rejectedBy };
+        INSERT INTO ${DIGESTS_TABLE}
+        SELECT DISTINCT ON (digest) digest, CASE WHEN problem IS NULL OR problem = 'duplicate id' THEN id END, problem
+        FROM staging WHERE digest IS NOT NULL`);
+      const rejectedBy: Record<string, number> = {};
+      const problems = await db.rows<{ problem: string; n: number }>(`
+        SELECT problem, count(*)::DOUBLE AS n FROM (
+          SELECT problem FROM ${DIGESTS_TABLE} WHERE problem IS NOT NULL
+          UNION ALL SELECT problem FROM staging WHERE digest IS NULL AND problem IS NOT NULL)
+        GROUP BY problem ORDER BY problem`);
+      for (const p of problems) rejectedBy[p.problem] = p.n;
+      if (payload.staged > staged) rejectedBy['unparsable JSON'] = payload.staged - staged;
+      const rejected = Math.max(0, payload.elements - sessions);
+      const changed = full || fresh > 0 || removed > 0;
+      await recordLoad(db, { ...stamp, sessionCount: sessions, rejectedRows: rejected, changed });
+      return { mode: payload.mode, staged: payload.staged, sessions, rejected, rejectedBy, written: fresh, removed, changed };
     });
+    const added = await stagedDigests(db, payload.passed, payload.staged);
+    return { ...result, digests: { added, removed: full ? [] : payload.gone } };
   } finally {
-    await db.run('DROP TABLE IF EXISTS temp.staging');
+    for (const table of ['staging', 'gone', 'dirty']) await db.run(`DROP TABLE IF EXISTS temp.${table}`);
     await db.run('DROP VIEW IF EXISTS temp.valid');
   }
 }

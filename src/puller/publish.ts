@@ -2,6 +2,7 @@ import { open, rename, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { stagingPath, type HomePaths } from '../shared/paths.js';
 import { META_SCHEMA, sqlLiteral } from '../shared/snapshot.js';
+import { DIGESTS_TABLE } from './element-index.js';
 import { HELD_TABLE } from './held-payload.js';
 import { recordPublished } from './state.js';
 import type { WorkDb } from './work-db.js';
@@ -43,7 +44,7 @@ export async function publishGeneration(db: WorkDb, paths: HomePaths, generation
   try {
     await db.run(`COPY FROM DATABASE "${db.catalogName}" TO ${SNAPSHOT_ALIAS}`);
     // The puller's own bookkeeping is not part of a generation.
-    await db.run(`DROP TABLE IF EXISTS ${SNAPSHOT_ALIAS}.${HELD_TABLE}`);
+    for (const table of [HELD_TABLE, DIGESTS_TABLE]) await db.run(`DROP TABLE IF EXISTS ${SNAPSHOT_ALIAS}.${table}`);
     await db.run(`UPDATE ${SNAPSHOT_ALIAS}.${META_SCHEMA}.meta SET generation = ?, published_at = now()`, [generation]);
     await db.run(`CHECKPOINT ${SNAPSHOT_ALIAS}`);
     // Nobody can open a file still attached read-write here: detach before it becomes visible.

@@ -17,6 +17,7 @@ import { loadPriceTable } from './prices.js';
 import { failedTick, Recorder, succeededTick } from './recorder.js';
 import { initialStatus, StatusWriter } from './status-writer.js';
 import { logTick } from './tick-log.js';
+import { ElementIndex } from './element-index.js';
 import { runTick, type TickReport } from './tick.js';
 import { checkTimezone, type ViewInputs } from './view-inputs.js';
 import { WorkDb } from './work-db.js';
@@ -63,6 +64,8 @@ export class Puller {
   private wake: (() => void) | null = null;
   /** The last tick failed because nothing answered at the upstream address. */
   private upstreamUnreachable = false;
+  /** The loaded payload's element digests, read once and kept up to date by each load. */
+  private readonly index = new ElementIndex();
 
   private constructor(
     readonly paths: HomePaths,
@@ -122,6 +125,7 @@ export class Puller {
     try {
       const report = await runTick({
         db: this.db,
+        index: this.index,
         agent: this.agent,
         paths: this.paths,
         catalog: this.opts.catalog,

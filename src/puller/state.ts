@@ -51,15 +51,17 @@ export interface LoadStamp {
   fingerprint: string;
   sessionCount: number;
   rejectedRows: number;
+  /** Whether the base tables changed (a new base_version, so views come due); false when only the payload's header did. */
+  changed: boolean;
 }
 
 /** Records a successful load; runs inside the load's transaction so ETag and data commit together. */
 export async function recordLoad(db: WorkDb, stamp: LoadStamp): Promise<void> {
   await db.run(
     `UPDATE ${META_SCHEMA}.meta
-     SET etag = ?, scan_version = ?, upstream_generated_at = ?, base_version = base_version + 1, loaded_at = now(),
+     SET etag = ?, scan_version = ?, upstream_generated_at = ?, base_version = base_version + CASE WHEN ? THEN 1 ELSE 0 END, loaded_at = now(),
          session_count = ?, rejected_rows = ?, schema_version = ?, payload_sha256 = ?`,
-    [stamp.etag, stamp.scanVersion, stamp.upstreamGeneratedAt, stamp.sessionCount, stamp.rejectedRows, SCHEMA_VERSION, stamp.fingerprint],
+    [stamp.etag, stamp.scanVersion, stamp.upstreamGeneratedAt, stamp.changed, stamp.sessionCount, stamp.rejectedRows, SCHEMA_VERSION, stamp.fingerprint],
   );
 }
 

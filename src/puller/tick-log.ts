@@ -15,6 +15,8 @@ export function logTick(logger: Logger, report: TickReport): void {
       scan_version: report.scanVersion,
       bytes: report.bytes,
       sessions: report.load?.sessions,
+      // How the load went: `changed` rewrote only the sessions whose elements changed.
+      load: report.load ? { mode: report.load.mode, staged: report.load.staged, written: report.load.written, removed: report.load.removed } : undefined,
       rejected: report.load?.rejected,
       rejected_by: report.load && report.load.rejected > 0 ? report.load.rejectedBy : undefined,
       repaired_surrogates: report.repairedSurrogates || undefined,
@@ -22,6 +24,7 @@ export function logTick(logger: Logger, report: TickReport): void {
       views_failed: report.views.filter((v) => v.status === 'failed').map((v) => v.name),
       phases_ms: Object.fromEntries(Object.entries(report.phases).map(([k, v]) => [k, Math.round(v)])),
       duration_ms: Math.round(report.durationMs),
+      write_bytes: report.writeBytes ?? undefined,
       peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
     },
     'tick',

@@ -6,7 +6,8 @@ import type { HomePaths } from '../shared/paths.js';
 import type { HeldPayload } from '../shared/status.js';
 import { fetchSessions, type FetchProgress, type FetchResult } from './fetch.js';
 import { clearHeld, heldPayloadReport, readHeld, recordHeld } from './held-payload.js';
-import { loadBaseTables, type LoadResult } from './load.js';
+import { ElementIndex } from './element-index.js';
+import { FullLoadNeeded, loadBaseTables, type LoadResult } from './load.js';
 import { materializeDueViews, type ViewOutcome } from './materialize.js';
 import { PayloadShapeError, type PayloadHeader } from './payload-splitter.js';
 import { publishGeneration } from './publish.js';
@@ -15,9 +16,12 @@ import { hasUnpublishedChanges, readState, rememberEtag, type PullerState } from
 import { UpstreamError, type UpstreamErrorClass } from './upstream-error.js';
 import { applyViewInputs, type ViewInputs } from './view-inputs.js';
 import type { WorkDb } from './work-db.js';
+import { writtenBytes } from './write-bytes.js';
 
 export interface TickDeps {
   db: WorkDb;
+  /** The digests of the loaded payload's elements, kept between ticks (see ElementIndex). */
+  index: ElementIndex;
   agent: Agent;
   paths: HomePaths;
   catalog: readonly ViewDefinition[];
@@ -55,6 +59,8 @@ export interface TickReport {
   /** What went wrong without failing the tick. */
   warnings: string[];
   durationMs: number;
+  /** Bytes the tick wrote to storage (/proc/self/io; null where the system does not say). */
+  writeBytes: number | null;
 }
 
 function integerField(header: PayloadHeader, key: string, required: boolean): number | null {
@@ -104,8 +110,8 @@ interface Taken {
  * What a 200 comes to: nothing when it is the payload already loaded (whatever its headers say),
  * held back when the guard says so, otherwise a load (committed with the guard's bookkeeping).
  */
-async function takePayload(deps: TickDeps, state: PullerState, fetched: Payload): Promise<Taken> {
-  const { db, paths } = deps;
+async function takePayload(deps: TickDeps, state: PullerState, fetched: Payload, full: boolean): Promise<Taken> {
+  const { db, paths, index } = deps;
   const scanVersion = integerField(fetched.header, 'scan_version', true);
   const generatedAt = integerField(fetched.header, 'generated_at', false);
   if (state.base_version > 0 && fetched.fingerprint === state.payload_sha256) {
@@ -117,10 +123,17 @@ async function takePayload(deps: TickDeps, state: PullerState, fetched: Payload)
   const prior = await readHeld(db);
   let acceptedShrink: TickReport['acceptedShrink'] = null;
   try {
+    const staged = {
+      path: paths.incoming,
+      elements: fetched.elements,
+      staged: fetched.staged,
+      passed: fetched.stagedDigests,
+      mode: full ? ('full' as const) : ('changed' as const),
+      gone: full ? [] : index.unseen(),
+    };
     const load = await loadBaseTables(
       db,
-      paths.incoming,
-      fetched.elements,
+      staged,
       { etag: fetched.etag, scanVersion, upstreamGeneratedAt: generatedAt, fingerprint: fetched.fingerprint },
       async (sessions) => {
         const verdict = judgePayload(
@@ -134,9 +147,15 @@ async function takePayload(deps: TickDeps, state: PullerState, fetched: Payload)
         if (prior) await clearHeld(db);
       },
     );
+    if (full) index.resetTo(load.digests.added);
+    else index.apply(load.digests.removed, load.digests.added);
     return { upstream: 'loaded', load, scanVersion, held: null, acceptedShrink };
   } catch (err) {
-    if (!(err instanceof HoldSignal)) throw err;
+    if (!(err instanceof HoldSignal)) {
+      // Whatever the load got to, the table is the truth: read it again next time.
+      if (!(err instanceof FullLoadNeeded)) index.reset();
+      throw err;
+    }
     const record = await recordHeld(db, {
       fingerprint: fetched.fingerprint,
       reasons: err.verdict.reasons,
@@ -157,6 +176,7 @@ async function takePayload(deps: TickDeps, state: PullerState, fetched: Payload)
  */
 export async function runTick(deps: TickDeps): Promise<TickReport> {
   const t0 = performance.now();
+  const written0 = await writtenBytes();
   const { db, paths } = deps;
   const state = await readState(db);
   let taken: Taken = { upstream: 'not-modified', load: null, scanVersion: state.scan_version, held: null, acceptedShrink: null };
@@ -171,39 +191,57 @@ export async function runTick(deps: TickDeps): Promise<TickReport> {
     mark = now;
   };
   try {
-    const fetched = await fetchSessions(deps.agent, {
-      baseUrl: deps.upstream.baseUrl,
-      etag: state.etag,
-      dest: paths.incoming,
-      maxBytes: deps.upstream.maxBytes,
-      retries: deps.upstream.retries,
-      deadlineMs: deps.upstream.deadlineSeconds * 1000,
-      paceWindowMs: deps.upstream.timeoutSeconds * 1000,
-      signal: deps.signal,
-      onProgress: deps.onProgress,
-      onRetry: deps.onRetry,
-    });
-    lap('fetch');
-    if (fetched.kind === 'not-modified') {
-      if (state.base_version === 0) throw notModifiedWithNothingLoaded(deps.upstream.baseUrl);
-      await clearHeld(db);
-    } else {
-      bytes = fetched.bytes;
+    await deps.index.ensureLoaded(db);
+    // Nothing to compare against (a first load, or a puller from before digests): stage everything.
+    let full = state.base_version === 0 || deps.index.size === 0;
+    let secondPass = false;
+    for (;;) {
+      const fetched = await fetchSessions(deps.agent, {
+        baseUrl: deps.upstream.baseUrl,
+        // A second, full pass must get the payload, not a 304.
+        etag: secondPass ? null : state.etag,
+        dest: paths.incoming,
+        stage: { index: deps.index, all: full },
+        maxBytes: deps.upstream.maxBytes,
+        retries: deps.upstream.retries,
+        deadlineMs: deps.upstream.deadlineSeconds * 1000,
+        paceWindowMs: deps.upstream.timeoutSeconds * 1000,
+        signal: deps.signal,
+        onProgress: deps.onProgress,
+        onRetry: deps.onRetry,
+      });
+      lap('fetch');
+      if (fetched.kind === 'not-modified') {
+        if (state.base_version === 0) throw notModifiedWithNothingLoaded(deps.upstream.baseUrl);
+        await clearHeld(db);
+        break;
+      }
+      bytes += fetched.bytes;
       repairedSurrogates = fetched.repairedSurrogates;
       if (fetched.rejectedEtag !== null) {
         warnings.push(
           `repo-recall sent an ETag that is not a valid entity tag (${JSON.stringify(fetched.rejectedEtag)}): it is not sent back, so every pull downloads the whole payload`,
         );
       }
-      taken = await takePayload(deps, state, fetched);
-      lap('load');
+      try {
+        taken = await takePayload(deps, state, fetched, full);
+        lap('load');
+        break;
+      } catch (err) {
+        if (!(err instanceof FullLoadNeeded) || full) throw err;
+        // Rare (upstream repeating a session id): download again and stage everything.
+        lap('load');
+        warnings.push(`${err.message}; downloaded the payload again for it`);
+        full = true;
+        secondPass = true;
+      }
     }
   } finally {
     await rm(paths.incoming, { force: true });
   }
 
   deps.signal?.throwIfAborted();
-  const baseVersion = taken.load ? state.base_version + 1 : state.base_version;
+  const baseVersion = taken.load?.changed ? state.base_version + 1 : state.base_version;
   await applyViewInputs(db, deps.inputs, state);
   const views = await materializeDueViews(db, deps.catalog, {
     baseVersion,
@@ -245,5 +283,6 @@ export async function runTick(deps: TickDeps): Promise<TickReport> {
     phases,
     warnings,
     durationMs: performance.now() - t0,
+    writeBytes: written0 === null ? null : ((await writtenBytes()) ?? written0) - written0,
   };
 }

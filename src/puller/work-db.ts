@@ -4,6 +4,7 @@ import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb
 import { BASE_DDL } from '../shared/base-tables.js';
 import { PullerLockedError } from '../shared/errors.js';
 import { META_DDL } from '../shared/snapshot.js';
+import { DIGESTS_DDL } from './element-index.js';
 import { HELD_DDL } from './held-payload.js';
 
 const LOCK_HOLDER = /Conflicting lock is held in .*? \(PID (\d+)\)/;
@@ -48,7 +49,7 @@ export class WorkDb {
     try {
       const reader = await conn.runAndReadAll('SELECT current_database()');
       const catalogName = String(reader.getRowsJson()[0]?.[0] ?? 'work');
-      for (const ddl of [...META_DDL, ...BASE_DDL, ...HELD_DDL]) await conn.run(ddl);
+      for (const ddl of [...META_DDL, ...BASE_DDL, ...HELD_DDL, ...DIGESTS_DDL]) await conn.run(ddl);
       return new WorkDb(instance, conn, path, catalogName);
     } catch (err) {
       conn.disconnectSync();

@@ -26,6 +26,13 @@ export interface GenerateOptions {
   messy?: boolean;
   /** unix seconds; default 1767225600 (2026-01-01T00:00:00Z) */
   generatedAt?: number;
+  /**
+   * Revision N of the same sessions (default 0: none): as a rescan after some work, about
+   * `revisedPercent` (default 1) of the sessions, picked by N, have more messages and tokens and a
+   * new last prompt; every other element is byte for byte what revision 0 sends.
+   */
+  revision?: number;
+  revisedPercent?: number;
 }
 
 export const DEFAULT_SEED = 1;
@@ -372,6 +379,9 @@ interface Context {
   repoPick: Weighted<Repo>;
   invalid: Map<number, InvalidKind>;
   surrogate: Set<number>;
+  revision: number;
+  /** Out of 2^32: an element is revised when its hash falls below. */
+  revisedBelow: number;
 }
 
 function normalize(opts: GenerateOptions): { n: number; seed: number; messy: boolean; generatedAt: number; scanVersion: number } {
@@ -439,7 +449,12 @@ function buildContext(opts: GenerateOptions): Context {
     weights[repoIdx] = 1 / Math.pow(rank + 1, 0.9);
   });
   const { invalid, surrogate } = planMessiness(n, seed, messy);
-  return { n, seed, messy, generatedAt, scanVersion, repos, repoPick: new Weighted(repos, weights), invalid, surrogate };
+  const revision = opts.revision ?? 0;
+  const revisedPercent = opts.revisedPercent ?? 1;
+  if (!Number.isInteger(revision) || revision < 0) throw new RangeError(`revision must be a non-negative integer, got ${String(revision)}`);
+  if (!(revisedPercent >= 0 && revisedPercent <= 100)) throw new RangeError(`revisedPercent must be 0..100, got ${String(revisedPercent)}`);
+  const revisedBelow = Math.floor((4294967296 * revisedPercent) / 100);
+  return { n, seed, messy, generatedAt, scanVersion, repos, repoPick: new Weighted(repos, weights), invalid, surrogate, revision, revisedBelow };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -691,8 +706,16 @@ function buildSession(ctx: Context, i: number, rng: Rng): { session: RecallSessi
   return { session, repos: repos.map((r) => [r.id, r.name, r.path]) };
 }
 
+const SALT_REVISION = 0x2468ace1;
+
 function elementText(ctx: Context, i: number, rng: Rng): string {
   const { session, repos } = buildSession(ctx, i, rng);
+  // After the element is built from the shared random stream, so that no other element moves.
+  if (ctx.revision > 0 && hash3(ctx.seed, i, (SALT_REVISION + ctx.revision) >>> 0) < ctx.revisedBelow) {
+    session.message_count += ctx.revision;
+    session.output_tokens += 100 * ctx.revision;
+    session.last_prompt = `revision ${ctx.revision}: ${session.last_prompt ?? ''}`;
+  }
   const kind = ctx.invalid.get(i);
   if (kind === undefined) return JSON.stringify({ session, repos });
   const broken: Record<string, unknown> = { ...session };

@@ -11,7 +11,7 @@
  *
  * The fake's own hooks, for another process (the soak test) or a person, live under /_control/ only:
  *   GET  /_control/state
- *   POST /_control/data     {"sessions": N, "seed": N, "messy": bool, "generatedAt": N, "scanVersion": N}
+ *   POST /_control/data     {"sessions": N, "seed": N, "messy": bool, "generatedAt": N, "scanVersion": N, "revision": N, "revisedPercent": N}
  *   POST /_control/fault    {"mode": "hang" | ... | null, "times": N, ...FaultOptions}
  *   POST /_control/payload  raw body: the exact JSON text to serve
  * Requests to /_control/ are not recorded in `requests` (which holds what a client of repo-recall sent).
@@ -79,6 +79,9 @@ export interface SetDataOptions {
   generatedAt?: number;
   /** default: one more than the current; lower goes backwards, as a repo-recall restarted on a fresh database would */
   scanVersion?: number;
+  /** default 0: a revision of the same sessions with about `revisedPercent` (default 1) of them changed (GenerateOptions.revision) */
+  revision?: number;
+  revisedPercent?: number;
 }
 
 export interface StartOptions {
@@ -338,7 +341,8 @@ class FakeRecallServer implements FakeRecall {
       const generatedAt = opts.generatedAt ?? this.settings.generatedAt;
       const version = opts.scanVersion ?? this.version + 1;
       const path = join(this.dataDir, `payload-${++this.serial}.json`);
-      const { bytes } = await writePayloadFile({ sessions: opts.sessions, seed, messy, generatedAt, scanVersion: version }, path);
+      const revision = { revision: opts.revision, revisedPercent: opts.revisedPercent };
+      const { bytes } = await writePayloadFile({ sessions: opts.sessions, seed, messy, generatedAt, scanVersion: version, ...revision }, path);
       this.settings = { seed, messy, generatedAt };
       this.install(version, path, bytes);
       this.data = { sessions: opts.sessions, seed, messy, generatedAt };
@@ -687,7 +691,11 @@ class FakeRecallServer implements FakeRecall {
         const messy = optBool(body, 'messy');
         const generatedAt = optInt(body, 'generatedAt', 0);
         const scanVersion = optInt(body, 'scanVersion', 0);
+        const revision = optInt(body, 'revision', 0);
+        const revisedPercent = typeof body.revisedPercent === 'number' ? body.revisedPercent : undefined;
         await this.setData({
+          ...(revision !== undefined && { revision }),
+          ...(revisedPercent !== undefined && { revisedPercent }),
           sessions,
           ...(seed !== undefined && { seed }),
           ...(messy !== undefined && { messy }),
