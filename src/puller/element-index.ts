@@ -19,6 +19,11 @@ export const DIGESTS_DDL = [
    )`,
 ];
 
+/** Whether the working database knows the loaded payload's elements (not before a first load, nor from a puller before digests). */
+export async function hasElementDigests(db: WorkDb): Promise<boolean> {
+  return (await db.value<boolean>(`SELECT EXISTS (SELECT 1 FROM ${DIGESTS_TABLE})`)) === true;
+}
+
 /**
  * The digests of the loaded payload's elements, held in memory between ticks so that the split
  * can tell a changed element from an unchanged one as it streams past. Each pass over a payload

@@ -20,8 +20,12 @@ export interface FetchOptions {
   etag: string | null;
   /** Where the staged sessions are written, one wrapped element per line (see ChangedLines). */
   dest: string;
-  /** What the loaded payload holds, so that unchanged elements are not staged; `all` stages every one. */
-  stage: { index: ElementIndex; all: boolean };
+  /**
+   * What the loaded payload holds, so that unchanged elements are not staged. `prepare` is called
+   * when a body comes (a 304 never pays for it): it readies the index and says whether to stage
+   * every element instead (a full load).
+   */
+  stage: { index: ElementIndex; prepare: () => Promise<{ all: boolean }> };
   maxBytes: number;
   retries: number;
   /** The whole fetch, every attempt and every wait between them, ends after this many ms. */
@@ -55,7 +59,9 @@ export type FetchResult =
       fingerprint: string;
       header: PayloadHeader;
       elements: number;
-      /** Elements written to the staging file: the changed ones, or all with `stage.all`. */
+      /** Whether every element was staged (a full load), or only those the index did not hold. */
+      stagedAll: boolean;
+      /** Elements written to the staging file. */
       staged: number;
       /** Their digests, in order. */
       stagedDigests: string[];
@@ -194,6 +200,7 @@ async function attempt(agent: Agent, opts: FetchOptions, signal: AbortSignal, tr
   const etag = validEntityTag(rawEtag);
   const rejectedEtag = etag === null && rawEtag !== undefined ? String(rawEtag).slice(0, 80) : null;
   const total = Number.isFinite(length) ? length : null;
+  const { all } = await opts.stage.prepare();
   const report = opts.onProgress;
   track.phase = 'receiving';
   const split = new SplitToLines(opts.maxBytes, (bytes, sessions) => {
@@ -208,7 +215,7 @@ async function attempt(agent: Agent, opts: FetchOptions, signal: AbortSignal, tr
   });
   // Judged on whole windows of an unfinished body only: the last bytes are in, whatever the disk does.
   body.once('end', stopPace);
-  const changed = new ChangedLines(opts.stage.index, opts.stage.all);
+  const changed = new ChangedLines(opts.stage.index, all);
   try {
     await pipeline(body, split, changed, createWriteStream(opts.dest));
   } catch (err) {
@@ -224,6 +231,7 @@ async function attempt(agent: Agent, opts: FetchOptions, signal: AbortSignal, tr
     fingerprint: split.hash.digest('hex'),
     header: split.splitter.header,
     elements: split.splitter.elements,
+    stagedAll: all,
     staged: changed.written,
     stagedDigests: changed.passed,
     repairedSurrogates: split.splitter.repairedSurrogates,

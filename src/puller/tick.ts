@@ -1,12 +1,11 @@
 import { rm } from 'node:fs/promises';
 import type { Agent } from 'undici';
 import type { ViewDefinition } from '../shared/catalog/index.js';
-import { errorMessage } from '../shared/errors.js';
 import type { HomePaths } from '../shared/paths.js';
 import type { HeldPayload } from '../shared/status.js';
 import { fetchSessions, type FetchProgress, type FetchResult } from './fetch.js';
 import { clearHeld, heldPayloadReport, readHeld, recordHeld } from './held-payload.js';
-import { ElementIndex } from './element-index.js';
+import { hasElementDigests, type ElementIndex } from './element-index.js';
 import { FullLoadNeeded, loadBaseTables, type LoadResult } from './load.js';
 import { materializeDueViews, type ViewOutcome } from './materialize.js';
 import { PayloadShapeError, type PayloadHeader } from './payload-splitter.js';
@@ -54,13 +53,13 @@ export interface TickReport {
   held: HeldPayload | null;
   /** A suspicious payload loaded anyway: it repeated enough, or `--accept-shrink` said so. */
   acceptedShrink: Extract<Verdict, { kind: 'accept' }>['overrode'];
-  /** Where the time went, in ms: fetch (download + split), load, views, publish, then the checkpoint after it. */
+  /** Where the time went, in ms: fetch (download + split), load, views, checkpoint (of the working database), publish (its copy). */
   phases: { fetch: number; load: number; views: number; publish: number; checkpoint: number };
   /** What went wrong without failing the tick. */
   warnings: string[];
   durationMs: number;
-  /** Bytes the tick wrote to storage (/proc/self/io; null where the system does not say). */
-  writeBytes: number | null;
+  /** Bytes the tick wrote to storage, in all and by phase (/proc/self/io; null where the system does not say). */
+  writeBytes: { total: number; phases: TickReport['phases'] } | null;
 }
 
 function integerField(header: PayloadHeader, key: string, required: boolean): number | null {
@@ -110,7 +109,8 @@ interface Taken {
  * What a 200 comes to: nothing when it is the payload already loaded (whatever its headers say),
  * held back when the guard says so, otherwise a load (committed with the guard's bookkeeping).
  */
-async function takePayload(deps: TickDeps, state: PullerState, fetched: Payload, full: boolean): Promise<Taken> {
+async function takePayload(deps: TickDeps, state: PullerState, fetched: Payload): Promise<Taken> {
+  const full = fetched.stagedAll;
   const { db, paths, index } = deps;
   const scanVersion = integerField(fetched.header, 'scan_version', true);
   const generatedAt = integerField(fetched.header, 'generated_at', false);
@@ -185,23 +185,33 @@ export async function runTick(deps: TickDeps): Promise<TickReport> {
   const phases = { fetch: 0, load: 0, views: 0, publish: 0, checkpoint: 0 };
   const warnings: string[] = [];
   let mark = performance.now();
-  const lap = (phase: keyof typeof phases) => {
+  const phaseWrites = { fetch: 0, load: 0, views: 0, publish: 0, checkpoint: 0 };
+  let writeMark = written0;
+  const lap = async (phase: keyof typeof phases) => {
     const now = performance.now();
     phases[phase] += now - mark;
     mark = now;
+    const written = writeMark === null ? null : await writtenBytes();
+    if (written !== null && writeMark !== null) {
+      phaseWrites[phase] += written - writeMark;
+      writeMark = written;
+    }
   };
   try {
-    await deps.index.ensureLoaded(db);
-    // Nothing to compare against (a first load, or a puller from before digests): stage everything.
-    let full = state.base_version === 0 || deps.index.size === 0;
     let secondPass = false;
+    const prepare = async () => {
+      // Nothing to compare against (a first load, or a puller from before digests): stage everything.
+      if (secondPass || state.base_version === 0 || !(await hasElementDigests(db))) return { all: true };
+      await deps.index.ensureLoaded(db);
+      return { all: false };
+    };
     for (;;) {
       const fetched = await fetchSessions(deps.agent, {
         baseUrl: deps.upstream.baseUrl,
         // A second, full pass must get the payload, not a 304.
         etag: secondPass ? null : state.etag,
         dest: paths.incoming,
-        stage: { index: deps.index, all: full },
+        stage: { index: deps.index, prepare },
         maxBytes: deps.upstream.maxBytes,
         retries: deps.upstream.retries,
         deadlineMs: deps.upstream.deadlineSeconds * 1000,
@@ -210,7 +220,7 @@ export async function runTick(deps: TickDeps): Promise<TickReport> {
         onProgress: deps.onProgress,
         onRetry: deps.onRetry,
       });
-      lap('fetch');
+      await lap('fetch');
       if (fetched.kind === 'not-modified') {
         if (state.base_version === 0) throw notModifiedWithNothingLoaded(deps.upstream.baseUrl);
         await clearHeld(db);
@@ -224,15 +234,14 @@ export async function runTick(deps: TickDeps): Promise<TickReport> {
         );
       }
       try {
-        taken = await takePayload(deps, state, fetched, full);
-        lap('load');
+        taken = await takePayload(deps, state, fetched);
+        await lap('load');
         break;
       } catch (err) {
-        if (!(err instanceof FullLoadNeeded) || full) throw err;
+        if (!(err instanceof FullLoadNeeded) || fetched.stagedAll) throw err;
         // Rare (upstream repeating a session id): download again and stage everything.
-        lap('load');
+        await lap('load');
         warnings.push(`${err.message}; downloaded the payload again for it`);
-        full = true;
         secondPass = true;
       }
     }
@@ -251,22 +260,21 @@ export async function runTick(deps: TickDeps): Promise<TickReport> {
     ignoreIntervals: deps.ignoreIntervals,
     signal: deps.signal,
   });
-  lap('views');
+  await lap('views');
   // Also what an earlier tick loaded or materialized but failed to publish.
   const changed = await hasUnpublishedChanges(db);
   let generation = state.generation;
   let published: TickReport['published'] = null;
   deps.signal?.throwIfAborted();
   if (changed && baseVersion > 0) {
+    // Folds the tick's WAL into the working database, which the publish then copies (timed apart).
+    await db.run('CHECKPOINT');
+    await lap('checkpoint');
     const file = await publishGeneration(db, paths, state.generation + 1);
     generation = file.generation;
     // A 304 tick publishes what an earlier load left (views come due): that load's sessions.
     published = { bytes: file.bytes, sessions: taken.load?.sessions ?? state.session_count };
-    lap('publish');
-    // Fold the load into the file now that readers have it, so the WAL never piles up loads. The
-    // generation is out already: a failure here is a warning (the next tick checkpoints again).
-    await db.run('CHECKPOINT').catch((err: unknown) => warnings.push(`checkpoint after publishing failed: ${errorMessage(err)}`));
-    lap('checkpoint');
+    await lap('publish');
   }
   return {
     outcome: generation !== state.generation ? 'published' : taken.held ? 'held' : 'unchanged',
@@ -283,6 +291,6 @@ export async function runTick(deps: TickDeps): Promise<TickReport> {
     phases,
     warnings,
     durationMs: performance.now() - t0,
-    writeBytes: written0 === null ? null : ((await writtenBytes()) ?? written0) - written0,
+    writeBytes: written0 === null ? null : { total: ((await writtenBytes()) ?? written0) - written0, phases: phaseWrites },
   };
 }

@@ -30,7 +30,7 @@ export class WorkDb {
     let instance: DuckDBInstance;
     try {
       // A high checkpoint threshold keeps a load's COMMIT to a WAL append; the tick checkpoints
-      // after publishing, off the path to the new generation.
+      // once, before the publish copies the file.
       instance = await DuckDBInstance.create(path, { preserve_insertion_order: 'false', checkpoint_threshold: '1GB' });
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
