@@ -31,6 +31,7 @@ export async function writeRealisticPullerMetrics(home: string, ticks = 500): Pr
       sessions: failed ? null : 100_000,
       rejected: failed ? null : i % 5,
       bytes: failed ? null : 125_000_000,
+      writeBytes: failed ? null : 140_000_000,
       views: failed ? [] : CATALOG.map((v, j) => ({ name: v.name, status: 'materialized' as const, rowCount: 1000, durationMs: 1 + ((i + j) % 300), error: null })),
       generation: Math.floor(i / 3) + 1,
       consecutiveFailures: failures,

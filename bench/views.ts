@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { ChangedLines } from '../src/puller/changed-lines.js';
 import { ElementIndex } from '../src/puller/element-index.js';
 import { loadBaseTables } from '../src/puller/load.js';
+import { stageFile } from '../src/puller/staging.js';
 import { materializeDueViews, type ViewOutcome } from '../src/puller/materialize.js';
 import { PayloadSplitter } from '../src/puller/payload-splitter.js';
 import { loadPriceTable } from '../src/puller/prices.js';
@@ -88,7 +89,8 @@ const bench: BenchModule = {
       const inputs: ViewInputs = { timezone: 'America/Los_Angeles', prices: await loadPriceTable(null) };
       const state = await readState(db);
       const t0 = performance.now();
-      const load = await loadBaseTables(db, { path: ndjson, mode: 'full', gone: [], ...staged }, { etag: '"1"', scanVersion: 1, upstreamGeneratedAt: null, fingerprint: 'bench' });
+      await stageFile(db, ndjson, true);
+      const load = await loadBaseTables(db, { mode: 'full', gone: [], ...staged }, { etag: '"1"', scanVersion: 1, upstreamGeneratedAt: null, fingerprint: 'bench' });
       const loadMs = performance.now() - t0;
       await applyViewInputs(db, inputs, state);
       const toolRows = (await db.value<number>('SELECT count(*)::DOUBLE FROM base.tool_calls')) ?? 0;

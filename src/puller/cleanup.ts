@@ -26,13 +26,11 @@ export async function removeLeftovers(paths: HomePaths): Promise<string[]> {
     await rm(join(paths.pullerDir, name), { force: true });
     removed.push(name);
   }
-  for (const file of [paths.incoming]) {
-    try {
-      await rm(file);
-      removed.push(file);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
+  for (const name of await readdir(paths.pullerDir).catch(() => [] as string[])) {
+    // The staged payload's parts (incoming.<n>.ndjson), and incoming.ndjson of an older puller.
+    if (!/^incoming(\.\d+)?\.ndjson$/.test(name)) continue;
+    await rm(join(paths.pullerDir, name), { force: true });
+    removed.push(join(paths.pullerDir, name));
   }
   return removed;
 }

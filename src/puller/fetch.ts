@@ -1,7 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { rm } from 'node:fs/promises';
-import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { Transform, type Readable, type TransformCallback, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, request } from 'undici';
@@ -18,8 +16,11 @@ export interface FetchOptions {
   baseUrl: string;
   /** The ETag of the data we hold, sent as If-None-Match. */
   etag: string | null;
-  /** Where the staged sessions are written, one wrapped element per line (see ChangedLines). */
-  dest: string;
+  /**
+   * Where the staged sessions go, one wrapped element per line (see ChangedLines): a fresh sink
+   * per attempt, settled (nothing of it running) before the fetch goes on after a failure.
+   */
+  stageTo: () => Writable & { settled(): Promise<void> };
   /**
    * What the loaded payload holds, so that unchanged elements are not staged. `prepare` is called
    * when a body comes (a 304 never pays for it): it readies the index and says whether to stage
@@ -216,10 +217,12 @@ async function attempt(agent: Agent, opts: FetchOptions, signal: AbortSignal, tr
   // Judged on whole windows of an unfinished body only: the last bytes are in, whatever the disk does.
   body.once('end', stopPace);
   const changed = new ChangedLines(opts.stage.index, all);
+  const sink = opts.stageTo();
   try {
-    await pipeline(body, split, changed, createWriteStream(opts.dest));
+    await pipeline(body, split, changed, sink);
   } catch (err) {
-    await rm(opts.dest, { force: true });
+    sink.destroy();
+    await sink.settled();
     throw describeNetworkError(err, opts.baseUrl);
   } finally {
     stopPace();

@@ -1,42 +1,16 @@
 import { BASE_TABLES } from '../shared/base-tables.js';
 import { BASE_SCHEMA, sqlLiteral } from '../shared/snapshot.js';
 import { PayloadShapeError } from './payload-splitter.js';
+import { dropStaging } from './staging.js';
 import { DIGESTS_TABLE } from './element-index.js';
 import { recordLoad, type LoadStamp } from './state.js';
 import type { WorkDb } from './work-db.js';
 
-/** How upstream's session object is read; a value of the wrong type becomes NULL, then validation decides. */
-const SESSION_TYPE = `STRUCT(
-  id BIGINT, session_uuid VARCHAR, cwd VARCHAR, started_at BIGINT, ended_at BIGINT,
-  message_count BIGINT, user_message_count BIGINT, assistant_message_count BIGINT,
-  last_prompt VARCHAR, source_file VARCHAR, duration_ms BIGINT,
-  input_tokens BIGINT, output_tokens BIGINT, cache_read_tokens BIGINT, cache_creation_tokens BIGINT,
-  parent_uuid VARCHAR, request_id VARCHAR, message_id VARCHAR, is_sidechain_count BIGINT,
-  models_used VARCHAR[], tools_used VARCHAR[],
-  tool_call_counts_json VARCHAR, stop_reason_counts_json VARCHAR)`;
-
-/** The fields a session cannot be loaded without (upstream never sends them as null). */
-const REQUIRED = [
-  'id',
-  'session_uuid',
-  'source_file',
-  'message_count',
-  'user_message_count',
-  'assistant_message_count',
-  'input_tokens',
-  'output_tokens',
-  'cache_read_tokens',
-  'cache_creation_tokens',
-  'is_sidechain_count',
-] as const;
-
-/** What the split left in the staging file, and how it relates to what is loaded. */
+/** What the fetch staged into `temp.staging` (see staging.ts), and how it relates to what is loaded. */
 export interface StagedPayload {
-  /** The staging file: one `{"d":"<digest>","e":<element>}` line per staged element. */
-  path: string;
   /** Elements in the payload. */
   elements: number;
-  /** Lines in the staging file. */
+  /** Elements staged (lines the staging files held). */
   staged: number;
   /**
    * `full`: every element is staged and replaces everything loaded. `changed`: only the elements
@@ -81,29 +55,8 @@ function timestamp(expr: string): string {
   return `CASE WHEN ${expr} BETWEEN 0 AND 253402300799 THEN make_timestamp(${expr} * 1000000) END`;
 }
 
-const ELEMENT_TYPE = `STRUCT(session ${SESSION_TYPE}, repos JSON[])`.replace(/\s+/g, ' ');
-
-/** One pass over the staging file: DuckDB reads the lines in parallel and parses the count strings here too. */
-async function stage(db: WorkDb, path: string): Promise<void> {
-  const missingRequired = REQUIRED.map((f) => `session.${f} IS NULL`).join(' OR ');
-  await db.run(`
-    CREATE OR REPLACE TEMP TABLE staging AS
-    SELECT digest,
-           session.*,
-           repos,
-           CASE WHEN session IS NULL THEN 'not a session object'
-                WHEN ${missingRequired} THEN 'a required field is missing or has the wrong type'
-           END AS problem,
-           TRY_CAST(CASE WHEN json_valid(session.tool_call_counts_json) THEN session.tool_call_counts_json END::JSON
-                    AS MAP(VARCHAR, STRUCT(calls BIGINT, errors BIGINT))) AS tool_map,
-           TRY_CAST(CASE WHEN json_valid(session.stop_reason_counts_json) THEN session.stop_reason_counts_json END::JSON
-                    AS MAP(VARCHAR, BIGINT)) AS stop_map
-    FROM (SELECT d AS digest, e.session AS session, e.repos AS repos
-          FROM read_json(${sqlLiteral(path)},
-                         format = 'newline_delimited',
-                         ignore_errors = true,
-                         maximum_object_size = 268435456,
-                         columns = {d: 'VARCHAR', e: '${ELEMENT_TYPE}'}))`);
+/** Settles repeated ids among the staged rows (after the staging sink has filled `temp.staging`). */
+async function markDuplicates(db: WorkDb): Promise<void> {
   const duplicates =
     (await db.value<number>(`SELECT (count(*) - count(DISTINCT id))::DOUBLE FROM staging WHERE problem IS NULL`)) ?? 0;
   if (duplicates > 0) {
@@ -223,7 +176,7 @@ export async function loadBaseTables(
 ): Promise<LoadResult> {
   const full = payload.mode === 'full';
   try {
-    await stage(db, payload.path);
+    await markDuplicates(db);
     await stageGone(db, full ? [] : payload.gone);
     if (!full) await stageDirty(db);
     const staged = (await db.value<number>(`SELECT count(*)::DOUBLE FROM staging`)) ?? 0;
@@ -280,7 +233,8 @@ export async function loadBaseTables(
     const added = await stagedDigests(db, payload.passed, payload.staged);
     return { ...result, digests: { added, removed: full ? [] : payload.gone } };
   } finally {
-    for (const table of ['staging', 'gone', 'dirty']) await db.run(`DROP TABLE IF EXISTS temp.${table}`);
+    await dropStaging(db);
+    for (const table of ['gone', 'dirty']) await db.run(`DROP TABLE IF EXISTS temp.${table}`);
     await db.run('DROP VIEW IF EXISTS temp.valid');
   }
 }

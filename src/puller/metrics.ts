@@ -25,6 +25,8 @@ export interface TickFigures {
   sessions: number | null;
   rejected: number | null;
   bytes: number | null;
+  /** Bytes the tick made the system write to storage; null where the system does not say. */
+  writeBytes: number | null;
   views: readonly ViewOutcome[];
   /** The generation published after the tick; null while none is. */
   generation: number | null;
@@ -56,6 +58,11 @@ export class PullerMetrics {
   });
   private readonly rowsLoaded = new Counter({ name: `${PREFIX}rows_loaded_total`, help: 'Sessions loaded from upstream payloads.', registers: [this.registry] });
   private readonly rowsRejected = new Counter({ name: `${PREFIX}rows_rejected_total`, help: 'Payload rows skipped as invalid.', registers: [this.registry] });
+  private readonly bytesWritten = new Counter({
+    name: `${PREFIX}bytes_written_total`,
+    help: 'Bytes the ticks that did not fail made the system write to storage (Linux /proc/self/io; 0 elsewhere).',
+    registers: [this.registry],
+  });
   private readonly bytesPulled = new Counter({ name: `${PREFIX}bytes_pulled_total`, help: 'Payload bytes received from upstream by ticks that did not fail.', registers: [this.registry] });
   private readonly upstreamErrors = new Counter({
     name: `${PREFIX}upstream_errors_total`,
@@ -119,6 +126,7 @@ export class PullerMetrics {
     this.rowsLoaded.inc(f.sessions ?? 0);
     this.rowsRejected.inc(f.rejected ?? 0);
     this.bytesPulled.inc(f.bytes ?? 0);
+    this.bytesWritten.inc(f.writeBytes ?? 0);
     for (const view of f.views) {
       // Only the catalog's names: a label value never comes from anywhere else.
       if (!this.views.has(view.name)) continue;

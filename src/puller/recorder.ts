@@ -32,6 +32,7 @@ export function succeededTick(report: TickReport, finishedAt: Date): FinishedTic
     sessions: report.load?.sessions ?? null,
     rejected: report.load?.rejected ?? null,
     bytes: report.bytes,
+    writeBytes: report.writeBytes?.total ?? null,
     views: report.views,
     consecutiveFailures: 0,
     // Held back, the data readers have is not known to be current (as status.json's last_success_at).
@@ -57,6 +58,7 @@ export function failedTick(t: {
     sessions: null,
     rejected: null,
     bytes: null,
+    writeBytes: null,
     views: [],
     consecutiveFailures: t.failures,
     succeededAt: null,

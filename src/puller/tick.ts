@@ -1,4 +1,3 @@
-import { rm } from 'node:fs/promises';
 import type { Agent } from 'undici';
 import type { ViewDefinition } from '../shared/catalog/index.js';
 import type { HomePaths } from '../shared/paths.js';
@@ -15,6 +14,7 @@ import { hasUnpublishedChanges, readState, rememberEtag, type PullerState } from
 import { UpstreamError, type UpstreamErrorClass } from './upstream-error.js';
 import { applyViewInputs, type ViewInputs } from './view-inputs.js';
 import type { WorkDb } from './work-db.js';
+import { dropStaging, StagingSink } from './staging.js';
 import { writtenBytes } from './write-bytes.js';
 
 export interface TickDeps {
@@ -124,7 +124,6 @@ async function takePayload(deps: TickDeps, state: PullerState, fetched: Payload)
   let acceptedShrink: TickReport['acceptedShrink'] = null;
   try {
     const staged = {
-      path: paths.incoming,
       elements: fetched.elements,
       staged: fetched.staged,
       passed: fetched.stagedDigests,
@@ -210,7 +209,7 @@ export async function runTick(deps: TickDeps): Promise<TickReport> {
         baseUrl: deps.upstream.baseUrl,
         // A second, full pass must get the payload, not a 304.
         etag: secondPass ? null : state.etag,
-        dest: paths.incoming,
+        stageTo: () => new StagingSink(db, paths.incoming),
         stage: { index: deps.index, prepare },
         maxBytes: deps.upstream.maxBytes,
         retries: deps.upstream.retries,
@@ -246,7 +245,8 @@ export async function runTick(deps: TickDeps): Promise<TickReport> {
       }
     }
   } finally {
-    await rm(paths.incoming, { force: true });
+    // Held back, identical or failed: what was staged is not needed any more.
+    await dropStaging(db);
   }
 
   deps.signal?.throwIfAborted();
