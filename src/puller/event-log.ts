@@ -1,6 +1,6 @@
 import { appendFile, mkdir, open, rename, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { endOfEventLog, type NewPullerEvent, type PullerEvent } from '../shared/events.js';
+import { endOfEventLog, openEventLogIfExists, type NewPullerEvent, type PullerEvent } from '../shared/events.js';
 
 /**
  * Writes the puller's event log (the format and its rules: src/shared/events.ts). Appends are
@@ -67,13 +67,8 @@ export class EventLog {
 
 /** The id of the last whole event of a file; null when it holds none. */
 async function idOfLastEvent(path: string): Promise<number | null> {
-  let handle;
-  try {
-    handle = await open(path, 'r');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
-  }
+  const handle = await openEventLogIfExists(path);
+  if (handle === null) return null;
   try {
     return (await endOfEventLog(handle, (await handle.stat()).size)).lastId;
   } finally {

@@ -1,4 +1,4 @@
-import { readFile, type FileHandle } from 'node:fs/promises';
+import { open, readFile, type FileHandle } from 'node:fs/promises';
 import { z } from 'zod';
 import { isoTime } from './status.js';
 
@@ -138,6 +138,16 @@ export async function readEventLog(paths: { events: string; eventsRotated: strin
 }
 
 /** The offset after the last newline of a file and the last event before it, read backwards. */
+/** A log file opened for reading, or null when it does not exist (not written yet, or rotated away). */
+export async function openEventLogIfExists(path: string): Promise<FileHandle | null> {
+  try {
+    return await open(path, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
 export async function endOfEventLog(handle: FileHandle, size: number): Promise<{ offset: number; lastId: number | null }> {
   const chunk = 64 * 1024;
   let offset: number | null = null;

@@ -1,8 +1,8 @@
 import { watch, type FSWatcher, type Stats } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { errorMessage } from '../../shared/errors.js';
-import { endOfEventLog, parseEventLines, readEventLog, type EventEnvelope } from '../../shared/events.js';
+import { endOfEventLog, openEventLogIfExists, parseEventLines, readEventLog, type EventEnvelope } from '../../shared/events.js';
 import type { Logger } from '../../shared/logger.js';
 
 /**
@@ -44,15 +44,6 @@ interface Position {
 }
 
 const identity = (st: Stats): string => `${st.dev}:${st.ino}:${st.birthtimeMs}`;
-
-async function openIfExists(path: string): Promise<FileHandle | null> {
-  try {
-    return await open(path, 'r');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
-  }
-}
 
 /** The events of the whole lines in [offset, size) of a file; advances `pos.offset` past them. */
 async function readForward(handle: FileHandle, pos: Position, size: number): Promise<EventEnvelope[]> {
@@ -131,7 +122,7 @@ export class EventTail {
   private async pollOnce(): Promise<void> {
     if (this.stopped) return;
     this.ensureWatcher();
-    const current = await openIfExists(this.opts.paths.events);
+    const current = await openEventLogIfExists(this.opts.paths.events);
     try {
       // No current file: between a rotation's rename and the next append, or no log at all.
       if (!current) return await this.drainRotated();
@@ -156,7 +147,7 @@ export class EventTail {
    */
   private async drainRotated(): Promise<void> {
     if (!this.pos) return;
-    const rotated = await openIfExists(this.opts.paths.eventsRotated);
+    const rotated = await openEventLogIfExists(this.opts.paths.eventsRotated);
     if (!rotated) return;
     try {
       const st = await rotated.stat();
@@ -202,7 +193,7 @@ export class EventTail {
 
   /** Positions at the end of the log as it is now (the current file, else the rotated one). */
   private async seekEnd(): Promise<void> {
-    const current = await openIfExists(this.opts.paths.events);
+    const current = await openEventLogIfExists(this.opts.paths.events);
     let lastId: number | null = null;
     try {
       if (current) {
@@ -217,7 +208,7 @@ export class EventTail {
       await current?.close();
     }
     if (lastId === null) {
-      const rotated = await openIfExists(this.opts.paths.eventsRotated);
+      const rotated = await openEventLogIfExists(this.opts.paths.eventsRotated);
       try {
         if (rotated) lastId = (await endOfEventLog(rotated, (await rotated.stat()).size)).lastId;
       } finally {
