@@ -43,6 +43,15 @@ export async function fetchText(url: string, headers: Record<string, string> = {
   return { status: res.statusCode, text, etag: String(res.headers.etag ?? ''), generation: Number(res.headers['x-lattice-generation'] ?? 0), headers: own };
 }
 
+/** Whether a /healthz body says a generation is served (a 503 does too, when the data is stale). */
+function servesAGeneration(body: string): boolean {
+  try {
+    return typeof (JSON.parse(body) as { generation?: unknown }).generation === 'number';
+  } catch {
+    return false;
+  }
+}
+
 async function freePort(): Promise<number> {
   const server = createServer();
   server.listen(0, '127.0.0.1');
@@ -75,7 +84,8 @@ export async function startReadsRig(sessions: number, name: string): Promise<Rea
       const url = `http://127.0.0.1:${port}`;
       const deadline = Date.now() + 60_000;
       for (;;) {
-        const ok = await fetchText(`${url}/healthz`).then((r) => r.status === 200, () => false);
+        // Serving, whatever the verdict: stale data (the bench's home is not refreshed) answers 503 `failing`.
+        const ok = await fetchText(`${url}/healthz`).then((r) => r.status === 200 || (r.status === 503 && servesAGeneration(r.text)), () => false);
         if (ok) return url;
         if (!reads.running || Date.now() > deadline) throw new Error(`serve-reads ${extraArgs.join(' ')} did not answer on ${url}\n${reads.stderr}`);
         await new Promise((resolve) => setTimeout(resolve, 50));
