@@ -33,7 +33,7 @@ interface TickLine {
 const toPublish = (t: TickLine) => t.duration_ms - t.phases_ms.checkpoint;
 
 /** The fake upstream in its own process, as repo-recall would be: it must not share our event loop. */
-async function startUpstream(dir: string): Promise<{ url: string; setData(sessions: number, seed: number, messy: boolean): Promise<number>; stop(): Promise<void> }> {
+export async function startUpstream(dir: string): Promise<{ url: string; setData(sessions: number, seed: number, messy: boolean): Promise<number>; stop(): Promise<void> }> {
   const child = new Daemon(
     spawn(process.execPath, [resolve(import.meta.dirname, '../test/fake-recall/main.js'), '--port', '0', '--sessions', '10', '--data-dir', join(dir, 'recall')], {
       stdio: ['ignore', 'pipe', 'pipe'],
