@@ -80,6 +80,7 @@ interface TickLine {
 
 interface PullResult {
   tick: TickLine;
+  viewsFailed: Array<{ name: string; error: string }>;
   wallMs: number;
   /** Before the tick: node's start, DuckDB's open, the start-up checks. */
   startup: { ms: number; peakMb: number | null };
@@ -100,7 +101,8 @@ async function pull(home: string, url: string): Promise<PullResult> {
   const rss = sampleRss(child.pid!);
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  child.stdout.resume();
+  let stdout = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   const [code] = (await once(child, 'exit')) as [number | null];
   const wallMs = Date.now() - t0;
   await rss.stop();
@@ -121,8 +123,11 @@ async function pull(home: string, url: string): Promise<PullResult> {
     return { phase, ms: tick.phases_ms[phase], peakMb: peakMb(rss.samples, from, mark) };
   });
   const status = await readPullerStatus(homePaths(home).status);
+  // `pull --json` prints its outcome on stdout: the failed views with their errors.
+  const outcome = JSON.parse(stdout) as { views_failed: Array<{ name: string; error: string }> };
   return {
     tick,
+    viewsFailed: outcome.views_failed,
     wallMs,
     startup: { ms: tickStart - t0, peakMb: peakMb(rss.samples, t0, tickStart) },
     phases,
@@ -135,6 +140,8 @@ interface ServeResult {
   listeningMs: number;
   firstAnswerMs: number;
   firstAnswerBytes: number;
+  /** The first answer was not a 200: its status and error code. */
+  refused: string | null;
   peakMb: number | null;
   duckdb: { memory_limit: unknown; threads: unknown };
 }
@@ -155,15 +162,25 @@ async function serve(home: string): Promise<ServeResult> {
     const url = daemon.logLines().find((l) => l.msg === 'listening')!.url as string;
     let firstAnswerMs = 0;
     let firstAnswerBytes = 0;
+    let refused: string | null = null;
     for (;;) {
       const res = await request(`${url}${FIRST_VIEW}`, { headersTimeout: 600_000, bodyTimeout: 600_000 });
       const body = await res.body.arrayBuffer();
-      if (res.statusCode === 200) {
-        firstAnswerMs = Date.now() - t0;
-        firstAnswerBytes = body.byteLength;
+      firstAnswerMs = Date.now() - t0;
+      firstAnswerBytes = body.byteLength;
+      if (res.statusCode === 200) break;
+      const code = (() => {
+        try {
+          return (JSON.parse(Buffer.from(body).toString()) as { error?: { code?: string } }).error?.code ?? '?';
+        } catch {
+          return '?';
+        }
+      })();
+      // Only "nothing served yet" is worth waiting for; anything else (a view the pull failed to materialize) is the answer.
+      if (code !== 'no_snapshot' || Date.now() - t0 > 600_000) {
+        refused = `${res.statusCode} ${code}`;
         break;
       }
-      if (Date.now() - t0 > 600_000) throw new Error(`${FIRST_VIEW} answered ${res.statusCode}: ${Buffer.from(body).toString().slice(0, 500)}`);
       await new Promise((r) => setTimeout(r, 20));
     }
     await new Promise((r) => setTimeout(r, 1000));
@@ -172,6 +189,7 @@ async function serve(home: string): Promise<ServeResult> {
       listeningMs,
       firstAnswerMs,
       firstAnswerBytes,
+      refused,
       peakMb: peakMb(rss.samples, t0, Infinity),
       duckdb: { memory_limit: serving.duckdb_memory_limit, threads: serving.duckdb_threads },
     };
@@ -207,9 +225,15 @@ const bench: BenchModule = {
         const published = await stat(homePaths(home).published);
         process.stderr.write('bench scale: serve-reads...\n');
         const r = await serve(home);
-        serveRows.push(
-          `| ${label} | ${(published.size / 1e6).toFixed(0)} MB | ${s(r.listeningMs)} | ${s(r.firstAnswerMs)} (${(r.firstAnswerBytes / 1024).toFixed(0)} KiB) | ${mb(r.peakMb)} |`,
-        );
+        const answer = r.refused === null ? `${s(r.firstAnswerMs)} (${(r.firstAnswerBytes / 1024).toFixed(0)} KiB)` : `none: ${r.refused} after ${s(r.firstAnswerMs)}`;
+        serveRows.push(`| ${label} | ${(published.size / 1e6).toFixed(0)} MB | ${s(r.listeningMs)} | ${answer} | ${mb(r.peakMb)} |`);
+        if (p.viewsFailed.length > 0) {
+          const first = p.viewsFailed[0]!;
+          notes.push(
+            `${n.toLocaleString('en-US')}: the pull published, but ${p.viewsFailed.length} views failed to materialize ` +
+              `(${p.viewsFailed.map((v) => v.name).join(', ')}); ${first.name}: ${first.error.split('\n')[0]}`,
+          );
+        }
         notes.push(
           `${n.toLocaleString('en-US')}: the puller ran with DuckDB memory_limit ${p.duckdb?.memory_limit ?? '?'}, ${p.duckdb?.threads ?? '?'} threads; ` +
             `the reads generation with ${String(r.duckdb.memory_limit)}, ${String(r.duckdb.threads)} threads`,
@@ -220,12 +244,17 @@ const bench: BenchModule = {
       await upstream.stop();
       await rm(dir, { recursive: true, force: true });
     }
-    const defaults = `SESSION_LATTICE_MEMORY_LIMIT=${DEFAULTS.memoryLimitBytes / 1e9}GB, SESSION_LATTICE_THREADS=${DEFAULTS.threads}`;
+    // A run with either variable set (to try another value, with --no-record) says so.
+    const overridden = ['SESSION_LATTICE_MEMORY_LIMIT', 'SESSION_LATTICE_THREADS'].filter((k) => process.env[k] !== undefined);
+    const defaults =
+      overridden.length === 0
+        ? `the default settings (SESSION_LATTICE_MEMORY_LIMIT=${DEFAULTS.memoryLimitBytes / 1e9}GB, SESSION_LATTICE_THREADS=${DEFAULTS.threads})`
+        : `settings from the environment: ${overridden.map((k) => `${k}=${process.env[k]}`).join(', ')}`;
     return [
       '## Scale: one pull of 300k (and 1M) sessions, then serving it',
       '',
       'The fake repo-recall serves a messy payload from its own process. `pull` runs the CLI as a child process',
-      `with the default settings (${defaults}); its RSS is sampled from /proc every ${SAMPLE_MS} ms and split at the`,
+      `with ${defaults}; its RSS is sampled from /proc every ${SAMPLE_MS} ms and split at the`,
       "boundaries of the tick's phases (from the tick line's end time, duration and phases_ms). The 1M row runs with",
       `BENCH_SCALE_1M=1 (\`BENCH_SCALE_1M=1 npm run bench -- scale\`). Load average at the start: ${load.toFixed(2)}.`,
       '',
