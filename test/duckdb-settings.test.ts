@@ -52,7 +52,7 @@ describe('DuckDB memory_limit and threads', () => {
 
   it('the puller applies SESSION_LATTICE_MEMORY_LIMIT and _THREADS; status.json and `status` show what DuckDB reports', async () => {
     const { home, fake } = await setup();
-    // The load's JSON reader takes 512 MiB of the limit per thread (README.md, "Memory and threads").
+    // The load's JSON reader claims 512 MiB buffers, at least one per thread (README.md, "Memory and threads").
     const r = await runCli(['pull', '--home', home.dir, '--repo-recall-url', fake.url], { SESSION_LATTICE_MEMORY_LIMIT: '2500MB', SESSION_LATTICE_THREADS: '3' });
     expect(r.code, r.stderr).toBe(0);
     const status = await readPullerStatus(homePaths(home.dir).status);

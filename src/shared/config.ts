@@ -300,7 +300,8 @@ export const DEFAULTS: Config = {
   queryMemoryBytes: 1024 * MIB,
   // DuckDB's own defaults are 80% of RAM and every core. 2 threads leave a laptop's other cores
   // alone; 2GB is what a 1M-session pull needs with them (docs/benchmarks.md, "Scale"; the JSON
-  // reader of the load takes 512 MiB per thread), and a cap, not a reservation: see README.md.
+  // reader of the load claims 512 MiB buffers, at least one per thread; 1.5GB failed at 300k), and
+  // it is a cap, not a reservation: see README.md, "Memory and threads".
   memoryLimitBytes: 2e9,
   threads: 2,
   eventsLogBytes: 1024 * 1024,
