@@ -36,6 +36,8 @@ class SessionLatticePuller < Formula
         SESSION_LATTICE_MAX_SHRINK_PERCENT        50
         SESSION_LATTICE_SHRINK_CONFIRM_TICKS      3
         SESSION_LATTICE_EVENTS_LOG_KB             1024 (puller/events.jsonl is rotated past it)
+        SESSION_LATTICE_MEMORY_LIMIT              2GB (DuckDB memory_limit of the working database)
+        SESSION_LATTICE_THREADS                   2 (DuckDB threads of the working database)
         SESSION_LATTICE_TIMEZONE                  (empty: the machine's zone, e.g. America/Los_Angeles)
         SESSION_LATTICE_PRICING_FILE              (empty: the bundled model prices alone)
         SESSION_LATTICE_LOG_LEVEL                 info
@@ -62,6 +64,8 @@ class SessionLatticePuller < Formula
                           SESSION_LATTICE_MAX_SHRINK_PERCENT:        "50",
                           SESSION_LATTICE_SHRINK_CONFIRM_TICKS:      "3",
                           SESSION_LATTICE_EVENTS_LOG_KB:             "1024",
+                          SESSION_LATTICE_MEMORY_LIMIT:              "2GB",
+                          SESSION_LATTICE_THREADS:                   "2",
                           SESSION_LATTICE_TIMEZONE:                  "",
                           SESSION_LATTICE_PRICING_FILE:              "",
                           SESSION_LATTICE_LOG_LEVEL:                 "info",

@@ -36,6 +36,8 @@ class SessionLatticeReads < Formula
         SESSION_LATTICE_REQUEST_TIMEOUT_SECONDS   30
         SESSION_LATTICE_MAX_CONNECTIONS           512
         SESSION_LATTICE_QUERY_MEMORY_MB           1024 (each MCP query worker's memory cap)
+        SESSION_LATTICE_MEMORY_LIMIT              2GB (DuckDB memory_limit of each open generation)
+        SESSION_LATTICE_THREADS                   2 (DuckDB threads of each open generation)
         SESSION_LATTICE_MAX_EVENT_SUBSCRIBERS     64 (clients following GET /events at once)
         SESSION_LATTICE_EVENTS_HEARTBEAT_SECONDS  15
         SESSION_LATTICE_LOG_LEVEL                 info
@@ -61,6 +63,8 @@ class SessionLatticeReads < Formula
                           SESSION_LATTICE_REQUEST_TIMEOUT_SECONDS:  "30",
                           SESSION_LATTICE_MAX_CONNECTIONS:          "512",
                           SESSION_LATTICE_QUERY_MEMORY_MB:          "1024",
+                          SESSION_LATTICE_MEMORY_LIMIT:             "2GB",
+                          SESSION_LATTICE_THREADS:                  "2",
                           SESSION_LATTICE_MAX_EVENT_SUBSCRIBERS:    "64",
                           SESSION_LATTICE_EVENTS_HEARTBEAT_SECONDS: "15",
                           SESSION_LATTICE_LOG_LEVEL:                "info",

@@ -40,7 +40,7 @@ const toPublish = (t: TickLine) => t.duration_ms;
 const PUBLISH_ROUNDS = 3;
 
 /** The fake upstream in its own process, as repo-recall would be: it must not share our event loop. */
-async function startUpstream(
+export async function startUpstream(
   dir: string,
 ): Promise<{ url: string; setData(sessions: number, seed: number, messy: boolean, revision?: number): Promise<number>; stop(): Promise<void> }> {
   const child = new Daemon(

@@ -22,6 +22,7 @@ const MODULES: Record<string, () => Promise<{ default: BenchModule }>> = {
   'read-api': () => import('./read-api.js'),
   'ui-load': () => import('./ui-load.js'),
   metrics: () => import('./metrics.js'),
+  scale: () => import('./scale.js'),
 };
 
 async function main(): Promise<void> {

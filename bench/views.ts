@@ -1,5 +1,5 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -89,7 +89,7 @@ const bench: BenchModule = {
       const inputs: ViewInputs = { timezone: 'America/Los_Angeles', prices: await loadPriceTable(null) };
       const state = await readState(db);
       const t0 = performance.now();
-      await stageFile(db, ndjson, true);
+      await stageFile(db, ndjson, (await stat(ndjson)).size, true);
       const load = await loadBaseTables(db, { mode: 'full', gone: [], ...staged }, { etag: '"1"', scanVersion: 1, upstreamGeneratedAt: null, fingerprint: 'bench' });
       const loadMs = performance.now() - t0;
       await applyViewInputs(db, inputs, state);

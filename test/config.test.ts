@@ -1,9 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
+import { homedir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULTS, loadConfig, machineTimeZone, SETTINGS } from '../src/shared/config.js';
+import { duckdbInstanceOptions } from '../src/shared/duckdb-settings.js';
 import { ConfigError } from '../src/shared/errors.js';
 import { runCli, tempHome } from './helpers/processes.js';
 
@@ -42,6 +43,47 @@ describe('configuration', () => {
     expect(loadConfig({ SESSION_LATTICE_PRICING_FILE: '~/prices.json' }).pricingFile).toBe(join(homedir(), 'prices.json'));
     expect(loadConfig({ SESSION_LATTICE_PRICING_FILE: '/a.json' }, { pricingFile: '/b.json' }).pricingFile).toBe('/b.json');
     expect(loadConfig({ SESSION_LATTICE_PRICING_FILE: ' ' }).pricingFile).toBeNull();
+  });
+
+  it("reads the DuckDB memory limit as DuckDB's size syntax or a share of the machine's memory", () => {
+    expect(DEFAULTS.memoryLimitBytes).toBe(2e9);
+    const limit = (raw: string) => loadConfig({ SESSION_LATTICE_MEMORY_LIMIT: raw }).memoryLimitBytes;
+    expect(limit('512MB')).toBe(512e6);
+    expect(limit('512MiB')).toBe(512 * 1048576);
+    expect(limit(' 1.5 GiB ')).toBe(1.5 * 1024 ** 3);
+    expect(limit('1gb')).toBe(1e9);
+    expect(limit('262144KiB')).toBe(256 * 1048576);
+    expect(limit('10%')).toBe(Math.floor(totalmem() * 0.1));
+    expect(limit('12.5%')).toBe(Math.floor(totalmem() * 0.125));
+    expect(loadConfig({ SESSION_LATTICE_MEMORY_LIMIT: '1GB' }, { memoryLimit: '300MB' }).memoryLimitBytes).toBe(300e6);
+    // What reaches DuckDB: bytes, so that GB and GiB keep their meaning.
+    expect(duckdbInstanceOptions({ memoryLimitBytes: 1e9, threads: 3 })).toEqual({ memory_limit: '1000000000B', threads: '3' });
+  });
+
+  it('reads the DuckDB threads as an integer, 2 by default', () => {
+    expect(DEFAULTS.threads).toBe(2);
+    expect(loadConfig({ SESSION_LATTICE_THREADS: '3' }).threads).toBe(3);
+    expect(loadConfig({ SESSION_LATTICE_THREADS: '3' }, { threads: '1' }).threads).toBe(1);
+  });
+
+  it.each([
+    ['SESSION_LATTICE_MEMORY_LIMIT', 'lots', /expected a size like 512MB, 1GB or 1.5GiB .* or a share of this machine's memory like 10%$/],
+    ['SESSION_LATTICE_MEMORY_LIMIT', '512', /expected a size like 512MB/],
+    ['SESSION_LATTICE_MEMORY_LIMIT', '', /expected a size like 512MB/],
+    ['SESSION_LATTICE_MEMORY_LIMIT', '-1GB', /expected a size like 512MB/],
+    ['SESSION_LATTICE_MEMORY_LIMIT', '1 GB per thread', /expected a size like 512MB/],
+    ['SESSION_LATTICE_MEMORY_LIMIT', '0%', /expected a size like 512MB/],
+    ['SESSION_LATTICE_MEMORY_LIMIT', '150%', /expected a size like 512MB/],
+    ['SESSION_LATTICE_MEMORY_LIMIT', '10MB', /of at least 64 MiB$/],
+    ['SESSION_LATTICE_MEMORY_LIMIT', '100TB', /of at most this machine's memory \(.* GiB\)$/],
+    ['SESSION_LATTICE_THREADS', '0', /expected an integer from 1 to 256$/],
+    ['SESSION_LATTICE_THREADS', 'all', /expected an integer from 1 to 256$/],
+    ['SESSION_LATTICE_THREADS', '2.5', /expected an integer from 1 to 256$/],
+    ['SESSION_LATTICE_THREADS', '', /expected an integer from 1 to 256$/],
+  ])('refuses %s=%j, saying what it accepts', (name, value, expected) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`^${name}=${JSON.stringify(value).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is not valid: DuckDB's `));
+    expect(() => loadConfig({ [name]: value })).toThrow(expected);
   });
 
   it.each([
@@ -95,6 +137,16 @@ describe('CLI start-up errors', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('SESSION_LATTICE_REFRESH_INTERVAL_SECONDS="often" is not valid');
     expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('exits non-zero naming a bad DuckDB memory limit or thread count, from the variable or the flag', async () => {
+    const fromEnv = await runCli(['pull'], { SESSION_LATTICE_MEMORY_LIMIT: '2 gigs' });
+    expect(fromEnv.code).toBe(2);
+    expect(fromEnv.stderr).toContain('SESSION_LATTICE_MEMORY_LIMIT="2 gigs" is not valid');
+    expect(fromEnv.stderr).toContain('a size like 512MB');
+    const fromFlag = await runCli(['serve-reads', '--threads', '0']);
+    expect(fromFlag.code).toBe(2);
+    expect(fromFlag.stderr).toContain('--threads="0" is not valid');
   });
 
   it('exits non-zero naming a bad flag value', async () => {

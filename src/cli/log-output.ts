@@ -73,7 +73,10 @@ function sentenceOf(e: Entry): string {
     case 'retrying repo-recall':
       return retryWords(str(e.reason) ?? 'repo-recall failed', String(e.attempt), String(e.retries), num(e.delay_ms) ?? 0);
     case 'started':
-      return `pulling ${String(e.repo_recall_url)} every ${shortDuration(num(e.refresh_interval_seconds) ?? 0)} into ${String(e.home)}`;
+      return (
+        `pulling ${String(e.repo_recall_url)} every ${shortDuration(num(e.refresh_interval_seconds) ?? 0)} into ${String(e.home)}` +
+        (e.duckdb_memory_limit === undefined ? '' : ` (DuckDB: memory limit ${String(e.duckdb_memory_limit)}, ${String(e.duckdb_threads)} threads)`)
+      );
     case 'listening': {
       const url = String(e.url);
       const serving = e.generation === null || e.generation === undefined ? 'nothing published yet' : `generation ${String(e.generation)}`;

@@ -24,10 +24,17 @@ export async function openPuller(config: Config, logger: Logger, feedback: Feedb
   }
 }
 
-/** The puller's first words: what it pulls, how often, into where. */
-export function logStarted(logger: Logger, config: Config): void {
+/** The puller's first words: what it pulls, how often, into where, and with what DuckDB memory and threads (as DuckDB reports them). */
+export function logStarted(logger: Logger, config: Config, puller: Puller): void {
+  const duckdb = puller.status.status.duckdb;
   logger.info(
-    { repo_recall_url: config.repoRecallUrl, refresh_interval_seconds: config.refreshIntervalSeconds, home: config.home },
+    {
+      repo_recall_url: config.repoRecallUrl,
+      refresh_interval_seconds: config.refreshIntervalSeconds,
+      home: config.home,
+      duckdb_memory_limit: duckdb?.memory_limit,
+      duckdb_threads: duckdb?.threads,
+    },
     'started',
   );
 }
@@ -44,7 +51,7 @@ export async function servePuller(config: Config): Promise<number> {
     exitAfterDeadline(() => logger.error('did not stop within the deadline; exiting'));
   });
   if (stop.received === null) {
-    logStarted(logger, config);
+    logStarted(logger, config, puller);
     await puller.run();
   } else {
     // Signalled while opening: say so now, before close() would call it an ordinary close.

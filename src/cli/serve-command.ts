@@ -28,7 +28,7 @@ export async function serveBoth(config: Config): Promise<number> {
   }
   let loop: Promise<void> = Promise.resolve();
   if (stop.received === null) {
-    logStarted(pullerLogger, config);
+    logStarted(pullerLogger, config, puller);
     loop = puller.run();
   }
   const signal = await Promise.race([stop.promise, loop.then(() => null)]);

@@ -85,6 +85,7 @@ export function renderStatus(r: StatusReport, now: number, maxWidth?: number, pa
     out.push(field('failures', `${p.consecutive_failures} consecutive`));
     out.push(field('next tick', p.running && p.next_tick_due_at ? instant(p.next_tick_due_at, now) : '-'));
     out.push(field('interval', formatDuration(p.refresh_interval_seconds)));
+    if (p.duckdb) out.push(field('duckdb', `memory limit ${p.duckdb.memory_limit}, ${p.duckdb.threads} threads`));
     if (p.rejected_rows !== null) out.push(field('rejected rows', `${formatCount(p.rejected_rows)} in its last load`));
     const h = p.held_payload;
     if (h) {

@@ -4,6 +4,7 @@ import type { Config } from '../shared/config.js';
 import { errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { homePaths, type HomePaths } from '../shared/paths.js';
+import { duckdbInstanceOptions } from '../shared/duckdb-settings.js';
 import { META_SCHEMA } from '../shared/snapshot.js';
 import { readSnapshotInfo } from '../shared/snapshot-file.js';
 import { VERSION } from '../shared/version.js';
@@ -82,7 +83,7 @@ export class Puller {
     const paths = homePaths(opts.config.home);
     // A bad pricing file or zone stops the command before it touches anything.
     const inputs: ViewInputs = { timezone: opts.config.timezone, prices: await loadPriceTable(opts.config.pricingFile) };
-    const db = await WorkDb.open(paths.workDb, paths.home);
+    const db = await WorkDb.open(paths.workDb, paths.home, duckdbInstanceOptions(opts.config));
     try {
       // Only the lock holder may append: a refused second puller never touches the event log.
       const startedAt = new Date();
@@ -107,6 +108,7 @@ export class Puller {
         generation,
         scan_version: state.scan_version,
         held_payload: held && heldPayloadReport(held, { sessions: state.session_count, scanVersion: state.scan_version }, opts.config.shrinkConfirmTicks),
+        duckdb: db.effective,
       });
       await recorder.started(opts.config.refreshIntervalSeconds, generation);
       return new Puller(paths, db, upstreamAgent(opts.config.upstreamTimeoutSeconds), status, opts, inputs, recorder);

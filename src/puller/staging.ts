@@ -35,7 +35,10 @@ const REQUIRED = [
  * The rows of one staging file (`{"d":<digest>,"e":<element>}` per line), validated, with the
  * count strings parsed: DuckDB reads the lines in parallel, and nothing after reads the JSON again.
  */
-function stagedRows(path: string): string {
+function stagedRows(path: string, bytes: number): string {
+  // A line cannot be longer than its file. DuckDB's reader claims twice this per thread from the
+  // memory limit, so the old fixed 256 MiB cost 512 MiB a thread however small the payload.
+  const maxObject = Math.max(1 << 20, bytes + 1);
   const missingRequired = REQUIRED.map((f) => `session.${f} IS NULL`).join(' OR ');
   return `
     SELECT digest,
@@ -52,13 +55,13 @@ function stagedRows(path: string): string {
           FROM read_json(${sqlLiteral(path)},
                          format = 'newline_delimited',
                          ignore_errors = true,
-                         maximum_object_size = 268435456,
+                         maximum_object_size = ${maxObject},
                          columns = {d: 'VARCHAR', e: '${ELEMENT_TYPE}'}))`;
 }
 
-/** Adds one staging file to `temp.staging` (the first one creates it afresh). */
-export async function stageFile(db: WorkDb, path: string, first: boolean): Promise<void> {
-  await db.run(`${first ? 'CREATE OR REPLACE TEMP TABLE staging AS' : 'INSERT INTO staging'} ${stagedRows(path)}`);
+/** Adds one staging file of `bytes` bytes to `temp.staging` (the first one creates it afresh). */
+export async function stageFile(db: WorkDb, path: string, bytes: number, first: boolean): Promise<void> {
+  await db.run(`${first ? 'CREATE OR REPLACE TEMP TABLE staging AS' : 'INSERT INTO staging'} ${stagedRows(path, bytes)}`);
 }
 
 /** Drops what staging left in memory (a no-op when there is nothing). */
@@ -158,13 +161,14 @@ export class StagingSink extends Writable {
     const file = this.file ?? (await this.openPart());
     await file.close();
     this.file = null;
-    this.bytes = 0;
     const path = this.path;
+    const bytes = this.bytes;
+    this.bytes = 0;
     const first = this.parts++ === 0;
     this.loading = this.loading.then(async () => {
       if (this.failure !== null || this.destroyed) return;
       try {
-        await stageFile(this.db, path, first);
+        await stageFile(this.db, path, bytes, first);
       } catch (err) {
         this.failure = new StagingError(err);
       } finally {

@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import { BASE_DDL } from '../shared/base-tables.js';
+import { EFFECTIVE_DUCKDB_SQL, EffectiveDuckDbSchema, type EffectiveDuckDb } from '../shared/duckdb-settings.js';
 import { PullerLockedError } from '../shared/errors.js';
 import { META_DDL } from '../shared/snapshot.js';
 import { DIGESTS_DDL } from './element-index.js';
@@ -23,15 +24,18 @@ export class WorkDb {
     readonly path: string,
     /** The catalog name DuckDB gives the working database (from its file name). */
     readonly catalogName: string,
+    /** memory_limit and threads as DuckDB reports them, read back at open. */
+    readonly effective: EffectiveDuckDb,
   ) {}
 
-  static async open(path: string, home: string): Promise<WorkDb> {
+  /** `options`: more DuckDB instance options (memory_limit, threads: src/shared/duckdb-settings.ts). */
+  static async open(path: string, home: string, options: Record<string, string> = {}): Promise<WorkDb> {
     await mkdir(dirname(path), { recursive: true });
     let instance: DuckDBInstance;
     try {
       // A high checkpoint threshold keeps a load's COMMIT to a WAL append; the tick checkpoints
       // once, before the publish copies the file.
-      instance = await DuckDBInstance.create(path, { preserve_insertion_order: 'false', checkpoint_threshold: '1GB' });
+      instance = await DuckDBInstance.create(path, { preserve_insertion_order: 'false', checkpoint_threshold: '1GB', ...options });
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       const holder = LOCK_HOLDER.exec(message);
@@ -49,8 +53,9 @@ export class WorkDb {
     try {
       const reader = await conn.runAndReadAll('SELECT current_database()');
       const catalogName = String(reader.getRowsJson()[0]?.[0] ?? 'work');
+      const effective = EffectiveDuckDbSchema.parse((await conn.runAndReadAll(EFFECTIVE_DUCKDB_SQL)).getRowObjectsJson()[0]);
       for (const ddl of [...META_DDL, ...BASE_DDL, ...HELD_DDL, ...DIGESTS_DDL]) await conn.run(ddl);
-      return new WorkDb(instance, conn, path, catalogName);
+      return new WorkDb(instance, conn, path, catalogName, effective);
     } catch (err) {
       conn.disconnectSync();
       instance.closeSync();

@@ -3,6 +3,8 @@ import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import type { Logger } from '../shared/logger.js';
 import { z } from 'zod';
+import { DEFAULTS } from '../shared/config.js';
+import { duckdbInstanceOptions, EFFECTIVE_DUCKDB_SQL, EffectiveDuckDbSchema, type DuckDbSettings, type EffectiveDuckDb } from '../shared/duckdb-settings.js';
 import { errorMessage } from '../shared/errors.js';
 import { SELECT_META_SQL, SELECT_VIEWS_SQL, SnapshotMetaSchema, VIEW_SCHEMA, ViewStateSchema, type SnapshotMeta, type ViewState } from '../shared/snapshot.js';
 import { NoSnapshotError, QueryTimeoutError, SnapshotUnavailableError } from './errors.js';
@@ -38,10 +40,13 @@ export interface ViewInfo extends ViewState {
 
 /**
  * Each generation is its own instance with its own buffer pool, and two are open during a switch;
- * a view read needs little (DuckDB's default is 80% of RAM, and spilling is off with
- * temp_directory='').
+ * a view read needs little. DuckDB's defaults (80% of RAM, every core) are not for a daemon on a
+ * laptop: memory_limit and threads come from SESSION_LATTICE_MEMORY_LIMIT and _THREADS (spilling
+ * is off with temp_directory='', so the limit is a hard one: a read past it fails, cleanly).
  */
-const INSTANCE_OPTIONS = readOnlyInstanceOptions('1GB');
+export function generationInstanceOptions(settings: DuckDbSettings): Record<string, string> {
+  return readOnlyInstanceOptions(duckdbInstanceOptions(settings).memory_limit, settings.threads);
+}
 
 const SELECT_COLUMNS_SQL = `
   SELECT table_name, column_name, data_type
@@ -84,6 +89,8 @@ export class Generation {
     first: DuckDBConnection,
     private readonly limiter: QueryLimiter,
     readonly openMs: number,
+    /** memory_limit and threads as DuckDB reports them, read back at open. */
+    readonly duckdb: EffectiveDuckDb,
   ) {
     this.idle.push(first);
   }
@@ -93,9 +100,9 @@ export class Generation {
   }
 
   /** Opens `path` read-only, hardens it, and reads its identity and catalog. */
-  static async open(path: string, fileId: string, limiter: QueryLimiter): Promise<Generation> {
+  static async open(path: string, fileId: string, limiter: QueryLimiter, options: Record<string, string>): Promise<Generation> {
     const t0 = performance.now();
-    const { instance, conn } = await openHardened(path, INSTANCE_OPTIONS);
+    const { instance, conn } = await openHardened(path, options);
     try {
       const [metaRow] = (await conn.runAndReadAll(SELECT_META_SQL)).getRowObjectsJson();
       if (!metaRow) throw new Error('lattice.meta is empty');
@@ -113,7 +120,8 @@ export class Generation {
         const cols = columns.get(s.name);
         views.set(s.name, { ...s, columns: cols ?? [], materialized: cols !== undefined });
       }
-      return new Generation(fileId, meta, views, instance, conn, limiter, performance.now() - t0);
+      const duckdb = EffectiveDuckDbSchema.parse((await conn.runAndReadAll(EFFECTIVE_DUCKDB_SQL)).getRowObjectsJson()[0]);
+      return new Generation(fileId, meta, views, instance, conn, limiter, performance.now() - t0, duckdb);
     } catch (err) {
       conn.disconnectSync();
       instance.closeSync();
@@ -186,6 +194,8 @@ export interface GenerationManagerOptions {
   limiter: QueryLimiter;
   /** How often the published path is stat'ed (besides fs.watch events). */
   pollMs?: number;
+  /** DuckDB memory_limit and threads of each generation's instance (default: the config's defaults). */
+  duckdb?: DuckDbSettings;
 }
 
 export type SwitchListener = (current: Generation, previous: Generation | null) => void;
@@ -205,12 +215,14 @@ export class GenerationManager {
   /** The query slots every generation's queries share (read by /metrics). */
   readonly limiter: QueryLimiter;
   private readonly pollMs: number;
+  private readonly instanceOptions: Record<string, string>;
 
   constructor(opts: GenerationManagerOptions) {
     this.path = opts.path;
     this.logger = opts.logger;
     this.limiter = opts.limiter;
     this.pollMs = opts.pollMs ?? 200;
+    this.instanceOptions = generationInstanceOptions(opts.duckdb ?? { memoryLimitBytes: DEFAULTS.memoryLimitBytes, threads: DEFAULTS.threads });
   }
 
   /** Opens the published file if there is one, then keeps watching for new ones. */
@@ -278,7 +290,7 @@ export class GenerationManager {
     if (this.lastOpenError?.fileId === fileId && Date.now() - this.lastOpenError.at < 1000) return;
     let next: Generation;
     try {
-      next = await Generation.open(this.path, fileId, this.limiter);
+      next = await Generation.open(this.path, fileId, this.limiter, this.instanceOptions);
     } catch (err) {
       const message = errorMessage(err);
       if (this.lastOpenError?.message !== message) this.logger.warn({ err: message, path: this.path }, 'cannot open the published file');
@@ -293,7 +305,14 @@ export class GenerationManager {
     const previous = this.current;
     this.current = next;
     this.logger.info(
-      { generation: next.generation, previous: previous?.generation ?? null, open_ms: Math.round(next.openMs * 10) / 10, views: next.views.size },
+      {
+        generation: next.generation,
+        previous: previous?.generation ?? null,
+        open_ms: Math.round(next.openMs * 10) / 10,
+        views: next.views.size,
+        duckdb_memory_limit: next.duckdb.memory_limit,
+        duckdb_threads: next.duckdb.threads,
+      },
       'serving generation',
     );
     if (previous && next.generation < previous.generation) {

@@ -14,7 +14,7 @@ export interface StartReadsOptions {
   config: Pick<
     Config,
     'home' | 'host' | 'port' | 'allowedHosts' | 'staleAfterIntervals' | 'refreshIntervalSeconds' | 'requestTimeoutSeconds' | 'maxConnections' | 'queryMemoryBytes'
-    | 'maxEventSubscribers' | 'eventsHeartbeatSeconds'
+    | 'maxEventSubscribers' | 'eventsHeartbeatSeconds' | 'memoryLimitBytes' | 'threads'
   >;
   logger: Logger;
   /** Concurrent DuckDB queries (default 3: the libuv pool has 4 threads). */
@@ -54,6 +54,7 @@ export async function startReadsServer(opts: StartReadsOptions): Promise<ReadsSe
     logger,
     limiter: new QueryLimiter(opts.maxConcurrentQueries ?? 3),
     pollMs: opts.pollMs ?? 200,
+    duckdb: { memoryLimitBytes: config.memoryLimitBytes, threads: config.threads },
   });
   await manager.start();
   // The MCP `query` tool's SQL runs in these worker processes, never in this one.

@@ -1,8 +1,9 @@
+import { totalmem } from 'node:os';
 import { ConfigError } from './errors.js';
 import { defaultHome, expandHome } from './paths.js';
 import {
-  decimal, hostList, httpUrl, integer, LOG_FORMATS, LOG_LEVELS, logFormat, logLevel, machineTimeZone, nonEmpty,
-  optionalPath, timeZone, type LogFormat, type LogLevel,
+  decimal, hostList, httpUrl, integer, LOG_FORMATS, LOG_LEVELS, logFormat, logLevel, machineTimeZone, memoryLimit,
+  nonEmpty, optionalPath, timeZone, type LogFormat, type LogLevel,
 } from './setting-parsers.js';
 
 export { machineTimeZone, type LogFormat, type LogLevel } from './setting-parsers.js';
@@ -39,6 +40,14 @@ export interface Config {
   maxConnections: number;
   /** Memory cap of each MCP `query` worker process, in bytes (enforced outside DuckDB). */
   queryMemoryBytes: number;
+  /**
+   * DuckDB's `memory_limit`, in bytes, of each instance the daemons open: the puller's working
+   * database, and each generation the reads server holds open (two during a switch). Not the
+   * query workers': they have their own cap (`queryMemoryBytes`).
+   */
+  memoryLimitBytes: number;
+  /** DuckDB's `threads` of each of those instances. */
+  threads: number;
   /** The puller's event log is rotated when it would grow past this many bytes (two files are kept). */
   eventsLogBytes: number;
   /** Clients following GET /events at once; one more is answered 503. */
@@ -197,6 +206,23 @@ export const SETTINGS: { [K in keyof Config]: Setting<K> } = {
     defaultText: '1024',
     parse: (raw) => integer(128, 65536)(raw) * MIB,
   },
+  memoryLimitBytes: {
+    key: 'memoryLimitBytes',
+    env: 'SESSION_LATTICE_MEMORY_LIMIT',
+    flag: 'memory-limit',
+    accepts:
+      "DuckDB's memory_limit for each DuckDB instance of the daemons (the puller's working database; each generation the reads server has open): a size like 512MB or 2GB, or a share of the machine's memory like 10%",
+    defaultText: '2GB',
+    parse: memoryLimit(64 * MIB, totalmem()),
+  },
+  threads: {
+    key: 'threads',
+    env: 'SESSION_LATTICE_THREADS',
+    flag: 'threads',
+    accepts: "DuckDB's threads for each DuckDB instance of the daemons",
+    defaultText: '2',
+    parse: integer(1, 256),
+  },
   eventsLogBytes: {
     key: 'eventsLogBytes',
     env: 'SESSION_LATTICE_EVENTS_LOG_KB',
@@ -272,6 +298,12 @@ export const DEFAULTS: Config = {
   requestTimeoutSeconds: 30,
   maxConnections: 512,
   queryMemoryBytes: 1024 * MIB,
+  // DuckDB's own defaults are 80% of RAM and every core. 2 threads leave a laptop's other cores
+  // alone; 2GB is what a 1M-session pull needs with them (docs/benchmarks.md, "Scale"; the JSON
+  // reader of the load claims 512 MiB buffers, at least one per thread; 1.5GB failed at 300k), and
+  // it is a cap, not a reservation: see README.md, "Memory and threads".
+  memoryLimitBytes: 2e9,
+  threads: 2,
   eventsLogBytes: 1024 * 1024,
   maxEventSubscribers: 64,
   eventsHeartbeatSeconds: 15,

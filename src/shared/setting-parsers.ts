@@ -95,3 +95,55 @@ export function timeZone(raw: string): string {
 export function optionalPath(raw: string): string | null {
   return raw.trim() === '' ? null : expandHome(raw.trim());
 }
+
+const SIZE_UNITS: Record<string, number> = {
+  b: 1,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  tb: 1e12,
+  kib: 1024,
+  mib: 1024 ** 2,
+  gib: 1024 ** 3,
+  tib: 1024 ** 4,
+};
+
+const MEMORY_EXAMPLE = "a size like 512MB, 1GB or 1.5GiB (KB, MB, GB, TB: powers of 1000; KiB, MiB, GiB, TiB: of 1024), or a share of this machine's memory like 10%";
+
+/**
+ * A DuckDB `memory_limit`, in bytes: DuckDB's own size syntax (`512MB`, `1GB`, `1.5GiB`; GB is
+ * 1000^3 as in DuckDB) or a percentage of the machine's physical memory (`10%`), from `min` bytes
+ * to the machine's memory.
+ */
+export function memoryLimit(min: number, totalBytes: number) {
+  return (raw: string): number => {
+    const text = raw.trim().toLowerCase().replace(/\s+/g, '');
+    let bytes: number;
+    const percent = /^(\d+(?:\.\d+)?)%$/.exec(text);
+    const size = /^(\d+(?:\.\d+)?)([kmgt]i?b|b)$/.exec(text);
+    if (percent) {
+      const share = Number(percent[1]);
+      if (share <= 0 || share > 100) throw new Error(MEMORY_EXAMPLE);
+      bytes = Math.floor((totalBytes * share) / 100);
+    } else if (size) {
+      bytes = Math.floor(Number(size[1]) * SIZE_UNITS[size[2]!]!);
+    } else {
+      throw new Error(MEMORY_EXAMPLE);
+    }
+    if (bytes < min) throw new Error(`${MEMORY_EXAMPLE}, of at least ${formatBytes(min)}`);
+    if (bytes > totalBytes) throw new Error(`${MEMORY_EXAMPLE}, of at most this machine's memory (${formatBytes(totalBytes)})`);
+    return bytes;
+  };
+}
+
+/** Bytes in the largest binary unit that keeps a readable number (`1.5 GiB`, `512 MiB`). */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${Number(value.toFixed(1))} ${units[unit]}`;
+}

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
+import { EffectiveDuckDbSchema } from './duckdb-settings.js';
 
 export const isoTime = z.string().describe('ISO-8601 UTC');
 
@@ -45,6 +46,8 @@ export const PullerStatusSchema = z.object({
   view_errors: z.record(z.string(), z.string()).describe('views whose last materialization failed, with the error'),
   // Absent from the status of a puller older than the guard: read as none held.
   held_payload: HeldPayloadSchema.nullable().default(null).describe('the payload the shrink guard holds back; null when none is'),
+  // Absent from the status of a puller older than SESSION_LATTICE_MEMORY_LIMIT / _THREADS.
+  duckdb: EffectiveDuckDbSchema.optional().describe("the working database's DuckDB memory_limit and threads, read back with current_setting() at open"),
 });
 export type PullerStatus = z.infer<typeof PullerStatusSchema>;
 
