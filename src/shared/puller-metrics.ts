@@ -1,5 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
+import { readJsonDocument } from './json-document.js';
 import { isoTime } from './status.js';
 
 /**
@@ -46,14 +46,5 @@ export type PullerMetricsFile = z.infer<typeof PullerMetricsFileSchema>;
 
 /** Reads metrics.json; null when there is none (no puller has run on this home since metrics existed). */
 export async function readPullerMetrics(path: string): Promise<PullerMetricsFile | null> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
-  }
-  const parsed = PullerMetricsFileSchema.safeParse(JSON.parse(text));
-  if (!parsed.success) throw new Error(`${path} is not a puller metrics document: ${z.prettifyError(parsed.error).replace(/\n/g, '; ')}`);
-  return parsed.data;
+  return readJsonDocument(path, PullerMetricsFileSchema, 'a puller metrics document');
 }

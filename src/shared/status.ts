@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { EffectiveDuckDbSchema } from './duckdb-settings.js';
+import { readJsonDocument } from './json-document.js';
 
 export const isoTime = z.string().describe('ISO-8601 UTC');
 
@@ -53,16 +53,7 @@ export type PullerStatus = z.infer<typeof PullerStatusSchema>;
 
 /** Reads status.json; null when there is none yet (no puller has run on this home). */
 export async function readPullerStatus(path: string): Promise<PullerStatus | null> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
-  }
-  const parsed = PullerStatusSchema.safeParse(JSON.parse(text));
-  if (!parsed.success) throw new Error(`${path} is not a puller status document: ${z.prettifyError(parsed.error).replace(/\n/g, '; ')}`);
-  return parsed.data;
+  return readJsonDocument(path, PullerStatusSchema, 'a puller status document');
 }
 
 /** True when the process that wrote the status is still running. */
