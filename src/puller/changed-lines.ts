@@ -6,7 +6,7 @@ const NEWLINE = 0x0a;
 const LINE_CLOSE = Buffer.from('}\n');
 
 /** A digest of one element's bytes (sha1: the fastest Node offers here, and no adversary picks the bytes to collide). */
-export function elementDigest(line: Buffer): string {
+function elementDigest(line: Buffer): string {
   return hash('sha1', line, 'base64');
 }
 

@@ -43,10 +43,6 @@ export class ElementIndex {
     this.loaded = true;
   }
 
-  get size(): number {
-    return this.seen.size;
-  }
-
   /** Starts a pass over a payload: every digest counts as not seen until `sawKnown` says so. */
   beginPass(): void {
     this.pass++;

@@ -70,7 +70,7 @@ export async function dropStaging(db: WorkDb): Promise<void> {
 }
 
 /** The name of staging part `n` beside `base` (`incoming.ndjson` -> `incoming.3.ndjson`). */
-export function stagingPart(base: string, n: number): string {
+function stagingPart(base: string, n: number): string {
   return base.replace(/\.ndjson$/, `.${n}.ndjson`);
 }
 
