@@ -62,10 +62,13 @@ describe('the staging sink', () => {
     expect(await parts()).toEqual([]);
   });
 
-  it('creates an empty staging table for a payload with no sessions', async () => {
-    const sink = new StagingSink(db, homePaths(home.dir).incoming);
-    await pipeline(stagedLines('{"sessions": [], "scan_version": 1}', 7), new ChangedLines(new ElementIndex(), true), sink);
-    expect(await stagedCount()).toBe(0);
+  it('creates an empty staging table for a payload with no sessions, spaces in its array or not', async () => {
+    for (const text of ['{"sessions": [], "scan_version": 1}', '{"sessions": [ \n ], "scan_version": 1}']) {
+      const changed = new ChangedLines(new ElementIndex(), true);
+      await pipeline(stagedLines(text, 7), changed, new StagingSink(db, homePaths(home.dir).incoming));
+      expect(changed.lines, text).toBe(0);
+      expect(await stagedCount(), text).toBe(0);
+    }
     expect(await parts()).toEqual([]);
   });
 

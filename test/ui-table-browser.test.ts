@@ -1,7 +1,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HealthResponse, ViewRowsResponse } from '../src/reads/api.js';
-import { tempHome } from './helpers/processes.js';
+import { eventually, tempHome } from './helpers/processes.js';
 import { get, pull, startReads } from './reads/fixtures.js';
 import { launchBrowser, ready, watchedPage } from './ui/browser.js';
 import { NOW, startUiSite, type UiSite } from './ui/site.js';
@@ -148,8 +148,11 @@ describe('live updates and the guard', () => {
       await ready(w.page, before.generation!);
       await w.page.evaluate('window.__sameDocument = true');
       await site.publish(700);
-      const after = await site.api<HealthResponse>('/healthz');
-      expect(after.generation).toBe(before.generation! + 1);
+      // The reads server switches on its own clock (fs.watch, or its poll): wait for it, as a client would.
+      const after = await eventually(async () => {
+        const health = await site.api<HealthResponse>('/healthz');
+        return health.generation === before.generation! + 1 ? health : undefined;
+      }, 'the reads server to serve the new generation');
       await ready(w.page, after.generation!);
       expect(await w.page.evaluate('window.__sameDocument')).toBe(true);
       expect(Number(await w.page.locator('[data-period="all"] [data-figure="sessions"] data').getAttribute('value'))).toBe(after.session_count);

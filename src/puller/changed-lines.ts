@@ -10,6 +10,11 @@ function elementDigest(line: Buffer): string {
   return hash('sha1', line, 'base64');
 }
 
+function isBlank(line: Buffer): boolean {
+  for (const b of line) if (b !== 0x20 && b !== 0x09 && b !== 0x0d) return false;
+  return true;
+}
+
 /**
  * Between the splitter and the staging file: digests every NDJSON line (one session element) and
  * passes on only the lines the index does not hold, each wrapped as `{"d":"<digest>","e":<element>}`
@@ -58,6 +63,8 @@ export class ChangedLines extends Transform {
   }
 
   private line(line: Buffer, out: Buffer[]): void {
+    // `[ ]`: the whitespace of an empty array is no element.
+    if (isBlank(line)) return;
     this.lines++;
     const digest = elementDigest(line);
     if (!this.all && this.index.sawKnown(digest)) return;

@@ -201,7 +201,13 @@ async function attempt(agent: Agent, opts: FetchOptions, signal: AbortSignal, tr
   const etag = validEntityTag(rawEtag);
   const rejectedEtag = etag === null && rawEtag !== undefined ? String(rawEtag).slice(0, 80) : null;
   const total = Number.isFinite(length) ? length : null;
-  const { all } = await opts.stage.prepare();
+  let all: boolean;
+  try {
+    ({ all } = await opts.stage.prepare());
+  } catch (err) {
+    body.destroy();
+    throw err;
+  }
   const report = opts.onProgress;
   track.phase = 'receiving';
   const split = new SplitToLines(opts.maxBytes, (bytes, sessions) => {

@@ -97,7 +97,7 @@ async function stageDirty(db: WorkDb): Promise<void> {
   const tangled = await db.value<number>(`
     SELECT count(DISTINCT session_id)::DOUBLE FROM ${DIGESTS_TABLE}
     WHERE session_id IN (SELECT id FROM dirty) AND digest NOT IN (SELECT digest FROM gone)`);
-  const duplicated = await db.value<number>(`SELECT count(*)::DOUBLE FROM staging WHERE problem = 'duplicate id'`);
+  const duplicated = await db.value<number>(`SELECT count(DISTINCT id)::DOUBLE FROM staging WHERE problem = 'duplicate id'`);
   if ((tangled ?? 0) + (duplicated ?? 0) > 0) throw new FullLoadNeeded((tangled ?? 0) + (duplicated ?? 0));
 }
 
@@ -179,7 +179,6 @@ export async function loadBaseTables(
     await markDuplicates(db);
     await stageGone(db, full ? [] : payload.gone);
     if (!full) await stageDirty(db);
-    const staged = (await db.value<number>(`SELECT count(*)::DOUBLE FROM staging`)) ?? 0;
     const kept = full
       ? 0
       : ((await db.value<number>(
@@ -189,10 +188,13 @@ export async function loadBaseTables(
     const sessions = kept + fresh;
     if (payload.elements > 0 && sessions === 0) {
       // Every row failing is upstream speaking a different format, not bad rows: keep what is published.
-      const why = await db.rows<{ problem: string }>(`SELECT DISTINCT problem FROM staging WHERE problem IS NOT NULL ORDER BY 1`);
-      const reasons = why.map((w) => w.problem);
-      if (payload.staged > staged) reasons.push('unparsable JSON');
-      throw new PayloadShapeError(`none of its ${payload.elements} sessions could be read (${reasons.join(', ')})`);
+      // The reasons of the elements kept from the loaded payload too: in a changed load they were not staged.
+      const why = await db.rows<{ problem: string }>(`
+        SELECT DISTINCT problem FROM (
+          SELECT problem FROM staging
+          UNION ALL SELECT problem FROM ${DIGESTS_TABLE} WHERE ${full ? 'false' : 'digest NOT IN (SELECT digest FROM gone)'})
+        WHERE problem IS NOT NULL ORDER BY 1`);
+      throw new PayloadShapeError(`none of its ${payload.elements} sessions could be read (${why.map((w) => w.problem).join(', ')})`);
     }
     const result = await db.transaction(async () => {
       // Before the tables are replaced: a payload held back costs no more than its staging.
@@ -216,15 +218,17 @@ export async function loadBaseTables(
       await db.run(`
         INSERT INTO ${DIGESTS_TABLE}
         SELECT DISTINCT ON (digest) digest, CASE WHEN problem IS NULL OR problem = 'duplicate id' THEN id END, problem
-        FROM staging WHERE digest IS NOT NULL`);
+        FROM staging WHERE digest IS NOT NULL
+        -- Byte-identical elements share a digest: the row recorded is the one loaded.
+        ORDER BY digest, problem NULLS FIRST`);
       const rejectedBy: Record<string, number> = {};
       const problems = await db.rows<{ problem: string; n: number }>(`
         SELECT problem, count(*)::DOUBLE AS n FROM (
           SELECT problem FROM ${DIGESTS_TABLE} WHERE problem IS NOT NULL
           UNION ALL SELECT problem FROM staging WHERE digest IS NULL AND problem IS NOT NULL)
         GROUP BY problem ORDER BY problem`);
+      // A line DuckDB cannot parse is a row of NULLs (digest too): 'not a session object', staged again each time.
       for (const p of problems) rejectedBy[p.problem] = p.n;
-      if (payload.staged > staged) rejectedBy['unparsable JSON'] = payload.staged - staged;
       const rejected = Math.max(0, payload.elements - sessions);
       const changed = full || fresh > 0 || removed > 0;
       await recordLoad(db, { ...stamp, sessionCount: sessions, rejectedRows: rejected, changed });

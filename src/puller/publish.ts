@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { open, rename, rm, stat } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { dirname } from 'node:path';
+import { errorMessage } from '../shared/errors.js';
 import { stagingPath, type HomePaths } from '../shared/paths.js';
 import { META_SCHEMA, sqlLiteral } from '../shared/snapshot.js';
 import { DIGESTS_TABLE } from './element-index.js';
@@ -49,7 +50,9 @@ export async function publishGeneration(db: WorkDb, paths: HomePaths, generation
   let attached = false;
   try {
     await db.run('CHECKPOINT');
-    await execFileAsync('cp', [db.path, staging]);
+    await execFileAsync('cp', [db.path, staging]).catch((err: unknown) => {
+      throw new Error(`could not copy the working database to publish it (cp ${db.path} ${staging}): ${errorMessage(err)}`, { cause: err });
+    });
     await db.run(`ATTACH ${sqlLiteral(staging)} AS ${SNAPSHOT_ALIAS}`);
     attached = true;
     // The puller's own bookkeeping is not part of a generation.

@@ -136,6 +136,8 @@ export class StagingSink extends Writable {
       this.file = null;
       await file?.close().catch(() => undefined);
       await this.loading;
+      // A write in flight when this began may have opened one more part: close it too.
+      await this.file?.close().catch(() => undefined);
       await Promise.all(this.written.map((p) => rm(p, { force: true })));
     })();
     return this.cleanedUp;
@@ -143,6 +145,7 @@ export class StagingSink extends Writable {
 
   private async append(chunk: Buffer): Promise<void> {
     if (this.failure !== null) throw asError(this.failure);
+    if (this.destroyed) return;
     const file = this.file ?? (await this.openPart());
     await file.write(chunk);
     this.bytes += chunk.length;
@@ -166,8 +169,8 @@ export class StagingSink extends Writable {
     this.bytes = 0;
     const first = this.parts++ === 0;
     this.loading = this.loading.then(async () => {
-      if (this.failure !== null || this.destroyed) return;
       try {
+        if (this.failure !== null || this.destroyed) return;
         await stageFile(this.db, path, bytes, first);
       } catch (err) {
         this.failure = new StagingError(err);
