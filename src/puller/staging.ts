@@ -132,15 +132,20 @@ export class StagingSink extends Writable {
    */
   settled(): Promise<void> {
     this.cleanedUp ??= (async () => {
-      const file = this.file;
-      this.file = null;
-      await file?.close().catch(() => undefined);
+      await this.takeFile()?.close().catch(() => undefined);
       await this.loading;
       // A write in flight when this began may have opened one more part: close it too.
-      await this.file?.close().catch(() => undefined);
+      await this.takeFile()?.close().catch(() => undefined);
       await Promise.all(this.written.map((p) => rm(p, { force: true })));
     })();
     return this.cleanedUp;
+  }
+
+  /** The open part's handle, no longer this sink's. */
+  private takeFile(): FileHandle | null {
+    const file = this.file;
+    this.file = null;
+    return file;
   }
 
   private async append(chunk: Buffer): Promise<void> {
