@@ -1,5 +1,4 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import type { DestinationStream } from 'pino';
 import { SETTINGS, flagKey, type Config, type FlagValues } from '../shared/config.js';
@@ -129,7 +128,15 @@ export class PullerSupervisor {
     const startedAt = Date.now();
     const child = spawn(process.execPath, [this.cli, ...this.args], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
     this.child = child;
-    const exit = once(child, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
+    const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+      child.once('exit', (code, signal) => resolve({ code, signal }));
+      // Not started at all (no exit event follows): counts as an exit, said on stderr.
+      child.once('error', (err) => {
+        if (child.pid !== undefined) return;
+        process.stderr.write(`session-lattice: cannot start the puller process: ${err.message}\n`);
+        resolve({ code: null, signal: null });
+      });
+    });
     // stdout ends after the exit event when a grandchild (none here) holds it: wait for both, so
     // no line is lost, but never for the pipe alone.
     const relayed = new Promise<void>((resolve) => {
