@@ -41,11 +41,13 @@ const WARMUP_S = 2;
 /** Long enough for setData + warm-up + the idle window between two ticks. */
 const INTERVAL_S = Number(process.env.BENCH_INTERVAL_S ?? 30);
 const PROBE_EVERY_MS = 20;
+/** wrk's request timeout: its 2 s default capped the p99 of a query per request on a busy machine. */
+const WRK_TIMEOUT_S = 30;
 const PATH = '/views/tool_sessions?limit=100';
 const TICK_TARGET = 1.3;
 const P99_TARGET = 2;
 /** Rounds: each a standalone tick and, per read kind, a tick of each candidate under load. */
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
 interface ProbeResult {
   n: number;
@@ -106,7 +108,7 @@ function startProbe(url: string, everyMs: number): { stop(): Promise<ProbeResult
 /** wrk and the probe together, until `until` resolves. */
 async function measure(url: string, script: string | undefined, until: () => Promise<unknown>): Promise<Window> {
   const probe = startProbe(`${url}${PATH}`, PROBE_EVERY_MS);
-  const wrk = startWrk(script ? `${url}/views/tool_sessions` : `${url}${PATH}`, { connections: CONNECTIONS, ...(script && { script }) });
+  const wrk = startWrk(script ? `${url}/views/tool_sessions` : `${url}${PATH}`, { connections: CONNECTIONS, timeoutS: WRK_TIMEOUT_S, ...(script && { script }) });
   let failed: unknown = null;
   await until().catch((err: unknown) => (failed = err));
   const w = await wrk.stop();
@@ -321,7 +323,7 @@ const bench: BenchModule = {
       const lines = [
         `## serve: reads during a ${SESSIONS.toLocaleString('en-US')}-session tick, the puller in a child process or a worker thread`,
         '',
-        `Where \`serve\` runs its puller (issue 16). Three daemons run side by side for the whole benchmark, each with its own home and its own fake repo-recall (so new data there makes that one alone tick; between its measurements a daemon's ticks get a 304): \`serve-puller\` alone (the baseline, never under read load), \`serve\` (the puller in a child process) and the worker-thread candidate. ${ROUNDS} rounds, interleaved: a standalone tick of changed data, then per read kind each candidate in turn (the order alternates by round). Under load, refresh interval ${INTERVAL_S} s: the upstream data changes right after a tick, wrk (1 thread, ${CONNECTIONS} connections) runs ${IDLE_S} s idle (after a ${WARMUP_S} s warm-up), then from the moment status.json says \`pulling\` until the tick has ended and \`/healthz\` serves the new generation. wrk and this process (the fake repo-recalls, the probe) are pinned to core 1; the server side (reads, puller; and the standalone puller) runs on every core (${everyCore}) where the OS puts it: pinned to one core, the reads and the puller process would only time-slice it, and the split is about letting the OS run them side by side. Targets: ${TARGET_NOTE}; tick times are the puller's own (its tick log line), the ratio is to the median standalone tick. The probe is open loop: \`GET ${PATH}\` with \`If-None-Match: *\` (a 304, event loop only) every ${PROBE_EVERY_MS} ms, so a stall shows in its max even when wrk, a closed loop, just sends fewer requests. Load average when the benchmark started: ${load.toFixed(2)} on ${cores} cores (anything else running on the machine skews every window).`,
+        `Where \`serve\` runs its puller (issue 16). Three daemons run side by side for the whole benchmark, each with its own home and its own fake repo-recall (so new data there makes that one alone tick; between its measurements a daemon's ticks get a 304): \`serve-puller\` alone (the baseline, never under read load), \`serve\` (the puller in a child process) and the worker-thread candidate. ${ROUNDS} rounds, interleaved: a standalone tick of changed data, then per read kind each candidate in turn (the order alternates by round). Under load, refresh interval ${INTERVAL_S} s: the upstream data changes right after a tick, wrk (1 thread, ${CONNECTIONS} connections, ${WRK_TIMEOUT_S} s request timeout) runs ${IDLE_S} s idle (after a ${WARMUP_S} s warm-up), then from the moment status.json says \`pulling\` until the tick has ended and \`/healthz\` serves the new generation. wrk and this process (the fake repo-recalls, the probe) are pinned to core 1; the server side (reads, puller; and the standalone puller) runs on every core (${everyCore}) where the OS puts it: pinned to one core, the reads and the puller process would only time-slice it, and the split is about letting the OS run them side by side. Targets: ${TARGET_NOTE}; tick times are the puller's own (its tick log line), the ratio is to the median standalone tick. The probe is open loop: \`GET ${PATH}\` with \`If-None-Match: *\` (a 304, event loop only) every ${PROBE_EVERY_MS} ms, so a stall shows in its max even when wrk, a closed loop, just sends fewer requests. Load average when the benchmark started: ${load.toFixed(2)} on ${cores} cores (anything else running on the machine skews every window).`,
         '',
         `Standalone ticks: ${standalone.map((l) => `${seconds(l.duration_ms)} (${phases(l)})`).join('; ')}. Median **${seconds(baselineMs)}**.`,
         '',
