@@ -30,6 +30,8 @@ export interface WrkOptions {
   script?: string;
   /** The CPU list wrk is pinned to (taskset -c); default '1'. */
   cpus?: string;
+  /** Seconds before wrk counts a request as a timeout (`--timeout`); wrk's default is 2. */
+  timeoutS?: number;
 }
 
 /** Throws a clear error when wrk or taskset is missing. */
@@ -77,6 +79,7 @@ function wrkArgs(url: string, opts: WrkOptions, durationS: number): string[] {
   const args = ['-c', opts.cpus ?? '1', 'wrk', '-t', '1', '-c', String(opts.connections), '-d', `${durationS}s`, '--latency'];
   for (const h of opts.headers ?? []) args.push('-H', h);
   if (opts.script) args.push('-s', opts.script);
+  if (opts.timeoutS !== undefined) args.push('--timeout', `${opts.timeoutS}s`);
   args.push(url);
   return args;
 }

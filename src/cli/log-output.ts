@@ -165,6 +165,13 @@ export function daemonLogger(
   config: Pick<Config, 'logLevel' | 'logFormat'>,
   out: NodeJS.WriteStream = process.stdout,
 ): Logger {
-  const destination = wantsText(config.logFormat, out) ? readableLogStream(out) : out === process.stdout ? bufferedStdout() : out;
-  return createLogger(`session-lattice-${name}`, config.logLevel, destination);
+  return createLogger(`session-lattice-${name}`, config.logLevel, daemonLogDestination(config, out));
+}
+
+/**
+ * Where a daemon's log lines go: what daemonLogger writes to, and where `serve` relays the JSON
+ * lines of its puller process (rendered as words in a terminal like its own).
+ */
+export function daemonLogDestination(config: Pick<Config, 'logFormat'>, out: NodeJS.WriteStream = process.stdout): DestinationStream {
+  return wantsText(config.logFormat, out) ? readableLogStream(out) : out === process.stdout ? bufferedStdout() : out;
 }

@@ -7,6 +7,7 @@ import { Puller, type PullerOptions } from '../puller/puller.js';
 import type { TickReport } from '../puller/tick.js';
 import { paintFor } from './colour.js';
 import { acceptedWhy, daemonLogger, retryWords } from './log-output.js';
+import { supervisorChannel } from './puller-supervisor.js';
 import { exitAfterDeadline, StopSignal } from './signals.js';
 
 type Feedback = Pick<PullerOptions, 'onProgress' | 'onRetry' | 'acceptShrink' | 'oneShot'>;
@@ -43,13 +44,24 @@ export function logStarted(logger: Logger, config: Config, puller: Puller): void
 export async function servePuller(config: Config): Promise<number> {
   const stop = new StopSignal();
   const logger = daemonLogger('puller', config);
+  // Under `serve`: the supervisor is told once the lock is held, and its exit stops the puller.
+  const supervisor = supervisorChannel();
   const puller = await openPuller(config, logger);
-  if (!puller) return 1;
-  void stop.promise.then((signal) => {
-    logger.info({ signal }, 'stopping');
-    puller.stop(signal);
+  if (!puller) {
+    supervisor?.release();
+    return 1;
+  }
+  let stopping = false;
+  const stopWith = (reason: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal: reason }, 'stopping');
+    puller.stop(reason);
     exitAfterDeadline(() => logger.error('did not stop within the deadline; exiting'));
-  });
+  };
+  void stop.promise.then(stopWith);
+  void supervisor?.gone.then(() => stopWith('serve exited'));
+  supervisor?.ready();
   if (stop.received === null) {
     logStarted(logger, config, puller);
     await puller.run();
@@ -59,6 +71,7 @@ export async function servePuller(config: Config): Promise<number> {
   }
   await puller.close();
   logger.info('stopped');
+  supervisor?.release();
   return 0;
 }
 
