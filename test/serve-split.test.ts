@@ -45,15 +45,23 @@ async function status(dir: string): Promise<PullerStatus | undefined> {
   return (await readPullerStatus(homePaths(dir).status).catch(() => null)) ?? undefined;
 }
 
+/**
+ * A `serve` on `dir` that has published and serves its first generation. A long interval: the
+ * only ticks are the first one and those a test asks for.
+ */
+async function serveFirstGeneration(dir: string, recall: FakeRecall): Promise<{ d: Daemon; url: string }> {
+  const d = serve(dir, recall, '--refresh-interval-seconds', '3600');
+  await d.waitFor((x) => x.logLines().some((l) => l.msg === 'listening'), 'serve to listen');
+  const url = listeningUrl(d);
+  await eventually(async () => ((await get(`${url}/healthz`)).json as HealthResponse).generation === 1 || undefined, 'generation 1 served');
+  return { d, url };
+}
+
 describe('serve: the puller in its own process', () => {
   it('answers /healthz and a view while a tick on a large payload runs, from a puller that is a child process', async () => {
     const recall = await fakeRecall(LARGE);
     const dir = await home();
-    // A long interval: the only ticks are the first one and the one this test asks for.
-    const d = serve(dir, recall, '--refresh-interval-seconds', '3600');
-    await d.waitFor((x) => x.logLines().some((l) => l.msg === 'listening'), 'serve to listen');
-    const url = listeningUrl(d);
-    await eventually(async () => ((await get(`${url}/healthz`)).json as HealthResponse).generation === 1 || undefined, 'generation 1 served');
+    const { d, url } = await serveFirstGeneration(dir, recall);
 
     // The puller is not serve's own process: status.json names a child of it.
     const first = (await status(dir))!;
@@ -97,10 +105,7 @@ describe('serve: the puller in its own process', () => {
   it('restarts a crashed puller while the reads go on, and a second serve on the same home exits 1 naming it', async () => {
     const recall = await fakeRecall(200);
     const dir = await home();
-    const d = serve(dir, recall, '--refresh-interval-seconds', '3600');
-    await d.waitFor((x) => x.logLines().some((l) => l.msg === 'listening'), 'serve to listen');
-    const url = listeningUrl(d);
-    await eventually(async () => ((await get(`${url}/healthz`)).json as HealthResponse).generation === 1 || undefined, 'generation 1 served');
+    const { d, url } = await serveFirstGeneration(dir, recall);
     const first = (await status(dir))!;
 
     // A second serve on the same home: refused by the running puller, before it listens.
