@@ -211,7 +211,7 @@ function tickRows(label: string, t: TickSet): { rows: string[]; checks: string[]
       `- ${label}: 304 tick ${t.notModified.duration_ms} ms (target < 50 ms): ${verdict(t.notModified.duration_ms < 50)}`,
       `- ${label}: 1%-changed tick (starter view) / baseline ${x(changedRatio)} (target <= 1.2x): ${verdict(changedRatio <= 1.2)}`,
       `- ${label}: 1%-changed tick wrote ${mb(changedWrites)} (starter view) and ${mb(t.changed.write_bytes)} (all views) for a published file of ${mb(t.publishedBytes)}: ` +
-        `${writesRatio === null ? 'n/a' : x(writesRatio)} and ${pullWritesRatio === null ? 'n/a' : x(pullWritesRatio)} of it (target <= 2x): ${verdict(writesRatio !== null && writesRatio <= 2)}`,
+        `${writesRatio === null ? 'n/a' : x(writesRatio)} and ${pullWritesRatio === null ? 'n/a' : x(pullWritesRatio)} of it (target <= 2x): ${verdict(writesRatio !== null && writesRatio <= 2)} with the starter view, ${verdict(pullWritesRatio !== null && pullWritesRatio <= 2)} with all views`,
     ],
   };
 }
