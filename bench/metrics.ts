@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { openSync, readFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { request } from 'undici';
+import { freePort } from '../test/helpers/processes.js';
 import { writeRealisticPullerMetrics } from './puller-metrics-fixture.js';
 import { fetchText, startReadsRig, type ReadsRig } from './reads-rig.js';
 import type { BenchModule } from './run.js';
@@ -46,15 +46,6 @@ interface Variant {
 function cpuSeconds(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  server.close();
-  await once(server, 'close');
-  return port;
 }
 
 /** Starts bench/metrics-server.js pinned to core 0, its log to a file; resolves once it answers. */

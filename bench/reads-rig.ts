@@ -1,12 +1,11 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { request } from 'undici';
 import { startFakeRecall, type FakeRecall } from '../test/fake-recall/server.js';
-import { runCli, startDaemon } from '../test/helpers/processes.js';
+import { freePort, runCli, startDaemon } from '../test/helpers/processes.js';
 
 /**
  * What the read benchmarks share: a home pulled from the fake repo-recall, a `serve-reads` pinned
@@ -50,16 +49,6 @@ function servesAGeneration(body: string): boolean {
   } catch {
     return false;
   }
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  server.close();
-  await once(server, 'close');
-  return port;
 }
 
 export async function startReadsRig(sessions: number, name: string): Promise<ReadsRig> {

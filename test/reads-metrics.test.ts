@@ -39,6 +39,11 @@ async function scrape(s: ReadsServer = server): Promise<Scrape> {
   return parsed;
 }
 
+/** Requests counted between two scrapes, for one set of labels. */
+function requestsAdded(before: Scrape, after: Scrape): (labels: Record<string, string>) => number {
+  return (labels) => after.count(REQUESTS, labels) - before.count(REQUESTS, labels);
+}
+
 async function hit(url: string, times: number, opts: { method?: 'GET' | 'HEAD' | 'PROPFIND' | 'PURGE'; headers?: Record<string, string> } = {}): Promise<number> {
   let status = 0;
   for (let i = 0; i < times; i++) status = (await server.app.inject({ url, method: opts.method ?? 'GET', headers: opts.headers })).statusCode;
@@ -95,7 +100,7 @@ describe('GET /metrics', () => {
     expect(await hit('/healthz', 2)).toBe(200);
     expect(await hit('/views', 2, { method: 'HEAD' })).toBe(200);
     const after = await scrape();
-    const delta = (labels: Record<string, string>) => after.count(REQUESTS, labels) - before.count(REQUESTS, labels);
+    const delta = requestsAdded(before, after);
     expect(delta({ route: '/views/:name', method: 'GET', status: '200' })).toBe(5);
     expect(delta({ route: '/views/:name', method: 'GET', status: '404' })).toBe(3);
     expect(delta({ route: '/healthz', method: 'GET', status: '200' })).toBe(2);
@@ -119,7 +124,7 @@ describe('GET /metrics', () => {
     expect(await hit('/views', 3, { headers: { host: 'evil.example' } })).toBe(403);
     expect(await hit('/views/%zz', 1)).toBe(400);
     const after = await scrape();
-    const delta = (labels: Record<string, string>) => after.count(REQUESTS, labels) - before.count(REQUESTS, labels);
+    const delta = requestsAdded(before, after);
     expect(delta({ route: 'unmatched', method: 'GET', status: '404' })).toBe(2);
     expect(delta({ route: 'unmatched', method: 'other', status: '405' })).toBe(1);
     expect(delta({ route: '/views', method: 'GET', status: '403' })).toBe(3);

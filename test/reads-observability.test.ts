@@ -1,10 +1,9 @@
 import { EventEmitter, once } from 'node:events';
-import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { pino } from 'pino';
 import { request } from 'undici';
 import type { FakeRecall } from './fake-recall/server.js';
-import { eventually, startDaemon, tempHome, WAIT_MS, type TempHome } from './helpers/processes.js';
+import { eventually, freePort, startDaemon, tempHome, WAIT_MS, type TempHome } from './helpers/processes.js';
 import { DEFAULTS } from '../src/shared/config.js';
 import { startReadsServer, type ReadsServer } from '../src/reads/server.js';
 import { agent, get, pull, startFake, startReads, type Got } from './reads/fixtures.js';
@@ -78,15 +77,6 @@ afterAll(async () => {
   await fake?.close();
   await home?.cleanup();
 });
-
-async function freePort(): Promise<number> {
-  const probe = createServer().listen(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const { port } = probe.address() as AddressInfo;
-  probe.close();
-  await once(probe, 'close');
-  return port;
-}
 
 const header = (res: Got, name: string): string => String(res.headers[name] ?? '');
 

@@ -17,16 +17,17 @@ export interface FetchOptions {
   /** The ETag of the data we hold, sent as If-None-Match. */
   etag: string | null;
   /**
-   * Where the staged sessions go, one wrapped element per line (see ChangedLines): a fresh sink
-   * per attempt, settled (nothing of it running) before the fetch goes on after a failure.
+   * How the body is staged. `index` holds what the loaded payload has, so that unchanged elements
+   * are not staged; `prepare` is called when a body comes (a 304 never pays for it): it readies
+   * the index and says whether to stage every element instead (a full load). `sink` is where the
+   * staged lines go (see ChangedLines): a fresh one per attempt, settled (nothing of it running)
+   * before the fetch goes on after a failure.
    */
-  stageTo: () => Writable & { settled(): Promise<void> };
-  /**
-   * What the loaded payload holds, so that unchanged elements are not staged. `prepare` is called
-   * when a body comes (a 304 never pays for it): it readies the index and says whether to stage
-   * every element instead (a full load).
-   */
-  stage: { index: ElementIndex; prepare: () => Promise<{ all: boolean }> };
+  stage: {
+    index: ElementIndex;
+    prepare: () => Promise<{ all: boolean }>;
+    sink: () => Writable & { settled(): Promise<void> };
+  };
   maxBytes: number;
   retries: number;
   /** The whole fetch, every attempt and every wait between them, ends after this many ms. */
@@ -223,7 +224,7 @@ async function attempt(agent: Agent, opts: FetchOptions, signal: AbortSignal, tr
   // Judged on whole windows of an unfinished body only: the last bytes are in, whatever the disk does.
   body.once('end', stopPace);
   const changed = new ChangedLines(opts.stage.index, all);
-  const sink = opts.stageTo();
+  const sink = opts.stage.sink();
   try {
     await pipeline(body, split, changed, sink);
   } catch (err) {

@@ -36,8 +36,8 @@ export interface LoadResult {
   removed: number;
   /** Whether the base tables changed at all (a payload whose elements are all as loaded leaves them be). */
   changed: boolean;
-  /** Digests the element table gained and lost: what the in-memory index must apply. */
-  digests: { added: string[]; removed: readonly string[] };
+  /** Digests the element table gained (it lost `gone`): what the in-memory index must apply. */
+  addedDigests: string[];
 }
 
 /**
@@ -177,8 +177,10 @@ export async function loadBaseTables(
   const full = payload.mode === 'full';
   try {
     await markDuplicates(db);
-    await stageGone(db, full ? [] : payload.gone);
-    if (!full) await stageDirty(db);
+    if (!full) {
+      await stageGone(db, payload.gone);
+      await stageDirty(db);
+    }
     const kept = full
       ? 0
       : ((await db.value<number>(
@@ -235,7 +237,7 @@ export async function loadBaseTables(
       return { mode: payload.mode, staged: payload.staged, sessions, rejected, rejectedBy, written: fresh, removed, changed };
     });
     const added = await stagedDigests(db, payload.passed, payload.staged);
-    return { ...result, digests: { added, removed: full ? [] : payload.gone } };
+    return { ...result, addedDigests: added };
   } finally {
     await dropStaging(db);
     for (const table of ['gone', 'dirty']) await db.run(`DROP TABLE IF EXISTS temp.${table}`);

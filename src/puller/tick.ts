@@ -6,6 +6,7 @@ import { fetchSessions, type FetchProgress, type FetchResult } from './fetch.js'
 import { clearHeld, heldPayloadReport, readHeld, recordHeld } from './held-payload.js';
 import { hasElementDigests, type ElementIndex } from './element-index.js';
 import { FullLoadNeeded, loadBaseTables, type LoadResult } from './load.js';
+import { PhaseClock, type PhaseFigures } from './phase-clock.js';
 import { materializeDueViews, type ViewOutcome } from './materialize.js';
 import { PayloadShapeError, type PayloadHeader } from './payload-splitter.js';
 import { publishGeneration } from './publish.js';
@@ -15,7 +16,6 @@ import { UpstreamError, type UpstreamErrorClass } from './upstream-error.js';
 import { applyViewInputs, type ViewInputs } from './view-inputs.js';
 import type { WorkDb } from './work-db.js';
 import { dropStaging, StagingSink } from './staging.js';
-import { writtenBytes } from './write-bytes.js';
 
 export interface TickDeps {
   db: WorkDb;
@@ -54,12 +54,12 @@ export interface TickReport {
   /** A suspicious payload loaded anyway: it repeated enough, or `--accept-shrink` said so. */
   acceptedShrink: Extract<Verdict, { kind: 'accept' }>['overrode'];
   /** Where the time went, in ms: fetch (download + split), load, views, checkpoint (of the working database), publish (its copy). */
-  phases: { fetch: number; load: number; views: number; publish: number; checkpoint: number };
+  phases: PhaseFigures;
   /** What went wrong without failing the tick. */
   warnings: string[];
   durationMs: number;
   /** Bytes the tick wrote to storage, in all and by phase (/proc/self/io; null where the system does not say). */
-  writeBytes: { total: number; phases: TickReport['phases'] } | null;
+  writeBytes: { total: number; phases: PhaseFigures } | null;
 }
 
 function integerField(header: PayloadHeader, key: string, required: boolean): number | null {
@@ -123,12 +123,13 @@ async function takePayload(deps: TickDeps, state: PullerState, fetched: Payload)
   const prior = await readHeld(db);
   let acceptedShrink: TickReport['acceptedShrink'] = null;
   try {
+    const gone = full ? [] : index.unseen();
     const staged = {
       elements: fetched.elements,
       staged: fetched.staged,
       passed: fetched.stagedDigests,
       mode: full ? ('full' as const) : ('changed' as const),
-      gone: full ? [] : index.unseen(),
+      gone,
     };
     const load = await loadBaseTables(
       db,
@@ -146,8 +147,8 @@ async function takePayload(deps: TickDeps, state: PullerState, fetched: Payload)
         if (prior) await clearHeld(db);
       },
     );
-    if (full) index.resetTo(load.digests.added);
-    else index.apply(load.digests.removed, load.digests.added);
+    if (full) index.resetTo(load.addedDigests);
+    else index.apply(gone, load.addedDigests);
     return { upstream: 'loaded', load, scanVersion, held: null, acceptedShrink };
   } catch (err) {
     if (!(err instanceof HoldSignal)) {
@@ -175,27 +176,13 @@ async function takePayload(deps: TickDeps, state: PullerState, fetched: Payload)
  */
 export async function runTick(deps: TickDeps): Promise<TickReport> {
   const t0 = performance.now();
-  const written0 = await writtenBytes();
+  const clock = await PhaseClock.start();
   const { db, paths } = deps;
   const state = await readState(db);
   let taken: Taken = { upstream: 'not-modified', load: null, scanVersion: state.scan_version, held: null, acceptedShrink: null };
   let bytes = 0;
   let repairedSurrogates = 0;
-  const phases = { fetch: 0, load: 0, views: 0, publish: 0, checkpoint: 0 };
   const warnings: string[] = [];
-  let mark = performance.now();
-  const phaseWrites = { fetch: 0, load: 0, views: 0, publish: 0, checkpoint: 0 };
-  let writeMark = written0;
-  const lap = async (phase: keyof typeof phases) => {
-    const now = performance.now();
-    phases[phase] += now - mark;
-    mark = now;
-    const written = writeMark === null ? null : await writtenBytes();
-    if (written !== null && writeMark !== null) {
-      phaseWrites[phase] += written - writeMark;
-      writeMark = written;
-    }
-  };
   try {
     let secondPass = false;
     const prepare = async () => {
@@ -209,8 +196,7 @@ export async function runTick(deps: TickDeps): Promise<TickReport> {
         baseUrl: deps.upstream.baseUrl,
         // A second, full pass must get the payload, not a 304.
         etag: secondPass ? null : state.etag,
-        stageTo: () => new StagingSink(db, paths.incoming),
-        stage: { index: deps.index, prepare },
+        stage: { index: deps.index, prepare, sink: () => new StagingSink(db, paths.incoming) },
         maxBytes: deps.upstream.maxBytes,
         retries: deps.upstream.retries,
         deadlineMs: deps.upstream.deadlineSeconds * 1000,
@@ -219,7 +205,7 @@ export async function runTick(deps: TickDeps): Promise<TickReport> {
         onProgress: deps.onProgress,
         onRetry: deps.onRetry,
       });
-      await lap('fetch');
+      await clock.lap('fetch');
       if (fetched.kind === 'not-modified') {
         if (state.base_version === 0) throw notModifiedWithNothingLoaded(deps.upstream.baseUrl);
         await clearHeld(db);
@@ -234,12 +220,12 @@ export async function runTick(deps: TickDeps): Promise<TickReport> {
       }
       try {
         taken = await takePayload(deps, state, fetched);
-        await lap('load');
+        await clock.lap('load');
         break;
       } catch (err) {
         if (!(err instanceof FullLoadNeeded) || fetched.stagedAll) throw err;
         // Rare (upstream repeating a session id): download again and stage everything.
-        await lap('load');
+        await clock.lap('load');
         warnings.push(`${err.message}; downloaded the payload again for it`);
         secondPass = true;
       }
@@ -260,7 +246,7 @@ export async function runTick(deps: TickDeps): Promise<TickReport> {
     ignoreIntervals: deps.ignoreIntervals,
     signal: deps.signal,
   });
-  await lap('views');
+  await clock.lap('views');
   // Also what an earlier tick loaded or materialized but failed to publish.
   const changed = await hasUnpublishedChanges(db);
   let generation = state.generation;
@@ -269,12 +255,12 @@ export async function runTick(deps: TickDeps): Promise<TickReport> {
   if (changed && baseVersion > 0) {
     // Folds the tick's WAL into the working database, which the publish then copies (timed apart).
     await db.run('CHECKPOINT');
-    await lap('checkpoint');
+    await clock.lap('checkpoint');
     const file = await publishGeneration(db, paths, state.generation + 1);
     generation = file.generation;
     // A 304 tick publishes what an earlier load left (views come due): that load's sessions.
     published = { bytes: file.bytes, sessions: taken.load?.sessions ?? state.session_count };
-    await lap('publish');
+    await clock.lap('publish');
   }
   return {
     outcome: generation !== state.generation ? 'published' : taken.held ? 'held' : 'unchanged',
@@ -288,9 +274,9 @@ export async function runTick(deps: TickDeps): Promise<TickReport> {
     views,
     held: taken.held,
     acceptedShrink: taken.acceptedShrink,
-    phases,
+    phases: clock.ms,
     warnings,
     durationMs: performance.now() - t0,
-    writeBytes: written0 === null ? null : { total: ((await writtenBytes()) ?? written0) - written0, phases: phaseWrites },
+    writeBytes: await clock.writes(),
   };
 }

@@ -5,11 +5,11 @@ import { homePaths, type HomePaths } from '../../src/shared/paths.js';
 import { readPullerStatus, type PullerStatus } from '../../src/shared/status.js';
 import { describeMessiness } from '../fake-recall/generate.js';
 import { startFakeRecall, type FakeRecall, type FaultMode, type FaultOptions } from '../fake-recall/server.js';
-import { Daemon, startDaemon, tempHome, type RunResult } from '../helpers/processes.js';
+import { Daemon, freePort, startDaemon, tempHome, type RunResult } from '../helpers/processes.js';
 import type { Cleanup } from './cleanup.js';
 import { LoadGenerator } from './load.js';
 import { OpenLog } from './open-log.js';
-import { DownableProxy, freePort } from './proxy.js';
+import { DownableProxy } from './proxy.js';
 import { DEADLINES, waitUntil } from './wait.js';
 
 /**
