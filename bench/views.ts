@@ -89,7 +89,7 @@ const bench: BenchModule = {
       const inputs: ViewInputs = { timezone: 'America/Los_Angeles', prices: await loadPriceTable(null) };
       const state = await readState(db);
       const t0 = performance.now();
-      await stageFile(db, ndjson, (await stat(ndjson)).size, true);
+      await stageFile(db, ndjson, (await stat(ndjson)).size, true, Date.now() / 1000);
       const load = await loadBaseTables(db, { mode: 'full', gone: [], ...staged }, { etag: '"1"', scanVersion: 1, upstreamGeneratedAt: null, fingerprint: 'bench' });
       const loadMs = performance.now() - t0;
       await applyViewInputs(db, inputs, state);

@@ -181,3 +181,62 @@ describe('loading by difference', () => {
     await expectSameAsFullLoad(home);
   });
 });
+
+describe('numbers that cannot be true', () => {
+  it('are refused at the door, each with its reason; a row dated in the future is judged again with the next payload', async () => {
+    const home = await newHome();
+    const clean = (JSON.parse(generatePayloadText({ sessions: 40, seed: 21, messy: false })) as { sessions: Array<{ session: Record<string, unknown> }> }).sessions;
+    const now = Math.floor(Date.now() / 1000);
+    let id = 100;
+    /** Session 1 of the clean payload with a new id and `patch` over it. */
+    const bad = (patch: Record<string, unknown>) => ({ ...clean[0]!, session: { ...clean[0]!.session, id: ++id, session_uuid: `bad-${id}`, ...patch } });
+    const elements = [
+      ...clean,
+      // the issue's: three token fields at the INT64 maximum (made session_facts overflow), written out exactly below
+      bad({ input_tokens: 'INT64_MAX', output_tokens: 'INT64_MAX', cache_read_tokens: 'INT64_MAX' }),
+      bad({ input_tokens: -5 }),
+      bad({ cache_creation_tokens: 1e12 + 1 }),
+      bad({ message_count: 1.5 }),
+      bad({ duration_ms: 2.5 }),
+      bad({ stop_reason_counts_json: '{"end_turn": 2.5}' }),
+      bad({ user_message_count: -1 }),
+      bad({ duration_ms: -1000 }),
+      bad({ tool_call_counts_json: '{"Bash": {"calls": -1, "errors": 0}}' }),
+      bad({ tool_call_counts_json: '{"Bash": {"calls": 3, "errors": 1e13}}' }),
+      bad({ started_at: 1767225600, ended_at: 1767225600 - 60 }),
+      bad({ started_at: Date.UTC(2022, 11, 31, 23, 59, 59) / 1000, ended_at: null }),
+      bad({ started_at: 1767225600, ended_at: 253402300799 }), // the year 9999
+      bad({ started_at: now + 2 * 86400, ended_at: null }), // two days ahead of the clock
+      // at the bounds: accepted
+      bad({ input_tokens: 1e12, output_tokens: 1e12, cache_read_tokens: 1e12, cache_creation_tokens: 1e12, started_at: 1672531200, ended_at: now + 3600, duration_ms: null }),
+    ];
+    const payload = (list: unknown[]) =>
+      JSON.stringify({ sessions: list, generated_at: 1767225600, scan_version: 1 }).replaceAll('"INT64_MAX"', '9223372036854775807');
+    await recall.setPayloadText(payload(elements));
+    const first = await pull(home);
+    expect(first.tick).toMatchObject({ outcome: 'published', sessions: 41, rejected: 14, load: { mode: 'full' } });
+    expect(first.tick.rejected_by).toEqual({
+      'a count is negative or above 10^12': 4,
+      'a count is not a whole number': 3,
+      'a timestamp is before 2023': 1,
+      'a timestamp is more than a day in the future': 2,
+      'a token count is negative or above 10^12': 3,
+      'it ended before it started': 1,
+    });
+    const file = homePaths(home).published;
+    // Every view refreshed, the one at the bounds summed exactly.
+    expect(await queryFile(file, `SELECT count(*)::DOUBLE AS n FROM lattice.views WHERE last_error IS NOT NULL OR stale`)).toEqual([{ n: 0 }]);
+    expect(await queryFile(file, `SELECT total_tokens::VARCHAR AS t FROM main.session_facts WHERE session_id = ${id}`)).toEqual([{ t: '4000000000000' }]);
+    expect(await queryFile(file, `SELECT count(*)::DOUBLE AS n FROM base.sessions WHERE session_id > 100`)).toEqual([{ n: 1 }]);
+
+    // One clean session changes. The two future-dated rows were not remembered as loaded: they are
+    // staged and judged again (still in the future), every other refused row is not.
+    const changed = structuredClone(elements) as Array<{ session: { message_count: number } }>;
+    changed[3]!.session.message_count += 1;
+    await recall.setPayloadText(payload(changed));
+    const second = await pull(home);
+    expect(second.tick).toMatchObject({ sessions: 41, rejected: 14, load: { mode: 'changed', staged: 3, written: 1 } });
+    expect(second.tick.rejected_by).toEqual(first.tick.rejected_by);
+    await expectSameAsFullLoad(home);
+  });
+});

@@ -291,7 +291,7 @@ describe("the catalog's operators per column", () => {
     const catalog = (await get(`${server.url}/views`)).json as { views: Array<{ name: string; columns: Array<{ name: string; type: string; operators: string[] }> }> };
     const facts = catalog.views.find((v) => v.name === 'session_facts')!;
     const types = new Set(facts.columns.map((c) => c.type));
-    expect([...types].sort()).toEqual(['BIGINT', 'BIGINT[]', 'BOOLEAN', 'DATE', 'DOUBLE', 'TIMESTAMP', 'VARCHAR', 'VARCHAR[]']);
+    expect([...types].sort()).toEqual(['BIGINT', 'BIGINT[]', 'BOOLEAN', 'DATE', 'DOUBLE', 'HUGEINT', 'TIMESTAMP', 'VARCHAR', 'VARCHAR[]']);
     const ALL = ['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'in', 'prefix', 'contains', 'isnull'];
     // One column per type is enough: the rule is by type.
     const seen = new Set<string>();

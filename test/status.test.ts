@@ -309,6 +309,7 @@ describe('status report logic (no processes)', () => {
     last_duration_ms: 1.5,
     last_error: null,
     last_error_at: null,
+    stale: patch.last_error != null,
     ...patch,
   });
   const pullerStatus = (patch: Partial<PullerStatus> = {}): PullerStatus => ({

@@ -12,6 +12,15 @@ import { generatePayloadText } from './fake-recall/generate.js';
 import { startFakeRecall, type FakeRecall } from './fake-recall/server.js';
 import { tempHome, type TempHome } from './helpers/processes.js';
 import { queryFile } from './helpers/snapshot.js';
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { META_DDL, SELECT_VIEWS_SQL, ViewStateSchema } from '../src/shared/snapshot.js';
+import { pino } from 'pino';
+import { startReadsServer } from '../src/reads/server.js';
+import type { HealthResponse, ViewListResponse } from '../src/reads/api-types.js';
+import { get } from './reads/fixtures.js';
+import { call, connect, structured } from './reads/mcp-client.js';
+import { launchBrowser, ready, watchedPage } from './ui/browser.js';
 
 /*
  * Failure isolation, in-process with a test catalog: a view whose SQL fails keeps its previous
@@ -186,6 +195,53 @@ describe('a failing view', () => {
     expect(log.filter((l) => l.view_name === 'session_count').map((l) => l.row_count)).toEqual([1, 1]);
   });
 
+  it('marks the views whose rows are behind as stale, in the file, on /views, /healthz, the MCP tools and the page', async () => {
+    // Generation 2: flaky failed, flaky_count failed with it, never_good never worked; the others refreshed.
+    const expected = { flaky: true, flaky_count: true, latest_ids: false, never_good: true, session_count: false };
+    const inFile = await queryFile<{ name: string; stale: boolean }>(paths.published, 'SELECT name, stale FROM lattice.views ORDER BY name');
+    expect(Object.fromEntries(inFile.map((v) => [v.name, v.stale]))).toEqual(expected);
+    const staleNames = Object.entries(expected).filter(([, s]) => s).map(([n]) => n);
+
+    const server = await startReadsServer({ config: { ...DEFAULTS, home: home.dir, port: 0 }, logger: pino({ level: 'silent' }) });
+    const client = await connect(server.url);
+    try {
+      const list = (await get(`${server.url}/views`)).json as ViewListResponse;
+      expect(Object.fromEntries(list.views.map((v) => [v.name, v.stale]))).toEqual(expected);
+      expect(list.views.find((v) => v.name === 'flaky')?.last_error).toMatch(/no_such_column/);
+      expect(((await get(`${server.url}/healthz`)).json as HealthResponse).stale_views).toEqual(staleNames);
+
+      const tools = structured<ViewListResponse>(await call(client, 'list_views'));
+      expect(Object.fromEntries(tools.views.map((v) => [v.name, v.stale]))).toEqual(expected);
+      expect(structured<{ stale: boolean }>(await call(client, 'describe_view', { view: 'flaky_count' })).stale).toBe(true);
+      expect(structured<{ stale: boolean }>(await call(client, 'describe_view', { view: 'latest_ids' })).stale).toBe(false);
+      expect(structured<HealthResponse>(await call(client, 'lattice_status')).stale_views).toEqual(staleNames);
+
+      // The page, in a real browser: the list says how many are stale and marks each; a stale view's own page says so.
+      const browser = await launchBrowser();
+      try {
+        const w = await watchedPage(browser);
+        await w.page.goto(`${server.url}/ui/views`);
+        await ready(w.page);
+        expect(await w.page.locator('main .banner').textContent()).toMatch(/^3 views are stale: the last refresh failed/);
+        const marked = await w.page.locator('main tbody tr', { has: w.page.locator('.stale') }).locator('td:first-child').allTextContents();
+        expect(marked.sort()).toEqual(staleNames);
+        await w.page.goto(`${server.url}/ui/views/flaky`);
+        await ready(w.page);
+        expect(await w.page.locator('main .banner.stale').textContent()).toMatch(/^These rows are stale: the view's last refresh failed \(.*no_such_column/);
+        await w.page.goto(`${server.url}/ui/views/latest_ids`);
+        await ready(w.page);
+        expect(await w.page.locator('main .banner.stale').count()).toBe(0);
+        // Going to the next page aborts the previous one's event stream: that is no problem of the page.
+        expect(w.problems.filter((p) => !/\/events \(net::ERR_ABORTED\)$/.test(p))).toEqual([]);
+      } finally {
+        await browser.close();
+      }
+    } finally {
+      await client.close();
+      await server.close();
+    }
+  });
+
   it('a view reading a view that failed in an earlier tick is not computed from its stale rows', async () => {
     // No new data, so flaky (still broken) is not tried again; flaky_count has a new definition, so it is.
     const countTwice = defineView({ ...flakyCount, sql: 'SELECT count(*) * 2 AS n FROM flaky' });
@@ -209,5 +265,27 @@ describe('a failing view', () => {
       `SELECT last_error, watermark::DOUBLE AS watermark FROM lattice.views WHERE name = 'flaky'`,
     );
     expect(flaky).toEqual({ last_error: null, watermark: 2 });
+    const stale = await queryFile<{ name: string }>(paths.published, 'SELECT name FROM lattice.views WHERE stale ORDER BY name');
+    expect(stale.map((v) => v.name)).toEqual(['never_good']);
+  });
+});
+
+describe('a file published before lattice.views had a stale column', () => {
+  it('is still read, a view with a last error counting as stale (its rule then: a failed view kept its old rows)', async () => {
+    const home = await tempHome('lattice-views-old-');
+    const instance = await DuckDBInstance.create(join(home.dir, 'old.duckdb'));
+    const conn = await instance.connect();
+    try {
+      // The DDL as it was, without the column.
+      for (const ddl of META_DDL.filter((d) => !d.includes('stale'))) await conn.run(ddl);
+      await conn.run(`INSERT INTO lattice.views (name, description, refresh_interval_seconds, key_columns, materialized_at, row_count, last_error)
+                      VALUES ('good', 'd', 0, ['k'], now(), 1, NULL), ('failed', 'd', 0, ['k'], now(), 1, 'boom'), ('never', 'd', 0, ['k'], NULL, NULL, 'boom')`);
+      const rows = ViewStateSchema.array().parse((await conn.runAndReadAll(SELECT_VIEWS_SQL)).getRowObjectsJson());
+      expect(rows.map((r) => [r.name, r.stale])).toEqual([['failed', true], ['good', false], ['never', true]]);
+    } finally {
+      conn.disconnectSync();
+      instance.closeSync();
+      await home.cleanup();
+    }
   });
 });

@@ -7,11 +7,12 @@ import { describeViews, renderViewsDoc } from '../src/shared/catalog/docs.js';
 import { VIEW_ROWS_PATH, jsonTypeOf, renderViewRows } from '../bench/view-rows.js';
 import { startFakeRecall, type FakeRecall } from './fake-recall/server.js';
 import { runCli, tempHome, type TempHome } from './helpers/processes.js';
+import { MAX_COUNT } from '../src/puller/staging.js';
 import { queryFile } from './helpers/snapshot.js';
 import { rowsOf, table } from './views/rows.js';
 import { CJK_REPO, CJK_TOOL, CRAB_REPO, HAND_MADE_REJECTED, HAND_MADE_VALID_SESSIONS, SPARKLE_CWD, handMadePayloadText, uuidOf } from './views/payload.js';
 
-const TYPES_ALLOWED = new Set(['BIGINT', 'DOUBLE', 'VARCHAR', 'BOOLEAN', 'DATE', 'TIMESTAMP', 'BIGINT[]', 'VARCHAR[]']);
+const TYPES_ALLOWED = new Set(['BIGINT', 'HUGEINT', 'DOUBLE', 'VARCHAR', 'BOOLEAN', 'DATE', 'TIMESTAMP', 'BIGINT[]', 'VARCHAR[]']);
 
 describe('the catalog', () => {
   it('has at least 15 uniquely named views, each self-describing', async () => {
@@ -34,6 +35,23 @@ describe('the catalog', () => {
     }
     expect(undescribed).toEqual([]);
     expect(badTypes).toEqual([]);
+  });
+
+  it('sums what upstream counts as HUGEINT, which no sum of accepted sessions can overflow', async () => {
+    // Upstream's counters, and what the views call their sums over sessions (or over a session's tools).
+    const sums = /^(input_tokens|output_tokens|cache_read_tokens|cache_creation_tokens|total_tokens|message_count|user_message_count|assistant_message_count|calls|errors|tool_calls|tool_errors|occurrences|total_stops|other_stops|end_turn|tool_use|max_tokens|stop_sequence|pause_turn|refusal)$/;
+    const columns = await describeViews(CATALOG);
+    const notHuge: string[] = [];
+    for (const v of CATALOG) {
+      for (const c of columns.get(v.name)!) {
+        // session_facts carries one session's own counters: at most MAX_COUNT each, 4 * MAX_COUNT for total_tokens
+        const own = v.name === 'session_facts' && c.name !== 'tool_calls' && c.name !== 'tool_errors';
+        if (sums.test(c.name) && !own && c.type !== 'HUGEINT') notHuge.push(`${v.name}.${c.name} ${c.type}`);
+      }
+    }
+    expect(notHuge).toEqual([]);
+    // A session's own four counters add up inside BIGINT with room to spare.
+    expect(4 * MAX_COUNT).toBeLessThan(2 ** 63 / 1e6);
   });
 
   it('refuses a view that reads another view it does not declare, or one defined after it', () => {
@@ -60,6 +78,7 @@ describe('the catalog', () => {
   it('maps each DuckDB type the catalog uses to its JSON type, and refuses one it has no mapping for', async () => {
     expect([...TYPES_ALLOWED].map((t) => `${t}: ${jsonTypeOf(t)}`)).toEqual([
       'BIGINT: number',
+      'HUGEINT: number',
       'DOUBLE: number',
       'VARCHAR: string',
       'BOOLEAN: boolean',

@@ -1,7 +1,7 @@
 import { BASE_TABLES } from '../shared/base-tables.js';
 import { BASE_SCHEMA, sqlLiteral } from '../shared/snapshot.js';
 import { PayloadShapeError } from './payload-splitter.js';
-import { dropStaging } from './staging.js';
+import { dropStaging, FUTURE_PROBLEM } from './staging.js';
 import { DIGESTS_TABLE } from './element-index.js';
 import { recordLoad, type LoadStamp } from './state.js';
 import type { WorkDb } from './work-db.js';
@@ -50,10 +50,16 @@ export class FullLoadNeeded extends Error {
   }
 }
 
-/** Upstream timestamps are unix seconds; the tables hold UTC TIMESTAMPs. */
+/**
+ * Upstream timestamps are unix seconds, staged as DOUBLE; the tables hold UTC TIMESTAMPs, to the
+ * second as before. Staging refused those outside 2023..tomorrow, so the range here is only a guard.
+ */
 function timestamp(expr: string): string {
-  return `CASE WHEN ${expr} BETWEEN 0 AND 253402300799 THEN make_timestamp(${expr} * 1000000) END`;
+  return `CASE WHEN ${expr} BETWEEN 0 AND 253402300799 THEN make_timestamp(round(${expr})::BIGINT * 1000000) END`;
 }
+
+/** SQL: a staged problem of the bytes alone, so remembered with its digest (not the clock's; see FUTURE_PROBLEM). */
+const LASTING_PROBLEM = `problem IS DISTINCT FROM '${FUTURE_PROBLEM}'`;
 
 /** Settles repeated ids among the staged rows (after the staging sink has filled `temp.staging`). */
 async function markDuplicates(db: WorkDb): Promise<void> {
@@ -105,9 +111,10 @@ async function insertSessions(db: WorkDb): Promise<void> {
   await db.run(`
     INSERT INTO ${BASE_SCHEMA}.sessions
     SELECT id, session_uuid, cwd, ${timestamp('started_at')}, ${timestamp('ended_at')},
-           message_count, user_message_count, assistant_message_count, last_prompt, source_file,
-           duration_ms, input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens,
-           parent_uuid, request_id, message_id, is_sidechain_count,
+           -- counts were staged as DOUBLE and checked to be whole and within MAX_COUNT: exact as BIGINT
+           message_count::BIGINT, user_message_count::BIGINT, assistant_message_count::BIGINT, last_prompt, source_file,
+           duration_ms::BIGINT, input_tokens::BIGINT, output_tokens::BIGINT, cache_read_tokens::BIGINT, cache_creation_tokens::BIGINT,
+           parent_uuid, request_id, message_id, is_sidechain_count::BIGINT,
            coalesce(list_filter(models_used, m -> m IS NOT NULL), []),
            coalesce(list_filter(tools_used, t -> t IS NOT NULL), []),
            -- An absent or empty count string is a session with no calls, not an error.
@@ -129,14 +136,15 @@ async function insertSessions(db: WorkDb): Promise<void> {
     QUALIFY row_number() OVER (PARTITION BY id, repo_id ORDER BY repo_name NULLS LAST, repo_path NULLS LAST) = 1`);
   await db.run(`
     INSERT INTO ${BASE_SCHEMA}.tool_calls
-    SELECT id, tool_name, sum(counts.calls), sum(coalesce(counts.errors, 0))
+    -- Each count is whole and at most MAX_COUNT (staging): added as integers, not as DOUBLEs.
+    SELECT id, tool_name, sum(counts.calls::BIGINT), sum(coalesce(counts.errors, 0)::BIGINT)
     FROM (SELECT id, unnest(map_keys(tool_map)) AS tool_name, unnest(map_values(tool_map)) AS counts FROM valid)
     WHERE counts.calls IS NOT NULL AND tool_name <> ''
     -- A key repeated inside one count string is added up: one row per (session, tool).
     GROUP BY id, tool_name`);
   await db.run(`
     INSERT INTO ${BASE_SCHEMA}.stop_reasons
-    SELECT id, stop_reason, sum(count)
+    SELECT id, stop_reason, sum(count::BIGINT)
     FROM (SELECT id, unnest(map_keys(stop_map)) AS stop_reason, unnest(map_values(stop_map)) AS count FROM valid)
     WHERE count IS NOT NULL AND stop_reason <> ''
     GROUP BY id, stop_reason`);
@@ -147,11 +155,14 @@ async function insertSessions(db: WorkDb): Promise<void> {
     WHERE model IS NOT NULL AND model <> ''`);
 }
 
-/** The staged digests the loader could read (an unparsable line has none, and is staged again next time). */
+/**
+ * The staged digests the load remembered: not an unparsable line's (it has none), nor a row dated
+ * in the future's (FUTURE_PROBLEM); both are staged again next time.
+ */
 async function stagedDigests(db: WorkDb, passed: readonly string[], staged: number): Promise<string[]> {
-  const readable = (await db.value<number>(`SELECT count(digest)::DOUBLE FROM staging`)) ?? 0;
+  const readable = (await db.value<number>(`SELECT count(digest)::DOUBLE FROM staging WHERE ${LASTING_PROBLEM}`)) ?? 0;
   if (readable === staged && readable === passed.length) return [...passed];
-  const reader = await db.conn.runAndReadAll(`SELECT digest FROM staging WHERE digest IS NOT NULL`);
+  const reader = await db.conn.runAndReadAll(`SELECT digest FROM staging WHERE digest IS NOT NULL AND ${LASTING_PROBLEM}`);
   return reader.getRowsJson().map(([d]) => String(d));
 }
 
@@ -220,16 +231,17 @@ export async function loadBaseTables(
       await db.run(`
         INSERT INTO ${DIGESTS_TABLE}
         SELECT DISTINCT ON (digest) digest, CASE WHEN problem IS NULL OR problem = 'duplicate id' THEN id END, problem
-        FROM staging WHERE digest IS NOT NULL
+        FROM staging WHERE digest IS NOT NULL AND ${LASTING_PROBLEM}
         -- Byte-identical elements share a digest: the row recorded is the one loaded.
         ORDER BY digest, problem NULLS FIRST`);
       const rejectedBy: Record<string, number> = {};
       const problems = await db.rows<{ problem: string; n: number }>(`
         SELECT problem, count(*)::DOUBLE AS n FROM (
           SELECT problem FROM ${DIGESTS_TABLE} WHERE problem IS NOT NULL
-          UNION ALL SELECT problem FROM staging WHERE digest IS NULL AND problem IS NOT NULL)
+          UNION ALL SELECT problem FROM staging WHERE (digest IS NULL OR NOT ${LASTING_PROBLEM}) AND problem IS NOT NULL)
         GROUP BY problem ORDER BY problem`);
-      // A line DuckDB cannot parse is a row of NULLs (digest too): 'not a session object', staged again each time.
+      // A line DuckDB cannot parse is a row of NULLs (digest too): 'not a session object', staged
+      // again each time; so is a row dated in the future, which is counted from staging too.
       for (const p of problems) rejectedBy[p.problem] = p.n;
       const rejected = Math.max(0, payload.elements - sessions);
       const changed = full || fresh > 0 || removed > 0;

@@ -98,7 +98,9 @@ async function syncCatalog(db: WorkDb, catalog: readonly ViewDefinition[], store
 
 /**
  * Materializes every due view, each in its own transaction: a view whose SQL fails keeps its
- * previous table, records its error, and does not stop the others.
+ * previous table, records its error, and does not stop the others. The views that read it fail
+ * with it rather than refresh from its old rows, and every one of them is marked `stale` in
+ * lattice.views: the generation says which of its views are behind the others.
  */
 export async function materializeDueViews(
   db: WorkDb,
@@ -163,7 +165,8 @@ async function materializeView(
       await db.run(
         `UPDATE ${META_SCHEMA}.views
          SET sql_hash = ?, materialized_at = ?::TIMESTAMPTZ, row_count = ?, watermark = ?, attempted_version = ?,
-             scan_version = ?, last_duration_ms = ?, last_error = NULL, last_error_at = NULL, valid_until = ?::TIMESTAMPTZ
+             scan_version = ?, last_duration_ms = ?, last_error = NULL, last_error_at = NULL, valid_until = ?::TIMESTAMPTZ,
+             stale = false
          WHERE name = ?`,
         [opts.identity, started.toISOString(), count, opts.baseVersion, opts.baseVersion, opts.scanVersion, durationMs, validUntil, view.name],
       );
@@ -184,7 +187,10 @@ async function materializeView(
   }
 }
 
-/** Records a failed attempt: the view keeps its previous rows, and is due again with new data or a new identity. */
+/**
+ * Records a failed attempt: the view keeps its previous rows, marked stale (they are from an
+ * earlier load than the views that refreshed), and is due again with new data or a new identity.
+ */
 async function recordFailure(
   db: WorkDb,
   view: ViewDefinition,
@@ -193,7 +199,7 @@ async function recordFailure(
 ): Promise<ViewOutcome> {
   await db.run(
     `UPDATE ${META_SCHEMA}.views
-     SET last_error = ?, last_error_at = ?::TIMESTAMPTZ, sql_hash = ?, attempted_version = ?, valid_until = NULL
+     SET last_error = ?, last_error_at = ?::TIMESTAMPTZ, sql_hash = ?, attempted_version = ?, valid_until = NULL, stale = true
      WHERE name = ?`,
     [error, opts.started.toISOString(), opts.identity, opts.baseVersion, view.name],
   );

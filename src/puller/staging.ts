@@ -4,13 +4,19 @@ import { errorMessage, LatticeError } from '../shared/errors.js';
 import { sqlLiteral } from '../shared/snapshot.js';
 import type { WorkDb } from './work-db.js';
 
-/** How upstream's session object is read; a value of the wrong type becomes NULL, then validation decides. */
+/**
+ * How upstream's session object is read; a value of the wrong type becomes NULL, then validation
+ * decides. Counts and timestamps are read as DOUBLE, not BIGINT: BIGINT would round `1.5` to 2 and
+ * turn a number past INT64 into NULL, hiding both; as a DOUBLE a fraction and a size can be seen
+ * (exactly: the bounds below are far inside the 2^53 a DOUBLE holds exactly). The load casts the
+ * accepted values to BIGINT.
+ */
 const SESSION_TYPE = `STRUCT(
-  id BIGINT, session_uuid VARCHAR, cwd VARCHAR, started_at BIGINT, ended_at BIGINT,
-  message_count BIGINT, user_message_count BIGINT, assistant_message_count BIGINT,
-  last_prompt VARCHAR, source_file VARCHAR, duration_ms BIGINT,
-  input_tokens BIGINT, output_tokens BIGINT, cache_read_tokens BIGINT, cache_creation_tokens BIGINT,
-  parent_uuid VARCHAR, request_id VARCHAR, message_id VARCHAR, is_sidechain_count BIGINT,
+  id BIGINT, session_uuid VARCHAR, cwd VARCHAR, started_at DOUBLE, ended_at DOUBLE,
+  message_count DOUBLE, user_message_count DOUBLE, assistant_message_count DOUBLE,
+  last_prompt VARCHAR, source_file VARCHAR, duration_ms DOUBLE,
+  input_tokens DOUBLE, output_tokens DOUBLE, cache_read_tokens DOUBLE, cache_creation_tokens DOUBLE,
+  parent_uuid VARCHAR, request_id VARCHAR, message_id VARCHAR, is_sidechain_count DOUBLE,
   models_used VARCHAR[], tools_used VARCHAR[],
   tool_call_counts_json VARCHAR, stop_reason_counts_json VARCHAR)`;
 
@@ -31,37 +37,114 @@ const REQUIRED = [
   'is_sidechain_count',
 ] as const;
 
+const TOKEN_FIELDS = ['input_tokens', 'output_tokens', 'cache_read_tokens', 'cache_creation_tokens'] as const;
+/** Counts besides tokens: the session's own, and (below) every count in its count strings. */
+const COUNT_FIELDS = ['message_count', 'user_message_count', 'assistant_message_count', 'is_sidechain_count', 'duration_ms'] as const;
+
+/**
+ * The largest count a session may carry, in any field (tokens, messages, duration_ms, a tool's
+ * calls). No real session comes near it: a long day of heavy use is ~10^8 cache-read tokens,
+ * 10^12 ms is 31 years. It is what makes the views' arithmetic safe: a session's four token
+ * counters add up to at most 4*10^12, so the per-session sums of session_facts stay BIGINT, and the
+ * views' totals over sessions are HUGEINT, which at 4*10^12 a session cannot overflow before
+ * 4*10^25 sessions (INT64 would have broken at 2.3 million sessions at the bound).
+ */
+export const MAX_COUNT = 1e12;
+
+/** Unix seconds of 2023-01-01T00:00:00Z: Claude Code did not exist before, so no session did. */
+export const EARLIEST_TIMESTAMP = 1672531200;
+
+/** How far past the tick's clock a timestamp may lie: clocks disagree, but not by a day. */
+export const FUTURE_SLACK_SECONDS = 86400;
+
+/**
+ * Why a staged row is not loaded (`problem`); the strings are stable, counted by reason in
+ * rejected_rows' `rejected_by` and status. When a row has several, the first in this order wins,
+ * the clock-dependent one last (see FUTURE_PROBLEM).
+ */
+export const PROBLEMS = {
+  notASession: 'not a session object',
+  missing: 'a required field is missing or has the wrong type',
+  fraction: 'a count is not a whole number',
+  tokens: 'a token count is negative or above 10^12',
+  count: 'a count is negative or above 10^12',
+  endBeforeStart: 'it ended before it started',
+  tooEarly: 'a timestamp is before 2023',
+  future: 'a timestamp is more than a day in the future',
+} as const;
+
+/**
+ * The one reason that depends on the clock: such a row may be valid a day later, so its element
+ * is not remembered as loaded (element_digests) and is staged, and judged, again with every payload
+ * that is not byte for byte the one loaded. Every other reason is a property of the bytes alone.
+ */
+export const FUTURE_PROBLEM = PROBLEMS.future;
+
+/** SQL: whether a DOUBLE is a count out of bounds. */
+function outOfBounds(expr: string): string {
+  return `(${expr} < 0 OR ${expr} > ${MAX_COUNT})`;
+}
+
+/** SQL: whether a DOUBLE has a fractional part (inf and NaN count: they are no whole number either). */
+function fractional(expr: string): string {
+  return `(${expr} <> trunc(${expr}) OR isinf(${expr}) OR isnan(${expr}))`;
+}
+
+/** SQL over the staged `tool_map` and `stop_map`: whether any count in them satisfies `test`. */
+function anyMapCount(test: (expr: string) => string): string {
+  return `(coalesce(list_bool_or(list_transform(map_values(tool_map), v -> ${test('v.calls')} OR ${test('v.errors')})), false)
+           OR coalesce(list_bool_or(list_transform(map_values(stop_map), v -> ${test('v')})), false))`;
+}
+
+/** The `problem` of a staged row (NULL: it loads), given the tick's clock in unix seconds. */
+function problemSql(nowEpoch: number): string {
+  const s = (f: string) => `session.${f}`;
+  const missingRequired = REQUIRED.map((f) => `${s(f)} IS NULL`).join(' OR ');
+  const counts = [...TOKEN_FIELDS, ...COUNT_FIELDS].map(s);
+  const latest = Math.floor(nowEpoch) + FUTURE_SLACK_SECONDS;
+  const times = [s('started_at'), s('ended_at')];
+  return `CASE WHEN session IS NULL THEN '${PROBLEMS.notASession}'
+                WHEN ${missingRequired} THEN '${PROBLEMS.missing}'
+                WHEN ${counts.map(fractional).join(' OR ')} OR ${anyMapCount(fractional)} THEN '${PROBLEMS.fraction}'
+                WHEN ${TOKEN_FIELDS.map((f) => outOfBounds(s(f))).join(' OR ')} THEN '${PROBLEMS.tokens}'
+                WHEN ${COUNT_FIELDS.map((f) => outOfBounds(s(f))).join(' OR ')} OR ${anyMapCount(outOfBounds)} THEN '${PROBLEMS.count}'
+                WHEN ${s('ended_at')} < ${s('started_at')} THEN '${PROBLEMS.endBeforeStart}'
+                WHEN ${times.map((t) => `${t} < ${EARLIEST_TIMESTAMP}`).join(' OR ')} THEN '${PROBLEMS.tooEarly}'
+                WHEN ${times.map((t) => `${t} > ${latest}`).join(' OR ')} THEN '${FUTURE_PROBLEM}'
+           END`;
+}
+
 /**
  * The rows of one staging file (`{"d":<digest>,"e":<element>}` per line), validated, with the
  * count strings parsed: DuckDB reads the lines in parallel, and nothing after reads the JSON again.
  */
-function stagedRows(path: string, bytes: number): string {
+function stagedRows(path: string, bytes: number, nowEpoch: number): string {
   // A line cannot be longer than its file. DuckDB's reader claims twice this per thread from the
   // memory limit, so the old fixed 256 MiB cost 512 MiB a thread however small the payload.
   const maxObject = Math.max(1 << 20, bytes + 1);
-  const missingRequired = REQUIRED.map((f) => `session.${f} IS NULL`).join(' OR ');
   return `
-    SELECT digest,
-           session.*,
-           repos,
-           CASE WHEN session IS NULL THEN 'not a session object'
-                WHEN ${missingRequired} THEN 'a required field is missing or has the wrong type'
-           END AS problem,
-           TRY_CAST(CASE WHEN json_valid(session.tool_call_counts_json) THEN session.tool_call_counts_json END::JSON
-                    AS MAP(VARCHAR, STRUCT(calls BIGINT, errors BIGINT))) AS tool_map,
-           TRY_CAST(CASE WHEN json_valid(session.stop_reason_counts_json) THEN session.stop_reason_counts_json END::JSON
-                    AS MAP(VARCHAR, BIGINT)) AS stop_map
-    FROM (SELECT d AS digest, e.session AS session, e.repos AS repos
-          FROM read_json(${sqlLiteral(path)},
-                         format = 'newline_delimited',
-                         ignore_errors = true,
-                         maximum_object_size = ${maxObject},
-                         columns = {d: 'VARCHAR', e: '${ELEMENT_TYPE}'}))`;
+    SELECT digest, session.*, repos, ${problemSql(nowEpoch)} AS problem, tool_map, stop_map
+    FROM (SELECT digest,
+                 session,
+                 repos,
+                 TRY_CAST(CASE WHEN json_valid(session.tool_call_counts_json) THEN session.tool_call_counts_json END::JSON
+                          AS MAP(VARCHAR, STRUCT(calls DOUBLE, errors DOUBLE))) AS tool_map,
+                 TRY_CAST(CASE WHEN json_valid(session.stop_reason_counts_json) THEN session.stop_reason_counts_json END::JSON
+                          AS MAP(VARCHAR, DOUBLE)) AS stop_map
+          FROM (SELECT d AS digest, e.session AS session, e.repos AS repos
+                FROM read_json(${sqlLiteral(path)},
+                               format = 'newline_delimited',
+                               ignore_errors = true,
+                               maximum_object_size = ${maxObject},
+                               columns = {d: 'VARCHAR', e: '${ELEMENT_TYPE}'})))`;
 }
 
-/** Adds one staging file of `bytes` bytes to `temp.staging` (the first one creates it afresh). */
-export async function stageFile(db: WorkDb, path: string, bytes: number, first: boolean): Promise<void> {
-  await db.run(`${first ? 'CREATE OR REPLACE TEMP TABLE staging AS' : 'INSERT INTO staging'} ${stagedRows(path, bytes)}`);
+/**
+ * Adds one staging file of `bytes` bytes to `temp.staging` (the first one creates it afresh);
+ * `nowEpoch` is the clock timestamps are judged against.
+ */
+export async function stageFile(db: WorkDb, path: string, bytes: number, first: boolean, nowEpoch: number): Promise<void> {
+  await db.run(`${first ? 'CREATE OR REPLACE TEMP TABLE staging AS' : 'INSERT INTO staging'} ${stagedRows(path, bytes, nowEpoch)}`);
 }
 
 /** Drops what staging left in memory (a no-op when there is nothing). */
@@ -101,6 +184,8 @@ export class StagingSink extends Writable {
   private failure: unknown = null;
   private readonly written: string[] = [];
   private cleanedUp: Promise<void> | null = null;
+  /** One clock for every part of a pass: a row is not judged by two different "nows". */
+  private readonly nowEpoch = Date.now() / 1000;
 
   constructor(
     private readonly db: WorkDb,
@@ -176,7 +261,7 @@ export class StagingSink extends Writable {
     this.loading = this.loading.then(async () => {
       try {
         if (this.failure !== null || this.destroyed) return;
-        await stageFile(this.db, path, bytes, first);
+        await stageFile(this.db, path, bytes, first, this.nowEpoch);
       } catch (err) {
         this.failure = new StagingError(err);
       } finally {

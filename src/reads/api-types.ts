@@ -70,6 +70,11 @@ export interface ViewSummary {
   /** The last refresh error; the view then still serves its previous rows. */
   last_error: string | null;
   last_error_at: string | null;
+  /**
+   * The last refresh failed (the view's own SQL, or a view it reads), so its rows, if any, are
+   * from an earlier load than those of the views that refreshed: do not join them with those.
+   */
+  stale: boolean;
   columns: CatalogColumn[];
 }
 
@@ -197,6 +202,8 @@ export interface HealthResponse {
   age_seconds: number | null;
   /** age_seconds above which the data is stale (stale-after-intervals times the refresh interval). */
   stale_after_seconds: number;
+  /** The served generation's views whose rows are stale (`ViewSummary.stale`), by name; empty when none is. */
+  stale_views: string[];
   puller: PullerStatusReport | null;
 }
 

@@ -54,6 +54,11 @@ export const ViewSummarySchema = z.object({
   scan_version: z.number().int().nullable(),
   last_error: z.string().nullable(),
   last_error_at: isoTime.nullable(),
+  stale: z
+    .boolean()
+    .describe(
+      'true when the last refresh failed (the view\'s own SQL, or a view it reads): its rows, if any, are from an earlier load than the views that refreshed',
+    ),
   columns: z.array(CatalogColumnSchema),
 });
 
@@ -177,6 +182,7 @@ export const HealthResponseSchema = z.object({
   timezone: z.string().nullable(),
   age_seconds: z.number().nullable(),
   stale_after_seconds: z.number(),
+  stale_views: z.array(z.string()).describe('the views of the served generation whose rows are stale (see /views: stale)'),
   puller: PullerStatusReportSchema.nullable(),
 });
 

@@ -120,6 +120,7 @@ export class ReadsService {
       timezone: meta?.timezone ?? null,
       age_seconds: assessment.dataAgeSeconds,
       stale_after_seconds: assessment.staleAfterSeconds,
+      stale_views: gen ? [...gen.views.values()].filter((v) => v.stale).map((v) => v.name).sort() : [],
       puller,
     };
     return { health, reasons: assessment.reasons };
@@ -299,6 +300,7 @@ function summaryOf(view: ViewInfo): ViewSummary {
     scan_version: view.scan_version,
     last_error: view.last_error,
     last_error_at: view.last_error_at,
+    stale: view.stale,
     columns: view.columns.map((c) => ({ name: c.name, type: c.type, operators: [...operatorsFor(c.type)] })),
   };
 }

@@ -75,9 +75,9 @@ export interface SessionFactsRow {
   model_count: number | null;
   /** `BIGINT` */
   tool_count: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   tool_calls: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   tool_errors: number | null;
   /** `BIGINT` */
   sidechain_message_count: number | null;
@@ -112,15 +112,15 @@ export interface UsageDailyRow {
   day: string;
   /** `BIGINT` */
   session_count: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   input_tokens: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   output_tokens: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   cache_read_tokens: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   cache_creation_tokens: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   total_tokens: number | null;
   /** `DOUBLE` */
   cost_usd: number | null;
@@ -152,15 +152,15 @@ export interface UsageWeeklyRow {
   week: string;
   /** `BIGINT` */
   session_count: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   input_tokens: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   output_tokens: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   cache_read_tokens: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   cache_creation_tokens: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   total_tokens: number | null;
   /** `DOUBLE` */
   cost_usd: number | null;
@@ -192,15 +192,15 @@ export interface UsageMonthlyRow {
   month: string;
   /** `BIGINT` */
   session_count: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   input_tokens: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   output_tokens: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   cache_read_tokens: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   cache_creation_tokens: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   total_tokens: number | null;
   /** `DOUBLE` */
   cost_usd: number | null;
@@ -236,15 +236,15 @@ export interface UsageDailyByModelRow {
   model: string;
   /** `BIGINT` */
   session_count: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   input_tokens: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   output_tokens: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   cache_read_tokens: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   cache_creation_tokens: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   total_tokens: number | null;
   /** `DOUBLE` */
   cost_usd: number | null;
@@ -278,15 +278,15 @@ export interface UsageByModelRow {
   single_model_sessions: number | null;
   /** `BIGINT` */
   multi_model_sessions: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   input_tokens: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   output_tokens: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   cache_read_tokens: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   cache_creation_tokens: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   total_tokens: number | null;
   /** `DOUBLE` */
   cost_usd: number | null;
@@ -315,15 +315,15 @@ export interface UsageByRepoRow {
   repo_path: string | null;
   /** `BIGINT` */
   session_count: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   input_tokens: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   output_tokens: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   cache_read_tokens: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   cache_creation_tokens: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   total_tokens: number | null;
   /** `DOUBLE` */
   cost_usd: number | null;
@@ -373,15 +373,15 @@ export interface UsageBlocksRow {
   is_active: boolean | null;
   /** `BIGINT` */
   session_count: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   input_tokens: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   output_tokens: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   cache_read_tokens: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   cache_creation_tokens: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   total_tokens: number | null;
   /** `DOUBLE` */
   cost_usd: number | null;
@@ -420,9 +420,9 @@ export interface ToolUsageRow {
   tool_name: string;
   /** `BIGINT` */
   session_count: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   calls: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   errors: number | null;
   /** `DOUBLE` */
   error_rate: number | null;
@@ -498,9 +498,9 @@ export interface ToolMonthlyRow {
   month: string;
   /** `BIGINT` */
   session_count: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   calls: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   errors: number | null;
   /** `BIGINT` */
   month_session_count: number | null;
@@ -550,17 +550,17 @@ export interface RepoTokensRow {
   session_count: number | null;
   /** `BIGINT` */
   shared_session_count: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   message_count: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   input_tokens: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   output_tokens: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   cache_read_tokens: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   cache_creation_tokens: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   total_tokens: number | null;
 }
 
@@ -579,9 +579,9 @@ export interface RepoToolsRow {
   tool_name: string;
   /** `BIGINT` */
   session_count: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   calls: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   errors: number | null;
   /** `DOUBLE` */
   error_rate: number | null;
@@ -603,9 +603,9 @@ export interface SessionsWithoutRepoRow {
   first_started_at: string | null;
   /** `TIMESTAMP` */
   last_started_at: string | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   message_count: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   total_tokens: number | null;
   /** `BIGINT[]` */
   session_ids: (number | null)[] | null;
@@ -640,15 +640,15 @@ export interface ModelTokensRow {
   session_count: number | null;
   /** `BIGINT` */
   shared_session_count: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   input_tokens: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   output_tokens: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   cache_read_tokens: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   cache_creation_tokens: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   total_tokens: number | null;
   /** `TIMESTAMP` */
   first_started_at: string | null;
@@ -671,15 +671,15 @@ export interface ModelDailyTokensRow {
   model: string;
   /** `BIGINT` */
   session_count: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   input_tokens: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   output_tokens: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   cache_read_tokens: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   cache_creation_tokens: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   total_tokens: number | null;
 }
 
@@ -694,7 +694,7 @@ export interface StopReasonTotalsRow {
   stop_reason: string;
   /** `BIGINT` */
   session_count: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   occurrences: number | null;
   /** `DOUBLE` */
   share_of_occurrences: number | null;
@@ -713,21 +713,21 @@ export interface SessionStopReasonsRow {
   session_id: number;
   /** `BOOLEAN` */
   stop_reasons_ok: boolean | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   total_stops: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   end_turn: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   tool_use: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   max_tokens: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   stop_sequence: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   pause_turn: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   refusal: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   other_stops: number | null;
   /** `VARCHAR[]` */
   other_stop_reasons: (string | null)[] | null;
@@ -747,17 +747,17 @@ export interface DailyActivityRow {
   day: string;
   /** `BIGINT` */
   session_count: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   message_count: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   user_message_count: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   assistant_message_count: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   total_tokens: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   tool_calls: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   tool_errors: number | null;
   /** `BIGINT` */
   active_repo_count: number | null;
@@ -783,13 +783,13 @@ export interface RepoDailyActivityRow {
   repo_name: string | null;
   /** `BIGINT` */
   session_count: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   message_count: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   total_tokens: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   tool_calls: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   tool_errors: number | null;
 }
 
@@ -811,9 +811,9 @@ export interface ActivityHeatmapRow {
   hour: number;
   /** `BIGINT` */
   session_count: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   message_count: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   total_tokens: number | null;
   /** `DOUBLE` */
   session_share: number | null;

@@ -9,12 +9,16 @@ import { BASE_SCHEMA } from './snapshot.js';
  * `bash` are different tools).
  *
  * How upstream's values are read: a field of the wrong type becomes NULL, and a session missing a
- * required field (the NOT NULL columns below) is rejected and counted. In the count strings, a
- * number-like value is coerced (`"7"` -> 7, `1.5` -> 2); `""` means no entries; a string that is
- * not a JSON object of the documented shape (`"{"`, `"null"`, `"[]"`, a non-numeric count) is
- * unreadable: the session is kept, its `*_ok` flag is false, and what could be read is kept. A key
- * repeated inside one count string is added up, so tool_calls and stop_reasons hold one row per
- * (session, name).
+ * required field (the NOT NULL columns below) is rejected and counted. So is a session with a
+ * number that cannot be true (src/puller/staging.ts, PROBLEMS): any count (tokens, messages,
+ * duration_ms, a count in the count strings) negative, above 10^12 or with a fraction, an end
+ * before its start, a timestamp before 2023 or more than a day past the puller's clock. The bound
+ * keeps every count here far inside BIGINT, so the views can add a session's four token counts in
+ * BIGINT and sum over sessions in HUGEINT without overflow. In the count strings, a number written
+ * as text is read (`"7"` -> 7); `""` means no entries; a string that is not a JSON object of the
+ * documented shape (`"{"`, `"null"`, `"[]"`, a non-numeric count) is unreadable: the session is
+ * kept, its `*_ok` flag is false, and what could be read is kept. A key repeated inside one count
+ * string is added up, so tool_calls and stop_reasons hold one row per (session, name).
  */
 export const BASE_DDL = [
   `CREATE SCHEMA IF NOT EXISTS ${BASE_SCHEMA}`,

@@ -5,8 +5,8 @@
  * - `main.<view>`: one table per catalog view, the materialized rows.
  * - `base.*`: the base tables loaded from upstream (for ad-hoc SQL and the `query` tool).
  * - `lattice.meta`: exactly one row, the identity of the generation.
- * - `lattice.views`: one row per catalog view: its description, refresh interval, freshness and
- *   last error.
+ * - `lattice.views`: one row per catalog view: its description, refresh interval, freshness, last
+ *   error, and whether its rows are stale.
  * - `lattice.refresh_log`: the most recent materializations (bounded).
  */
 import { z } from 'zod';
@@ -53,6 +53,11 @@ export const ViewStateSchema = z.object({
   last_duration_ms: z.number().nullable(),
   last_error: z.string().nullable(),
   last_error_at: z.string().nullable(),
+  /**
+   * The view's last refresh failed (its own SQL, or a view it reads failed), so its rows, if any,
+   * are from an earlier load than the views that did refresh: the generation's views disagree.
+   */
+  stale: z.boolean(),
 });
 export type ViewState = z.infer<typeof ViewStateSchema>;
 
@@ -109,6 +114,9 @@ export const META_DDL = [
   `ALTER TABLE ${META_SCHEMA}.views ADD COLUMN IF NOT EXISTS attempted_version BIGINT`,
   // When the rows stop being true by the clock alone (an active usage block ends); NULL: never.
   `ALTER TABLE ${META_SCHEMA}.views ADD COLUMN IF NOT EXISTS valid_until TIMESTAMPTZ`,
+  // true when the last refresh failed and the rows (if any) are from an earlier load: said in the
+  // file itself, so a reader of the generation need not know the rule. NULL until first tried.
+  `ALTER TABLE ${META_SCHEMA}.views ADD COLUMN IF NOT EXISTS stale BOOLEAN`,
   `CREATE TABLE IF NOT EXISTS ${META_SCHEMA}.refresh_log (
      view_name VARCHAR NOT NULL,
      started_at TIMESTAMPTZ NOT NULL,
@@ -142,8 +150,11 @@ export const SELECT_VIEWS_SQL = `
          scan_version::DOUBLE AS scan_version,
          last_duration_ms,
          last_error,
-         strftime(last_error_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%gZ') AS last_error_at
-  FROM ${META_SCHEMA}.views
+         strftime(last_error_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%gZ') AS last_error_at,
+         -- by name through the row: a file published before the column has none; its rule was the same
+         -- (a failed view kept its previous rows), so it is worked out from last_error there
+         coalesce((to_json(v) ->> 'stale')::BOOLEAN, last_error IS NOT NULL OR materialized_at IS NULL) AS stale
+  FROM ${META_SCHEMA}.views v
   ORDER BY name`;
 
 /** One row of `lattice.refresh_log` as SELECT_REFRESHES_SQL reads it: one materialization attempt. */

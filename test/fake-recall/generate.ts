@@ -575,6 +575,9 @@ function tools(rng: Rng, assistant: number, messy: boolean): ToolUse[] {
   return used;
 }
 
+/** 2023-01-01 in days since the epoch: no session is older. */
+const EARLIEST_DAY = 19358;
+
 const MALFORMED_TOOL_COUNTS = ['{', 'null', '[]', '{"Bash": {"calls": "x"}}'] as const;
 const MALFORMED_STOP_COUNTS = ['{', 'null', '[]', '{"end_turn": "x"}'] as const;
 
@@ -604,7 +607,8 @@ function buildSession(ctx: Context, i: number, rng: Rng): { session: RecallSessi
   }
 
   // time: activity grows toward generatedAt (density ~ linear), fewer sessions on weekends
-  const spanDays = 548;
+  // 18 months back, but never before 2023 (Claude Code did not exist; the puller refuses such a session)
+  const spanDays = Math.max(1, Math.min(548, Math.floor(generatedAt / 86400) - EARLIEST_DAY));
   const day0 = Math.floor(generatedAt / 86400) - spanDays;
   let day = day0 + Math.floor(spanDays * Math.sqrt(rng.next()));
   for (let tries = 0; tries < 2; tries++) {

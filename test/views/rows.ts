@@ -20,12 +20,12 @@ export async function columnsOf(file: string, name: string): Promise<Array<{ nam
   return rows.map((r) => ({ name: r.column_name, type: r.column_type }));
 }
 
-/** Every row of a view in key order, BIGINTs (which the JSON reader renders as strings) as numbers. */
+/** Every row of a view in key order, BIGINTs and HUGEINTs (which the JSON reader renders as strings) as numbers. */
 export async function rowsOf(file: string, name: string): Promise<{ columns: string[]; rows: Row[] }> {
   const v = view(name);
   const columns = await columnsOf(file, name);
   const raw = await queryFile<Row>(file, `SELECT * FROM main.${sqlIdentifier(name)} ORDER BY ${v.keyColumns.map(sqlIdentifier).join(', ')}`);
-  const bigint = new Set(columns.filter((c) => c.type === 'BIGINT').map((c) => c.name));
+  const bigint = new Set(columns.filter((c) => c.type === 'BIGINT' || c.type === 'HUGEINT').map((c) => c.name));
   const bigintList = new Set(columns.filter((c) => c.type === 'BIGINT[]').map((c) => c.name));
   const rows = raw.map((r) => {
     const out: Row = {};

@@ -105,7 +105,7 @@ export function createLatticeMcpServer(opts: LatticeMcpOptions): McpServer {
     {
       title: 'List the views',
       description:
-        'The catalog of materialized views over Claude Code sessions: for each view its name, what it answers, its columns and types, key columns, refresh interval, row count, when it was last materialized and its last refresh error (a view that failed keeps serving its previous rows). Most views are inverted indexes, e.g. tool name -> the sessions that used it. Start here, then call read_view (or describe_view for one view). `freshness` says which snapshot answered and how old it is (materialized_at is the oldest view\'s).',
+        'The catalog of materialized views over Claude Code sessions: for each view its name, what it answers, its columns and types, key columns, refresh interval, row count, when it was last materialized and its last refresh error (a view that failed keeps serving its previous rows, and is `stale: true`, as is every view reading it: their rows are from an earlier load than the other views\', so do not combine them with those). Most views are inverted indexes, e.g. tool name -> the sessions that used it. Start here, then call read_view (or describe_view for one view). `freshness` says which snapshot answered and how old it is (materialized_at is the oldest view\'s).',
       inputSchema: z.object({}),
       outputSchema: ViewListResponseSchema,
       annotations: { title: 'List the views', ...READ_ONLY },
@@ -168,7 +168,7 @@ export function createLatticeMcpServer(opts: LatticeMcpOptions): McpServer {
     {
       title: 'Service status',
       description:
-        'Whether the data is current: status ok; degraded (served and current, but a tick failed, the puller is not running, a view failed to refresh or a payload is held back); failing (the data is older than a few refresh intervals, the puller\'s last 3 ticks failed, or the snapshot cannot be opened); or starting (no snapshot yet), with the reasons in words; the generation being served, when it was published, its age in seconds, the upstream scan_version and session count; and the puller\'s own status (state, last tick start/finish/outcome, last success, last error, consecutive failures, next tick due). The same as GET /healthz. Works before the first snapshot exists.',
+        'Whether the data is current: status ok; degraded (served and current, but a tick failed, the puller is not running, a view failed to refresh or a payload is held back); failing (the data is older than a few refresh intervals, the puller\'s last 3 ticks failed, or the snapshot cannot be opened); or starting (no snapshot yet), with the reasons in words; the generation being served, when it was published, its age in seconds, the upstream scan_version and session count; stale_views (the views whose last refresh failed: their rows are from an earlier load than the others\'); and the puller\'s own status (state, last tick start/finish/outcome, last success, last error, consecutive failures, next tick due). The same as GET /healthz. Works before the first snapshot exists.',
       inputSchema: z.object({}),
       outputSchema: LatticeStatusSchema,
       annotations: { title: 'Service status', ...READ_ONLY },

@@ -86,7 +86,13 @@ export async function renderViewsDoc(axes: readonly CatalogAxis[] = CATALOG_AXES
   out.push('');
   out.push('Conventions for every view:');
   out.push('');
-  out.push('- Counts and sums are `BIGINT`, ratios are `DOUBLE` rounded as each view says, session id lists are `BIGINT[]` in ascending order.');
+  out.push(
+    '- Counts of rows are `BIGINT`. Sums of upstream\'s counts (tokens, messages, calls, stops), over sessions or over a ' +
+      'session\'s tools, are `HUGEINT`, which no sum of accepted sessions can overflow: the puller refuses a session with a ' +
+      'count above 10^12. A session\'s own counters in `session_facts` stay `BIGINT` (its `total_tokens` is at most 4 * 10^12). ' +
+      'Both render as exact JSON numbers. Ratios are `DOUBLE` rounded as each view says, session id lists are `BIGINT[]` in ' +
+      'ascending order.',
+  );
   out.push(
     '- Instants are UTC `TIMESTAMP`s (a column named `*_local` is wall-clock time in the configured zone). Calendar buckets (days, ' +
       'ISO weeks from Monday, months, hours of day, weekdays) are cut in the configured time zone (`SESSION_LATTICE_TIMEZONE`, ' +

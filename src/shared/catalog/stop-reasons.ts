@@ -28,7 +28,7 @@ export const stopReasonTotals = defineView({
     )
     SELECT stop_reason,
            session_count,
-           occurrences::BIGINT                                              AS occurrences,
+           occurrences::HUGEINT                                              AS occurrences,
            round(occurrences / nullif(sum(occurrences) OVER (), 0), 4)      AS share_of_occurrences
     FROM per_reason
     ORDER BY stop_reason`,
@@ -49,7 +49,7 @@ const perSessionSums = aligned(
 );
 const unknownWhenUnreadable = aligned(
   ['total_stops', ...KNOWN_STOP_REASONS, 'other_stops'].map(
-    (c) => [`CASE WHEN s.stop_reasons_ok THEN coalesce(c.${c}, 0) END::BIGINT`, c] as const,
+    (c) => [`CASE WHEN s.stop_reasons_ok THEN coalesce(c.${c}, 0) END::HUGEINT`, c] as const,
   ),
   '           ',
 );

@@ -26,6 +26,9 @@ export async function viewBrowserPage(ctx: PageContext): Promise<PageHandle> {
   const results = h('section', { 'aria-label': 'Rows', 'aria-live': 'polite', 'aria-busy': 'true' });
   main.replaceChildren(
     h('h1', {}, view.name),
+    ...(view.stale
+      ? [h('p', { class: 'banner warn stale', role: 'status' }, `These rows are stale: the view's last refresh failed (${view.last_error ?? 'unknown error'}), so they are from an earlier load than the other views'.`)]
+      : []),
     h('details', { class: 'lede' }, h('summary', {}, 'What this view answers'), h('p', {}, view.description), h('p', {}, `Key: ${view.key_columns.join(', ')}.`)),
     controls(view, query, ctx),
     results,

@@ -8,17 +8,24 @@ import { browserHref, type PageContext } from './page.js';
 export async function viewsListPage({ main, signal }: PageContext): Promise<void> {
   const catalog = await getCatalog(signal);
   const tz = catalog.freshness.timezone;
-  const failed = catalog.views.filter((v) => v.last_error !== null).length;
+  const stale = catalog.views.filter((v) => v.stale).length;
   main.replaceChildren(
     h('h1', {}, 'Views'),
-    h('p', { class: 'lede' }, `${catalog.views.length} views, materialized by the puller from the sessions repo-recall serves`, failed ? `; ${failed} failed their last refresh and serve their previous rows.` : '.'),
+    h('p', { class: 'lede' }, `${catalog.views.length} views, materialized by the puller from the sessions repo-recall serves.`),
+    ...(stale
+      ? [h('p', { class: 'banner warn', role: 'status' }, `${stale} ${stale === 1 ? 'view is' : 'views are'} stale: the last refresh failed, so ${stale === 1 ? 'its' : 'their'} rows are from an earlier load than the other views'. They are marked below.`)]
+      : []),
     table<ViewSummary>(
       [
         { label: 'View', cell: (v) => h('a', { href: browserHref(v.name) }, v.name) },
         { label: 'What it answers', wrap: true, cell: (v) => firstSentence(v.description) },
         { label: 'Key', cell: (v) => v.key_columns.join(', ') },
         { label: 'Rows', numeric: true, cell: (v) => fmtInt(v.row_count) },
-        { label: 'Refreshed', cell: (v) => h('time', { datetime: v.materialized_at ?? '', title: localTime(v.materialized_at, tz) }, relative(v.materialized_at)) },
+        {
+          label: 'Refreshed',
+          cell: (v) =>
+            h('span', {}, h('time', { datetime: v.materialized_at ?? '', title: localTime(v.materialized_at, tz) }, relative(v.materialized_at)), v.stale ? h('strong', { class: 'error-text stale' }, ' stale') : null),
+        },
         { label: 'Last error', wrap: true, cell: (v) => (v.last_error ? h('span', { class: 'error-text', title: v.last_error_at ?? '' }, v.last_error) : h('span', { class: 'muted' }, 'none')) },
       ],
       catalog.views,
