@@ -112,6 +112,46 @@ describe('what Node used to answer by itself is a JSON error of the registry (ra
   });
 });
 
+describe('POST /mcp honours the connection the client asks for (raw sockets)', () => {
+  const initialize = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } });
+  const mcpRequest = (connection: string) =>
+    `POST /mcp HTTP/1.1\r\n${HOST}${connection}Content-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: ${initialize.length}\r\n\r\n${initialize}`;
+  /** The head of each response in what the server sent, lower-cased. */
+  const heads = (received: string) => [...received.matchAll(/HTTP\/1\.1 (\d{3})[^\r]*\r\n([\s\S]*?)\r\n\r\n/g)].map((m) => ({ status: Number(m[1]), head: m[2]!.toLowerCase() }));
+  /** The event stream's answer ended: the last chunk of a chunked body. */
+  const answered = (received: string) => received.includes('\r\n0\r\n\r\n');
+
+  it('Connection: close: the answer says close and the server closes the connection after it (a second request gets nothing)', async () => {
+    const conn = await rawConnect(proc.url, mcpRequest('Connection: close\r\n'));
+    try {
+      await conn.until('the MCP answer', answered);
+      // Were the connection kept alive, this would be answered: it must not be.
+      conn.write(`GET /healthz HTTP/1.1\r\n${HOST}\r\n`);
+      await conn.waitClosed('the server to close the connection after its answer');
+      const responses = heads(conn.received);
+      expect(responses.map((r) => r.status), conn.received.slice(0, 500)).toEqual([200]);
+      expect(responses[0]!.head).toMatch(/^connection: close$/m);
+      expect(responses[0]!.head).not.toMatch(/keep-alive/);
+      expect(conn.received).toMatch(/"serverInfo"/);
+    } finally {
+      conn.destroy();
+    }
+  });
+
+  it('without it, the connection stays open for the next request', async () => {
+    const conn = await rawConnect(proc.url, mcpRequest(''));
+    try {
+      await conn.until('the MCP answer', answered);
+      expect(heads(conn.received)[0]!.head).not.toMatch(/^connection: close$/m);
+      conn.write(`GET /healthz HTTP/1.1\r\n${HOST}Connection: close\r\n\r\n`);
+      await conn.waitClosed('the second answer, which closes');
+      expect(heads(conn.received).map((r) => r.status)).toEqual([200, 200]);
+    } finally {
+      conn.destroy();
+    }
+  });
+});
+
 /** Opens a connection and drips `request` then one byte every 100 ms, for ever. */
 async function dripping(url: string, request: string): Promise<RawConnection> {
   const conn = await rawConnect(url, request);
