@@ -29,9 +29,27 @@ export function sendError(reply: FastifyReply, code: ErrorCode, message: string,
   return sendAnswer(reply, { status: opts.status ?? statusOf(code), headers: {}, body: errorBody(code, message, opts.parameter) });
 }
 
-/** Fastify's `frameworkErrors`: a malformed URL (bad percent-encoding) gets the same format. */
-export function frameworkError(err: FastifyError, _req: FastifyRequest, reply: FastifyReply): void {
-  sendError(reply, 'bad_request', err.message);
+/** A path as error messages show it: quoted, and cut (a URL may be 16 KB). */
+function shownPath(url: string): string {
+  const path = url.split('?')[0] ?? '';
+  return JSON.stringify(path.length > 200 ? `${path.slice(0, 200)}...` : path);
+}
+
+/**
+ * Fastify's `frameworkErrors`, in the same format: a malformed URL (bad percent-encoding) is a
+ * 400; a path parameter past the router's maximum (app.ts sets it at the header limit, so this
+ * should not happen) matches no route: 404. Fastify's own messages quote the whole path.
+ */
+export function frameworkError(err: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
+  if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    sendError(reply, 'not_found', `no route ${shownPath(req.raw.url ?? '')}: a path segment is too long`);
+    return;
+  }
+  if (err.code === 'FST_ERR_BAD_URL') {
+    sendError(reply, 'bad_request', `${shownPath(req.raw.url ?? '')} is not a valid URL (bad percent-encoding)`);
+    return;
+  }
+  sendError(reply, 'bad_request', err.message.length > 300 ? `${err.message.slice(0, 300)}...` : err.message);
 }
 
 export interface ErrorHandlersOptions {
@@ -41,8 +59,7 @@ export interface ErrorHandlersOptions {
 export const errorHandlers = unencapsulated<ErrorHandlersOptions>(async (app, { service }) => {
   app.setNotFoundHandler((req, reply) => {
     if (!READ_METHODS.has(req.method)) return sendAnswer(reply, methodNotAllowed(req.method));
-    const path = req.url.split('?')[0] ?? '';
-    return sendError(reply, 'not_found', `no route ${JSON.stringify(path.slice(0, 200))}; routes: /healthz, /views, /views/{name}, /refreshes, /events, /metrics, /openapi.json, and the web UI at /`);
+    return sendError(reply, 'not_found', `no route ${shownPath(req.url)}; routes: /healthz, /views, /views/{name}, /refreshes, /events, /metrics, /openapi.json, and the web UI at /`);
   });
 
   app.setErrorHandler(async (err, req, reply) => {
