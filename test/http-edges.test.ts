@@ -84,6 +84,11 @@ const RAW_CASES: RawCase[] = [
   { name: 'CONNECT without Host', request: 'CONNECT example.com:443 HTTP/1.1\r\n\r\n', status: 405, code: 'method_not_allowed', message: /CONNECT/, closes: true },
   { name: 'a method HTTP does not define', request: `BREW /healthz HTTP/1.1\r\n${HOST}\r\n`, status: 405, code: 'method_not_allowed', message: /method BREW is not allowed/, closes: true, allow: 'GET, HEAD' },
   { name: 'a WebDAV method', request: `PROPFIND /views HTTP/1.1\r\n${HOST}Connection: close\r\n\r\n`, status: 405, code: 'method_not_allowed', message: /PROPFIND/, closes: true, allow: 'GET, HEAD' },
+  // Fastify checks a QUERY's Content-Type (RFC 10008) before any not-found handling: was a 400 (issue 25).
+  { name: 'QUERY', request: `QUERY /views HTTP/1.1\r\n${HOST}\r\n`, status: 405, code: 'method_not_allowed', message: /method QUERY is not allowed/, allow: 'GET, HEAD' },
+  { name: 'QUERY with a body', request: `QUERY /views/tool_sessions HTTP/1.1\r\n${HOST}Content-Type: application/sql\r\nContent-Length: 8\r\n\r\nSELECT 1`, status: 405, code: 'method_not_allowed', message: /method QUERY is not allowed/, allow: 'GET, HEAD' },
+  { name: 'QUERY /mcp', request: `QUERY /mcp HTTP/1.1\r\n${HOST}Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}`, status: 405, code: 'method_not_allowed', message: /method QUERY is not allowed/, allow: 'GET, HEAD' },
+  { name: 'PUT with a malformed Content-Type', request: `PUT /views HTTP/1.1\r\n${HOST}Content-Type: not a type\r\nContent-Length: 2\r\n\r\n{}`, status: 405, code: 'method_not_allowed', message: /method PUT is not allowed/, allow: 'GET, HEAD' },
   { name: 'not HTTP at all', request: 'hello there\r\n\r\n', status: 400, code: 'bad_request', message: /malformed HTTP request/, closes: true },
   { name: 'Content-Length with Transfer-Encoding', request: `POST /mcp HTTP/1.1\r\n${HOST}Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`, status: 400, code: 'bad_request', message: /malformed HTTP request/, closes: true },
   { name: 'a bad chunk size', request: `POST /mcp HTTP/1.1\r\n${HOST}Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n`, status: 400, code: 'bad_request', message: /malformed HTTP request/, closes: true },

@@ -57,8 +57,15 @@ export interface ErrorHandlersOptions {
 }
 
 export const errorHandlers = unencapsulated<ErrorHandlersOptions>(async (app, { service }) => {
+  // A method no route takes is a 405 before its body is looked at: Fastify checks a body's
+  // Content-Type before the not-found handler runs, so `QUERY` (whose RFC requires one) was a 400
+  // and a PUT with a bad Content-Type a 415, where every other method got this 405.
+  app.addHook('onRequest', async (req, reply) => {
+    if (req.is404 && !READ_METHODS.has(req.method)) return sendAnswer(reply, methodNotAllowed(req.method));
+  });
+
+  // GET and HEAD only: the hook above answered every other method.
   app.setNotFoundHandler((req, reply) => {
-    if (!READ_METHODS.has(req.method)) return sendAnswer(reply, methodNotAllowed(req.method));
     return sendError(reply, 'not_found', `no route ${shownPath(req.url)}; routes: /healthz, /views, /views/{name}, /refreshes, /events, /metrics, /openapi.json, and the web UI at /`);
   });
 
