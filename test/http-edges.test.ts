@@ -84,6 +84,11 @@ const RAW_CASES: RawCase[] = [
   { name: 'CONNECT without Host', request: 'CONNECT example.com:443 HTTP/1.1\r\n\r\n', status: 405, code: 'method_not_allowed', message: /CONNECT/, closes: true },
   { name: 'a method HTTP does not define', request: `BREW /healthz HTTP/1.1\r\n${HOST}\r\n`, status: 405, code: 'method_not_allowed', message: /method BREW is not allowed/, closes: true, allow: 'GET, HEAD' },
   { name: 'a WebDAV method', request: `PROPFIND /views HTTP/1.1\r\n${HOST}Connection: close\r\n\r\n`, status: 405, code: 'method_not_allowed', message: /PROPFIND/, closes: true, allow: 'GET, HEAD' },
+  // Fastify checks a QUERY's Content-Type (RFC 10008) before any not-found handling: was a 400 (issue 25).
+  { name: 'QUERY', request: `QUERY /views HTTP/1.1\r\n${HOST}\r\n`, status: 405, code: 'method_not_allowed', message: /method QUERY is not allowed/, allow: 'GET, HEAD' },
+  { name: 'QUERY with a body', request: `QUERY /views/tool_sessions HTTP/1.1\r\n${HOST}Content-Type: application/sql\r\nContent-Length: 8\r\n\r\nSELECT 1`, status: 405, code: 'method_not_allowed', message: /method QUERY is not allowed/, allow: 'GET, HEAD' },
+  { name: 'QUERY /mcp', request: `QUERY /mcp HTTP/1.1\r\n${HOST}Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}`, status: 405, code: 'method_not_allowed', message: /method QUERY is not allowed/, allow: 'GET, HEAD' },
+  { name: 'PUT with a malformed Content-Type', request: `PUT /views HTTP/1.1\r\n${HOST}Content-Type: not a type\r\nContent-Length: 2\r\n\r\n{}`, status: 405, code: 'method_not_allowed', message: /method PUT is not allowed/, allow: 'GET, HEAD' },
   { name: 'not HTTP at all', request: 'hello there\r\n\r\n', status: 400, code: 'bad_request', message: /malformed HTTP request/, closes: true },
   { name: 'Content-Length with Transfer-Encoding', request: `POST /mcp HTTP/1.1\r\n${HOST}Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`, status: 400, code: 'bad_request', message: /malformed HTTP request/, closes: true },
   { name: 'a bad chunk size', request: `POST /mcp HTTP/1.1\r\n${HOST}Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n`, status: 400, code: 'bad_request', message: /malformed HTTP request/, closes: true },
@@ -109,6 +114,46 @@ describe('what Node used to answer by itself is a JSON error of the registry (ra
     expect((await get(`${proc.url}/views/tool_sessions?limit=1`)).status).toBe(200);
     expect(proc.daemon.running).toBe(true);
     expect(proc.daemon.stdout).not.toMatch(/"level":50/);
+  });
+});
+
+describe('POST /mcp honours the connection the client asks for (raw sockets)', () => {
+  const initialize = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } });
+  const mcpRequest = (connection: string) =>
+    `POST /mcp HTTP/1.1\r\n${HOST}${connection}Content-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: ${initialize.length}\r\n\r\n${initialize}`;
+  /** The head of each response in what the server sent, lower-cased. */
+  const heads = (received: string) => [...received.matchAll(/HTTP\/1\.1 (\d{3})[^\r]*\r\n([\s\S]*?)\r\n\r\n/g)].map((m) => ({ status: Number(m[1]), head: m[2]!.toLowerCase() }));
+  /** The event stream's answer ended: the last chunk of a chunked body. */
+  const answered = (received: string) => received.includes('\r\n0\r\n\r\n');
+
+  it('Connection: close: the answer says close and the server closes the connection after it (a second request gets nothing)', async () => {
+    const conn = await rawConnect(proc.url, mcpRequest('Connection: close\r\n'));
+    try {
+      await conn.until('the MCP answer', answered);
+      // Were the connection kept alive, this would be answered: it must not be.
+      conn.write(`GET /healthz HTTP/1.1\r\n${HOST}\r\n`);
+      await conn.waitClosed('the server to close the connection after its answer');
+      const responses = heads(conn.received);
+      expect(responses.map((r) => r.status), conn.received.slice(0, 500)).toEqual([200]);
+      expect(responses[0]!.head).toMatch(/^connection: close$/m);
+      expect(responses[0]!.head).not.toMatch(/keep-alive/);
+      expect(conn.received).toMatch(/"serverInfo"/);
+    } finally {
+      conn.destroy();
+    }
+  });
+
+  it('without it, the connection stays open for the next request', async () => {
+    const conn = await rawConnect(proc.url, mcpRequest(''));
+    try {
+      await conn.until('the MCP answer', answered);
+      expect(heads(conn.received)[0]!.head).not.toMatch(/^connection: close$/m);
+      conn.write(`GET /healthz HTTP/1.1\r\n${HOST}Connection: close\r\n\r\n`);
+      await conn.waitClosed('the second answer, which closes');
+      expect(heads(conn.received).map((r) => r.status)).toEqual([200, 200]);
+    } finally {
+      conn.destroy();
+    }
   });
 });
 

@@ -293,6 +293,40 @@ describe('query worker pool', () => {
     }
   });
 
+  it("ends a wide result near the cap with a truncated result or a clean memory error, never a worker killed by a signal (issue 25)", async () => {
+    // 10,000 rows of 10 KB: 100 MB of text for 8 MB of answer. At a 512 MB cap with 4 DuckDB
+    // threads, 6 of 30 runs used to kill the worker with SIGABRT or SIGTRAP (V8 or a thread could
+    // not allocate under the address-space limit that DuckDB's allocator had kept for itself).
+    const lines: string[] = [];
+    const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(line) });
+    const p = pool({ memoryBytes: 512 * 1024 * 1024, threads: 4, size: 1, logger });
+    const sql = "SELECT repeat('y', 10000) AS y FROM range(10000)";
+    const outcomes: string[] = [];
+    for (let i = 0; i < 15; i++) {
+      await p.ready();
+      const outcome = await p.run({ sql, maxRows: 10_000, maxResultBytes: 8 * 1024 * 1024, timeoutMs: 60_000 }).then(
+        (r) => {
+          expect(r.truncated_reason).toBe('max_bytes');
+          expect(r.rows.length).toBeGreaterThan(0);
+          expect(r.rows.every((row) => row.y === 'y'.repeat(10_000))).toBe(true);
+          return 'truncated';
+        },
+        (e: unknown) => {
+          const err = e as { code?: string; message: string };
+          if (err.code === 'query_failed' && /Out of Memory Error/.test(err.message)) return 'out of memory';
+          if (err.code === 'query_memory') return 'memory cap';
+          return `${err.code ?? 'none'}: ${err.message}`;
+        },
+      );
+      outcomes.push(outcome);
+    }
+    expect(outcomes.filter((o) => !['truncated', 'out of memory', 'memory cap'].includes(o)), outcomes.join('\n')).toEqual([]);
+    expect(outcomes).toContain('truncated');
+    // A worker the pool killed at the cap exits with SIGKILL; none may end by any other signal.
+    const exits = lines.map((l) => JSON.parse(l) as { msg: string; signal?: string | null }).filter((l) => l.msg === 'query worker exited');
+    expect(exits.filter((e) => e.signal !== null && e.signal !== 'SIGKILL')).toEqual([]);
+  });
+
   it('bounds the queue: past its length, or after waiting too long for a worker, a query gets a "busy" error', async () => {
     const p = pool({ size: 1, maxQueued: 1, queueTimeoutMs: 500 });
     await p.ready();

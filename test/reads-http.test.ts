@@ -90,6 +90,10 @@ const BAD: BadCase[] = [
   { name: 'path traversal (raw)', path: '/views/../../../etc/passwd', status: 404, code: 'not_found' },
   { name: 'NUL in a view name', path: '/views/tool_sessions%00', status: 404, code: 'unknown_view' },
   { name: 'bad percent-encoding', path: '/views/%E0%A4%A', status: 400, code: 'bad_request' },
+  // Past find-my-way's default maxParamLength: was a 400 quoting the whole path (issue 25).
+  { name: '5,000-character view name', path: `/views/${'a'.repeat(5000)}`, status: 404, code: 'unknown_view' },
+  { name: '5,000-character view name with bad percent-encoding', path: `/views/${'a'.repeat(5000)}%E0%A4%A`, status: 400, code: 'bad_request' },
+  { name: '5,000-character path', path: `/${'a'.repeat(5000)}`, status: 404, code: 'not_found' },
   { name: 'unknown route', path: '/nope', status: 404, code: 'not_found' },
   { name: 'POST a view', path: V, method: 'POST', status: 405, code: 'method_not_allowed' },
   { name: 'PUT the catalog', path: '/views', method: 'PUT', status: 405, code: 'method_not_allowed' },
@@ -120,6 +124,8 @@ describe('bad requests (real process, real HTTP)', () => {
       expect(body.error.code).toBe(c.code);
       expect(body.error.message.length).toBeGreaterThan(5);
       expect(text).not.toMatch(/\bat .*\.js:\d+/); // no stack trace
+      // What is echoed of the request is cut: a long path or value is not sent back whole.
+      expect(text.length, text.slice(0, 300)).toBeLessThan(2000);
       if (c.parameter !== undefined) {
         expect(body.error.parameter).toBe(c.parameter);
         expect(body.error.message).toContain(c.parameter);

@@ -70,6 +70,14 @@ export interface BuildAppOptions {
  * parsed objects are shared between requests, so they are frozen. maxKeys 0: no silent cut at
  * 1000 keys (the URL is bounded by the 16 KB header limit).
  */
+/**
+ * A path parameter (a view name) may be as long as the request line: Node's 16 KB header limit
+ * bounds it. Below that, find-my-way answers a longer one with a framework error (a 400 that
+ * echoed the whole path) instead of the route's own 404 `unknown_view`. Our parameters are plain
+ * segments, not regular expressions, so their length costs a lookup nothing.
+ */
+const MAX_PARAM_LENGTH = 16 * 1024;
+
 const parseQuery = memoized((text) => Object.freeze(parseQuerystring(text, '&', '=', { maxKeys: 0 }) as Record<string, unknown>), 512);
 
 export function buildApp(opts: BuildAppOptions): FastifyInstance {
@@ -86,7 +94,7 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
     // Fastify's request lines are off: guard.ts writes one access line per request instead.
     // Its error lines name the request id `req_id`, as the access line does.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'req_id' }),
-    routerOptions: { maxParamLength: 500, querystringParser: parseQuery },
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH, querystringParser: parseQuery },
     bodyLimit: 1024 * 1024,
     // Requests arriving while the server closes are answered by the guard, in our format.
     return503OnClosing: false,

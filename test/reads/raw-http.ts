@@ -95,6 +95,22 @@ export class RawConnection {
     }
   }
 
+  /** Waits until what the server sent satisfies `done` (or it closed); fails at the deadline. */
+  async until(what: string, done: (received: string) => boolean, timeoutMs = WAIT_MS): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!done(this.data) && !this.isClosed) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`${what}: not within ${timeoutMs} ms; received ${JSON.stringify(this.data.slice(0, 300))}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
   /** Waits for the server to close the connection; fails at the deadline. */
   async waitClosed(what: string, timeoutMs = WAIT_MS): Promise<void> {
     let timer: NodeJS.Timeout | undefined;

@@ -53,6 +53,20 @@ function sdkNames(names: readonly string[]): string[] {
   return names.map((n) => n.toLowerCase()).map((n) => (n.includes(':') && !n.startsWith('[') ? `[${n}]` : n));
 }
 
+/**
+ * Headers that describe the connection, not the response: Node's http server sets them. The SDK's
+ * event-stream answer says `Connection: keep-alive`, which made Node keep a connection the client
+ * asked to close (`Connection: close`) open until the keep-alive timeout.
+ */
+const HOP_BY_HOP = ['connection', 'keep-alive', 'transfer-encoding'];
+
+function withoutHopByHop(response: Response): Response {
+  if (!HOP_BY_HOP.some((h) => response.headers.has(h))) return response;
+  const headers = new Headers(response.headers);
+  for (const h of HOP_BY_HOP) headers.delete(h);
+  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+}
+
 export async function mcpPlugin(app: FastifyInstance, opts: McpPluginOptions): Promise<void> {
   const { service, logger } = opts;
   const sandbox = new SqlSandbox(service, opts.queryRunner);
@@ -101,7 +115,7 @@ export async function mcpPlugin(app: FastifyInstance, opts: McpPluginOptions): P
     );
     const response = await handler.fetch(request);
     reply.header('cache-control', 'no-store');
-    return reply.send(response);
+    return reply.send(withoutHopByHop(response));
   });
 
   app.route({

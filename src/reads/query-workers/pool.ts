@@ -52,6 +52,8 @@ export interface QueryWorkerPoolOptions {
   sampleMs?: number;
   /** Set RLIMIT_AS on the workers (default true; tests turn it off to exercise the RSS watch alone). */
   addressSpaceLimit?: boolean;
+  /** DuckDB threads per worker (default: from the cores, workerDuckdbSettings); tests pin it. */
+  threads?: number;
 }
 
 const DEFAULT_POOL_SIZE = 2;
@@ -95,7 +97,8 @@ export class QueryWorkerPool implements QueryRunner {
     this.queueTimeoutMs = opts.queueTimeoutMs ?? 30_000;
     this.sampleMs = opts.sampleMs ?? 150;
     const paths = homePaths(opts.home);
-    this.settings = { published: paths.published, home: paths.home, ...workerDuckdbSettings(opts.memoryBytes) };
+    const duckdb = workerDuckdbSettings(opts.memoryBytes);
+    this.settings = { published: paths.published, home: paths.home, ...duckdb, threads: opts.threads ?? duckdb.threads };
   }
 
   get capMb(): number {

@@ -29,9 +29,27 @@ export function sendError(reply: FastifyReply, code: ErrorCode, message: string,
   return sendAnswer(reply, { status: opts.status ?? statusOf(code), headers: {}, body: errorBody(code, message, opts.parameter) });
 }
 
-/** Fastify's `frameworkErrors`: a malformed URL (bad percent-encoding) gets the same format. */
-export function frameworkError(err: FastifyError, _req: FastifyRequest, reply: FastifyReply): void {
-  sendError(reply, 'bad_request', err.message);
+/** A path as error messages show it: quoted, and cut (a URL may be 16 KB). */
+function shownPath(url: string): string {
+  const path = url.split('?')[0] ?? '';
+  return JSON.stringify(path.length > 200 ? `${path.slice(0, 200)}...` : path);
+}
+
+/**
+ * Fastify's `frameworkErrors`, in the same format: a malformed URL (bad percent-encoding) is a
+ * 400; a path parameter past the router's maximum (app.ts sets it at the header limit, so this
+ * should not happen) matches no route: 404. Fastify's own messages quote the whole path.
+ */
+export function frameworkError(err: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
+  if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    sendError(reply, 'not_found', `no route ${shownPath(req.raw.url ?? '')}: a path segment is too long`);
+    return;
+  }
+  if (err.code === 'FST_ERR_BAD_URL') {
+    sendError(reply, 'bad_request', `${shownPath(req.raw.url ?? '')} is not a valid URL (bad percent-encoding)`);
+    return;
+  }
+  sendError(reply, 'bad_request', err.message.length > 300 ? `${err.message.slice(0, 300)}...` : err.message);
 }
 
 export interface ErrorHandlersOptions {
@@ -39,10 +57,16 @@ export interface ErrorHandlersOptions {
 }
 
 export const errorHandlers = unencapsulated<ErrorHandlersOptions>(async (app, { service }) => {
+  // A method no route takes is a 405 before its body is looked at: Fastify checks a body's
+  // Content-Type before the not-found handler runs, so `QUERY` (whose RFC requires one) was a 400
+  // and a PUT with a bad Content-Type a 415, where every other method got this 405.
+  app.addHook('onRequest', async (req, reply) => {
+    if (req.is404 && !READ_METHODS.has(req.method)) return sendAnswer(reply, methodNotAllowed(req.method));
+  });
+
+  // GET and HEAD only: the hook above answered every other method.
   app.setNotFoundHandler((req, reply) => {
-    if (!READ_METHODS.has(req.method)) return sendAnswer(reply, methodNotAllowed(req.method));
-    const path = req.url.split('?')[0] ?? '';
-    return sendError(reply, 'not_found', `no route ${JSON.stringify(path.slice(0, 200))}; routes: /healthz, /views, /views/{name}, /refreshes, /events, /metrics, /openapi.json, and the web UI at /`);
+    return sendError(reply, 'not_found', `no route ${shownPath(req.url)}; routes: /healthz, /views, /views/{name}, /refreshes, /events, /metrics, /openapi.json, and the web UI at /`);
   });
 
   app.setErrorHandler(async (err, req, reply) => {
