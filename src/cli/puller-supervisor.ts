@@ -172,7 +172,13 @@ interface Running {
  * The child's side: under `serve` (an IPC channel to it), says `ready` and resolves `gone` when
  * the channel closes (serve exited, even by SIGKILL). Null when run on its own.
  */
-export function supervisorChannel(): { ready(): void; gone: Promise<void>; release(): void } | null {
+export interface SupervisorChannel {
+  ready(): void;
+  gone: Promise<void>;
+  release(): void;
+}
+
+export function supervisorChannel(): SupervisorChannel | null {
   if (typeof process.send !== 'function' || !process.connected) return null;
   let onGone: () => void = () => undefined;
   const gone = new Promise<void>((resolve) => (onGone = resolve));
