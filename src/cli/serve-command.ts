@@ -58,9 +58,9 @@ export async function serveBoth(config: Config, flags: FlagValues = {}): Promise
     process.stderr.write(`session-lattice: ${why}\n`);
     return 1;
   }
-  await stopped;
-  // The puller has finished (or interrupted) its tick and released the home; serve exits after it.
-  await server.close();
+  await stop.promise;
+  // The puller finishes (or interrupts) its tick and releases the home; serve exits after it.
+  await Promise.all([stopped, server.close()]);
   readsLogger.info('stopped');
   return 0;
 }
