@@ -33,9 +33,21 @@ async function scratch(): Promise<string> {
 
 const DEAD_UPSTREAM = 'http://127.0.0.1:9';
 
+/** Kills `d` with its whole tree: strace killed alone would leave the node it traces running. */
+async function killTree(d: Daemon): Promise<void> {
+  for (const pid of descendants(d.pid)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  await d.stop('SIGKILL');
+}
+
 function daemon(args: string[], wrapper: string[] = []): Daemon {
   const d = startDaemon(args, {}, wrapper);
-  cleanups.push(() => d.stop('SIGKILL'));
+  cleanups.push(() => killTree(d));
   return d;
 }
 
@@ -173,7 +185,7 @@ describe('a puller that cannot open exits, alone or under serve', () => {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
     const supervised = new Daemon(child);
-    cleanups.push(() => supervised.stop('SIGKILL'));
+    cleanups.push(() => killTree(supervised));
     const { code } = await exitOf(supervised, 'a supervised serve-puller whose open failed');
     expect(code, supervised.stderr).toBe(1);
     expect(supervised.stderr).toContain('work.duckdb');
