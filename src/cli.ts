@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { addConfigOptions, PULLER_SETTINGS, READS_SETTINGS } from './cli/options.js';
+import { failedOutcome } from './cli/failed-outcome.js';
 import { registerOperatorCommands, type Action } from './cli/operator-commands.js';
 import { loadConfig, type Config, type FlagValues } from './shared/config.js';
 import { ConfigError, errorMessage } from './shared/errors.js';
@@ -11,14 +12,16 @@ import { VERSION } from './shared/version.js';
  * it, exits with its code. Modules load only when their command runs: `--version`, `--help` and a
  * bad flag answer without loading DuckDB, Fastify and the MCP SDK (about a second of start-up).
  */
-function run(keys: readonly (keyof Config)[], load: () => Promise<Action>) {
+function run(keys: readonly (keyof Config)[], load: () => Promise<Action>, onBadSetting?: (err: ConfigError, flags: FlagValues) => boolean) {
   return async (flags: FlagValues) => {
     let code: number;
     try {
       const config = loadConfig(process.env, flags, keys);
       code = await (await load())(config, flags);
     } catch (err) {
-      if (err instanceof ConfigError) {
+      if (err instanceof ConfigError && onBadSetting?.(err, flags)) {
+        code = 2;
+      } else if (err instanceof ConfigError) {
         process.stderr.write(`session-lattice: ${err.message}\n`);
         code = 2;
       } else {
@@ -40,6 +43,13 @@ line says when events were rotated out of the log meanwhile). Exit 1 when the co
 be made, or is not back, within --reconnect-seconds; exit 0 on Ctrl-C (SIGINT) or SIGTERM.
 `;
 
+/** `pull --json` prints one JSON document whatever happens, a bad setting included (still exit 2). */
+function pullJsonFailure(err: ConfigError, flags: FlagValues): boolean {
+  if ((flags as Record<string, unknown>).json !== true) return false;
+  process.stdout.write(`${JSON.stringify(failedOutcome(err))}\n`);
+  return true;
+}
+
 export function buildProgram(): Command {
   const program = new Command('session-lattice')
     .description('Materialized DuckDB views over Claude Code sessions pulled from repo-recall')
@@ -59,7 +69,7 @@ export function buildProgram(): Command {
 
   const bothSettings = [...new Set([...PULLER_SETTINGS, ...READS_SETTINGS])];
   addConfigOptions(
-    program.command('serve').description('run the puller and the reads server in one process (transitional)'),
+    program.command('serve').description('run the reads server, with the puller in a child process it supervises (transitional)'),
     bothSettings,
   ).action(run(bothSettings, async () => (await import('./cli/serve-command.js')).serveBoth));
 
@@ -72,7 +82,7 @@ export function buildProgram(): Command {
       .option('--json', 'print the outcome as one JSON object on stdout, and JSON log lines on stderr')
       .option('--accept-shrink', 'load what upstream sends even if the shrink guard would hold it back (it drops most sessions, or its scan_version went backwards)'),
     pullSettings,
-  ).action(run(pullSettings, async () => (await import('./cli/puller-commands.js')).pullOnce));
+  ).action(run(pullSettings, async () => (await import('./cli/puller-commands.js')).pullOnce, pullJsonFailure));
 
   registerOperatorCommands(program, run);
 

@@ -219,6 +219,9 @@ describe('status and views after a good pull and a failed one', () => {
     expect(out).toMatch(/VIEW\s+ROWS\s+MATERIALIZED\s+EVERY\s+STATE/);
     for (const v of CATALOG) {
       expect(tableRow(out, v.name), v.name).toMatch(new RegExp(`^\\s+${v.name}\\s+${rowCounts.get(v.name)!.toLocaleString('en-US')}\\s+\\d+ s ago\\s+.+\\s+ok$`));
+      // A view without an interval of its own is refreshed on every load: "EVERY load", not "EVERY 0 s".
+      if (v.refreshIntervalSeconds === 0) expect(tableRow(out, v.name), v.name).toMatch(/ago\s+load\s+ok$/);
+      expect(tableRow(out, v.name), v.name).not.toMatch(/\s0 s\s+ok$/);
     }
   });
 

@@ -1,21 +1,33 @@
 import { CATALOG } from '../shared/catalog/index.js';
 import type { Config, FlagValues } from '../shared/config.js';
-import { PullerLockedError } from '../shared/errors.js';
+import { ConfigError, PullerLockedError } from '../shared/errors.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import type { FetchProgress } from '../puller/fetch.js';
 import { Puller, type PullerOptions } from '../puller/puller.js';
 import type { TickReport } from '../puller/tick.js';
 import { paintFor } from './colour.js';
 import { acceptedWhy, daemonLogger, retryWords } from './log-output.js';
-import { supervisorChannel } from './puller-supervisor.js';
+import { failedOutcome } from './failed-outcome.js';
+import { lockRefusal } from './lock-advice.js';
+import { preflight } from './preflight.js';
+import { supervisorChannel, type SupervisorChannel } from './puller-supervisor.js';
 import { exitAfterDeadline, StopSignal } from './signals.js';
 
 type Feedback = Pick<PullerOptions, 'onProgress' | 'onRetry' | 'acceptShrink' | 'oneShot'>;
 
+/** Opens the puller; another one holding this home is refused with advice that fits who runs it. */
+async function openOrRefuse(config: Config, logger: Logger, feedback: Feedback): Promise<Puller> {
+  try {
+    return await Puller.open({ config, catalog: CATALOG, logger, ...feedback });
+  } catch (err) {
+    throw err instanceof PullerLockedError ? lockRefusal(err, config.home) : err;
+  }
+}
+
 /** Opens the puller, or prints why another one holds this home and returns null. */
 export async function openPuller(config: Config, logger: Logger, feedback: Feedback = {}): Promise<Puller | null> {
   try {
-    return await Puller.open({ config, catalog: CATALOG, logger, ...feedback });
+    return await openOrRefuse(config, logger, feedback);
   } catch (err) {
     if (err instanceof PullerLockedError) {
       process.stderr.write(`session-lattice: ${err.message}\n`);
@@ -42,15 +54,23 @@ export function logStarted(logger: Logger, config: Config, puller: Puller): void
 
 /** `serve-puller`: ticks until SIGINT/SIGTERM, then releases the working database. */
 export async function servePuller(config: Config): Promise<number> {
+  // Under `serve`: the supervisor is told once the lock is held, and its exit stops the puller.
+  // The channel keeps this process alive until released: on every way out, or a puller that
+  // could not open would outlive its failure.
+  const supervisor = supervisorChannel();
+  try {
+    return await runServePuller(config, supervisor);
+  } finally {
+    supervisor?.release();
+  }
+}
+
+async function runServePuller(config: Config, supervisor: SupervisorChannel | null): Promise<number> {
   const stop = new StopSignal();
   const logger = daemonLogger('puller', config);
-  // Under `serve`: the supervisor is told once the lock is held, and its exit stops the puller.
-  const supervisor = supervisorChannel();
+  await preflight(config, { puller: true });
   const puller = await openPuller(config, logger);
-  if (!puller) {
-    supervisor?.release();
-    return 1;
-  }
+  if (!puller) return 1;
   let stopping = false;
   const stopWith = (reason: string) => {
     if (stopping) return;
@@ -71,7 +91,6 @@ export async function servePuller(config: Config): Promise<number> {
   }
   await puller.close();
   logger.info('stopped');
-  supervisor?.release();
   return 0;
 }
 
@@ -172,8 +191,16 @@ export async function pullOnce(config: Config, flags: FlagValues): Promise<numbe
   const json = (flags as Record<string, unknown>).json === true;
   const feedback = !json && process.stderr.isTTY === true ? terminalFeedback() : null;
   const acceptShrink = (flags as Record<string, unknown>).acceptShrink === true;
-  const puller = await openPuller(config, pullLogger(config, json), { ...feedback, acceptShrink, oneShot: true });
-  if (!puller) return 1;
+  let puller: Puller;
+  try {
+    await preflight(config, { puller: true });
+    puller = await openOrRefuse(config, pullLogger(config, json), { ...feedback, acceptShrink, oneShot: true });
+  } catch (err) {
+    // src/cli.ts says why on stderr (exit 2 for a bad setting, 1 otherwise); a script asked for one JSON document.
+    if (!json) throw err;
+    process.stdout.write(`${JSON.stringify(failedOutcome(err))}\n`);
+    return err instanceof ConfigError ? 2 : 1;
+  }
   void stop.promise.then((signal) => puller.stop(signal));
   if (stop.received !== null) puller.stop(stop.received);
   try {

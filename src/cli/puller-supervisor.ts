@@ -168,11 +168,17 @@ interface Running {
   stderrTail(): string;
 }
 
+export interface SupervisorChannel {
+  ready(): void;
+  gone: Promise<void>;
+  release(): void;
+}
+
 /**
  * The child's side: under `serve` (an IPC channel to it), says `ready` and resolves `gone` when
  * the channel closes (serve exited, even by SIGKILL). Null when run on its own.
  */
-export function supervisorChannel(): { ready(): void; gone: Promise<void>; release(): void } | null {
+export function supervisorChannel(): SupervisorChannel | null {
   if (typeof process.send !== 'function' || !process.connected) return null;
   let onGone: () => void = () => undefined;
   const gone = new Promise<void>((resolve) => (onGone = resolve));

@@ -26,12 +26,18 @@ export * from './status-report.js';
  * the daemons are running.
  */
 
+/** The EVERY column: a view with no interval of its own is refreshed on every load ("EVERY load"). */
+function everyCell(seconds: number | null): string {
+  if (seconds === null) return '-';
+  return seconds === 0 ? 'load' : formatDuration(seconds);
+}
+
 function viewsTable(views: ViewReport[], now: number, maxWidth: number | undefined, p: Paint = PLAIN): string {
   const rows = views.map((v) => [
     v.in_catalog ? v.name : `${v.name} (not in catalog)`,
     formatCount(v.row_count),
     v.materialized_at ? relative(secondsSince(v.materialized_at, now) ?? 0) : 'never',
-    v.refresh_interval_seconds === null ? '-' : formatDuration(v.refresh_interval_seconds),
+    everyCell(v.refresh_interval_seconds),
     v.state === 'failed' ? `FAILED: ${v.last_error ?? ''}` : v.state === 'not_materialized' ? 'not materialized yet' : 'ok',
   ]);
   // Colour after layout: escape codes would count as width.

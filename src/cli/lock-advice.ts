@@ -1,0 +1,32 @@
+import { execFileSync } from 'node:child_process';
+import { PullerLockedError } from '../shared/errors.js';
+
+/**
+ * The refusal of a second puller, with advice that fits who runs the one holding the home: a
+ * puller that `session-lattice serve` supervises is restarted when killed alone, so the advice is
+ * to stop that serve; any other is stopped as a service or by its pid.
+ */
+export function lockRefusal(err: PullerLockedError, home: string): PullerLockedError {
+  const pid = err.holderPid;
+  if (pid === null) return err;
+  const serve = supervisingServe(pid);
+  const message =
+    serve === null
+      ? `another session-lattice puller (PID ${pid}) is already running on ${home}; stop it first ` +
+        `(brew services stop session-lattice-puller or systemctl --user stop session-lattice-puller if it runs as a service, otherwise kill ${pid})`
+      : `another session-lattice puller (PID ${pid}) is already running on ${home}, supervised by session-lattice serve (PID ${serve}); ` +
+        `stop that serve first (Ctrl-C where it runs, or kill ${serve}): a puller killed alone is restarted by its serve`;
+  return new PullerLockedError(message, pid);
+}
+
+/** The pid of the `session-lattice serve` whose child `pid` is, or null (not one, or `ps` cannot say). */
+function supervisingServe(pid: number): number | null {
+  try {
+    const ppid = Number(execFileSync('ps', ['-o', 'ppid=', '-p', String(pid)], { encoding: 'utf8', timeout: 5000 }).trim());
+    if (!Number.isInteger(ppid) || ppid <= 1) return null;
+    const command = execFileSync('ps', ['-o', 'command=', '-p', String(ppid)], { encoding: 'utf8', timeout: 5000 });
+    return /(^|\s)serve(\s|$)/.test(command) ? ppid : null;
+  } catch {
+    return null;
+  }
+}
