@@ -3,6 +3,9 @@ import type { Config, FlagValues } from '../shared/config.js';
 import { PullerLockedError } from '../shared/errors.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import type { FetchProgress } from '../puller/fetch.js';
+import { FATAL_EXIT_CODE, fatalCause, fatalSentence } from '../puller/fatal-errors.js';
+import { diskSpace } from '../shared/disk-space.js';
+import { homePaths } from '../shared/paths.js';
 import { Puller, type PullerOptions } from '../puller/puller.js';
 import type { TickReport } from '../puller/tick.js';
 import { paintFor } from './colour.js';
@@ -40,13 +43,29 @@ export function logStarted(logger: Logger, config: Config, puller: Puller): void
   );
 }
 
-/** `serve-puller`: ticks until SIGINT/SIGTERM, then releases the working database. */
+/**
+ * `serve-puller`: ticks until SIGINT/SIGTERM, then releases the working database. A fatal storage
+ * error (src/puller/fatal-errors.ts: a full, read-only or failing disk, an invalidated database),
+ * at open or in a tick, ends it with FATAL_EXIT_CODE (75) so that serve's supervisor, launchd or
+ * systemd starts a new process: only a new DuckDB instance recovers.
+ */
 export async function servePuller(config: Config): Promise<number> {
   const stop = new StopSignal();
   const logger = daemonLogger('puller', config);
   // Under `serve`: the supervisor is told once the lock is held, and its exit stops the puller.
   const supervisor = supervisorChannel();
-  const puller = await openPuller(config, logger);
+  const puller = await openPuller(config, logger).catch(async (err: unknown) => {
+    const home = homePaths(config.home);
+    const cause = fatalCause(err, home.workDb);
+    if (!cause) throw err;
+    const space = await diskSpace(home.home);
+    logger.error({ fatal: cause, free_bytes: space?.freeBytes, exit_code: FATAL_EXIT_CODE }, fatalSentence(cause, home.home, space, err));
+    return FATAL_EXIT_CODE;
+  });
+  if (typeof puller === 'number') {
+    supervisor?.release();
+    return puller;
+  }
   if (!puller) {
     supervisor?.release();
     return 1;
@@ -70,9 +89,11 @@ export async function servePuller(config: Config): Promise<number> {
     puller.stop(stop.received);
   }
   await puller.close();
-  logger.info('stopped');
+  const fatal = puller.fatal;
+  if (fatal) logger.error({ fatal: fatal.cause, exit_code: FATAL_EXIT_CODE }, 'stopped after a fatal storage error; exiting to be restarted');
+  else logger.info('stopped');
   supervisor?.release();
-  return 0;
+  return fatal ? FATAL_EXIT_CODE : 0;
 }
 
 /**
