@@ -1,5 +1,6 @@
 import { megabytes, type DiskSpace } from '../shared/disk-space.js';
 import { errorMessage } from '../shared/errors.js';
+import { UpstreamError } from './upstream-error.js';
 
 /**
  * Errors after which this process must not tick again. DuckDB answers a failed write to its file
@@ -24,7 +25,7 @@ const DISK_FULL_CODES = new Set(['ENOSPC', 'EDQUOT']);
 const DISK_FULL_TEXT = /No space left on device|Disk quota exceeded|\bENOSPC\b|\bEDQUOT\b/i;
 const READ_ONLY_TEXT = /Read-only file system|\bEROFS\b/i;
 const IO_TEXT = /Input\/output error|\bEIO\b/i;
-const INVALIDATED_TEXT = /database has been invalidated|^FATAL Error|\bFATAL Error:/i;
+const INVALIDATED_TEXT = /database has been invalidated|\bFATAL Error:/;
 /** DuckDB's own error class for a failed read or write of a file ("IO Error: Could not write file ..."). */
 const DUCKDB_IO_ERROR = /\bIO Error\b/i;
 
@@ -47,8 +48,10 @@ function codesOf(err: unknown): string[] {
  * disk, which is what a person has to act on.
  */
 export function fatalCause(err: unknown, workDbPath: string): FatalCause | null {
-  const text = errorMessage(err);
   const codes = codesOf(err);
+  // An upstream error's text quotes what upstream sent ("500: No space left on device" is its
+  // disk, not ours): only an errno in its causes (the staged body's write) counts.
+  const text = err instanceof UpstreamError ? '' : errorMessage(err);
   if (codes.some((c) => DISK_FULL_CODES.has(c)) || DISK_FULL_TEXT.test(text)) return 'disk-full';
   if (codes.includes('EROFS') || READ_ONLY_TEXT.test(text)) return 'read-only';
   if (codes.includes('EIO') || IO_TEXT.test(text)) return 'io';
