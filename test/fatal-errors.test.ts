@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fatalCause, fatalSentence, isDiskCondition } from '../src/puller/fatal-errors.js';
+import { afterFatal } from '../src/puller/puller.js';
+import { initialStatus } from '../src/puller/status-writer.js';
 import { UpstreamError } from '../src/puller/upstream-error.js';
 
 /**
@@ -51,5 +53,35 @@ describe('fatal storage errors', () => {
   it('says the cause, the home and the free space, then the original text', () => {
     const text = fatalSentence('disk-full', '/h', { freeBytes: 123_456, totalBytes: 6e6 }, errno('ENOSPC', 'ENOSPC: no space left on device, write'));
     expect(text).toBe('fatal storage error: no space left on device at /h, 0.1 MB free; the puller exits to be restarted: ENOSPC: no space left on device, write');
+  });
+});
+
+describe('a puller restarted after a fatal error', () => {
+  const base = initialStatus('0.1.0', 60, new Date('2026-06-01T00:00:00Z'));
+  const failedWith = (error: string, n: number) => ({
+    ...base,
+    state: 'stopped' as const,
+    last_tick_outcome: 'failed' as const,
+    last_tick_finished_at: '2026-06-01T00:01:00.000Z',
+    last_error: error,
+    last_error_at: '2026-06-01T00:01:00.000Z',
+    consecutive_failures: n,
+  });
+
+  it('carries the failure and its count on, so a restart loop still turns failing after 3', () => {
+    const fatal = 'fatal storage error: an I/O error on the working database in /h, 5.0 MB free; the puller exits to be restarted: EIO';
+    expect(afterFatal(failedWith(fatal, 2))).toEqual({
+      last_tick_finished_at: '2026-06-01T00:01:00.000Z',
+      last_tick_outcome: 'failed',
+      last_error: fatal,
+      last_error_at: '2026-06-01T00:01:00.000Z',
+      consecutive_failures: 2,
+    });
+  });
+
+  it('starts afresh after any other ending', () => {
+    expect(afterFatal(failedWith('repo-recall answered 500', 2))).toEqual({});
+    expect(afterFatal({ ...base, last_tick_outcome: 'published' })).toEqual({});
+    expect(afterFatal(null)).toEqual({});
   });
 });

@@ -323,7 +323,7 @@ export class Puller {
  * `failing` after FAILING_AFTER_FAILED_TICKS like one that keeps running. Any other ending starts
  * afresh, as before.
  */
-function afterFatal(previous: PullerStatus | null): Partial<PullerStatus> {
+export function afterFatal(previous: PullerStatus | null): Partial<PullerStatus> {
   if (previous?.last_tick_outcome !== 'failed' || !previous.last_error?.startsWith(FATAL_PREFIX)) return {};
   const { last_tick_finished_at, last_tick_outcome, last_error, last_error_at, consecutive_failures } = previous;
   return { last_tick_finished_at, last_tick_outcome, last_error, last_error_at, consecutive_failures };
