@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fatalCause, fatalSentence, isDiskCondition } from '../src/puller/fatal-errors.js';
-import { afterFatal } from '../src/puller/puller.js';
+import { afterFatal } from '../src/puller/fatal-errors.js';
 import { initialStatus } from '../src/puller/status-writer.js';
 import { UpstreamError } from '../src/puller/upstream-error.js';
 

@@ -3,8 +3,7 @@ import type { Config, FlagValues } from '../shared/config.js';
 import { PullerLockedError } from '../shared/errors.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import type { FetchProgress } from '../puller/fetch.js';
-import { FATAL_EXIT_CODE, fatalCause, fatalSentence } from '../puller/fatal-errors.js';
-import { diskSpace } from '../shared/disk-space.js';
+import { FATAL_EXIT_CODE, fatalFailure } from '../puller/fatal-errors.js';
 import { homePaths } from '../shared/paths.js';
 import { Puller, type PullerOptions } from '../puller/puller.js';
 import type { TickReport } from '../puller/tick.js';
@@ -56,10 +55,9 @@ export async function servePuller(config: Config): Promise<number> {
   const supervisor = supervisorChannel();
   const puller = await openPuller(config, logger).catch(async (err: unknown) => {
     const home = homePaths(config.home);
-    const cause = fatalCause(err, home.workDb);
-    if (!cause) throw err;
-    const space = await diskSpace(home.home);
-    logger.error({ fatal: cause, free_bytes: space?.freeBytes, exit_code: FATAL_EXIT_CODE }, fatalSentence(cause, home.home, space, err));
+    const fatal = await fatalFailure(err, home.workDb, home.home);
+    if (!fatal) throw err;
+    logger.error({ fatal: fatal.cause, free_bytes: fatal.space?.freeBytes, exit_code: FATAL_EXIT_CODE }, fatal.error);
     return FATAL_EXIT_CODE;
   });
   if (typeof puller === 'number') {

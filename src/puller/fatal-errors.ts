@@ -1,4 +1,5 @@
-import { megabytes, type DiskSpace } from '../shared/disk-space.js';
+import { diskSpace, megabytes, type DiskSpace } from '../shared/disk-space.js';
+import type { PullerStatus } from '../shared/status.js';
 import { errorMessage } from '../shared/errors.js';
 import { UpstreamError } from './upstream-error.js';
 
@@ -80,4 +81,24 @@ export function fatalSentence(cause: FatalCause, home: string, space: DiskSpace 
           ? `an I/O error on the working database in ${home}${free}`
           : `the working database was invalidated by an earlier fatal error${free}`;
   return `${FATAL_PREFIX}${what}; the puller exits to be restarted: ${errorMessage(err)}`;
+}
+
+/** A tick's error, if fatal: its cause, the home's free space now, and the sentence for the log and status.json. */
+export async function fatalFailure(err: unknown, workDbPath: string, home: string): Promise<{ cause: FatalCause; space: DiskSpace | null; error: string } | null> {
+  const cause = fatalCause(err, workDbPath);
+  if (!cause) return null;
+  const space = await diskSpace(home);
+  return { cause, space, error: fatalSentence(cause, home, space, err) };
+}
+
+/**
+ * What a puller restarted after a fatal storage error carries from the status of the one that
+ * ended: the failure and its count, so a puller that keeps failing and being restarted turns
+ * `failing` after FAILING_AFTER_FAILED_TICKS like one that keeps running. Any other ending starts
+ * afresh, as before.
+ */
+export function afterFatal(previous: PullerStatus | null): Partial<PullerStatus> {
+  if (previous?.last_tick_outcome !== 'failed' || !previous.last_error?.startsWith(FATAL_PREFIX)) return {};
+  const { last_tick_finished_at, last_tick_outcome, last_error, last_error_at, consecutive_failures } = previous;
+  return { last_tick_finished_at, last_tick_outcome, last_error, last_error_at, consecutive_failures };
 }

@@ -23,9 +23,8 @@ import { runTick, type TickReport } from './tick.js';
 import { checkTimezone, type ViewInputs } from './view-inputs.js';
 import type { WorkDb } from './work-db.js';
 import { openWorkDbRecovering, removeBrokenCopies } from './work-db-recovery.js';
-import { FATAL_PREFIX, fatalCause, fatalSentence, type FatalCause } from './fatal-errors.js';
-import { diskSpace } from '../shared/disk-space.js';
-import { readPullerStatus, type PullerStatus } from '../shared/status.js';
+import { afterFatal, fatalFailure, type FatalCause } from './fatal-errors.js';
+import { readPullerStatus } from '../shared/status.js';
 
 export interface PullerOptions {
   config: Config;
@@ -186,11 +185,11 @@ export class Puller {
       return { ok: true, report };
     } catch (err) {
       const interrupted = this.abort.signal.aborted;
-      const cause = interrupted ? null : fatalCause(err, this.db.path);
-      const space = cause ? await diskSpace(this.paths.home) : null;
-      const error = interrupted ? 'interrupted by shutdown' : cause ? fatalSentence(cause, this.paths.home, space, err) : errorMessage(err);
+      const fatal = interrupted ? null : await fatalFailure(err, this.db.path, this.paths.home);
+      const cause = fatal?.cause ?? null;
+      const error = interrupted ? 'interrupted by shutdown' : (fatal?.error ?? errorMessage(err));
       // A fatal error ends the loop: this process must not tick again (src/puller/fatal-errors.ts).
-      if (cause) this.fatalError = { cause, error };
+      if (fatal) this.fatalError = { cause: fatal.cause, error: fatal.error };
       // What a stop makes a request throw is not upstream's doing.
       const errorClass = !interrupted && err instanceof UpstreamError ? err.errorClass : null;
       if (errorClass) this.recorder.upstreamError(errorClass, error, false);
@@ -228,7 +227,7 @@ export class Puller {
           next_try_in_seconds: nextDue ? Math.round((Date.parse(nextDue) - finished.getTime()) / 100) / 10 : undefined,
           probing_upstream: this.looping && this.upstreamUnreachable ? true : undefined,
           fatal: cause ?? undefined,
-          free_bytes: space?.freeBytes,
+          free_bytes: fatal?.space?.freeBytes,
         },
         'tick',
       );
@@ -317,14 +316,3 @@ export class Puller {
   }
 }
 
-/**
- * What a puller restarted after a fatal storage error carries from the status of the one that
- * ended: the failure and its count, so a puller that keeps failing and being restarted turns
- * `failing` after FAILING_AFTER_FAILED_TICKS like one that keeps running. Any other ending starts
- * afresh, as before.
- */
-export function afterFatal(previous: PullerStatus | null): Partial<PullerStatus> {
-  if (previous?.last_tick_outcome !== 'failed' || !previous.last_error?.startsWith(FATAL_PREFIX)) return {};
-  const { last_tick_finished_at, last_tick_outcome, last_error, last_error_at, consecutive_failures } = previous;
-  return { last_tick_finished_at, last_tick_outcome, last_error, last_error_at, consecutive_failures };
-}
