@@ -186,6 +186,42 @@ const CASES: Array<{ name: string; input: HealthInputs; verdict: HealthVerdict; 
     reasons: [/^the data is stale: last known current 67 min ago/, /^a newer published snapshot cannot be opened: not a DuckDB file$/],
   },
   {
+    name: 'plenty of room on the home\'s disk says nothing',
+    input: input({ disk: { home: '/h', freeBytes: 5e9, publishedBytes: 40e6 } }),
+    verdict: 'ok',
+    reasons: [],
+  },
+  {
+    name: 'a full disk is failing at once, with the free space, even when status.json (left from before) says all is well',
+    input: input({ disk: { home: '/h', freeBytes: 0, publishedBytes: 40e6 } }),
+    verdict: 'failing',
+    reasons: [/^no space left on device at \/h, 0\.0 MB free: the puller cannot write/],
+  },
+  {
+    name: 'a full disk before anything was published is failing, not starting',
+    input: input({ snapshot: null, status: null, pullerRunning: false, disk: { home: '/h', freeBytes: 400_000, publishedBytes: null } }),
+    verdict: 'failing',
+    reasons: [/^no space left on device at \/h, 0\.4 MB free/, /^nothing is published yet$/, /^no puller has run on this home/],
+  },
+  {
+    name: 'less room than the published file: the next publish cannot fit',
+    input: input({ disk: { home: '/h', freeBytes: 25e6, publishedBytes: 40e6 } }),
+    verdict: 'failing',
+    reasons: [/^not enough space left on device at \/h to publish, 25 MB free: a publish copies the working database, at least 40 MB/],
+  },
+  {
+    name: 'a little room with nothing published yet is not a problem',
+    input: input({ snapshot: null, disk: { home: '/h', freeBytes: 5e6, publishedBytes: null } }),
+    verdict: 'starting',
+    reasons: [/^nothing is published yet$/],
+  },
+  {
+    name: 'the disk could not be asked: nothing said',
+    input: input({ disk: null }),
+    verdict: 'ok',
+    reasons: [],
+  },
+  {
     name: 'everything at once: failing reasons first, each kind in its fixed order',
     input: input({
       snapshot: snapshot(7200, [{ name: 'tools', last_error: 'boom' }]),

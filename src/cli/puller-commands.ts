@@ -3,6 +3,8 @@ import type { Config, FlagValues } from '../shared/config.js';
 import { ConfigError, PullerLockedError } from '../shared/errors.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import type { FetchProgress } from '../puller/fetch.js';
+import { FATAL_EXIT_CODE, fatalFailure } from '../puller/fatal-errors.js';
+import { homePaths } from '../shared/paths.js';
 import { Puller, type PullerOptions } from '../puller/puller.js';
 import type { TickReport } from '../puller/tick.js';
 import { paintFor } from './colour.js';
@@ -52,7 +54,12 @@ export function logStarted(logger: Logger, config: Config, puller: Puller): void
   );
 }
 
-/** `serve-puller`: ticks until SIGINT/SIGTERM, then releases the working database. */
+/**
+ * `serve-puller`: ticks until SIGINT/SIGTERM, then releases the working database. A fatal storage
+ * error (src/puller/fatal-errors.ts: a full, read-only or failing disk, an invalidated database),
+ * at open or in a tick, ends it with FATAL_EXIT_CODE (75) so that serve's supervisor, launchd or
+ * systemd starts a new process: only a new DuckDB instance recovers.
+ */
 export async function servePuller(config: Config): Promise<number> {
   // Under `serve`: the supervisor is told once the lock is held, and its exit stops the puller.
   // The channel keeps this process alive until released: on every way out, or a puller that
@@ -69,7 +76,14 @@ async function runServePuller(config: Config, supervisor: SupervisorChannel | nu
   const stop = new StopSignal();
   const logger = daemonLogger('puller', config);
   await preflight(config, { puller: true });
-  const puller = await openPuller(config, logger);
+  const puller = await openPuller(config, logger).catch(async (err: unknown) => {
+    const home = homePaths(config.home);
+    const fatal = await fatalFailure(err, home.workDb, home.home);
+    if (!fatal) throw err;
+    logger.error({ fatal: fatal.cause, free_bytes: fatal.space?.freeBytes, exit_code: FATAL_EXIT_CODE }, fatal.error);
+    return FATAL_EXIT_CODE;
+  });
+  if (typeof puller === 'number') return puller;
   if (!puller) return 1;
   let stopping = false;
   const stopWith = (reason: string) => {
@@ -90,8 +104,10 @@ async function runServePuller(config: Config, supervisor: SupervisorChannel | nu
     puller.stop(stop.received);
   }
   await puller.close();
-  logger.info('stopped');
-  return 0;
+  const fatal = puller.fatal;
+  if (fatal) logger.error({ fatal: fatal.cause, exit_code: FATAL_EXIT_CODE }, 'stopped after a fatal storage error; exiting to be restarted');
+  else logger.info('stopped');
+  return fatal ? FATAL_EXIT_CODE : 0;
 }
 
 /**

@@ -1,4 +1,5 @@
 import { CATALOG, type ViewDefinition } from '../shared/catalog/index.js';
+import { homeDisk, type HomeDisk } from '../shared/disk-space.js';
 import { errorMessage } from '../shared/errors.js';
 import { homePaths } from '../shared/paths.js';
 import type { SnapshotMeta, ViewState } from '../shared/snapshot.js';
@@ -117,6 +118,8 @@ export interface Gathered {
   snapshotError: string | null;
   status: PullerStatus | null;
   statusError: string | null;
+  /** The home's free space and the published file's size (src/shared/disk-space.ts); null when unknown. */
+  disk?: HomeDisk | null;
   /** The last few events of the puller's log; none when there is no log or it cannot be read. */
   events?: EventEnvelope[];
 }
@@ -133,6 +136,7 @@ export async function gather(home: string, opts: { withStatus: boolean }): Promi
     out.snapshotError = errorMessage(err);
   }
   if (opts.withStatus) {
+    out.disk = await homeDisk(paths.home, paths.published);
     try {
       out.status = await readPullerStatus(paths.status);
     } catch (err) {
@@ -191,6 +195,7 @@ export function buildStatusReport(
     status: g.status,
     statusError: g.statusError,
     pullerRunning: puller?.running ?? false,
+    disk: g.disk,
     now,
     settings: { staleAfterIntervals: opts.staleAfterIntervals, refreshIntervalSeconds: opts.defaultIntervalSeconds },
   });

@@ -21,7 +21,10 @@ import { logTick } from './tick-log.js';
 import { ElementIndex } from './element-index.js';
 import { runTick, type TickReport } from './tick.js';
 import { checkTimezone, type ViewInputs } from './view-inputs.js';
-import { WorkDb } from './work-db.js';
+import type { WorkDb } from './work-db.js';
+import { openWorkDbRecovering, removeBrokenCopies } from './work-db-recovery.js';
+import { afterFatal, fatalFailure, type FatalCause } from './fatal-errors.js';
+import { readPullerStatus } from '../shared/status.js';
 
 export interface PullerOptions {
   config: Config;
@@ -67,6 +70,8 @@ export class Puller {
   private upstreamUnreachable = false;
   /** The loaded payload's element digests, read once and kept up to date by each load. */
   private readonly index = new ElementIndex();
+  /** Set by a tick that failed with a fatal storage error: the loop ends and the process must exit. */
+  private fatalError: { cause: FatalCause; error: string } | null = null;
 
   private constructor(
     readonly paths: HomePaths,
@@ -83,7 +88,7 @@ export class Puller {
     const paths = homePaths(opts.config.home);
     // A bad pricing file or zone stops the command before it touches anything.
     const inputs: ViewInputs = { timezone: opts.config.timezone, prices: await loadPriceTable(opts.config.pricingFile) };
-    const db = await WorkDb.open(paths.workDb, paths.home, duckdbInstanceOptions(opts.config));
+    const { db, movedAside } = await openWorkDbRecovering(paths.workDb, paths.home, duckdbInstanceOptions(opts.config), opts.logger);
     try {
       // Only the lock holder may append: a refused second puller never touches the event log.
       const startedAt = new Date();
@@ -98,9 +103,15 @@ export class Puller {
         // The working database is older than what readers have seen: never go backwards.
         await db.run(`UPDATE ${META_SCHEMA}.meta SET generation = ?`, [published]);
       }
-      const status = new StatusWriter(paths.status, initialStatus(VERSION, opts.config.refreshIntervalSeconds, startedAt), (err) =>
-        opts.logger.error({ err: errorMessage(err) }, 'could not write status.json'),
+      const previous = await readPullerStatus(paths.status).catch(() => null);
+      const status = new StatusWriter(
+        paths.status,
+        { ...initialStatus(VERSION, opts.config.refreshIntervalSeconds, startedAt), ...afterFatal(previous) },
+        (err) => opts.logger.error({ err: errorMessage(err) }, 'could not write status.json'),
       );
+      if (movedAside) {
+        opts.logger.info({ generation: published, moved_to: movedAside }, 'a fresh working database continues from the published generation; the next tick pulls in full');
+      }
       // A hold outlives the process that saw it (its count of ticks is in the working database).
       const held = await readHeld(db);
       const generation = Math.max(published, state.generation) || null;
@@ -174,7 +185,11 @@ export class Puller {
       return { ok: true, report };
     } catch (err) {
       const interrupted = this.abort.signal.aborted;
-      const error = interrupted ? 'interrupted by shutdown' : errorMessage(err);
+      const fatal = interrupted ? null : await fatalFailure(err, this.db.path, this.paths.home);
+      const cause = fatal?.cause ?? null;
+      const error = interrupted ? 'interrupted by shutdown' : (fatal?.error ?? errorMessage(err));
+      // A fatal error ends the loop: this process must not tick again (src/puller/fatal-errors.ts).
+      if (fatal) this.fatalError = { cause: fatal.cause, error: fatal.error };
       // What a stop makes a request throw is not upstream's doing.
       const errorClass = !interrupted && err instanceof UpstreamError ? err.errorClass : null;
       if (errorClass) this.recorder.upstreamError(errorClass, error, false);
@@ -183,7 +198,7 @@ export class Puller {
       // A tick cut short by a stop is not a failure of the puller's: status.json keeps the last
       // tick that did finish, so a restart during a tick never makes the health worse.
       const failures = this.status.status.consecutive_failures + (interrupted ? 0 : 1);
-      const nextDue = this.nextDue(failures);
+      const nextDue = cause ? null : this.nextDue(failures);
       await this.status.update(
         interrupted
           ? { state: 'idle', next_tick_due_at: null }
@@ -211,9 +226,16 @@ export class Puller {
           next_try_at: nextDue ?? undefined,
           next_try_in_seconds: nextDue ? Math.round((Date.parse(nextDue) - finished.getTime()) / 100) / 10 : undefined,
           probing_upstream: this.looping && this.upstreamUnreachable ? true : undefined,
+          fatal: cause ?? undefined,
+          free_bytes: fatal?.space?.freeBytes,
         },
         'tick',
       );
+      if (cause === 'disk-full') {
+        // Copies of a broken working database are the puller's own to free (work-db-recovery.ts).
+        const freed = await removeBrokenCopies(this.paths.pullerDir).catch(() => []);
+        if (freed.length > 0) logger.warn({ removed: freed }, 'removed moved-aside working databases to free space');
+      }
       return { ok: false, error };
     }
   }
@@ -232,7 +254,7 @@ export class Puller {
     this.looping = true;
     while (!this.stopping) {
       await this.tick();
-      if (this.stopping) break;
+      if (this.stopping || this.fatalError) break;
       const delay = nextDelaySeconds(this.opts.config.refreshIntervalSeconds, this.status.status.consecutive_failures);
       const waited = new AbortController();
       const cameUp = this.upstreamUnreachable ? untilReachable(this.opts.config.repoRecallUrl, waited.signal) : null;
@@ -252,6 +274,11 @@ export class Puller {
       this.wake = null;
     }
     this.looping = false;
+  }
+
+  /** The fatal storage error a tick ended with (the process must exit: FATAL_EXIT_CODE), or null. */
+  get fatal(): { cause: FatalCause; error: string } | null {
+    return this.fatalError;
   }
 
   /** When the next tick starts, written with the tick's outcome so status.json is never half updated. */
@@ -277,9 +304,10 @@ export class Puller {
   /** Writes what is left of the event log, releases the DuckDB handle (and so the lock) and marks the status stopped. */
   async close(): Promise<void> {
     if (!this.stopping) {
-      // Closed without stop(): a one-shot pull that is done, or a start that went no further.
+      // Closed without stop(): a one-shot pull that is done, a fatal error, or a start that went no further.
       this.stopping = true;
-      void this.recorder.stopping(this.opts.oneShot ? 'pull finished' : 'closed');
+      const reason = this.fatalError ? `fatal storage error (${this.fatalError.cause})` : this.opts.oneShot ? 'pull finished' : 'closed';
+      void this.recorder.stopping(reason);
     }
     await this.recorder.flush();
     await this.agent.close().catch(() => undefined);
@@ -287,3 +315,4 @@ export class Puller {
     await this.status.update({ state: 'stopped', next_tick_due_at: null });
   }
 }
+

@@ -1,5 +1,6 @@
 import type { Config } from '../shared/config.js';
 import { errorMessage } from '../shared/errors.js';
+import { homeDisk } from '../shared/disk-space.js';
 import { homePaths } from '../shared/paths.js';
 import { RefreshLogRowSchema, SELECT_REFRESHES_SQL } from '../shared/snapshot.js';
 import { assessHealth, type HealthReason } from '../shared/health.js';
@@ -97,7 +98,8 @@ export class ReadsService {
   }
 
   private async assess(): Promise<{ health: HealthResponse; reasons: HealthReason[] }> {
-    const { puller, statusError } = await this.pullerState();
+    const paths = homePaths(this.config.home);
+    const [{ puller, statusError }, disk] = await Promise.all([this.pullerState(), homeDisk(paths.home, paths.published)]);
     const gen = this.manager.peek();
     const meta = gen?.meta ?? null;
     const assessment = assessHealth({
@@ -106,6 +108,7 @@ export class ReadsService {
       status: puller,
       statusError,
       pullerRunning: puller?.running ?? false,
+      disk,
       now: this.now(),
       settings: this.config,
     });

@@ -1,3 +1,4 @@
+import { megabytes, type HomeDisk } from './disk-space.js';
 import type { PullerStatus } from './status.js';
 
 /**
@@ -7,7 +8,9 @@ import type { PullerStatus } from './status.js';
  *
  * - `failing`: the data is not being kept current and will not be without someone acting: it is
  *   older than stale-after-intervals refresh intervals, the puller's last FAILING_AFTER_FAILED_TICKS
- *   ticks failed in a row, or the published snapshot cannot be opened. `/healthz` answers 503 and
+ *   ticks failed in a row, the published snapshot cannot be opened, or the home's filesystem has
+ *   no room for the puller (below DISK_FULL_BYTES free, or less than the published file's size: a
+ *   publish copies the working database, at least that big, beside it). `/healthz` answers 503 and
  *   `status` exits 1.
  * - `starting`: nothing is published yet, and nothing above is wrong (the first pull has not
  *   finished, or no puller has run). `/healthz` answers 503 and `status` exits 1: there is nothing
@@ -26,6 +29,12 @@ export const HEALTH_VERDICTS: readonly HealthVerdict[] = ['ok', 'degraded', 'fai
 
 /** A failed tick is retried within seconds; this many failures in a row is no longer a blip. */
 export const FAILING_AFTER_FAILED_TICKS = 3;
+
+/**
+ * Below this much free space the puller cannot write at all: DuckDB grows its files by 256 KiB
+ * blocks, and metrics.json alone is about 100 KB.
+ */
+export const DISK_FULL_BYTES = 1_000_000;
 
 export interface HealthReason {
   /** What the reason does to the verdict (`starting`: the one that says nothing is published yet). */
@@ -46,6 +55,11 @@ export interface HealthInputs {
   statusError: string | null;
   /** The process named by the status is alive and did not record a clean stop. */
   pullerRunning: boolean;
+  /**
+   * The home's filesystem (statfs, read by the reads server and `status` themselves: a puller on a
+   * full disk cannot write status.json to say so). Absent or null when it could not be asked.
+   */
+  disk?: HomeDisk | null;
   now: number;
   settings: {
     staleAfterIntervals: number;
@@ -81,6 +95,16 @@ export function assessHealth(input: HealthInputs): HealthAssessment {
   if (dataAgeSeconds !== null && dataAgeSeconds > staleAfterSeconds) {
     failing.push(
       `the data is stale: last known current ${words(dataAgeSeconds)} ago, more than ${settings.staleAfterIntervals} refresh intervals (${words(staleAfterSeconds)})`,
+    );
+  }
+
+  const disk = input.disk;
+  if (disk && disk.freeBytes < DISK_FULL_BYTES) {
+    failing.push(`no space left on device at ${disk.home}, ${megabytes(disk.freeBytes)} MB free: the puller cannot write; free some space (it resumes by itself)`);
+  } else if (disk?.publishedBytes && disk.freeBytes < disk.publishedBytes) {
+    failing.push(
+      `not enough space left on device at ${disk.home} to publish, ${megabytes(disk.freeBytes)} MB free: ` +
+        `a publish copies the working database, at least ${megabytes(disk.publishedBytes)} MB; free some space (it resumes by itself)`,
     );
   }
 
