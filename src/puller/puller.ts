@@ -190,8 +190,8 @@ export class Puller {
       const error = interrupted ? 'interrupted by shutdown' : (fatal?.error ?? errorMessage(err));
       // A fatal error ends the loop: this process must not tick again (src/puller/fatal-errors.ts).
       if (fatal) this.fatalError = { cause: fatal.cause, error: fatal.error };
-      // What a stop makes a request throw is not upstream's doing.
-      const errorClass = !interrupted && err instanceof UpstreamError ? err.errorClass : null;
+      // What a stop makes a request throw is not upstream's doing, nor is our full disk under it.
+      const errorClass = !interrupted && !fatal && err instanceof UpstreamError ? err.errorClass : null;
       if (errorClass) this.recorder.upstreamError(errorClass, error, false);
       this.upstreamUnreachable = errorClass === 'unreachable';
       const finished = new Date();

@@ -12,23 +12,29 @@ export interface Tmpfs {
   dir: string;
   /** `mount -o remount,size=<mb>m`: the disk grows (or shrinks) under whatever runs on it. */
   resize(mb: number): void;
+  /** The same, in KiB: to leave a chosen few KiB free (it cannot shrink below what is used). */
+  resizeKiB(kib: number): void;
   unmount(): Promise<void>;
 }
 
-export async function mountTmpfs(mb: number, prefix = 'lattice-tmpfs-'): Promise<Tmpfs> {
+/** `mb`: its size; null for tmpfs's default (half the RAM: a limit, only files use memory). */
+export async function mountTmpfs(mb: number | null, prefix = 'lattice-tmpfs-'): Promise<Tmpfs> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
   try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${mb}m`, 'tmpfs', dir], { stdio: 'pipe' });
+    execFileSync('mount', ['-t', 'tmpfs', ...(mb === null ? [] : ['-o', `size=${mb}m`]), 'tmpfs', dir], { stdio: 'pipe' });
   } catch (err) {
     await rm(dir, { recursive: true, force: true });
     const why = err instanceof Error ? err.message : String(err);
-    throw new Error(`this test mounts a ${mb} MB tmpfs to fill, which needs root (uid ${process.getuid?.() ?? '?'}): ${why}`);
+    throw new Error(`this test mounts a ${mb === null ? 'default-size' : `${mb} MB`} tmpfs to fill, which needs root (uid ${process.getuid?.() ?? '?'}): ${why}`);
   }
   let mounted = true;
   return {
     dir,
     resize(size: number) {
       execFileSync('mount', ['-o', `remount,size=${size}m`, dir], { stdio: 'pipe' });
+    },
+    resizeKiB(kib: number) {
+      execFileSync('mount', ['-o', `remount,size=${Math.ceil(kib)}k`, dir], { stdio: 'pipe' });
     },
     async unmount() {
       if (mounted) {

@@ -3,8 +3,8 @@
  * The puller and the reads server run as separate processes against a fake upstream; readers read
  * views over HTTP and /mcp the whole time, and a separate process opens the published file over
  * and over. In order: kill -9 the puller 10 times (a second puller refused each time) while the
- * reads server restarts 5 times; take upstream down; inject every fault; serve one very large
- * payload; then keep the data changing while resources are measured. Every event waits on what
+ * reads server restarts 5 times; take upstream down; inject every fault; fill the home's disk
+ * (a tmpfs, as root on Linux) and free it; serve one very large payload; then keep the data changing while resources are measured. Every event waits on what
  * happened (status.json, what readers were served), so a loaded machine takes longer and proves
  * the same things. Prints a table and exits non-zero if anything was lost.
  *
@@ -19,6 +19,7 @@ import { Checks } from './checks.js';
 import { Cleanup } from './cleanup.js';
 import type { SoakContext } from './context.js';
 import { finish, readerDetails, readerRows } from './finish.js';
+import { diskFull } from './disk-full.js';
 import { faults, largePayload, pullerKills, start, upstreamOutage } from './phases.js';
 import { SoakRig } from './rig.js';
 import { steady } from './steady.js';
@@ -59,6 +60,7 @@ const PHASES: Array<[string, (ctx: SoakContext) => Promise<void>]> = [
   ['kills', pullerKills],
   ['outage', upstreamOutage],
   ['faults', faults],
+  ['disk-full', diskFull],
   ['large', largePayload],
   ['steady', steady],
   ['stop', finish],
@@ -104,7 +106,8 @@ if (values.record && failure === null) {
       '`npm run soak -- --seconds ' + SECONDS + ' --record`: the puller and the reads server as separate processes, four',
       'readers over HTTP and /mcp and a separate process opening the published file throughout; 10 kill -9 of the',
       'puller (a second puller refused each time) with 5 reads restarts, an upstream outage, every fault mode, the',
-      'large payload, then the data changing every 1-3 s after each publish while resources are sampled.',
+      'home\'s disk (a tmpfs) filled and freed, the large payload, then the data changing every 1-3 s after each',
+      'publish while resources are sampled.',
       '',
       ...checks.markdown(),
     ].join('\n'),

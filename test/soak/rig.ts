@@ -1,11 +1,13 @@
 import { spawn } from 'node:child_process';
-import { readdir, writeFile } from 'node:fs/promises';
+import { readdir, statfs, writeFile } from 'node:fs/promises';
+import { request } from 'undici';
 import { join, resolve } from 'node:path';
 import { homePaths, type HomePaths } from '../../src/shared/paths.js';
 import { readPullerStatus, type PullerStatus } from '../../src/shared/status.js';
 import { describeMessiness } from '../fake-recall/generate.js';
 import { startFakeRecall, type FakeRecall, type FaultMode, type FaultOptions } from '../fake-recall/server.js';
 import { Daemon, freePort, startDaemon, tempHome, type RunResult } from '../helpers/processes.js';
+import { mountTmpfs, type Tmpfs } from '../helpers/tmpfs.js';
 import type { Cleanup } from './cleanup.js';
 import { LoadGenerator } from './load.js';
 import { OpenLog } from './open-log.js';
@@ -69,12 +71,16 @@ export class SoakRig {
   private fileReader: Daemon | null = null;
   private loadRun: Promise<void> | null = null;
   private readsRestarting = false;
+  /** Set while the soak itself restarts a puller that exits (the disk-full episode): an exit is then no error. */
+  pullerMayExit = false;
   private seed = 2;
   readonly paths: HomePaths;
   private readonly pullerArgs: string[];
   private readonly readsArgs: string[];
 
   private constructor(
+    /** The tmpfs the home is on (root on Linux), for the disk-full episode; null elsewhere. */
+    readonly tmpfs: Tmpfs | null,
     readonly home: string,
     readonly recall: FakeRecall,
     readonly proxy: DownableProxy,
@@ -95,19 +101,25 @@ export class SoakRig {
       '--max-payload-mb', String(s.maxPayloadMb),
     ];
     this.readsArgs = ['serve-reads', '--home', home, '--port', String(readsPort)];
-    this.load = new LoadGenerator(`http://127.0.0.1:${readsPort}`, this.expectedSessions);
+    this.readsUrl = `http://127.0.0.1:${readsPort}`;
+    this.load = new LoadGenerator(this.readsUrl, this.expectedSessions);
   }
+
+  readonly readsUrl: string;
 
   /** The home, the upstream and the proxy; each registered with `cleanup` as soon as it exists. */
   static async create(base: number, cleanup: Cleanup, signal: AbortSignal): Promise<SoakRig> {
-    const home = await tempHome('lattice-soak-');
+    // As root on Linux the home is a tmpfs, so that the disk-full episode can fill and free it.
+    const canMount = process.platform === 'linux' && process.getuid?.() === 0;
+    const tmpfs = canMount ? await mountTmpfs(null, 'lattice-soak-') : null;
+    const home = tmpfs ? { dir: tmpfs.dir, cleanup: () => tmpfs.unmount() } : await tempHome('lattice-soak-');
     cleanup.add(() => home.cleanup());
     const recall = await startFakeRecall({ sessions: base, seed: 1 });
     cleanup.add(() => recall.close());
     const proxy = new DownableProxy(await freePort(), recall.port);
     cleanup.add(() => proxy.down());
     await proxy.up();
-    const rig = new SoakRig(home.dir, recall, proxy, await freePort(), base, cleanup, signal);
+    const rig = new SoakRig(tmpfs, home.dir, recall, proxy, await freePort(), base, cleanup, signal);
     rig.expectedSessions.set(recall.scanVersion, describeMessiness({ sessions: base, seed: 1 }).validRows);
     return rig;
   }
@@ -182,9 +194,10 @@ export class SoakRig {
     return readPullerStatus(this.paths.status);
   }
 
-  private runningPuller(): Daemon {
+  private runningPuller(): Daemon | null {
     const p = this.puller;
     if (!p) throw new Error('no puller started');
+    if (!p.running && this.pullerMayExit) return null;
     if (!p.running) throw new Error(`the puller exited unexpectedly (${exitText(p)})`);
     return p;
   }
@@ -198,7 +211,8 @@ export class SoakRig {
 
   /** status.json as written by the running puller (it holds the home), or undefined. */
   private async ownStatus(): Promise<PullerStatus | undefined> {
-    const pid = this.runningPuller().pid;
+    const pid = this.runningPuller()?.pid;
+    if (pid === undefined) return undefined;
     const s = await this.status();
     return s?.pid === pid ? s : undefined;
   }
@@ -289,10 +303,23 @@ export class SoakRig {
   /** kill -9; says whether the puller was inside a tick by its status. */
   async killPuller(): Promise<boolean> {
     const p = this.runningPuller();
+    if (!p) return false;
     const s = await this.status();
     p.child.kill('SIGKILL');
     await p.exited;
     return s?.pid === p.pid && s.state === 'pulling';
+  }
+
+  /** The reads server's /healthz body (its verdict and reasons). */
+  async health(): Promise<{ status: string; reasons: string[] }> {
+    const res = await request(`${this.readsUrl}/healthz`);
+    return (await res.body.json()) as { status: string; reasons: string[] };
+  }
+
+  /** Bytes used and the size of the home's filesystem. */
+  async homeUsage(): Promise<{ usedBytes: number; totalBytes: number }> {
+    const s = await statfs(this.home);
+    return { usedBytes: (s.blocks - s.bfree) * s.bsize, totalBytes: s.blocks * s.bsize };
   }
 
   /** `pull` on the same home while a puller runs: it must be refused. */
