@@ -76,8 +76,8 @@ const HTTP_CASES: BadCase[] = [
   { name: 'contains on a date', path: () => `${F}?filter[started_day][contains]=2026`, parameter: 'filter[started_day][contains]', says: /operator contains does not apply to column started_day \(DATE\)/ },
   { name: 'contains on a double', path: () => `${F}?filter[cost_usd][contains]=1`, parameter: 'filter[cost_usd][contains]', says: /operator contains does not apply/ },
   // values that do not convert
-  { name: 'a word for an integer', path: () => `${F}?filter[tool_calls][gte]=many`, parameter: 'filter[tool_calls][gte]', says: /column type BIGINT expects an integer like 42, got "many"/ },
-  { name: 'a fraction for an integer', path: () => `${F}?filter[tool_calls][lt]=1.5`, parameter: 'filter[tool_calls][lt]', says: /BIGINT expects an integer/ },
+  { name: 'a word for an integer', path: () => `${F}?filter[tool_calls][gte]=many`, parameter: 'filter[tool_calls][gte]', says: /column type HUGEINT expects an integer like 42, got "many"/ },
+  { name: 'a fraction for an integer', path: () => `${F}?filter[tool_calls][lt]=1.5`, parameter: 'filter[tool_calls][lt]', says: /HUGEINT expects an integer/ },
   { name: 'a word for a double', path: () => `${F}?filter[cost_usd][gt]=cheap`, parameter: 'filter[cost_usd][gt]', says: /column type DOUBLE expects a number like 1.5, got "cheap"/ },
   { name: 'NaN for a double', path: () => `${F}?filter[cost_usd][gt]=NaN`, parameter: 'filter[cost_usd][gt]', says: /DOUBLE expects a number/ },
   { name: 'Infinity for a double', path: () => `${F}?filter[cost_usd][lt]=Infinity`, parameter: 'filter[cost_usd][lt]', says: /DOUBLE expects a number/ },
@@ -94,7 +94,7 @@ const HTTP_CASES: BadCase[] = [
   { name: 'isnull empty', path: () => `${F}?filter[cost_usd][isnull]=`, parameter: 'filter[cost_usd][isnull]', says: /expects true or false/ },
   { name: 'a word in a list of integers', path: () => `${F}?filter[repo_ids][contains]=abc`, parameter: 'filter[repo_ids][contains]', says: /BIGINT \(an element of BIGINT\[\]\) expects an integer/ },
   // in
-  { name: 'in with an empty list', path: () => `${F}?filter[tool_calls][in]=`, parameter: 'filter[tool_calls][in]', says: /BIGINT expects an integer like 42, got ""/ },
+  { name: 'in with an empty list', path: () => `${F}?filter[tool_calls][in]=`, parameter: 'filter[tool_calls][in]', says: /HUGEINT expects an integer like 42, got ""/ },
   { name: 'in with a bad member', path: () => `${F}?filter[tool_calls][in]=1,two,3`, parameter: 'filter[tool_calls][in]', says: /got "two"/ },
   { name: 'in with an unclosed quote', path: () => `${T}?filter[tool_name][in]=${enc('Bash,"Read')}`, parameter: 'filter[tool_name][in]', says: /a quoted value is not closed/ },
   { name: 'in with text after a quote', path: () => `${T}?filter[tool_name][in]=${enc('"Bash"x,Read')}`, parameter: 'filter[tool_name][in]', says: /unexpected text after a quoted value/ },
@@ -171,7 +171,7 @@ describe('bad read_view arguments over MCP', () => {
     { name: 'a bad date in a range', args: () => ({ filters: { started_day: { gte: '2026-02-30' } } }), says: /filters\.started_day\.gte: column type DATE expects a date like 2026-01-31/ },
     { name: 'an integer beyond HUGEINT', args: () => ({ filters: { session_id: 1e40 } }), says: /filters\.session_id: column type BIGINT expects an integer like 42 of at most 38 digits/ },
     { name: 'a huge integer in a range', args: () => ({ filters: { session_id: { gt: 1e300 } } }), says: /filters\.session_id\.gt: .*at most 38 digits/ },
-    { name: 'a fraction in in', args: () => ({ filters: { tool_calls: { in: [1, 2.5] } } }), says: /filters\.tool_calls\.in: column type BIGINT expects an integer like 42, got 2.5/ },
+    { name: 'a fraction in in', args: () => ({ filters: { tool_calls: { in: [1, 2.5] } } }), says: /filters\.tool_calls\.in: column type HUGEINT expects an integer like 42, got 2.5/ },
     { name: 'unknown column in columns', args: () => ({ columns: ['cwd', 'nope'] }), says: /columns: unknown column "nope"/ },
     { name: 'a malformed cursor', args: () => ({ after: 'not a cursor!' }), says: /after: not a cursor/ },
     { name: 'a foreign cursor', args: () => ({ after: costCursor }), says: /after: the cursor belongs to another query/ },

@@ -6,17 +6,21 @@ import { PullerLockedError } from '../shared/errors.js';
  * puller that `session-lattice serve` supervises is restarted when killed alone, so the advice is
  * to stop that serve; any other is stopped as a service or by its pid.
  */
-export function lockRefusal(err: PullerLockedError, home: string): PullerLockedError {
+export function lockRefusal(err: PullerLockedError): PullerLockedError {
   const pid = err.holderPid;
   if (pid === null) return err;
   const serve = supervisingServe(pid);
-  const message =
-    serve === null
-      ? `another session-lattice puller (PID ${pid}) is already running on ${home}; stop it first ` +
-        `(brew services stop session-lattice-puller or systemctl --user stop session-lattice-puller if it runs as a service, otherwise kill ${pid})`
-      : `another session-lattice puller (PID ${pid}) is already running on ${home}, supervised by session-lattice serve (PID ${serve}); ` +
-        `stop that serve first (Ctrl-C where it runs, or kill ${serve}): a puller killed alone is restarted by its serve`;
-  return new PullerLockedError(message, pid);
+  return serve === null
+    ? new PullerLockedError(
+        err.situation,
+        pid,
+        `stop it first (brew services stop session-lattice-puller or systemctl --user stop session-lattice-puller if it runs as a service, otherwise kill ${pid})`,
+      )
+    : new PullerLockedError(
+        `${err.situation}, supervised by session-lattice serve (PID ${serve})`,
+        pid,
+        `stop that serve first (Ctrl-C where it runs, or kill ${serve}): a puller killed alone is restarted by its serve`,
+      );
 }
 
 /** The pid of the `session-lattice serve` whose child `pid` is, or null (not one, or `ps` cannot say). */

@@ -22,7 +22,7 @@ async function openOrRefuse(config: Config, logger: Logger, feedback: Feedback):
   try {
     return await Puller.open({ config, catalog: CATALOG, logger, ...feedback });
   } catch (err) {
-    throw err instanceof PullerLockedError ? lockRefusal(err, config.home) : err;
+    throw err instanceof PullerLockedError ? lockRefusal(err) : err;
   }
 }
 

@@ -120,10 +120,7 @@ async function withRecoveryLock<T>(pullerDir: string, home: string, body: () => 
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw err;
       const holder = Number((await readFile(lock, 'utf8').catch(() => '')).trim());
       if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isProcessAlive(holder)) {
-        throw new PullerLockedError(
-          `another session-lattice puller (PID ${holder}) is recovering the working database of ${home}; stop it first (brew services stop session-lattice-puller, or kill ${holder})`,
-          holder,
-        );
+        throw new PullerLockedError(`another session-lattice puller (PID ${holder}) is recovering the working database of ${home}`, holder);
       }
       await rm(lock, { force: true });
     }

@@ -41,11 +41,7 @@ export class WorkDb {
       const holder = LOCK_HOLDER.exec(message);
       if (holder || /Could not set lock/.test(message)) {
         const pid = holder ? Number(holder[1]) : null;
-        throw new PullerLockedError(
-          `another session-lattice puller${pid ? ` (PID ${pid})` : ''} is already running on ${home}; ` +
-            `stop it first (brew services stop session-lattice-puller, or kill ${pid ?? '<pid>'})`,
-          pid,
-        );
+        throw new PullerLockedError(`another session-lattice puller${pid ? ` (PID ${pid})` : ''} is already running on ${home}`, pid);
       }
       throw err;
     }

@@ -21,12 +21,18 @@ export class ConfigError extends LatticeError {
 }
 
 /** Another puller already holds the working database of this home. */
+/**
+ * Another puller holds the home. `situation` says what it is doing ("another session-lattice
+ * puller (PID 12) is already running on ~/.session-lattice"), `advice` how to stop it: the CLI
+ * replaces the advice with one that fits who runs the holder (src/cli/lock-advice.ts).
+ */
 export class PullerLockedError extends LatticeError {
   constructor(
-    message: string,
+    readonly situation: string,
     readonly holderPid: number | null,
+    advice = `stop it first (brew services stop session-lattice-puller, or kill ${holderPid ?? '<pid>'})`,
   ) {
-    super('locked', message);
+    super('locked', `${situation}; ${advice}`);
   }
 }
 
