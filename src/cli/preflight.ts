@@ -4,11 +4,10 @@ import { createServer } from 'node:net';
 import { dirname } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { loadPriceTable } from '../puller/prices.js';
-import { TIMEZONE_VARIABLE } from '../shared/catalog/sql.js';
+import { checkTimezone } from '../puller/view-inputs.js';
 import { settingName, type Config } from '../shared/config.js';
-import { ConfigError, errorMessage, LatticeError } from '../shared/errors.js';
+import { errorMessage, LatticeError } from '../shared/errors.js';
 import { homePaths } from '../shared/paths.js';
-import { sqlLiteral } from '../shared/snapshot.js';
 
 /**
  * The checks a daemon runs before it starts anything (a child process, a listener) or writes
@@ -47,21 +46,12 @@ export async function preflight(config: Config, what: PreflightFor): Promise<voi
   if (what.puller) await prepareHome(config.home);
 }
 
-/**
- * A zone Node's ICU knows (loadConfig checked that) may still be unknown to DuckDB's, which cuts
- * the calendar buckets: asked of an in-memory DuckDB, so nothing is written.
- */
-export async function checkZone(timezone: string): Promise<void> {
+/** The zone, asked of an in-memory DuckDB (nothing is written): the check the puller makes at open. */
+async function checkZone(timezone: string): Promise<void> {
   const instance = await DuckDBInstance.create(':memory:', { threads: '1' });
   const conn = await instance.connect();
   try {
-    await conn.run(`SET VARIABLE timezone = ${sqlLiteral(timezone)}`);
-    await conn.run(`SELECT timezone(${TIMEZONE_VARIABLE}, TIMESTAMPTZ '2000-01-01 00:00:00+00')`);
-  } catch (err) {
-    throw new ConfigError(
-      `${settingName('timezone')} is ${JSON.stringify(timezone)}, which DuckDB's time zone database does not know ` +
-        `(${errorMessage(err).split('\n')[0]}); use a zone such as America/Los_Angeles, Europe/Berlin or UTC`,
-    );
+    await checkTimezone((sql) => conn.run(sql), timezone);
   } finally {
     conn.disconnectSync();
     instance.closeSync();

@@ -93,7 +93,7 @@ export class Puller {
       // Only the lock holder may append: a refused second puller never touches the event log.
       const startedAt = new Date();
       const recorder = await Recorder.open(paths, opts.config, opts.catalog.map((v) => v.name), opts.logger, startedAt);
-      await checkTimezone(db, inputs.timezone);
+      await checkTimezone((sql) => db.run(sql), inputs.timezone);
       const removed = await removeLeftovers(paths);
       if (removed.length > 0) opts.logger.info({ removed }, 'removed leftovers of an earlier puller');
       const state = await readState(db);

@@ -55,12 +55,13 @@ export function viewIdentities(catalog: readonly ViewDefinition[], inputs: ViewI
 
 /**
  * Sets the zone as the `timezone` variable the views' SQL reads, refusing (ConfigError) a zone
- * Node's ICU knows and DuckDB's does not: the two databases can differ.
+ * Node's ICU knows and DuckDB's does not: the two databases can differ. `run` runs a statement on
+ * the connection that gets the variable (the working database's; an in-memory one before start).
  */
-export async function checkTimezone(db: WorkDb, timezone: string): Promise<void> {
+export async function checkTimezone(run: (sql: string) => Promise<unknown>, timezone: string): Promise<void> {
   try {
-    await db.run(`SET VARIABLE timezone = ${sqlLiteral(timezone)}`);
-    await db.value(`SELECT timezone(${TIMEZONE_VARIABLE}, TIMESTAMPTZ '2000-01-01 00:00:00+00')`);
+    await run(`SET VARIABLE timezone = ${sqlLiteral(timezone)}`);
+    await run(`SELECT timezone(${TIMEZONE_VARIABLE}, TIMESTAMPTZ '2000-01-01 00:00:00+00')`);
   } catch (err) {
     throw new ConfigError(
       `${settingName('timezone')} is ${JSON.stringify(timezone)}, which DuckDB's time zone database does not know ` +
