@@ -315,4 +315,3 @@ export class Puller {
     await this.status.update({ state: 'stopped', next_tick_due_at: null });
   }
 }
-

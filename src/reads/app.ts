@@ -65,12 +65,6 @@ export interface BuildAppOptions {
 }
 
 /**
- * Fastify's query-string parser, remembering the last few hundred query strings: a dashboard or an
- * agent repeats the same URLs, and parsing them again was a tenth of a cached answer's time. The
- * parsed objects are shared between requests, so they are frozen. maxKeys 0: no silent cut at
- * 1000 keys (the URL is bounded by the 16 KB header limit).
- */
-/**
  * A path parameter (a view name) may be as long as the request line: Node's 16 KB header limit
  * bounds it. Below that, find-my-way answers a longer one with a framework error (a 400 that
  * echoed the whole path) instead of the route's own 404 `unknown_view`. Our parameters are plain
@@ -78,6 +72,12 @@ export interface BuildAppOptions {
  */
 const MAX_PARAM_LENGTH = 16 * 1024;
 
+/**
+ * Fastify's query-string parser, remembering the last few hundred query strings: a dashboard or an
+ * agent repeats the same URLs, and parsing them again was a tenth of a cached answer's time. The
+ * parsed objects are shared between requests, so they are frozen. maxKeys 0: no silent cut at
+ * 1000 keys (the URL is bounded by the 16 KB header limit).
+ */
 const parseQuery = memoized((text) => Object.freeze(parseQuerystring(text, '&', '=', { maxKeys: 0 }) as Record<string, unknown>), 512);
 
 export function buildApp(opts: BuildAppOptions): FastifyInstance {

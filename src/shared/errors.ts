@@ -20,7 +20,6 @@ export class ConfigError extends LatticeError {
   }
 }
 
-/** Another puller already holds the working database of this home. */
 /**
  * Another puller holds the home. `situation` says what it is doing ("another session-lattice
  * puller (PID 12) is already running on ~/.session-lattice"), `advice` how to stop it: the CLI

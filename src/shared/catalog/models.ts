@@ -47,11 +47,11 @@ export const modelTokens = defineView({
     SELECT sm.model,
            count(*)                                       AS session_count,
            count(*) FILTER (WHERE mps.models > 1)         AS shared_session_count,
-           sum(s.input_tokens)::HUGEINT                    AS input_tokens,
-           sum(s.output_tokens)::HUGEINT                   AS output_tokens,
-           sum(s.cache_read_tokens)::HUGEINT               AS cache_read_tokens,
-           sum(s.cache_creation_tokens)::HUGEINT           AS cache_creation_tokens,
-           sum(${totalTokens('s')})::HUGEINT  AS total_tokens,
+           sum(s.input_tokens)::HUGEINT                   AS input_tokens,
+           sum(s.output_tokens)::HUGEINT                  AS output_tokens,
+           sum(s.cache_read_tokens)::HUGEINT              AS cache_read_tokens,
+           sum(s.cache_creation_tokens)::HUGEINT          AS cache_creation_tokens,
+           sum(${totalTokens('s')})::HUGEINT AS total_tokens,
            min(s.started_at)                              AS first_started_at,
            max(s.started_at)                              AS last_started_at
     FROM session_model sm
@@ -74,11 +74,11 @@ export const modelDailyTokens = defineView({
     SELECT f.started_day                                  AS day,
            m.model,
            count(*)                                       AS session_count,
-           sum(f.input_tokens)::HUGEINT                    AS input_tokens,
-           sum(f.output_tokens)::HUGEINT                   AS output_tokens,
-           sum(f.cache_read_tokens)::HUGEINT               AS cache_read_tokens,
-           sum(f.cache_creation_tokens)::HUGEINT           AS cache_creation_tokens,
-           sum(f.total_tokens)::HUGEINT                    AS total_tokens
+           sum(f.input_tokens)::HUGEINT                   AS input_tokens,
+           sum(f.output_tokens)::HUGEINT                  AS output_tokens,
+           sum(f.cache_read_tokens)::HUGEINT              AS cache_read_tokens,
+           sum(f.cache_creation_tokens)::HUGEINT          AS cache_creation_tokens,
+           sum(f.total_tokens)::HUGEINT                   AS total_tokens
     FROM base.session_models m          -- (session, model) is unique here
     JOIN session_facts f ON f.session_id = m.session_id
     WHERE f.started_at IS NOT NULL

@@ -59,12 +59,12 @@ export const repoTokens = defineView({
            i.repo_name,
            count(*)                                       AS session_count,
            count(*) FILTER (WHERE rps.repos > 1)          AS shared_session_count,
-           sum(s.message_count)::HUGEINT                   AS message_count,
-           sum(s.input_tokens)::HUGEINT                    AS input_tokens,
-           sum(s.output_tokens)::HUGEINT                   AS output_tokens,
-           sum(s.cache_read_tokens)::HUGEINT               AS cache_read_tokens,
-           sum(s.cache_creation_tokens)::HUGEINT           AS cache_creation_tokens,
-           sum(${totalTokens('s')})::HUGEINT  AS total_tokens
+           sum(s.message_count)::HUGEINT                  AS message_count,
+           sum(s.input_tokens)::HUGEINT                   AS input_tokens,
+           sum(s.output_tokens)::HUGEINT                  AS output_tokens,
+           sum(s.cache_read_tokens)::HUGEINT              AS cache_read_tokens,
+           sum(s.cache_creation_tokens)::HUGEINT          AS cache_creation_tokens,
+           sum(${totalTokens('s')})::HUGEINT AS total_tokens
     FROM repo_session rs
     JOIN base.sessions s          ON s.session_id = rs.session_id
     JOIN repos_per_session rps    ON rps.session_id = rs.session_id
@@ -100,8 +100,8 @@ export const repoTools = defineView({
            i.repo_name,
            rt.tool_name,
            rt.session_count,
-           rt.calls::HUGEINT                                AS calls,
-           rt.errors::HUGEINT                               AS errors,
+           rt.calls::HUGEINT                               AS calls,
+           rt.errors::HUGEINT                              AS errors,
            round(rt.errors / nullif(rt.calls, 0), 4)       AS error_rate
     FROM repo_tool rt
     JOIN repo_identity i ON i.repo_id = rt.repo_id
@@ -132,8 +132,8 @@ export const sessionsWithoutRepo = defineView({
            count(*)                              AS session_count,
            min(started_at)                       AS first_started_at,
            max(started_at)                       AS last_started_at,
-           sum(message_count)::HUGEINT            AS message_count,
-           sum(total_tokens)::HUGEINT             AS total_tokens,
+           sum(message_count)::HUGEINT           AS message_count,
+           sum(total_tokens)::HUGEINT            AS total_tokens,
            list(session_id ORDER BY session_id)  AS session_ids
     FROM unattached
     GROUP BY cwd

@@ -28,7 +28,7 @@ export const stopReasonTotals = defineView({
     )
     SELECT stop_reason,
            session_count,
-           occurrences::HUGEINT                                              AS occurrences,
+           occurrences::HUGEINT                                             AS occurrences,
            round(occurrences / nullif(sum(occurrences) OVER (), 0), 4)      AS share_of_occurrences
     FROM per_reason
     ORDER BY stop_reason`,

@@ -45,12 +45,12 @@ export const dailyActivity = defineView({
     )
     SELECT p.day,
            p.session_count,
-           p.message_count::HUGEINT                  AS message_count,
-           p.user_message_count::HUGEINT             AS user_message_count,
-           p.assistant_message_count::HUGEINT        AS assistant_message_count,
-           p.total_tokens::HUGEINT                   AS total_tokens,
-           p.tool_calls::HUGEINT                     AS tool_calls,
-           p.tool_errors::HUGEINT                    AS tool_errors,
+           p.message_count::HUGEINT                 AS message_count,
+           p.user_message_count::HUGEINT            AS user_message_count,
+           p.assistant_message_count::HUGEINT       AS assistant_message_count,
+           p.total_tokens::HUGEINT                  AS total_tokens,
+           p.tool_calls::HUGEINT                    AS tool_calls,
+           p.tool_errors::HUGEINT                   AS tool_errors,
            coalesce(r.active_repo_count, 0)         AS active_repo_count,
            p.sessions_without_repo,
            p.sidechain_session_count
@@ -87,10 +87,10 @@ export const repoDailyActivity = defineView({
            rd.day,
            i.repo_name,
            rd.session_count,
-           rd.message_count::HUGEINT  AS message_count,
-           rd.total_tokens::HUGEINT   AS total_tokens,
-           rd.tool_calls::HUGEINT     AS tool_calls,
-           rd.tool_errors::HUGEINT    AS tool_errors
+           rd.message_count::HUGEINT AS message_count,
+           rd.total_tokens::HUGEINT  AS total_tokens,
+           rd.tool_calls::HUGEINT    AS tool_calls,
+           rd.tool_errors::HUGEINT   AS tool_errors
     FROM repo_day rd
     JOIN repo_identity i ON i.repo_id = rd.repo_id
     ORDER BY rd.repo_id, rd.day`,
@@ -126,8 +126,8 @@ export const activityHeatmap = defineView({
            ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'][g.iso_weekday]  AS weekday_name,
            g.hour,
            coalesce(c.session_count, 0)                                       AS session_count,
-           coalesce(c.message_count, 0)::HUGEINT                               AS message_count,
-           coalesce(c.total_tokens, 0)::HUGEINT                                AS total_tokens,
+           coalesce(c.message_count, 0)::HUGEINT                              AS message_count,
+           coalesce(c.total_tokens, 0)::HUGEINT                               AS total_tokens,
            round(coalesce(c.session_count, 0) / nullif(sum(c.session_count) OVER (), 0), 4)  AS session_share
     FROM grid g
     LEFT JOIN cells c ON c.iso_weekday = g.iso_weekday AND c.hour = g.hour

@@ -46,8 +46,8 @@ export const toolUsage = defineView({
     )
     SELECT tool_name,
            session_count,
-           calls::HUGEINT                                   AS calls,
-           errors::HUGEINT                                  AS errors,
+           calls::HUGEINT                                  AS calls,
+           errors::HUGEINT                                 AS errors,
            round(errors / nullif(calls, 0), 4)             AS error_rate,
            round(calls / session_count, 2)                 AS calls_per_session
     FROM per_tool
@@ -165,8 +165,8 @@ export const toolMonthly = defineView({
     SELECT tm.tool_name,
            tm.month,
            tm.session_count,
-           tm.calls::HUGEINT                              AS calls,
-           tm.errors::HUGEINT                             AS errors,
+           tm.calls::HUGEINT                             AS calls,
+           tm.errors::HUGEINT                            AS errors,
            mt.sessions                                   AS month_session_count,
            round(tm.session_count / mt.sessions, 4)      AS session_share
     FROM tool_month tm

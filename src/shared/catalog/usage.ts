@@ -13,11 +13,11 @@ const ESTIMATED_COST_BASES = "('multi_model_upper_bound', 'partially_priced')";
 
 /** The token, cost and cache columns every usage view sums over its sessions (`f`: session_facts). */
 const USAGE_SUMS = `count(*)                                                         AS session_count,
-           sum(f.input_tokens)::HUGEINT                                      AS input_tokens,
-           sum(f.output_tokens)::HUGEINT                                     AS output_tokens,
-           sum(f.cache_read_tokens)::HUGEINT                                 AS cache_read_tokens,
-           sum(f.cache_creation_tokens)::HUGEINT                             AS cache_creation_tokens,
-           sum(f.total_tokens)::HUGEINT                                      AS total_tokens,
+           sum(f.input_tokens)::HUGEINT                                     AS input_tokens,
+           sum(f.output_tokens)::HUGEINT                                    AS output_tokens,
+           sum(f.cache_read_tokens)::HUGEINT                                AS cache_read_tokens,
+           sum(f.cache_creation_tokens)::HUGEINT                            AS cache_creation_tokens,
+           sum(f.total_tokens)::HUGEINT                                     AS total_tokens,
            round(coalesce(sum(f.cost_usd), 0), 6)                           AS cost_usd,
            round(coalesce(sum(f.cost_usd_low), 0), 6)                       AS cost_usd_low,
            count(*) FILTER (WHERE f.cost_basis IN ${ESTIMATED_COST_BASES})  AS estimated_sessions,
@@ -113,11 +113,11 @@ export const usageByModel = defineView({
            count(*)                                                         AS session_count,
            count(*) FILTER (WHERE u.model_count = 1)                        AS single_model_sessions,
            count(*) FILTER (WHERE u.model_count > 1)                        AS multi_model_sessions,
-           coalesce(sum(u.input_tokens)          FILTER (WHERE u.model_count = 1), 0)::HUGEINT  AS input_tokens,
-           coalesce(sum(u.output_tokens)         FILTER (WHERE u.model_count = 1), 0)::HUGEINT  AS output_tokens,
-           coalesce(sum(u.cache_read_tokens)     FILTER (WHERE u.model_count = 1), 0)::HUGEINT  AS cache_read_tokens,
-           coalesce(sum(u.cache_creation_tokens) FILTER (WHERE u.model_count = 1), 0)::HUGEINT  AS cache_creation_tokens,
-           coalesce(sum(u.total_tokens)          FILTER (WHERE u.model_count = 1), 0)::HUGEINT  AS total_tokens,
+           coalesce(sum(u.input_tokens)          FILTER (WHERE u.model_count = 1), 0)::HUGEINT AS input_tokens,
+           coalesce(sum(u.output_tokens)         FILTER (WHERE u.model_count = 1), 0)::HUGEINT AS output_tokens,
+           coalesce(sum(u.cache_read_tokens)     FILTER (WHERE u.model_count = 1), 0)::HUGEINT AS cache_read_tokens,
+           coalesce(sum(u.cache_creation_tokens) FILTER (WHERE u.model_count = 1), 0)::HUGEINT AS cache_creation_tokens,
+           coalesce(sum(u.total_tokens)          FILTER (WHERE u.model_count = 1), 0)::HUGEINT AS total_tokens,
            CASE WHEN p.model IS NOT NULL
                 THEN round(coalesce(sum(u.cost_usd) FILTER (WHERE u.model_count = 1), 0), 6)
            END                                                              AS cost_usd
