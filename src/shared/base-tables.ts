@@ -74,6 +74,33 @@ export const BASE_DDL = [
      session_id BIGINT NOT NULL,
      model VARCHAR NOT NULL
    )`,
+  // Not from upstream: read from Claude Code's transcripts (src/puller/transcripts/), one row per
+  // API response, never removed because its file went away. Usage metadata only: no prompt,
+  // response or tool text is ever stored. session_uuid is the line's sessionId, which joins
+  // base.sessions.session_uuid (base.sessions.session_id is repo-recall's numeric id).
+  `CREATE TABLE IF NOT EXISTS ${BASE_SCHEMA}.messages (
+     -- what tells responses apart (unique): message.id + requestId, message.id alone without a
+     -- requestId, or the file and byte offset of a line with no message.id
+     message_key VARCHAR NOT NULL,
+     session_uuid VARCHAR NOT NULL,
+     message_id VARCHAR,
+     request_id VARCHAR,
+     agent_id VARCHAR,
+     is_sidechain BOOLEAN NOT NULL,
+     -- UTC, of the response's first line
+     timestamp TIMESTAMP NOT NULL,
+     model VARCHAR,
+     -- the response's final usage: the line with the largest output_tokens
+     input_tokens BIGINT NOT NULL,
+     output_tokens BIGINT NOT NULL,
+     cache_creation_5m_tokens BIGINT NOT NULL,
+     cache_creation_1h_tokens BIGINT NOT NULL,
+     cache_read_tokens BIGINT NOT NULL,
+     service_tier VARCHAR,
+     cwd VARCHAR,
+     -- the transcript the kept line came from
+     source_file VARCHAR NOT NULL
+   )`,
   // Not from upstream: the bundled price table (data/model-prices.json) with the pricing file's
   // overrides, one row per model id (dated ids and aliases alike), in USD per million tokens.
   `CREATE TABLE IF NOT EXISTS ${BASE_SCHEMA}.model_prices (
@@ -92,5 +119,5 @@ export const BASE_DDL = [
    )`,
 ];
 
-/** The tables each load from upstream replaces (model_prices is the puller's own, kept across loads). */
+/** The tables each load from repo-recall replaces (model_prices is the puller's own, kept across loads; messages come from the transcripts). */
 export const BASE_TABLES = ['sessions', 'session_repos', 'tool_calls', 'stop_reasons', 'session_models'] as const;
