@@ -42,14 +42,23 @@ const execFileAsync = promisify(execFile);
  * rebuilds and recompresses every table): 20-40x faster and half the bytes written, for a file
  * that also carries the working database's free blocks (docs/benchmarks.md, puller).
  */
-export async function publishGeneration(db: WorkDb, paths: HomePaths, generation: number): Promise<Published> {
+export async function publishGeneration(
+  db: WorkDb,
+  paths: HomePaths,
+  generation: number,
+  /** Told once the working database is checkpointed (the tick times the checkpoint apart from the copy). */
+  checkpointed?: () => Promise<void>,
+): Promise<Published> {
   const t0 = performance.now();
   const staging = stagingPath(paths, generation, process.pid);
   await rm(staging, { force: true });
   await rm(`${staging}.wal`, { force: true });
   let attached = false;
   try {
+    // The one checkpoint of a tick: it folds the tick's WAL (loads, views) into the working
+    // database, so the copy below is complete on its own.
     await db.run('CHECKPOINT');
+    await checkpointed?.();
     await execFileAsync('cp', [db.path, staging]).catch((err: unknown) => {
       throw new Error(`could not copy the working database to publish it (cp ${db.path} ${staging}): ${errorMessage(err)}`, { cause: err });
     });

@@ -118,6 +118,9 @@ export function assessHealth(input: HealthInputs): HealthAssessment {
       if (n >= FAILING_AFTER_FAILED_TICKS) failing.push(`the puller's last ${n} ticks failed: ${error}`);
       else degraded.push(`the puller's last tick failed (${n} in a row; failing after ${FAILING_AFTER_FAILED_TICKS}): ${error}`);
     }
+    // One source failing while the tick went on with the other: degraded however long it lasts
+    // (a newcomer without repo-recall still sees their own usage), never failing on its own.
+    if (status.last_tick_outcome !== 'failed') degraded.push(...sourceReasons(status));
     const held = status.held_payload;
     if (held) {
       degraded.push(
@@ -146,6 +149,28 @@ export function assessHealth(input: HealthInputs): HealthAssessment {
     dataAgeSeconds,
     staleAfterSeconds,
   };
+}
+
+/** Why a source is not well, from status.json's per-source sections, one sentence each. */
+function sourceReasons(status: PullerStatus): string[] {
+  const out: string[] = [];
+  const recall = status.repo_recall;
+  const transcripts = status.transcripts;
+  const inARow = (n: number) => (n > 1 ? ` (${n} ticks in a row)` : '');
+  const readTranscripts = transcripts?.outcome === 'read';
+  if (recall?.outcome === 'failed') {
+    out.push(
+      `repo-recall at ${recall.url} failed${inARow(recall.consecutive_failures)}: ${recall.last_error ?? 'unknown error'}; ` +
+        (readTranscripts ? `the transcripts were read and published without it (${transcripts.messages} messages)` : 'the data published before is kept'),
+    );
+  }
+  if (transcripts?.outcome === 'failed') {
+    out.push(`${transcripts.last_error ?? 'the transcripts could not be read'}${inARow(transcripts.consecutive_failures)}; repo-recall's sessions were published without them`);
+  }
+  for (const dir of transcripts?.outcome === 'read' ? transcripts.directories : []) {
+    if (!dir.readable) out.push(`the transcripts directory ${dir.path} cannot be read: the usage in it is missing`);
+  }
+  return out;
 }
 
 /**
