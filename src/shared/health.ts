@@ -16,7 +16,9 @@ import type { PullerStatus } from './status.js';
  *   finished, or no puller has run). `/healthz` answers 503 and `status` exits 1: there is nothing
  *   to read yet.
  * - `degraded`: served and current, but something needs a look: a tick failed (fewer times in a
- *   row than failing needs: the next try is seconds away), the puller is not running, a view failed
+ *   row than failing needs: the next try is seconds away), one source failed while the tick went
+ *   on with the other (however long it lasts: never failing by itself), a transcripts directory
+ *   cannot be read, the puller is not running, a view failed
  *   to refresh, a payload is held back, status.json cannot be read, a newer snapshot cannot be
  *   opened. `/healthz` answers 200, `status` exits 0 (1 with --strict).
  * - `ok`: none of that.
