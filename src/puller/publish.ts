@@ -8,6 +8,7 @@ import { META_SCHEMA, sqlLiteral } from '../shared/snapshot.js';
 import { DIGESTS_TABLE } from './element-index.js';
 import { HELD_TABLE } from './held-payload.js';
 import { recordPublished } from './state.js';
+import { TRANSCRIPT_FILES_TABLE } from './transcripts/file-state.js';
 import type { WorkDb } from './work-db.js';
 
 export interface Published {
@@ -65,7 +66,7 @@ export async function publishGeneration(
     await db.run(`ATTACH ${sqlLiteral(staging)} AS ${SNAPSHOT_ALIAS}`);
     attached = true;
     // The puller's own bookkeeping is not part of a generation.
-    for (const table of [HELD_TABLE, DIGESTS_TABLE]) await db.run(`DROP TABLE IF EXISTS ${SNAPSHOT_ALIAS}.${table}`);
+    for (const table of [HELD_TABLE, DIGESTS_TABLE, TRANSCRIPT_FILES_TABLE]) await db.run(`DROP TABLE IF EXISTS ${SNAPSHOT_ALIAS}.${table}`);
     await db.run(`UPDATE ${SNAPSHOT_ALIAS}.${META_SCHEMA}.meta SET generation = ?, published_at = now()`, [generation]);
     await db.run(`CHECKPOINT ${SNAPSHOT_ALIAS}`);
     // Nobody can open a file still attached read-write here: detach before it becomes visible.
