@@ -7,6 +7,7 @@ import { loadPriceTable } from '../src/puller/prices.js';
 import type { IngestTranscripts } from '../src/puller/sources/transcripts.js';
 import { runTick, SourcesFailed, type TickDeps } from '../src/puller/tick.js';
 import type { TranscriptsReport } from '../src/puller/transcripts/report.js';
+import { recordMessagesLoaded } from '../src/puller/state.js';
 import { WorkDb } from '../src/puller/work-db.js';
 import { CATALOG } from '../src/shared/catalog/index.js';
 import { DEFAULTS } from '../src/shared/config.js';
@@ -62,6 +63,8 @@ function reader(plan: Array<number | Error>): IngestTranscripts {
         [`msg_${total}:req_${total}`, `msg_${total}`, `req_${total}`],
       );
     }
+    // As the reader does, in its transaction: the views come due and the change is published.
+    if (step > 0) await recordMessagesLoaded(db);
     return report({ messages: total, added: step, changed: step > 0 });
   };
 }
@@ -98,7 +101,7 @@ describe('a tick with two sources', () => {
       catalog: CATALOG,
       upstream: { baseUrl, maxBytes: 1 << 30, retries: 0, deadlineSeconds: 600, timeoutSeconds: 30 },
       guard: { maxShrinkPercent: DEFAULTS.maxShrinkPercent, confirmTicks: DEFAULTS.shrinkConfirmTicks, acceptShrink: false },
-      transcripts: ingest && { directories: ['/claude/projects'], ingest },
+      transcripts: ingest && { directories: async () => ['/claude/projects'], ingest },
       inputs: { timezone: 'UTC', prices: await loadPriceTable(null) },
     };
   }

@@ -136,7 +136,7 @@ function sourceLines(p: NonNullable<StatusReport['puller']>, now: number): strin
   const t = p.transcripts;
   if (t) {
     out.push('', 'transcripts');
-    if (t.outcome === 'off') out.push(field('source', 'off (SESSION_LATTICE_TRANSCRIPTS=off)'));
+    if (t.outcome === 'off') out.push(field('source', 'off (SESSION_LATTICE_TRANSCRIPTS=off, or no Claude Code projects directory found)'));
     for (const d of t.directories) out.push(field('directory', `${d.path}: ${d.readable ? `${formatCount(d.files)} files` : 'cannot be read'}`));
     if (t.outcome !== 'off' && t.directories.length === 0) out.push(field('directory', 'none found'));
     out.push(field('files', formatCount(t.files)));

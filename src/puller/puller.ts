@@ -21,6 +21,7 @@ import { ElementIndex } from './element-index.js';
 import { runTick, SourcesFailed, type TickDeps, type TickReport } from './tick.js';
 import { TickObserver, type TickFailure } from './tick-observer.js';
 import type { TranscriptsDeps } from './sources/transcripts.js';
+import { ingestTranscripts, resolveTranscriptDirectories } from './transcripts/index.js';
 import { checkTimezone, type ViewInputs } from './view-inputs.js';
 import type { WorkDb } from './work-db.js';
 import { openWorkDbRecovering, removeBrokenCopies } from './work-db-recovery.js';
@@ -42,12 +43,11 @@ export interface PullerOptions {
   oneShot?: boolean;
 }
 
-/**
- * The transcripts source's settings: the directories to read and the reader, or null when it is
- * off. Until the reader lands (src/puller/transcripts/), the source is off.
- */
-function transcriptsSource(_config: Config): TranscriptsDeps['transcripts'] {
-  return null;
+/** The transcripts source's directories (resolved at each tick) and reader, or null when it is off. */
+function transcriptsSource(config: Config): TranscriptsDeps['transcripts'] {
+  const setting = config.transcripts;
+  if (setting === 'off') return null;
+  return { directories: () => resolveTranscriptDirectories(setting), ingest: ingestTranscripts };
 }
 
 /** Longest wait between ticks after repeated failures (unless the refresh interval is longer). */

@@ -11,8 +11,6 @@ export interface PullerState extends SnapshotMeta {
   payload_sha256: string | null;
   /** sha256 of the price table base.model_prices holds; null before the first tick. */
   prices_sha256: string | null;
-  /** Ticks whose transcripts changed base.messages (base_version counts repo-recall's loads). */
-  messages_version: number;
 }
 
 const EMPTY: PullerState = {
@@ -28,15 +26,13 @@ const EMPTY: PullerState = {
   timezone: null,
   payload_sha256: null,
   prices_sha256: null,
-  messages_version: 0,
 };
 
 export async function readState(db: WorkDb): Promise<PullerState> {
   // One read per tick, a 304 tick's included: the shared identity columns plus the puller's own.
   const [row] = await db.rows<PullerState>(
-    `SELECT m.*, own.payload_sha256, own.prices_sha256, own.messages_version
-     FROM (${SELECT_META_SQL}) AS m,
-          (SELECT payload_sha256, prices_sha256, coalesce(messages_version, 0)::DOUBLE AS messages_version FROM ${META_SCHEMA}.meta LIMIT 1) AS own`,
+    `SELECT m.*, own.payload_sha256, own.prices_sha256
+     FROM (${SELECT_META_SQL}) AS m, (SELECT payload_sha256, prices_sha256 FROM ${META_SCHEMA}.meta LIMIT 1) AS own`,
   );
   if (row) return row;
   await db.run(
@@ -92,14 +88,13 @@ export async function rememberEtag(db: WorkDb, etag: string | null): Promise<voi
   await db.run(`UPDATE ${META_SCHEMA}.meta SET etag = ?`, [etag]);
 }
 
-/** Records that the transcripts changed base.messages: the views come due and the next publish carries it. */
-export async function recordMessages(db: WorkDb): Promise<void> {
-  await db.run(`UPDATE ${META_SCHEMA}.meta SET messages_version = coalesce(messages_version, 0) + 1, loaded_at = now()`);
-}
-
-/** The version the views are materialized at: moves with every load of either source. */
-export function dataVersion(state: Pick<PullerState, 'base_version' | 'messages_version'>): number {
-  return state.base_version + state.messages_version;
+/**
+ * Whether repo-recall's payload has ever been loaded into this working database. Not base_version:
+ * the transcripts move it too (recordMessagesLoaded), and may come first. Every load records the
+ * payload's scan_version, which upstream must send.
+ */
+export function recallLoaded(state: Pick<PullerState, 'scan_version'>): boolean {
+  return state.scan_version !== null;
 }
 
 export async function recordPublished(db: WorkDb, generation: number): Promise<void> {

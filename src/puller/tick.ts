@@ -5,7 +5,7 @@ import { PhaseClock, type PhaseFigures } from './phase-clock.js';
 import { publishGeneration } from './publish.js';
 import { stageRepoRecall, type RecallDeps, type RecallStage } from './sources/repo-recall.js';
 import { stageTranscripts, type TranscriptsDeps, type TranscriptsStage } from './sources/transcripts.js';
-import { dataVersion, hasUnpublishedChanges, readState, type PullerState } from './state.js';
+import { hasUnpublishedChanges, readState, type PullerState } from './state.js';
 import type { LoadResult } from './load.js';
 import type { UpstreamErrorClass } from './upstream-error.js';
 import { applyViewInputs, type ViewInputs } from './view-inputs.js';
@@ -62,11 +62,11 @@ export interface TickReport {
   writeBytes: { total: number; phases: PhaseFigures } | null;
 }
 
-/** The version the views are brought to: one more per source that changed its base tables. */
+/** The base_version the views are brought to: each source that changed its base tables moved it by one. */
 function versionAfter(state: PullerState, recall: RecallStage, transcripts: TranscriptsStage): number {
   const loaded = recall.kind === 'loaded' && recall.load.changed ? 1 : 0;
   const read = transcripts.kind === 'read' && transcripts.report.changed ? 1 : 0;
-  return dataVersion(state) + loaded + read;
+  return state.base_version + loaded + read;
 }
 
 /**

@@ -96,9 +96,6 @@ export const META_DDL = [
   // The view inputs (src/puller/view-inputs.ts) the views were last materialized with.
   `ALTER TABLE ${META_SCHEMA}.meta ADD COLUMN IF NOT EXISTS timezone VARCHAR`,
   `ALTER TABLE ${META_SCHEMA}.meta ADD COLUMN IF NOT EXISTS prices_sha256 VARCHAR`,
-  // Bumped by each tick whose transcripts changed base.messages, as base_version is by each load
-  // of repo-recall's payload: the views are due when either moves.
-  `ALTER TABLE ${META_SCHEMA}.meta ADD COLUMN IF NOT EXISTS messages_version BIGINT DEFAULT 0`,
   `CREATE TABLE IF NOT EXISTS ${META_SCHEMA}.views (
      name VARCHAR PRIMARY KEY,
      description VARCHAR NOT NULL,

@@ -12,7 +12,7 @@ import { PayloadShapeError, type PayloadHeader } from '../payload-splitter.js';
 import type { PhaseClock } from '../phase-clock.js';
 import { judgePayload, type GuardSettings, type Verdict } from '../shrink-guard.js';
 import { dropStaging, StagingSink } from '../staging.js';
-import { rememberEtag, type PullerState } from '../state.js';
+import { recallLoaded, rememberEtag, type PullerState } from '../state.js';
 import { UpstreamError, type UpstreamErrorClass } from '../upstream-error.js';
 import type { WorkDb } from '../work-db.js';
 
@@ -111,7 +111,7 @@ function bodyStage(deps: RecallDeps, state: PullerState, forceFull: boolean): ()
   const { db, index, paths } = deps;
   return async () => {
     // Nothing to compare against (a first load, or a puller from before digests): stage everything.
-    const all = forceFull || state.base_version === 0 || !(await hasElementDigests(db));
+    const all = forceFull || !recallLoaded(state) || !(await hasElementDigests(db));
     if (!all) await index.ensureLoaded(db);
     const changed = new ChangedLines(index, all);
     return {
@@ -143,7 +143,7 @@ async function takePayload(deps: RecallDeps, state: PullerState, fetched: Payloa
   const { db, index } = deps;
   const full = fetched.staged.all;
   const generatedAt = integerField(fetched.header, 'generated_at', false);
-  if (state.base_version > 0 && fetched.fingerprint === state.payload_sha256) {
+  if (recallLoaded(state) && fetched.fingerprint === state.payload_sha256) {
     // Its ETag still saves the next download, if upstream honours If-None-Match.
     if (fetched.etag !== state.etag) await rememberEtag(db, fetched.etag);
     await clearHeld(db);
@@ -161,7 +161,8 @@ async function takePayload(deps: RecallDeps, state: PullerState, fetched: Payloa
       { etag: fetched.etag, scanVersion, upstreamGeneratedAt: generatedAt, fingerprint: fetched.fingerprint },
       async (sessions) => {
         const verdict = judgePayload(
-          { baseVersion: state.base_version, sessions: state.session_count, scanVersion: state.scan_version },
+          // Messages from the transcripts alone are no payload to shrink from.
+          { baseVersion: recallLoaded(state) ? state.base_version : 0, sessions: state.session_count, scanVersion: state.scan_version },
           { fingerprint: fetched.fingerprint, sessions, scanVersion },
           prior && { fingerprint: prior.fingerprint, seenTicks: prior.seen_ticks },
           deps.guard,
@@ -217,7 +218,7 @@ async function pullAndLoad(deps: RecallDeps, state: PullerState, clock: PhaseClo
     });
     await clock.lap('fetch');
     if (fetched.kind === 'not-modified') {
-      if (state.base_version === 0) throw notModifiedWithNothingLoaded(deps.upstream.baseUrl);
+      if (!recallLoaded(state)) throw notModifiedWithNothingLoaded(deps.upstream.baseUrl);
       await clearHeld(db);
       return { kind: 'not-modified', ...figures };
     }

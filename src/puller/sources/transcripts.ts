@@ -1,7 +1,6 @@
 import { errorMessage } from '../../shared/errors.js';
 import { fatalCause } from '../fatal-errors.js';
 import type { PhaseClock } from '../phase-clock.js';
-import { recordMessages } from '../state.js';
 import type { TranscriptsReport } from '../transcripts/report.js';
 import type { WorkDb } from '../work-db.js';
 
@@ -17,8 +16,11 @@ export type IngestTranscripts = (db: WorkDb, opts: { directories: readonly strin
 
 export interface TranscriptsDeps {
   db: WorkDb;
-  /** The projects directories to read; null when the source is off. */
-  transcripts: { directories: readonly string[]; ingest: IngestTranscripts } | null;
+  /**
+   * The projects directories to read (resolved at each tick: a Claude Code installed after the
+   * puller started is found) and the reader; null when the source is off.
+   */
+  transcripts: { directories: () => Promise<readonly string[]>; ingest: IngestTranscripts } | null;
   signal?: AbortSignal;
 }
 
@@ -31,9 +33,13 @@ export async function stageTranscripts(deps: TranscriptsDeps, clock: PhaseClock)
   const source = deps.transcripts;
   if (!source) return { kind: 'off' };
   try {
-    const report = await source.ingest(deps.db, { directories: source.directories, signal: deps.signal });
-    // The views come due, and the next publish carries the messages, as after a load of repo-recall's.
-    if (report.changed) await recordMessages(deps.db);
+    const directories = await source.directories();
+    // The default finds no Claude Code here: no source to read, so a failing repo-recall fails the
+    // tick as it did before there were two sources.
+    if (directories.length === 0) return { kind: 'off' };
+    // A change moves base_version in the reader's own transaction (recordMessagesLoaded): the views
+    // come due, and the next publish carries the messages even if this tick's fails.
+    const report = await source.ingest(deps.db, { directories, signal: deps.signal });
     return { kind: 'read', report };
   } catch (err) {
     if (deps.signal?.aborted || fatalCause(err, deps.db.path) !== null) throw err;
