@@ -127,8 +127,10 @@ describe('each source fails on its own', () => {
       toolResult: 'MARKER-TOOLRESULT-7f3a',
     };
     const transcripts = await projects(dir, markers);
-    // A line that is not JSON, quoting a marker: counted, never quoted.
-    await writeTranscript(join(transcripts, '-work-gamma', 'broken.jsonl'), ['{"type":"user","message":{"content":"MARKER-MALFORMED-7f3a"']);
+    // A response line cut short (not JSON), with a marker in it: counted, never quoted.
+    await writeTranscript(join(transcripts, '-work-gamma', 'broken.jsonl'), [
+      '{"type":"assistant","sessionId":"33333333-cccc-4000-8000-000000000003","message":{"id":"msg_x","content":[{"type":"text","text":"MARKER-MALFORMED-7f3a"}],"usage":{"input_tokens":3',
+    ]);
     const env = { SESSION_LATTICE_HOME: dir, SESSION_LATTICE_REPO_RECALL_URL: recall.url, SESSION_LATTICE_TRANSCRIPTS: transcripts, SESSION_LATTICE_LOG_LEVEL: 'trace' };
     const pulled = await runCli(['pull', '--json'], env);
     expect(pulled.code, pulled.stderr).toBe(0);

@@ -166,17 +166,11 @@ export interface RunResult {
 
 /**
  * The environment of every CLI child: the test process's, with days counted in UTC unless a test
- * says otherwise, so that the zone of the machine running the suite cannot move a bucket, and the
- * transcripts source off unless a test says otherwise, so that the Claude Code transcripts of the
- * machine running the suite (~/.claude/projects) are never read.
+ * says otherwise, so that the zone of the machine running the suite cannot move a bucket. (The
+ * transcripts source is off unless a test says otherwise: test/helpers/setup.ts.)
  */
 function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
-  return {
-    ...process.env,
-    SESSION_LATTICE_TIMEZONE: process.env.SESSION_LATTICE_TIMEZONE ?? 'UTC',
-    SESSION_LATTICE_TRANSCRIPTS: process.env.SESSION_LATTICE_TRANSCRIPTS ?? 'off',
-    ...env,
-  };
+  return { ...process.env, SESSION_LATTICE_TIMEZONE: process.env.SESSION_LATTICE_TIMEZONE ?? 'UTC', ...env };
 }
 
 /** Runs the CLI to completion (a one-shot command such as `pull` or `status`). */
