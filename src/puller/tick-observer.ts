@@ -103,7 +103,8 @@ export class TickObserver {
   /** A tick that threw (every source failed, or what came after them did, or a stop cut it short). */
   async failed(f: TickFailure, nextDue: (failures: number) => string | null): Promise<void> {
     if (f.errorClass) this.recorder.upstreamError(f.errorClass, f.error, false);
-    const finished = new Date().toISOString();
+    const finishedAt = Date.now();
+    const finished = new Date(finishedAt).toISOString();
     const prev = this.status.status;
     const failures = prev.consecutive_failures + (f.interrupted ? 0 : 1);
     const next = f.fatal ? null : nextDue(failures);
@@ -153,7 +154,7 @@ export class TickObserver {
         duration_ms: Math.round(f.durationMs),
         // Every failure line says when the next try is (none for a one-shot pull).
         next_try_at: next ?? undefined,
-        next_try_in_seconds: next ? Math.round((Date.parse(next) - Date.now()) / 100) / 10 : undefined,
+        next_try_in_seconds: next ? Math.round((Date.parse(next) - finishedAt) / 100) / 10 : undefined,
         probing_upstream: f.probingUpstream ? true : undefined,
         fatal: f.fatal?.cause,
         free_bytes: f.fatal?.freeBytes,
