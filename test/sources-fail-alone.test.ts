@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { StatusReport } from '../src/cli/status-report.js';
 import { homePaths } from '../src/shared/paths.js';
+import { readEventLog } from '../src/shared/events.js';
+import { readPullerMetrics } from '../src/shared/puller-metrics.js';
 import { readPullerStatus } from '../src/shared/status.js';
 import { startFakeRecall } from './fake-recall/server.js';
 import { sessionLines, writeTranscript, type Texts } from './helpers/claude-lines.js';
@@ -55,6 +57,13 @@ async function projects(dir: string, texts: Texts = plainTexts): Promise<string>
   return root;
 }
 
+/** A value of the puller's metrics.json: the series of `name` whose labels include `labels`. */
+async function metric(dir: string, name: string, labels: Record<string, string> = {}): Promise<number | undefined> {
+  const file = await readPullerMetrics(homePaths(dir).metrics);
+  const values = file?.metrics.find((m) => m.name === name)?.values ?? [];
+  return values.find((v) => Object.entries(labels).every(([k, want]) => v.labels[k] === want))?.value;
+}
+
 async function statusJson(dir: string, env: Record<string, string> = {}): Promise<StatusReport> {
   const res = await runCli(['status', '--json'], { SESSION_LATTICE_HOME: dir, ...env });
   return JSON.parse(res.stdout) as StatusReport;
@@ -85,6 +94,23 @@ describe('each source fails on its own', () => {
       { session_uuid: '11111111-aaaa-4000-8000-000000000001', n: 2 },
       { session_uuid: '22222222-bbbb-4000-8000-000000000002', n: 2 },
     ]);
+
+    const finished = await eventually(async () => {
+      const events = await readEventLog(paths);
+      return events.find((e) => e.type === 'tick_finished' && e.outcome === 'published');
+    }, 'the tick_finished event of the publish');
+    expect(finished).toMatchObject({
+      error: null,
+      sources: {
+        repo_recall: { outcome: 'failed', error: expect.stringMatching(/^cannot reach repo-recall/) },
+        transcripts: { outcome: 'read', error: null, files: 2, files_read: 2, messages: 4, added: 4, updated: 0, skipped_malformed: 0, skipped_oversized: 0 },
+      },
+    });
+    expect(await metric(dir, 'session_lattice_puller_transcript_messages')).toBe(4);
+    expect(await metric(dir, 'session_lattice_puller_transcript_files')).toBe(2);
+    expect(await metric(dir, 'session_lattice_puller_transcript_messages_changed_total', { change: 'added' })).toBe(4);
+    expect(await metric(dir, 'session_lattice_puller_source_failures_total', { source: 'repo-recall' })).toBeGreaterThanOrEqual(1);
+    expect(await metric(dir, 'session_lattice_puller_source_failures_total', { source: 'transcripts' })).toBe(0);
 
     const report = await statusJson(dir, { SESSION_LATTICE_REPO_RECALL_URL: url });
     expect(report.health).toBe('degraded');
@@ -141,7 +167,12 @@ describe('each source fails on its own', () => {
     await daemon.stop();
     const status = await readPullerStatus(paths.status);
     expect(status?.transcripts?.messages).toBe(4);
-    expect(status?.transcripts?.skipped.malformed).toBeGreaterThan(0);
+    expect(status?.transcripts?.skipped).toMatchObject({ malformed: 1, oversized: 0, worst: [{ file: join(transcripts, '-work-gamma', 'broken.jsonl'), malformed: 1, oversized: 0 }] });
+    const pullDoc = JSON.parse(pulled.stdout) as { transcripts: { skipped_lines: unknown } };
+    expect(pullDoc.transcripts.skipped_lines).toEqual([{ file: join(transcripts, '-work-gamma', 'broken.jsonl'), malformed: 1, oversized: 0 }]);
+    const ticks = (await readEventLog(paths)).filter((e) => e.type === 'tick_finished');
+    expect(ticks[0]).toMatchObject({ sources: { transcripts: { skipped_malformed: 1, messages: 4 } } });
+    expect(await metric(dir, 'session_lattice_puller_transcript_skipped_lines_total', { reason: 'oversized' })).toBe(0);
 
     const everything: Array<[string, Buffer]> = [
       ['pull stdout', Buffer.from(pulled.stdout)],

@@ -33,8 +33,6 @@ export interface TickFailure {
   durationMs: number;
 }
 
-/** How many of the files with skipped lines status.json names. */
-const WORST_FILES = 5;
 /** How many of the transcripts' warnings status.json keeps (the log has them all). */
 const MAX_WARNINGS = 20;
 
@@ -185,7 +183,7 @@ function skippedTotals(report: TranscriptsReport): { malformed: number; oversize
   return { malformed, oversized };
 }
 
-/** The transcripts' section of status.json: this tick's figures, skipped lines added up across ticks (and restarts). */
+/** The transcripts' section of status.json: this tick's figures, and the lines skipped in the files known now. */
 export function transcriptsSection(prev: TranscriptsSection | null, stage: TranscriptsStage, at: string): TranscriptsSection {
   const failures = stage.kind === 'failed' ? (prev?.consecutive_failures ?? 0) + 1 : 0;
   const health = { last_error: stage.kind === 'failed' ? stage.error : null, last_error_at: stage.kind === 'failed' ? at : null, consecutive_failures: failures };
@@ -195,16 +193,6 @@ export function transcriptsSection(prev: TranscriptsSection | null, stage: Trans
     return { ...kept, outcome: stage.kind, added: 0, updated: 0, warnings: [], ...health };
   }
   const r = stage.report;
-  const totals = skippedTotals(r);
-  const byFile = new Map((prev?.skipped.worst ?? []).map((w) => [w.file, { ...w }]));
-  for (const s of r.skipped) {
-    const known = byFile.get(s.file) ?? { file: s.file, malformed: 0, oversized: 0 };
-    byFile.set(s.file, { file: s.file, malformed: known.malformed + s.malformed, oversized: known.oversized + s.oversized });
-  }
-  const worst = [...byFile.values()]
-    .filter((w) => w.malformed + w.oversized > 0)
-    .sort((a, b) => b.malformed + b.oversized - (a.malformed + a.oversized) || a.file.localeCompare(b.file))
-    .slice(0, WORST_FILES);
   return {
     outcome: 'read',
     directories: r.directories.map((d) => ({ path: d.path, readable: d.readable, files: d.files })),
@@ -212,7 +200,7 @@ export function transcriptsSection(prev: TranscriptsSection | null, stage: Trans
     messages: r.messages,
     added: r.added,
     updated: r.updated,
-    skipped: { malformed: (prev?.skipped.malformed ?? 0) + totals.malformed, oversized: (prev?.skipped.oversized ?? 0) + totals.oversized, worst },
+    skipped: stage.skippedInAll,
     warnings: r.warnings.slice(0, MAX_WARNINGS),
     ...health,
   };

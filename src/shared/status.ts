@@ -47,7 +47,7 @@ const TranscriptsSectionSchema = z.object({
   added: z.number().int().describe('responses the last tick added'),
   updated: z.number().int().describe("responses whose kept line the last tick changed"),
   skipped: z.object({
-    malformed: z.number().int().describe('lines skipped as malformed since the puller first ran on this home (a file read again counts again)'),
+    malformed: z.number().int().describe('lines skipped as malformed in the files known, each file counted since it was last read from its start'),
     oversized: z.number().int().describe('lines skipped as longer than the line limit, likewise'),
     worst: z.array(SkippedFileSchema).describe('the files with the most skipped lines, most first (at most 5)'),
   }),

@@ -1,7 +1,8 @@
 import { errorMessage } from '../../shared/errors.js';
 import { fatalCause } from '../fatal-errors.js';
 import type { PhaseClock } from '../phase-clock.js';
-import type { TranscriptsReport } from '../transcripts/report.js';
+import { TRANSCRIPT_FILES_TABLE } from '../transcripts/file-state.js';
+import type { SkippedLines, TranscriptsReport } from '../transcripts/report.js';
 import type { WorkDb } from '../work-db.js';
 
 /**
@@ -24,9 +25,20 @@ export interface TranscriptsDeps {
   signal?: AbortSignal;
 }
 
+/** Lines skipped in the files known now, each counted since the file was last read from its start. */
+export interface SkippedInAll {
+  malformed: number;
+  oversized: number;
+  /** The files with the most, most first. */
+  worst: SkippedLines[];
+}
+
+/** How many of the files with skipped lines are named. */
+const WORST_FILES = 5;
+
 export type TranscriptsStage =
   | { kind: 'off' }
-  | { kind: 'read'; report: TranscriptsReport }
+  | { kind: 'read'; report: TranscriptsReport; skippedInAll: SkippedInAll }
   | { kind: 'failed'; error: string; cause: unknown };
 
 export async function stageTranscripts(deps: TranscriptsDeps, clock: PhaseClock): Promise<TranscriptsStage> {
@@ -40,11 +52,23 @@ export async function stageTranscripts(deps: TranscriptsDeps, clock: PhaseClock)
     // A change moves base_version in the reader's own transaction (recordMessagesLoaded): the views
     // come due, and the next publish carries the messages even if this tick's fails.
     const report = await source.ingest(deps.db, { directories, signal: deps.signal });
-    return { kind: 'read', report };
+    return { kind: 'read', report, skippedInAll: await skippedInAll(deps.db) };
   } catch (err) {
     if (deps.signal?.aborted || fatalCause(err, deps.db.path) !== null) throw err;
     return { kind: 'failed', error: `the transcripts could not be read: ${errorMessage(err)}`, cause: err };
   } finally {
     await clock.lap('transcripts');
   }
+}
+
+/** From the reader's per-file bookkeeping: true across ticks and restarts, unlike a sum of reports. */
+async function skippedInAll(db: WorkDb): Promise<SkippedInAll> {
+  const [totals] = await db.rows<{ malformed: number | null; oversized: number | null }>(
+    `SELECT sum(malformed)::DOUBLE AS malformed, sum(oversized)::DOUBLE AS oversized FROM ${TRANSCRIPT_FILES_TABLE}`,
+  );
+  const worst = await db.rows<SkippedLines>(
+    `SELECT path AS file, malformed::DOUBLE AS malformed, oversized::DOUBLE AS oversized FROM ${TRANSCRIPT_FILES_TABLE}
+     WHERE malformed + oversized > 0 ORDER BY malformed + oversized DESC, path LIMIT ${WORST_FILES}`,
+  );
+  return { malformed: totals?.malformed ?? 0, oversized: totals?.oversized ?? 0, worst };
 }
