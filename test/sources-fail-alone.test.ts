@@ -121,6 +121,18 @@ describe('each source fails on its own', () => {
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(new RegExp(`directory +${transcripts.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: 2 files`));
     expect(text.stdout).toMatch(/messages +4 \(last tick: \d+ added, \d+ updated\)/);
+
+    // A one-shot pull that went on without repo-recall exits 0, and says which source failed.
+    await puller.stop();
+    const pulled = await runCli(['pull', '--json'], env);
+    expect(pulled.code, pulled.stderr).toBe(0);
+    expect(JSON.parse(pulled.stdout)).toMatchObject({
+      outcome: 'unchanged',
+      upstream: 'failed',
+      failed_sources: ['repo-recall'],
+      repo_recall: { outcome: 'failed', error: expect.stringMatching(/^cannot reach repo-recall/) },
+      transcripts: { outcome: 'read', messages: 4, added: 0 },
+    });
   });
 
   it("the transcripts directory missing: repo-recall's sessions are published as before, and the missing directory is reported", async () => {
