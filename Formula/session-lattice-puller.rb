@@ -40,6 +40,8 @@ class SessionLatticePuller < Formula
         SESSION_LATTICE_THREADS                   2 (DuckDB threads of the working database)
         SESSION_LATTICE_TIMEZONE                  (empty: the machine's zone, e.g. America/Los_Angeles)
         SESSION_LATTICE_PRICING_FILE              (empty: the bundled model prices alone)
+        SESSION_LATTICE_TRANSCRIPTS               (empty: each CLAUDE_CONFIG_DIR entry's projects/, else
+                                                  ~/.config/claude/projects and ~/.claude/projects; off: none)
         SESSION_LATTICE_LOG_LEVEL                 info
         SESSION_LATTICE_LOG_FORMAT                auto
       To change one, edit the service file `brew services info session-lattice-puller` names, or
@@ -68,6 +70,7 @@ class SessionLatticePuller < Formula
                           SESSION_LATTICE_THREADS:                   "2",
                           SESSION_LATTICE_TIMEZONE:                  "",
                           SESSION_LATTICE_PRICING_FILE:              "",
+                          SESSION_LATTICE_TRANSCRIPTS:               "",
                           SESSION_LATTICE_LOG_LEVEL:                 "info",
                           SESSION_LATTICE_LOG_FORMAT:                "auto"
   end

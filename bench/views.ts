@@ -91,6 +91,7 @@ const bench: BenchModule = {
       const t0 = performance.now();
       await stageFile(db, ndjson, (await stat(ndjson)).size, true, Date.now() / 1000);
       const load = await loadBaseTables(db, { mode: 'full', gone: [], ...staged }, { etag: '"1"', scanVersion: 1, upstreamGeneratedAt: null, fingerprint: 'bench' });
+      if (load.kind !== 'loaded') throw new Error(`the bench payload was not loaded (${load.kind})`);
       const loadMs = performance.now() - t0;
       await applyViewInputs(db, inputs, state);
       const toolRows = (await db.value<number>('SELECT count(*)::DOUBLE FROM base.tool_calls')) ?? 0;

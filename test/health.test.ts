@@ -68,8 +68,67 @@ const held = {
   fingerprint: 'abc',
 };
 
+const transcriptsRead = (patch: Partial<NonNullable<PullerStatus['transcripts']>> = {}): NonNullable<PullerStatus['transcripts']> => ({
+  outcome: 'read',
+  directories: [{ path: '/home/u/.claude/projects', readable: true, files: 3 }],
+  files: 3,
+  messages: 120,
+  added: 4,
+  updated: 0,
+  skipped: { malformed: 0, oversized: 0, worst: [] },
+  warnings: [],
+  last_error: null,
+  last_error_at: null,
+  consecutive_failures: 0,
+  ...patch,
+});
+const recallDown = (n: number): PullerStatus['repo_recall'] => ({
+  url: 'http://127.0.0.1:7777',
+  outcome: 'failed',
+  last_error: 'cannot reach repo-recall at http://127.0.0.1:7777 (connection refused): start repo-recall there',
+  last_error_at: ago(10),
+  consecutive_failures: n,
+});
+
 const CASES: Array<{ name: string; input: HealthInputs; verdict: HealthVerdict; reasons: RegExp[] }> = [
   { name: 'a running puller, current data', input: input({}), verdict: 'ok', reasons: [] },
+  {
+    name: 'repo-recall unreachable while the transcripts are read and published: degraded naming repo-recall, however long it lasts',
+    input: input({ status: status({ last_tick_outcome: 'published', repo_recall: recallDown(40), transcripts: transcriptsRead() }) }),
+    verdict: 'degraded',
+    reasons: [
+      /^repo-recall at http:\/\/127\.0\.0\.1:7777 failed \(40 ticks in a row\): cannot reach repo-recall at .*; the transcripts were read and published without it \(120 messages\)$/,
+    ],
+  },
+  {
+    name: 'a first publish from the transcripts alone, repo-recall never there: degraded, not starting',
+    input: input({ snapshot: snapshot(5), status: status({ last_tick_outcome: 'published', generation: 1, repo_recall: recallDown(1), transcripts: transcriptsRead() }) }),
+    verdict: 'degraded',
+    reasons: [/^repo-recall at http:\/\/127\.0\.0\.1:7777 failed: cannot reach repo-recall/],
+  },
+  {
+    name: "the transcripts failing while repo-recall's sessions publish: degraded naming the transcripts",
+    input: input({
+      status: status({
+        repo_recall: { url: 'http://127.0.0.1:7777', outcome: 'loaded', last_error: null, last_error_at: null, consecutive_failures: 0 },
+        transcripts: transcriptsRead({ outcome: 'failed', last_error: 'the transcripts could not be read: boom', last_error_at: ago(10), consecutive_failures: 2 }),
+      }),
+    }),
+    verdict: 'degraded',
+    reasons: [/^the transcripts could not be read: boom \(2 ticks in a row\); repo-recall's sessions were published without them$/],
+  },
+  {
+    name: 'a transcripts directory that cannot be read: degraded naming it',
+    input: input({ status: status({ transcripts: transcriptsRead({ directories: [{ path: '/srv/none', readable: false, files: 0 }] }) }) }),
+    verdict: 'degraded',
+    reasons: [/^the transcripts directory \/srv\/none cannot be read: the usage in it is missing$/],
+  },
+  {
+    name: 'every source failing is a failed tick: the per-source reasons are not repeated',
+    input: input({ status: { ...failed(3, 'cannot reach repo-recall'), repo_recall: recallDown(3), transcripts: transcriptsRead({ outcome: 'off' }) } }),
+    verdict: 'failing',
+    reasons: [/^the puller's last 3 ticks failed: cannot reach repo-recall$/],
+  },
   {
     name: 'an unchanged tick keeps old data current (its age counts from the last success)',
     input: input({ snapshot: snapshot(86_400), status: status({ last_success_at: ago(10) }) }),

@@ -25,6 +25,7 @@ export const PULLER_SETTINGS: readonly (keyof Config)[] = [
   'threads',
   'timezone',
   'pricingFile',
+  'transcripts',
   'logLevel',
   'logFormat',
 ];

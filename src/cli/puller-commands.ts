@@ -143,6 +143,8 @@ function upstreamWords(r: TickReport): string {
       return 'upstream unchanged (identical payload)';
     case 'not-modified':
       return 'upstream not modified';
+    case 'failed':
+      return 'repo-recall failed (the warning says why)';
     case 'held': {
       const h = r.held;
       if (!h) return 'upstream payload held back';
@@ -154,11 +156,22 @@ function upstreamWords(r: TickReport): string {
   }
 }
 
+/** What the transcripts source read, in words. */
+function transcriptsWords(r: TickReport): string | null {
+  const t = r.transcripts;
+  if (t.kind === 'off') return null;
+  if (t.kind === 'failed') return t.error;
+  const { messages, files, added, updated } = t.report;
+  const skipped = t.report.skipped.reduce((n, s) => n + s.malformed + s.oversized, 0);
+  return `transcripts: ${messages} messages from ${files} files (${added} added, ${updated} updated${skipped ? `, ${skipped} lines skipped` : ''})`;
+}
+
 /** The outcome of a pull in one sentence. */
 function pullSentence(r: TickReport): string {
   const parts = [
     r.outcome === 'published' ? `published generation ${r.generation}` : `unchanged (generation ${r.generation})`,
     upstreamWords(r),
+    ...[transcriptsWords(r) ?? []].flat(),
     `${r.views.filter((v) => v.status === 'materialized').length} views refreshed`,
   ];
   if (r.acceptedShrink) {
@@ -168,6 +181,25 @@ function pullSentence(r: TickReport): string {
   if (failed.length) parts.push(`${failed.length} views failed: ${failed.map((v) => `${v.name} (${v.error})`).join('; ')}`);
   const warnings = r.warnings.length ? `; warning: ${r.warnings.join('; ')}` : '';
   return `${parts.join(', ')} in ${(r.durationMs / 1000).toFixed(2)} s${warnings}`;
+}
+
+/** The transcripts' part of `pull --json`: counts, directories and file paths, never a line's text. */
+function transcriptsDocument(r: TickReport): object {
+  const t = r.transcripts;
+  if (t.kind !== 'read') return { outcome: t.kind, error: t.kind === 'failed' ? t.error : null };
+  const { directories, files, filesRead, messages, added, updated, skipped, warnings } = t.report;
+  return {
+    outcome: 'read',
+    error: null,
+    directories,
+    files,
+    files_read: filesRead,
+    messages,
+    added,
+    updated,
+    skipped_lines: skipped,
+    warnings,
+  };
 }
 
 /** The outcome of a pull for scripts (`pull --json`). */
@@ -185,6 +217,9 @@ function pullDocument(result: Awaited<ReturnType<Puller['tick']>>): object {
     views_failed: r.views.filter((v) => v.status === 'failed').map((v) => ({ name: v.name, error: v.error })),
     held: r.held,
     accepted_shrink: r.acceptedShrink && { reasons: r.acceptedShrink.reasons, by: r.acceptedShrink.by },
+    failed_sources: r.failedSources,
+    repo_recall: { outcome: r.repoRecall.kind, error: r.repoRecall.kind === 'failed' ? r.repoRecall.error : null },
+    transcripts: transcriptsDocument(r),
     warnings: r.warnings,
     duration_ms: Math.round(r.durationMs),
   };

@@ -105,6 +105,8 @@ export function renderStatus(r: StatusReport, now: number, maxWidth?: number, pa
     }
   }
 
+  if (p) out.push(...sourceLines(p, now));
+
   const events = r.events ?? [];
   if (events.length > 0) {
     out.push('', `last events (session-lattice watch follows them)`);
@@ -119,6 +121,33 @@ export function renderStatus(r: StatusReport, now: number, maxWidth?: number, pa
       .join('\n'),
   );
   return `${out.join('\n')}\n`;
+}
+
+/** The sources' sections of status.json: repo-recall's last outcome, and what the transcripts hold. */
+function sourceLines(p: NonNullable<StatusReport['puller']>, now: number): string[] {
+  const out: string[] = [];
+  const recall = p.repo_recall;
+  if (recall) {
+    out.push('', 'repo-recall');
+    out.push(field('url', recall.url));
+    out.push(field('last tick', recall.outcome ?? '-'));
+    if (recall.last_error) out.push(field('failing', `${recall.consecutive_failures} in a row, since ${instant(recall.last_error_at, now)}: ${recall.last_error}`));
+  }
+  const t = p.transcripts;
+  if (t) {
+    out.push('', 'transcripts');
+    if (t.outcome === 'off') out.push(field('source', 'off (SESSION_LATTICE_TRANSCRIPTS=off, or no Claude Code projects directory found)'));
+    for (const d of t.directories) out.push(field('directory', `${d.path}: ${d.readable ? `${formatCount(d.files)} files` : 'cannot be read'}`));
+    if (t.outcome !== 'off' && t.directories.length === 0) out.push(field('directory', 'none found'));
+    out.push(field('files', formatCount(t.files)));
+    out.push(field('messages', `${formatCount(t.messages)} (last tick: ${formatCount(t.added)} added, ${formatCount(t.updated)} updated)`));
+    const skipped = t.skipped.malformed + t.skipped.oversized;
+    out.push(field('skipped lines', skipped === 0 ? '0' : `${formatCount(t.skipped.malformed)} malformed, ${formatCount(t.skipped.oversized)} oversized`));
+    for (const w of t.skipped.worst) out.push(field('', `${w.file}: ${formatCount(w.malformed)} malformed, ${formatCount(w.oversized)} oversized`));
+    if (t.last_error) out.push(field('failing', `${t.consecutive_failures} in a row, since ${instant(t.last_error_at, now)}: ${t.last_error}`));
+    for (const w of t.warnings) out.push(field('warning', w));
+  }
+  return out;
 }
 
 export function renderViews(r: ViewsReport, now: number, maxWidth?: number, paint: Paint = PLAIN): string {

@@ -5,29 +5,29 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, request } from 'undici';
 import { settingName } from '../shared/config.js';
 import { MIN_BODY_BYTES_PER_WINDOW, watchPace } from './body-pace.js';
-import { ChangedLines } from './changed-lines.js';
-import type { ElementIndex } from './element-index.js';
 import { PayloadSplitter, type PayloadHeader } from './payload-splitter.js';
 import { describeNetworkError, UpstreamError, type UpstreamErrorClass } from './upstream-error.js';
 import { errorBodyLine, retryAfterMs, validEntityTag } from './upstream-http.js';
 
-export interface FetchOptions {
+/**
+ * Where a body's NDJSON lines go, made when a body comes (a 304 never pays for it), fresh per
+ * attempt. The fetch knows nothing of what the lines become: it pipes them through `streams` into
+ * `sink`, and hands back `result()` once the body is all through.
+ */
+export interface BodyStage<S> {
+  streams: Transform[];
+  /** Settled (nothing of it running) before the fetch goes on after a failure. */
+  sink: Writable & { settled(): Promise<void> };
+  result(): S;
+}
+
+export interface FetchOptions<S> {
   /** repo-recall's base URL. */
   baseUrl: string;
   /** The ETag of the data we hold, sent as If-None-Match. */
   etag: string | null;
-  /**
-   * How the body is staged. `index` holds what the loaded payload has, so that unchanged elements
-   * are not staged; `prepare` is called when a body comes (a 304 never pays for it): it readies
-   * the index and says whether to stage every element instead (a full load). `sink` is where the
-   * staged lines go (see ChangedLines): a fresh one per attempt, settled (nothing of it running)
-   * before the fetch goes on after a failure.
-   */
-  stage: {
-    index: ElementIndex;
-    prepare: () => Promise<{ all: boolean }>;
-    sink: () => Writable & { settled(): Promise<void> };
-  };
+  /** How a body is staged (see BodyStage). */
+  stage: () => Promise<BodyStage<S>>;
   maxBytes: number;
   retries: number;
   /** The whole fetch, every attempt and every wait between them, ends after this many ms. */
@@ -49,7 +49,7 @@ export interface FetchProgress {
   sessions: number;
 }
 
-export type FetchResult =
+export type FetchResult<S> =
   | { kind: 'not-modified'; attempts: number }
   | {
       kind: 'payload';
@@ -61,18 +61,14 @@ export type FetchResult =
       fingerprint: string;
       header: PayloadHeader;
       elements: number;
-      /** Whether every element was staged (a full load), or only those the index did not hold. */
-      stagedAll: boolean;
-      /** Elements written to the staging file. */
-      staged: number;
-      /** Their digests, in order. */
-      stagedDigests: string[];
+      /** What the stage made of the body's lines. */
+      staged: S;
       repairedSurrogates: number;
       bytes: number;
       attempts: number;
     };
 
-type Payload = Omit<Extract<FetchResult, { kind: 'payload' }>, 'attempts'>;
+type Payload<S> = Omit<Extract<FetchResult<S>, { kind: 'payload' }>, 'attempts'>;
 
 /** The longest Retry-After we honour: a longer one is waited this long instead. */
 const MAX_RETRY_AFTER_MS = 60_000;
@@ -139,7 +135,7 @@ interface Track {
   lastFailure: string | null;
 }
 
-function deadlineError(opts: FetchOptions, track: Track): UpstreamError {
+function deadlineError(opts: FetchOptions<unknown>, track: Track): UpstreamError {
   const where =
     track.phase === 'receiving'
       ? `${track.bytes} bytes of the body received on attempt ${track.attempt}`
@@ -155,7 +151,7 @@ function deadlineError(opts: FetchOptions, track: Track): UpstreamError {
   );
 }
 
-function tooSlowError(opts: FetchOptions, bytesInWindow: number): UpstreamError {
+function tooSlowError(opts: FetchOptions<unknown>, bytesInWindow: number): UpstreamError {
   const window = seconds(opts.paceWindowMs);
   return new UpstreamError(
     `repo-recall at ${opts.baseUrl} is sending the sessions too slowly: ${bytesInWindow} bytes in the last ${window}, ` +
@@ -177,7 +173,7 @@ async function statusError(statusCode: number, headers: Record<string, string | 
   );
 }
 
-async function attempt(agent: Agent, opts: FetchOptions, signal: AbortSignal, track: Track): Promise<Payload | 'not-modified'> {
+async function attempt<S>(agent: Agent, opts: FetchOptions<S>, signal: AbortSignal, track: Track): Promise<Payload<S> | 'not-modified'> {
   const url = `${opts.baseUrl}/api/sessions`;
   const headers: Record<string, string> = { accept: 'application/json' };
   if (opts.etag) headers['if-none-match'] = opts.etag;
@@ -202,9 +198,9 @@ async function attempt(agent: Agent, opts: FetchOptions, signal: AbortSignal, tr
   const etag = validEntityTag(rawEtag);
   const rejectedEtag = etag === null && rawEtag !== undefined ? String(rawEtag).slice(0, 80) : null;
   const total = Number.isFinite(length) ? length : null;
-  let all: boolean;
+  let stage: BodyStage<S>;
   try {
-    ({ all } = await opts.stage.prepare());
+    stage = await opts.stage();
   } catch (err) {
     body.destroy();
     throw err;
@@ -223,10 +219,9 @@ async function attempt(agent: Agent, opts: FetchOptions, signal: AbortSignal, tr
   });
   // Judged on whole windows of an unfinished body only: the last bytes are in, whatever the disk does.
   body.once('end', stopPace);
-  const changed = new ChangedLines(opts.stage.index, all);
-  const sink = opts.stage.sink();
+  const sink = stage.sink;
   try {
-    await pipeline(body, split, changed, sink);
+    await pipeline([body, split, ...stage.streams, sink]);
   } catch (err) {
     sink.destroy();
     await sink.settled();
@@ -241,9 +236,7 @@ async function attempt(agent: Agent, opts: FetchOptions, signal: AbortSignal, tr
     fingerprint: split.hash.digest('hex'),
     header: split.splitter.header,
     elements: split.splitter.elements,
-    stagedAll: all,
-    staged: changed.written,
-    stagedDigests: changed.passed,
+    staged: stage.result(),
     repairedSurrogates: split.splitter.repairedSurrogates,
     bytes: split.splitter.bytesIn,
   };
@@ -263,7 +256,7 @@ function notRetried(err: UpstreamError, why: string): UpstreamError {
  * Our own loop rather than undici's retry interceptor: a retry must restart the whole streamed
  * body into a fresh file, where the interceptor resumes a broken body with Range requests.
  */
-export async function fetchSessions(agent: Agent, opts: FetchOptions): Promise<FetchResult> {
+export async function fetchSessions<S>(agent: Agent, opts: FetchOptions<S>): Promise<FetchResult<S>> {
   // One signal for the request, the body and the waits: shutdown or the deadline, whichever comes
   // first. Forwarded by hand and unhooked after, not AbortSignal.any: combining a new signal per
   // tick with the puller's life-long one leaks in Node (nodejs/node#55351).

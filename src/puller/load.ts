@@ -41,13 +41,21 @@ export interface LoadResult {
 }
 
 /**
- * A changed-mode load met a repeated session id across staged and kept elements. Which copy wins
- * depends on elements that were not staged, so only a full load can decide.
+ * What a load came to: the tables brought to the payload (`loaded`); nothing touched because the
+ * vetting held the payload back (`held`, with what the vetting said); or nothing touched because a
+ * changed-mode load met a session id repeated across staged and kept elements (`needs-full`):
+ * which copy wins depends on elements that were not staged, so only a full load can decide.
  */
-export class FullLoadNeeded extends Error {
-  constructor(readonly ids: number) {
-    super(`${ids} session id(s) repeated across changed and unchanged elements: a full load decides which copy to keep`);
-  }
+export type LoadOutcome<H> =
+  | ({ kind: 'loaded' } & LoadResult)
+  | { kind: 'held'; hold: H }
+  | { kind: 'needs-full'; ids: number; reason: string };
+
+/** The vetting of a load (the shrink guard): hold it back, or go on (running `commit` inside the load's transaction). */
+export type Vetting<H> = { hold: H } | { commit: () => Promise<void> };
+
+function needsFull(ids: number): { kind: 'needs-full'; ids: number; reason: string } {
+  return { kind: 'needs-full', ids, reason: `${ids} session id(s) repeated across changed and unchanged elements: a full load decides which copy to keep` };
 }
 
 /**
@@ -94,7 +102,7 @@ async function stageGone(db: WorkDb, gone: readonly string[]): Promise<void> {
  * The sessions a changed-mode load rewrites: those of the elements gone and those staged. A kept
  * element sharing an id with one of them is a repeated id the staged rows alone cannot settle.
  */
-async function stageDirty(db: WorkDb): Promise<void> {
+async function stageDirty(db: WorkDb): Promise<number> {
   await db.run(`
     CREATE OR REPLACE TEMP TABLE dirty AS
     SELECT session_id AS id FROM ${DIGESTS_TABLE} WHERE digest IN (SELECT digest FROM gone) AND session_id IS NOT NULL
@@ -104,7 +112,7 @@ async function stageDirty(db: WorkDb): Promise<void> {
     SELECT count(DISTINCT session_id)::DOUBLE FROM ${DIGESTS_TABLE}
     WHERE session_id IN (SELECT id FROM dirty) AND digest NOT IN (SELECT digest FROM gone)`);
   const duplicated = await db.value<number>(`SELECT count(DISTINCT id)::DOUBLE FROM staging WHERE problem = 'duplicate id'`);
-  if ((tangled ?? 0) + (duplicated ?? 0) > 0) throw new FullLoadNeeded((tangled ?? 0) + (duplicated ?? 0));
+  return (tangled ?? 0) + (duplicated ?? 0);
 }
 
 async function insertSessions(db: WorkDb): Promise<void> {
@@ -175,22 +183,23 @@ async function stagedDigests(db: WorkDb, passed: readonly string[], staged: numb
  * went, and inserts the staged ones: it writes in proportion to what changed. Either way the
  * element table ends up describing exactly the payload just loaded.
  */
-export async function loadBaseTables(
+export async function loadBaseTables<H = never>(
   db: WorkDb,
   payload: StagedPayload & { passed: readonly string[] },
   stamp: Omit<LoadStamp, 'sessionCount' | 'rejectedRows' | 'changed'>,
   /**
-   * Called first inside the load's transaction, with the number of valid sessions: throwing rolls
-   * the load back before any table is touched (the shrink guard); statements it runs commit with it.
+   * Called with the number of valid sessions before any table is touched (the shrink guard): it
+   * holds the payload back, or lets the load go on with statements that commit with it.
    */
-  vet?: (sessions: number) => Promise<void>,
-): Promise<LoadResult> {
+  vet?: (sessions: number) => Promise<Vetting<H>>,
+): Promise<LoadOutcome<H>> {
   const full = payload.mode === 'full';
   try {
     await markDuplicates(db);
     if (!full) {
       await stageGone(db, payload.gone);
-      await stageDirty(db);
+      const tangled = await stageDirty(db);
+      if (tangled > 0) return needsFull(tangled);
     }
     const kept = full
       ? 0
@@ -209,9 +218,11 @@ export async function loadBaseTables(
         WHERE problem IS NOT NULL ORDER BY 1`);
       throw new PayloadShapeError(`none of its ${payload.elements} sessions could be read (${why.map((w) => w.problem).join(', ')})`);
     }
+    // Before the tables are replaced: a payload held back costs no more than its staging.
+    const vetting = (await vet?.(sessions)) ?? null;
+    if (vetting && 'hold' in vetting) return { kind: 'held', hold: vetting.hold };
     const result = await db.transaction(async () => {
-      // Before the tables are replaced: a payload held back costs no more than its staging.
-      await vet?.(sessions);
+      await vetting?.commit();
       await db.run(`CREATE OR REPLACE TEMP VIEW valid AS SELECT * FROM staging WHERE problem IS NULL`);
       let removed = 0;
       if (full) {
@@ -249,7 +260,7 @@ export async function loadBaseTables(
       return { mode: payload.mode, staged: payload.staged, sessions, rejected, rejectedBy, written: fresh, removed, changed };
     });
     const added = await stagedDigests(db, payload.passed, payload.staged);
-    return { ...result, addedDigests: added };
+    return { kind: 'loaded', ...result, addedDigests: added };
   } finally {
     await dropStaging(db);
     for (const table of ['gone', 'dirty']) await db.run(`DROP TABLE IF EXISTS temp.${table}`);

@@ -16,6 +16,21 @@ import type { UpstreamErrorClass } from './upstream-error.js';
 const SECONDS_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
 const PREFIX = 'session_lattice_puller_';
 
+/** The sources a tick reads, as metric labels. */
+export const SOURCES = ['repo-recall', 'transcripts'] as const;
+export type SourceName = (typeof SOURCES)[number];
+
+/** What the transcripts source read in a tick (none when it is off or failed). */
+export interface TranscriptFigures {
+  files: number;
+  messages: number;
+  added: number;
+  updated: number;
+  bytesRead: number;
+  skippedMalformed: number;
+  skippedOversized: number;
+}
+
 /** What one tick (or one failed tick) adds to the figures. */
 export interface TickFigures {
   outcome: (typeof TICK_OUTCOMES)[number];
@@ -33,6 +48,9 @@ export interface TickFigures {
   consecutiveFailures: number;
   /** Set when the tick counts as a success for the data's age (published or unchanged, not held or failed). */
   succeededAt: Date | null;
+  /** The sources that failed in this tick (whether or not the tick went on without them). */
+  failedSources: readonly SourceName[];
+  transcripts: TranscriptFigures | null;
 }
 
 export type MetricsDocument = {
@@ -85,6 +103,27 @@ export class PullerMetrics {
     help: 'Unix time of the last tick that published or found nothing new (0 before the first in this process).',
     registers: [this.registry],
   });
+  private readonly sourceFailures = new Counter({
+    name: `${PREFIX}source_failures_total`,
+    help: 'Ticks in which a source failed, by source (repo-recall, transcripts); the tick goes on with the other source when it can.',
+    labelNames: ['source'],
+    registers: [this.registry],
+  });
+  private readonly transcriptMessages = new Gauge({ name: `${PREFIX}transcript_messages`, help: "Responses in base.messages, read from Claude Code's transcripts.", registers: [this.registry] });
+  private readonly transcriptFiles = new Gauge({ name: `${PREFIX}transcript_files`, help: 'Transcript files known (all directories).', registers: [this.registry] });
+  private readonly transcriptChanges = new Counter({
+    name: `${PREFIX}transcript_messages_changed_total`,
+    help: 'Responses the transcripts source added (change="added") or whose kept line it replaced (change="updated").',
+    labelNames: ['change'],
+    registers: [this.registry],
+  });
+  private readonly transcriptBytes = new Counter({ name: `${PREFIX}transcript_bytes_read_total`, help: 'Bytes of transcript files read.', registers: [this.registry] });
+  private readonly transcriptSkipped = new Counter({
+    name: `${PREFIX}transcript_skipped_lines_total`,
+    help: 'Transcript lines skipped, by reason (malformed, oversized); counted, never quoted.',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
   private readonly startTime = new Gauge({ name: `${PREFIX}start_time_seconds`, help: 'Unix time the puller process started.', registers: [this.registry] });
 
   constructor(
@@ -102,6 +141,9 @@ export class PullerMetrics {
     for (const outcome of TICK_OUTCOMES) this.ticks.inc({ outcome }, 0);
     for (const errorClass of UPSTREAM_ERROR_CLASSES) this.upstreamErrors.inc({ class: errorClass }, 0);
     for (const phase of [...TICK_PHASES, 'total']) this.tickSeconds.zero({ phase });
+    for (const source of SOURCES) this.sourceFailures.inc({ source }, 0);
+    for (const change of ['added', 'updated']) this.transcriptChanges.inc({ change }, 0);
+    for (const reason of ['malformed', 'oversized']) this.transcriptSkipped.inc({ reason }, 0);
     for (const view of viewNames) {
       this.viewSeconds.zero({ view });
       this.viewFailures.inc({ view }, 0);
@@ -132,6 +174,17 @@ export class PullerMetrics {
       if (!this.views.has(view.name)) continue;
       if (view.status === 'failed') this.viewFailures.inc({ view: view.name });
       else this.viewSeconds.observe({ view: view.name }, view.durationMs / 1000);
+    }
+    for (const source of f.failedSources) this.sourceFailures.inc({ source });
+    const t = f.transcripts;
+    if (t) {
+      this.transcriptMessages.set(t.messages);
+      this.transcriptFiles.set(t.files);
+      this.transcriptChanges.inc({ change: 'added' }, t.added);
+      this.transcriptChanges.inc({ change: 'updated' }, t.updated);
+      this.transcriptBytes.inc(t.bytesRead);
+      this.transcriptSkipped.inc({ reason: 'malformed' }, t.skippedMalformed);
+      this.transcriptSkipped.inc({ reason: 'oversized' }, t.skippedOversized);
     }
     this.failures.set(f.consecutiveFailures);
     this.setGeneration(f.generation);

@@ -1,9 +1,9 @@
 import { writtenBytes } from './write-bytes.js';
 
-export type TickPhase = 'fetch' | 'load' | 'views' | 'checkpoint' | 'publish';
+export type TickPhase = 'fetch' | 'load' | 'transcripts' | 'views' | 'checkpoint' | 'publish';
 export type PhaseFigures = Record<TickPhase, number>;
 
-const zero = (): PhaseFigures => ({ fetch: 0, load: 0, views: 0, checkpoint: 0, publish: 0 });
+const zero = (): PhaseFigures => ({ fetch: 0, load: 0, transcripts: 0, views: 0, checkpoint: 0, publish: 0 });
 
 /**
  * Where a tick's time and disk writes went: each `lap` charges what passed since the previous one

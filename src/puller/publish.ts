@@ -8,6 +8,7 @@ import { META_SCHEMA, sqlLiteral } from '../shared/snapshot.js';
 import { DIGESTS_TABLE } from './element-index.js';
 import { HELD_TABLE } from './held-payload.js';
 import { recordPublished } from './state.js';
+import { TRANSCRIPT_FILES_TABLE } from './transcripts/file-state.js';
 import type { WorkDb } from './work-db.js';
 
 export interface Published {
@@ -42,21 +43,30 @@ const execFileAsync = promisify(execFile);
  * rebuilds and recompresses every table): 20-40x faster and half the bytes written, for a file
  * that also carries the working database's free blocks (docs/benchmarks.md, puller).
  */
-export async function publishGeneration(db: WorkDb, paths: HomePaths, generation: number): Promise<Published> {
+export async function publishGeneration(
+  db: WorkDb,
+  paths: HomePaths,
+  generation: number,
+  /** Told once the working database is checkpointed (the tick times the checkpoint apart from the copy). */
+  checkpointed?: () => Promise<void>,
+): Promise<Published> {
   const t0 = performance.now();
   const staging = stagingPath(paths, generation, process.pid);
   await rm(staging, { force: true });
   await rm(`${staging}.wal`, { force: true });
   let attached = false;
   try {
+    // The one checkpoint of a tick: it folds the tick's WAL (loads, views) into the working
+    // database, so the copy below is complete on its own.
     await db.run('CHECKPOINT');
+    await checkpointed?.();
     await execFileAsync('cp', [db.path, staging]).catch((err: unknown) => {
       throw new Error(`could not copy the working database to publish it (cp ${db.path} ${staging}): ${errorMessage(err)}`, { cause: err });
     });
     await db.run(`ATTACH ${sqlLiteral(staging)} AS ${SNAPSHOT_ALIAS}`);
     attached = true;
     // The puller's own bookkeeping is not part of a generation.
-    for (const table of [HELD_TABLE, DIGESTS_TABLE]) await db.run(`DROP TABLE IF EXISTS ${SNAPSHOT_ALIAS}.${table}`);
+    for (const table of [HELD_TABLE, DIGESTS_TABLE, TRANSCRIPT_FILES_TABLE]) await db.run(`DROP TABLE IF EXISTS ${SNAPSHOT_ALIAS}.${table}`);
     await db.run(`UPDATE ${SNAPSHOT_ALIAS}.${META_SCHEMA}.meta SET generation = ?, published_at = now()`, [generation]);
     await db.run(`CHECKPOINT ${SNAPSHOT_ALIAS}`);
     // Nobody can open a file still attached read-write here: detach before it becomes visible.

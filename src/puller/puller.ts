@@ -15,16 +15,20 @@ import { untilReachable } from './reachability.js';
 import { heldPayloadReport, readHeld } from './held-payload.js';
 import { readState } from './state.js';
 import { loadPriceTable } from './prices.js';
-import { failedTick, Recorder, succeededTick } from './recorder.js';
+import { Recorder } from './recorder.js';
 import { initialStatus, StatusWriter } from './status-writer.js';
-import { logTick } from './tick-log.js';
 import { ElementIndex } from './element-index.js';
-import { runTick, type TickReport } from './tick.js';
+import { runTick, SourcesFailed, type TickDeps, type TickReport } from './tick.js';
+import { TickObserver, type TickFailure } from './tick-observer.js';
+import type { TranscriptsDeps } from './sources/transcripts.js';
+import { ingestTranscripts, resolveTranscriptDirectories } from './transcripts/index.js';
 import { checkTimezone, type ViewInputs } from './view-inputs.js';
 import type { WorkDb } from './work-db.js';
 import { openWorkDbRecovering, removeBrokenCopies } from './work-db-recovery.js';
 import { afterFatal, fatalFailure, type FatalCause } from './fatal-errors.js';
 import { readPullerStatus } from '../shared/status.js';
+
+export type TickResult = { ok: true; report: TickReport } | { ok: false; error: string };
 
 export interface PullerOptions {
   config: Config;
@@ -37,6 +41,13 @@ export interface PullerOptions {
   acceptShrink?: boolean;
   /** A one-shot `pull`: bring every view up to what it loads, whatever the view's interval. */
   oneShot?: boolean;
+}
+
+/** The transcripts source's directories (resolved at each tick) and reader, or null when it is off. */
+function transcriptsSource(config: Config): TranscriptsDeps['transcripts'] {
+  const setting = config.transcripts;
+  if (setting === 'off') return null;
+  return { directories: () => resolveTranscriptDirectories(setting), ingest: ingestTranscripts };
 }
 
 /** Longest wait between ticks after repeated failures (unless the refresh interval is longer). */
@@ -81,7 +92,14 @@ export class Puller {
     private readonly opts: PullerOptions,
     private readonly inputs: ViewInputs,
     private readonly recorder: Recorder,
-  ) {}
+    /** The transcripts source's directories and reader; null when it is off. */
+    private readonly transcripts: TranscriptsDeps['transcripts'],
+  ) {
+    this.observer = new TickObserver(status, recorder, opts.logger, opts.config.repoRecallUrl);
+  }
+
+  /** Where every tick's outcome goes out from (status.json, events, metrics, the log). */
+  private readonly observer: TickObserver;
 
   /** Takes the lock (or throws PullerLockedError), then cleans what a killed puller left. */
   static async open(opts: PullerOptions): Promise<Puller> {
@@ -122,128 +140,83 @@ export class Puller {
         duckdb: db.effective,
       });
       await recorder.started(opts.config.refreshIntervalSeconds, generation);
-      return new Puller(paths, db, upstreamAgent(opts.config.upstreamTimeoutSeconds), status, opts, inputs, recorder);
+      return new Puller(paths, db, upstreamAgent(opts.config.upstreamTimeoutSeconds), status, opts, inputs, recorder, transcriptsSource(opts.config));
     } catch (err) {
       db.close();
       throw err;
     }
   }
 
-  /** One tick, with status and the summary log line. Never throws: failures are reported. */
-  async tick(): Promise<{ ok: true; report: TickReport } | { ok: false; error: string }> {
-    const started = new Date();
-    const { logger, config } = this.opts;
-    this.recorder.tickStarted();
-    await this.status.update({ state: 'pulling', last_tick_started_at: started.toISOString(), next_tick_due_at: null });
+  /** One tick, told to the observer (status.json, events, metrics, the log). Never throws: failures are reported. */
+  async tick(): Promise<TickResult> {
+    const started = performance.now();
+    await this.observer.started(new Date());
     try {
-      const report = await runTick({
-        db: this.db,
-        index: this.index,
-        agent: this.agent,
-        paths: this.paths,
-        catalog: this.opts.catalog,
-        upstream: {
-          baseUrl: config.repoRecallUrl,
-          maxBytes: config.maxPayloadBytes,
-          retries: config.upstreamRetries,
-          deadlineSeconds: config.upstreamDeadlineSeconds,
-          timeoutSeconds: config.upstreamTimeoutSeconds,
-        },
-        guard: { maxShrinkPercent: config.maxShrinkPercent, confirmTicks: config.shrinkConfirmTicks, acceptShrink: this.opts.acceptShrink === true },
-        inputs: this.inputs,
-        ignoreIntervals: this.opts.oneShot === true,
-        signal: this.abort.signal,
-        onProgress: this.opts.onProgress,
-        onRetry: (attempt, reason, delayMs, errorClass) => {
-          this.recorder.upstreamError(errorClass, reason, true);
-          logger.warn({ attempt, retries: config.upstreamRetries, reason, delay_ms: delayMs }, 'retrying repo-recall');
-          this.opts.onRetry?.(attempt, config.upstreamRetries, reason, delayMs);
-        },
-      });
-      this.upstreamUnreachable = false;
-      const viewErrors = Object.fromEntries(report.views.filter((v) => v.error).map((v) => [v.name, v.error ?? '']));
-      const finishedAt = new Date();
-      const finished = finishedAt.toISOString();
-      const held = report.held;
-      await this.recorder.tickChanges(report, this.status.status.view_errors);
-      await this.status.update({
-        state: 'idle',
-        last_tick_finished_at: finished,
-        last_tick_outcome: report.outcome,
-        // Held back, the data readers have is not known to be current: its age keeps growing.
-        last_success_at: held ? this.status.status.last_success_at : finished,
-        consecutive_failures: 0,
-        next_tick_due_at: this.nextDue(0),
-        generation: report.generation,
-        scan_version: report.scanVersion,
-        rejected_rows: report.load ? report.load.rejected : this.status.status.rejected_rows,
-        view_errors: { ...this.keepViewErrors(report), ...viewErrors },
-        held_payload: held,
-      });
-      await this.recorder.tickFinished(succeededTick(report, finishedAt));
-      logTick(logger, report);
+      const report = await runTick(this.tickDeps());
+      this.upstreamUnreachable = report.repoRecall.kind === 'failed' && report.repoRecall.errorClass === 'unreachable';
+      await this.observer.finished(report, this.nextDue(0));
       return { ok: true, report };
     } catch (err) {
-      const interrupted = this.abort.signal.aborted;
-      const fatal = interrupted ? null : await fatalFailure(err, this.db.path, this.paths.home);
-      const cause = fatal?.cause ?? null;
-      const error = interrupted ? 'interrupted by shutdown' : (fatal?.error ?? errorMessage(err));
-      // A fatal error ends the loop: this process must not tick again (src/puller/fatal-errors.ts).
-      if (fatal) this.fatalError = { cause: fatal.cause, error: fatal.error };
-      // What a stop makes a request throw is not upstream's doing, nor is our full disk under it.
-      const errorClass = !interrupted && !fatal && err instanceof UpstreamError ? err.errorClass : null;
-      if (errorClass) this.recorder.upstreamError(errorClass, error, false);
-      this.upstreamUnreachable = errorClass === 'unreachable';
-      const finished = new Date();
-      // A tick cut short by a stop is not a failure of the puller's: status.json keeps the last
-      // tick that did finish, so a restart during a tick never makes the health worse.
-      const failures = this.status.status.consecutive_failures + (interrupted ? 0 : 1);
-      const nextDue = cause ? null : this.nextDue(failures);
-      await this.status.update(
-        interrupted
-          ? { state: 'idle', next_tick_due_at: null }
-          : {
-              state: 'idle',
-              last_tick_finished_at: finished.toISOString(),
-              last_tick_outcome: 'failed',
-              last_error: error,
-              last_error_at: finished.toISOString(),
-              consecutive_failures: failures,
-              next_tick_due_at: nextDue,
-            },
-      );
-      await this.recorder.tickFinished(
-        failedTick({ durationMs: finished.getTime() - started.getTime(), generation: this.status.status.generation, failures, error, errorClass }),
-      );
-      logger.error(
-        {
-          tick: 'failed',
-          error,
-          error_class: errorClass ?? undefined,
-          consecutive_failures: failures,
-          duration_ms: finished.getTime() - started.getTime(),
-          // Every failure line says when the next try is (none for a one-shot pull).
-          next_try_at: nextDue ?? undefined,
-          next_try_in_seconds: nextDue ? Math.round((Date.parse(nextDue) - finished.getTime()) / 100) / 10 : undefined,
-          probing_upstream: this.looping && this.upstreamUnreachable ? true : undefined,
-          fatal: cause ?? undefined,
-          free_bytes: fatal?.space?.freeBytes,
-        },
-        'tick',
-      );
-      if (cause === 'disk-full') {
+      const failure = await this.failure(err, performance.now() - started);
+      await this.observer.failed(failure, (failures) => this.nextDue(failures));
+      if (failure.fatal?.cause === 'disk-full') {
         // Copies of a broken working database are the puller's own to free (work-db-recovery.ts).
         const freed = await removeBrokenCopies(this.paths.pullerDir).catch(() => []);
-        if (freed.length > 0) logger.warn({ removed: freed }, 'removed moved-aside working databases to free space');
+        if (freed.length > 0) this.opts.logger.warn({ removed: freed }, 'removed moved-aside working databases to free space');
       }
-      return { ok: false, error };
+      return { ok: false, error: failure.error };
     }
   }
 
-  /** Views that were not attempted this tick keep their last reported error. */
-  private keepViewErrors(report: TickReport): Record<string, string> {
-    const attempted = new Set(report.views.map((v) => v.name));
-    return Object.fromEntries(Object.entries(this.status.status.view_errors).filter(([name]) => !attempted.has(name)));
+  /** What a tick's error means: a stop, a fatal storage error (the loop ends), or a failure to try again. */
+  private async failure(err: unknown, durationMs: number): Promise<TickFailure> {
+    const interrupted = this.abort.signal.aborted;
+    // Every source failed: their stages already threw any fatal error as it was.
+    const sources = err instanceof SourcesFailed ? err : null;
+    const fatal = interrupted || sources ? null : await fatalFailure(err, this.db.path, this.paths.home);
+    // A fatal error ends the loop: this process must not tick again (src/puller/fatal-errors.ts).
+    if (fatal) this.fatalError = { cause: fatal.cause, error: fatal.error };
+    // What a stop makes a request throw is not upstream's doing, nor is our full disk under it.
+    const errorClass = interrupted || fatal ? null : (sources?.errorClass ?? (err instanceof UpstreamError ? err.errorClass : null));
+    this.upstreamUnreachable = errorClass === 'unreachable';
+    return {
+      error: interrupted ? 'interrupted by shutdown' : (fatal?.error ?? errorMessage(err)),
+      errorClass,
+      interrupted,
+      fatal: fatal && { cause: fatal.cause, freeBytes: fatal.space?.freeBytes },
+      probingUpstream: this.looping && this.upstreamUnreachable,
+      stages: sources && { repoRecall: sources.repoRecall, transcripts: sources.transcripts },
+      durationMs,
+    };
+  }
+
+  private tickDeps(): TickDeps {
+    const { config } = this.opts;
+    return {
+      db: this.db,
+      index: this.index,
+      agent: this.agent,
+      paths: this.paths,
+      catalog: this.opts.catalog,
+      upstream: {
+        baseUrl: config.repoRecallUrl,
+        maxBytes: config.maxPayloadBytes,
+        retries: config.upstreamRetries,
+        deadlineSeconds: config.upstreamDeadlineSeconds,
+        timeoutSeconds: config.upstreamTimeoutSeconds,
+      },
+      guard: { maxShrinkPercent: config.maxShrinkPercent, confirmTicks: config.shrinkConfirmTicks, acceptShrink: this.opts.acceptShrink === true },
+      transcripts: this.transcripts,
+      inputs: this.inputs,
+      ignoreIntervals: this.opts.oneShot === true,
+      signal: this.abort.signal,
+      onProgress: this.opts.onProgress,
+      onRetry: (attempt, reason, delayMs, errorClass) => {
+        this.recorder.upstreamError(errorClass, reason, true);
+        this.opts.logger.warn({ attempt, retries: config.upstreamRetries, reason, delay_ms: delayMs }, 'retrying repo-recall');
+        this.opts.onRetry?.(attempt, config.upstreamRetries, reason, delayMs);
+      },
+    };
   }
 
   /**

@@ -16,55 +16,12 @@ export function boundedError(text: string): string {
   return text.length <= MAX_ERROR_CHARS ? text : `${text.slice(0, MAX_ERROR_CHARS - 1)}…`;
 }
 
-/** How a tick ended, for its tick_finished event and the metrics. */
+/** How a tick ended, for its tick_finished event and the metrics (built by tick-observer.ts). */
 export interface FinishedTick extends TickFigures {
   error: string | null;
   errorClass: UpstreamErrorClass | null;
-}
-
-/** A tick that did not fail, from its report. */
-export function succeededTick(report: TickReport, finishedAt: Date): FinishedTick {
-  return {
-    outcome: report.outcome,
-    durationMs: report.durationMs,
-    phasesMs: report.phases,
-    generation: report.generation || null,
-    sessions: report.load?.sessions ?? null,
-    rejected: report.load?.rejected ?? null,
-    bytes: report.bytes,
-    writeBytes: report.writeBytes?.total ?? null,
-    views: report.views,
-    consecutiveFailures: 0,
-    // Held back, the data readers have is not known to be current (as status.json's last_success_at).
-    succeededAt: report.held ? null : finishedAt,
-    error: null,
-    errorClass: null,
-  };
-}
-
-/** A failed tick: runTick's report (its phases, its views) is lost with the error it threw. */
-export function failedTick(t: {
-  durationMs: number;
-  generation: number | null;
-  failures: number;
-  error: string;
-  errorClass: UpstreamErrorClass | null;
-}): FinishedTick {
-  return {
-    outcome: 'failed',
-    durationMs: t.durationMs,
-    phasesMs: {},
-    generation: t.generation,
-    sessions: null,
-    rejected: null,
-    bytes: null,
-    writeBytes: null,
-    views: [],
-    consecutiveFailures: t.failures,
-    succeededAt: null,
-    error: t.error,
-    errorClass: t.errorClass,
-  };
+  /** The tick_finished event's per-source part; absent when the tick failed before its sources were done. */
+  sources: Extract<NewPullerEvent, { type: 'tick_finished' }>['sources'];
 }
 
 /**
@@ -150,6 +107,7 @@ export class Recorder {
       error: t.error === null ? null : boundedError(t.error),
       error_class: t.errorClass,
       consecutive_failures: t.consecutiveFailures,
+      ...(t.sources ? { sources: t.sources } : {}),
     });
   }
 

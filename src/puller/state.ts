@@ -66,11 +66,35 @@ export async function recordLoad(db: WorkDb, stamp: LoadStamp): Promise<void> {
 }
 
 /**
+ * Records that the transcripts changed base.messages; runs inside the transcripts' transaction, so
+ * the views come due (a new base_version) and the change is published (loaded_at past
+ * published_at) even when this tick's publish fails. Creates the row on a working database that has
+ * had no tick yet (the transcripts can come first, before repo-recall ever answered).
+ */
+export async function recordMessagesLoaded(db: WorkDb): Promise<void> {
+  await db.run(
+    `INSERT INTO ${META_SCHEMA}.meta (generation, schema_version, base_version, session_count, rejected_rows)
+     SELECT 0, ?, 0, 0, 0 WHERE NOT EXISTS (SELECT 1 FROM ${META_SCHEMA}.meta)`,
+    [SCHEMA_VERSION],
+  );
+  await db.run(`UPDATE ${META_SCHEMA}.meta SET base_version = base_version + 1, loaded_at = now()`);
+}
+
+/**
  * Keeps the ETag of a payload identical to the one loaded, for the next If-None-Match. Not a change
  * readers need: nothing is marked for publishing.
  */
 export async function rememberEtag(db: WorkDb, etag: string | null): Promise<void> {
   await db.run(`UPDATE ${META_SCHEMA}.meta SET etag = ?`, [etag]);
+}
+
+/**
+ * Whether repo-recall's payload has ever been loaded into this working database. Not base_version:
+ * the transcripts move it too (recordMessagesLoaded), and may come first. Every load records the
+ * payload's scan_version, which upstream must send.
+ */
+export function recallLoaded(state: Pick<PullerState, 'scan_version'>): boolean {
+  return state.scan_version !== null;
 }
 
 export async function recordPublished(db: WorkDb, generation: number): Promise<void> {

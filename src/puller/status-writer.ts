@@ -42,5 +42,7 @@ export function initialStatus(version: string, refreshIntervalSeconds: number, s
     rejected_rows: null,
     view_errors: {},
     held_payload: null,
+    repo_recall: null,
+    transcripts: null,
   };
 }

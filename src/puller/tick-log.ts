@@ -12,6 +12,19 @@ export function logTick(logger: Logger, report: TickReport): void {
       generation: report.generation,
       // "unchanged (identical payload)": a 200 with the very bytes already loaded.
       upstream: report.upstream,
+      failed_sources: report.failedSources.length > 0 ? report.failedSources : undefined,
+      // Counts only: a transcript's text never reaches a log line.
+      transcripts:
+        report.transcripts.kind === 'read'
+          ? {
+              files: report.transcripts.report.files,
+              files_read: report.transcripts.report.filesRead,
+              messages: report.transcripts.report.messages,
+              added: report.transcripts.report.added,
+              updated: report.transcripts.report.updated,
+              skipped_lines: report.transcripts.report.skipped.reduce((n, s) => n + s.malformed + s.oversized, 0) || undefined,
+            }
+          : report.transcripts.kind,
       scan_version: report.scanVersion,
       bytes: report.bytes,
       sessions: report.load?.sessions,

@@ -7,6 +7,7 @@ import { PullerLockedError } from '../shared/errors.js';
 import { META_DDL } from '../shared/snapshot.js';
 import { DIGESTS_DDL } from './element-index.js';
 import { HELD_DDL } from './held-payload.js';
+import { TRANSCRIPT_FILES_DDL } from './transcripts/file-state.js';
 
 const LOCK_HOLDER = /Conflicting lock is held in .*? \(PID (\d+)\)/;
 
@@ -50,7 +51,7 @@ export class WorkDb {
       const reader = await conn.runAndReadAll('SELECT current_database()');
       const catalogName = String(reader.getRowsJson()[0]?.[0] ?? 'work');
       const effective = EffectiveDuckDbSchema.parse((await conn.runAndReadAll(EFFECTIVE_DUCKDB_SQL)).getRowObjectsJson()[0]);
-      for (const ddl of [...META_DDL, ...BASE_DDL, ...HELD_DDL, ...DIGESTS_DDL]) await conn.run(ddl);
+      for (const ddl of [...META_DDL, ...BASE_DDL, ...HELD_DDL, ...DIGESTS_DDL, ...TRANSCRIPT_FILES_DDL]) await conn.run(ddl);
       return new WorkDb(instance, conn, path, catalogName, effective);
     } catch (err) {
       conn.disconnectSync();

@@ -3,10 +3,10 @@ import { ConfigError } from './errors.js';
 import { defaultHome, expandHome } from './paths.js';
 import {
   decimal, hostList, httpUrl, integer, LOG_FORMATS, LOG_LEVELS, logFormat, logLevel, machineTimeZone, memoryLimit,
-  nonEmpty, optionalPath, timeZone, type LogFormat, type LogLevel,
+  nonEmpty, optionalPath, timeZone, transcriptsSetting, type LogFormat, type LogLevel, type TranscriptsSetting,
 } from './setting-parsers.js';
 
-export { machineTimeZone, type LogFormat, type LogLevel } from './setting-parsers.js';
+export { machineTimeZone, type LogFormat, type LogLevel, type TranscriptsSetting } from './setting-parsers.js';
 
 /**
  * Configuration: every setting is an environment variable, overridable by a CLI flag. A bad value
@@ -58,6 +58,12 @@ export interface Config {
   timezone: string;
   /** A JSON file that overrides or extends the bundled model prices; null: the bundled table alone. */
   pricingFile: string | null;
+  /**
+   * Claude Code `projects` directories the puller reads transcripts from: `default` (resolved at
+   * each tick from CLAUDE_CONFIG_DIR and the usual places: src/puller/transcripts/directories.ts),
+   * `off`, or the directories given.
+   */
+  transcripts: TranscriptsSetting;
   logLevel: LogLevel;
   /** How the daemons write their log: JSON lines for machines, or one readable line per event. */
   logFormat: LogFormat;
@@ -263,6 +269,14 @@ export const SETTINGS: { [K in keyof Config]: Setting<K> } = {
     defaultText: '(none)',
     parse: optionalPath,
   },
+  transcripts: {
+    key: 'transcripts',
+    env: 'SESSION_LATTICE_TRANSCRIPTS',
+    flag: 'transcripts',
+    accepts: "the Claude Code projects directories whose transcripts (*.jsonl, recursively) give per-response usage: a comma-separated list, or off",
+    defaultText: "(each CLAUDE_CONFIG_DIR entry's projects/, else ~/.config/claude/projects and ~/.claude/projects, those that exist)",
+    parse: transcriptsSetting,
+  },
   logLevel: {
     key: 'logLevel',
     env: 'SESSION_LATTICE_LOG_LEVEL',
@@ -309,6 +323,7 @@ export const DEFAULTS: Config = {
   eventsHeartbeatSeconds: 15,
   timezone: machineTimeZone(),
   pricingFile: null,
+  transcripts: 'default',
   logLevel: 'info',
   logFormat: 'auto',
 };

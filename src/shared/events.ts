@@ -1,6 +1,6 @@
 import { open, readFile, type FileHandle } from 'node:fs/promises';
 import { z } from 'zod';
-import { isoTime } from './status.js';
+import { isoTime, RECALL_OUTCOMES, TRANSCRIPTS_OUTCOMES } from './status.js';
 
 /**
  * The puller's event log: what it did, one JSON object per line, in `puller/events.jsonl`.
@@ -34,7 +34,7 @@ export type EventEnvelope = z.infer<typeof EventEnvelopeSchema>;
 export const UPSTREAM_ERROR_CLASSES = ['unreachable', 'timeout', 'status', 'body', 'network'] as const;
 export const TICK_OUTCOMES = ['published', 'unchanged', 'held', 'failed'] as const;
 /** The phases of a tick, timed separately (the tick's `phases_ms`). */
-export const TICK_PHASES = ['fetch', 'load', 'views', 'publish', 'checkpoint'] as const;
+export const TICK_PHASES = ['fetch', 'load', 'transcripts', 'views', 'publish', 'checkpoint'] as const;
 
 export const PullerEventSchema = z.discriminatedUnion('type', [
   z.object({
@@ -65,6 +65,27 @@ export const PullerEventSchema = z.discriminatedUnion('type', [
     error: z.string().nullable(),
     error_class: z.enum(UPSTREAM_ERROR_CLASSES).nullable(),
     consecutive_failures: z.number().int(),
+    /**
+     * What each source came to (absent from a puller older than the transcripts source, and from
+     * a tick that failed before its sources were done). Counts only: never a transcript's text.
+     */
+    sources: z
+      .object({
+        repo_recall: z.object({ outcome: z.enum(RECALL_OUTCOMES), error: z.string().nullable() }),
+        transcripts: z.object({
+          outcome: z.enum(TRANSCRIPTS_OUTCOMES),
+          error: z.string().nullable(),
+          files: z.number().int(),
+          files_read: z.number().int(),
+          messages: z.number().int(),
+          added: z.number().int(),
+          updated: z.number().int(),
+          skipped_malformed: z.number().int(),
+          skipped_oversized: z.number().int(),
+          warnings: z.number().int(),
+        }),
+      })
+      .optional(),
   }),
   z.object({
     ...envelope,

@@ -16,7 +16,9 @@ import type { PullerStatus } from './status.js';
  *   finished, or no puller has run). `/healthz` answers 503 and `status` exits 1: there is nothing
  *   to read yet.
  * - `degraded`: served and current, but something needs a look: a tick failed (fewer times in a
- *   row than failing needs: the next try is seconds away), the puller is not running, a view failed
+ *   row than failing needs: the next try is seconds away), one source failed while the tick went
+ *   on with the other (however long it lasts: never failing by itself), a transcripts directory
+ *   cannot be read, the puller is not running, a view failed
  *   to refresh, a payload is held back, status.json cannot be read, a newer snapshot cannot be
  *   opened. `/healthz` answers 200, `status` exits 0 (1 with --strict).
  * - `ok`: none of that.
@@ -118,6 +120,9 @@ export function assessHealth(input: HealthInputs): HealthAssessment {
       if (n >= FAILING_AFTER_FAILED_TICKS) failing.push(`the puller's last ${n} ticks failed: ${error}`);
       else degraded.push(`the puller's last tick failed (${n} in a row; failing after ${FAILING_AFTER_FAILED_TICKS}): ${error}`);
     }
+    // One source failing while the tick went on with the other: degraded however long it lasts
+    // (a newcomer without repo-recall still sees their own usage), never failing on its own.
+    if (status.last_tick_outcome !== 'failed') degraded.push(...sourceReasons(status));
     const held = status.held_payload;
     if (held) {
       degraded.push(
@@ -146,6 +151,28 @@ export function assessHealth(input: HealthInputs): HealthAssessment {
     dataAgeSeconds,
     staleAfterSeconds,
   };
+}
+
+/** Why a source is not well, from status.json's per-source sections, one sentence each. */
+function sourceReasons(status: PullerStatus): string[] {
+  const out: string[] = [];
+  const recall = status.repo_recall;
+  const transcripts = status.transcripts;
+  const inARow = (n: number) => (n > 1 ? ` (${n} ticks in a row)` : '');
+  const readTranscripts = transcripts?.outcome === 'read';
+  if (recall?.outcome === 'failed') {
+    out.push(
+      `repo-recall at ${recall.url} failed${inARow(recall.consecutive_failures)}: ${recall.last_error ?? 'unknown error'}; ` +
+        (readTranscripts ? `the transcripts were read and published without it (${transcripts.messages} messages)` : 'the data published before is kept'),
+    );
+  }
+  if (transcripts?.outcome === 'failed') {
+    out.push(`${transcripts.last_error ?? 'the transcripts could not be read'}${inARow(transcripts.consecutive_failures)}; repo-recall's sessions were published without them`);
+  }
+  for (const dir of transcripts?.outcome === 'read' ? transcripts.directories : []) {
+    if (!dir.readable) out.push(`the transcripts directory ${dir.path} cannot be read: the usage in it is missing`);
+  }
+  return out;
 }
 
 /**

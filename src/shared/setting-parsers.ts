@@ -92,6 +92,26 @@ export function timeZone(raw: string): string {
   }
 }
 
+/**
+ * Where the transcripts source reads: `default` (each CLAUDE_CONFIG_DIR entry's projects/, else the
+ * usual places that exist: src/puller/transcripts/directories.ts), `off`, or the directories given.
+ */
+export type TranscriptsSetting = 'default' | 'off' | string[];
+
+const TRANSCRIPTS_EXAMPLE = "a comma-separated list of Claude Code projects directories, like ~/.claude/projects, or off (empty: each CLAUDE_CONFIG_DIR entry's projects/, else ~/.config/claude/projects and ~/.claude/projects)";
+
+export function transcriptsSetting(raw: string): TranscriptsSetting {
+  const text = raw.trim();
+  if (text === '') return 'default';
+  if (text.toLowerCase() === 'off') return 'off';
+  const entries = text.split(',').map((e) => e.trim());
+  // `off` among paths, or a path of NUL bytes, is a typo rather than a directory.
+  if (entries.some((e) => e.toLowerCase() === 'off' || e.includes('\0'))) throw new Error(TRANSCRIPTS_EXAMPLE);
+  const dirs = [...new Set(entries.filter((e) => e !== '').map((e) => expandHome(e)))];
+  if (dirs.length === 0) throw new Error(TRANSCRIPTS_EXAMPLE);
+  return dirs;
+}
+
 export function optionalPath(raw: string): string | null {
   return raw.trim() === '' ? null : expandHome(raw.trim());
 }

@@ -18,6 +18,44 @@ const HeldPayloadSchema = z.object({
 });
 export type HeldPayload = z.infer<typeof HeldPayloadSchema>;
 
+/** What repo-recall's stage of a tick came to (src/puller/sources/repo-recall.ts). */
+export const RECALL_OUTCOMES = ['not-modified', 'identical', 'loaded', 'held', 'failed'] as const;
+/** What the transcripts' stage of a tick came to (src/puller/sources/transcripts.ts). */
+export const TRANSCRIPTS_OUTCOMES = ['off', 'read', 'failed'] as const;
+
+/** How one source has been doing: its last outcome and its own run of failures. */
+const SourceHealthSchema = {
+  last_error: z.string().nullable().describe("the source's last failure; null once it succeeds again"),
+  last_error_at: isoTime.nullable(),
+  consecutive_failures: z.number().int().describe('ticks in a row this source failed (the tick may have gone on with the other)'),
+};
+
+const RepoRecallSectionSchema = z.object({
+  url: z.string(),
+  outcome: z.enum(RECALL_OUTCOMES).nullable().describe("the last tick's: a 304, an identical payload, a load, held back, or failed"),
+  ...SourceHealthSchema,
+});
+export type RepoRecallSection = z.infer<typeof RepoRecallSectionSchema>;
+
+const SkippedFileSchema = z.object({ file: z.string(), malformed: z.number().int(), oversized: z.number().int() });
+
+const TranscriptsSectionSchema = z.object({
+  outcome: z.enum(TRANSCRIPTS_OUTCOMES).describe("the last tick's; off: SESSION_LATTICE_TRANSCRIPTS=off"),
+  directories: z.array(z.object({ path: z.string(), readable: z.boolean(), files: z.number().int() })),
+  files: z.number().int().describe('transcript files known'),
+  messages: z.number().int().describe('responses in base.messages'),
+  added: z.number().int().describe('responses the last tick added'),
+  updated: z.number().int().describe("responses whose kept line the last tick changed"),
+  skipped: z.object({
+    malformed: z.number().int().describe('lines skipped as malformed in the files known, each file counted since it was last read from its start'),
+    oversized: z.number().int().describe('lines skipped as longer than the line limit, likewise'),
+    worst: z.array(SkippedFileSchema).describe('the files with the most skipped lines, most first (at most 5)'),
+  }),
+  warnings: z.array(z.string()).describe("the last tick's: unreadable files or directories, symlink loops, files gone mid-read"),
+  ...SourceHealthSchema,
+});
+export type TranscriptsSection = z.infer<typeof TranscriptsSectionSchema>;
+
 /**
  * The puller's status document (`puller/status.json`). A failed tick publishes no snapshot, so
  * health lives here too; the puller replaces the file atomically, the reads server and
@@ -48,6 +86,9 @@ export const PullerStatusSchema = z.object({
   held_payload: HeldPayloadSchema.nullable().default(null).describe('the payload the shrink guard holds back; null when none is'),
   // Absent from the status of a puller older than SESSION_LATTICE_MEMORY_LIMIT / _THREADS.
   duckdb: EffectiveDuckDbSchema.optional().describe("the working database's DuckDB memory_limit and threads, read back with current_setting() at open"),
+  // Per source (absent from the status of a puller older than the transcripts source: read as null).
+  repo_recall: RepoRecallSectionSchema.nullish().describe('repo-recall: its last outcome and its own failures'),
+  transcripts: TranscriptsSectionSchema.nullish().describe("Claude Code's transcripts: what was read, and its own failures; null before the first tick"),
 });
 export type PullerStatus = z.infer<typeof PullerStatusSchema>;
 

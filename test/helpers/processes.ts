@@ -166,7 +166,8 @@ export interface RunResult {
 
 /**
  * The environment of every CLI child: the test process's, with days counted in UTC unless a test
- * says otherwise, so that the zone of the machine running the suite cannot move a bucket.
+ * says otherwise, so that the zone of the machine running the suite cannot move a bucket. (The
+ * transcripts source is off unless a test says otherwise: test/helpers/setup.ts.)
  */
 function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   return { ...process.env, SESSION_LATTICE_TIMEZONE: process.env.SESSION_LATTICE_TIMEZONE ?? 'UTC', ...env };

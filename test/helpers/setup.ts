@@ -9,6 +9,14 @@ import { enterTest, killStragglers, removeTempHomes } from './processes.js';
  * waited for; daemons started in a beforeAll are left to the file until its end.
  */
 
+/*
+ * Every process the suite starts reads no Claude Code transcripts unless its test says which: the
+ * machine running the suite may have its own (~/.claude/projects), and a puller that read them would
+ * not fail where a test expects a failing repo-recall to fail the tick. Set here, in the test
+ * process's own environment, so that children spawned without the helpers inherit it too.
+ */
+process.env.SESSION_LATTICE_TRANSCRIPTS ??= 'off';
+
 beforeEach((ctx) => {
   enterTest(ctx.task.id);
 });
