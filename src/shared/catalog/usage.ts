@@ -248,7 +248,7 @@ export const usageBlocks = defineView({
         FROM (SELECT used_at, sum(CASE WHEN after_gap IS NOT false THEN 1 ELSE 0 END) OVER (ORDER BY used_at) AS run FROM gaps)
         GROUP BY run, hour
     ),
-    blocks(run, block_start) AS (
+    block_starts(run, block_start) AS (
         SELECT run, min(hour)
         FROM hours
         GROUP BY run
@@ -256,14 +256,23 @@ export const usageBlocks = defineView({
         -- the next block of a run starts at the hour of its first instant more than 5 hours past the
         -- previous block's start
         SELECT b.run, min(h.hour)
-        FROM blocks b
+        FROM block_starts b
         JOIN hours h ON h.run = b.run
                     AND (h.hour > b.block_start + INTERVAL 5 HOUR
                          OR (h.hour = b.block_start + INTERVAL 5 HOUR AND h.past_the_hour))
         GROUP BY b.run
     ),
+    blocks AS (
+        SELECT block_start, lag(block_start) OVER (PARTITION BY run ORDER BY block_start) AS previous_start
+        FROM block_starts
+    ),
     placed AS (
-        SELECT b.block_start, u.*
+        -- the latest block started at or before the instant, except that an instant exactly at the
+        -- end of the block before (5 hours after its start) belongs to that one
+        SELECT CASE WHEN u.used_at = b.previous_start + INTERVAL 5 HOUR THEN b.previous_start
+                    ELSE b.block_start
+               END                                                          AS block_start,
+               u.*
         FROM usage_units u
         ASOF JOIN blocks b ON u.used_at >= b.block_start
     ),
