@@ -73,7 +73,8 @@ export const PRICED_MESSAGES_CTE = `message_rates AS (
  * Reads session_facts: the view using it lists it in readsViews.
  */
 export const USAGE_UNITS_CTE = `${PRICED_MESSAGES_CTE},
-    usage_units AS (
+    usage_units AS MATERIALIZED (
+        -- computed once however often the view reads it
         SELECT true                                                    AS from_messages,
                pm.session_uuid,
                r.session_id,

@@ -240,27 +240,35 @@ export const usageBlocks = defineView({
         FROM usage_units
         WHERE used_at IS NOT NULL
     ),
-    hours AS (
-        -- a gap of more than 5 hours always starts a block: cut the instants into runs there; per
+    hours AS MATERIALIZED (
+        -- computed once, not again in each step of the walk below; a gap of more than 5 hours always starts a block: cut the instants into runs there; per
         -- run, its hours with activity, and whether one falls after the hour's first instant (an
         -- instant exactly 5 hours after a block's start stays in that block)
         SELECT run, date_trunc('hour', used_at) AS hour, max(used_at) > date_trunc('hour', used_at) AS past_the_hour
         FROM (SELECT used_at, sum(CASE WHEN after_gap IS NOT false THEN 1 ELSE 0 END) OVER (ORDER BY used_at) AS run FROM gaps)
         GROUP BY run, hour
     ),
+    next_start AS MATERIALIZED (
+        -- for each hour a block could start at, where the next block of its run would start: the
+        -- first hour with an instant more than 5 hours past it (key: that hour - 5 h, plus half an
+        -- hour when an instant falls after the hour's first instant), found once for every hour so
+        -- that the walk below only follows these links
+        SELECT h.run, h.hour, n.hour AS next_hour
+        FROM hours h
+        ASOF LEFT JOIN (SELECT run, hour,
+                               hour - INTERVAL 5 HOUR + CASE WHEN past_the_hour THEN INTERVAL 30 MINUTE ELSE INTERVAL 0 MINUTE END AS key
+                        FROM hours) n
+               ON n.run = h.run AND n.key > h.hour
+    ),
     block_starts(run, block_start) AS (
         SELECT run, min(hour)
         FROM hours
         GROUP BY run
         UNION ALL
-        -- the next block of a run starts at the hour of its first instant more than 5 hours past the
-        -- previous block's start
-        SELECT b.run, min(h.hour)
+        SELECT n.run, n.next_hour
         FROM block_starts b
-        JOIN hours h ON h.run = b.run
-                    AND (h.hour > b.block_start + INTERVAL 5 HOUR
-                         OR (h.hour = b.block_start + INTERVAL 5 HOUR AND h.past_the_hour))
-        GROUP BY b.run
+        JOIN next_start n ON n.run = b.run AND n.hour = b.block_start
+        WHERE n.next_hour IS NOT NULL
     ),
     blocks AS (
         SELECT block_start, lag(block_start) OVER (PARTITION BY run ORDER BY block_start) AS previous_start
