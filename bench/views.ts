@@ -27,7 +27,40 @@ import { max, median, min } from './stats.js';
  * reads every session). Also compares two ways of computing tool co-occurrence.
  */
 const SESSIONS = 100_000;
-const RUNS = 5;
+/** API responses in base.messages (BENCH_MESSAGES overrides; 0 measures the catalog on repo-recall's sessions alone). */
+const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 1_000_000);
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+
+/**
+ * Fills base.messages the way the transcripts source would: 10 responses per session, 7 minutes
+ * apart from its start, for the first 80% of the sessions (the rest have their transcripts
+ * elsewhere: estimates), and the remaining responses in sessions repo-recall has not scanned.
+ * Models: mostly Sonnet 4.5, some Opus 4.5 and Haiku 4.5, <synthetic>, an unknown model; 1-hour
+ * cache writes, and now and then a long-context request.
+ */
+function messagesSql(count: number): string {
+  return `
+    INSERT INTO base.messages
+    WITH numbered AS (
+        SELECT row_number() OVER (ORDER BY session_id) - 1 AS n, session_uuid,
+               coalesce(started_at, TIMESTAMP '2026-01-01 00:00:00') AS started_at
+        FROM base.sessions
+    ),
+    responses AS (
+        SELECT i, i // 10 AS k FROM range(${count}) t(i)
+    )
+    SELECT 'msg_' || r.i || ':req_' || r.i,
+           coalesce(s.session_uuid, 'transcript-only-' || r.k),
+           'msg_' || r.i, 'req_' || r.i, NULL, false,
+           coalesce(s.started_at, TIMESTAMP '2026-01-01 00:00:00' + to_minutes((r.k * 37) % 500000)) + to_minutes((r.i % 10) * 7),
+           CASE r.i % 20 WHEN 0 THEN 'claude-haiku-4-5' WHEN 1 THEN '<synthetic>' WHEN 2 THEN 'claude-mystery-9'
+                         WHEN 3 THEN 'claude-opus-4-5' WHEN 4 THEN 'claude-opus-4-5' ELSE 'claude-sonnet-4-5' END,
+           100 + r.i % 50, 200 + r.i % 300, (r.i % 7) * 100, (r.i % 11) * 50,
+           CASE WHEN r.i % 97 = 0 THEN 250000 ELSE (r.i % 13) * 15000 END,
+           'standard', '/code', '/t/' || r.k || '.jsonl'
+    FROM responses r
+    LEFT JOIN numbered s ON s.n = r.k AND s.n < (SELECT count(*) * 0.8 FROM numbered)`;
+}
 
 /** Streams the payload through the puller's splitter into its staging file (every line), as a first tick does. */
 async function stageAll(payload: string, ndjson: string): Promise<{ elements: number; staged: number; passed: string[] }> {
@@ -94,6 +127,8 @@ const bench: BenchModule = {
       if (load.kind !== 'loaded') throw new Error(`the bench payload was not loaded (${load.kind})`);
       const loadMs = performance.now() - t0;
       await applyViewInputs(db, inputs, state);
+      if (MESSAGES > 0) await db.run(messagesSql(MESSAGES));
+      const messageRows = (await db.value<number>('SELECT count(*)::DOUBLE FROM base.messages')) ?? 0;
       const toolRows = (await db.value<number>('SELECT count(*)::DOUBLE FROM base.tool_calls')) ?? 0;
 
       const perView = new Map<string, number[]>();
@@ -132,7 +167,9 @@ const bench: BenchModule = {
       lines.push('');
       lines.push(
         `${SESSIONS.toLocaleString('en-US')} generated messy sessions (${load.sessions.toLocaleString('en-US')} loaded, ` +
-          `${toolRows.toLocaleString('en-US')} tool-call rows), loaded by the real loader in ${(loadMs / 1000).toFixed(2)} s; ` +
+          `${toolRows.toLocaleString('en-US')} tool-call rows), loaded by the real loader in ${(loadMs / 1000).toFixed(2)} s, ` +
+          `and ${messageRows.toLocaleString('en-US')} API responses in base.messages (generated in SQL: 80% of the sessions ` +
+          `with 10 each, the rest in sessions only in transcripts); ` +
           `then all ${CATALOG.length} views materialized by the puller's materializeDueViews (one transaction per view), ` +
           `${RUNS} runs, medians. Target: under 2 s in total.`,
       );

@@ -130,6 +130,8 @@ describe('views over a hand-made payload, through the real pipeline', () => {
     );
   });
 
+  // No transcripts here: no responses, so the message-level columns are NULL (unknown).
+  const NO_TRANSCRIPTS = [null, null, null];
   it('session_facts: one row per session, dated or not, unknown as NULL', async () => {
     expect(await rowsOf(file, 'session_facts')).toEqual(
       table(
@@ -138,36 +140,36 @@ describe('views over a hand-made payload, through the real pipeline', () => {
           'input_tokens', 'output_tokens', 'cache_read_tokens', 'cache_creation_tokens', 'total_tokens',
           'repo_count', 'repo_ids', 'repo_names', 'models', 'model_count',
           'tool_count', 'tool_calls', 'tool_errors', 'sidechain_message_count', 'uses_sidechain', 'tool_counts_ok', 'stop_reasons_ok',
-          'cost_usd', 'cost_usd_low', 'cost_basis'],
+          'cost_usd', 'cost_usd_low', 'cost_basis', 'api_response_count', 'unpriced_responses', 'cache_creation_1h_tokens'],
         [
           [1, uuidOf(1), '/code/alpha', '2025-03-03 09:15:00', '2025-03-03 09:45:00', '2025-03-03', '2025-03-03 09:15:00', 1800,
-            10, 4, 6, 100, 200, 1000, 50, 1350, 1, [1], ['alpha-old'], ['claude-sonnet-4-5'], 1, 2, 8, 1, 0, false, true, true, 0.003788, 0.003788, 'single_model'],
+            10, 4, 6, 100, 200, 1000, 50, 1350, 1, [1], ['alpha-old'], ['claude-sonnet-4-5'], 1, 2, 8, 1, 0, false, true, true, 0.003788, 0.003788, 'single_model', ...NO_TRANSCRIPTS],
           // no duration_ms: ended_at - started_at, across midnight
           [2, uuidOf(2), `/code/${CRAB_REPO}/src`, '2025-03-03 23:30:00', '2025-03-04 00:30:00', '2025-03-03', '2025-03-03 23:30:00', 3600,
-            20, 8, 12, 10, 20, 300, 40, 370, 2, [1, 2], ['alpha-old', CRAB_REPO], ['claude-haiku-4-5', 'claude-sonnet-4-5'], 2, 3, 4, 1, 5, true, true, true, 0.00057, 0.00019, 'multi_model_upper_bound'],
+            20, 8, 12, 10, 20, 300, 40, 370, 2, [1, 2], ['alpha-old', CRAB_REPO], ['claude-haiku-4-5', 'claude-sonnet-4-5'], 2, 3, 4, 1, 5, true, true, true, 0.00057, 0.00019, 'multi_model_upper_bound', ...NO_TRANSCRIPTS],
           // empty count strings: readable, none
           [3, uuidOf(3), '/tmp', '2025-03-04 14:00:00', null, '2025-03-04', '2025-03-04 14:00:00', 60,
-            2, 1, 1, 5, 6, 7, 8, 26, 0, [], [], [], 0, 0, 0, 0, 0, false, true, true, null, null, 'unpriced'],
+            2, 1, 1, 5, 6, 7, 8, 26, 0, [], [], [], 0, 0, 0, 0, 0, false, true, true, null, null, 'unpriced', ...NO_TRANSCRIPTS],
           [4, uuidOf(4), '/code/日本語', null, null, null, null, null,
-            4, 2, 2, 1, 2, 3, 4, 10, 1, [3], [CJK_REPO], ['claude-opus-4-5'], 1, 3, 4, 1, 0, false, true, true, 0.000082, 0.000082, 'single_model'],
+            4, 2, 2, 1, 2, 3, 4, 10, 1, [3], [CJK_REPO], ['claude-opus-4-5'], 1, 3, 4, 1, 0, false, true, true, 0.000082, 0.000082, 'single_model', ...NO_TRANSCRIPTS],
           // unreadable tool counts: NULL, not 0
           [5, uuidOf(5), '/code/alpha', '2025-03-09 18:05:00', '2025-03-09 18:10:00', '2025-03-09', '2025-03-09 18:05:00', 300,
-            6, 3, 3, 1000, 2000, 3000, 4000, 10000, 2, [1, 3], ['alpha', CJK_REPO], ['claude-opus-4-5'], 1, null, null, null, 0, false, false, true, 0.0815, 0.0815, 'single_model'],
+            6, 3, 3, 1000, 2000, 3000, 4000, 10000, 2, [1, 3], ['alpha', CJK_REPO], ['claude-opus-4-5'], 1, null, null, null, 0, false, false, true, 0.0815, 0.0815, 'single_model', ...NO_TRANSCRIPTS],
           // a repeated tool key is added up
           [6, uuidOf(6), null, '2025-03-04 14:30:00', '2025-03-04 14:31:00', '2025-03-04', '2025-03-04 14:30:00', 60,
-            3, 1, 2, 0, 0, 0, 0, 0, 0, [], [], ['<synthetic>'], 1, 1, 3, 1, 0, false, true, false, null, null, 'unpriced'],
+            3, 1, 2, 0, 0, 0, 0, 0, 0, [], [], ['<synthetic>'], 1, 1, 3, 1, 0, false, true, false, null, null, 'unpriced', ...NO_TRANSCRIPTS],
           [7, uuidOf(7), '/tmp', '2025-04-01 08:00:00', '2025-04-01 08:20:00', '2025-04-01', '2025-04-01 08:00:00', 1200,
-            8, 3, 5, 50, 60, 70, 80, 260, 0, [], [], ['claude-haiku-4-5'], 1, 2, 6, 0, 2, true, true, true, 0.000457, 0.000457, 'single_model'],
+            8, 3, 5, 50, 60, 70, 80, 260, 0, [], [], ['claude-haiku-4-5'], 1, 2, 6, 0, 2, true, true, true, 0.000457, 0.000457, 'single_model', ...NO_TRANSCRIPTS],
           // only an end time: no start, no duration
           [8, uuidOf(8), SPARKLE_CWD, null, '2025-04-02 10:00:00', null, null, null,
-            1, 1, 0, 9, 9, 9, 9, 36, 0, [], [], [], 0, null, null, null, 0, false, false, false, null, null, 'unpriced'],
+            1, 1, 0, 9, 9, 9, 9, 36, 0, [], [], [], 0, null, null, null, 0, false, false, false, null, null, 'unpriced', ...NO_TRANSCRIPTS],
           [9, uuidOf(9), `/code/${CRAB_REPO}`, '2025-04-01 23:59:59', '2025-04-02 00:10:00', '2025-04-01', '2025-04-01 23:59:59', 601,
-            12, 5, 7, 100, 100, 100, 100, 400, 1, [2], [CRAB_REPO], ['claude-sonnet-4-5'], 1, 2, 3, 0, 0, false, true, true, 0.002205, 0.002205, 'single_model'],
+            12, 5, 7, 100, 100, 100, 100, 400, 1, [2], [CRAB_REPO], ['claude-sonnet-4-5'], 1, 2, 3, 0, 0, false, true, true, 0.002205, 0.002205, 'single_model', ...NO_TRANSCRIPTS],
           [11, uuidOf(11), '', '2025-03-09 18:50:00', null, '2025-03-09', '2025-03-09 18:50:00', null,
-            2, 1, 1, 1, 1, 1, 1, 4, 0, [], [], ['claude-opus-4-5'], 1, 1, 1, 1, 0, false, true, true, 0.000037, 0.000037, 'single_model'],
+            2, 1, 1, 1, 1, 1, 1, 4, 0, [], [], ['claude-opus-4-5'], 1, 1, 1, 1, 0, false, true, true, 0.000037, 0.000037, 'single_model', ...NO_TRANSCRIPTS],
           // the repo's name was sent as null with this session
           [14, uuidOf(14), '/code/日本語/docs', '2025-03-09 18:20:00', '2025-03-09 18:40:00', '2025-03-09', '2025-03-09 18:20:00', 1200,
-            5, 2, 3, 7, 7, 7, 7, 28, 1, [3], [null], ['claude-opus-4-5', 'claude-sonnet-4-5'], 2, 3, 4, 0, 1, true, true, true, 0.000257, 0.000154, 'multi_model_upper_bound'],
+            5, 2, 3, 7, 7, 7, 7, 28, 1, [3], [null], ['claude-opus-4-5', 'claude-sonnet-4-5'], 2, 3, 4, 0, 1, true, true, true, 0.000257, 0.000154, 'multi_model_upper_bound', ...NO_TRANSCRIPTS],
         ],
       ),
     );

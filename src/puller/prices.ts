@@ -18,6 +18,21 @@ const modelId = z
   .max(200)
   .refine((id) => id.trim() === id && id !== '<synthetic>', 'a model id (not empty, no surrounding spaces, not <synthetic>)');
 
+/**
+ * Rates for long requests: a request whose input side (input + 5-minute and 1-hour cache writes +
+ * cache reads) is over the threshold has all its tokens priced here (Anthropic's rule for Sonnet 4
+ * and 4.5 past 200k), not only the tokens above it.
+ */
+const LongContextSchema = z.strictObject({
+  threshold_input_tokens: z.number().int().min(1).max(1e12),
+  input_usd_per_mtok: usdPerMtok,
+  output_usd_per_mtok: usdPerMtok,
+  cache_write_usd_per_mtok: usdPerMtok,
+  /** Optional: 2x the long input rate when left out. */
+  cache_write_1h_usd_per_mtok: usdPerMtok.optional(),
+  cache_read_usd_per_mtok: usdPerMtok,
+});
+
 const PriceEntrySchema = z.strictObject({
   model: modelId,
   aliases: z.array(modelId).default([]),
@@ -25,7 +40,10 @@ const PriceEntrySchema = z.strictObject({
   output_usd_per_mtok: usdPerMtok,
   /** The 5-minute cache-write rate. */
   cache_write_usd_per_mtok: usdPerMtok,
+  /** The 1-hour cache-write rate; optional: 2x input (Anthropic's list) when left out. */
+  cache_write_1h_usd_per_mtok: usdPerMtok.optional(),
   cache_read_usd_per_mtok: usdPerMtok,
+  long_context: LongContextSchema.optional(),
   /** YYYY-MM-DD; a pricing file may leave it out (then: the file's modification date). */
   price_date: z.iso.date().optional(),
   /** Where the price comes from; a pricing file may leave it out (then: the file's path). */
@@ -46,7 +64,15 @@ export interface PriceRow {
   input_usd_per_mtok: number;
   output_usd_per_mtok: number;
   cache_write_usd_per_mtok: number;
+  cache_write_1h_usd_per_mtok: number;
   cache_read_usd_per_mtok: number;
+  /** Long-context pricing (all NULL for a model without it): see LongContextSchema. */
+  long_context_threshold_tokens: number | null;
+  long_input_usd_per_mtok: number | null;
+  long_output_usd_per_mtok: number | null;
+  long_cache_write_usd_per_mtok: number | null;
+  long_cache_write_1h_usd_per_mtok: number | null;
+  long_cache_read_usd_per_mtok: number | null;
   price_date: string;
   source: string;
   from_pricing_file: boolean;
@@ -87,7 +113,8 @@ function parsePriceFile(text: string, what: string): PriceEntry[] {
     const issues = parsed.error.issues.slice(0, 5).map((i) => describeIssue(i, (raw ?? {}) as { models?: unknown }));
     throw new ConfigError(
       `${what} is not a valid price table: ${issues.join('; ')} ` +
-        `(expected {"models": [{"model", "aliases", "input_usd_per_mtok", "output_usd_per_mtok", "cache_write_usd_per_mtok", "cache_read_usd_per_mtok", "price_date", "source"}]}, as in data/model-prices.json)`,
+        `(expected {"models": [{"model", "aliases", "input_usd_per_mtok", "output_usd_per_mtok", "cache_write_usd_per_mtok", "cache_write_1h_usd_per_mtok"?, ` +
+        `"cache_read_usd_per_mtok", "long_context"?, "price_date", "source"}]}, as in data/model-prices.json)`,
     );
   }
   // Where each id was first named (entry and field), so a repeat names both places.
@@ -113,13 +140,21 @@ function rowsOf(entries: PriceEntry[], defaults: { price_date?: string; source?:
     if (price_date === undefined || source === undefined) {
       throw new Error(`${what}: ${JSON.stringify(e.model)} needs a price_date and a source`);
     }
+    const long = e.long_context;
     return [e.model, ...e.aliases].map((model) => ({
       model,
       canonical_model: e.model,
       input_usd_per_mtok: e.input_usd_per_mtok,
       output_usd_per_mtok: e.output_usd_per_mtok,
       cache_write_usd_per_mtok: e.cache_write_usd_per_mtok,
+      cache_write_1h_usd_per_mtok: e.cache_write_1h_usd_per_mtok ?? 2 * e.input_usd_per_mtok,
       cache_read_usd_per_mtok: e.cache_read_usd_per_mtok,
+      long_context_threshold_tokens: long?.threshold_input_tokens ?? null,
+      long_input_usd_per_mtok: long?.input_usd_per_mtok ?? null,
+      long_output_usd_per_mtok: long?.output_usd_per_mtok ?? null,
+      long_cache_write_usd_per_mtok: long?.cache_write_usd_per_mtok ?? null,
+      long_cache_write_1h_usd_per_mtok: long ? (long.cache_write_1h_usd_per_mtok ?? 2 * long.input_usd_per_mtok) : null,
+      long_cache_read_usd_per_mtok: long?.cache_read_usd_per_mtok ?? null,
       price_date,
       source,
       from_pricing_file: fromPricingFile,

@@ -85,17 +85,33 @@ export async function applyViewInputs(
     await db.transaction(async () => {
       await db.run(`DELETE FROM ${PRICES_TABLE}`);
       for (const r of inputs.prices.rows) {
-        await db.run(`INSERT INTO ${PRICES_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?::DATE, ?, ?)`, [
-          r.model,
-          r.canonical_model,
-          r.input_usd_per_mtok,
-          r.output_usd_per_mtok,
-          r.cache_write_usd_per_mtok,
-          r.cache_read_usd_per_mtok,
-          r.price_date,
-          r.source,
-          r.from_pricing_file,
-        ]);
+        // By name: a working database made before the later columns has them in another order.
+        await db.run(
+          `INSERT INTO ${PRICES_TABLE} BY NAME
+           SELECT ? AS model, ? AS canonical_model, ? AS input_usd_per_mtok, ? AS output_usd_per_mtok,
+                  ? AS cache_write_usd_per_mtok, ? AS cache_write_1h_usd_per_mtok, ? AS cache_read_usd_per_mtok,
+                  ?::BIGINT AS long_context_threshold_tokens, ? AS long_input_usd_per_mtok, ? AS long_output_usd_per_mtok,
+                  ? AS long_cache_write_usd_per_mtok, ? AS long_cache_write_1h_usd_per_mtok, ? AS long_cache_read_usd_per_mtok,
+                  ?::DATE AS price_date, ? AS source, ? AS from_pricing_file`,
+          [
+            r.model,
+            r.canonical_model,
+            r.input_usd_per_mtok,
+            r.output_usd_per_mtok,
+            r.cache_write_usd_per_mtok,
+            r.cache_write_1h_usd_per_mtok,
+            r.cache_read_usd_per_mtok,
+            r.long_context_threshold_tokens,
+            r.long_input_usd_per_mtok,
+            r.long_output_usd_per_mtok,
+            r.long_cache_write_usd_per_mtok,
+            r.long_cache_write_1h_usd_per_mtok,
+            r.long_cache_read_usd_per_mtok,
+            r.price_date,
+            r.source,
+            r.from_pricing_file,
+          ],
+        );
       }
       await db.run(`UPDATE ${META_SCHEMA}.meta SET prices_sha256 = ?`, [inputs.prices.sha256]);
     });

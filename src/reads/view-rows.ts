@@ -16,19 +16,31 @@
  * freshness.timezone); started_at_local: started_at as wall-clock time in that zone (what every
  * calendar view buckets on); duration_seconds: upstream's duration_ms / 1000 when sent, otherwise
  * ended_at - started_at when both are known and in order, otherwise NULL; message_count,
- * user_message_count, assistant_message_count, input_tokens, output_tokens, cache_read_tokens,
- * cache_creation_tokens: as upstream sent them; total_tokens: the four token counters added up;
- * repo_count / repo_ids / repo_names: the repos the session belongs to (ids ascending, names in the
- * same order; 0 and empty lists for none); models / model_count: the distinct models used, names
- * ascending, and how many; tool_count: distinct tools called; tool_calls / tool_errors: calls and
- * failed calls over all tools (the three tool columns are NULL when tool_counts_ok is false, i.e.
- * upstream's tool-call counts could not be read); sidechain_message_count: upstream's
- * is_sidechain_count (messages in sub-agent sidechains); uses_sidechain: sidechain_message_count >
- * 0; stop_reasons_ok: whether the stop-reason counts could be read (see session_stop_reasons);
- * cost_usd / cost_usd_low / cost_basis: what the session cost in USD, by the rule of the "Usage and
- * cost" views (single_model: exact, both equal; multi_model_upper_bound: cost_usd prices every
- * token at the dearest model used, cost_usd_low at the cheapest; partially_priced: the same over
- * the priced models only, an estimate; unpriced: both NULL).
+ * user_message_count, assistant_message_count: as upstream sent them; input_tokens, output_tokens,
+ * cache_read_tokens, cache_creation_tokens: summed over the session's API responses read from
+ * Claude Code's transcripts on this machine (base.messages, de-duplicated; cache_creation_tokens
+ * counts 5-minute and 1-hour cache writes) where there are any, otherwise as upstream sent them
+ * (repo-recall sums every transcript line, so its totals over-count); total_tokens: the four token
+ * counters added up; repo_count / repo_ids / repo_names: the repos the session belongs to (ids
+ * ascending, names in the same order; 0 and empty lists for none); models / model_count: the
+ * distinct models used, names ascending, and how many; tool_count: distinct tools called;
+ * tool_calls / tool_errors: calls and failed calls over all tools (the three tool columns are NULL
+ * when tool_counts_ok is false, i.e. upstream's tool-call counts could not be read);
+ * sidechain_message_count: upstream's is_sidechain_count (messages in sub-agent sidechains);
+ * uses_sidechain: sidechain_message_count > 0; stop_reasons_ok: whether the stop-reason counts
+ * could be read (see session_stop_reasons); cost_usd / cost_usd_low / cost_basis: what the session
+ * cost in USD, by the rule of the "Usage and cost" views. With API responses here: each response
+ * priced at its own model (messages: exact, both equal; messages_partially_priced: some responses
+ * are of an unpriced model, the sum of the priced ones; messages_unpriced: none priced, both NULL).
+ * Without (transcripts on another machine), an estimate from upstream's totals (single_model:
+ * exact, both equal; multi_model_upper_bound: cost_usd prices every token at the dearest model
+ * used, cost_usd_low at the cheapest; partially_priced: the same over the priced models only, an
+ * estimate; unpriced: both NULL). api_response_count: the session's API responses read from the
+ * transcripts (NULL when none are here: then the token and cost columns are upstream's);
+ * unpriced_responses: those of an unpriced model; cache_creation_1h_tokens: the part of
+ * cache_creation_tokens written to the 1-hour cache (NULL without responses: upstream does not
+ * tell). Should several sessions share one session_uuid, its responses count for the lowest
+ * session_id; the others show 0.
  */
 export interface SessionFactsRow {
   /** `BIGINT`, key */
@@ -53,15 +65,15 @@ export interface SessionFactsRow {
   user_message_count: number | null;
   /** `BIGINT` */
   assistant_message_count: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   input_tokens: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   output_tokens: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   cache_read_tokens: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   cache_creation_tokens: number | null;
-  /** `BIGINT` */
+  /** `HUGEINT` */
   total_tokens: number | null;
   /** `BIGINT` */
   repo_count: number | null;
@@ -93,19 +105,35 @@ export interface SessionFactsRow {
   cost_usd_low: number | null;
   /** `VARCHAR` */
   cost_basis: string | null;
+  /** `BIGINT` */
+  api_response_count: number | null;
+  /** `BIGINT` */
+  unpriced_responses: number | null;
+  /** `HUGEINT` */
+  cache_creation_1h_tokens: number | null;
 }
 
 /**
- * `usage_daily`: How much was used, and what did it cost, each day? One row per day on which at
- * least one session started (day: the local date in the configured time zone; no row for days
- * without sessions; undated sessions are left out). session_count: sessions started in it;
- * input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens: their token counters
- * summed; total_tokens: the four added up; cost_usd: their cost in USD summed (never NULL: unpriced
- * sessions add nothing; multi-model sessions add their upper bound); cost_usd_low: the same with
- * multi-model sessions at their cheapest model (for sessions whose models are all priced, the true
- * cost lies between the two); estimated_sessions: sessions whose cost is an estimate (several
- * models); unpriced_sessions: sessions with no priced model; cache_hit_ratio: cache reads / all
- * input-side tokens (input + cache read + cache creation), 4 decimals (NULL when there are none).
+ * `usage_daily`: How much was used, and what did it cost, each day? One row per day with usage
+ * (day: the local date in the configured time zone, of each response's own timestamp, or of an
+ * estimated session's start; no row for days without usage; undated estimates are left out). Usage
+ * is counted per API response read from Claude Code's transcripts (at its own instant and model,
+ * exact), and for each session repo-recall knows whose transcripts are not here, once, by its
+ * session-level estimate at its start; sessions only in transcripts count too. session_count:
+ * sessions with usage in it (a session counts in every bucket it has usage in: a session across
+ * local midnight on both days, a two-model session under both models); input_tokens, output_tokens,
+ * cache_read_tokens, cache_creation_tokens (5-minute and 1-hour cache writes): the tokens summed;
+ * total_tokens: the four added up; cost_usd: the cost in USD summed (never NULL: unpriced usage
+ * adds nothing; an estimated session adds its upper bound); cost_usd_low: the same with estimated
+ * sessions at their cheapest model (equal to cost_usd where every figure is exact; for estimates
+ * whose models are all priced, the true cost lies between the two); estimated_sessions: sessions
+ * counted from an estimate that is no exact figure (no transcripts here, several models);
+ * unpriced_sessions: sessions with usage of no known price in the bucket (an unknown model: at
+ * least one such response, or an estimate with no priced model); cache_hit_ratio: cache reads / all
+ * input-side tokens (input + cache read + cache creation), 4 decimals (NULL when there are none);
+ * cache_creation_1h_tokens: the part of cache_creation_tokens written to the 1-hour cache (known
+ * from responses only); api_response_count: API responses counted (0 where only estimates are);
+ * unpriced_responses: those of an unpriced model (counted in the tokens, not in the cost).
  */
 export interface UsageDailyRow {
   /** `DATE`, key */
@@ -132,20 +160,36 @@ export interface UsageDailyRow {
   unpriced_sessions: number | null;
   /** `DOUBLE` */
   cache_hit_ratio: number | null;
+  /** `HUGEINT` */
+  cache_creation_1h_tokens: number | null;
+  /** `BIGINT` */
+  api_response_count: number | null;
+  /** `BIGINT` */
+  unpriced_responses: number | null;
 }
 
 /**
  * `usage_weekly`: How much was used, and what did it cost, each ISO week (Monday to Sunday)? One
- * row per week on which at least one session started (week: the local date the week starts on in
- * the configured time zone; no row for weeks without sessions; undated sessions are left out).
- * session_count: sessions started in it; input_tokens, output_tokens, cache_read_tokens,
- * cache_creation_tokens: their token counters summed; total_tokens: the four added up; cost_usd:
- * their cost in USD summed (never NULL: unpriced sessions add nothing; multi-model sessions add
- * their upper bound); cost_usd_low: the same with multi-model sessions at their cheapest model (for
- * sessions whose models are all priced, the true cost lies between the two); estimated_sessions:
- * sessions whose cost is an estimate (several models); unpriced_sessions: sessions with no priced
- * model; cache_hit_ratio: cache reads / all input-side tokens (input + cache read + cache
- * creation), 4 decimals (NULL when there are none).
+ * row per week with usage (week: the local date the week starts on in the configured time zone, of
+ * each response's own timestamp, or of an estimated session's start; no row for weeks without
+ * usage; undated estimates are left out). Usage is counted per API response read from Claude Code's
+ * transcripts (at its own instant and model, exact), and for each session repo-recall knows whose
+ * transcripts are not here, once, by its session-level estimate at its start; sessions only in
+ * transcripts count too. session_count: sessions with usage in it (a session counts in every bucket
+ * it has usage in: a session across local midnight on both days, a two-model session under both
+ * models); input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens (5-minute and
+ * 1-hour cache writes): the tokens summed; total_tokens: the four added up; cost_usd: the cost in
+ * USD summed (never NULL: unpriced usage adds nothing; an estimated session adds its upper bound);
+ * cost_usd_low: the same with estimated sessions at their cheapest model (equal to cost_usd where
+ * every figure is exact; for estimates whose models are all priced, the true cost lies between the
+ * two); estimated_sessions: sessions counted from an estimate that is no exact figure (no
+ * transcripts here, several models); unpriced_sessions: sessions with usage of no known price in
+ * the bucket (an unknown model: at least one such response, or an estimate with no priced model);
+ * cache_hit_ratio: cache reads / all input-side tokens (input + cache read + cache creation), 4
+ * decimals (NULL when there are none); cache_creation_1h_tokens: the part of cache_creation_tokens
+ * written to the 1-hour cache (known from responses only); api_response_count: API responses
+ * counted (0 where only estimates are); unpriced_responses: those of an unpriced model (counted in
+ * the tokens, not in the cost).
  */
 export interface UsageWeeklyRow {
   /** `DATE`, key */
@@ -172,20 +216,36 @@ export interface UsageWeeklyRow {
   unpriced_sessions: number | null;
   /** `DOUBLE` */
   cache_hit_ratio: number | null;
+  /** `HUGEINT` */
+  cache_creation_1h_tokens: number | null;
+  /** `BIGINT` */
+  api_response_count: number | null;
+  /** `BIGINT` */
+  unpriced_responses: number | null;
 }
 
 /**
  * `usage_monthly`: How much was used, and what did it cost, each calendar month? One row per month
- * on which at least one session started (month: the local date the month starts on in the
- * configured time zone; no row for months without sessions; undated sessions are left out).
- * session_count: sessions started in it; input_tokens, output_tokens, cache_read_tokens,
- * cache_creation_tokens: their token counters summed; total_tokens: the four added up; cost_usd:
- * their cost in USD summed (never NULL: unpriced sessions add nothing; multi-model sessions add
- * their upper bound); cost_usd_low: the same with multi-model sessions at their cheapest model (for
- * sessions whose models are all priced, the true cost lies between the two); estimated_sessions:
- * sessions whose cost is an estimate (several models); unpriced_sessions: sessions with no priced
- * model; cache_hit_ratio: cache reads / all input-side tokens (input + cache read + cache
- * creation), 4 decimals (NULL when there are none).
+ * with usage (month: the local date the month starts on in the configured time zone, of each
+ * response's own timestamp, or of an estimated session's start; no row for months without usage;
+ * undated estimates are left out). Usage is counted per API response read from Claude Code's
+ * transcripts (at its own instant and model, exact), and for each session repo-recall knows whose
+ * transcripts are not here, once, by its session-level estimate at its start; sessions only in
+ * transcripts count too. session_count: sessions with usage in it (a session counts in every bucket
+ * it has usage in: a session across local midnight on both days, a two-model session under both
+ * models); input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens (5-minute and
+ * 1-hour cache writes): the tokens summed; total_tokens: the four added up; cost_usd: the cost in
+ * USD summed (never NULL: unpriced usage adds nothing; an estimated session adds its upper bound);
+ * cost_usd_low: the same with estimated sessions at their cheapest model (equal to cost_usd where
+ * every figure is exact; for estimates whose models are all priced, the true cost lies between the
+ * two); estimated_sessions: sessions counted from an estimate that is no exact figure (no
+ * transcripts here, several models); unpriced_sessions: sessions with usage of no known price in
+ * the bucket (an unknown model: at least one such response, or an estimate with no priced model);
+ * cache_hit_ratio: cache reads / all input-side tokens (input + cache read + cache creation), 4
+ * decimals (NULL when there are none); cache_creation_1h_tokens: the part of cache_creation_tokens
+ * written to the 1-hour cache (known from responses only); api_response_count: API responses
+ * counted (0 where only estimates are); unpriced_responses: those of an unpriced model (counted in
+ * the tokens, not in the cost).
  */
 export interface UsageMonthlyRow {
   /** `DATE`, key */
@@ -212,22 +272,39 @@ export interface UsageMonthlyRow {
   unpriced_sessions: number | null;
   /** `DOUBLE` */
   cache_hit_ratio: number | null;
+  /** `HUGEINT` */
+  cache_creation_1h_tokens: number | null;
+  /** `BIGINT` */
+  api_response_count: number | null;
+  /** `BIGINT` */
+  unpriced_responses: number | null;
 }
 
 /**
  * `usage_daily_by_model`: How much did each model use and cost each day, in parts that add up to
- * usage_daily? One row per (local day in the configured time zone, model) with at least one session
- * that started that day. model: the one model a session used, '(several models)' for a session that
- * used more than one, '(no model)' for a session with none (<synthetic> is not a model). Each
- * session counts once, so summing a day's rows gives that day's usage_daily row. session_count:
- * sessions started in it; input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens:
- * their token counters summed; total_tokens: the four added up; cost_usd: their cost in USD summed
- * (never NULL: unpriced sessions add nothing; multi-model sessions add their upper bound);
- * cost_usd_low: the same with multi-model sessions at their cheapest model (for sessions whose
- * models are all priced, the true cost lies between the two); estimated_sessions: sessions whose
- * cost is an estimate (several models); unpriced_sessions: sessions with no priced model;
- * cache_hit_ratio: cache reads / all input-side tokens (input + cache read + cache creation), 4
- * decimals (NULL when there are none).
+ * usage_daily? One row per (local day in the configured time zone, model) with usage. model: the
+ * model of each API response (exact); for an estimated session (no transcripts here) its one model,
+ * '(several models)' when it used more than one; '(no model)' for responses of <synthetic> (Claude
+ * Code's own, which cost nothing) or of no model, and for estimated sessions with none. Every
+ * response and estimate counts in one row, so summing a day's rows gives that day's usage_daily row
+ * (except session_count: a session with two models counts under both). Usage is counted per API
+ * response read from Claude Code's transcripts (at its own instant and model, exact), and for each
+ * session repo-recall knows whose transcripts are not here, once, by its session-level estimate at
+ * its start; sessions only in transcripts count too. session_count: sessions with usage in it (a
+ * session counts in every bucket it has usage in: a session across local midnight on both days, a
+ * two-model session under both models); input_tokens, output_tokens, cache_read_tokens,
+ * cache_creation_tokens (5-minute and 1-hour cache writes): the tokens summed; total_tokens: the
+ * four added up; cost_usd: the cost in USD summed (never NULL: unpriced usage adds nothing; an
+ * estimated session adds its upper bound); cost_usd_low: the same with estimated sessions at their
+ * cheapest model (equal to cost_usd where every figure is exact; for estimates whose models are all
+ * priced, the true cost lies between the two); estimated_sessions: sessions counted from an
+ * estimate that is no exact figure (no transcripts here, several models); unpriced_sessions:
+ * sessions with usage of no known price in the bucket (an unknown model: at least one such
+ * response, or an estimate with no priced model); cache_hit_ratio: cache reads / all input-side
+ * tokens (input + cache read + cache creation), 4 decimals (NULL when there are none);
+ * cache_creation_1h_tokens: the part of cache_creation_tokens written to the 1-hour cache (known
+ * from responses only); api_response_count: API responses counted (0 where only estimates are);
+ * unpriced_responses: those of an unpriced model (counted in the tokens, not in the cost).
  */
 export interface UsageDailyByModelRow {
   /** `DATE`, key */
@@ -256,16 +333,24 @@ export interface UsageDailyByModelRow {
   unpriced_sessions: number | null;
   /** `DOUBLE` */
   cache_hit_ratio: number | null;
+  /** `HUGEINT` */
+  cache_creation_1h_tokens: number | null;
+  /** `BIGINT` */
+  api_response_count: number | null;
+  /** `BIGINT` */
+  unpriced_responses: number | null;
 }
 
 /**
- * `usage_by_model`: What did each model cost? One row per model a session used (exact spelling;
- * <synthetic> is not a model and has no row). priced: whether base.model_prices has the model;
- * session_count: sessions that used it; single_model_sessions: those that used no other model;
+ * `usage_by_model`: What did each model cost? One row per model used (exact spelling; <synthetic>
+ * is not a model and has no row). priced: whether base.model_prices has the model; session_count:
+ * sessions that used it; single_model_sessions: those that used no other model;
  * multi_model_sessions: those that also used another. input_tokens, output_tokens,
- * cache_read_tokens, cache_creation_tokens, total_tokens and cost_usd count the single-model
- * sessions only, the tokens known to be this model's (upstream gives tokens per session, not per
- * model); cost_usd is NULL for an unpriced model.
+ * cache_read_tokens, cache_creation_tokens, total_tokens and cost_usd: the model's own API
+ * responses (exact), plus, for sessions with no transcripts here (tokens per session, not per
+ * model), those of the single-model sessions only; cost_usd is NULL for an unpriced model.
+ * cache_creation_1h_tokens, api_response_count: the model's responses' 1-hour cache writes and
+ * count.
  */
 export interface UsageByModelRow {
   /** `VARCHAR`, key */
@@ -290,21 +375,37 @@ export interface UsageByModelRow {
   total_tokens: number | null;
   /** `DOUBLE` */
   cost_usd: number | null;
+  /** `HUGEINT` */
+  cache_creation_1h_tokens: number | null;
+  /** `BIGINT` */
+  api_response_count: number | null;
 }
 
 /**
  * `usage_by_repo`: What did each repo cost? One row per repo_id. A session in several repos counts
- * in full in each (summing across repos double-counts it). repo_name, repo_path: see repo_sessions;
- * session_count: sessions of the repo, dated or not; input_tokens, output_tokens,
- * cache_read_tokens, cache_creation_tokens: their token counters summed; total_tokens: the four
- * added up; cost_usd: their cost in USD summed (never NULL: unpriced sessions add nothing;
- * multi-model sessions add their upper bound); cost_usd_low: the same with multi-model sessions at
- * their cheapest model (for sessions whose models are all priced, the true cost lies between the
- * two); estimated_sessions: sessions whose cost is an estimate (several models); unpriced_sessions:
- * sessions with no priced model; cache_hit_ratio: cache reads / all input-side tokens (input +
- * cache read + cache creation), 4 decimals (NULL when there are none). first_activity_at: the
- * earliest session start (UTC); last_activity_at: the latest session end, or start when the end is
- * unknown (UTC).
+ * in full in each (summing across repos double-counts it); sessions repo-recall knows in no repo
+ * are in no row. repo_name, repo_path: see repo_sessions. repo_id -1 (repo_name '(repo unknown)',
+ * repo_path NULL) holds the usage of sessions only in transcripts, which repo-recall has not
+ * scanned yet (there is no such row without them). Usage is counted per API response read from
+ * Claude Code's transcripts (at its own instant and model, exact), and for each session repo-recall
+ * knows whose transcripts are not here, once, by its session-level estimate at its start; sessions
+ * only in transcripts count too. session_count: sessions of the repo, dated or not (a session
+ * counts in every bucket it has usage in: a session across local midnight on both days, a two-model
+ * session under both models); input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens
+ * (5-minute and 1-hour cache writes): the tokens summed; total_tokens: the four added up; cost_usd:
+ * the cost in USD summed (never NULL: unpriced usage adds nothing; an estimated session adds its
+ * upper bound); cost_usd_low: the same with estimated sessions at their cheapest model (equal to
+ * cost_usd where every figure is exact; for estimates whose models are all priced, the true cost
+ * lies between the two); estimated_sessions: sessions counted from an estimate that is no exact
+ * figure (no transcripts here, several models); unpriced_sessions: sessions with usage of no known
+ * price in the bucket (an unknown model: at least one such response, or an estimate with no priced
+ * model); cache_hit_ratio: cache reads / all input-side tokens (input + cache read + cache
+ * creation), 4 decimals (NULL when there are none); cache_creation_1h_tokens: the part of
+ * cache_creation_tokens written to the 1-hour cache (known from responses only);
+ * api_response_count: API responses counted (0 where only estimates are); unpriced_responses: those
+ * of an unpriced model (counted in the tokens, not in the cost). first_activity_at: the earliest
+ * response or estimated session start (UTC); last_activity_at: the latest response, or estimated
+ * session end (or start when the end is unknown) (UTC).
  */
 export interface UsageByRepoRow {
   /** `BIGINT`, key */
@@ -335,6 +436,12 @@ export interface UsageByRepoRow {
   unpriced_sessions: number | null;
   /** `DOUBLE` */
   cache_hit_ratio: number | null;
+  /** `HUGEINT` */
+  cache_creation_1h_tokens: number | null;
+  /** `BIGINT` */
+  api_response_count: number | null;
+  /** `BIGINT` */
+  unpriced_responses: number | null;
   /** `TIMESTAMP` */
   first_activity_at: string | null;
   /** `TIMESTAMP` */
@@ -343,22 +450,36 @@ export interface UsageByRepoRow {
 
 /**
  * `usage_blocks`: How much went into each 5-hour usage block? Claude's usage limits count in 5-hour
- * windows; this approximates them from session starts: a block starts at the first session start
- * not inside an earlier block, floored to the UTC hour, and lasts 5 hours; a session belongs, with
- * all its tokens, to the block it started in (upstream gives tokens per session, not per message,
- * so a long session's later messages count in its first block). One row per block. block_start /
- * block_end: UTC; block_start_local: block_start as wall-clock time in the configured zone;
- * last_activity_at: the latest end (or start) of its sessions (UTC); is_active: block_end is still
- * in the future (the puller redoes the view on its first tick after an active block ends, even when
- * upstream has nothing new; while repo-recall cannot be reached, ticks fail and it waits);
- * session_count: sessions started in the block; input_tokens, output_tokens, cache_read_tokens,
- * cache_creation_tokens: their token counters summed; total_tokens: the four added up; cost_usd:
- * their cost in USD summed (never NULL: unpriced sessions add nothing; multi-model sessions add
- * their upper bound); cost_usd_low: the same with multi-model sessions at their cheapest model (for
- * sessions whose models are all priced, the true cost lies between the two); estimated_sessions:
- * sessions whose cost is an estimate (several models); unpriced_sessions: sessions with no priced
- * model; cache_hit_ratio: cache reads / all input-side tokens (input + cache read + cache
- * creation), 4 decimals (NULL when there are none).
+ * windows; these are ccusage's blocks: walking the API responses (and estimated sessions' starts)
+ * in time order, a block starts at the first one floored to the UTC hour and lasts 5 hours; one
+ * more than 5 hours after its block's start, or more than 5 hours after the one before it, starts a
+ * new block. An estimated session (no transcripts here) counts whole in the block it started in.
+ * One row per block. block_start / block_end: UTC; block_start_local: block_start as wall-clock
+ * time in the configured zone; first_activity_at: its first response or estimated start (UTC);
+ * last_activity_at: its latest response, or estimated session end (or start) (UTC); is_active:
+ * block_end is still in the future (the puller redoes the view on its first tick after an active
+ * block ends, even when nothing new came). For the active block only (NULL otherwise, and NULL when
+ * its first and last activity are the same instant), as of the view's materialization
+ * (lattice.views.materialized_at), as ccusage computes them: burn_rate_tokens_per_minute:
+ * total_tokens / the minutes from the first to the last activity of the block (4 decimals);
+ * burn_rate_usd_per_hour: cost_usd / those minutes x 60 (6 decimals); remaining_minutes: minutes
+ * until block_end, rounded; projected_tokens: total_tokens + burn_rate_tokens_per_minute x
+ * remaining_minutes, rounded; projected_cost_usd: cost_usd + burn_rate_usd_per_hour / 60 x
+ * remaining_minutes (6 decimals, where ccusage rounds to cents). session_count: sessions with usage
+ * in the block (a session counts in every bucket it has usage in: a session across local midnight
+ * on both days, a two-model session under both models); input_tokens, output_tokens,
+ * cache_read_tokens, cache_creation_tokens (5-minute and 1-hour cache writes): the tokens summed;
+ * total_tokens: the four added up; cost_usd: the cost in USD summed (never NULL: unpriced usage
+ * adds nothing; an estimated session adds its upper bound); cost_usd_low: the same with estimated
+ * sessions at their cheapest model (equal to cost_usd where every figure is exact; for estimates
+ * whose models are all priced, the true cost lies between the two); estimated_sessions: sessions
+ * counted from an estimate that is no exact figure (no transcripts here, several models);
+ * unpriced_sessions: sessions with usage of no known price in the bucket (an unknown model: at
+ * least one such response, or an estimate with no priced model); cache_hit_ratio: cache reads / all
+ * input-side tokens (input + cache read + cache creation), 4 decimals (NULL when there are none);
+ * cache_creation_1h_tokens: the part of cache_creation_tokens written to the 1-hour cache (known
+ * from responses only); api_response_count: API responses counted (0 where only estimates are);
+ * unpriced_responses: those of an unpriced model (counted in the tokens, not in the cost).
  */
 export interface UsageBlocksRow {
   /** `TIMESTAMP`, key */
@@ -393,6 +514,24 @@ export interface UsageBlocksRow {
   unpriced_sessions: number | null;
   /** `DOUBLE` */
   cache_hit_ratio: number | null;
+  /** `HUGEINT` */
+  cache_creation_1h_tokens: number | null;
+  /** `BIGINT` */
+  api_response_count: number | null;
+  /** `BIGINT` */
+  unpriced_responses: number | null;
+  /** `TIMESTAMP` */
+  first_activity_at: string | null;
+  /** `DOUBLE` */
+  burn_rate_tokens_per_minute: number | null;
+  /** `DOUBLE` */
+  burn_rate_usd_per_hour: number | null;
+  /** `BIGINT` */
+  projected_tokens: number | null;
+  /** `DOUBLE` */
+  projected_cost_usd: number | null;
+  /** `BIGINT` */
+  remaining_minutes: number | null;
 }
 
 /**
@@ -539,7 +678,8 @@ export interface RepoSessionsRow {
  * other repos too (summing across repos double-counts those; shared_session_count says how many of
  * this repo's sessions are shared). session_count: sessions in the repo; message_count: their
  * messages; input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens: their token
- * counters summed; total_tokens: the four added up.
+ * counters summed (session_facts': from the transcripts where they are here); total_tokens: the
+ * four added up.
  */
 export interface RepoTokensRow {
   /** `BIGINT`, key */
@@ -592,7 +732,8 @@ export interface RepoToolsRow {
  * working directory (cwd, exact text) among sessions that belong to no repo; cwd is '' for sessions
  * upstream sent without a cwd. session_count: those sessions; first_started_at / last_started_at:
  * earliest / latest start (UTC, ignoring sessions with no start time); message_count and
- * total_tokens (all four token counters): summed over them; session_ids: the sessions, ascending.
+ * total_tokens (all four token counters, session_facts'): summed over them; session_ids: the
+ * sessions, ascending.
  */
 export interface SessionsWithoutRepoRow {
   /** `VARCHAR`, key */
@@ -630,8 +771,9 @@ export interface ModelSessionsRow {
  * session that used several models counts in full for each of them (shared_session_count: how many
  * of this model's sessions also used another model). session_count: sessions that used the model;
  * input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens: those sessions' token
- * counters summed; total_tokens: the four added up; first_started_at / last_started_at: earliest /
- * latest start (UTC) of those sessions, ignoring sessions with no start time.
+ * counters summed (session_facts': from the transcripts where they are here); total_tokens: the
+ * four added up; first_started_at / last_started_at: earliest / latest start (UTC) of those
+ * sessions, ignoring sessions with no start time.
  */
 export interface ModelTokensRow {
   /** `VARCHAR`, key */

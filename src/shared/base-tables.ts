@@ -117,6 +117,19 @@ export const BASE_DDL = [
      source VARCHAR NOT NULL,
      from_pricing_file BOOLEAN NOT NULL
    )`,
+  // Added after the first release, so a working database made before them gains them here (the
+  // puller rewrites every row when the table's contents change, which they do with these columns).
+  // The 1-hour cache-write rate (never NULL once written: 2x input unless the table says otherwise).
+  `ALTER TABLE ${BASE_SCHEMA}.model_prices ADD COLUMN IF NOT EXISTS cache_write_1h_usd_per_mtok DOUBLE`,
+  // Long-context rates, all NULL for a model without them: a request whose input side (input + both
+  // cache writes + cache reads) is over long_context_threshold_tokens has ALL its tokens priced at
+  // the long_* rates.
+  `ALTER TABLE ${BASE_SCHEMA}.model_prices ADD COLUMN IF NOT EXISTS long_context_threshold_tokens BIGINT`,
+  `ALTER TABLE ${BASE_SCHEMA}.model_prices ADD COLUMN IF NOT EXISTS long_input_usd_per_mtok DOUBLE`,
+  `ALTER TABLE ${BASE_SCHEMA}.model_prices ADD COLUMN IF NOT EXISTS long_output_usd_per_mtok DOUBLE`,
+  `ALTER TABLE ${BASE_SCHEMA}.model_prices ADD COLUMN IF NOT EXISTS long_cache_write_usd_per_mtok DOUBLE`,
+  `ALTER TABLE ${BASE_SCHEMA}.model_prices ADD COLUMN IF NOT EXISTS long_cache_write_1h_usd_per_mtok DOUBLE`,
+  `ALTER TABLE ${BASE_SCHEMA}.model_prices ADD COLUMN IF NOT EXISTS long_cache_read_usd_per_mtok DOUBLE`,
 ];
 
 /** The tables each load from repo-recall replaces (model_prices is the puller's own, kept across loads; messages come from the transcripts). */

@@ -31,15 +31,19 @@ export const CATALOG_AXES: readonly CatalogAxis[] = [
     title: 'Usage and cost',
     summary:
       'Tokens and their cost in USD, by local day, ISO week (Monday first) and month, by model, by repo and by 5-hour ' +
-      'block. A session counts in the bucket it started in, in the configured time zone (SESSION_LATTICE_TIMEZONE, the ' +
-      "machine's by default; every response's freshness.timezone names it). Prices are base.model_prices: the bundled " +
-      'table (data/model-prices.json) with SESSION_LATTICE_PRICING_FILE\'s overrides, in USD per million tokens; cache ' +
-      'writes are priced at the 5-minute cache-write rate, and Sonnet requests over 200k input tokens at the standard ' +
-      'rate (upstream has no per-request counts). Upstream gives a session\'s tokens, not tokens per model, so a ' +
-      "session's cost (session_facts.cost_basis) is exact only when it used one model (single_model); with several, " +
-      'cost_usd prices every token at the dearest and cost_usd_low at the cheapest (multi_model_upper_bound; in ' +
-      'practice the main model carries almost all tokens); with some models unpriced, the same over the priced ones ' +
-      '(partially_priced, an estimate); with none priced, no cost (unpriced, never guessed). <synthetic> is not a model.',
+      'block. Usage is counted per API response read from Claude Code\'s transcripts (base.messages, de-duplicated): each ' +
+      'at its own timestamp, in the configured time zone (SESSION_LATTICE_TIMEZONE, the machine\'s by default; every ' +
+      "response's freshness.timezone names it), and priced at its own model: input, output, cache reads, 5-minute and " +
+      '1-hour cache writes, and for a model with long-context rates (Sonnet 4 and 4.5), a request whose input side ' +
+      '(input + cache writes + cache reads) is over the threshold (200k) priced wholly at the long rates. <synthetic> ' +
+      'costs nothing and is not a model; an unknown model is unpriced (counted, never guessed). Prices are ' +
+      'base.model_prices: the bundled table (data/model-prices.json) with SESSION_LATTICE_PRICING_FILE\'s overrides, in ' +
+      'USD per million tokens. Sessions only in transcripts (repo-recall has not scanned them) count everywhere, with their ' +
+      'repo unknown. A session repo-recall knows whose transcripts are not here (another machine) counts once, at its ' +
+      "start, by an estimate from repo-recall's per-session totals (session_facts.cost_basis): exact only when it used " +
+      'one model (single_model); with several, cost_usd prices every token at the dearest and cost_usd_low at the ' +
+      'cheapest (multi_model_upper_bound); with some models unpriced, the same over the priced ones (partially_priced, an ' +
+      'estimate); with none priced, no cost (unpriced, never guessed).',
     views: USAGE_VIEWS,
   },
   {
@@ -62,8 +66,9 @@ export const CATALOG_AXES: readonly CatalogAxis[] = [
   {
     title: 'Models and tokens',
     summary:
-      'Tokens are reported per session, not per model: a session that used several models counts in full for each ' +
-      'model. Sessions that report no model appear in no model view (their tokens still count in usage_daily). ' +
+      'Tokens are per session here (session_facts\' totals: from the transcripts where they are here, else upstream\'s), ' +
+      'not per model: a session that used several models counts in full for each model (usage_by_model and ' +
+      'usage_daily_by_model have exact per-model figures). Sessions that report no model appear in no model view (their tokens still count in usage_daily). ' +
       'total_tokens is always input + output + cache read + cache creation.',
     views: MODEL_VIEWS,
   },

@@ -1,5 +1,4 @@
 import { defineView } from './define.js';
-import { totalTokens } from './sql.js';
 
 /*
  * Model and token usage. Upstream gives tokens per session, not per model, and a session often
@@ -31,9 +30,10 @@ export const modelTokens = defineView({
     'How many tokens went through sessions using each model? One row per model name. A session that used several models ' +
     'counts in full for each of them (shared_session_count: how many of this model\'s sessions also used another model). ' +
     'session_count: sessions that used the model; input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens: ' +
-    'those sessions\' token counters summed; total_tokens: the four added up; first_started_at / last_started_at: earliest / ' +
+    'those sessions\' token counters summed (session_facts\': from the transcripts where they are here); total_tokens: the four added up; first_started_at / last_started_at: earliest / ' +
     'latest start (UTC) of those sessions, ignoring sessions with no start time.',
   keyColumns: ['model'],
+  readsViews: ['session_facts'],
   sql: `
     WITH session_model AS (
         SELECT DISTINCT session_id, model
@@ -51,11 +51,11 @@ export const modelTokens = defineView({
            sum(s.output_tokens)::HUGEINT                  AS output_tokens,
            sum(s.cache_read_tokens)::HUGEINT              AS cache_read_tokens,
            sum(s.cache_creation_tokens)::HUGEINT          AS cache_creation_tokens,
-           sum(${totalTokens('s')})::HUGEINT AS total_tokens,
+           sum(s.total_tokens)::HUGEINT                   AS total_tokens,
            min(s.started_at)                              AS first_started_at,
            max(s.started_at)                              AS last_started_at
     FROM session_model sm
-    JOIN base.sessions s            ON s.session_id = sm.session_id
+    JOIN session_facts s            ON s.session_id = sm.session_id
     JOIN models_per_session mps     ON mps.session_id = sm.session_id
     GROUP BY sm.model
     ORDER BY sm.model`,

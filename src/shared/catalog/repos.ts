@@ -1,5 +1,5 @@
 import { defineView } from './define.js';
-import { REPO_IDENTITY_CTE, totalTokens } from './sql.js';
+import { REPO_IDENTITY_CTE } from './sql.js';
 
 /*
  * Repo pivots. A session belongs to no repo, one, or several (base.session_repos). In every view
@@ -41,9 +41,10 @@ export const repoTokens = defineView({
     'Every session of the repo counts in full, ' +
     'also when it belongs to other repos too (summing across repos double-counts those; shared_session_count says how many ' +
     'of this repo\'s sessions are shared). session_count: sessions in the repo; message_count: their messages; ' +
-    'input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens: their token counters summed; ' +
-    'total_tokens: the four added up.',
+    'input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens: their token counters summed (session_facts\': ' +
+    'from the transcripts where they are here); total_tokens: the four added up.',
   keyColumns: ['repo_id'],
+  readsViews: ['session_facts'],
   sql: `
     WITH ${REPO_IDENTITY_CTE},
     repo_session AS (
@@ -64,9 +65,9 @@ export const repoTokens = defineView({
            sum(s.output_tokens)::HUGEINT                  AS output_tokens,
            sum(s.cache_read_tokens)::HUGEINT              AS cache_read_tokens,
            sum(s.cache_creation_tokens)::HUGEINT          AS cache_creation_tokens,
-           sum(${totalTokens('s')})::HUGEINT AS total_tokens
+           sum(s.total_tokens)::HUGEINT                   AS total_tokens
     FROM repo_session rs
-    JOIN base.sessions s          ON s.session_id = rs.session_id
+    JOIN session_facts s          ON s.session_id = rs.session_id
     JOIN repos_per_session rps    ON rps.session_id = rs.session_id
     JOIN repo_identity i          ON i.repo_id = rs.repo_id
     GROUP BY rs.repo_id, i.repo_name
@@ -114,9 +115,10 @@ export const sessionsWithoutRepo = defineView({
     'Which sessions ran outside any known repo, and where? One row per working directory (cwd, exact text) among ' +
     'sessions that belong to no repo; cwd is \'\' for sessions upstream sent without a cwd. ' +
     'session_count: those sessions; first_started_at / last_started_at: earliest / latest start (UTC, ignoring sessions ' +
-    'with no start time); message_count and total_tokens (all four token counters): summed over them; ' +
+    'with no start time); message_count and total_tokens (all four token counters, session_facts\'): summed over them; ' +
     'session_ids: the sessions, ascending.',
   keyColumns: ['cwd'],
+  readsViews: ['session_facts'],
   sql: `
     WITH unattached AS (
         -- sessions with no row in base.session_repos; a missing cwd becomes ''
@@ -124,8 +126,8 @@ export const sessionsWithoutRepo = defineView({
                coalesce(s.cwd, '')  AS cwd,
                s.started_at,
                s.message_count,
-               ${totalTokens('s')}  AS total_tokens
-        FROM base.sessions s
+               s.total_tokens
+        FROM session_facts s
         WHERE NOT EXISTS (SELECT 1 FROM base.session_repos r WHERE r.session_id = s.session_id)
     )
     SELECT cwd,
