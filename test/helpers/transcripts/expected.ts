@@ -181,7 +181,9 @@ export function expectedViews(messages: Message[], zone: string, book: PriceBook
     usage_daily: [...grouped(messages, book, day)].map(([d, r]) => ({ day: d, ...r })),
     usage_weekly: [...grouped(messages, book, (m) => isoWeekStart(day(m)))].map(([w, r]) => ({ week: w, ...r })),
     usage_monthly: [...grouped(messages, book, (m) => monthStart(day(m)))].map(([mo, r]) => ({ month: mo, ...r })),
-    usage_daily_by_model: [...grouped(messages, book, (m) => (isModel(m.model) ? `${day(m)}\u0000${m.model}` : null))].map(([k, r]) => {
+    // <synthetic> is no model: its (zero-token) responses go in a day's '(no model)' row, so the
+    // day's rows still add up to usage_daily
+    usage_daily_by_model: [...grouped(messages, book, (m) => `${day(m)}\u0000${isModel(m.model) ? m.model : '(no model)'}`)].map(([k, r]) => {
       const [d, model] = k.split('\u0000');
       return { day: d ?? '', model: model ?? '', ...r };
     }),
