@@ -23,6 +23,7 @@ const MODULES: Record<string, () => Promise<{ default: BenchModule }>> = {
   'ui-load': () => import('./ui-load.js'),
   metrics: () => import('./metrics.js'),
   scale: () => import('./scale.js'),
+  transcripts: () => import('./transcripts.js'),
 };
 
 async function main(): Promise<void> {

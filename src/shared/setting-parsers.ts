@@ -1,4 +1,5 @@
 import { expandHome } from './paths.js';
+import { machineZoneName, userZoneName } from './zone-names.js';
 
 /**
  * The value parsers of the settings table (config.ts): each turns a raw variable or flag value into
@@ -74,22 +75,19 @@ export function logFormat(raw: string): LogFormat {
   return format as LogFormat;
 }
 
-/** The zone this machine runs in, as Node's ICU names it (what a Homebrew user means by "today"). */
+/** The zone this machine runs in (what a Homebrew user means by "today"), under the name it was configured with (zone-names.ts). */
 export function machineTimeZone(): string {
-  return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+  return machineZoneName();
 }
 
 const ZONE_EXAMPLE = 'an IANA time zone name, like America/Los_Angeles, Europe/Berlin or UTC (empty: the machine\'s zone)';
 
-/** An IANA zone name, in its canonical spelling (`america/new_york` -> `America/New_York`). */
+/** An IANA zone name, validated by Intl, in the user's spelling (`Asia/Kolkata` stays; `america/new_york` -> `America/New_York`). */
 export function timeZone(raw: string): string {
-  const name = raw.trim();
-  if (name === '') return machineTimeZone();
-  try {
-    return new Intl.DateTimeFormat('en-US', { timeZone: name }).resolvedOptions().timeZone;
-  } catch {
-    throw new Error(ZONE_EXAMPLE);
-  }
+  if (raw.trim() === '') return machineTimeZone();
+  const name = userZoneName(raw);
+  if (name === null) throw new Error(ZONE_EXAMPLE);
+  return name;
 }
 
 /**
