@@ -5,7 +5,6 @@ import type { ResponseLine } from './parse-line.js';
 
 const MESSAGES = `${BASE_SCHEMA}.messages`;
 const LINES = 'transcript_lines';
-const RESPONSES = 'transcript_responses';
 
 /** The columns of base.messages the merge writes, in table order. */
 const COLUMNS = [
@@ -116,25 +115,23 @@ export interface MergeCounts {
  */
 export async function mergeStaged(db: WorkDb): Promise<MergeCounts> {
   const cols = COLUMNS.map((c) => `"${c}"`);
-  await db.run(`CREATE OR REPLACE TEMP TABLE ${RESPONSES} AS
-    SELECT ${cols.map((c) => (c === '"timestamp"' ? 'first_ts AS "timestamp"' : c)).join(', ')}
-    FROM (SELECT *, row_number() OVER (PARTITION BY message_key ORDER BY output_tokens DESC, seq) AS rn,
-                 min("timestamp") OVER (PARTITION BY message_key) AS first_ts
-          FROM temp.${LINES})
-    WHERE rn = 1`);
-  const before = (await db.value<number>(`SELECT count(*)::DOUBLE FROM ${MESSAGES}`)) ?? 0;
-  const kept = COLUMNS.filter((c) => c !== 'message_key' && c !== 'timestamp').map((c) => `"${c}" = n."${c}"`);
-  const result = await db.conn.run(`MERGE INTO ${MESSAGES} AS m USING temp.${RESPONSES} AS n ON m.message_key = n.message_key
-    WHEN MATCHED AND n.output_tokens > m.output_tokens THEN UPDATE SET ${kept.join(', ')}, "timestamp" = least(m."timestamp", n."timestamp")
+  const kept = COLUMNS.filter((c) => c !== 'message_key' && c !== 'timestamp');
+  // One pass of a hash aggregate (measured: half the time of a window over the lines).
+  const responses = `SELECT message_key, first_ts AS "timestamp", k.*
+    FROM (SELECT message_key, min("timestamp") AS first_ts,
+                 arg_min(struct_pack(${kept.map((c) => `"${c}"`).join(', ')}), (-output_tokens, seq)) AS k
+          FROM temp.${LINES} GROUP BY message_key)`;
+  const before = await countMessages(db);
+  const result = await db.conn.run(`MERGE INTO ${MESSAGES} AS m USING (${responses}) AS n ON m.message_key = n.message_key
+    WHEN MATCHED AND n.output_tokens > m.output_tokens THEN UPDATE SET ${kept.map((c) => `"${c}" = n."${c}"`).join(', ')}, "timestamp" = least(m."timestamp", n."timestamp")
     WHEN MATCHED AND n."timestamp" < m."timestamp" THEN UPDATE SET "timestamp" = n."timestamp"
     WHEN NOT MATCHED THEN INSERT (${cols.join(', ')}) VALUES (${cols.map((c) => `n.${c}`).join(', ')})`);
-  const after = (await db.value<number>(`SELECT count(*)::DOUBLE FROM ${MESSAGES}`)) ?? 0;
-  const added = after - before;
+  const added = (await countMessages(db)) - before;
   return { added, updated: Number(result.rowsChanged) - added };
 }
 
 export async function dropStaging(db: WorkDb): Promise<void> {
-  for (const t of [LINES, RESPONSES]) await db.run(`DROP TABLE IF EXISTS temp.${t}`);
+  await db.run(`DROP TABLE IF EXISTS temp.${LINES}`);
 }
 
 export async function countMessages(db: WorkDb): Promise<number> {
