@@ -133,12 +133,14 @@ export async function mergeStaged(db: WorkDb): Promise<MergeCounts> {
   const cols = COLUMNS.map((c) => `"${c}"`);
   const kept = COLUMNS.filter((c) => c !== 'message_key' && c !== 'timestamp');
   // One pass of a hash aggregate (measured: half the time of a window over the lines), then the
-  // interned strings looked up for the responses only.
-  const typed = (c: string): string => (INTERNED.has(c) ? `(SELECT s FROM temp.${STRINGS} WHERE id = k."${c}")` : c.endsWith('_tokens') ? `k."${c}"::BIGINT` : `k."${c}"`);
+  // interned strings looked up in one list (correlated lookups were planned as joins on the whole
+  // struct: half the merge's time).
+  const typed = (c: string): string => (INTERNED.has(c) ? `d.strings[k."${c}" + 1]` : c.endsWith('_tokens') ? `k."${c}"::BIGINT` : `k."${c}"`);
   const responses = `SELECT message_key, make_timestamp(first_ms::BIGINT * 1000) AS "timestamp", ${kept.map((c) => `${typed(c)} AS "${c}"`).join(', ')}
     FROM (SELECT message_key, min(ts_ms) AS first_ms,
                  arg_min(struct_pack(${kept.map((c) => `"${c}"`).join(', ')}), (-output_tokens, file_seq, row_seq)) AS k
-          FROM temp.${LINES} GROUP BY message_key)`;
+          FROM temp.${LINES} GROUP BY message_key),
+         (SELECT list(s ORDER BY id) AS strings FROM temp.${STRINGS}) AS d`;
   const before = await countMessages(db);
   if (before === 0) {
     // A first ingest: nothing to match against, so a plain insert (no join with the table).
