@@ -20,13 +20,13 @@ export interface FileRows {
   tiers: (string | null)[];
   cwds: (string | null)[];
   /** 1 for a sidechain line. */
-  sidechain: Uint8Array<ArrayBuffer>;
+  sidechain: Uint8Array;
   /**
    * Per row: timestamp (milliseconds since the epoch, UTC: Claude Code writes milliseconds and
    * parseLine cuts there), input, output, cache creation 5m, cache creation 1h, cache read tokens.
    * Doubles hold all of them exactly (counts are at most 10^12).
    */
-  numbers: Float64Array<ArrayBuffer>;
+  numbers: Float64Array;
 }
 
 /** Builds a FileRows line by line, folding runs of lines with the same key. */

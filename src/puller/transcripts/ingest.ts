@@ -4,12 +4,8 @@ import { discoverTranscripts } from './discover.js';
 import { applyFileStates, forgetKnownFiles, knownFiles, planRead, writeFileStates, type FileState } from './file-state.js';
 import { Pacer, scanBuffer } from './line-scanner.js';
 import { countMessages, dropStaging, mergeStaged, MessageStager } from './messages.js';
-import { POOL_MIN_BYTES, poolSize, readInWorkers } from './parse-pool.js';
-import { readTranscriptFile, type FileRead } from './read-file.js';
-import type { SkippedLines, TranscriptsReport } from './report.js';
-
-/** What is kept of a file's read once its rows are staged. */
-type FileOutcome = { state: FileState; bytesRead: number; skipped: SkippedLines } | { warning: string };
+import { readTranscriptFile } from './read-file.js';
+import type { TranscriptsReport } from './report.js';
 
 export interface IngestOptions {
   /** The projects directories (resolveTranscriptDirectories). */
@@ -64,37 +60,24 @@ export async function ingestTranscripts(db: WorkDb, options: IngestOptions): Pro
   const states: FileState[] = [];
   const stager = await MessageStager.open(db);
   try {
-    const reads: FileOutcome[] = [];
-    // Staged as each file arrives (the rows are not kept); the report is put together in file order.
-    const take = (index: number, read: FileRead): void => {
-      if ('rows' in read) {
-        stager.addFile(index, read.state.path, read.rows);
-        reads[index] = { state: read.state, bytesRead: read.bytesRead, skipped: read.skipped };
-      } else reads[index] = read;
-    };
+    const buf = scanBuffer();
+    const pacer = new Pacer();
     try {
-      const tasks = toRead.map((f, index) => ({ index, path: f.path, known: known.get(f.path), size: Math.max(0, f.size - (known.get(f.path)?.offset ?? 0)) }));
-      const bytes = tasks.reduce((sum, t) => sum + t.size, 0);
-      if (tasks.length > 1 && bytes >= POOL_MIN_BYTES) {
-        await readInWorkers(tasks, (r) => take(r.index, r.read), { workers: poolSize(tasks.length), signal });
-      } else {
-        const buf = scanBuffer();
-        const pacer = new Pacer();
-        for (const t of tasks) take(t.index, await readTranscriptFile(t.path, t.known, buf, pacer, signal));
+      for (const [seq, file] of toRead.entries()) {
+        const read = await readTranscriptFile(file.path, known.get(file.path), buf, pacer, signal);
+        if ('warning' in read) {
+          warnings.push(read.warning);
+          continue;
+        }
+        stager.addFile(seq, file.path, read.rows);
+        report.filesRead++;
+        report.bytesRead += read.bytesRead;
+        states.push(read.state);
+        if (read.skipped.malformed > 0 || read.skipped.oversized > 0) report.skipped.push(read.skipped);
       }
     } catch (err) {
       stager.abandon();
       throw err;
-    }
-    for (const read of reads) {
-      if ('warning' in read) {
-        warnings.push(read.warning);
-        continue;
-      }
-      report.filesRead++;
-      report.bytesRead += read.bytesRead;
-      states.push(read.state);
-      if (read.skipped.malformed > 0 || read.skipped.oversized > 0) report.skipped.push(read.skipped);
     }
     await stager.finish();
     const counts = await db.transaction(async () => {
