@@ -120,6 +120,31 @@ describe('one row per API response', () => {
     expect(all.find((r) => r.message_id === 'msg_sub')).toMatchObject({ agent_id: 'x1', is_sidechain: true, source_file: file('s1/subagents/agent-x1.jsonl') });
   });
 
+  it('thousands of responses over several files (staged in chunks of 2048 rows, a file across a chunk\'s end) all arrive whole', async () => {
+    const perFile = 1500;
+    for (const f of [0, 1, 2]) {
+      let text = '';
+      for (let i = 0; i < perFile; i++) {
+        const id = `msg_${f}_${i}`;
+        const base = { sessionId: `sess-${f}`, id, requestId: `req_${f}_${i}`, cwd: `/p/${f}`, model: f === 1 ? 'claude-opus-4-1-20250805' : undefined };
+        text += assistant({ ...base, output: 1, timestamp: '2025-06-01T10:00:00.000Z' }) + assistant({ ...base, output: 100 + i, timestamp: '2025-06-01T10:00:01.000Z' });
+      }
+      // The same response as file 0's first, with equal tokens: the first file read keeps it.
+      if (f === 2) text += assistant({ sessionId: 'sess-0', id: 'msg_0_0', requestId: 'req_0_0', cwd: '/p/0', output: 100 });
+      writeFileSync(file(`s${f}.jsonl`), text);
+    }
+    const report = await ingest();
+    expect(report).toMatchObject({ filesRead: 3, added: 3 * perFile, messages: 3 * perFile });
+    const all = await rows();
+    const wrong = all.filter((r) => {
+      const [, f, i] = /^msg_(\d)_(\d+)$/.exec(r.message_id ?? '') ?? [];
+      return r.output_tokens !== 100 + Number(i) || r.session_uuid !== `sess-${f}` || r.source_file !== file(`s${f}.jsonl`) || r.ts !== '2025-06-01T10:00:00.000' ||
+        r.model !== (f === '1' ? 'claude-opus-4-1-20250805' : 'claude-sonnet-4-5-20250929');
+    });
+    expect(wrong).toEqual([]);
+    expect(await db.value<string>("SELECT cwd FROM base.messages WHERE message_id = 'msg_2_1499'")).toBe('/p/2');
+  });
+
   it('without a requestId a response is told by message.id; without a message.id a line is its own row, the same on a re-read', async () => {
     writeFileSync(
       file('s1.jsonl'),

@@ -70,7 +70,7 @@ export class Pacer {
  * is left for the next scan (Claude Code may be writing it). A line past LINE_LIMIT is not held:
  * it is skipped to its newline (across scans, if need be) and counted when it carries the marker.
  */
-export async function scanLines(fd: number, size: number, from: ScanPosition, buf: Buffer, sink: LineSink, pacer: Pacer, signal?: AbortSignal): Promise<ScanResult> {
+export async function scanLines(fd: number, size: number, from: ScanPosition, buf: Buffer, sink: LineSink, pacer: Pacer | null, signal?: AbortSignal): Promise<ScanResult> {
   let base = from.offset; // file offset of buf[0]
   let have = 0;
   let skipping = from.skipping;
@@ -78,7 +78,7 @@ export async function scanLines(fd: number, size: number, from: ScanPosition, bu
   let bytesRead = 0;
   let oversized = 0;
   for (;;) {
-    await pacer.maybeYield(signal);
+    if (pacer) await pacer.maybeYield(signal);
     const want = Math.min(CHUNK, size - (base + have));
     // Up to the size it had when opened: what is appended while it is read waits for the next tick.
     const n = want > 0 ? readSync(fd, buf, have, want, base + have) : 0;
