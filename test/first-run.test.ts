@@ -1,5 +1,4 @@
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ErrorResponse, HealthResponse } from '../src/reads/api-types.js';
 import type { StatusReport } from '../src/cli/status-report.js';
@@ -8,7 +7,7 @@ import { CATALOG } from '../src/shared/catalog/index.js';
 import { homePaths } from '../src/shared/paths.js';
 import { readPullerStatus } from '../src/shared/status.js';
 import { startFakeRecall, type FakeRecall } from './fake-recall/server.js';
-import { cliPath, Daemon, eventually, runCli, startDaemon, tempHome } from './helpers/processes.js';
+import { cliPath, Daemon, deadPort, eventually, runCli, startDaemon, tempHome } from './helpers/processes.js';
 import { get } from './reads/fixtures.js';
 
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -23,16 +22,6 @@ const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
 });
-
-/** A loopback port with nothing listening on it (listen on 0, note the port, close). */
-async function deadPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (typeof address !== 'object' || !address) throw new Error('no port');
-  return address.port;
-}
 
 async function home(): Promise<string> {
   const h = await tempHome('lattice-first-run-');

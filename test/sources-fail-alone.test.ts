@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -8,8 +7,8 @@ import { readEventLog } from '../src/shared/events.js';
 import { readPullerMetrics } from '../src/shared/puller-metrics.js';
 import { readPullerStatus } from '../src/shared/status.js';
 import { startFakeRecall } from './fake-recall/server.js';
-import { sessionLines, writeTranscript, type Texts } from './helpers/claude-lines.js';
-import { eventually, runCli, startDaemon, tempHome } from './helpers/processes.js';
+import { sessionLines, writeTranscript, type Texts } from './helpers/transcripts/by-hand.js';
+import { deadPort, eventually, runCli, startDaemon, tempHome } from './helpers/processes.js';
 import { queryFile } from './helpers/snapshot.js';
 
 /*
@@ -24,15 +23,6 @@ const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
 });
-
-async function deadPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (typeof address !== 'object' || !address) throw new Error('no port');
-  return address.port;
-}
 
 async function home(): Promise<string> {
   const h = await tempHome('lattice-sources-');

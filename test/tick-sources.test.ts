@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Agent } from 'undici';
 import { ElementIndex } from '../src/puller/element-index.js';
@@ -13,7 +12,7 @@ import { CATALOG } from '../src/shared/catalog/index.js';
 import { DEFAULTS } from '../src/shared/config.js';
 import { homePaths, type HomePaths } from '../src/shared/paths.js';
 import { startFakeRecall, type FakeRecall } from './fake-recall/server.js';
-import { tempHome, type TempHome } from './helpers/processes.js';
+import { deadPort, tempHome, type TempHome } from './helpers/processes.js';
 import { queryFile } from './helpers/snapshot.js';
 
 /*
@@ -23,15 +22,6 @@ import { queryFile } from './helpers/snapshot.js';
  * the healthy source brought, never goes backwards in generation, and fails only when every
  * source it reads failed.
  */
-
-async function deadPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (typeof address !== 'object' || !address) throw new Error('no port');
-  return address.port;
-}
 
 function report(patch: Partial<TranscriptsReport>): TranscriptsReport {
   return {

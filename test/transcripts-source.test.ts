@@ -15,7 +15,7 @@ import { homePaths } from '../src/shared/paths.js';
 import { tempHome, type TempHome } from './helpers/processes.js';
 import { mountTmpfs } from './helpers/tmpfs.js';
 import { queryFile } from './helpers/snapshot.js';
-import { assistant, toolResult, user } from './transcripts/lines.js';
+import { assistant, toolResult, user } from './helpers/transcripts/by-hand.js';
 
 let home: TempHome;
 let projects: string;

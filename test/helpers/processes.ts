@@ -263,7 +263,10 @@ export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
   await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
+  if (typeof address !== 'object' || !address) throw new Error('no port');
+  return address.port;
 }
+
+/** A loopback port with nothing listening on it (an upstream that is down refuses at once). */
+export const deadPort = freePort;

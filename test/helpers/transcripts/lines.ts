@@ -44,19 +44,25 @@ export function userPromptLine(e: Envelope, text: string): string {
   return JSON.stringify({ ...envelope(e), type: 'user', message: { role: 'user', content: text }, uuid: e.uuid, timestamp: e.timestamp });
 }
 
-export function toolResultLine(e: Envelope, toolUseId: string, text: string): string {
+/**
+ * The user's line answering a tool_use. `toolUseResult` is the tool's own record of it: a Bash
+ * result's unless given (a Task result's carries the subagent's usage, which is no response of
+ * this session).
+ */
+export function toolResultLine(e: Envelope, toolUseId: string, text: string, toolUseResult?: Record<string, unknown>): string {
   return JSON.stringify({
     ...envelope(e),
     type: 'user',
     message: { role: 'user', content: [{ tool_use_id: toolUseId, type: 'tool_result', content: text, is_error: false }] },
     uuid: e.uuid,
     timestamp: e.timestamp,
-    toolUseResult: { stdout: text, stderr: '', interrupted: false, isImage: false },
+    toolUseResult: toolUseResult ?? { stdout: text, stderr: '', interrupted: false, isImage: false },
   });
 }
 
 export type ContentBlock =
-  | { type: 'thinking'; thinking: string; signature: string }
+  // No reader of usage looks at the signature: a hand-written line may leave it out.
+  | { type: 'thinking'; thinking: string; signature?: string }
   | { type: 'text'; text: string }
   | { type: 'tool_use'; id: string; name: string; input: Record<string, string> };
 
