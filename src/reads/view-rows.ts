@@ -17,10 +17,10 @@
  * from. Sessions whose transcripts are not here (repo-recall's estimates) have no rows. One row per
  * (hour_start, session_uuid, model) with responses. hour_start: the UTC instant the local hour
  * began (its wall-clock start in the zone; for a zone half an hour off UTC, such as Asia/Kolkata, a
- * half hour in UTC; the hour repeated when the clocks go back is two rows); hour_start_local:
- * hour_start as wall-clock time in the zone (a whole hour: its ::DATE is the local day);
+ * half hour in UTC; the hour repeated when the clocks go back is two rows); hour_start_local: the
+ * local hour the responses are in, as wall-clock time in the zone (its ::DATE is their local day);
  * session_uuid: the transcript's session id (session_facts.session_uuid for a session repo-recall
- * knows); model: the responses' model, (no model) for those of <synthetic> (Claude Code's own,
+ * knows); model: the responses' model, '(no model)' for those of <synthetic> (Claude Code's own,
  * which cost nothing) or of no model; input_tokens, output_tokens, cache_read_tokens,
  * cache_creation_tokens (5-minute and 1-hour cache writes), cache_creation_1h_tokens (the 1-hour
  * part): summed over the responses; api_response_count: the responses; unpriced_responses: those of
@@ -37,15 +37,15 @@ export interface UsageHourlyRow {
   session_uuid: string;
   /** `VARCHAR`, key */
   model: string;
-  /** `HUGEINT` */
+  /** `BIGINT` */
   input_tokens: number | null;
-  /** `HUGEINT` */
+  /** `BIGINT` */
   output_tokens: number | null;
-  /** `HUGEINT` */
+  /** `BIGINT` */
   cache_read_tokens: number | null;
-  /** `HUGEINT` */
+  /** `BIGINT` */
   cache_creation_tokens: number | null;
-  /** `HUGEINT` */
+  /** `BIGINT` */
   cache_creation_1h_tokens: number | null;
   /** `BIGINT` */
   api_response_count: number | null;
