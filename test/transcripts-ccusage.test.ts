@@ -94,7 +94,12 @@ const TOKEN_COLUMNS = `input_tokens::DOUBLE AS input_tokens, output_tokens::DOUB
 
 /** A view's rows as the published file holds them (opened READ_ONLY), with the recomputation's keys and columns. */
 async function publishedRows(file: string, view: string, keys: string): Promise<Array<Record<string, string | number>>> {
-  // usage_by_model has no cost_usd_low (it never had)
+  // usage_by_model has no cost_usd_low (it never had); usage_hourly neither, nor total_tokens, and
+  // its cost is NULL where no response is priced (the recomputation's rows: 0)
+  if (view === 'usage_hourly') {
+    return queryFile(file, `SELECT ${keys}, ${TOKEN_COLUMNS.replace('total_tokens::DOUBLE', '(input_tokens + output_tokens + cache_read_tokens + cache_creation_tokens)::DOUBLE')
+      .replace('cost_usd::DOUBLE', 'coalesce(cost_usd, 0)::DOUBLE')} FROM main.${view} ORDER BY ALL`);
+  }
   const low = view === 'usage_by_model' ? '' : ', cost_usd_low::DOUBLE AS cost_usd_low';
   return queryFile(file, `SELECT ${keys}, ${TOKEN_COLUMNS}${low} FROM main.${view} ORDER BY ALL`);
 }
@@ -127,7 +132,7 @@ describe('(b) our pipeline end to end equals the recomputation row for row, and 
   });
 
   for (const zone of ZONES) {
-    it(`session-lattice pull --transcripts in ${zone}: usage_daily, _weekly, _monthly, _daily_by_model, usage_by_model, usage_blocks`, async (ctx) => {
+    it(`session-lattice pull --transcripts in ${zone}: usage_daily, _weekly, _monthly, _daily_by_model, usage_by_model, usage_blocks, usage_hourly`, async (ctx) => {
       // Until the transcripts source is merged (branch t-source) the CLI has no --transcripts.
       if (!supported) ctx.skip();
       const home = await tempHome('lattice-transcripts-');
@@ -147,6 +152,9 @@ describe('(b) our pipeline end to end equals the recomputation row for row, and 
         await publishedRows(file, 'usage_blocks', "strftime(block_start, '%Y-%m-%dT%H:%M:%S.000Z') AS block_start, strftime(block_end, '%Y-%m-%dT%H:%M:%S.000Z') AS block_end"),
         want.usage_blocks,
       );
+      const hour = "strftime(hour_start, '%Y-%m-%dT%H:%M:%S.000Z') AS hour_start, session_uuid, model";
+      expectSameRows('usage_hourly', await publishedRows(file, 'usage_hourly', hour), want.usage_hourly);
+      expect(want.usage_hourly.length).toBeGreaterThan(want.usage_daily_by_model.length);
 
       // A session of two models in one day: usage_daily_by_model splits it exactly by model.
       const messages = readMessages([projects]);

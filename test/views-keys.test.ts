@@ -1,14 +1,20 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CATALOG } from '../src/shared/catalog/index.js';
 import { startFakeRecall, type FakeRecall } from './fake-recall/server.js';
 import { runCli, tempHome, type TempHome } from './helpers/processes.js';
 import { queryFile } from './helpers/snapshot.js';
+import { ALL_HAZARDS, generateTranscripts } from './helpers/transcripts/generate.js';
 
 /*
  * Every view on a generated messy payload of 5k sessions (nulls, unicode, case-variant tools,
  * unreadable counts, multi-repo and repo-less sessions, invalid rows): keys unique and never NULL,
- * rows stored in key order, and the views agree with the base tables and with each other.
+ * rows stored in key order, and the views agree with the base tables and with each other. The keys
+ * and order are checked on the same payload with generated transcripts beside it (every hazard of
+ * the generator, in a zone half an hour off UTC), so that the views over API responses
+ * (usage_hourly) have rows too.
  */
 const SESSIONS = 5000;
 
@@ -20,6 +26,10 @@ describe(`views on ${SESSIONS} generated messy sessions`, () => {
   let recall: FakeRecall;
   let home: TempHome;
   let file: string;
+  let transcriptsHome: TempHome;
+  let transcripts: string;
+  /** The same payload, with generated transcripts, materialized in Asia/Kolkata. */
+  let withTranscripts: string;
 
   async function value(sql: string): Promise<number> {
     const [row] = await queryFile<{ v: number | null }>(file, `SELECT (${sql})::DOUBLE AS v`);
@@ -34,24 +44,41 @@ describe(`views on ${SESSIONS} generated messy sessions`, () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).not.toMatch(/views failed/);
     file = join(home.dir, 'session-lattice.duckdb');
+
+    transcripts = mkdtempSync(join(tmpdir(), 'lattice-views-keys-transcripts-'));
+    generateTranscripts({ projects: join(transcripts, 'projects'), seed: 5, sessions: 30, start: '2025-10-30T12:00:00Z', days: 5,
+      zones: ['Asia/Kolkata'], hazards: ALL_HAZARDS });
+    transcriptsHome = await tempHome('lattice-views-keys-');
+    const t = await runCli(['pull', '--home', transcriptsHome.dir, '--repo-recall-url', recall.url, '--transcripts', join(transcripts, 'projects')],
+      { SESSION_LATTICE_TIMEZONE: 'Asia/Kolkata' });
+    expect(t.code, t.stderr).toBe(0);
+    expect(t.stdout).not.toMatch(/views failed/);
+    withTranscripts = join(transcriptsHome.dir, 'session-lattice.duckdb');
   });
 
   afterAll(async () => {
     await recall?.close();
     await home?.cleanup();
+    await transcriptsHome?.cleanup();
+    if (transcripts) rmSync(transcripts, { recursive: true, force: true });
   });
 
   it.each(CATALOG.map((v) => [v.name, v] as const))('%s: rows, unique non-null keys, stored in key order', async (_name, view) => {
     const keys = view.keyColumns.map(q).join(', ');
     const table = `main.${q(view.name)}`;
-    expect(await value(`SELECT count(*) FROM ${table}`)).toBeGreaterThan(0);
-    expect(await value(`SELECT count(*) FROM (SELECT ${keys} FROM ${table} GROUP BY ${keys} HAVING count(*) > 1)`)).toBe(0);
-    const anyNull = view.keyColumns.map((k) => `${q(k)} IS NULL`).join(' OR ');
-    expect(await value(`SELECT count(*) FROM ${table} WHERE ${anyNull}`)).toBe(0);
-    // The rows as stored (no ORDER BY) come back in key order.
-    const asStored = await queryFile<Record<string, unknown>>(file, `SELECT ${keys} FROM ${table}`);
-    const sorted = await queryFile<Record<string, unknown>>(file, `SELECT ${keys} FROM ${table} ORDER BY ${keys}`);
-    expect(asStored).toEqual(sorted);
+    const count = async (f: string, sql: string) => Number((await queryFile<{ v: number }>(f, `SELECT (${sql})::DOUBLE AS v`))[0]?.v);
+    // usage_hourly holds API responses only: none without transcripts
+    for (const f of view.name === 'usage_hourly' ? [withTranscripts] : [file, withTranscripts]) {
+      expect(await count(f, `SELECT count(*) FROM ${table}`)).toBeGreaterThan(0);
+      expect(await count(f, `SELECT count(*) FROM (SELECT ${keys} FROM ${table} GROUP BY ${keys} HAVING count(*) > 1)`)).toBe(0);
+      const anyNull = view.keyColumns.map((k) => `${q(k)} IS NULL`).join(' OR ');
+      expect(await count(f, `SELECT count(*) FROM ${table} WHERE ${anyNull}`)).toBe(0);
+      // The rows as stored (no ORDER BY) come back in key order.
+      const asStored = await queryFile<Record<string, unknown>>(f, `SELECT ${keys} FROM ${table}`);
+      const sorted = await queryFile<Record<string, unknown>>(f, `SELECT ${keys} FROM ${table} ORDER BY ${keys}`);
+      expect(asStored).toEqual(sorted);
+    }
+    if (view.name === 'usage_hourly') expect(await count(file, `SELECT count(*) FROM ${table}`)).toBe(0);
   });
 
   it('the messy payload exercises the tricky cases', async () => {

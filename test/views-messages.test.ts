@@ -77,6 +77,34 @@ describe('usage views from messages, in Asia/Kolkata', () => {
     ]);
   });
 
+  it('usage_hourly: each response priced once, summed per local hour (half an hour off UTC), session and model', async () => {
+    const M = '(no model)';
+    expect(await rowsOf(file, 'usage_hourly')).toEqual(
+      table(['hour_start', 'hour_start_local', 'session_uuid', 'model', 'input_tokens', 'output_tokens', 'cache_read_tokens',
+        'cache_creation_tokens', 'cache_creation_1h_tokens', 'api_response_count', 'unpriced_responses', 'cost_usd',
+        'first_used_at', 'last_used_at'], [
+        // 04:00 and 04:10 UTC are 09:30 and 09:40 IST: the local hour from 09:00 IST, 03:30 UTC
+        ['2026-03-10 03:30:00', '2026-03-10 09:00:00', 'u-1', HAIKU, 1000, 1000, 0, 0, 0, 1, 0, 0.006, '2026-03-10 04:10:00', '2026-03-10 04:10:00'],
+        ['2026-03-10 03:30:00', '2026-03-10 09:00:00', 'u-1', SONNET, 1000, 2000, 0, 0, 0, 1, 0, 0.033, '2026-03-10 04:00:00', '2026-03-10 04:00:00'],
+        // session 2 on both sides of local midnight: 23:30 and 00:15 IST
+        ['2026-03-10 17:30:00', '2026-03-10 23:00:00', 'u-2', SONNET, 100, 0, 0, 1000, 1000, 1, 0, 0.0063, '2026-03-10 18:00:00', '2026-03-10 18:00:00'],
+        ['2026-03-10 18:30:00', '2026-03-11 00:00:00', 'u-2', SONNET, 1001, 1000, 199000, 0, 0, 1, 0, 0.147906, '2026-03-10 18:45:00', '2026-03-10 18:45:00'],
+        // <synthetic> costs 0; an unknown model is unpriced: no cost, counted
+        ['2026-03-11 02:30:00', '2026-03-11 08:00:00', 'u-3', M, 10, 10, 0, 0, 0, 1, 0, 0, '2026-03-11 03:05:00', '2026-03-11 03:05:00'],
+        ['2026-03-11 02:30:00', '2026-03-11 08:00:00', 'u-3', 'claude-mystery-1', 100, 100, 0, 0, 0, 1, 1, null, '2026-03-11 03:10:00', '2026-03-11 03:10:00'],
+        ['2026-03-11 02:30:00', '2026-03-11 08:00:00', 'u-3', SONNET, 0, 100, 200000, 0, 0, 1, 0, 0.0615, '2026-03-11 03:00:00', '2026-03-11 03:00:00'],
+        ['2026-03-11 19:30:00', '2026-03-12 01:00:00', 'u-9', 'claude-sonnet-4-20250514', 10, 10, 0, 0, 0, 1, 0, 0.00018, '2026-03-11 20:00:00', '2026-03-11 20:00:00'],
+        // 00:30 UTC is 06:00 IST exactly: the first instant of its local hour
+        ['2026-03-12 00:30:00', '2026-03-12 06:00:00', 'u-8', HAIKU, 60, 0, 0, 0, 0, 1, 0, 0.00006, '2026-03-12 00:30:00', '2026-03-12 00:30:00'],
+        ['2026-03-12 02:30:00', '2026-03-12 08:00:00', 'u-8', HAIKU, 60, 0, 0, 0, 0, 1, 0, 0.00006, '2026-03-12 02:30:00', '2026-03-12 02:30:00'],
+        ['2026-03-12 04:30:00', '2026-03-12 10:00:00', 'u-8', HAIKU, 60, 0, 0, 0, 0, 1, 0, 0.00006, '2026-03-12 04:30:00', '2026-03-12 04:30:00'],
+        // 07:00 and 07:30 UTC: one UTC hour, two local hours (12:30 and 13:00 IST)
+        ['2026-03-12 06:30:00', '2026-03-12 12:00:00', 'u-8', HAIKU, 60, 0, 0, 0, 0, 1, 0, 0.00006, '2026-03-12 07:00:00', '2026-03-12 07:00:00'],
+        ['2026-03-12 07:30:00', '2026-03-12 13:00:00', 'u-8', HAIKU, 60, 0, 0, 0, 0, 1, 0, 0.00006, '2026-03-12 07:30:00', '2026-03-12 07:30:00'],
+      ]),
+    );
+  });
+
   it('usage_daily: each message on its own local day (session 2 on both sides of midnight)', async () => {
     expect(await rowsOf(file, 'usage_daily')).toEqual(
       table(['day', ...SUMS], [
@@ -155,6 +183,49 @@ describe('usage views from messages, in Asia/Kolkata', () => {
       ['2026-03-12 02:00:00', '2026-03-12 07:00:00', '2026-03-12 07:30:00', '2026-03-12 02:30:00', '2026-03-12 07:00:00', false, 1, 180, 0.00018, 3, null, null, null],
       // 07:30 is past 5 hours: the next block, from 07:00
       ['2026-03-12 07:00:00', '2026-03-12 12:00:00', '2026-03-12 12:30:00', '2026-03-12 07:30:00', '2026-03-12 07:30:00', false, 1, 60, 0.00006, 1, null, null, null],
+    ]);
+  });
+});
+
+describe('usage_hourly across the changes of daylight saving time, in America/Los_Angeles', () => {
+  let file: string;
+  let cleanup: () => Promise<void>;
+
+  beforeAll(async () => {
+    // 100 Haiku 4.5 input tokens each: 0.0001 USD. Only in transcripts (no repo-recall session).
+    const at = (utc: string): Message => ({ uuid: 'u-dst', at: utc, model: HAIKU, tokens: [100, 0, 0, 0, 0] });
+    ({ file, cleanup } = await materializedDb('America/Los_Angeles', [], [
+      // 2026-03-08: at 10:00 UTC, 02:00 PST becomes 03:00 PDT (there is no local 02:00 hour)
+      at('2026-03-08 09:30:00'), // 01:30 PST
+      at('2026-03-08 10:30:00'), // 03:30 PDT
+      // 2026-11-01: at 09:00 UTC, 02:00 PDT becomes 01:00 PST (the local 01:00 hour comes twice)
+      at('2026-11-01 06:59:59'), // 23:59:59 PDT on 10-31
+      at('2026-11-01 08:20:00'), // 01:20 PDT
+      at('2026-11-01 08:50:00'), // 01:50 PDT
+      at('2026-11-01 09:10:00'), // 01:10 PST
+      at('2026-11-01 10:05:00'), // 02:05 PST
+    ]));
+  });
+  afterAll(async () => {
+    await cleanup?.();
+  });
+
+  it('the repeated hour is two rows, each at the instant it began; every row on its local day', async () => {
+    const rows = (await rowsOf(file, 'usage_hourly')).rows;
+    expect(rows.map((r) => [r.hour_start, r.hour_start_local, r.api_response_count, r.cost_usd, r.first_used_at, r.last_used_at])).toEqual([
+      ['2026-03-08 09:00:00', '2026-03-08 01:00:00', 1, 0.0001, '2026-03-08 09:30:00', '2026-03-08 09:30:00'],
+      ['2026-03-08 10:00:00', '2026-03-08 03:00:00', 1, 0.0001, '2026-03-08 10:30:00', '2026-03-08 10:30:00'],
+      ['2026-11-01 06:00:00', '2026-10-31 23:00:00', 1, 0.0001, '2026-11-01 06:59:59', '2026-11-01 06:59:59'],
+      ['2026-11-01 08:00:00', '2026-11-01 01:00:00', 2, 0.0002, '2026-11-01 08:20:00', '2026-11-01 08:50:00'],
+      ['2026-11-01 09:00:00', '2026-11-01 01:00:00', 1, 0.0001, '2026-11-01 09:10:00', '2026-11-01 09:10:00'],
+      ['2026-11-01 10:00:00', '2026-11-01 02:00:00', 1, 0.0001, '2026-11-01 10:05:00', '2026-11-01 10:05:00'],
+    ]);
+    expect(rows.every((r) => r.session_uuid === 'u-dst' && r.model === HAIKU && r.unpriced_responses === 0)).toBe(true);
+    const days = (await rowsOf(file, 'usage_daily')).rows;
+    expect(days.map((r) => [r.day, r.api_response_count, r.total_tokens, r.cost_usd])).toEqual([
+      ['2026-03-08', 2, 200, 0.0002],
+      ['2026-10-31', 1, 100, 0.0001],
+      ['2026-11-01', 4, 400, 0.0004],
     ]);
   });
 });

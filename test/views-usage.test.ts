@@ -171,6 +171,15 @@ describe('usage and cost views in America/Los_Angeles, across the end of DST, wi
     );
   });
 
+  it('usage_hourly: no rows, as these sessions have no transcripts here (their estimates count in the views above)', async () => {
+    // the rows of responses, in a half-hour zone and across daylight saving time: test/views-messages.test.ts
+    expect(await rowsOf(file, 'usage_hourly')).toEqual(
+      table(['hour_start', 'hour_start_local', 'session_uuid', 'model', 'input_tokens', 'output_tokens', 'cache_read_tokens',
+        'cache_creation_tokens', 'cache_creation_1h_tokens', 'api_response_count', 'unpriced_responses', 'cost_usd',
+        'first_used_at', 'last_used_at'], []),
+    );
+  });
+
   it('usage_blocks: 5-hour blocks from the first start outside the last block, floored to the hour', async () => {
     // 17:00 → 20:00 → 23:30 → 03:00 are each under 5 hours apart, but 23:30 lies past the first
     // block's end: a second block starts at 23:00 and takes 03:00 in.

@@ -10,6 +10,56 @@
  */
 
 /**
+ * `usage_hourly`: How much did each session use, and what did it cost, hour by hour? The API
+ * responses read from Claude Code's transcripts on this machine (base.messages), each priced at its
+ * own model (see "Usage and cost"), summed per local hour in the configured time zone, session and
+ * model: what usage charts and a "now" panel read, and what session_facts and the usage views sum
+ * from. Sessions whose transcripts are not here (repo-recall's estimates) have no rows. One row per
+ * (hour_start, session_uuid, model) with responses. hour_start: the UTC instant the local hour
+ * began (its wall-clock start in the zone; for a zone half an hour off UTC, such as Asia/Kolkata, a
+ * half hour in UTC; the hour repeated when the clocks go back is two rows); hour_start_local: the
+ * local hour the responses are in, as wall-clock time in the zone (its ::DATE is their local day);
+ * session_uuid: the transcript's session id (session_facts.session_uuid for a session repo-recall
+ * knows); model: the responses' model, '(no model)' for those of <synthetic> (Claude Code's own,
+ * which cost nothing) or of no model; input_tokens, output_tokens, cache_read_tokens,
+ * cache_creation_tokens (5-minute and 1-hour cache writes), cache_creation_1h_tokens (the 1-hour
+ * part): summed over the responses; api_response_count: the responses; unpriced_responses: those of
+ * a model with no known price (counted in the tokens, not in the cost); cost_usd: the cost in USD
+ * of the priced responses, summed unrounded (round the sums you take of it), NULL when none of them
+ * is priced; first_used_at / last_used_at: the first and last response (UTC).
+ */
+export interface UsageHourlyRow {
+  /** `TIMESTAMP`, key */
+  hour_start: string;
+  /** `TIMESTAMP` */
+  hour_start_local: string | null;
+  /** `VARCHAR`, key */
+  session_uuid: string;
+  /** `VARCHAR`, key */
+  model: string;
+  /** `BIGINT` */
+  input_tokens: number | null;
+  /** `BIGINT` */
+  output_tokens: number | null;
+  /** `BIGINT` */
+  cache_read_tokens: number | null;
+  /** `BIGINT` */
+  cache_creation_tokens: number | null;
+  /** `BIGINT` */
+  cache_creation_1h_tokens: number | null;
+  /** `BIGINT` */
+  api_response_count: number | null;
+  /** `BIGINT` */
+  unpriced_responses: number | null;
+  /** `DOUBLE` */
+  cost_usd: number | null;
+  /** `TIMESTAMP` */
+  first_used_at: string | null;
+  /** `TIMESTAMP` */
+  last_used_at: string | null;
+}
+
+/**
  * `session_facts`: What happened in each session? One row per session (every loaded session, dated
  * or not). session_id, session_uuid, cwd: as upstream sent them; started_at / ended_at: UTC, NULL
  * when unknown; started_day: the local date of started_at (in the configured time zone, see
@@ -18,14 +68,14 @@
  * ended_at - started_at when both are known and in order, otherwise NULL; message_count,
  * user_message_count, assistant_message_count: as upstream sent them; input_tokens, output_tokens,
  * cache_read_tokens, cache_creation_tokens: summed over the session's API responses read from
- * Claude Code's transcripts on this machine (base.messages, de-duplicated; cache_creation_tokens
- * counts 5-minute and 1-hour cache writes) where there are any, otherwise as upstream sent them
- * (repo-recall sums every transcript line, so its totals over-count); total_tokens: the four token
- * counters added up; repo_count / repo_ids / repo_names: the repos the session belongs to (ids
- * ascending, names in the same order; 0 and empty lists for none); models / model_count: the
- * distinct models used, names ascending, and how many; tool_count: distinct tools called;
- * tool_calls / tool_errors: calls and failed calls over all tools (the three tool columns are NULL
- * when tool_counts_ok is false, i.e. upstream's tool-call counts could not be read);
+ * Claude Code's transcripts on this machine (base.messages, de-duplicated, priced in usage_hourly;
+ * cache_creation_tokens counts 5-minute and 1-hour cache writes) where there are any, otherwise as
+ * upstream sent them (repo-recall sums every transcript line, so its totals over-count);
+ * total_tokens: the four token counters added up; repo_count / repo_ids / repo_names: the repos the
+ * session belongs to (ids ascending, names in the same order; 0 and empty lists for none); models /
+ * model_count: the distinct models used, names ascending, and how many; tool_count: distinct tools
+ * called; tool_calls / tool_errors: calls and failed calls over all tools (the three tool columns
+ * are NULL when tool_counts_ok is false, i.e. upstream's tool-call counts could not be read);
  * sidechain_message_count: upstream's is_sidechain_count (messages in sub-agent sidechains);
  * uses_sidechain: sidechain_message_count > 0; stop_reasons_ok: whether the stop-reason counts
  * could be read (see session_stop_reasons); cost_usd / cost_usd_low / cost_basis: what the session
@@ -963,6 +1013,7 @@ export interface ActivityHeatmapRow {
 
 /** Every view by name, with the type of its rows. */
 export interface ViewRows {
+  usage_hourly: UsageHourlyRow;
   session_facts: SessionFactsRow;
   usage_daily: UsageDailyRow;
   usage_weekly: UsageWeeklyRow;

@@ -5,6 +5,7 @@ import { SESSION_VIEWS } from './sessions.js';
 import { STOP_REASON_VIEWS } from './stop-reasons.js';
 import { TIME_VIEWS } from './time.js';
 import { TOOL_VIEWS } from './tools.js';
+import { USAGE_HOURLY_VIEWS } from './usage-hourly.js';
 import { USAGE_VIEWS } from './usage.js';
 
 export type { ViewDefinition } from './define.js';
@@ -20,6 +21,15 @@ export interface CatalogAxis {
 
 /** The catalog grouped by the axis of the session data each view pivots on (one source file per axis). */
 export const CATALOG_AXES: readonly CatalogAxis[] = [
+  {
+    title: 'Usage per hour',
+    summary:
+      'The API responses read from Claude Code\'s transcripts, each priced once (by the rule of "Usage and cost") and ' +
+      'summed per local hour, session and model: the grain session_facts and every usage view sum from, first in the ' +
+      'catalog so that they can. A local hour lies in one local day, week and month in any zone (half-hour offsets and ' +
+      'changes of daylight saving time included).',
+    views: USAGE_HOURLY_VIEWS,
+  },
   {
     title: 'Session facts',
     summary:

@@ -1,6 +1,6 @@
 import { defineView } from './define.js';
 import { localTime, PRICES_TABLE, totalTokens } from './sql.js';
-import { PRICED_MESSAGES_CTE } from './usage-units.js';
+import { RECALL_SESSION_CTE } from './usage-units.js';
 
 /*
  * Session facts: one wide row per session, the table an analyst filters and pivots on. Every loaded
@@ -28,7 +28,7 @@ function tokenCost(s: string, p: string): string {
  * - no priced model (or none at all): NULL (`unpriced`). Unknown models are never guessed.
  * `<synthetic>` (messages Claude Code wrote itself) is not a model.
  */
-const SESSION_COST_CTE = `${PRICED_MESSAGES_CTE},
+const SESSION_COST_CTE = `${RECALL_SESSION_CTE},
     models_used AS (
         -- the models a session used, for pricing ((session, model) is unique in base.session_models);
         -- '<synthetic>' marks messages Claude Code wrote itself, no model
@@ -49,21 +49,22 @@ const SESSION_COST_CTE = `${PRICED_MESSAGES_CTE},
         GROUP BY s.session_id
     ),
     message_totals AS (
-        -- what the transcripts here say each session used, summed over its API responses; the
-        -- responses of a uuid count for one session (recall_session), another session with the
-        -- same uuid gets zeros rather than an estimate that would count them again
+        -- what the transcripts here say each session used, summed over its hours in usage_hourly
+        -- (its API responses, priced there); the responses of a uuid count for one session
+        -- (recall_session), another session with the same uuid gets zeros rather than an estimate
+        -- that would count them again
         SELECT s.session_id,
-               count(pm.session_uuid) FILTER (WHERE s.session_id = r.session_id)                     AS api_response_count,
-               count(pm.session_uuid) FILTER (WHERE s.session_id = r.session_id AND pm.cost_usd IS NULL) AS unpriced_responses,
-               coalesce(sum(pm.input_tokens)             FILTER (WHERE s.session_id = r.session_id), 0) AS input_tokens,
-               coalesce(sum(pm.output_tokens)            FILTER (WHERE s.session_id = r.session_id), 0) AS output_tokens,
-               coalesce(sum(pm.cache_read_tokens)        FILTER (WHERE s.session_id = r.session_id), 0) AS cache_read_tokens,
-               coalesce(sum(pm.cache_creation_tokens)    FILTER (WHERE s.session_id = r.session_id), 0) AS cache_creation_tokens,
-               coalesce(sum(pm.cache_creation_1h_tokens) FILTER (WHERE s.session_id = r.session_id), 0) AS cache_creation_1h_tokens,
-               sum(pm.cost_usd)                          FILTER (WHERE s.session_id = r.session_id)     AS cost_usd
+               coalesce(sum(h.api_response_count)       FILTER (WHERE s.session_id = r.session_id), 0)::BIGINT AS api_response_count,
+               coalesce(sum(h.unpriced_responses)       FILTER (WHERE s.session_id = r.session_id), 0)::BIGINT AS unpriced_responses,
+               coalesce(sum(h.input_tokens)             FILTER (WHERE s.session_id = r.session_id), 0) AS input_tokens,
+               coalesce(sum(h.output_tokens)            FILTER (WHERE s.session_id = r.session_id), 0) AS output_tokens,
+               coalesce(sum(h.cache_read_tokens)        FILTER (WHERE s.session_id = r.session_id), 0) AS cache_read_tokens,
+               coalesce(sum(h.cache_creation_tokens)    FILTER (WHERE s.session_id = r.session_id), 0) AS cache_creation_tokens,
+               coalesce(sum(h.cache_creation_1h_tokens) FILTER (WHERE s.session_id = r.session_id), 0) AS cache_creation_1h_tokens,
+               sum(h.cost_usd)                          FILTER (WHERE s.session_id = r.session_id)     AS cost_usd
         FROM base.sessions s
         JOIN recall_session r      ON r.session_uuid = s.session_uuid
-        JOIN priced_messages pm    ON pm.session_uuid = s.session_uuid
+        JOIN usage_hourly h        ON h.session_uuid = s.session_uuid
         GROUP BY s.session_id
     ),
     session_cost AS (
@@ -89,7 +90,7 @@ export const sessionFacts = defineView({
     'ended_at - started_at when both are known and in order, otherwise NULL; message_count, user_message_count, ' +
     'assistant_message_count: as upstream sent them; input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens: ' +
     'summed over the session\'s API responses read from Claude Code\'s transcripts on this machine (base.messages, ' +
-    'de-duplicated; cache_creation_tokens counts 5-minute and 1-hour cache writes) where there are any, otherwise as ' +
+    'de-duplicated, priced in usage_hourly; cache_creation_tokens counts 5-minute and 1-hour cache writes) where there are any, otherwise as ' +
     'upstream sent them (repo-recall sums every transcript line, so its totals over-count); total_tokens: the four token ' +
     'counters added up; ' +
     'repo_count / repo_ids / repo_names: the repos the session belongs to (ids ascending, names in the same order; 0 and ' +
@@ -109,6 +110,7 @@ export const sessionFacts = defineView({
     'part of cache_creation_tokens written to the 1-hour cache (NULL without responses: upstream does not tell). ' +
     'Should several sessions share one session_uuid, its responses count for the lowest session_id; the others show 0.',
   keyColumns: ['session_id'],
+  readsViews: ['usage_hourly'],
   sql: `
     WITH ${SESSION_COST_CTE},
     repos AS (

@@ -1,17 +1,17 @@
 import { defineView, type ViewDefinition } from './define.js';
 import { localTime, PRICES_TABLE, REPO_IDENTITY_CTE } from './sql.js';
-import { NO_MODEL, USAGE_UNITS_CTE } from './usage-units.js';
+import { NO_MODEL, RESPONSE_UNITS_CTE, USAGE_UNITS_CTE } from './usage-units.js';
 
 /*
  * Usage and cost: the questions people ask first ("what did it cost", "how much today, this
- * week"). Every view here sums usage_units (usage-units.ts): each API response read from the
- * transcripts, at its own instant and model, and for each session repo-recall knows whose
- * transcripts are not here, its session-level estimate from session_facts at its start. Every
- * figure says how many sessions it estimated or could not price.
+ * week"). Every view here sums usage_units (usage-units.ts): the API responses read from the
+ * transcripts, priced once in usage_hourly (per local hour, session and model), and for each
+ * session repo-recall knows whose transcripts are not here, its session-level estimate from
+ * session_facts at its start. Every figure says how many sessions it estimated or could not price.
  */
 
-/** A bucket's local day: the unit's instant in the configured zone. */
-const LOCAL_DAY = `(${localTime('u.used_at')})::DATE`;
+/** A bucket's local day: the unit's local hour, or an estimate's local start (the zone is applied upstream). */
+const LOCAL_DAY = 'u.used_at_local::DATE';
 
 /** The token, cost and cache columns every usage view sums over its units (`u`: usage_units). */
 const USAGE_SUMS = `count(DISTINCT u.session_uuid) FILTER (WHERE u.from_messages)
@@ -24,13 +24,13 @@ const USAGE_SUMS = `count(DISTINCT u.session_uuid) FILTER (WHERE u.from_messages
            round(coalesce(sum(u.cost_usd), 0), 6)                           AS cost_usd,
            round(coalesce(sum(u.cost_usd_low), 0), 6)                       AS cost_usd_low,
            count(*) FILTER (WHERE u.estimated)                              AS estimated_sessions,
-           count(DISTINCT u.session_uuid) FILTER (WHERE u.from_messages AND NOT u.priced)
-             + count(*) FILTER (WHERE NOT u.from_messages AND NOT u.priced)     AS unpriced_sessions,
+           count(DISTINCT u.session_uuid) FILTER (WHERE u.from_messages AND u.unpriced)
+             + count(*) FILTER (WHERE NOT u.from_messages AND u.unpriced)       AS unpriced_sessions,
            round(sum(u.cache_read_tokens)
                  / nullif(sum(u.input_tokens + u.cache_read_tokens + u.cache_creation_tokens), 0), 4)  AS cache_hit_ratio,
            sum(u.cache_creation_1h_tokens)::HUGEINT                         AS cache_creation_1h_tokens,
-           count(*) FILTER (WHERE u.from_messages)                          AS api_response_count,
-           count(*) FILTER (WHERE u.from_messages AND NOT u.priced)         AS unpriced_responses`;
+           sum(u.api_response_count)::BIGINT                                AS api_response_count,
+           sum(u.unpriced_responses)::BIGINT                                AS unpriced_responses`;
 
 const USAGE_COLUMNS_TEXT =
   'session_count: sessions with usage in it (a session counts in every bucket it has usage in: a session across local ' +
@@ -61,7 +61,7 @@ function usageByPeriod(name: string, key: string, bucket: string, what: string):
       `zone, of each response's own timestamp, or of an estimated session's start; no row for ${key}s without usage; ` +
       `undated estimates are left out). ${UNITS_TEXT} ${USAGE_COLUMNS_TEXT}`,
     keyColumns: [key],
-    readsViews: ['session_facts'],
+    readsViews: ['usage_hourly', 'session_facts'],
     sql: `
     WITH ${USAGE_UNITS_CTE}
     SELECT ${bucket === 'day' ? LOCAL_DAY : `date_trunc('${bucket}', ${LOCAL_DAY})::DATE`}  AS ${key},
@@ -92,7 +92,7 @@ export const usageDailyByModel = defineView({
     'response and estimate counts in one row, so summing a day\'s rows gives that day\'s usage_daily row (except ' +
     `session_count: a session with two models counts under both). ${UNITS_TEXT} ${USAGE_COLUMNS_TEXT}`,
   keyColumns: ['day', 'model'],
-  readsViews: ['session_facts'],
+  readsViews: ['usage_hourly', 'session_facts'],
   sql: `
     WITH ${USAGE_UNITS_CTE}
     SELECT ${LOCAL_DAY}  AS day,
@@ -115,7 +115,7 @@ export const usageByModel = defineView({
     'only; cost_usd is NULL for an unpriced model. cache_creation_1h_tokens, api_response_count: the model\'s responses\' ' +
     '1-hour cache writes and count.',
   keyColumns: ['model'],
-  readsViews: ['session_facts'],
+  readsViews: ['usage_hourly', 'session_facts'],
   sql: `
     WITH ${USAGE_UNITS_CTE},
     per_response_session AS (
@@ -124,7 +124,7 @@ export const usageByModel = defineView({
                sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
                sum(cache_read_tokens) AS cache_read_tokens, sum(cache_creation_tokens) AS cache_creation_tokens,
                sum(cache_creation_1h_tokens) AS cache_creation_1h_tokens,
-               sum(cost_usd) AS cost_usd, count(*) AS api_response_count
+               sum(cost_usd) AS cost_usd, sum(api_response_count) AS api_response_count
         FROM usage_units
         WHERE from_messages AND model <> ${NO_MODEL}
         GROUP BY session_uuid, model
@@ -179,7 +179,7 @@ export const usageByRepo = defineView({
     'first_activity_at: the earliest response or estimated session start (UTC); last_activity_at: the latest response, ' +
     'or estimated session end (or start when the end is unknown) (UTC).',
   keyColumns: ['repo_id'],
-  readsViews: ['session_facts'],
+  readsViews: ['usage_hourly', 'session_facts'],
   sql: `
     WITH ${REPO_IDENTITY_CTE},
     ${USAGE_UNITS_CTE},
@@ -234,7 +234,7 @@ export const usageBlocks = defineView({
   validUntilSql: `SELECT min(timezone('UTC', block_end)) FROM this WHERE is_active`,
   readsViews: ['session_facts'],
   sql: `
-    WITH RECURSIVE ${USAGE_UNITS_CTE},
+    WITH RECURSIVE ${RESPONSE_UNITS_CTE},
     gaps AS (
         SELECT used_at, used_at - lag(used_at) OVER (ORDER BY used_at) > INTERVAL 5 HOUR  AS after_gap
         FROM usage_units

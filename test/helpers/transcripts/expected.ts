@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from './root.js';
-import { isoWeekStart, localDay, monthStart } from './zone.js';
+import { isoWeekStart, localDay, localHourStart, monthStart } from './zone.js';
 
 /**
  * The independent recomputation: plain TS over the transcript files, importing nothing from src/
@@ -189,6 +189,12 @@ export function expectedViews(messages: Message[], zone: string, book: PriceBook
     }),
     usage_by_model: [...grouped(messages, book, (m) => (isModel(m.model) ? m.model : null))].map(([model, r]) => ({ model, ...r })),
     usage_blocks: blocks(messages, book),
+    // per local hour (keyed by the UTC instant it began), session and model
+    usage_hourly: [...grouped(messages, book, (m) =>
+      `${new Date(localHourStart(m.firstAt, zone)).toISOString()}\u0000${m.sessionId}\u0000${isModel(m.model) ? m.model : '(no model)'}`)].map(([k, r]) => {
+      const [hour, session, model] = k.split('\u0000');
+      return { hour_start: hour ?? '', session_uuid: session ?? '', model: model ?? '', ...r };
+    }),
   };
 }
 

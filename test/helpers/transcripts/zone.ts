@@ -36,6 +36,12 @@ export function localDay(ms: number, zone: string): string {
   return `${w.year}-${pad(w.month)}-${pad(w.day)}`;
 }
 
+/** The instant (ms) the local hour of an instant began in `zone`: the instant less its local minutes, seconds and milliseconds. */
+export function localHourStart(ms: number, zone: string): number {
+  const w = wall(ms, zone);
+  return ms - w.minute * 60_000 - w.second * 1000 - (ms % 1000);
+}
+
 /** The zone's offset from UTC at an instant, in minutes. */
 export function offsetMinutes(ms: number, zone: string): number {
   const w = wall(ms, zone);
