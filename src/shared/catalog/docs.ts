@@ -76,8 +76,8 @@ export async function renderViewsDoc(axes: readonly CatalogAxis[] = CATALOG_AXES
   out.push('<!-- Generated from src/shared/catalog/ by `npm run generate`. Do not edit by hand: a test fails when this file is stale. -->');
   out.push('');
   out.push(
-    `session-lattice materializes ${views.length} views over the base tables it loads from repo-recall (schema \`base\`: ` +
-      '`sessions`, `session_repos`, `tool_calls`, `stop_reasons`, `session_models`, and the price table `model_prices`; see src/shared/base-tables.ts). ' +
+    `session-lattice materializes ${views.length} views over the base tables it loads (schema \`base\`: from repo-recall ` +
+      '`sessions`, `session_repos`, `tool_calls`, `stop_reasons` and `session_models`; from Claude Code\'s transcripts `messages`, one row per API response; and the price table `model_prices`; see src/shared/base-tables.ts). ' +
       'Each view is a table in schema `main` of the published file (`~/.session-lattice/session-lattice.duckdb`), ' +
       'recomputed with every load that changed base data (a view with a refresh interval: once that has passed), when its ' +
       'definition, the time zone or the prices it reads change, and when its rows expire (`usage_blocks`, when an active ' +
