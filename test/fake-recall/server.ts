@@ -253,6 +253,8 @@ class FakeRecallServer implements FakeRecall {
   private readonly sockets = new Set<Socket>();
   private current: Payload | null = null;
   private readonly payloads = new Set<Payload>();
+  /** Files of superseded payloads being removed (close() waits for them). */
+  private readonly removals = new Set<Promise<void>>();
   private version = 0;
   /** Names payload files: scan versions can repeat (SetDataOptions.scanVersion), file names must not. */
   private serial = 0;
@@ -384,6 +386,7 @@ class FakeRecallServer implements FakeRecall {
     for (const s of this.sockets) s.destroy();
     await closed;
     await this.queue.catch(() => undefined);
+    await Promise.all(this.removals);
     if (this.ownsDataDir) {
       await rm(this.dataDir, { recursive: true, force: true });
     } else {
@@ -417,7 +420,11 @@ class FakeRecallServer implements FakeRecall {
     p.readers -= n;
     if (p.superseded && p.readers === 0 && this.payloads.has(p)) {
       this.payloads.delete(p);
-      unlink(p.path).catch(() => undefined);
+      // close() waits for it: a caller that closed the fake may check the file is gone.
+      const removal: Promise<void> = unlink(p.path)
+        .catch(() => undefined)
+        .finally(() => this.removals.delete(removal));
+      this.removals.add(removal);
     }
   }
 
