@@ -59,33 +59,31 @@ export function monthStart(day: string): string {
   return `${day.slice(0, 7)}-01`;
 }
 
-/** The instants of local midnight in `zone` between two instants. */
-export function localMidnights(fromMs: number, toMs: number, zone: string): number[] {
+/**
+ * The instants between two instants where `valueAt` changes: walk hour by hour, then bisect to
+ * the change (a local date or a zone offset changes at most once an hour).
+ */
+function changesOf<T>(fromMs: number, toMs: number, valueAt: (ms: number) => T): number[] {
   const out: number[] = [];
-  // Local days start where the local date changes: walk hour by hour, then bisect to the minute.
-  let prev = localDay(fromMs, zone);
+  let prev = valueAt(fromMs);
   for (let t = fromMs + 3_600_000; t <= toMs; t += 3_600_000) {
-    const day = localDay(t, zone);
-    if (day !== prev) {
-      out.push(bisect(t - 3_600_000, t, (x) => localDay(x, zone) === day));
-      prev = day;
+    const value = valueAt(t);
+    if (value !== prev) {
+      out.push(bisect(t - 3_600_000, t, (x) => valueAt(x) === value));
+      prev = value;
     }
   }
   return out;
 }
 
+/** The instants of local midnight in `zone` between two instants. */
+export function localMidnights(fromMs: number, toMs: number, zone: string): number[] {
+  return changesOf(fromMs, toMs, (ms) => localDay(ms, zone));
+}
+
 /** The instants where the zone's offset changes (DST) between two instants. */
 export function offsetChanges(fromMs: number, toMs: number, zone: string): number[] {
-  const out: number[] = [];
-  let prev = offsetMinutes(fromMs, zone);
-  for (let t = fromMs + 3_600_000; t <= toMs; t += 3_600_000) {
-    const off = offsetMinutes(t, zone);
-    if (off !== prev) {
-      out.push(bisect(t - 3_600_000, t, (x) => offsetMinutes(x, zone) === off));
-      prev = off;
-    }
-  }
-  return out;
+  return changesOf(fromMs, toMs, (ms) => offsetMinutes(ms, zone));
 }
 
 /** The first minute in (lo, hi] where `after` holds (it holds at hi, not at lo). */
