@@ -5,7 +5,7 @@ import { VIEW_ROWS_PATH, renderViewRows } from './view-rows.js';
 
 /**
  * `npm run generate`: regenerates what is generated from the catalog (src/shared/catalog/):
- * docs/views.md and the API's row types (src/reads/view-rows.ts). A test fails when either is stale.
+ * docs/views.md and the API's row types (src/reads/contract/view-rows.generated.ts). A test fails when either is stale.
  */
 const root = resolve(import.meta.dirname, '../..');
 for (const [path, text] of [

@@ -1,5 +1,5 @@
 import { daemonLogger } from '../src/cli/log-output.js';
-import { startReadsServer } from '../src/reads/server.js';
+import { startReadsServer } from '../src/reads/http/server.js';
 import { DEFAULTS, type LogLevel } from '../src/shared/config.js';
 
 /**

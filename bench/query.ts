@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { pino } from 'pino';
-import { openHardened, readOnlyInstanceOptions } from '../src/reads/hardening.js';
+import { openHardened, readOnlyInstanceOptions } from '../src/reads/data/hardening.js';
 import { QueryWorkerPool, workerDuckdbSettings, type PoolQuery } from '../src/reads/query-workers/pool.js';
 import { runSandboxed } from '../src/reads/query-workers/sandbox.js';
 import { DEFAULTS } from '../src/shared/config.js';

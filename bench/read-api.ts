@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ViewRowsResponse } from '../src/reads/api-types.js';
+import type { ViewRowsResponse } from '../src/reads/contract/api-types.js';
 import type { BenchModule } from './run.js';
 import { fetchText, startReadsRig } from './reads-rig.js';
 import { requireWrk, runWrk, type WrkResult } from './wrk.js';

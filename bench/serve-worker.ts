@@ -4,7 +4,7 @@ import { PULLER_SETTINGS, READS_SETTINGS } from '../src/cli/options.js';
 import { daemonLogDestination, daemonLogger } from '../src/cli/log-output.js';
 import { exitAfterDeadline, StopSignal } from '../src/cli/signals.js';
 import { flagKey, loadConfig, type FlagValues } from '../src/shared/config.js';
-import { startReadsServer } from '../src/reads/server.js';
+import { startReadsServer } from '../src/reads/http/server.js';
 
 /**
  * The candidate `serve` lost to the child process (bench/serve.ts): the reads server on the main

@@ -2,13 +2,13 @@ import { CATALOG_AXES, type CatalogAxis } from '../src/shared/catalog/index.js';
 import { describeViews } from '../src/shared/catalog/docs.js';
 
 /**
- * The generator of src/reads/view-rows.ts: one TypeScript interface per view, a row as the read
+ * The generator of src/reads/contract/view-rows.generated.ts: one TypeScript interface per view, a row as the read
  * API returns it in JSON. It lives here, beside the script that writes it, and not in src/: a
  * generator is not contract, and the package ships only what it generates.
  */
 
 /** Where `npm run generate` writes the rendered file, relative to the repository root. */
-export const VIEW_ROWS_PATH = 'src/reads/view-rows.ts';
+export const VIEW_ROWS_PATH = 'src/reads/contract/view-rows.generated.ts';
 
 /**
  * The JSON type of a DuckDB scalar as DuckDB's `to_json` renders it (how the read API renders
@@ -73,7 +73,7 @@ function jsdoc(text: string, indent: string): string[] {
 }
 
 /**
- * src/reads/view-rows.ts, from the catalog and the column types DuckDB gives its SQL (the same
+ * src/reads/contract/view-rows.generated.ts, from the catalog and the column types DuckDB gives its SQL (the same
  * describeViews as docs/views.md). Deterministic, so a test can regenerate it and compare.
  */
 export async function renderViewRows(axes: readonly CatalogAxis[] = CATALOG_AXES): Promise<string> {

@@ -1,6 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { HealthResponse } from '../src/reads/api-types.js';
+import type { HealthResponse } from '../src/reads/contract/api-types.js';
 import { homePaths } from '../src/shared/paths.js';
 import { startFakeRecall, type FakeRecall } from './fake-recall/server.js';
 import { eventually, runCli, startDaemon, type Daemon } from './helpers/processes.js';

@@ -2,7 +2,7 @@ import { connect as connectTcp, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventLog } from '../src/puller/event-log.js';
-import type { ErrorResponse, HealthResponse } from '../src/reads/api-types.js';
+import type { ErrorResponse, HealthResponse } from '../src/reads/contract/api-types.js';
 import { homePaths } from '../src/shared/paths.js';
 import { eventually, tempHome } from './helpers/processes.js';
 import { SseClient } from './helpers/sse.js';

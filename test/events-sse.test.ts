@@ -1,7 +1,7 @@
 import { rm, stat } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventLog } from '../src/puller/event-log.js';
-import type { ErrorResponse } from '../src/reads/api-types.js';
+import type { ErrorResponse } from '../src/reads/contract/api-types.js';
 import { readEventLog } from '../src/shared/events.js';
 import { homePaths } from '../src/shared/paths.js';
 import { tempHome } from './helpers/processes.js';

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ErrorResponse, HealthResponse } from '../src/reads/api-types.js';
+import type { ErrorResponse, HealthResponse } from '../src/reads/contract/api-types.js';
 import type { StatusReport } from '../src/cli/status-report.js';
 import { nextDelaySeconds } from '../src/puller/puller.js';
 import { CATALOG } from '../src/shared/catalog/index.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { HealthResponse } from '../src/reads/api-types.js';
+import type { HealthResponse } from '../src/reads/contract/api-types.js';
 import type { StatusReport } from '../src/cli/status-report.js';
 import { homePaths } from '../src/shared/paths.js';
 import { readPullerStatus } from '../src/shared/status.js';

@@ -5,8 +5,8 @@ import type { AddressInfo } from 'node:net';
 import type { FakeRecall } from './fake-recall/server.js';
 import { eventually, tempHome, type TempHome } from './helpers/processes.js';
 import { DEFAULTS } from '../src/shared/config.js';
-import { startReadsServer } from '../src/reads/server.js';
-import type { ErrorResponse, ViewRowsResponse } from '../src/reads/api-types.js';
+import { startReadsServer } from '../src/reads/http/server.js';
+import type { ErrorResponse, ViewRowsResponse } from '../src/reads/contract/api-types.js';
 import { get, pull, startFake, startReads, type Got, type ReadsProcess } from './reads/fixtures.js';
 import { rawConnect, rawExchange, type RawConnection, type RawResponse } from './reads/raw-http.js';
 

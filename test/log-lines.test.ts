@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { pino, type Logger } from 'pino';
-import { accessLog, type AccessEntry } from '../src/reads/access-log.js';
+import { accessLog, type AccessEntry } from '../src/reads/http/access-log.js';
 
 /**
  * The read path's log lines, made cheaper for issue 15 (bench/metrics.ts): the access line built

@@ -5,7 +5,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { ProtocolError, type Client } from '@modelcontextprotocol/client';
-import type { HealthResponse, ViewDescription, ViewListResponse, ViewRowsResponse } from '../src/reads/api-types.js';
+import type { HealthResponse, ViewDescription, ViewListResponse, ViewRowsResponse } from '../src/reads/contract/api-types.js';
 import type { FakeRecall } from './fake-recall/server.js';
 import type { QueryResult } from '../src/reads/mcp/sql.js';
 import type { StatusReport, ViewsReport } from '../src/cli/status-command.js';

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { PullerEventSchema, readEventLog, type PullerEvent } from '../src/shared/events.js';
 import { homePaths } from '../src/shared/paths.js';
-import type { HealthResponse } from '../src/reads/api-types.js';
+import type { HealthResponse } from '../src/reads/contract/api-types.js';
 import { startFakeRecall } from './fake-recall/server.js';
 import { eventually, startDaemon, tempHome } from './helpers/processes.js';
 import { get, startReads } from './reads/fixtures.js';

@@ -72,7 +72,7 @@ describe('the packed tarball, installed into an empty prefix', () => {
     expect(files).toContain('packaging/systemd/session-lattice-puller.service');
     expect(files).toContain('packaging/systemd/session-lattice-reads.service');
     // the typed client entry point and every declaration it reaches
-    for (const f of ['reads/api.js', 'reads/api.d.ts', 'reads/api-types.d.ts', 'reads/view-rows.d.ts', 'shared/status.d.ts']) expect(files).toContain(`dist/src/${f}`);
+    for (const f of ['reads/contract/api.js', 'reads/contract/api.d.ts', 'reads/contract/api-types.d.ts', 'reads/contract/view-rows.generated.d.ts', 'shared/status.d.ts']) expect(files).toContain(`dist/src/${f}`);
     expect(files.filter((f) => f.startsWith('test/') || f.startsWith('dist/test/') || f.startsWith('dist/bench/') || /^src\/.*\.ts$/.test(f))).toEqual([]);
   }, NPM_MS + 60_000);
 

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import type { PullerStatus } from '../src/shared/status.js';
-import type { ReadsServer } from '../src/reads/server.js';
-import type * as Api from '../src/reads/api-types.js';
-import * as S from '../src/reads/schemas.js';
+import type { ReadsServer } from '../src/reads/http/server.js';
+import type * as Api from '../src/reads/contract/api-types.js';
+import * as S from '../src/reads/contract/schemas.js';
 import { startPulledServer, type PulledServer } from './reads/fixtures.js';
 
 vi.mock('../src/shared/version.js', async (original) => ({ ...(await original<object>()), VERSION: '0.0.0-test' }));

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@modelcontextprotocol/client';
 import type { FakeRecall } from './fake-recall/server.js';
 import { tempHome, type TempHome } from './helpers/processes.js';
-import type { ErrorResponse, ViewRowsResponse } from '../src/reads/api-types.js';
+import type { ErrorResponse, ViewRowsResponse } from '../src/reads/contract/api-types.js';
 import { get, pull, startFake, startReads, type ReadsProcess } from './reads/fixtures.js';
 import { call, connect, errorText } from './reads/mcp-client.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ResponseCache, type CachedBody } from '../src/reads/respond/cache.js';
+import { ResponseCache, type CachedBody } from '../src/reads/data/response-cache.js';
 
 const body = (generation: number, text: string): CachedBody => ({
   generation,

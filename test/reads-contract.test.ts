@@ -5,7 +5,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import type { FakeRecall } from './fake-recall/server.js';
 import { eventually, tempHome, type TempHome } from './helpers/processes.js';
 import { homePaths } from '../src/shared/paths.js';
-import type { ErrorResponse, HealthResponse } from '../src/reads/api-types.js';
+import type { ErrorResponse, HealthResponse } from '../src/reads/contract/api-types.js';
 import { get, pull, startFake, startReads, type ReadsProcess } from './reads/fixtures.js';
 
 /**

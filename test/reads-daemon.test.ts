@@ -13,7 +13,7 @@ import { homePaths } from '../src/shared/paths.js';
 import { EventLog } from '../src/puller/event-log.js';
 import { SseClient } from './helpers/sse.js';
 import { call, connect, structured } from './reads/mcp-client.js';
-import type { ViewRowsResponse, HealthResponse, ErrorResponse } from '../src/reads/api-types.js';
+import type { ViewRowsResponse, HealthResponse, ErrorResponse } from '../src/reads/contract/api-types.js';
 import { expectedToolRows, get, publish, pull, startFake, startReads, type ReadsProcess } from './reads/fixtures.js';
 
 /** The reads daemon as a real process over real files and real HTTP (issue 3, "How it is checked"). */

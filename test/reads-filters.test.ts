@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Client } from '@modelcontextprotocol/client';
-import type { ReadsServer } from '../src/reads/server.js';
-import type { ViewRowsResponse } from '../src/reads/api-types.js';
+import type { ReadsServer } from '../src/reads/http/server.js';
+import type { ViewRowsResponse } from '../src/reads/contract/api-types.js';
 import { get, startPulledServer, type PulledServer } from './reads/fixtures.js';
 import { call, connect, structured } from './reads/mcp-client.js';
 

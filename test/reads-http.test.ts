@@ -6,9 +6,9 @@ import { tempHome, type TempHome } from './helpers/processes.js';
 import { queryFile } from './helpers/snapshot.js';
 import { homePaths } from '../src/shared/paths.js';
 import { DEFAULTS } from '../src/shared/config.js';
-import { startReadsServer, type ReadsServer } from '../src/reads/server.js';
-import { BadParameterError, NoSnapshotError, UnknownViewError } from '../src/reads/errors.js';
-import type { ErrorResponse, ViewListResponse, ViewRowsResponse } from '../src/reads/api-types.js';
+import { startReadsServer, type ReadsServer } from '../src/reads/http/server.js';
+import { BadParameterError, NoSnapshotError, UnknownViewError } from '../src/reads/contract/errors.js';
+import type { ErrorResponse, ViewListResponse, ViewRowsResponse } from '../src/reads/contract/api-types.js';
 import { agent, get, pull, startFake, startReads, type ReadsProcess } from './reads/fixtures.js';
 
 // src/shared/version.ts finds package.json relative to dist/; from the sources it looks one level too high.

@@ -5,7 +5,7 @@ import { request } from 'undici';
 import type { FakeRecall } from './fake-recall/server.js';
 import { eventually, freePort, startDaemon, tempHome, WAIT_MS, type TempHome } from './helpers/processes.js';
 import { DEFAULTS } from '../src/shared/config.js';
-import { startReadsServer, type ReadsServer } from '../src/reads/server.js';
+import { startReadsServer, type ReadsServer } from '../src/reads/http/server.js';
 import { agent, get, pull, startFake, startReads, type Got } from './reads/fixtures.js';
 import { rawConnect, rawExchange } from './reads/raw-http.js';
 

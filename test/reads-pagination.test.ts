@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { FakeRecall } from './fake-recall/server.js';
 import { eventually, type TempHome } from './helpers/processes.js';
-import type { ReadsServer } from '../src/reads/server.js';
-import type { HealthResponse, ViewRowsResponse } from '../src/reads/api-types.js';
+import type { ReadsServer } from '../src/reads/http/server.js';
+import type { HealthResponse, ViewRowsResponse } from '../src/reads/contract/api-types.js';
 import { get, publish, startPulledServer, startReads, type PulledServer, type ReadsProcess } from './reads/fixtures.js';
 
 vi.mock('../src/shared/version.js', async (original) => ({ ...(await original<object>()), VERSION: '0.0.0-test' }));

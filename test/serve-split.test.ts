@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { HealthResponse } from '../src/reads/api-types.js';
+import type { HealthResponse } from '../src/reads/contract/api-types.js';
 import { homePaths } from '../src/shared/paths.js';
 import { readPullerStatus, type PullerStatus } from '../src/shared/status.js';
 import { startFakeRecall, type FakeRecall } from './fake-recall/server.js';

@@ -1,6 +1,6 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { HealthResponse, ViewRowsResponse } from '../src/reads/api.js';
+import type { HealthResponse, ViewRowsResponse } from '../src/reads/contract/api.js';
 import { accessibilityViolations, launchBrowser, ready, screenshot, watchedPage } from './ui/browser.js';
 import { NOW, startUiSite, type UiSite } from './ui/site.js';
 

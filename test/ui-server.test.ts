@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { startReadsServer } from '../src/reads/server.js';
+import { startReadsServer } from '../src/reads/http/server.js';
 import { loadUiAssets } from '../src/reads/ui/assets.js';
 import { DEFAULTS } from '../src/shared/config.js';
 import { packageFile } from '../src/shared/version.js';

@@ -1,6 +1,6 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { HealthResponse, ViewRowsResponse } from '../src/reads/api.js';
+import type { HealthResponse, ViewRowsResponse } from '../src/reads/contract/api.js';
 import { eventually, tempHome } from './helpers/processes.js';
 import { get, pull, startReads } from './reads/fixtures.js';
 import { launchBrowser, ready, watchedPage } from './ui/browser.js';

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { HealthResponse } from '../src/reads/api-types.js';
+import type { HealthResponse } from '../src/reads/contract/api-types.js';
 import { homePaths } from '../src/shared/paths.js';
 import { readPullerStatus } from '../src/shared/status.js';
 import { describeMessiness } from './fake-recall/generate.js';

@@ -71,7 +71,7 @@ describe('the catalog', () => {
     expect(onDisk, 'docs/views.md is stale: run `npm run generate`').toBe(await renderViewsDoc());
   });
 
-  it('the API row types (src/reads/view-rows.ts) are generated from the current catalog (run `npm run generate` if this fails)', async () => {
+  it('the API row types (src/reads/contract/view-rows.generated.ts) are generated from the current catalog (run `npm run generate` if this fails)', async () => {
     const onDisk = await readFile(resolve(import.meta.dirname, '..', VIEW_ROWS_PATH), 'utf8');
     expect(onDisk, `${VIEW_ROWS_PATH} is stale: run \`npm run generate\``).toBe(await renderViewRows());
   });

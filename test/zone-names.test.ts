@@ -1,6 +1,6 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { HealthResponse, ViewListResponse, ViewRowsResponse } from '../src/reads/api-types.js';
+import type { HealthResponse, ViewListResponse, ViewRowsResponse } from '../src/reads/contract/api-types.js';
 import type { StatusReport, ViewsReport } from '../src/cli/status-command.js';
 import { timeZone, machineTimeZone } from '../src/shared/setting-parsers.js';
 import { machineZoneName } from '../src/shared/zone-names.js';

@@ -1,5 +1,5 @@
 import type { Config } from '../shared/config.js';
-import { startReadsServer, type ReadsServer } from '../reads/server.js';
+import { startReadsServer, type ReadsServer } from '../reads/http/server.js';
 import { daemonLogger } from './log-output.js';
 import { listenFailure, preflight } from './preflight.js';
 import { exitAfterDeadline, StopSignal } from './signals.js';

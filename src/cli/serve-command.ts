@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import type { Config, FlagValues } from '../shared/config.js';
-import { startReadsServer, type ReadsServer } from '../reads/server.js';
+import { startReadsServer, type ReadsServer } from '../reads/http/server.js';
 import { daemonLogDestination, daemonLogger } from './log-output.js';
 import { listenFailure, preflight } from './preflight.js';
 import { PullerSupervisor, pullerArgs } from './puller-supervisor.js';

@@ -3,7 +3,7 @@ import { homePaths } from '../../src/shared/paths.js';
 import { startFakeRecall, type FakeRecall } from '../fake-recall/server.js';
 import { pino } from 'pino';
 import { DEFAULTS } from '../../src/shared/config.js';
-import { startReadsServer, type ReadsServer } from '../../src/reads/server.js';
+import { startReadsServer, type ReadsServer } from '../../src/reads/http/server.js';
 import { runCli, startDaemon, tempHome, trackExtraPid, type Daemon, type TempHome } from '../helpers/processes.js';
 import { queryFile } from '../helpers/snapshot.js';
 

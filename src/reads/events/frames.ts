@@ -1,5 +1,5 @@
 import type { EventEnvelope } from '../../shared/events.js';
-import type { EventsGap, GenerationServed } from '../api-types.js';
+import type { EventsGap, GenerationServed } from '../contract/api-types.js';
 
 /**
  * The Server-Sent Events of GET /events, as text, and what a stream replays before it follows the

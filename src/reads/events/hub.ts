@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import { readEventLog, type EventEnvelope } from '../../shared/events.js';
 import type { Logger } from '../../shared/logger.js';
 import type { HomePaths } from '../../shared/paths.js';
-import type { GenerationServed } from '../api-types.js';
+import type { GenerationServed } from '../contract/api-types.js';
 import { eventFrame, generationServedFrame, type Frame } from './frames.js';
 import { EventStream } from './stream.js';
 import { EventTail } from './tail.js';

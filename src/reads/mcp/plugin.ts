@@ -4,7 +4,7 @@ import { toWebRequest } from '@modelcontextprotocol/node';
 import { createMcpHandler, localhostAllowedHostnames, localhostAllowedOrigins } from '@modelcontextprotocol/server';
 import type { Logger } from '../../shared/logger.js';
 import { errorMessage } from '../../shared/errors.js';
-import type { ReadsService } from '../service.js';
+import type { ReadsService } from '../data/service.js';
 import type { QueryRunner } from '../query-workers/pool.js';
 import { SqlSandbox } from './sql.js';
 import { createLatticeMcpServer } from './tools.js';

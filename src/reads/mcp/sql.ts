@@ -1,8 +1,8 @@
-import type { Freshness } from '../api-types.js';
+import type { Freshness } from '../contract/api-types.js';
 import { QueryRefusedError } from '../query-workers/errors.js';
 import type { QueryRunner } from '../query-workers/pool.js';
 import { ACCEPTED, type SandboxRows } from '../query-workers/sandbox.js';
-import type { ReadsService } from '../service.js';
+import type { ReadsService } from '../data/service.js';
 
 /**
  * The MCP `query` tool's front: checks the arguments, then hands the SQL to the query workers

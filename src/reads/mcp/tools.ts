@@ -3,10 +3,10 @@ import { z } from 'zod';
 import type { Logger } from '../../shared/logger.js';
 import { errorMessage, LatticeError } from '../../shared/errors.js';
 import { VERSION } from '../../shared/version.js';
-import { ReadsError } from '../errors.js';
-import { MAX_CURSOR_LENGTH } from '../plan/cursor.js';
-import { FILTER_OPS } from '../plan/filters.js';
-import { DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET } from '../plan/planner.js';
+import { ReadsError } from '../contract/errors.js';
+import { MAX_CURSOR_LENGTH } from '../data/plan/cursor.js';
+import { FILTER_OPS } from '../data/plan/filters.js';
+import { DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET } from '../data/plan/planner.js';
 import {
   ColumnSchema,
   FilterSpecSchema,
@@ -16,8 +16,8 @@ import {
   ViewDescriptionSchema,
   ViewListResponseSchema,
   ViewRowsResponseSchema,
-} from '../schemas.js';
-import type { ReadsService } from '../service.js';
+} from '../contract/schemas.js';
+import type { ReadsService } from '../data/service.js';
 import { keepRecordKeys } from './own-keys.js';
 import {
   DEFAULT_MAX_ROWS,

@@ -3,8 +3,8 @@ import { errorMessage } from '../../shared/errors.js';
 import { HEALTH_VERDICTS } from '../../shared/health.js';
 import type { Logger } from '../../shared/logger.js';
 import { homePaths } from '../../shared/paths.js';
-import type { ResponseCache } from '../respond/cache.js';
-import type { ReadsService } from '../service.js';
+import type { ResponseCache } from '../data/response-cache.js';
+import type { ReadsService } from '../data/service.js';
 import { PullerFigures } from './puller.js';
 import { RequestMetrics } from './requests.js';
 

@@ -3,7 +3,7 @@ import { settingName } from '../../shared/config.js';
 import { LatticeError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import { homePaths } from '../../shared/paths.js';
-import { BusyError, NoSnapshotError, QueryTimeoutError, SnapshotUnavailableError } from '../errors.js';
+import { BusyError, NoSnapshotError, QueryTimeoutError, SnapshotUnavailableError } from '../contract/errors.js';
 import { QueryMemoryError, QueryWorkerError } from './errors.js';
 import { residentBytes } from './memory.js';
 import type { QueryResultMessage, WorkerSettings } from './protocol.js';

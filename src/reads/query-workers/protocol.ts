@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ColumnSchema, FreshnessSchema } from '../schemas.js';
+import { ColumnSchema, FreshnessSchema } from '../contract/schemas.js';
 
 /**
  * The messages between the reads server and its query workers (Node IPC, JSON), each validated

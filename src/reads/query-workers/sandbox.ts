@@ -1,6 +1,6 @@
 import { StatementType, type DuckDBConnection, type DuckDBExtractedStatements, type DuckDBPreparedStatement } from '@duckdb/node-api';
 import { errorMessage } from '../../shared/errors.js';
-import type { Column } from '../api-types.js';
+import type { Column } from '../contract/api-types.js';
 import { parseDuckJson } from './duck-json.js';
 import { QueryFailedError, QueryRefusedError } from './errors.js';
 

@@ -1,8 +1,8 @@
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { errorMessage } from '../../shared/errors.js';
 import { SELECT_META_SQL, sqlLiteral } from '../../shared/snapshot.js';
-import { openHardened, readOnlyInstanceOptions } from '../hardening.js';
-import { publishedFileId } from '../published-file.js';
+import { openHardened, readOnlyInstanceOptions } from '../data/hardening.js';
+import { publishedFileId } from '../data/published-file.js';
 import { SnapshotInfoSchema, type SnapshotInfo, type WorkerSettings } from './protocol.js';
 
 /**

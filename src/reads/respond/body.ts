@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { serverTiming } from '../request-trace.js';
-import { bodyOf, type CachedBody } from './cache.js';
+import { serverTiming } from '../http/request-trace.js';
+import { bodyOf, type CachedBody } from '../data/response-cache.js';
 
 /** How a rows body leaves: buffered then streamed as it grows, or a cached one spliced with its age. */
 

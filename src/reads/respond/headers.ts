@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyReply } from 'fastify';
 import { VERSION } from '../../shared/version.js';
-import type { Freshness } from '../api-types.js';
+import type { Freshness } from '../contract/api-types.js';
 
 /** The validators and freshness headers of a data response (the catalog and the rows). */
 

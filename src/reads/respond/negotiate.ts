@@ -1,4 +1,4 @@
-import { BadParameterError } from '../errors.js';
+import { BadParameterError } from '../contract/errors.js';
 import type { Format } from './render.js';
 
 /** The format from ?format= (wins) or Accept; null when nothing acceptable is offered. */

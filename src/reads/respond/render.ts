@@ -1,4 +1,4 @@
-import type { Column, Freshness, ViewRowsResponse } from '../api-types.js';
+import type { Column, Freshness, ViewRowsResponse } from '../contract/api-types.js';
 
 /**
  * Renderers of a rows response from the row JSON texts DuckDB produced. JSON keeps the envelope

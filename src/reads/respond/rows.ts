@@ -1,12 +1,12 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Freshness } from '../api-types.js';
-import type { Generation } from '../generations.js';
-import type { ReadPlan, ReadViewParams } from '../plan/planner.js';
-import type { ReadsService } from '../service.js';
+import type { Freshness } from '../contract/api-types.js';
+import type { Generation } from '../data/generations.js';
+import type { ReadPlan, ReadViewParams } from '../data/plan/planner.js';
+import type { ReadsService } from '../data/service.js';
 import { BufferThenStream, sendCached } from './body.js';
-import { bodyOf, type CachedBody, type ResponseCache } from './cache.js';
+import { bodyOf, type CachedBody, type ResponseCache } from '../data/response-cache.js';
 import { etagFor, validate } from './headers.js';
-import { now } from '../request-trace.js';
+import { now } from '../http/request-trace.js';
 import { CONTENT_TYPES, csvRenderer, jsonRenderer, ndjsonRenderer, type Format, type Renderer } from './render.js';
 
 /**

@@ -1,0 +1,84 @@
+import { LatticeError } from '../../shared/errors.js';
+import { ERROR_CODES, type ErrorCode } from './error-codes.js';
+
+/**
+ * Errors of the read surface. Each carries a stable `code` of the registry (error-codes.ts), the
+ * HTTP status the registry maps it to, and (for a bad parameter) the parameter's name. They are
+ * transport-independent: the HTTP routes turn them into `{"error": {...}}` bodies, the MCP tools
+ * into tool errors with the same message.
+ */
+/** The codes of the read surface's error bodies (declared for consumers in api-types.ts). */
+export type ReadsErrorCode = ErrorCode;
+
+export class ReadsError extends LatticeError {
+  /** The HTTP status this error maps to (the registry's, so no copy can drift). */
+  readonly status: number;
+
+  constructor(
+    override readonly code: ReadsErrorCode,
+    message: string,
+    /** The request parameter at fault, when there is one. */
+    readonly parameter?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(code, message, options);
+    this.status = ERROR_CODES[code].status;
+  }
+}
+
+/** A parameter (query-string key, tool argument) with a bad value: 400, naming it. */
+export class BadParameterError extends ReadsError {
+  constructor(parameter: string, message: string) {
+    super('bad_parameter', `${parameter}: ${message}`, parameter);
+  }
+}
+
+export class UnknownViewError extends ReadsError {
+  constructor(
+    readonly view: string,
+    known: readonly string[],
+  ) {
+    super(
+      'unknown_view',
+      `unknown view ${JSON.stringify(view.length > 100 ? `${view.slice(0, 100)}...` : view)}; known views: ${known.join(', ') || '(none)'}`,
+    );
+  }
+}
+
+/** The view is in the catalog but has never been materialized in the served generation. */
+export class ViewNotReadyError extends ReadsError {
+  constructor(view: string) {
+    super('view_not_ready', `view ${view} has not been materialized yet; retry after the next pull`);
+  }
+}
+
+/**
+ * No generation has been published yet (distinct from an unknown view). The transports answer with
+ * ReadsService.messageOf(), which adds what the puller says about it.
+ */
+export class NoSnapshotError extends ReadsError {
+  constructor(path: string) {
+    super('no_snapshot', `no snapshot yet: nothing has been published at ${path}`);
+  }
+}
+
+/** A file is published but could not be opened read-only (the last error is in the message). */
+export class SnapshotUnavailableError extends ReadsError {
+  constructor(detail: string) {
+    super('snapshot_unavailable', `the published snapshot cannot be opened: ${detail}`);
+  }
+}
+
+export class BusyError extends ReadsError {
+  constructor(message = 'too many queries waiting; retry shortly') {
+    super('busy', message);
+  }
+}
+
+export class QueryTimeoutError extends ReadsError {
+  /** `how`: what was done to the query at its deadline, in words. */
+  constructor(ms: number, how = 'was interrupted') {
+    super('timeout', `the query did not finish within ${ms} ms and ${how}`);
+  }
+}
+

@@ -1,0 +1,371 @@
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { watch, type FSWatcher } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import type { Logger } from '../../shared/logger.js';
+import { z } from 'zod';
+import { DEFAULTS } from '../../shared/config.js';
+import { duckdbInstanceOptions, EFFECTIVE_DUCKDB_SQL, EffectiveDuckDbSchema, type DuckDbSettings, type EffectiveDuckDb } from '../../shared/duckdb-settings.js';
+import { errorMessage } from '../../shared/errors.js';
+import { SELECT_META_SQL, SELECT_VIEWS_SQL, SnapshotMetaSchema, VIEW_SCHEMA, ViewStateSchema, type SnapshotMeta, type ViewState } from '../../shared/snapshot.js';
+import { NoSnapshotError, QueryTimeoutError, SnapshotUnavailableError } from '../contract/errors.js';
+import { openHardened, readOnlyInstanceOptions } from './hardening.js';
+import type { QueryLimiter } from './query-limiter.js';
+import { publishedFileId } from './published-file.js';
+
+/**
+ * Generations: one read-only DuckDB instance per published file, reference-counted.
+ *
+ * The puller publishes by renaming a complete file over the published path; a process that has the
+ * old file open keeps reading its inode. So the reads server keeps one instance per generation:
+ * a request acquires the current generation and releases it when its response is finished; when
+ * a new file appears (the path's inode/size/mtime changed; checked every `pollMs` and on an
+ * fs.watch event in the home directory) the new one is opened, becomes current, and the old one
+ * is closed only once its in-flight requests have drained (closing an instance with a query in
+ * flight crashes the process). Never `DuckDBInstance.fromCache`: it is keyed by path and would hand
+ * back the old generation.
+ */
+
+export interface ColumnInfo {
+  name: string;
+  /** DuckDB's type name, e.g. `VARCHAR`, `BIGINT`, `BIGINT[]`. */
+  type: string;
+}
+
+export interface ViewInfo extends ViewState {
+  /** Empty when the view has no table yet. */
+  columns: ColumnInfo[];
+  /** False when the catalog lists the view but the snapshot holds no table for it yet. */
+  materialized: boolean;
+}
+
+/**
+ * Each generation is its own instance with its own buffer pool, and two are open during a switch;
+ * a view read needs little. DuckDB's defaults (80% of RAM, every core) are not for a daemon on a
+ * laptop: memory_limit and threads come from SESSION_LATTICE_MEMORY_LIMIT and _THREADS (spilling
+ * is off with temp_directory='', so the limit is a hard one: a read past it fails, cleanly).
+ */
+export function generationInstanceOptions(settings: DuckDbSettings): Record<string, string> {
+  return readOnlyInstanceOptions(duckdbInstanceOptions(settings).memory_limit, settings.threads);
+}
+
+const SELECT_COLUMNS_SQL = `
+  SELECT table_name, column_name, data_type
+  FROM information_schema.columns
+  WHERE table_schema = '${VIEW_SCHEMA}'
+  ORDER BY table_name, ordinal_position`;
+
+export interface WithConnectionOptions {
+  /** The query is interrupted (connection.interrupt()) after this long. */
+  timeoutMs: number;
+}
+
+const ColumnRowsSchema = z.array(z.object({ table_name: z.string(), column_name: z.string(), data_type: z.string() }));
+
+/**
+ * Rows the puller wrote (or DuckDB describes), checked against the contract: a snapshot from an
+ * incompatible version is refused with what does not match, and the server reports it (healthz
+ * reasons) instead of failing on a wrong type later. Also for rows read per request (the refresh
+ * log), where a mismatch is that request's error.
+ */
+export function contractRows<T>(what: string, schema: z.ZodType<T>, rows: unknown): T {
+  const parsed = schema.safeParse(rows);
+  if (!parsed.success) throw new Error(`${what} does not match this version's snapshot format: ${z.prettifyError(parsed.error).replace(/\n/g, '; ')}`);
+  return parsed.data;
+}
+
+export class Generation {
+  private refs = 0;
+  private retired = false;
+  private closed = false;
+  private readonly idle: DuckDBConnection[] = [];
+  private drained: Array<() => void> = [];
+
+  private constructor(
+    /** dev:ino:size:mtime of the file when it was opened. */
+    readonly fileId: string,
+    readonly meta: SnapshotMeta,
+    readonly views: ReadonlyMap<string, ViewInfo>,
+    private readonly instance: DuckDBInstance,
+    first: DuckDBConnection,
+    private readonly limiter: QueryLimiter,
+    readonly openMs: number,
+    /** memory_limit and threads as DuckDB reports them, read back at open. */
+    readonly duckdb: EffectiveDuckDb,
+  ) {
+    this.idle.push(first);
+  }
+
+  get generation(): number {
+    return this.meta.generation;
+  }
+
+  /** Opens `path` read-only, hardens it, and reads its identity and catalog. */
+  static async open(path: string, fileId: string, limiter: QueryLimiter, options: Record<string, string>): Promise<Generation> {
+    const t0 = performance.now();
+    const { instance, conn } = await openHardened(path, options);
+    try {
+      const [metaRow] = (await conn.runAndReadAll(SELECT_META_SQL)).getRowObjectsJson();
+      if (!metaRow) throw new Error('lattice.meta is empty');
+      const meta = contractRows('lattice.meta', SnapshotMetaSchema, metaRow);
+      const states = contractRows('lattice.views', ViewStateSchema.array(), (await conn.runAndReadAll(SELECT_VIEWS_SQL)).getRowObjectsJson());
+      const columnRows = contractRows('information_schema.columns', ColumnRowsSchema, (await conn.runAndReadAll(SELECT_COLUMNS_SQL)).getRowObjectsJson());
+      const columns = new Map<string, ColumnInfo[]>();
+      for (const r of columnRows) {
+        const list = columns.get(r.table_name) ?? [];
+        list.push({ name: r.column_name, type: r.data_type });
+        columns.set(r.table_name, list);
+      }
+      const views = new Map<string, ViewInfo>();
+      for (const s of states) {
+        const cols = columns.get(s.name);
+        views.set(s.name, { ...s, columns: cols ?? [], materialized: cols !== undefined });
+      }
+      const duckdb = EffectiveDuckDbSchema.parse((await conn.runAndReadAll(EFFECTIVE_DUCKDB_SQL)).getRowObjectsJson()[0]);
+      return new Generation(fileId, meta, views, instance, conn, limiter, performance.now() - t0, duckdb);
+    } catch (err) {
+      conn.disconnectSync();
+      instance.closeSync();
+      throw err;
+    }
+  }
+
+  /** Takes a reference; the instance stays open until every reference is released. */
+  retain(): void {
+    if (this.closed) throw new Error(`generation ${this.generation} is closed`);
+    this.refs++;
+  }
+
+  release(): void {
+    if (this.refs <= 0) throw new Error('release without retain');
+    this.refs--;
+    if (this.refs === 0 && this.retired) this.closeNow();
+  }
+
+  /** No new references after this; closes once the in-flight ones are released. */
+  retire(): Promise<void> {
+    this.retired = true;
+    if (this.refs === 0) this.closeNow();
+    if (this.closed) return Promise.resolve();
+    return new Promise((resolve) => this.drained.push(resolve));
+  }
+
+  /**
+   * Runs `fn` on one of this generation's connections, holding one of the limiter's slots; the
+   * query is interrupted after `timeoutMs` (and `signal` aborts, for work waiting on a client).
+   * The caller must hold a reference (retain) for the duration.
+   */
+  async withConnection<T>(fn: (conn: DuckDBConnection, signal: AbortSignal) => Promise<T>, opts: WithConnectionOptions): Promise<T> {
+    if (this.closed) throw new Error(`generation ${this.generation} is closed`);
+    const releaseSlot = await this.limiter.acquire();
+    let conn: DuckDBConnection | undefined;
+    const abort = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      conn?.interrupt();
+      abort.abort(new QueryTimeoutError(opts.timeoutMs));
+    }, opts.timeoutMs);
+    try {
+      conn = this.idle.pop() ?? (await this.instance.connect());
+      return await fn(conn, abort.signal);
+    } catch (err) {
+      if (timedOut) throw new QueryTimeoutError(opts.timeoutMs);
+      throw err;
+    } finally {
+      clearTimeout(timer);
+      if (conn) this.idle.push(conn);
+      releaseSlot();
+    }
+  }
+
+  private closeNow(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const c of this.idle.splice(0)) c.disconnectSync();
+    this.instance.closeSync();
+    for (const resolve of this.drained.splice(0)) resolve();
+  }
+}
+
+export interface GenerationManagerOptions {
+  /** The published file. */
+  path: string;
+  logger: Logger;
+  limiter: QueryLimiter;
+  /** How often the published path is stat'ed (besides fs.watch events). */
+  pollMs?: number;
+  /** DuckDB memory_limit and threads of each generation's instance (default: the config's defaults). */
+  duckdb?: DuckDbSettings;
+}
+
+export type SwitchListener = (current: Generation, previous: Generation | null) => void;
+
+export class GenerationManager {
+  private current: Generation | null = null;
+  private lastOpenError: { fileId: string; message: string; at: number } | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private watcher: FSWatcher | null = null;
+  private checking: Promise<void> | null = null;
+  private again = false;
+  private stopped = false;
+  private readonly retiring = new Set<Promise<void>>();
+  private readonly listeners: SwitchListener[] = [];
+  readonly path: string;
+  private readonly logger: Logger;
+  /** The query slots every generation's queries share (read by /metrics). */
+  readonly limiter: QueryLimiter;
+  private readonly pollMs: number;
+  private readonly instanceOptions: Record<string, string>;
+
+  constructor(opts: GenerationManagerOptions) {
+    this.path = opts.path;
+    this.logger = opts.logger;
+    this.limiter = opts.limiter;
+    this.pollMs = opts.pollMs ?? 200;
+    this.instanceOptions = generationInstanceOptions(opts.duckdb ?? { memoryLimitBytes: DEFAULTS.memoryLimitBytes, threads: DEFAULTS.threads });
+  }
+
+  /** Opens the published file if there is one, then keeps watching for new ones. */
+  async start(): Promise<void> {
+    await this.check();
+    this.timer = setInterval(() => void this.check(), this.pollMs);
+    this.timer.unref();
+    this.ensureWatcher();
+  }
+
+  onSwitch(listener: SwitchListener): void {
+    this.listeners.push(listener);
+  }
+
+  /** The generation being served, without taking a reference (null before the first snapshot). */
+  peek(): Generation | null {
+    return this.current;
+  }
+
+  /** The last failure to open a published file, if the current file could not be opened. */
+  get openError(): string | null {
+    return this.lastOpenError?.message ?? null;
+  }
+
+  /** Takes a reference on the current generation; release it with `generation.release()`. */
+  acquire(): Generation {
+    const gen = this.current;
+    if (!gen) {
+      if (this.lastOpenError) throw new SnapshotUnavailableError(this.lastOpenError.message);
+      throw new NoSnapshotError(this.path);
+    }
+    gen.retain();
+    return gen;
+  }
+
+  /** Checks the published path now (coalesced with a check already running). */
+  check(): Promise<void> {
+    if (this.checking) {
+      this.again = true;
+      return this.checking;
+    }
+    this.checking = (async () => {
+      try {
+        do {
+          this.again = false;
+          await this.checkOnce();
+        } while (this.again && !this.stopped);
+      } finally {
+        this.checking = null;
+      }
+    })();
+    return this.checking;
+  }
+
+  private async checkOnce(): Promise<void> {
+    if (this.stopped) return;
+    let fileId: string;
+    try {
+      fileId = await publishedFileId(this.path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.logger.warn({ err: errorMessage(err) }, 'cannot stat the published file');
+      return;
+    }
+    if (this.current?.fileId === fileId) return;
+    if (this.lastOpenError?.fileId === fileId && Date.now() - this.lastOpenError.at < 1000) return;
+    let next: Generation;
+    try {
+      next = await Generation.open(this.path, fileId, this.limiter, this.instanceOptions);
+    } catch (err) {
+      const message = errorMessage(err);
+      if (this.lastOpenError?.message !== message) this.logger.warn({ err: message, path: this.path }, 'cannot open the published file');
+      this.lastOpenError = { fileId, message, at: Date.now() };
+      return;
+    }
+    this.lastOpenError = null;
+    if (this.stopped) {
+      await next.retire();
+      return;
+    }
+    const previous = this.current;
+    this.current = next;
+    this.logger.info(
+      {
+        generation: next.generation,
+        previous: previous?.generation ?? null,
+        open_ms: Math.round(next.openMs * 10) / 10,
+        views: next.views.size,
+        duckdb_memory_limit: next.duckdb.memory_limit,
+        duckdb_threads: next.duckdb.threads,
+      },
+      'serving generation',
+    );
+    if (previous && next.generation < previous.generation) {
+      this.logger.warn({ generation: next.generation, previous: previous.generation }, 'the published generation went backwards');
+    }
+    for (const l of this.listeners) l(next, previous);
+    if (previous) this.retireLater(previous);
+    this.ensureWatcher();
+  }
+
+  private retireLater(gen: Generation): void {
+    const done = gen.retire().then(() => {
+      this.retiring.delete(done);
+      this.logger.debug({ generation: gen.generation }, 'closed generation');
+    });
+    this.retiring.add(done);
+  }
+
+  /** fs.watch on the home directory, for a faster switch than polling (which stays as a fallback). */
+  private ensureWatcher(): void {
+    if (this.watcher || this.stopped) return;
+    const file = basename(this.path);
+    try {
+      this.watcher = watch(dirname(this.path), { persistent: false }, (_event, name) => {
+        if (name === null || name === file) void this.check();
+      });
+      this.watcher.on('error', () => {
+        this.watcher?.close();
+        this.watcher = null;
+      });
+    } catch {
+      this.watcher = null; // the home does not exist yet: polling finds the first file
+    }
+  }
+
+  /**
+   * Stops watching and closes every generation once its in-flight requests have drained (or
+   * `timeoutMs` passed: then the instances are left open rather than closed under a query).
+   */
+  async close(timeoutMs = 8_000): Promise<boolean> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    this.watcher?.close();
+    this.watcher = null;
+    await this.checking;
+    if (this.current) this.retireLater(this.current);
+    this.current = null;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), timeoutMs);
+    });
+    const ok = await Promise.race([Promise.all([...this.retiring]).then(() => true as const), timeout]);
+    clearTimeout(timer);
+    return ok;
+  }
+}
