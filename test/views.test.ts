@@ -3,8 +3,8 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CATALOG, CATALOG_AXES } from '../src/shared/catalog/index.js';
 import { assertCatalog, defineView } from '../src/shared/catalog/define.js';
-import { describeViews, renderViewsDoc } from '../src/shared/catalog/docs.js';
-import { VIEW_ROWS_PATH, jsonTypeOf, renderViewRows } from '../bench/view-rows.js';
+import { describeViews } from '../scripts/generate/views-doc.js';
+import { jsonTypeOf, renderViewRows } from '../scripts/generate/view-rows.js';
 import { startFakeRecall, type FakeRecall } from './fake-recall/server.js';
 import { runCli, tempHome, type TempHome } from './helpers/processes.js';
 import { MAX_COUNT } from '../src/puller/staging.js';
@@ -64,16 +64,6 @@ describe('the catalog', () => {
     expect(() => assertCatalog([base, declared])).not.toThrow();
     // the catalog itself passed this check when it was built; its calendar and cost views read session_facts
     expect(CATALOG.filter((v) => v.readsViews.includes('session_facts')).length).toBeGreaterThanOrEqual(10);
-  });
-
-  it('docs/views.md is generated from the current catalog (run `npm run generate` if this fails)', async () => {
-    const onDisk = await readFile(resolve(import.meta.dirname, '../docs/views.md'), 'utf8');
-    expect(onDisk, 'docs/views.md is stale: run `npm run generate`').toBe(await renderViewsDoc());
-  });
-
-  it('the API row types (src/reads/contract/view-rows.generated.ts) are generated from the current catalog (run `npm run generate` if this fails)', async () => {
-    const onDisk = await readFile(resolve(import.meta.dirname, '..', VIEW_ROWS_PATH), 'utf8');
-    expect(onDisk, `${VIEW_ROWS_PATH} is stale: run \`npm run generate\``).toBe(await renderViewRows());
   });
 
   it('maps each DuckDB type the catalog uses to its JSON type, and refuses one it has no mapping for', async () => {

@@ -1,7 +1,7 @@
 import { DuckDBInstance } from '@duckdb/node-api';
-import { BASE_DDL } from '../base-tables.js';
-import type { ViewDefinition } from './define.js';
-import { CATALOG_AXES, type CatalogAxis } from './index.js';
+import { BASE_DDL } from '../../src/shared/base-tables.js';
+import type { ViewDefinition } from '../../src/shared/catalog/define.js';
+import { CATALOG_AXES, type CatalogAxis } from '../../src/shared/catalog/index.js';
 
 export interface ViewColumn {
   name: string;

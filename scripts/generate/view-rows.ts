@@ -1,5 +1,5 @@
-import { CATALOG_AXES, type CatalogAxis } from '../src/shared/catalog/index.js';
-import { describeViews } from '../src/shared/catalog/docs.js';
+import { CATALOG_AXES, type CatalogAxis } from '../../src/shared/catalog/index.js';
+import { describeViews } from './views-doc.js';
 
 /**
  * The generator of src/reads/contract/view-rows.generated.ts: one TypeScript interface per view, a row as the read
