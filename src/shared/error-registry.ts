@@ -91,8 +91,8 @@ export type ErrorCodeName = keyof typeof ERRORS;
 /** The codes the read API answers with (those with an HTTP status): the `ErrorCode` of its bodies. */
 export type HttpErrorCode = { [C in ErrorCodeName]: (typeof ERRORS)[C] extends { status: number } ? C : never }[ErrorCodeName];
 
-/** Every code, in the table's order. */
-export const ERROR_CODE_LIST: readonly ErrorCodeName[] = Object.keys(ERRORS).filter(isErrorCode);
+/** Every code, in the table's order, as a non-empty tuple (what z.enum takes). */
+export const ERROR_CODE_LIST = nonEmpty(Object.keys(ERRORS).filter(isErrorCode));
 
 export function isErrorCode(value: string): value is ErrorCodeName {
   return Object.hasOwn(ERRORS, value);
