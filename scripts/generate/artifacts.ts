@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
+import { renderErrorsDoc } from './errors-doc.js';
 import { renderViewRows, VIEW_ROWS_PATH } from './view-rows.js';
 import { renderViewsDoc } from './views-doc.js';
 
@@ -30,6 +31,7 @@ function repoRoot(from: string): string {
 export const ARTIFACTS: readonly GeneratedArtifact[] = [
   { path: 'docs/views.md', render: () => renderViewsDoc() },
   { path: VIEW_ROWS_PATH, render: () => renderViewRows() },
+  { path: 'docs/errors.md', render: () => renderErrorsDoc() },
 ];
 
 /** The file's text now, or null when it does not exist. */
