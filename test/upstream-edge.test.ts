@@ -109,7 +109,7 @@ describe('error bodies (item 3)', () => {
     const { kib, code, stderr } = await peakRssKiB(pullArgs('--upstream-retries', '1'));
     expect(code).toBe(1);
     expect(stderr).toMatch(
-      /session-lattice: pull failed: repo-recall answered 500 for GET \/api\/sessions: Internal Server Error: the scanner crashed and is dumping its state\n/,
+      /error\[upstream\]: pull failed: repo-recall answered 500 for GET \/api\/sessions: Internal Server Error: the scanner crashed and is dumping its state\n/,
     );
     // A Node process with DuckDB loaded: a reading of a few MB would mean the measurement failed.
     expect(kib).toBeGreaterThan(20 * 1024);
