@@ -98,7 +98,7 @@ export function isErrorCode(value: string): value is ErrorCodeName {
   return Object.hasOwn(ERRORS, value);
 }
 
-export function isHttpErrorCode(value: string): value is HttpErrorCode {
+function isHttpErrorCode(value: string): value is HttpErrorCode {
   return isErrorCode(value) && specOf(value).status !== undefined;
 }
 

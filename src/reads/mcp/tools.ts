@@ -69,7 +69,7 @@ function ok(result: object): CallToolResult {
  * A tool error: the message as text (what an agent reads) and, for a program, the registry's code
  * beside it in `structuredContent` (the SDK checks a tool's output schema only when it succeeded).
  */
-export interface ToolErrorContent {
+interface ToolErrorContent {
   code: ErrorCodeName;
   message: string;
   /** For `bad_parameter`: the argument at fault. */
