@@ -12,7 +12,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULTS, SETTINGS, type Setting } from '../src/shared/config.js';
+import { DEFAULTS, SETTING_KEYS, SETTINGS, type SettingKey } from '../src/shared/config.js';
 import { cliPath, runCli, tempHome } from './helpers/processes.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -82,8 +82,8 @@ async function topLevelCommands(): Promise<string[]> {
   return [...section.matchAll(/^ {2}([a-z][a-z-]*)/gm)].map((m) => m[1]!);
 }
 
-function settingByEnv(env: string): Setting | undefined {
-  return (Object.values(SETTINGS) as Setting[]).find((s) => s.env === env);
+function settingByEnv(env: string): SettingKey | undefined {
+  return SETTING_KEYS.find((k) => SETTINGS[k].env === env);
 }
 
 /**
@@ -96,15 +96,16 @@ function expectDefaults(what: string, env: Record<string, string>, reads: Map<st
   expect(new Set(own), `${what}: the variables set should be exactly the ones the daemon reads`).toEqual(new Set(reads.keys()));
   for (const key of Object.keys(env)) {
     if (key === 'PATH') continue; // for the `#!/usr/bin/env node` of the installed binary
-    const setting = settingByEnv(key);
-    expect(setting, `${what}: ${key} is not a variable the config reads`).toBeDefined();
+    const settingKey = settingByEnv(key);
+    expect(settingKey, `${what}: ${key} is not a variable the config reads`).toBeDefined();
+    const setting = SETTINGS[settingKey!];
     const raw = key === SETTINGS.home.env ? expandHome(env[key]!) : env[key]!;
     // Parsed, the value is the default itself...
-    expect(setting!.parse(raw), `${what}: ${key}=${JSON.stringify(env[key])} is not the default`).toEqual(DEFAULTS[setting!.key]);
+    expect(setting.parse(raw), `${what}: ${key}=${JSON.stringify(env[key])} is not the default`).toEqual(DEFAULTS[settingKey!]);
     // ...and where the default is a literal, it is written the same way as in --help.
     if (key === SETTINGS.home.env) continue; // a path: compared expanded, above
-    if (!setting!.defaultText.startsWith('(')) expect(env[key], `${what}: ${key}`).toBe(setting!.defaultText);
-    else expect(env[key], `${what}: ${key} (default ${setting!.defaultText})`).toBe('');
+    if (!setting.defaultText.startsWith('(')) expect(env[key], `${what}: ${key}`).toBe(setting.defaultText);
+    else expect(env[key], `${what}: ${key} (default ${setting.defaultText})`).toBe('');
   }
 }
 
