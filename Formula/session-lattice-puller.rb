@@ -55,6 +55,8 @@ class SessionLatticePuller < Formula
     working_dir var
     log_path var/"log/session-lattice-puller.log"
     error_log_path var/"log/session-lattice-puller.error.log"
+    # generated:environment
+    # Every setting `session-lattice serve-puller` reads, at its default (src/shared/settings/table.ts; npm run generate).
     environment_variables PATH:                                      std_service_path_env,
                           SESSION_LATTICE_HOME:                      "~/.session-lattice",
                           SESSION_LATTICE_REPO_RECALL_URL:           "http://127.0.0.1:7777",
@@ -73,6 +75,7 @@ class SessionLatticePuller < Formula
                           SESSION_LATTICE_TRANSCRIPTS:               "",
                           SESSION_LATTICE_LOG_LEVEL:                 "info",
                           SESSION_LATTICE_LOG_FORMAT:                "auto"
+    # /generated:environment
   end
 
   def caveats

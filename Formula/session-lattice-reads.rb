@@ -53,6 +53,8 @@ class SessionLatticeReads < Formula
     working_dir var
     log_path var/"log/session-lattice-reads.log"
     error_log_path var/"log/session-lattice-reads.error.log"
+    # generated:environment
+    # Every setting `session-lattice serve-reads` reads, at its default (src/shared/settings/table.ts; npm run generate).
     environment_variables PATH:                                     std_service_path_env,
                           SESSION_LATTICE_HOME:                     "~/.session-lattice",
                           SESSION_LATTICE_HOST:                     "127.0.0.1",
@@ -69,6 +71,7 @@ class SessionLatticeReads < Formula
                           SESSION_LATTICE_EVENTS_HEARTBEAT_SECONDS: "15",
                           SESSION_LATTICE_LOG_LEVEL:                "info",
                           SESSION_LATTICE_LOG_FORMAT:               "auto"
+    # /generated:environment
   end
 
   def caveats
