@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { renderSettingsTable } from './settings-readme.js';
-import { renderFormulaEnvironment, renderUnitEnvironment } from './settings-services.js';
+import { renderFormulaEnvironment, renderFormulaReadme, renderUnitEnvironment } from './settings-services.js';
 import { renderViewRows, VIEW_ROWS_PATH } from './view-rows.js';
 import { renderViewsDoc } from './views-doc.js';
 
@@ -35,6 +35,7 @@ export const ARTIFACTS: readonly GeneratedArtifact[] = [
   region('README.md', 'settings', '<!--', renderSettingsTable),
   ...(['puller', 'reads'] as const).flatMap((daemon) => [
     region(`Formula/session-lattice-${daemon}.rb`, 'environment', '#', () => renderFormulaEnvironment(daemon)),
+    region(`Formula/session-lattice-${daemon}.rb`, 'settings-readme', '#', () => renderFormulaReadme(daemon)),
     region(`packaging/systemd/session-lattice-${daemon}.service`, 'environment', '#', () => renderUnitEnvironment(daemon)),
   ]),
 ];

@@ -33,6 +33,34 @@ export function renderFormulaEnvironment(daemon: Daemon): string {
   return [`    # Every setting \`session-lattice serve-${daemon}\` reads, at its default (${SOURCE}).`, ...lines].join('\n');
 }
 
+/** Text inside a Ruby heredoc, where `#{` would interpolate and `\` escape. */
+function rubyHeredocText(text: string): string {
+  return text.replace(/[\\#]/g, (c) => `\\${c}`);
+}
+
+/**
+ * The `settings_readme` method of a service formula: the settings part of the README its install
+ * writes (each variable the service sets, and to what).
+ */
+export function renderFormulaReadme(daemon: Daemon): string {
+  const keys = daemonSettings(daemon);
+  const width = Math.max(...keys.map((key) => SETTINGS[key].env.length)) + 2;
+  const lines = keys.map((key) => {
+    const s = SETTINGS[key];
+    const value = isDescribedDefault(s) ? `(empty: ${s.defaultText.slice(1, -1)})` : s.defaultText;
+    return `        ${s.env.padEnd(width)}${rubyHeredocText(value)}`;
+  });
+  return [
+    `  # The settings part of the README install writes (${SOURCE}).`,
+    '  def settings_readme',
+    '    <<~EOS',
+    '      Settings (environment variables; the service sets each to its default):',
+    ...lines,
+    '    EOS',
+    '  end',
+  ].join('\n');
+}
+
 /** What systemd sets a variable to: `~/` is the user's home, `%h/` (a literal `%` would be a specifier). */
 function systemdValue(text: string): string {
   const value = text.replace(/^~\//, '%h/');
