@@ -3,7 +3,6 @@ import { SETTING_KEYS, SETTINGS, DEFAULTS, type Config, type SettingKey } from '
 
 export { machineTimeZone, type LogFormat, type LogLevel, type TranscriptsSetting } from './setting-parsers.js';
 export { commandSettings, DEFAULTS, SETTING_KEYS, SETTINGS, type Config, type SettingKey } from './settings/table.js';
-export type { Setting } from './settings/define.js';
 
 /**
  * Configuration: every setting (settings/table.ts) is an environment variable, overridable by a
