@@ -3,7 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { addConfigOptions, PULLER_SETTINGS, READS_SETTINGS } from './cli/options.js';
 import { failedOutcome } from './cli/failed-outcome.js';
 import { registerOperatorCommands, type Action } from './cli/operator-commands.js';
-import { loadConfig, type Config, type FlagValues } from './shared/config.js';
+import { commandSettings, loadConfig, type FlagValues, type SettingKey } from './shared/config.js';
 import { ConfigError, errorMessage } from './shared/errors.js';
 import { VERSION } from './shared/version.js';
 
@@ -12,7 +12,7 @@ import { VERSION } from './shared/version.js';
  * it, exits with its code. Modules load only when their command runs: `--version`, `--help` and a
  * bad flag answer without loading DuckDB, Fastify and the MCP SDK (about a second of start-up).
  */
-function run(keys: readonly (keyof Config)[], load: () => Promise<Action>, onBadSetting?: (err: ConfigError, flags: FlagValues) => boolean) {
+function run(keys: readonly SettingKey[], load: () => Promise<Action>, onBadSetting?: (err: ConfigError, flags: FlagValues) => boolean) {
   return async (flags: FlagValues) => {
     let code: number;
     try {
@@ -67,14 +67,13 @@ export function buildProgram(): Command {
     READS_SETTINGS,
   ).action(run(READS_SETTINGS, async () => (await import('./cli/reads-commands.js')).serveReads));
 
-  const bothSettings = [...new Set([...PULLER_SETTINGS, ...READS_SETTINGS])];
+  const bothSettings = commandSettings('serve');
   addConfigOptions(
     program.command('serve').description('run the reads server, with the puller in a child process it supervises (transitional)'),
     bothSettings,
   ).action(run(bothSettings, async () => (await import('./cli/serve-command.js')).serveBoth));
 
-  // A one-shot command prints an outcome, not a log: --json instead of a log format.
-  const pullSettings = PULLER_SETTINGS.filter((k) => k !== 'logFormat');
+  const pullSettings = commandSettings('pull');
   addConfigOptions(
     program
       .command('pull')
@@ -86,8 +85,7 @@ export function buildProgram(): Command {
 
   registerOperatorCommands(program, run);
 
-  // A client of the reads server: its address, nothing of the home.
-  const watchSettings: readonly (keyof Config)[] = ['host', 'port'];
+  const watchSettings = commandSettings('watch');
   addConfigOptions(
     program
       .command('watch')
