@@ -9,6 +9,7 @@ import { WatchCoalesce } from '../../shared/watch-coalesce.js';
 import { SELECT_META_SQL, SELECT_VIEWS_SQL, SnapshotMetaSchema, VIEW_SCHEMA, ViewStateSchema, type SnapshotMeta, type ViewState } from '../../shared/snapshot.js';
 import { NoSnapshotError, QueryTimeoutError, SnapshotUnavailableError } from '../contract/errors.js';
 import { openHardened, readOnlyInstanceOptions } from './hardening.js';
+import type { GenerationSource, SwitchListener } from './generation-source.js';
 import type { QueryLimiter } from './query-limiter.js';
 import { publishedFileId } from './published-file.js';
 
@@ -198,9 +199,8 @@ export interface GenerationManagerOptions {
   duckdb?: DuckDbSettings;
 }
 
-export type SwitchListener = (current: Generation, previous: Generation | null) => void;
-
-export class GenerationManager {
+/** The generations of the published file, as the read surfaces see them (generation-source.ts). */
+export class GenerationManager implements GenerationSource {
   private current: Generation | null = null;
   private lastOpenError: { fileId: string; message: string; at: number } | null = null;
   private readonly watch: WatchCoalesce;
@@ -209,8 +209,7 @@ export class GenerationManager {
   private readonly listeners: SwitchListener[] = [];
   readonly path: string;
   private readonly logger: Logger;
-  /** The query slots every generation's queries share (read by /metrics). */
-  readonly limiter: QueryLimiter;
+  private readonly limiter: QueryLimiter;
   private readonly instanceOptions: Record<string, string>;
 
   constructor(opts: GenerationManagerOptions) {
@@ -261,6 +260,10 @@ export class GenerationManager {
   /** Checks the published path now (coalesced with a check already running). */
   check(): Promise<void> {
     return this.watch.trigger();
+  }
+
+  async catchUp(generation: number): Promise<void> {
+    if (generation > (this.current?.generation ?? 0)) await this.check();
   }
 
   private async checkOnce(): Promise<void> {

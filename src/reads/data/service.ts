@@ -17,7 +17,8 @@ import type {
   ViewSummary,
 } from '../contract/api-types.js';
 import { NoSnapshotError, UnknownViewError, ViewNotReadyError, type ReadsError } from '../contract/errors.js';
-import { contractRows, type Generation, type GenerationManager, type ViewInfo } from './generations.js';
+import type { GenerationSource } from './generation-source.js';
+import { contractRows, type Generation, type ViewInfo } from './generations.js';
 import { memoized } from './memo.js';
 import { operatorsFor } from './plan/filters.js';
 import { nextUrl } from './plan/next-url.js';
@@ -30,12 +31,12 @@ import { pageInfoOf, planRead, type PageInfo, type ReadPlan, type ReadViewParams
  * transport maps to its own error form.
  *
  * Every call is answered from exactly one generation: it takes a reference on the current one and
- * releases it when done (the lower-level `acquire` / `plan` / `count` / `streamRows` let the HTTP
- * layer hold it while a response streams).
+ * releases it when done (the lower-level calls take a generation the caller acquired from the
+ * same GenerationSource, so that the HTTP layer can hold it while a response streams).
  */
 
 export interface ReadsServiceOptions {
-  manager: GenerationManager;
+  generations: GenerationSource;
   config: Pick<Config, 'home' | 'refreshIntervalSeconds' | 'staleAfterIntervals'>;
   /** Per-query time limit; the query is interrupted after it. Default 10 s. */
   queryTimeoutMs?: number;
@@ -44,13 +45,13 @@ export interface ReadsServiceOptions {
 
 
 export class ReadsService {
-  readonly manager: GenerationManager;
+  private readonly generations: GenerationSource;
   readonly queryTimeoutMs: number;
   private readonly config: ReadsServiceOptions['config'];
   private readonly now: () => number;
 
   constructor(opts: ReadsServiceOptions) {
-    this.manager = opts.manager;
+    this.generations = opts.generations;
     this.config = opts.config;
     this.queryTimeoutMs = opts.queryTimeoutMs ?? 10_000;
     this.now = opts.now ?? Date.now;
@@ -74,7 +75,7 @@ export class ReadsService {
 
   /** Rows of a view (see plan/planner.ts for the parameters' semantics). */
   async readView(name: string, params: ReadViewParams = {}): Promise<ViewRowsResponse> {
-    const gen = this.acquire();
+    const gen = this.generations.acquire();
     try {
       const plan = this.plan(gen, name, params);
       const info = await this.pageInfo(gen, plan);
@@ -100,11 +101,11 @@ export class ReadsService {
   private async assess(): Promise<{ health: HealthResponse; reasons: HealthReason[] }> {
     const paths = homePaths(this.config.home);
     const [{ puller, statusError }, disk] = await Promise.all([this.pullerState(), homeDisk(paths.home, paths.published)]);
-    const gen = this.manager.peek();
+    const gen = this.generations.peek();
     const meta = gen?.meta ?? null;
     const assessment = assessHealth({
       snapshot: gen && { generation: gen.meta.generation, published_at: gen.meta.published_at, views: [...gen.views.values()] },
-      snapshotError: this.manager.openError,
+      snapshotError: this.generations.openError,
       status: puller,
       statusError,
       pullerRunning: puller?.running ?? false,
@@ -159,11 +160,6 @@ export class ReadsService {
 
   // ---------------------------------------------------------------------------------------------
   // Lower level, for a transport that holds the generation while it streams a response.
-
-  /** A reference on the current generation (NoSnapshotError before the first); call `release()`. */
-  acquire(): Generation {
-    return this.manager.acquire();
-  }
 
   viewOf(gen: Generation, name: string): ViewInfo {
     const view = gen.views.get(name);
@@ -283,7 +279,7 @@ export class ReadsService {
   private readonly instantOf = memoized(Date.parse, 1024);
 
   private withGeneration<T>(fn: (gen: Generation) => T): T {
-    const gen = this.acquire();
+    const gen = this.generations.acquire();
     try {
       return fn(gen);
     } finally {

@@ -37,6 +37,8 @@ export interface ReadsServer {
   url: string;
   app: FastifyInstance;
   service: ReadsService;
+  /** The generations served (tests make it look at the published file now: `check()`). */
+  generations: GenerationManager;
   /** The `query` tool's worker processes. */
   queryWorkers: QueryWorkerPool;
   /** Stops listening, waits for in-flight requests, closes every generation; kills the query workers first, without waiting on their queries. */
@@ -49,10 +51,11 @@ export interface ReadsServer {
  */
 export async function startReadsServer(opts: StartReadsOptions): Promise<ReadsServer> {
   const { config, logger } = opts;
+  const limiter = new QueryLimiter(opts.maxConcurrentQueries ?? 3);
   const manager = new GenerationManager({
     path: homePaths(config.home).published,
     logger,
-    limiter: new QueryLimiter(opts.maxConcurrentQueries ?? 3),
+    limiter,
     pollMs: opts.pollMs ?? 200,
     duckdb: { memoryLimitBytes: config.memoryLimitBytes, threads: config.threads },
   });
@@ -70,9 +73,11 @@ export async function startReadsServer(opts: StartReadsOptions): Promise<ReadsSe
   });
   await events.start();
   manager.onSwitch((gen) => events.generationServed({ generation: gen.generation, published_at: gen.meta.published_at }));
-  const service = new ReadsService({ manager, config, queryTimeoutMs: opts.queryTimeoutMs });
+  const service = new ReadsService({ generations: manager, config, queryTimeoutMs: opts.queryTimeoutMs });
   const app = buildApp({
     service,
+    generations: manager,
+    limiter,
     logger,
     home: config.home,
     metrics: opts.metrics,
@@ -104,6 +109,7 @@ export async function startReadsServer(opts: StartReadsOptions): Promise<ReadsSe
     url,
     app,
     service,
+    generations: manager,
     queryWorkers,
     async close() {
       if (closed) return;
