@@ -7,6 +7,7 @@ import { GenerationManager } from '../data/generations.js';
 import { buildApp } from './app.js';
 import { EventHub } from '../events/hub.js';
 import { QueryLimiter } from '../data/query-limiter.js';
+import { PullerStateWatch } from '../data/puller-state.js';
 import { QueryWorkerPool } from '../query-workers/pool.js';
 import { ReadsService } from '../data/service.js';
 
@@ -73,7 +74,10 @@ export async function startReadsServer(opts: StartReadsOptions): Promise<ReadsSe
   });
   await events.start();
   manager.onSwitch((gen) => events.generationServed({ generation: gen.generation, published_at: gen.meta.published_at }));
-  const service = new ReadsService({ generations: manager, config, queryTimeoutMs: opts.queryTimeoutMs });
+  // status.json, kept in memory for the "no snapshot yet" answers (an error path does no I/O).
+  const puller = new PullerStateWatch({ home: config.home, logger });
+  await puller.start();
+  const service = new ReadsService({ generations: manager, puller, config, queryTimeoutMs: opts.queryTimeoutMs });
   const app = buildApp({
     service,
     generations: manager,
@@ -97,6 +101,7 @@ export async function startReadsServer(opts: StartReadsOptions): Promise<ReadsSe
     await queryWorkers.close();
     await app.close().catch(() => undefined);
     events.close();
+    await puller.stop();
     await manager.close();
     throw err;
   }
@@ -118,6 +123,7 @@ export async function startReadsServer(opts: StartReadsOptions): Promise<ReadsSe
       await queryWorkers.close();
       await app.close();
       events.close();
+      await puller.stop();
       const drained = await manager.close();
       if (!drained) logger.warn('in-flight queries did not finish in time; DuckDB instances left open');
     },

@@ -85,7 +85,7 @@ async function guarded(tool: string, opts: LatticeMcpOptions, fn: () => Promise<
         return toolError(`${err.message}; narrow the query (filter early, aggregate, avoid cross joins) or raise timeout_seconds (at most ${MAX_TIMEOUT_SECONDS})`);
       }
       if (err.code === 'no_snapshot' || err.code === 'snapshot_unavailable') {
-        return toolError(`${await service.messageOf(err)}. lattice_status shows the puller's state.`);
+        return toolError(`${service.messageOf(err)}. lattice_status shows the puller's state.`);
       }
       return toolError(err.message);
     }
