@@ -38,11 +38,11 @@ export interface McpPluginOptions {
   queryRunner: QueryRunner;
 }
 
-export const MCP_PATH = '/mcp';
+const MCP_PATH = '/mcp';
 const MAX_BODY_BYTES = 1024 * 1024;
 
 /** A JSON-RPC error body with no id (the request could not be read as one). */
-export function jsonRpcError(code: number, message: string): { jsonrpc: '2.0'; error: { code: number; message: string }; id: null } {
+function jsonRpcError(code: number, message: string): { jsonrpc: '2.0'; error: { code: number; message: string }; id: null } {
   return { jsonrpc: '2.0', error: { code, message }, id: null };
 }
 

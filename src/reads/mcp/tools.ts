@@ -36,9 +36,9 @@ import {
  * do next.
  */
 
-export const SERVER_NAME = 'session-lattice';
+const SERVER_NAME = 'session-lattice';
 
-export const INSTRUCTIONS = `session-lattice serves materialized views over Claude Code sessions (pulled from repo-recall: sessions, their repos, tools, models, tokens, stop reasons, per-day activity). It is read-only.
+const INSTRUCTIONS = `session-lattice serves materialized views over Claude Code sessions (pulled from repo-recall: sessions, their repos, tools, models, tokens, stop reasons, per-day activity). It is read-only.
 Start with list_views (the catalog), then read_view to page through a view's rows with filters and sorting. Use query (read-only DuckDB SQL) only for questions no view answers. lattice_status says whether the data is current.
 Every answer carries freshness: the snapshot generation, when it was published/materialized, and its age in seconds.`;
 
