@@ -25,29 +25,37 @@ class SessionLatticePuller < Formula
       leading ~ itself, with the home directory of the user the service runs as.
       Logs: #{var}/log/session-lattice-puller.log and #{var}/log/session-lattice-puller.error.log
 
-      Settings (environment variables; the service sets each to its default):
-        SESSION_LATTICE_HOME                      ~/.session-lattice
-        SESSION_LATTICE_REPO_RECALL_URL           http://127.0.0.1:7777
-        SESSION_LATTICE_REFRESH_INTERVAL_SECONDS  60
-        SESSION_LATTICE_MAX_PAYLOAD_MB            2048
-        SESSION_LATTICE_UPSTREAM_TIMEOUT_SECONDS  60
-        SESSION_LATTICE_UPSTREAM_RETRIES          3
-        SESSION_LATTICE_UPSTREAM_DEADLINE_SECONDS 600
-        SESSION_LATTICE_MAX_SHRINK_PERCENT        50
-        SESSION_LATTICE_SHRINK_CONFIRM_TICKS      3
-        SESSION_LATTICE_EVENTS_LOG_KB             1024 (puller/events.jsonl is rotated past it)
-        SESSION_LATTICE_MEMORY_LIMIT              2GB (DuckDB memory_limit of the working database)
-        SESSION_LATTICE_THREADS                   2 (DuckDB threads of the working database)
-        SESSION_LATTICE_TIMEZONE                  (empty: the machine's zone, e.g. America/Los_Angeles)
-        SESSION_LATTICE_PRICING_FILE              (empty: the bundled model prices alone)
-        SESSION_LATTICE_TRANSCRIPTS               (empty: each CLAUDE_CONFIG_DIR entry's projects/, else
-                                                  ~/.config/claude/projects and ~/.claude/projects; off: none)
-        SESSION_LATTICE_LOG_LEVEL                 info
-        SESSION_LATTICE_LOG_FORMAT                auto
+      #{settings_readme.chomp}
       To change one, edit the service file `brew services info session-lattice-puller` names, or
       run `session-lattice serve-puller --help` for the flags.
     EOS
   end
+
+  # generated:settings-readme
+  # The settings part of the README install writes (src/shared/settings/table.ts; npm run generate).
+  def settings_readme
+    <<~EOS
+      Settings (environment variables; the service sets each to its default):
+        SESSION_LATTICE_HOME                       ~/.session-lattice
+        SESSION_LATTICE_REPO_RECALL_URL            http://127.0.0.1:7777
+        SESSION_LATTICE_REFRESH_INTERVAL_SECONDS   60
+        SESSION_LATTICE_MAX_PAYLOAD_MB             2048
+        SESSION_LATTICE_UPSTREAM_TIMEOUT_SECONDS   60
+        SESSION_LATTICE_UPSTREAM_RETRIES           3
+        SESSION_LATTICE_UPSTREAM_DEADLINE_SECONDS  600
+        SESSION_LATTICE_MAX_SHRINK_PERCENT         50
+        SESSION_LATTICE_SHRINK_CONFIRM_TICKS       3
+        SESSION_LATTICE_EVENTS_LOG_KB              1024
+        SESSION_LATTICE_MEMORY_LIMIT               2GB
+        SESSION_LATTICE_THREADS                    2
+        SESSION_LATTICE_TIMEZONE                   (empty: the machine's zone)
+        SESSION_LATTICE_PRICING_FILE               (empty: none)
+        SESSION_LATTICE_TRANSCRIPTS                (empty: each CLAUDE_CONFIG_DIR entry's projects/, else ~/.config/claude/projects and ~/.claude/projects, those that exist)
+        SESSION_LATTICE_LOG_LEVEL                  info
+        SESSION_LATTICE_LOG_FORMAT                 auto
+    EOS
+  end
+  # /generated:settings-readme
 
   service do
     run [Formula["session-lattice"].opt_bin/"session-lattice", "serve-puller"]
@@ -55,6 +63,8 @@ class SessionLatticePuller < Formula
     working_dir var
     log_path var/"log/session-lattice-puller.log"
     error_log_path var/"log/session-lattice-puller.error.log"
+    # generated:environment
+    # Every setting `session-lattice serve-puller` reads, at its default (src/shared/settings/table.ts; npm run generate).
     environment_variables PATH:                                      std_service_path_env,
                           SESSION_LATTICE_HOME:                      "~/.session-lattice",
                           SESSION_LATTICE_REPO_RECALL_URL:           "http://127.0.0.1:7777",
@@ -73,6 +83,7 @@ class SessionLatticePuller < Formula
                           SESSION_LATTICE_TRANSCRIPTS:               "",
                           SESSION_LATTICE_LOG_LEVEL:                 "info",
                           SESSION_LATTICE_LOG_FORMAT:                "auto"
+    # /generated:environment
   end
 
   def caveats

@@ -26,26 +26,35 @@ class SessionLatticeReads < Formula
       leading ~ itself, with the home directory of the user the service runs as.
       Logs: #{var}/log/session-lattice-reads.log and #{var}/log/session-lattice-reads.error.log
 
-      Settings (environment variables; the service sets each to its default):
-        SESSION_LATTICE_HOME                      ~/.session-lattice
-        SESSION_LATTICE_HOST                      127.0.0.1
-        SESSION_LATTICE_PORT                      7778
-        SESSION_LATTICE_ALLOWED_HOSTS             (empty: loopback names only)
-        SESSION_LATTICE_STALE_AFTER_INTERVALS     3
-        SESSION_LATTICE_REFRESH_INTERVAL_SECONDS  60
-        SESSION_LATTICE_REQUEST_TIMEOUT_SECONDS   30
-        SESSION_LATTICE_MAX_CONNECTIONS           512
-        SESSION_LATTICE_QUERY_MEMORY_MB           1024 (each MCP query worker's memory cap)
-        SESSION_LATTICE_MEMORY_LIMIT              2GB (DuckDB memory_limit of each open generation)
-        SESSION_LATTICE_THREADS                   2 (DuckDB threads of each open generation)
-        SESSION_LATTICE_MAX_EVENT_SUBSCRIBERS     64 (clients following GET /events at once)
-        SESSION_LATTICE_EVENTS_HEARTBEAT_SECONDS  15
-        SESSION_LATTICE_LOG_LEVEL                 info
-        SESSION_LATTICE_LOG_FORMAT                auto
+      #{settings_readme.chomp}
       To change one, edit the service file `brew services info session-lattice-reads` names, or
       run `session-lattice serve-reads --help` for the flags.
     EOS
   end
+
+  # generated:settings-readme
+  # The settings part of the README install writes (src/shared/settings/table.ts; npm run generate).
+  def settings_readme
+    <<~EOS
+      Settings (environment variables; the service sets each to its default):
+        SESSION_LATTICE_HOME                      ~/.session-lattice
+        SESSION_LATTICE_HOST                      127.0.0.1
+        SESSION_LATTICE_PORT                      7778
+        SESSION_LATTICE_ALLOWED_HOSTS             (empty: none)
+        SESSION_LATTICE_STALE_AFTER_INTERVALS     3
+        SESSION_LATTICE_REFRESH_INTERVAL_SECONDS  60
+        SESSION_LATTICE_REQUEST_TIMEOUT_SECONDS   30
+        SESSION_LATTICE_MAX_CONNECTIONS           512
+        SESSION_LATTICE_QUERY_MEMORY_MB           1024
+        SESSION_LATTICE_MEMORY_LIMIT              2GB
+        SESSION_LATTICE_THREADS                   2
+        SESSION_LATTICE_MAX_EVENT_SUBSCRIBERS     64
+        SESSION_LATTICE_EVENTS_HEARTBEAT_SECONDS  15
+        SESSION_LATTICE_LOG_LEVEL                 info
+        SESSION_LATTICE_LOG_FORMAT                auto
+    EOS
+  end
+  # /generated:settings-readme
 
   service do
     run [Formula["session-lattice"].opt_bin/"session-lattice", "serve-reads"]
@@ -53,6 +62,8 @@ class SessionLatticeReads < Formula
     working_dir var
     log_path var/"log/session-lattice-reads.log"
     error_log_path var/"log/session-lattice-reads.error.log"
+    # generated:environment
+    # Every setting `session-lattice serve-reads` reads, at its default (src/shared/settings/table.ts; npm run generate).
     environment_variables PATH:                                     std_service_path_env,
                           SESSION_LATTICE_HOME:                     "~/.session-lattice",
                           SESSION_LATTICE_HOST:                     "127.0.0.1",
@@ -69,6 +80,7 @@ class SessionLatticeReads < Formula
                           SESSION_LATTICE_EVENTS_HEARTBEAT_SECONDS: "15",
                           SESSION_LATTICE_LOG_LEVEL:                "info",
                           SESSION_LATTICE_LOG_FORMAT:               "auto"
+    # /generated:environment
   end
 
   def caveats

@@ -3,7 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { addConfigOptions, PULLER_SETTINGS, READS_SETTINGS } from './cli/options.js';
 import { failedOutcome } from './cli/failed-outcome.js';
 import { registerOperatorCommands, type Action } from './cli/operator-commands.js';
-import { loadConfig, type Config, type FlagValues } from './shared/config.js';
+import { commandSettings, loadConfig, type FlagValues, type SettingKey } from './shared/config.js';
 import { errorLine, exitStatusOf } from './shared/error-registry.js';
 import { ConfigError, errorCodeOf, errorMessage } from './shared/errors.js';
 import { VERSION } from './shared/version.js';
@@ -15,7 +15,7 @@ import { VERSION } from './shared/version.js';
  * An error it ends with is one line, `error[code]: message`, and the registry's exit status for
  * the code (src/shared/error-registry.ts: 2 for a bad setting; `internal`, 1, for anything unregistered).
  */
-function run(keys: readonly (keyof Config)[], load: () => Promise<Action>, onBadSetting?: (err: ConfigError, flags: FlagValues) => boolean) {
+function run(keys: readonly SettingKey[], load: () => Promise<Action>, onBadSetting?: (err: ConfigError, flags: FlagValues) => boolean) {
   return async (flags: FlagValues) => {
     let code: number;
     try {
@@ -64,14 +64,13 @@ export function buildProgram(): Command {
     READS_SETTINGS,
   ).action(run(READS_SETTINGS, async () => (await import('./cli/reads-commands.js')).serveReads));
 
-  const bothSettings = [...new Set([...PULLER_SETTINGS, ...READS_SETTINGS])];
+  const bothSettings = commandSettings('serve');
   addConfigOptions(
     program.command('serve').description('run the reads server, with the puller in a child process it supervises (transitional)'),
     bothSettings,
   ).action(run(bothSettings, async () => (await import('./cli/serve-command.js')).serveBoth));
 
-  // A one-shot command prints an outcome, not a log: --json instead of a log format.
-  const pullSettings = PULLER_SETTINGS.filter((k) => k !== 'logFormat');
+  const pullSettings = commandSettings('pull');
   addConfigOptions(
     program
       .command('pull')
@@ -83,8 +82,7 @@ export function buildProgram(): Command {
 
   registerOperatorCommands(program, run);
 
-  // A client of the reads server: its address, nothing of the home.
-  const watchSettings: readonly (keyof Config)[] = ['host', 'port'];
+  const watchSettings = commandSettings('watch');
   addConfigOptions(
     program
       .command('watch')

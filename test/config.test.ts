@@ -1,134 +1,28 @@
-import { existsSync, readFileSync } from 'node:fs';
+/**
+ * Settings at the CLI, through the built binary: a bad value stops the command at start (exit 2)
+ * naming its variable or flag, before anything is created. The settings table and loadConfig
+ * themselves are proved in the unit tier (test/unit/settings.test.ts); the copies of the table
+ * (README, formulae, systemd units) by test/unit/generated.test.ts.
+ */
+import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { homedir, totalmem } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEFAULTS, loadConfig, machineTimeZone, SETTINGS } from '../src/shared/config.js';
-import { duckdbInstanceOptions } from '../src/shared/duckdb-settings.js';
-import { ConfigError } from '../src/shared/errors.js';
+import { commandSettings, SETTINGS } from '../src/shared/config.js';
+import type { SettingsCommand } from '../src/shared/settings/define.js';
 import { runCli, tempHome } from './helpers/processes.js';
 
-describe('configuration', () => {
-  it('uses the documented defaults', () => {
-    const config = loadConfig({});
-    expect(config).toEqual(DEFAULTS);
-    expect(config.port).toBe(7778);
-    expect(config.host).toBe('127.0.0.1');
-    expect(config.repoRecallUrl).toBe('http://127.0.0.1:7777');
-    expect(config.refreshIntervalSeconds).toBe(60);
-    expect(config.home.endsWith('.session-lattice')).toBe(true);
-  });
-
-  it('lets a flag win over its environment variable', () => {
-    const env = { SESSION_LATTICE_PORT: '8000', SESSION_LATTICE_REFRESH_INTERVAL_SECONDS: '5' };
-    expect(loadConfig(env).port).toBe(8000);
-    expect(loadConfig(env, { port: '9000' }).port).toBe(9000);
-    expect(loadConfig(env, { refreshIntervalSeconds: '0.5' }).refreshIntervalSeconds).toBe(0.5);
-    expect(loadConfig({ SESSION_LATTICE_ALLOWED_HOSTS: 'a.local, B.local' }).allowedHosts).toEqual(['a.local', 'b.local']);
-    expect(loadConfig({ SESSION_LATTICE_MAX_PAYLOAD_MB: '1' }).maxPayloadBytes).toBe(1048576);
-    expect(loadConfig({ SESSION_LATTICE_QUERY_MEMORY_MB: '256' }).queryMemoryBytes).toBe(256 * 1048576);
-    expect(loadConfig({ SESSION_LATTICE_QUERY_MEMORY_MB: '256' }, { queryMemoryMb: '2048' }).queryMemoryBytes).toBe(2048 * 1048576);
-  });
-
-  it('reads the time zone as an IANA name in its canonical spelling; empty is the machine\'s zone', () => {
-    expect(DEFAULTS.timezone).toBe(machineTimeZone());
-    expect(loadConfig({ SESSION_LATTICE_TIMEZONE: 'Australia/Adelaide' }).timezone).toBe('Australia/Adelaide');
-    expect(loadConfig({ SESSION_LATTICE_TIMEZONE: ' america/new_york ' }).timezone).toBe('America/New_York');
-    expect(loadConfig({ SESSION_LATTICE_TIMEZONE: 'UTC' }, { timezone: 'Europe/Berlin' }).timezone).toBe('Europe/Berlin');
-    expect(loadConfig({ SESSION_LATTICE_TIMEZONE: '' }).timezone).toBe(machineTimeZone());
-  });
-
-  it('reads the pricing file as a path (~ expanded); empty is none', () => {
-    expect(DEFAULTS.pricingFile).toBeNull();
-    expect(loadConfig({ SESSION_LATTICE_PRICING_FILE: '~/prices.json' }).pricingFile).toBe(join(homedir(), 'prices.json'));
-    expect(loadConfig({ SESSION_LATTICE_PRICING_FILE: '/a.json' }, { pricingFile: '/b.json' }).pricingFile).toBe('/b.json');
-    expect(loadConfig({ SESSION_LATTICE_PRICING_FILE: ' ' }).pricingFile).toBeNull();
-  });
-
-  it("reads the DuckDB memory limit as DuckDB's size syntax or a share of the machine's memory", () => {
-    expect(DEFAULTS.memoryLimitBytes).toBe(2e9);
-    const limit = (raw: string) => loadConfig({ SESSION_LATTICE_MEMORY_LIMIT: raw }).memoryLimitBytes;
-    expect(limit('512MB')).toBe(512e6);
-    expect(limit('512MiB')).toBe(512 * 1048576);
-    expect(limit(' 1.5 GiB ')).toBe(1.5 * 1024 ** 3);
-    expect(limit('1gb')).toBe(1e9);
-    expect(limit('262144KiB')).toBe(256 * 1048576);
-    expect(limit('10%')).toBe(Math.floor(totalmem() * 0.1));
-    expect(limit('12.5%')).toBe(Math.floor(totalmem() * 0.125));
-    expect(loadConfig({ SESSION_LATTICE_MEMORY_LIMIT: '1GB' }, { memoryLimit: '300MB' }).memoryLimitBytes).toBe(300e6);
-    // What reaches DuckDB: bytes, so that GB and GiB keep their meaning.
-    expect(duckdbInstanceOptions({ memoryLimitBytes: 1e9, threads: 3 })).toEqual({ memory_limit: '1000000000B', threads: '3' });
-  });
-
-  it('reads the DuckDB threads as an integer, 2 by default', () => {
-    expect(DEFAULTS.threads).toBe(2);
-    expect(loadConfig({ SESSION_LATTICE_THREADS: '3' }).threads).toBe(3);
-    expect(loadConfig({ SESSION_LATTICE_THREADS: '3' }, { threads: '1' }).threads).toBe(1);
-  });
-
-  it.each([
-    ['SESSION_LATTICE_MEMORY_LIMIT', 'lots', /expected a size like 512MB, 1GB or 1.5GiB .* or a share of this machine's memory like 10%$/],
-    ['SESSION_LATTICE_MEMORY_LIMIT', '512', /expected a size like 512MB/],
-    ['SESSION_LATTICE_MEMORY_LIMIT', '', /expected a size like 512MB/],
-    ['SESSION_LATTICE_MEMORY_LIMIT', '-1GB', /expected a size like 512MB/],
-    ['SESSION_LATTICE_MEMORY_LIMIT', '1 GB per thread', /expected a size like 512MB/],
-    ['SESSION_LATTICE_MEMORY_LIMIT', '0%', /expected a size like 512MB/],
-    ['SESSION_LATTICE_MEMORY_LIMIT', '150%', /expected a size like 512MB/],
-    ['SESSION_LATTICE_MEMORY_LIMIT', '10MB', /of at least 64 MiB$/],
-    ['SESSION_LATTICE_MEMORY_LIMIT', '100TB', /of at most this machine's memory \(.* GiB\)$/],
-    ['SESSION_LATTICE_THREADS', '0', /expected an integer from 1 to 256$/],
-    ['SESSION_LATTICE_THREADS', 'all', /expected an integer from 1 to 256$/],
-    ['SESSION_LATTICE_THREADS', '2.5', /expected an integer from 1 to 256$/],
-    ['SESSION_LATTICE_THREADS', '', /expected an integer from 1 to 256$/],
-  ])('refuses %s=%j, saying what it accepts', (name, value, expected) => {
-    expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
-    expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`^${name}=${JSON.stringify(value).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is not valid: DuckDB's `));
-    expect(() => loadConfig({ [name]: value })).toThrow(expected);
-  });
-
-  it.each([
-    ['SESSION_LATTICE_PORT', 'abc'],
-    ['SESSION_LATTICE_PORT', '70000'],
-    ['SESSION_LATTICE_PORT', '80.5'],
-    ['SESSION_LATTICE_REFRESH_INTERVAL_SECONDS', '0'],
-    ['SESSION_LATTICE_REFRESH_INTERVAL_SECONDS', 'soon'],
-    ['SESSION_LATTICE_REPO_RECALL_URL', 'ftp://x'],
-    ['SESSION_LATTICE_REPO_RECALL_URL', 'not a url'],
-    ['SESSION_LATTICE_HOME', '  '],
-    ['SESSION_LATTICE_LOG_LEVEL', 'loud'],
-    ['SESSION_LATTICE_UPSTREAM_RETRIES', '-1'],
-    ['SESSION_LATTICE_QUERY_MEMORY_MB', '64'],
-    ['SESSION_LATTICE_QUERY_MEMORY_MB', '1.5'],
-    ['SESSION_LATTICE_TIMEZONE', 'Mars/Olympus'],
-    ['SESSION_LATTICE_TIMEZONE', 'UTC+5'],
-  ])('refuses %s=%j, naming it and what it accepts', (name, value) => {
-    expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
-    expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`^${name}=.*expected `));
-  });
-
-  it('names the flag when the bad value came from a flag', () => {
-    expect(() => loadConfig({}, { port: '-3' })).toThrow(/^--port="-3" is not valid: .*an integer from 0 to 65535/);
-  });
-
-  it('only reads the settings a command uses', () => {
-    expect(loadConfig({ SESSION_LATTICE_PORT: 'abc' }, {}, ['home', 'repoRecallUrl']).port).toBe(7778);
-  });
-
-  it('is documented in the README: every variable with its flag and default', () => {
-    const readme = readFileSync(resolve(import.meta.dirname, '../README.md'), 'utf8');
-    for (const s of Object.values(SETTINGS)) {
-      // A literal default in code spans; a described one, "(none)" or "(the machine's zone)", as words.
-      const shown = s.defaultText.startsWith('(') ? s.defaultText : `\`${s.defaultText}\``;
-      expect(readme).toContain(`| \`${s.env}\` | \`--${s.flag}\` | ${shown} |`);
-    }
-  });
-
-  it('has an environment variable and a flag for every setting', () => {
-    for (const s of Object.values(SETTINGS)) {
-      expect(s.env).toMatch(/^SESSION_LATTICE_[A-Z_]+$/);
-      expect(s.flag).toMatch(/^[a-z][a-z-]+$/);
-    }
-  });
+describe('each command takes the settings the table gives it', () => {
+  it.each(['serve-puller', 'serve-reads', 'serve', 'pull', 'status', 'views', 'watch'] satisfies SettingsCommand[])(
+    '%s --help lists exactly its settings, each with its variable and default',
+    async (command) => {
+      const help = await runCli([command, '--help']);
+      expect(help.code, help.stderr).toBe(0);
+      const listed = [...help.stdout.replace(/\s+/g, ' ').matchAll(/--([a-z-]+) <value> .*?\[(SESSION_LATTICE_[A-Z_]+), default ([^\]]+)\]/g)];
+      const expected = commandSettings(command).map((k) => [SETTINGS[k].flag, SETTINGS[k].env, SETTINGS[k].defaultText]);
+      expect(listed.map((m) => [m[1], m[2], m[3]!.trim()])).toEqual(expected);
+    },
+  );
 });
 
 describe('CLI start-up errors', () => {

@@ -1,7 +1,9 @@
 /**
  * The Homebrew formulae (Formula/*.rb) and the systemd user units (packaging/systemd/), checked
- * against the CLI they run: the service commands are real subcommands, every environment variable
- * is one that subcommand reads, at the config's default, and both daemons share one home.
+ * against the CLI they run: the service commands are real subcommands, the environment blocks
+ * (generated from src/shared/settings/table.ts; test/unit/generated.test.ts checks they are
+ * fresh) load as Ruby and as a unit and set what the subcommand reads, and both daemons share one
+ * home. That each default parses to the config's default is test/unit/settings.test.ts's.
  *
  * The formulae are parsed with real Ruby (no Homebrew here): test/formula/inspect-formula.rb loads
  * each with a stubbed Formula DSL, runs its install in a scratch keg, and runs its `test do` block
@@ -12,7 +14,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULTS, SETTINGS, type Setting } from '../src/shared/config.js';
+import { commandSettings, SETTINGS } from '../src/shared/config.js';
+import { serviceValue } from '../src/shared/settings/define.js';
 import { cliPath, runCli, tempHome } from './helpers/processes.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -63,14 +66,11 @@ function inspectFormula(file: string): FormulaReport {
   return report;
 }
 
-/** `[SESSION_LATTICE_X, default Y]` pairs of `session-lattice <sub> --help`: what <sub> reads. */
-async function settingsOf(subcommand: string): Promise<Map<string, string>> {
+/** The `SESSION_LATTICE_*` variables `session-lattice <sub> --help` names: what <sub> reads. */
+async function variablesOf(subcommand: string): Promise<Set<string>> {
   const help = await runCli([subcommand, '--help']);
   expect(help.code, `${subcommand} --help: ${help.stderr}`).toBe(0);
-  const found = new Map<string, string>();
-  for (const m of help.stdout.replace(/\s+/g, ' ').matchAll(/\[(SESSION_LATTICE_[A-Z_]+), default ([^\]]+)\]/g)) {
-    found.set(m[1]!, m[2]!.trim());
-  }
+  const found = new Set([...help.stdout.replace(/\s+/g, ' ').matchAll(/\[(SESSION_LATTICE_[A-Z_]+), default /g)].map((m) => m[1]!));
   expect(found.size, `${subcommand} --help lists no settings`).toBeGreaterThan(0);
   return found;
 }
@@ -82,30 +82,17 @@ async function topLevelCommands(): Promise<string[]> {
   return [...section.matchAll(/^ {2}([a-z][a-z-]*)/gm)].map((m) => m[1]!);
 }
 
-function settingByEnv(env: string): Setting | undefined {
-  return (Object.values(SETTINGS) as Setting[]).find((s) => s.env === env);
-}
-
 /**
- * Checks one daemon's environment (a formula's or a unit's) against what the subcommand reads:
- * the same variables, each at the config's default. `home` is the home value expected (it is a
- * path the service manager or the CLI expands, so it is compared after expansion).
+ * A daemon's environment (a formula's, or a unit's) as its service manager will hand it over: the
+ * variables its command's --help names, no other, each at the value the settings table says the
+ * service sets (the generated block is valid Ruby, or a valid unit, and says what was meant).
+ * `home` is how the service writes the leading `~/`.
  */
-function expectDefaults(what: string, env: Record<string, string>, reads: Map<string, string>, expandHome: (v: string) => string) {
-  const own = Object.keys(env).filter((k) => k.startsWith('SESSION_LATTICE_'));
-  expect(new Set(own), `${what}: the variables set should be exactly the ones the daemon reads`).toEqual(new Set(reads.keys()));
-  for (const key of Object.keys(env)) {
-    if (key === 'PATH') continue; // for the `#!/usr/bin/env node` of the installed binary
-    const setting = settingByEnv(key);
-    expect(setting, `${what}: ${key} is not a variable the config reads`).toBeDefined();
-    const raw = key === SETTINGS.home.env ? expandHome(env[key]!) : env[key]!;
-    // Parsed, the value is the default itself...
-    expect(setting!.parse(raw), `${what}: ${key}=${JSON.stringify(env[key])} is not the default`).toEqual(DEFAULTS[setting!.key]);
-    // ...and where the default is a literal, it is written the same way as in --help.
-    if (key === SETTINGS.home.env) continue; // a path: compared expanded, above
-    if (!setting!.defaultText.startsWith('(')) expect(env[key], `${what}: ${key}`).toBe(setting!.defaultText);
-    else expect(env[key], `${what}: ${key} (default ${setting!.defaultText})`).toBe('');
-  }
+async function expectDaemonEnvironment(what: string, env: Record<string, string>, sub: 'serve-puller' | 'serve-reads', home: string) {
+  const own = Object.keys(env).filter((k) => k !== 'PATH'); // PATH: for the `#!/usr/bin/env node` of the installed binary
+  expect(new Set(own), `${what}: the variables set should be exactly the ones the daemon reads`).toEqual(await variablesOf(sub));
+  const expected = Object.fromEntries(commandSettings(sub).map((k) => [SETTINGS[k].env, serviceValue(SETTINGS[k]).replace(/^~\//, home)]));
+  expect(Object.fromEntries(own.map((k) => [k, env[k]])), what).toEqual(expected);
 }
 
 const FORMULA_SUITE = RUBY_MISSING
@@ -176,7 +163,7 @@ describe.skipIf(RUBY_MISSING)(FORMULA_SUITE, () => {
     it(`${label}: sets every variable \`${sub}\` reads, at the config's defaults`, async () => {
       // The home is written as the CLI's own default (~/.session-lattice); session-lattice expands
       // the ~ itself, with the home directory of the user the service runs as.
-      expectDefaults(label, get().service!.environment_variables, await settingsOf(sub), (v) => v);
+      await expectDaemonEnvironment(label, get().service!.environment_variables, sub, '~/');
     });
 
     it(`${label}: caveats name both brew services commands, the data and the logs`, () => {
@@ -249,7 +236,7 @@ describe('systemd user units', () => {
       expect(u.exec).toEqual(['/usr/bin/env', 'session-lattice', sub]);
       expect(await topLevelCommands()).toContain(sub);
       expect(u.env.SESSION_LATTICE_HOME).toBe('%h/.session-lattice');
-      expectDefaults(name, u.env, await settingsOf(sub), (v) => v.replace(/^%h/, homedir()));
+      await expectDaemonEnvironment(name, u.env, sub, '%h/');
     });
   }
 

@@ -151,7 +151,7 @@ describe('GET /refreshes over real pulls', () => {
     const before = await inject('/refreshes');
     const { fake, home, server } = pulled;
     await publish(home.dir, fake, 200, 2);
-    await server.service.manager.check();
+    await server.generations.check();
     const after = await eventually(async () => {
       const res = await inject('/refreshes', { 'if-none-match': String(before.headers.etag) });
       return res.statusCode === 200 ? res : undefined;
@@ -232,7 +232,7 @@ describe('GET /refreshes with a failed refresh, and with an empty log', () => {
 
   async function serve(): Promise<Inject> {
     server ??= await startReadsServer({ config: { ...DEFAULTS, home: home.dir, port: 0 }, logger: pino({ level: 'silent' }) });
-    await server.service.manager.check();
+    await server.generations.check();
     return injector(server);
   }
 

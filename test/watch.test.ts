@@ -72,7 +72,7 @@ describe('session-lattice watch', () => {
     await printed(coloured, 4);
     const time = String.raw`\d\d:\d\d:\d\d`;
     const got = lines(w);
-    expect(got[0]).toMatch(new RegExp(`^${time}  published  generation 12 · 1,234 sessions · 3\\.4 MB$`));
+    expect(got[0]).toMatch(new RegExp(`^${time}  published  generation 12 · 1,234 sessions · 3\\.2 MiB$`));
     expect(got[1]).toMatch(new RegExp(`^${time}  tick failed \\(3 in a row\\): repo-recall is unreachable: connect ECONNREFUSED$`));
     expect(got[2]).toMatch(new RegExp(`^${time}  upstream error \\(timeout, retrying\\): no answer within 60 s$`));
     expect(got[3]).toMatch(new RegExp(`^${time}  a newer kind  figure=4$`));

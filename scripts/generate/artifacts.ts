@@ -2,6 +2,8 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { renderErrorsDoc } from './errors-doc.js';
+import { renderSettingsTable } from './settings-readme.js';
+import { renderFormulaEnvironment, renderFormulaReadme, renderUnitEnvironment } from './settings-services.js';
 import { renderViewRows, VIEW_ROWS_PATH } from './view-rows.js';
 import { renderViewsDoc } from './views-doc.js';
 
@@ -31,8 +33,25 @@ function repoRoot(from: string): string {
 export const ARTIFACTS: readonly GeneratedArtifact[] = [
   { path: 'docs/views.md', render: () => renderViewsDoc() },
   { path: VIEW_ROWS_PATH, render: () => renderViewRows() },
+  region('README.md', 'settings', '<!--', renderSettingsTable),
+  ...(['puller', 'reads'] as const).flatMap((daemon) => [
+    region(`Formula/session-lattice-${daemon}.rb`, 'environment', '#', () => renderFormulaEnvironment(daemon)),
+    region(`Formula/session-lattice-${daemon}.rb`, 'settings-readme', '#', () => renderFormulaReadme(daemon)),
+    region(`packaging/systemd/session-lattice-${daemon}.service`, 'environment', '#', () => renderUnitEnvironment(daemon)),
+  ]),
   { path: 'docs/errors.md', render: () => renderErrorsDoc() },
 ];
+
+/** A marked region of a hand-written file (replaceRegion, below). */
+function region(path: string, name: string, comment: '<!--' | '#', body: () => string): GeneratedArtifact {
+  return {
+    path,
+    render: async (current) => {
+      if (current === null) throw new Error(`${path} is missing: its generated region "${name}" is placed by hand once`);
+      return replaceRegion(current, name, body(), comment);
+    },
+  };
+}
 
 /** The file's text now, or null when it does not exist. */
 export async function currentText(path: string): Promise<string | null> {

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { Config, FlagValues } from '../shared/config.js';
+import { commandSettings, type Config, type FlagValues, type SettingKey } from '../shared/config.js';
 import { addConfigOptions } from './options.js';
 
 /**
@@ -12,10 +12,10 @@ export const STATUS_FORMAT = 2;
 
 /** A command's body: the resolved settings and the raw flags in, the exit code out. */
 export type Action = (config: Config, flags: FlagValues) => Promise<number>;
-type Runner = (keys: readonly (keyof Config)[], load: () => Promise<Action>) => (flags: FlagValues) => Promise<void>;
+type Runner = (keys: readonly SettingKey[], load: () => Promise<Action>) => (flags: FlagValues) => Promise<void>;
 
-const STATUS_SETTINGS: readonly (keyof Config)[] = ['home', 'staleAfterIntervals', 'refreshIntervalSeconds'];
-const VIEWS_SETTINGS: readonly (keyof Config)[] = ['home'];
+const STATUS_SETTINGS = commandSettings('status');
+const VIEWS_SETTINGS = commandSettings('views');
 
 const STATUS_HELP = `
 Reads only: the puller's status.json and event log (puller/events.jsonl) and the published

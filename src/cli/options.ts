@@ -1,8 +1,8 @@
 import { Option, type Command } from 'commander';
-import { SETTINGS, type Config } from '../shared/config.js';
+import { commandSettings, SETTINGS, type SettingKey } from '../shared/config.js';
 
 /** Adds the flags of the given settings to a command; values are validated by loadConfig. */
-export function addConfigOptions(command: Command, keys: readonly (keyof Config)[]): Command {
+export function addConfigOptions(command: Command, keys: readonly SettingKey[]): Command {
   for (const key of keys) {
     const s = SETTINGS[key];
     command.addOption(new Option(`--${s.flag} <value>`, `${s.accepts} [${s.env}, default ${s.defaultText}]`));
@@ -10,40 +10,6 @@ export function addConfigOptions(command: Command, keys: readonly (keyof Config)
   return command;
 }
 
-export const PULLER_SETTINGS: readonly (keyof Config)[] = [
-  'home',
-  'repoRecallUrl',
-  'refreshIntervalSeconds',
-  'maxPayloadBytes',
-  'upstreamTimeoutSeconds',
-  'upstreamRetries',
-  'upstreamDeadlineSeconds',
-  'maxShrinkPercent',
-  'shrinkConfirmTicks',
-  'eventsLogBytes',
-  'memoryLimitBytes',
-  'threads',
-  'timezone',
-  'pricingFile',
-  'transcripts',
-  'logLevel',
-  'logFormat',
-];
-
-export const READS_SETTINGS: readonly (keyof Config)[] = [
-  'home',
-  'host',
-  'port',
-  'allowedHosts',
-  'staleAfterIntervals',
-  'refreshIntervalSeconds',
-  'requestTimeoutSeconds',
-  'maxConnections',
-  'queryMemoryBytes',
-  'memoryLimitBytes',
-  'threads',
-  'maxEventSubscribers',
-  'eventsHeartbeatSeconds',
-  'logLevel',
-  'logFormat',
-];
+/** What each daemon reads (settings/table.ts says which settings each command takes). */
+export const PULLER_SETTINGS = commandSettings('serve-puller');
+export const READS_SETTINGS = commandSettings('serve-reads');

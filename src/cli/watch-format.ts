@@ -1,6 +1,7 @@
 import type { Paint } from './colour.js';
 import { formatCount } from './format.js';
 import { shortDuration } from './log-output.js';
+import { formatBytes } from '../shared/format-bytes.js';
 
 /**
  * The lines `session-lattice watch` prints: one per event of GET /events, for people (time in the
@@ -13,18 +14,6 @@ type Data = Record<string, unknown>;
 
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
-
-/** `3.4 MB`: decimal units, one decimal below 100. */
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-  let n = bytes;
-  let i = 0;
-  while (Math.abs(n) >= 1000 && i < units.length - 1) {
-    n /= 1000;
-    i++;
-  }
-  return i === 0 ? `${n} B` : `${n < 100 ? n.toFixed(1) : Math.round(n)} ${units[i]}`;
-}
 
 /** HH:MM:SS in the local zone, after the date when it is not the day of `today` (status shows older events). */
 function clock(ms: number, today: number = ms): string {

@@ -1,5 +1,6 @@
 import { expandHome } from './paths.js';
 import { machineZoneName, userZoneName } from './zone-names.js';
+import { formatBytes } from './format-bytes.js';
 
 /**
  * The value parsers of the settings table (config.ts): each turns a raw variable or flag value into
@@ -152,16 +153,4 @@ export function memoryLimit(min: number, totalBytes: number) {
     if (bytes > totalBytes) throw new Error(`${MEMORY_EXAMPLE}, of at most this machine's memory (${formatBytes(totalBytes)})`);
     return bytes;
   };
-}
-
-/** Bytes in the largest binary unit that keeps a readable number (`1.5 GiB`, `512 MiB`). */
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${Number(value.toFixed(1))} ${units[unit]}`;
 }

@@ -1,14 +1,15 @@
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import type { Logger } from '../../shared/logger.js';
 import { z } from 'zod';
 import { DEFAULTS } from '../../shared/config.js';
 import { duckdbInstanceOptions, EFFECTIVE_DUCKDB_SQL, EffectiveDuckDbSchema, type DuckDbSettings, type EffectiveDuckDb } from '../../shared/duckdb-settings.js';
 import { errorMessage } from '../../shared/errors.js';
+import { WatchCoalesce } from '../../shared/watch-coalesce.js';
 import { SELECT_META_SQL, SELECT_VIEWS_SQL, SnapshotMetaSchema, VIEW_SCHEMA, ViewStateSchema, type SnapshotMeta, type ViewState } from '../../shared/snapshot.js';
 import { NoSnapshotError, QueryTimeoutError, SnapshotUnavailableError } from '../contract/errors.js';
 import { openHardened, readOnlyInstanceOptions } from './hardening.js';
+import type { GenerationSource, SwitchListener } from './generation-source.js';
 import type { QueryLimiter } from './query-limiter.js';
 import { publishedFileId } from './published-file.js';
 
@@ -198,39 +199,37 @@ export interface GenerationManagerOptions {
   duckdb?: DuckDbSettings;
 }
 
-export type SwitchListener = (current: Generation, previous: Generation | null) => void;
-
-export class GenerationManager {
+/** The generations of the published file, as the read surfaces see them (generation-source.ts). */
+export class GenerationManager implements GenerationSource {
   private current: Generation | null = null;
   private lastOpenError: { fileId: string; message: string; at: number } | null = null;
-  private timer: NodeJS.Timeout | null = null;
-  private watcher: FSWatcher | null = null;
-  private checking: Promise<void> | null = null;
-  private again = false;
+  private readonly watch: WatchCoalesce;
   private stopped = false;
   private readonly retiring = new Set<Promise<void>>();
   private readonly listeners: SwitchListener[] = [];
   readonly path: string;
   private readonly logger: Logger;
-  /** The query slots every generation's queries share (read by /metrics). */
-  readonly limiter: QueryLimiter;
-  private readonly pollMs: number;
+  private readonly limiter: QueryLimiter;
   private readonly instanceOptions: Record<string, string>;
 
   constructor(opts: GenerationManagerOptions) {
     this.path = opts.path;
     this.logger = opts.logger;
     this.limiter = opts.limiter;
-    this.pollMs = opts.pollMs ?? 200;
     this.instanceOptions = generationInstanceOptions(opts.duckdb ?? { memoryLimitBytes: DEFAULTS.memoryLimitBytes, threads: DEFAULTS.threads });
+    this.watch = new WatchCoalesce({
+      dir: dirname(opts.path),
+      names: [basename(opts.path)],
+      pollMs: opts.pollMs ?? 200,
+      run: () => this.checkOnce(),
+      onError: (err) => this.logger.warn({ err: errorMessage(err), path: this.path }, 'cannot check the published file'),
+    });
   }
 
   /** Opens the published file if there is one, then keeps watching for new ones. */
   async start(): Promise<void> {
     await this.check();
-    this.timer = setInterval(() => void this.check(), this.pollMs);
-    this.timer.unref();
-    this.ensureWatcher();
+    this.watch.start();
   }
 
   onSwitch(listener: SwitchListener): void {
@@ -260,21 +259,11 @@ export class GenerationManager {
 
   /** Checks the published path now (coalesced with a check already running). */
   check(): Promise<void> {
-    if (this.checking) {
-      this.again = true;
-      return this.checking;
-    }
-    this.checking = (async () => {
-      try {
-        do {
-          this.again = false;
-          await this.checkOnce();
-        } while (this.again && !this.stopped);
-      } finally {
-        this.checking = null;
-      }
-    })();
-    return this.checking;
+    return this.watch.trigger();
+  }
+
+  async catchUp(generation: number): Promise<void> {
+    if (generation > (this.current?.generation ?? 0)) await this.check();
   }
 
   private async checkOnce(): Promise<void> {
@@ -320,7 +309,6 @@ export class GenerationManager {
     }
     for (const l of this.listeners) l(next, previous);
     if (previous) this.retireLater(previous);
-    this.ensureWatcher();
   }
 
   private retireLater(gen: Generation): void {
@@ -331,33 +319,13 @@ export class GenerationManager {
     this.retiring.add(done);
   }
 
-  /** fs.watch on the home directory, for a faster switch than polling (which stays as a fallback). */
-  private ensureWatcher(): void {
-    if (this.watcher || this.stopped) return;
-    const file = basename(this.path);
-    try {
-      this.watcher = watch(dirname(this.path), { persistent: false }, (_event, name) => {
-        if (name === null || name === file) void this.check();
-      });
-      this.watcher.on('error', () => {
-        this.watcher?.close();
-        this.watcher = null;
-      });
-    } catch {
-      this.watcher = null; // the home does not exist yet: polling finds the first file
-    }
-  }
-
   /**
    * Stops watching and closes every generation once its in-flight requests have drained (or
    * `timeoutMs` passed: then the instances are left open rather than closed under a query).
    */
   async close(timeoutMs = 8_000): Promise<boolean> {
     this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
-    this.watcher?.close();
-    this.watcher = null;
-    await this.checking;
+    await this.watch.stop();
     if (this.current) this.retireLater(this.current);
     this.current = null;
     let timer: NodeJS.Timeout | undefined;

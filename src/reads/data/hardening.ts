@@ -19,7 +19,7 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
  *   the user's home) in `duckdb_settings()`; nothing can create a secret anyway.
  * - `lock_configuration` last, so no query can undo any of it.
  */
-export const HARDENING: readonly string[] = [
+const HARDENING: readonly string[] = [
   "SET temp_directory = ''",
   'SET enable_external_access = false',
   "SET disabled_filesystems = 'LocalFileSystem'",

@@ -1,10 +1,7 @@
 import type { Config } from '../../shared/config.js';
-import { errorMessage } from '../../shared/errors.js';
-import { homeDisk } from '../../shared/disk-space.js';
-import { homePaths } from '../../shared/paths.js';
 import { RefreshLogRowSchema, SELECT_REFRESHES_SQL } from '../../shared/snapshot.js';
 import { assessHealth, type HealthReason } from '../../shared/health.js';
-import { pullerRunning, readPullerStatus } from '../../shared/status.js';
+import { pullerRunning } from '../../shared/status.js';
 import { VERSION } from '../../shared/version.js';
 import type {
   Freshness,
@@ -17,8 +14,10 @@ import type {
   ViewSummary,
 } from '../contract/api-types.js';
 import { NoSnapshotError, UnknownViewError, ViewNotReadyError, type ReadsError } from '../contract/errors.js';
-import { contractRows, type Generation, type GenerationManager, type ViewInfo } from './generations.js';
+import type { GenerationSource } from './generation-source.js';
+import { contractRows, type Generation, type ViewInfo } from './generations.js';
 import { memoized } from './memo.js';
+import type { PullerState, PullerStateSource } from './puller-state.js';
 import { operatorsFor } from './plan/filters.js';
 import { nextUrl } from './plan/next-url.js';
 import { pageInfoOf, planRead, type PageInfo, type ReadPlan, type ReadViewParams } from './plan/planner.js';
@@ -30,13 +29,15 @@ import { pageInfoOf, planRead, type PageInfo, type ReadPlan, type ReadViewParams
  * transport maps to its own error form.
  *
  * Every call is answered from exactly one generation: it takes a reference on the current one and
- * releases it when done (the lower-level `acquire` / `plan` / `count` / `streamRows` let the HTTP
- * layer hold it while a response streams).
+ * releases it when done (the lower-level calls take a generation the caller acquired from the
+ * same GenerationSource, so that the HTTP layer can hold it while a response streams).
  */
 
 export interface ReadsServiceOptions {
-  manager: GenerationManager;
-  config: Pick<Config, 'home' | 'refreshIntervalSeconds' | 'staleAfterIntervals'>;
+  generations: GenerationSource;
+  /** status.json and the home's disk, for the health verdict and the "no snapshot yet" answer. */
+  puller: PullerStateSource;
+  config: Pick<Config, 'refreshIntervalSeconds' | 'staleAfterIntervals'>;
   /** Per-query time limit; the query is interrupted after it. Default 10 s. */
   queryTimeoutMs?: number;
   now?: () => number;
@@ -44,13 +45,15 @@ export interface ReadsServiceOptions {
 
 
 export class ReadsService {
-  readonly manager: GenerationManager;
+  private readonly generations: GenerationSource;
+  private readonly puller: PullerStateSource;
   readonly queryTimeoutMs: number;
   private readonly config: ReadsServiceOptions['config'];
   private readonly now: () => number;
 
   constructor(opts: ReadsServiceOptions) {
-    this.manager = opts.manager;
+    this.generations = opts.generations;
+    this.puller = opts.puller;
     this.config = opts.config;
     this.queryTimeoutMs = opts.queryTimeoutMs ?? 10_000;
     this.now = opts.now ?? Date.now;
@@ -74,7 +77,7 @@ export class ReadsService {
 
   /** Rows of a view (see plan/planner.ts for the parameters' semantics). */
   async readView(name: string, params: ReadViewParams = {}): Promise<ViewRowsResponse> {
-    const gen = this.acquire();
+    const gen = this.generations.acquire();
     try {
       const plan = this.plan(gen, name, params);
       const info = await this.pageInfo(gen, plan);
@@ -93,18 +96,17 @@ export class ReadsService {
    * reasons) for the generation this process serves, the puller's status and liveness, now.
    */
   async health(): Promise<HealthResponse> {
-    const { health } = await this.assess();
-    return health;
+    return this.assess(await this.puller.read()).health;
   }
 
-  private async assess(): Promise<{ health: HealthResponse; reasons: HealthReason[] }> {
-    const paths = homePaths(this.config.home);
-    const [{ puller, statusError }, disk] = await Promise.all([this.pullerState(), homeDisk(paths.home, paths.published)]);
-    const gen = this.manager.peek();
+  /** The verdict from the puller's state as given; reads nothing but the clock (and the puller's liveness). */
+  private assess({ status, statusError, disk }: PullerState): { health: HealthResponse; reasons: HealthReason[] } {
+    const puller: PullerStatusReport | null = status && { ...status, running: pullerRunning(status) };
+    const gen = this.generations.peek();
     const meta = gen?.meta ?? null;
     const assessment = assessHealth({
       snapshot: gen && { generation: gen.meta.generation, published_at: gen.meta.published_at, views: [...gen.views.values()] },
-      snapshotError: this.manager.openError,
+      snapshotError: this.generations.openError,
       status: puller,
       statusError,
       pullerRunning: puller?.running ?? false,
@@ -129,18 +131,11 @@ export class ReadsService {
     return { health, reasons: assessment.reasons };
   }
 
-  /** The puller's status.json as served (with liveness), or why it cannot be read. */
-  private async pullerState(): Promise<{ puller: PullerStatusReport | null; statusError: string | null }> {
-    try {
-      const status = await readPullerStatus(homePaths(this.config.home).status);
-      return { puller: status && { ...status, running: pullerRunning(status) }, statusError: null };
-    } catch (err) {
-      return { puller: null, statusError: errorMessage(err) };
-    }
-  }
-
-  /** What an error of the read surface says to the caller: "no snapshot yet" gets the puller's reasons. */
-  async messageOf(err: ReadsError): Promise<string> {
+  /**
+   * What an error of the read surface says to the caller: "no snapshot yet" gets the puller's
+   * reasons. No I/O: the puller's state is the copy kept current in memory.
+   */
+  messageOf(err: ReadsError): string {
     return err instanceof NoSnapshotError ? this.explainNoSnapshot(err) : err.message;
   }
 
@@ -148,8 +143,8 @@ export class ReadsService {
    * The message of a "no snapshot yet" answer, with the puller's side of the story (upstream
    * unreachable, puller not running, first pull in progress): the same reasons /healthz gives.
    */
-  private async explainNoSnapshot(err: NoSnapshotError): Promise<string> {
-    const { health, reasons } = await this.assess();
+  private explainNoSnapshot(err: NoSnapshotError): string {
+    const { health, reasons } = this.assess(this.puller.last());
     const puller = health.puller;
     // The error already says nothing is published; the rest is the puller's side of it.
     const why = reasons.filter((r) => r.severity !== 'starting').map((r) => r.text);
@@ -159,11 +154,6 @@ export class ReadsService {
 
   // ---------------------------------------------------------------------------------------------
   // Lower level, for a transport that holds the generation while it streams a response.
-
-  /** A reference on the current generation (NoSnapshotError before the first); call `release()`. */
-  acquire(): Generation {
-    return this.manager.acquire();
-  }
 
   viewOf(gen: Generation, name: string): ViewInfo {
     const view = gen.views.get(name);
@@ -283,7 +273,7 @@ export class ReadsService {
   private readonly instantOf = memoized(Date.parse, 1024);
 
   private withGeneration<T>(fn: (gen: Generation) => T): T {
-    const gen = this.acquire();
+    const gen = this.generations.acquire();
     try {
       return fn(gen);
     } finally {

@@ -1,9 +1,10 @@
-import { watch, type FSWatcher, type Stats } from 'node:fs';
+import type { Stats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { errorMessage } from '../../shared/errors.js';
 import { endOfEventLog, openEventLogIfExists, parseEventLines, readEventLog, type EventEnvelope } from '../../shared/events.js';
 import type { Logger } from '../../shared/logger.js';
+import { WatchCoalesce } from '../../shared/watch-coalesce.js';
 
 /**
  * Follows the puller's event log (format and rules: src/shared/events.ts) for the whole reads
@@ -13,9 +14,8 @@ import type { Logger } from '../../shared/logger.js';
  * byte offset after the last whole line read, and the last id handed on. A poll reads from that
  * offset to the last newline (the last line may still be being written).
  *
- * - Appends are noticed by fs.watch on the puller directory, with a poll every `pollMs` as well:
- *   fs.watch is not reliable everywhere (network file systems, a directory made or replaced after
- *   the watch was set), and the directory may not exist yet.
+ * - Appends are noticed by fs.watch on the puller directory, with a poll every `pollMs` as well
+ *   (shared/watch-coalesce.ts: why both, and why polls never overlap).
  * - Rotation: the puller renames `events.jsonl` to `events.1.jsonl` and starts a new file. When
  *   the current file's identity changes, the rest of the file being read is found under the
  *   rotated name (same identity) and read from the remembered offset first, then the new file from
@@ -59,14 +59,26 @@ async function readForward(handle: FileHandle, pos: Position, size: number): Pro
 export class EventTail {
   private pos: Position | null = null;
   private lastId = 0;
-  private timer: NodeJS.Timeout | null = null;
-  private watcher: FSWatcher | null = null;
-  private running: Promise<void> | null = null;
-  private again = false;
-  private stopped = false;
   private lastError: string | null = null;
+  private readonly watch: WatchCoalesce;
 
-  constructor(private readonly opts: EventTailOptions) {}
+  constructor(private readonly opts: EventTailOptions) {
+    this.watch = new WatchCoalesce({
+      dir: opts.paths.pullerDir,
+      names: [basename(opts.paths.events), basename(opts.paths.eventsRotated)],
+      pollMs: opts.pollMs ?? 250,
+      run: async () => {
+        await this.pollOnce();
+        this.lastError = null;
+      },
+      onError: (err) => {
+        // One line per distinct failure: a poll every 250 ms must not flood the log.
+        const message = errorMessage(err);
+        if (message !== this.lastError) this.opts.logger.warn({ err: message }, 'cannot read the event log');
+        this.lastError = message;
+      },
+    });
+  }
 
   /** The id of the last event handed on (or found in the log at start); 0 when none. */
   get lastEventId(): number {
@@ -80,48 +92,14 @@ export class EventTail {
     await this.seekEnd().catch((err: unknown) => {
       this.opts.logger.warn({ err: errorMessage(err), path: this.opts.paths.events }, 'cannot read the event log; /events follows it once it can');
     });
-    this.timer = setInterval(() => void this.poll(), this.opts.pollMs ?? 250);
-    this.timer.unref();
-    this.ensureWatcher();
+    this.watch.start();
   }
 
   stop(): void {
-    this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
-    this.watcher?.close();
-    this.watcher = null;
-  }
-
-  /** Reads what was appended since the last poll (coalesced with a poll already running). */
-  poll(): Promise<void> {
-    if (this.running) {
-      this.again = true;
-      return this.running;
-    }
-    this.running = (async () => {
-      try {
-        do {
-          this.again = false;
-          await this.pollOnce().then(
-            () => (this.lastError = null),
-            (err: unknown) => {
-              // One line per distinct failure: a poll every 250 ms must not flood the log.
-              const message = errorMessage(err);
-              if (message !== this.lastError) this.opts.logger.warn({ err: message }, 'cannot read the event log');
-              this.lastError = message;
-            },
-          );
-        } while (this.again && !this.stopped);
-      } finally {
-        this.running = null;
-      }
-    })();
-    return this.running;
+    void this.watch.stop();
   }
 
   private async pollOnce(): Promise<void> {
-    if (this.stopped) return;
-    this.ensureWatcher();
     const current = await openEventLogIfExists(this.opts.paths.events);
     try {
       // No current file: between a rotation's rename and the next append, or no log at all.
@@ -185,9 +163,7 @@ export class EventTail {
     await this.seekEnd();
     this.opts.logger.warn({ previous_id: previous, last_id: this.lastId }, 'the event log started over (removed or replaced); event streams end so that clients resume from the new log');
     // The directory may have been replaced too: watch the new one.
-    this.watcher?.close();
-    this.watcher = null;
-    this.ensureWatcher();
+    this.watch.rewatch();
     this.opts.onReset();
   }
 
@@ -216,22 +192,5 @@ export class EventTail {
       }
     }
     this.lastId = lastId ?? 0;
-  }
-
-  /** fs.watch on the puller directory; retried on each poll while the directory does not exist. */
-  private ensureWatcher(): void {
-    if (this.watcher || this.stopped) return;
-    const names = new Set([basename(this.opts.paths.events), basename(this.opts.paths.eventsRotated)]);
-    try {
-      this.watcher = watch(this.opts.paths.pullerDir, { persistent: false }, (_event, name) => {
-        if (name === null || names.has(name)) void this.poll();
-      });
-      this.watcher.on('error', () => {
-        this.watcher?.close();
-        this.watcher = null;
-      });
-    } catch {
-      this.watcher = null;
-    }
   }
 }

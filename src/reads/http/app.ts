@@ -19,6 +19,8 @@ import { openApiRoutes } from './routes/openapi.js';
 import { refreshesRoutes } from './routes/refreshes.js';
 import { viewRowsRoutes } from './routes/view-rows.js';
 import { viewsRoutes } from './routes/views.js';
+import type { GenerationSource } from '../data/generation-source.js';
+import type { QueryLimiter } from '../data/query-limiter.js';
 import type { ReadsService } from '../data/service.js';
 
 /**
@@ -41,6 +43,10 @@ import type { ReadsService } from '../data/service.js';
 
 export interface BuildAppOptions {
   service: ReadsService;
+  /** The generations the service reads (the same source the service was built on). */
+  generations: GenerationSource;
+  /** The query slots the generations' queries share (for /metrics). */
+  limiter: QueryLimiter;
   logger: Logger;
   /** The home served: /metrics reads the puller's metrics.json there. */
   home: string;
@@ -81,10 +87,10 @@ const MAX_PARAM_LENGTH = 16 * 1024;
 const parseQuery = memoized((text) => Object.freeze(parseQuerystring(text, '&', '=', { maxKeys: 0 }) as Record<string, unknown>), 512);
 
 export function buildApp(opts: BuildAppOptions): FastifyInstance {
-  const { service, logger, limits } = opts;
+  const { service, generations, logger, limits } = opts;
   const allowedHosts = (opts.allowedHosts ?? []).map((h) => h.toLowerCase());
   const cache = opts.cache ?? new ResponseCache();
-  const metrics = opts.metrics === false ? null : new ReadsMetrics({ service, cache, home: opts.home, logger, events: opts.events });
+  const metrics = opts.metrics === false ? null : new ReadsMetrics({ health: () => service.health(), generations, limiter: opts.limiter, cache, home: opts.home, logger, events: opts.events });
   const observers = requestObservers(logger, metrics?.requests ?? null);
 
   // Fastify's own info lines ("Server listening at ...") repeat our `listening` line: warnings up.
@@ -115,12 +121,12 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
   void app.register(errorHandlers, { service });
   void app.register(openApiRoutes);
   void app.register(healthzRoutes, { service });
-  void app.register(viewsRoutes, { service });
-  void app.register(viewRowsRoutes, { service, cache, streamThresholdBytes: opts.streamThresholdBytes ?? 1024 * 1024 });
-  void app.register(refreshesRoutes, { service });
+  void app.register(viewsRoutes, { service, generations });
+  void app.register(viewRowsRoutes, { service, generations, cache, streamThresholdBytes: opts.streamThresholdBytes ?? 1024 * 1024 });
+  void app.register(refreshesRoutes, { service, generations });
   void app.register(eventsRoutes, { hub: opts.events });
   if (metrics) void app.register(metricsRoutes, { metrics });
   void app.register(uiRoutes, { dir: opts.uiDir, logger });
-  void app.register(mcpPlugin, { service, logger, allowedHosts, queryRunner: opts.queryRunner });
+  void app.register(mcpPlugin, { service, generations, logger, allowedHosts, queryRunner: opts.queryRunner });
   return app;
 }

@@ -7,6 +7,7 @@ import { GenerationManager } from '../data/generations.js';
 import { buildApp } from './app.js';
 import { EventHub } from '../events/hub.js';
 import { QueryLimiter } from '../data/query-limiter.js';
+import { PullerStateWatch } from '../data/puller-state.js';
 import { QueryWorkerPool } from '../query-workers/pool.js';
 import { ReadsService } from '../data/service.js';
 
@@ -37,6 +38,8 @@ export interface ReadsServer {
   url: string;
   app: FastifyInstance;
   service: ReadsService;
+  /** The generations served (tests make it look at the published file now: `check()`). */
+  generations: GenerationManager;
   /** The `query` tool's worker processes. */
   queryWorkers: QueryWorkerPool;
   /** Stops listening, waits for in-flight requests, closes every generation; kills the query workers first, without waiting on their queries. */
@@ -49,10 +52,11 @@ export interface ReadsServer {
  */
 export async function startReadsServer(opts: StartReadsOptions): Promise<ReadsServer> {
   const { config, logger } = opts;
+  const limiter = new QueryLimiter(opts.maxConcurrentQueries ?? 3);
   const manager = new GenerationManager({
     path: homePaths(config.home).published,
     logger,
-    limiter: new QueryLimiter(opts.maxConcurrentQueries ?? 3),
+    limiter,
     pollMs: opts.pollMs ?? 200,
     duckdb: { memoryLimitBytes: config.memoryLimitBytes, threads: config.threads },
   });
@@ -70,9 +74,14 @@ export async function startReadsServer(opts: StartReadsOptions): Promise<ReadsSe
   });
   await events.start();
   manager.onSwitch((gen) => events.generationServed({ generation: gen.generation, published_at: gen.meta.published_at }));
-  const service = new ReadsService({ manager, config, queryTimeoutMs: opts.queryTimeoutMs });
+  // status.json, kept in memory for the "no snapshot yet" answers (an error path does no I/O).
+  const puller = new PullerStateWatch({ home: config.home, logger });
+  await puller.start();
+  const service = new ReadsService({ generations: manager, puller, config, queryTimeoutMs: opts.queryTimeoutMs });
   const app = buildApp({
     service,
+    generations: manager,
+    limiter,
     logger,
     home: config.home,
     metrics: opts.metrics,
@@ -92,6 +101,7 @@ export async function startReadsServer(opts: StartReadsOptions): Promise<ReadsSe
     await queryWorkers.close();
     await app.close().catch(() => undefined);
     events.close();
+    await puller.stop();
     await manager.close();
     throw err;
   }
@@ -104,6 +114,7 @@ export async function startReadsServer(opts: StartReadsOptions): Promise<ReadsSe
     url,
     app,
     service,
+    generations: manager,
     queryWorkers,
     async close() {
       if (closed) return;
@@ -112,6 +123,7 @@ export async function startReadsServer(opts: StartReadsOptions): Promise<ReadsSe
       await queryWorkers.close();
       await app.close();
       events.close();
+      await puller.stop();
       const drained = await manager.close();
       if (!drained) logger.warn('in-flight queries did not finish in time; DuckDB instances left open');
     },

@@ -4,6 +4,7 @@ import { toWebRequest } from '@modelcontextprotocol/node';
 import { createMcpHandler, localhostAllowedHostnames, localhostAllowedOrigins } from '@modelcontextprotocol/server';
 import type { Logger } from '../../shared/logger.js';
 import { errorMessage } from '../../shared/errors.js';
+import type { GenerationSource } from '../data/generation-source.js';
 import type { ReadsService } from '../data/service.js';
 import type { QueryRunner } from '../query-workers/pool.js';
 import { SqlSandbox } from './sql.js';
@@ -29,6 +30,7 @@ import { createLatticeMcpServer } from './tools.js';
 
 export interface McpPluginOptions {
   service: ReadsService;
+  generations: GenerationSource;
   logger?: Logger;
   /** Extra Host/Origin names accepted besides loopback (config.allowedHosts). */
   allowedHosts?: readonly string[];
@@ -36,11 +38,11 @@ export interface McpPluginOptions {
   queryRunner: QueryRunner;
 }
 
-export const MCP_PATH = '/mcp';
+const MCP_PATH = '/mcp';
 const MAX_BODY_BYTES = 1024 * 1024;
 
 /** A JSON-RPC error body with no id (the request could not be read as one). */
-export function jsonRpcError(code: number, message: string): { jsonrpc: '2.0'; error: { code: number; message: string }; id: null } {
+function jsonRpcError(code: number, message: string): { jsonrpc: '2.0'; error: { code: number; message: string }; id: null } {
   return { jsonrpc: '2.0', error: { code, message }, id: null };
 }
 
@@ -69,7 +71,7 @@ function withoutHopByHop(response: Response): Response {
 
 export async function mcpPlugin(app: FastifyInstance, opts: McpPluginOptions): Promise<void> {
   const { service, logger } = opts;
-  const sandbox = new SqlSandbox(service, opts.queryRunner);
+  const sandbox = new SqlSandbox(service, opts.generations, opts.queryRunner);
   const handler = createMcpHandler(() => createLatticeMcpServer({ service, sandbox, logger }), {
     legacy: 'stateless',
     maxRequestBodySize: MAX_BODY_BYTES,

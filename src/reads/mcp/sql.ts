@@ -2,6 +2,7 @@ import type { Freshness } from '../contract/api-types.js';
 import { QueryRefusedError } from '../query-workers/errors.js';
 import type { QueryRunner } from '../query-workers/pool.js';
 import { ACCEPTED, type SandboxRows } from '../query-workers/sandbox.js';
+import type { GenerationSource } from '../data/generation-source.js';
 import type { ReadsService } from '../data/service.js';
 
 /**
@@ -42,6 +43,7 @@ function checkInteger(name: string, value: number | undefined, def: number, min:
 export class SqlSandbox {
   constructor(
     private readonly service: ReadsService,
+    private readonly generations: GenerationSource,
     private readonly runner: QueryRunner,
   ) {}
 
@@ -55,13 +57,13 @@ export class SqlSandbox {
       throw new QueryRefusedError(`timeout_seconds must be more than 0 and at most ${MAX_TIMEOUT_SECONDS}, got ${seconds}`);
     }
     // Before the first snapshot, the same answer as the other tools (with the puller's side of it).
-    this.service.acquire().release();
+    this.generations.acquire().release();
     const answer = await this.runner.run({ sql, maxRows, maxResultBytes: DEFAULT_MAX_RESULT_BYTES, timeoutMs: Math.round(seconds * 1000) });
     const { snapshot, columns, rows, row_count, truncated, truncated_reason, elapsed_ms } = answer;
     // A worker stats the published file before every query, so it can be a generation ahead of
     // the server's own (which notices a new file by watch and poll). Catch up before answering, so
     // that no later answer to the same client, HTTP or MCP, comes from an older generation.
-    if (snapshot.generation > (this.service.manager.peek()?.generation ?? 0)) await this.service.manager.check();
+    await this.generations.catchUp(snapshot.generation);
     return { columns, rows, row_count, truncated, truncated_reason, max_rows: maxRows, elapsed_ms, freshness: this.service.freshnessOf(snapshot) };
   }
 }

@@ -37,9 +37,9 @@ import {
  * do next.
  */
 
-export const SERVER_NAME = 'session-lattice';
+const SERVER_NAME = 'session-lattice';
 
-export const INSTRUCTIONS = `session-lattice serves materialized views over Claude Code sessions (pulled from repo-recall: sessions, their repos, tools, models, tokens, stop reasons, per-day activity). It is read-only.
+const INSTRUCTIONS = `session-lattice serves materialized views over Claude Code sessions (pulled from repo-recall: sessions, their repos, tools, models, tokens, stop reasons, per-day activity). It is read-only.
 Start with list_views (the catalog), then read_view to page through a view's rows with filters and sorting. Use query (read-only DuckDB SQL) only for questions no view answers. lattice_status says whether the data is current.
 Every answer carries freshness: the snapshot generation, when it was published/materialized, and its age in seconds.`;
 
@@ -98,7 +98,7 @@ async function guarded(tool: string, opts: LatticeMcpOptions, fn: () => Promise<
         return toolError(err.code, `${err.message}; narrow the query (filter early, aggregate, avoid cross joins) or raise timeout_seconds (at most ${MAX_TIMEOUT_SECONDS})`);
       }
       if (err.code === 'no_snapshot' || err.code === 'snapshot_unavailable') {
-        return toolError(err.code, `${await service.messageOf(err)}. lattice_status shows the puller's state.`);
+        return toolError(err.code, `${service.messageOf(err)}. lattice_status shows the puller's state.`);
       }
       return toolError(err.code, err.message, err.parameter);
     }

@@ -3,8 +3,10 @@ import { errorMessage } from '../../shared/errors.js';
 import { HEALTH_VERDICTS } from '../../shared/health.js';
 import type { Logger } from '../../shared/logger.js';
 import { homePaths } from '../../shared/paths.js';
+import type { HealthResponse } from '../contract/api-types.js';
+import type { GenerationSource } from '../data/generation-source.js';
+import type { QueryLimiter } from '../data/query-limiter.js';
 import type { ResponseCache } from '../data/response-cache.js';
-import type { ReadsService } from '../data/service.js';
 import { PullerFigures } from './puller.js';
 import { RequestMetrics } from './requests.js';
 
@@ -16,14 +18,19 @@ import { RequestMetrics } from './requests.js';
  * - the response cache, the query slots, the generation served: read from their owners when
  *   scraped (collect callbacks), so the read path pays nothing for them; only the wait for a query
  *   slot is observed as it happens (once per DuckDB query, never on a cached answer);
- * - health and data age: `service.health()`, called once per scrape, so /metrics and /healthz
- *   cannot disagree;
+ * - health and data age: `health()` (the service's, as /healthz answers), called once per scrape,
+ *   so /metrics and /healthz cannot disagree;
  * - Node's process metrics (prom-client's defaults, standard names);
  * - the puller's figures from its metrics.json, merged in (puller.ts).
  */
 
 export interface ReadsMetricsOptions {
-  service: ReadsService;
+  /** The health verdict as /healthz gives it. */
+  health: () => Promise<HealthResponse>;
+  /** Counted as they switch. */
+  generations: Pick<GenerationSource, 'peek' | 'onSwitch'>;
+  /** The query slots every generation's queries share. */
+  limiter: QueryLimiter;
   cache: ResponseCache;
   /** The home whose puller's metrics.json is served alongside. */
   home: string;
@@ -68,7 +75,7 @@ export class ReadsMetrics {
   private readonly pullerReadable: Gauge;
 
   constructor(private readonly opts: ReadsMetricsOptions) {
-    const { service, cache, logger } = opts;
+    const { generations, limiter, cache, logger } = opts;
     const registers = [this.registry];
     this.puller = new PullerFigures(homePaths(opts.home).metrics, logger);
     collectDefaultMetrics({ register: this.registry });
@@ -81,7 +88,6 @@ export class ReadsMetrics {
     const { events } = opts;
     new Gauge({ name: 'session_lattice_event_subscribers', help: `GET /events streams open (of ${events.maxSubscribers} allowed)`, registers, collect() { this.set(events.subscribers); } });
 
-    const limiter = service.manager.limiter;
     new Gauge({ name: 'session_lattice_query_slots_in_use', help: `DuckDB queries running (of ${limiter.maxConcurrent} slots)`, registers, collect() { this.set(limiter.running); } });
     new Gauge({ name: 'session_lattice_query_queue_depth', help: 'DuckDB queries waiting for a slot', registers, collect() { this.set(limiter.queued); } });
     const wait = new Histogram({
@@ -92,9 +98,9 @@ export class ReadsMetrics {
     });
     limiter.onWait = (seconds) => wait.observe(seconds);
 
-    // The generation the manager opened before this app existed is served too.
-    let served = service.manager.peek() ? 1 : 0;
-    service.manager.onSwitch(() => served++);
+    // The generation opened before this app existed is served too.
+    let served = generations.peek() ? 1 : 0;
+    generations.onSwitch(() => served++);
     followingCounter(this.registry, 'session_lattice_generations_served_total', 'Generations this server has started serving since it started', () => served);
     this.generation = new OptionalGauge({ name: 'session_lattice_generation', help: 'The generation being served (no sample before the first)', registers });
     this.dataAge = new OptionalGauge({ name: 'session_lattice_data_age_seconds', help: 'Seconds since the data was last known current, as /healthz reports it (no sample before the first generation)', registers });
@@ -104,7 +110,7 @@ export class ReadsMetrics {
 
   /** The whole exposition text (Prometheus text format 0.0.4). */
   async scrape(): Promise<string> {
-    const [health, puller] = await Promise.all([this.opts.service.health(), this.puller.read()]);
+    const [health, puller] = await Promise.all([this.opts.health(), this.puller.read()]);
     this.generation.value = health.generation;
     if (health.generation !== null) this.generation.set(health.generation);
     this.dataAge.value = health.age_seconds;

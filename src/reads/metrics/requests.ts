@@ -13,10 +13,10 @@
  * one of a fixed set or `other`, `status` a status code (three digits, Node's bound).
  */
 
-export const REQUEST_DURATION = 'session_lattice_http_request_duration_seconds';
+const REQUEST_DURATION = 'session_lattice_http_request_duration_seconds';
 
 /** The route label of a request no route took: 404, 405, a malformed URL. */
-export const UNMATCHED_ROUTE = 'unmatched';
+const UNMATCHED_ROUTE = 'unmatched';
 
 const METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 
@@ -24,7 +24,7 @@ const METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PAT
  * Upper bounds in seconds: a cached answer takes 0.1-1 ms, a DuckDB query 5-150 ms, a large
  * streamed body or an MCP `query` seconds.
  */
-export const REQUEST_BUCKETS: readonly number[] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+const REQUEST_BUCKETS: readonly number[] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 /** What the guard calls once per finished request. */
 export interface RequestObserver {

@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Freshness } from '../contract/api-types.js';
+import type { GenerationSource } from '../data/generation-source.js';
 import type { Generation } from '../data/generations.js';
 import type { ReadPlan, ReadViewParams } from '../data/plan/planner.js';
 import type { ReadsService } from '../data/service.js';
@@ -17,6 +18,8 @@ import { CONTENT_TYPES, csvRenderer, jsonRenderer, ndjsonRenderer, type Format, 
 
 export interface RowsResponderOptions {
   service: ReadsService;
+  /** Where the rows come from; a switch empties the cache of the previous generation's answers. */
+  generations: GenerationSource;
   cache: ResponseCache;
   /** A response larger than this starts streaming instead of being buffered (bytes). */
   streamThresholdBytes: number;
@@ -53,11 +56,11 @@ export class RowsResponder {
   private planMemoGeneration = -1;
 
   constructor(private readonly o: RowsResponderOptions) {
-    o.service.manager.onSwitch((gen) => o.cache.clear(gen.generation));
+    o.generations.onSwitch((gen) => o.cache.clear(gen.generation));
   }
 
   async respond(r: RowsRequest): Promise<FastifyReply> {
-    const gen = this.o.service.acquire();
+    const gen = this.o.generations.acquire();
     r.req.trace.generation = gen.generation;
     let released = false;
     const release = () => {

@@ -85,7 +85,7 @@ export function filtersFromObject(spec: Readonly<Record<string, FilterSpec>>): F
  * Splits `a,b,"c,d","e""f"` into values. Quotes are only special at the start of a value; an
  * unterminated quote or text after a closing quote is an error.
  */
-export function splitInList(param: string, text: string): string[] {
+function splitInList(param: string, text: string): string[] {
   const out: string[] = [];
   let i = 0;
   for (;;) {

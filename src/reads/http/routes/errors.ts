@@ -74,7 +74,7 @@ export const errorHandlers = unencapsulated<ErrorHandlersOptions>(async (app, { 
   app.setErrorHandler(async (err, req, reply) => {
     if (err instanceof ReadsError) {
       if (err.status === 503) reply.header('retry-after', '1');
-      return sendError(reply, err.code, await service.messageOf(err), { parameter: err.parameter });
+      return sendError(reply, err.code, service.messageOf(err), { parameter: err.parameter });
     }
     const e = err as { statusCode?: number; message?: string };
     const status = typeof e.statusCode === 'number' ? e.statusCode : 500;

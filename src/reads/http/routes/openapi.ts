@@ -33,7 +33,7 @@ function responseOf(status: string, schema: Record<string, unknown>): Record<str
   return out;
 }
 
-export function buildOpenApi(routes: readonly RouteOptions[]): Record<string, unknown> {
+function buildOpenApi(routes: readonly RouteOptions[]): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of routes) {
     const schema = route.schema as RouteSchema | undefined;

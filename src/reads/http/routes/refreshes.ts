@@ -5,6 +5,7 @@ import { MAX_REFRESHES_LIMIT, refreshesLimit, type RefreshesParams } from '../..
 import { etagFor, validate } from '../../respond/headers.js';
 import { CONTENT_TYPES } from '../../respond/render.js';
 import { ROUTE_SCHEMAS } from '../../contract/route-schemas.js';
+import type { GenerationSource } from '../../data/generation-source.js';
 import type { ReadsService } from '../../data/service.js';
 
 /** GET /refreshes?view&limit: the refresh history of the served generation, with its ETag. */
@@ -21,12 +22,12 @@ function parseRefreshesQuery(query: unknown): RefreshesParams {
   return params;
 }
 
-export const refreshesRoutes: FastifyPluginAsync<{ service: ReadsService }> = async (app, { service }) => {
+export const refreshesRoutes: FastifyPluginAsync<{ service: ReadsService; generations: GenerationSource }> = async (app, { service, generations }) => {
   app.get('/refreshes', { schema: ROUTE_SCHEMAS.refreshes }, async (req, reply) => {
     const params = parseRefreshesQuery(req.query);
     const limit = refreshesLimit(params.limit);
     const view = params.view ?? null;
-    const gen = service.acquire();
+    const gen = generations.acquire();
     req.trace.generation = gen.generation;
     try {
       // An unknown view is a 404 even for a client holding a matching ETag.

@@ -3,14 +3,15 @@ import { BadParameterError } from '../../contract/errors.js';
 import { validate, etagFor } from '../../respond/headers.js';
 import { CONTENT_TYPES } from '../../respond/render.js';
 import { ROUTE_SCHEMAS } from '../../contract/route-schemas.js';
+import type { GenerationSource } from '../../data/generation-source.js';
 import type { ReadsService } from '../../data/service.js';
 
 /** GET /views: the catalog of the served generation, with its ETag. */
-export const viewsRoutes: FastifyPluginAsync<{ service: ReadsService }> = async (app, { service }) => {
+export const viewsRoutes: FastifyPluginAsync<{ service: ReadsService; generations: GenerationSource }> = async (app, { service, generations }) => {
   app.get('/views', { schema: ROUTE_SCHEMAS.views }, async (req, reply) => {
     const keys = Object.keys(req.query as object);
     if (keys.length > 0) throw new BadParameterError(keys[0]!.slice(0, 64), 'unknown parameter; /views takes none');
-    const gen = service.acquire();
+    const gen = generations.acquire();
     req.trace.generation = gen.generation;
     try {
       const catalog = service.catalogOf(gen);
