@@ -32,6 +32,7 @@ export async function writeRealisticPullerMetrics(home: string, ticks = 500): Pr
       rejected: failed ? null : i % 5,
       bytes: failed ? null : 125_000_000,
       writeBytes: failed ? null : 140_000_000,
+      errorCode: failed ? 'upstream' : null,
       failedSources: failed ? ['repo-recall'] : [],
       transcripts: failed ? null : { files: 3000, messages: 400_000, added: i % 7, updated: i % 3, bytesRead: 4096, skippedMalformed: i % 2, skippedOversized: 0 },
       views: failed ? [] : CATALOG.map((v, j) => ({ name: v.name, status: 'materialized' as const, rowCount: 1000, durationMs: 1 + ((i + j) % 300), error: null })),

@@ -4,13 +4,16 @@ import { addConfigOptions, PULLER_SETTINGS, READS_SETTINGS } from './cli/options
 import { failedOutcome } from './cli/failed-outcome.js';
 import { registerOperatorCommands, type Action } from './cli/operator-commands.js';
 import { commandSettings, loadConfig, type FlagValues, type SettingKey } from './shared/config.js';
-import { ConfigError, errorMessage } from './shared/errors.js';
+import { errorLine, exitStatusOf } from './shared/error-registry.js';
+import { ConfigError, errorCodeOf, errorMessage } from './shared/errors.js';
 import { VERSION } from './shared/version.js';
 
 /**
  * Resolves the command's settings (flag over env over default), loads the command's module, runs
  * it, exits with its code. Modules load only when their command runs: `--version`, `--help` and a
  * bad flag answer without loading DuckDB, Fastify and the MCP SDK (about a second of start-up).
+ * An error it ends with is one line, `error[code]: message`, and the registry's exit status for
+ * the code (src/shared/error-registry.ts: 2 for a bad setting; `internal`, 1, for anything unregistered).
  */
 function run(keys: readonly SettingKey[], load: () => Promise<Action>, onBadSetting?: (err: ConfigError, flags: FlagValues) => boolean) {
   return async (flags: FlagValues) => {
@@ -19,15 +22,9 @@ function run(keys: readonly SettingKey[], load: () => Promise<Action>, onBadSett
       const config = loadConfig(process.env, flags, keys);
       code = await (await load())(config, flags);
     } catch (err) {
-      if (err instanceof ConfigError && onBadSetting?.(err, flags)) {
-        code = 2;
-      } else if (err instanceof ConfigError) {
-        process.stderr.write(`session-lattice: ${err.message}\n`);
-        code = 2;
-      } else {
-        process.stderr.write(`session-lattice: ${errorMessage(err)}\n`);
-        code = 1;
-      }
+      const errorCode = errorCodeOf(err);
+      if (!(err instanceof ConfigError && onBadSetting?.(err, flags))) process.stderr.write(`${errorLine(errorCode, errorMessage(err))}\n`);
+      code = exitStatusOf(errorCode);
     }
     process.exitCode = code;
   };

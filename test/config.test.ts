@@ -87,7 +87,7 @@ describe('the view inputs at start-up: time zone and pricing file', () => {
     const r = source === 'flag' ? await runCli([...args, '--timezone', 'Mars/Olympus']) : await runCli(args, { SESSION_LATTICE_TIMEZONE: 'Mars/Olympus' });
     expect(r.code, r.stderr).toBe(2);
     const name = source === 'flag' ? '--timezone' : 'SESSION_LATTICE_TIMEZONE';
-    expect(r.stderr).toContain(`session-lattice: ${name}="Mars/Olympus" is not valid`);
+    expect(r.stderr).toContain(`error[config]: ${name}="Mars/Olympus" is not valid`);
     expect(r.stderr).toMatch(/like America\/Los_Angeles, Europe\/Berlin or UTC/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
     expect(existsSync(home)).toBe(false);
@@ -123,7 +123,7 @@ describe('the view inputs at start-up: time zone and pricing file', () => {
     const home = join(dir, 'home');
     const r = await runCli(['pull', '--home', home, '--repo-recall-url', 'http://127.0.0.1:9', '--pricing-file', file]);
     expect(r.code, r.stderr).toBe(2);
-    expect(r.stderr).toContain(`session-lattice: SESSION_LATTICE_PRICING_FILE (--pricing-file) ${file} `);
+    expect(r.stderr).toContain(`error[config]: SESSION_LATTICE_PRICING_FILE (--pricing-file) ${file} `);
     for (const part of expected) expect(r.stderr).toContain(part);
     expect(r.stderr).not.toMatch(/\n\s+at /);
     expect(existsSync(home)).toBe(false);
@@ -135,7 +135,7 @@ describe('the view inputs at start-up: time zone and pricing file', () => {
     const home = join(dir, 'home');
     const r = await runCli(['serve-puller', '--home', home, '--repo-recall-url', 'http://127.0.0.1:9'], { SESSION_LATTICE_PRICING_FILE: file });
     expect(r.code, r.stderr).toBe(2);
-    expect(r.stderr).toContain(`session-lattice: SESSION_LATTICE_PRICING_FILE (--pricing-file) ${file} cannot be read: ENOENT`);
+    expect(r.stderr).toContain(`error[config]: SESSION_LATTICE_PRICING_FILE (--pricing-file) ${file} cannot be read: ENOENT`);
     expect(existsSync(home)).toBe(false);
   });
 });

@@ -78,9 +78,10 @@ describe('a full disk under the home', () => {
     expect(report.health).toBe('failing');
     expect(report.problems.some((p) => noSpaceAt(home).test(p)), report.problems.join('\n')).toBe(true);
 
-    // `pull` on the same full disk: exit 1 with the reason.
+    // `pull` on the same full disk: the registry's exit status for fatal_storage (75), with the reason.
     const pulled = await runCli(['pull', '--home', home, '--repo-recall-url', recall.url]);
-    expect(pulled.code).toBe(1);
+    expect(pulled.code).toBe(75);
+    expect(pulled.stderr).toMatch(/^error\[fatal_storage\]: pull failed: /);
     expect(pulled.stderr).toMatch(noSpaceAt(home));
 
     // Room again: the next process (what a service manager starts) publishes.

@@ -74,9 +74,17 @@ describe('a puller restarted after a fatal error', () => {
       last_tick_finished_at: '2026-06-01T00:01:00.000Z',
       last_tick_outcome: 'failed',
       last_error: fatal,
+      last_error_code: 'fatal_storage',
       last_error_at: '2026-06-01T00:01:00.000Z',
       consecutive_failures: 2,
     });
+  });
+
+  it('knows a fatal failure by its code when status.json has one, by its sentence when it is older', () => {
+    expect(afterFatal({ ...failedWith('disk gone', 4), last_error_code: 'fatal_storage' })).toMatchObject({ consecutive_failures: 4, last_error_code: 'fatal_storage' });
+    expect(afterFatal({ ...failedWith('fatal storage error: quoted by upstream', 4), last_error_code: 'upstream' })).toEqual({});
+    const { last_error_code: _absent, ...older } = failedWith('fatal storage error: no space left on device at /h', 1);
+    expect(afterFatal(older)).toMatchObject({ consecutive_failures: 1, last_error_code: 'fatal_storage' });
   });
 
   it('starts afresh after any other ending', () => {

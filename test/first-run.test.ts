@@ -201,7 +201,7 @@ describe('words for people, JSON for machines', () => {
     expect(down.stdout).toBe('');
     const lines = down.stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^session-lattice: pull failed: cannot reach repo-recall/);
+    expect(lines[0]).toMatch(/^error\[upstream\]: pull failed: cannot reach repo-recall/);
     expectUnreachableAdvice(lines[0]!, port);
 
     const recall = await startFakeRecall({ sessions: 40, seed: 2 });

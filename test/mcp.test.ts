@@ -11,7 +11,7 @@ import type { QueryResult } from '../src/reads/mcp/sql.js';
 import type { StatusReport, ViewsReport } from '../src/cli/status-command.js';
 import { eventually, runCli, tempHome, type TempHome } from './helpers/processes.js';
 import { agent, get, publish, pull, startFake, startReads, type ReadsProcess } from './reads/fixtures.js';
-import { call, connect, errorText, structured, type Mode } from './reads/mcp-client.js';
+import { call, connect, errorText, structured, toolError, type Mode } from './reads/mcp-client.js';
 import { workersCpuSeconds } from './reads/workers.js';
 
 /**
@@ -194,6 +194,9 @@ describe('MCP at /mcp', () => {
     const c = await client();
     const unknown = errorText(await call(c, 'describe_view', { view: 'tool_sesions' }));
     expect(unknown).toMatch(/unknown view "tool_sesions"; known views: .*tool_sessions/);
+    // A program reads the registry's code (docs/errors.md) beside the text, as an HTTP body has it.
+    expect(toolError(await call(c, 'describe_view', { view: 'tool_sesions' }))).toEqual({ code: 'unknown_view', message: unknown });
+    expect(toolError(await call(c, 'read_view', { view: 'tool_sessions', limit: 5, order_by: '-bogus' }))).toMatchObject({ code: 'bad_parameter', parameter: 'order_by' });
     expect(errorText(await call(c, 'read_view', { view: 'nope' }))).toMatch(/known views: .*tool_sessions/);
     const badOrder = errorText(await call(c, 'read_view', { view: 'tool_sessions', order_by: '-bogus' }));
     expect(badOrder).toMatch(/order_by: unknown column "bogus" in view tool_sessions; columns: tool_name, session_count, session_ids/);
@@ -281,6 +284,10 @@ describe('MCP at /mcp', () => {
       const result = await call(c, 'query', { sql });
       const text = result.isError ? errorText(result) : `(not an error) ${JSON.stringify(result.structuredContent).slice(0, 200)}`;
       if (!expected.test(text)) failures.push(`${sql}\n  -> ${text}`);
+      // Its code says the same as its words: refused before it ran, or failed in DuckDB.
+      const code = result.isError ? toolError(result).code : null;
+      const expectedCode = text.startsWith('query refused:') ? 'query_refused' : text.startsWith('query failed:') ? 'query_failed' : code;
+      if (code !== expectedCode) failures.push(`${sql}: code ${code}, expected ${expectedCode}`);
       // The server answers a good call right after each refusal.
       const good = structured<QueryOutput>(await call(c, 'query', { sql: 'SELECT 42 AS answer' }));
       if (good.rows[0]?.answer !== 42) failures.push(`${sql}: the next good call answered ${JSON.stringify(good)}`);
@@ -353,6 +360,7 @@ describe('MCP at /mcp', () => {
     const single = await probeWhile('/views/tool_sessions?limit=5&order_by=-session_count', () => call(c, 'query', { sql: runaway }));
     // A lower bound only: the query ran until its limit (load can only make it later).
     expect(performance.now() - t0).toBeGreaterThan(4900);
+    expect(toolError(single.result).code).toBe('timeout');
     expect(errorText(single.result)).toMatch(/did not finish within 5000 ms and was stopped \(its worker process was killed and replaced\); narrow the query .* raise timeout_seconds \(at most 30\)/);
     expect(single.failures).toEqual([]);
     expect(single.probes).toBeGreaterThanOrEqual(3);
@@ -494,7 +502,9 @@ describe('MCP at /mcp', () => {
       ['read_view', { view: 'tool_sessions' }],
       ['query', { sql: 'SELECT 1' }],
     ] as const) {
-      expect(errorText(await call(c, tool, args)), tool).toMatch(/no snapshot yet.*no puller has run on this home: start one \(session-lattice serve-puller.*lattice_status/);
+      const error = toolError(await call(c, tool, args));
+      expect(error.code, tool).toBe('no_snapshot');
+      expect(error.message, tool).toMatch(/no snapshot yet.*no puller has run on this home: start one \(session-lattice serve-puller.*lattice_status/);
     }
     // Then it serves the first generation without a restart.
     await pull(empty.dir, fake);

@@ -124,7 +124,7 @@ describe('the event log of serve-puller', () => {
     recall.setFault('status-503', { retryAfter: null });
     all = await waitForEvent(daemon, (e) => isFinished(e, 'failed') && e.consecutive_failures === 2, 'two failed ticks in a row');
     const failed = all.filter((e) => isFinished(e, 'failed'));
-    expect(failed[0]).toMatchObject({ error_class: 'status', generation: 1, bytes: null, consecutive_failures: 1 });
+    expect(failed[0]).toMatchObject({ error_code: 'upstream', error_class: 'status', generation: 1, bytes: null, consecutive_failures: 1 });
     expect((failed[0] as Of<'tick_finished'>).error).toMatch(/answered 503/);
     const upstream = ofType(all, 'upstream_error');
     expect(upstream.some((u) => u.will_retry && u.error_class === 'status' && /answered 503/.test(u.error))).toBe(true);
@@ -144,7 +144,10 @@ describe('the event log of serve-puller', () => {
     // came after its last step that can be interrupted.
     const after = all.slice(stopping + 1);
     expect(after.length).toBeLessThanOrEqual(1);
-    for (const e of after) expect(e.type === 'tick_finished' && (e.error === 'interrupted by shutdown' || e.outcome !== 'failed'), JSON.stringify(e)).toBe(true);
+    for (const e of after) {
+      const interrupted = e.type === 'tick_finished' && e.error === 'interrupted by shutdown' && e.error_code === 'interrupted';
+      expect(e.type === 'tick_finished' && (interrupted || e.outcome !== 'failed'), JSON.stringify(e)).toBe(true);
+    }
 
     const published = ofType(all, 'generation_published').at(-1)!;
     expect(await publishedGenerationOf(paths().published)).toBe(published.generation);
@@ -158,6 +161,8 @@ describe('the event log of serve-puller', () => {
       expect(metricValue(file, 'session_lattice_puller_ticks_total', { outcome }), outcome).toBe(ticks.filter((t) => t.outcome === outcome).length);
     }
     expect(metricValue(file, 'session_lattice_puller_upstream_errors_total', { class: 'status' })).toBe(upstream.filter((u) => u.error_class === 'status').length);
+    expect(metricValue(file, 'session_lattice_puller_tick_failures_total', { code: 'upstream' })).toBe(ticks.filter((t) => t.error_code === 'upstream').length);
+    expect(metricValue(file, 'session_lattice_puller_tick_failures_total', { code: 'upstream' })).toBeGreaterThanOrEqual(2);
     expect(metricValue(file, 'session_lattice_puller_rows_loaded_total')).toBe(valid);
     expect(metricValue(file, 'session_lattice_puller_generation')).toBe(1);
 

@@ -233,7 +233,7 @@ describe('pull', () => {
     await recall.close();
     const r = await runCli(['pull', '--home', home.dir, '--repo-recall-url', url, '--upstream-retries', '1']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^session-lattice: pull failed: cannot reach repo-recall at http:\/\/127\.0\.0\.1:\d+ \(connection refused\): start repo-recall there/);
+    expect(r.stderr).toMatch(/^error\[upstream\]: pull failed: cannot reach repo-recall at http:\/\/127\.0\.0\.1:\d+ \(connection refused\): start repo-recall there/);
     const status = await readStatus();
     expect(status).toMatchObject({ last_tick_outcome: 'failed', consecutive_failures: 1, state: 'stopped' });
     expect(r.stderr).toContain(status!.last_error!);

@@ -125,7 +125,7 @@ describe('serve: a start that cannot succeed exits at once, starting nothing and
     const { code } = await exitOf(d, 'serve with a bad pricing file');
     expect(code, d.stderr).toBe(2);
     const sentence = oneSentence(d);
-    expect(sentence).toContain(`session-lattice: SESSION_LATTICE_PRICING_FILE (--pricing-file) ${file} `);
+    expect(sentence).toContain(`error[config]: SESSION_LATTICE_PRICING_FILE (--pricing-file) ${file} `);
     if (text === null) expect(sentence).toContain('cannot be read: ENOENT');
     else expect(sentence).toMatch(/is not valid JSON|is not a valid price table/);
     expect(existsSync(home)).toBe(false);
@@ -144,7 +144,7 @@ describe('serve: a start that cannot succeed exits at once, starting nothing and
       const { code } = await exitOf(d, 'serve with a read-only home');
       expect(code, d.stderr).toBe(1);
       const sentence = oneSentence(d);
-      expect(sentence).toContain(`session-lattice: SESSION_LATTICE_HOME (--home) ${home} `);
+      expect(sentence).toContain(`error[home]: SESSION_LATTICE_HOME (--home) ${home} `);
       expect(sentence).toContain(`EROFS: read-only file system, ${call} '${home}'`);
       await expectNoPuller(pullerStarts);
     }
@@ -157,7 +157,7 @@ describe('serve: a start that cannot succeed exits at once, starting nothing and
     const { d } = tracedServe(dir, ['--home', home, '--port', '0', '--repo-recall-url', DEAD_UPSTREAM]);
     const { code } = await exitOf(d, 'serve with a home under a file');
     expect(code, d.stderr).toBe(1);
-    expect(oneSentence(d)).toContain(`session-lattice: SESSION_LATTICE_HOME (--home) ${home} cannot be used: ENOTDIR`);
+    expect(oneSentence(d)).toContain(`error[home]: SESSION_LATTICE_HOME (--home) ${home} cannot be used: ENOTDIR`);
   });
 
   it('its port in use: exit 1 naming the port and EADDRINUSE; no puller ran and the home is untouched', async () => {
@@ -168,6 +168,7 @@ describe('serve: a start that cannot succeed exits at once, starting nothing and
     const { code } = await exitOf(d, 'serve with its port in use');
     expect(code, d.stderr).toBe(1);
     const sentence = oneSentence(d);
+    expect(sentence).toMatch(/^error\[port\]: /);
     expect(sentence).toContain(`cannot listen on 127.0.0.1:${port}`);
     expect(sentence).toContain('SESSION_LATTICE_PORT (--port)');
     expect(sentence).toContain('EADDRINUSE');
@@ -256,7 +257,7 @@ describe('pull --json prints one JSON document whatever stops it', () => {
     const locked = await runCli(['pull', '--home', dir, '--repo-recall-url', recall.url, '--json']);
     expect(locked.code, locked.stderr).toBe(1);
     const doc = documentOf(locked.stdout);
-    expect(doc).toMatchObject({ outcome: 'failed', error_class: 'locked' });
+    expect(doc).toMatchObject({ outcome: 'failed', error_code: 'locked', error_class: 'locked' });
     expect(doc.error).toContain(`(PID ${puller})`);
     expect(doc.error).toContain(`supervised by session-lattice serve (PID ${d.pid})`);
     expect(doc.error).toContain(`kill ${d.pid}`);
@@ -266,15 +267,16 @@ describe('pull --json prints one JSON document whatever stops it', () => {
     const second = daemon(['serve', '--home', dir, '--port', '0', '--repo-recall-url', recall.url]);
     expect((await exitOf(second, 'a second serve on the home')).code).toBe(1);
     expect(second.stderr).toContain(`stop that serve first (Ctrl-C where it runs, or kill ${d.pid})`);
+    expect(second.stderr).toMatch(/^error\[locked\]: another session-lattice puller/m);
 
     const badPrices = await runCli(['pull', '--home', join(dir, 'other'), '--repo-recall-url', recall.url, '--json', '--pricing-file', join(dir, 'none.json')]);
     expect(badPrices.code).toBe(2);
-    expect(documentOf(badPrices.stdout)).toMatchObject({ outcome: 'failed', error_class: 'config' });
+    expect(documentOf(badPrices.stdout)).toMatchObject({ outcome: 'failed', error_code: 'config', error_class: 'config' });
 
     const badSetting = await runCli(['pull', '--home', dir, '--json'], { SESSION_LATTICE_REFRESH_INTERVAL_SECONDS: 'often' });
     expect(badSetting.code).toBe(2);
     const settingDoc = documentOf(badSetting.stdout);
-    expect(settingDoc).toMatchObject({ outcome: 'failed', error_class: 'config' });
+    expect(settingDoc).toMatchObject({ outcome: 'failed', error_code: 'config', error_class: 'config' });
     expect(settingDoc.error).toContain('SESSION_LATTICE_REFRESH_INTERVAL_SECONDS="often" is not valid');
   });
 });

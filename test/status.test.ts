@@ -139,7 +139,7 @@ describe('status and views after a good pull and a failed one', () => {
     expect(report.health).toBe('degraded');
     expect(report.problems).toEqual([]);
     expect(report.warnings).toEqual([expect.stringMatching(/^the puller is not running \(pid \d+ stopped\)$/)]);
-    expect(report.puller).toMatchObject({ last_tick_outcome: 'published', consecutive_failures: 0, running: false, last_error: null });
+    expect(report.puller).toMatchObject({ last_tick_outcome: 'published', consecutive_failures: 0, running: false, last_error: null, last_error_code: null });
     expect((await statusJson(home, '--strict')).code).toBe(1);
   });
 
@@ -147,7 +147,7 @@ describe('status and views after a good pull and a failed one', () => {
     recall.setFault('status-500');
     const failed = await runCli(['pull', '--home', home, '--repo-recall-url', recall.url, '--upstream-retries', '0']);
     expect(failed.code).toBe(1);
-    pullError = /session-lattice: pull failed: (.+)/.exec(failed.stderr)?.[1] ?? '';
+    pullError = /error\[upstream\]: pull failed: (.+)/.exec(failed.stderr)?.[1] ?? '';
     expect(pullError).toContain('500');
 
     const before = await listing(home);
@@ -163,7 +163,7 @@ describe('status and views after a good pull and a failed one', () => {
     // The puller's history: the failed pull's last events, in order, with contiguous ids.
     const events = report.events ?? [];
     expect(events.map((e) => e.type).slice(-4)).toEqual(['tick_started', 'upstream_error', 'tick_finished', 'puller_stopping']);
-    expect(events.at(-2)).toMatchObject({ outcome: 'failed', error: pullError, error_class: 'status', consecutive_failures: 1 });
+    expect(events.at(-2)).toMatchObject({ outcome: 'failed', error: pullError, error_code: 'upstream', error_class: 'status', consecutive_failures: 1 });
     expect(events.map((e) => e.id)).toEqual(events.map((_, i) => events[0]!.id + i));
     expect(report.snapshot).toMatchObject({
       path: homePaths(home).published,
@@ -182,6 +182,7 @@ describe('status and views after a good pull and a failed one', () => {
       running: false,
       last_tick_outcome: 'failed',
       last_error: pullError,
+      last_error_code: 'upstream',
       consecutive_failures: 1,
       generation: 1,
       next_tick_due_in_seconds: null,

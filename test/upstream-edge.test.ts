@@ -109,7 +109,7 @@ describe('error bodies (item 3)', () => {
     const { kib, code, stderr } = await peakRssKiB(pullArgs('--upstream-retries', '1'));
     expect(code).toBe(1);
     expect(stderr).toMatch(
-      /session-lattice: pull failed: repo-recall answered 500 for GET \/api\/sessions: Internal Server Error: the scanner crashed and is dumping its state\n/,
+      /error\[upstream\]: pull failed: repo-recall answered 500 for GET \/api\/sessions: Internal Server Error: the scanner crashed and is dumping its state\n/,
     );
     // A Node process with DuckDB loaded: a reading of a few MB would mean the measurement failed.
     expect(kib).toBeGreaterThan(20 * 1024);
@@ -193,7 +193,7 @@ describe('a 304 with nothing loaded (item 5)', () => {
     const r = await runCli(pullArgs());
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(
-      /^session-lattice: pull failed: repo-recall at http:\/\/127\.0\.0\.1:\d+ answered 304 Not Modified to a request that had nothing to compare against \(nothing is loaded yet, so no If-None-Match was sent\); there is no data to keep and nothing was published\./,
+      /^error\[upstream\]: pull failed: repo-recall at http:\/\/127\.0\.0\.1:\d+ answered 304 Not Modified to a request that had nothing to compare against \(nothing is loaded yet, so no If-None-Match was sent\); there is no data to keep and nothing was published\./,
     );
     expect(sessionRequests()[0]!.headers['if-none-match']).toBeUndefined();
     expect(existsSync(paths().published)).toBe(false);

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
+import { renderErrorsDoc } from './errors-doc.js';
 import { renderSettingsTable } from './settings-readme.js';
 import { renderFormulaEnvironment, renderFormulaReadme, renderUnitEnvironment } from './settings-services.js';
 import { renderViewRows, VIEW_ROWS_PATH } from './view-rows.js';
@@ -38,6 +39,7 @@ export const ARTIFACTS: readonly GeneratedArtifact[] = [
     region(`Formula/session-lattice-${daemon}.rb`, 'settings-readme', '#', () => renderFormulaReadme(daemon)),
     region(`packaging/systemd/session-lattice-${daemon}.service`, 'environment', '#', () => renderUnitEnvironment(daemon)),
   ]),
+  { path: 'docs/errors.md', render: () => renderErrorsDoc() },
 ];
 
 /** A marked region of a hand-written file (replaceRegion, below). */

@@ -6,6 +6,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { loadPriceTable } from '../puller/prices.js';
 import { checkTimezone } from '../puller/view-inputs.js';
 import { settingName, type Config } from '../shared/config.js';
+import { messageOf } from '../shared/error-registry.js';
 import { errorMessage, LatticeError } from '../shared/errors.js';
 import { homePaths } from '../shared/paths.js';
 
@@ -98,7 +99,7 @@ export function listenFailure(err: unknown, config: Pick<Config, 'host' | 'port'
  * a parent cannot be made, hiding the real cause (EROFS, EACCES, ENOTDIR).
  */
 export async function prepareHome(home: string): Promise<void> {
-  const fail = (err: unknown, what = 'cannot be used') => new StartError('home', `${settingName('home')} ${home} ${what}: ${errorMessage(err)}`);
+  const fail = (err: unknown, what = 'cannot be used') => new StartError('home', messageOf('home', { setting: settingName('home'), home, what, cause: errorMessage(err) }));
   const missing: string[] = [];
   for (let dir = home; ; dir = dirname(dir)) {
     try {

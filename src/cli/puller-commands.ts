@@ -1,6 +1,7 @@
 import { CATALOG } from '../shared/catalog/index.js';
 import type { Config, FlagValues } from '../shared/config.js';
-import { ConfigError, PullerLockedError } from '../shared/errors.js';
+import { errorLine, exitStatusOf } from '../shared/error-registry.js';
+import { errorCodeOf, PullerLockedError } from '../shared/errors.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import type { FetchProgress } from '../puller/fetch.js';
 import { FATAL_EXIT_CODE, fatalFailure } from '../puller/fatal-errors.js';
@@ -9,7 +10,7 @@ import { Puller, type PullerOptions } from '../puller/puller.js';
 import type { TickReport } from '../puller/tick.js';
 import { paintFor } from './colour.js';
 import { acceptedWhy, daemonLogger, retryWords } from './log-output.js';
-import { failedOutcome } from './failed-outcome.js';
+import { failedOutcome, failedTick } from './failed-outcome.js';
 import { lockRefusal } from './lock-advice.js';
 import { preflight } from './preflight.js';
 import { supervisorChannel, type SupervisorChannel } from './puller-supervisor.js';
@@ -32,7 +33,7 @@ export async function openPuller(config: Config, logger: Logger, feedback: Feedb
     return await openOrRefuse(config, logger, feedback);
   } catch (err) {
     if (err instanceof PullerLockedError) {
-      process.stderr.write(`session-lattice: ${err.message}\n`);
+      process.stderr.write(`${errorLine(err.code, err.message)}\n`);
       return null;
     }
     throw err;
@@ -84,7 +85,7 @@ async function runServePuller(config: Config, supervisor: SupervisorChannel | nu
     return FATAL_EXIT_CODE;
   });
   if (typeof puller === 'number') return puller;
-  if (!puller) return 1;
+  if (!puller) return exitStatusOf('locked');
   let stopping = false;
   const stopWith = (reason: string) => {
     if (stopping) return;
@@ -204,7 +205,7 @@ function transcriptsDocument(r: TickReport): object {
 
 /** The outcome of a pull for scripts (`pull --json`). */
 function pullDocument(result: Awaited<ReturnType<Puller['tick']>>): object {
-  if (!result.ok) return { outcome: 'failed', error: result.error };
+  if (!result.ok) return failedTick(result.error, result.code);
   const r = result.report;
   return {
     outcome: r.outcome,
@@ -236,7 +237,10 @@ function pullLogger(config: Config, json: boolean): Logger {
   return daemonLogger('puller', { logLevel: config.logLevel, logFormat: 'auto' }, process.stderr);
 }
 
-/** `pull`: one tick, then exit 0 (published, unchanged or held back: all said on stdout) or 1 with the reason. */
+/**
+ * `pull`: one tick, then exit 0 (published, unchanged or held back: all said on stdout), or with
+ * the registry's status for the failure's code (1; 75 for a fatal storage error) and the reason.
+ */
 export async function pullOnce(config: Config, flags: FlagValues): Promise<number> {
   const stop = new StopSignal();
   const json = (flags as Record<string, unknown>).json === true;
@@ -250,7 +254,7 @@ export async function pullOnce(config: Config, flags: FlagValues): Promise<numbe
     // src/cli.ts says why on stderr (exit 2 for a bad setting, 1 otherwise); a script asked for one JSON document.
     if (!json) throw err;
     process.stdout.write(`${JSON.stringify(failedOutcome(err))}\n`);
-    return err instanceof ConfigError ? 2 : 1;
+    return exitStatusOf(errorCodeOf(err));
   }
   void stop.promise.then((signal) => puller.stop(signal));
   if (stop.received !== null) puller.stop(stop.received);
@@ -259,11 +263,11 @@ export async function pullOnce(config: Config, flags: FlagValues): Promise<numbe
     feedback?.clear();
     if (json) {
       process.stdout.write(`${JSON.stringify(pullDocument(result))}\n`);
-      return result.ok ? 0 : 1;
+      return result.ok ? 0 : exitStatusOf(result.code);
     }
     if (!result.ok) {
-      process.stderr.write(`${paintFor(process.stderr).red('session-lattice: pull failed:')} ${result.error}\n`);
-      return 1;
+      process.stderr.write(`${paintFor(process.stderr).red(errorLine(result.code, 'pull failed:'))} ${result.error}\n`);
+      return exitStatusOf(result.code);
     }
     process.stdout.write(`${pullSentence(result.report)}\n`);
     return 0;

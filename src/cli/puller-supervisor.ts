@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { DestinationStream } from 'pino';
 import { SETTINGS, flagKey, type Config, type FlagValues } from '../shared/config.js';
+import { errorLine } from '../shared/error-registry.js';
 import type { Logger } from '../shared/logger.js';
 import { PULLER_SETTINGS } from './options.js';
 
@@ -133,7 +134,7 @@ export class PullerSupervisor {
       // Not started at all (no exit event follows): counts as an exit, said on stderr.
       child.once('error', (err) => {
         if (child.pid !== undefined) return;
-        process.stderr.write(`session-lattice: cannot start the puller process: ${err.message}\n`);
+        process.stderr.write(`${errorLine('internal', `cannot start the puller process: ${err.message}`)}\n`);
         resolve({ code: null, signal: null });
       });
     });

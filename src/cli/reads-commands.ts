@@ -1,4 +1,5 @@
 import type { Config } from '../shared/config.js';
+import { errorLine } from '../shared/error-registry.js';
 import { startReadsServer, type ReadsServer } from '../reads/http/server.js';
 import { daemonLogger } from './log-output.js';
 import { listenFailure, preflight } from './preflight.js';
@@ -20,7 +21,7 @@ export async function serveReads(config: Config): Promise<number> {
   } catch (err) {
     const why = listenFailure(err, config);
     if (why === null) throw err;
-    process.stderr.write(`session-lattice: ${why}\n`);
+    process.stderr.write(`${errorLine('port', why)}\n`);
     return 1;
   }
   await stop.promise;

@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import type { Config, FlagValues } from '../shared/config.js';
+import { errorLine } from '../shared/error-registry.js';
 import { startReadsServer, type ReadsServer } from '../reads/http/server.js';
 import { daemonLogDestination, daemonLogger } from './log-output.js';
 import { listenFailure, preflight } from './preflight.js';
@@ -55,7 +56,7 @@ export async function serveBoth(config: Config, flags: FlagValues = {}): Promise
     // Taken since preflight checked it (or refused for another reason it could not foresee).
     const why = listenFailure(err, config);
     if (why === null) throw err;
-    process.stderr.write(`session-lattice: ${why}\n`);
+    process.stderr.write(`${errorLine('port', why)}\n`);
     return 1;
   }
   await stop.promise;

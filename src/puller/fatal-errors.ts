@@ -1,5 +1,6 @@
 import { diskSpace, megabytes, type DiskSpace } from '../shared/disk-space.js';
 import type { PullerStatus } from '../shared/status.js';
+import { exitStatusOf, messageOf, specOf } from '../shared/error-registry.js';
 import { errorMessage } from '../shared/errors.js';
 import { UpstreamError } from './upstream-error.js';
 
@@ -19,8 +20,8 @@ import { UpstreamError } from './upstream-error.js';
  */
 export type FatalCause = 'disk-full' | 'read-only' | 'io' | 'invalidated';
 
-/** The exit code of a `serve-puller` ended by a fatal storage error (sysexits' EX_TEMPFAIL: retry later). */
-export const FATAL_EXIT_CODE = 75;
+/** The exit code of a `serve-puller` ended by a fatal storage error (the registry's for fatal_storage: EX_TEMPFAIL, retry later). */
+export const FATAL_EXIT_CODE = exitStatusOf('fatal_storage');
 
 const DISK_FULL_CODES = new Set(['ENOSPC', 'EDQUOT']);
 const DISK_FULL_TEXT = /No space left on device|Disk quota exceeded|\bENOSPC\b|\bEDQUOT\b/i;
@@ -66,8 +67,8 @@ export function isDiskCondition(cause: FatalCause | null): boolean {
   return cause === 'disk-full' || cause === 'read-only';
 }
 
-/** How every fatal error's sentence begins (status.json's last_error: a restarted puller carries it on). */
-export const FATAL_PREFIX = 'fatal storage error: ';
+/** How every fatal error's sentence begins (the registry's template up to its first hole). */
+export const FATAL_PREFIX = specOf('fatal_storage').message.split('{')[0] ?? '';
 
 /** What a person reads about a fatal error: the cause in words, where, the free space, and DuckDB's own text. */
 export function fatalSentence(cause: FatalCause, home: string, space: DiskSpace | null, err: unknown): string {
@@ -80,7 +81,7 @@ export function fatalSentence(cause: FatalCause, home: string, space: DiskSpace 
         : cause === 'io'
           ? `an I/O error on the working database in ${home}${free}`
           : `the working database was invalidated by an earlier fatal error${free}`;
-  return `${FATAL_PREFIX}${what}; the puller exits to be restarted: ${errorMessage(err)}`;
+  return messageOf('fatal_storage', { what, cause: errorMessage(err) });
 }
 
 /** A tick's error, if fatal: its cause, the home's free space now, and the sentence for the log and status.json. */
@@ -95,10 +96,13 @@ export async function fatalFailure(err: unknown, workDbPath: string, home: strin
  * What a puller restarted after a fatal storage error carries from the status of the one that
  * ended: the failure and its count, so a puller that keeps failing and being restarted turns
  * `failing` after FAILING_AFTER_FAILED_TICKS like one that keeps running. Any other ending starts
- * afresh, as before.
+ * afresh, as before. (A status without last_error_code, from before the registry, is told by its
+ * sentence.)
  */
 export function afterFatal(previous: PullerStatus | null): Partial<PullerStatus> {
-  if (previous?.last_tick_outcome !== 'failed' || !previous.last_error?.startsWith(FATAL_PREFIX)) return {};
+  if (previous?.last_tick_outcome !== 'failed') return {};
+  const fatal = previous.last_error_code ? previous.last_error_code === 'fatal_storage' : previous.last_error?.startsWith(FATAL_PREFIX) === true;
+  if (!fatal) return {};
   const { last_tick_finished_at, last_tick_outcome, last_error, last_error_at, consecutive_failures } = previous;
-  return { last_tick_finished_at, last_tick_outcome, last_error, last_error_at, consecutive_failures };
+  return { last_tick_finished_at, last_tick_outcome, last_error, last_error_code: 'fatal_storage', last_error_at, consecutive_failures };
 }

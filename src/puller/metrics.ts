@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { TICK_OUTCOMES, TICK_PHASES, UPSTREAM_ERROR_CLASSES } from '../shared/events.js';
+import type { ErrorCodeName } from '../shared/error-registry.js';
+import { TICK_ERROR_CODES, TICK_OUTCOMES, TICK_PHASES, UPSTREAM_ERROR_CLASSES } from '../shared/events.js';
 import { AtomicJsonFile } from './atomic-json.js';
 import type { ViewOutcome } from './materialize.js';
 import type { UpstreamErrorClass } from './upstream-error.js';
@@ -48,6 +49,8 @@ export interface TickFigures {
   consecutiveFailures: number;
   /** Set when the tick counts as a success for the data's age (published or unchanged, not held or failed). */
   succeededAt: Date | null;
+  /** A failed tick's code in the error registry; null when it did not fail. */
+  errorCode: ErrorCodeName | null;
   /** The sources that failed in this tick (whether or not the tick went on without them). */
   failedSources: readonly SourceName[];
   transcripts: TranscriptFigures | null;
@@ -103,6 +106,13 @@ export class PullerMetrics {
     help: 'Unix time of the last tick that published or found nothing new (0 before the first in this process).',
     registers: [this.registry],
   });
+  // Labelled by registry code only: a bounded set (the registry's), never an error's text.
+  private readonly tickFailures = new Counter({
+    name: `${PREFIX}tick_failures_total`,
+    help: 'Failed ticks, by error code (docs/errors.md): upstream, payload_shape, staging, fatal_storage, tick_failed, interrupted...',
+    labelNames: ['code'],
+    registers: [this.registry],
+  });
   private readonly sourceFailures = new Counter({
     name: `${PREFIX}source_failures_total`,
     help: 'Ticks in which a source failed, by source (repo-recall, transcripts); the tick goes on with the other source when it can.',
@@ -142,6 +152,7 @@ export class PullerMetrics {
     for (const errorClass of UPSTREAM_ERROR_CLASSES) this.upstreamErrors.inc({ class: errorClass }, 0);
     for (const phase of [...TICK_PHASES, 'total']) this.tickSeconds.zero({ phase });
     for (const source of SOURCES) this.sourceFailures.inc({ source }, 0);
+    for (const code of TICK_ERROR_CODES) this.tickFailures.inc({ code }, 0);
     for (const change of ['added', 'updated']) this.transcriptChanges.inc({ change }, 0);
     for (const reason of ['malformed', 'oversized']) this.transcriptSkipped.inc({ reason }, 0);
     for (const view of viewNames) {
@@ -176,6 +187,7 @@ export class PullerMetrics {
       else this.viewSeconds.observe({ view: view.name }, view.durationMs / 1000);
     }
     for (const source of f.failedSources) this.sourceFailures.inc({ source });
+    if (f.errorCode) this.tickFailures.inc({ code: f.errorCode });
     const t = f.transcripts;
     if (t) {
       this.transcriptMessages.set(t.messages);

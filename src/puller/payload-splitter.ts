@@ -1,9 +1,10 @@
+import { messageOf } from '../shared/error-registry.js';
 import { LatticeError } from '../shared/errors.js';
 
 /** The upstream payload is not `{"sessions": [...], ...}`: the tick fails, nothing is published. */
 export class PayloadShapeError extends LatticeError {
   constructor(message: string) {
-    super('payload-shape', `upstream payload is not the expected shape: ${message}`);
+    super('payload_shape', messageOf('payload_shape', { detail: message }));
   }
 }
 

@@ -1,7 +1,8 @@
 import type { Agent } from 'undici';
 import type { ViewDefinition } from '../shared/catalog/index.js';
 import type { Config } from '../shared/config.js';
-import { errorMessage } from '../shared/errors.js';
+import type { ErrorCodeName } from '../shared/error-registry.js';
+import { errorCodeOf, errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { homePaths, type HomePaths } from '../shared/paths.js';
 import { duckdbInstanceOptions } from '../shared/duckdb-settings.js';
@@ -28,7 +29,7 @@ import { openWorkDbRecovering, removeBrokenCopies } from './work-db-recovery.js'
 import { afterFatal, fatalFailure, type FatalCause } from './fatal-errors.js';
 import { readPullerStatus } from '../shared/status.js';
 
-export type TickResult = { ok: true; report: TickReport } | { ok: false; error: string };
+export type TickResult = { ok: true; report: TickReport } | { ok: false; error: string; code: ErrorCodeName };
 
 export interface PullerOptions {
   config: Config;
@@ -164,7 +165,7 @@ export class Puller {
         const freed = await removeBrokenCopies(this.paths.pullerDir).catch(() => []);
         if (freed.length > 0) this.opts.logger.warn({ removed: freed }, 'removed moved-aside working databases to free space');
       }
-      return { ok: false, error: failure.error };
+      return { ok: false, error: failure.error, code: failure.code };
     }
   }
 
@@ -181,6 +182,7 @@ export class Puller {
     this.upstreamUnreachable = errorClass === 'unreachable';
     return {
       error: interrupted ? 'interrupted by shutdown' : (fatal?.error ?? errorMessage(err)),
+      code: interrupted ? 'interrupted' : fatal ? 'fatal_storage' : failureCode(err),
       errorClass,
       interrupted,
       fatal: fatal && { cause: fatal.cause, freeBytes: fatal.space?.freeBytes },
@@ -287,4 +289,13 @@ export class Puller {
     this.db.close();
     await this.status.update({ state: 'stopped', next_tick_due_at: null });
   }
+}
+
+/**
+ * The registry's code of a tick's error that is neither a stop nor fatal: every source failed
+ * (repo-recall's own error speaks for them, as its message does), one of ours, or a step after the
+ * sources that failed in DuckDB's or the system's words.
+ */
+function failureCode(err: unknown): ErrorCodeName {
+  return errorCodeOf(err instanceof SourcesFailed ? err.repoRecall.cause : err, 'tick_failed');
 }

@@ -105,6 +105,7 @@ export class Recorder {
       rejected_rows: t.rejected,
       bytes: t.bytes,
       error: t.error === null ? null : boundedError(t.error),
+      error_code: t.errorCode,
       error_class: t.errorClass,
       consecutive_failures: t.consecutiveFailures,
       ...(t.sources ? { sources: t.sources } : {}),

@@ -1,5 +1,6 @@
 import { open, rm, type FileHandle } from 'node:fs/promises';
 import { Writable } from 'node:stream';
+import { messageOf } from '../shared/error-registry.js';
 import { errorMessage, LatticeError } from '../shared/errors.js';
 import { sqlLiteral } from '../shared/snapshot.js';
 import type { WorkDb } from './work-db.js';
@@ -160,7 +161,7 @@ function stagingPart(base: string, n: number): string {
 /** DuckDB failed to read a staging part: not upstream's doing, so never retried as a network error. */
 export class StagingError extends LatticeError {
   constructor(cause: unknown) {
-    super('staging', `DuckDB could not stage the downloaded sessions: ${errorMessage(cause)}`, { cause });
+    super('staging', messageOf('staging', { cause: errorMessage(cause) }), { cause });
   }
 }
 

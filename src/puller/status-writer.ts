@@ -34,6 +34,7 @@ export function initialStatus(version: string, refreshIntervalSeconds: number, s
     last_tick_outcome: null,
     last_success_at: null,
     last_error: null,
+    last_error_code: null,
     last_error_at: null,
     consecutive_failures: 0,
     next_tick_due_at: null,

@@ -1,3 +1,4 @@
+import type { ErrorCodeName } from '../shared/error-registry.js';
 import type { Logger } from '../shared/logger.js';
 import type { PullerStatus, RepoRecallSection, TranscriptsSection } from '../shared/status.js';
 import type { FatalCause } from './fatal-errors.js';
@@ -21,6 +22,8 @@ import type { UpstreamErrorClass } from './upstream-error.js';
 /** A tick that threw: what the puller made of the error. */
 export interface TickFailure {
   error: string;
+  /** The error's code in the registry (status.json's last_error_code, the event's error_code). */
+  code: ErrorCodeName;
   /** Set when the failure was repo-recall's answer (or lack of one). */
   errorClass: UpstreamErrorClass | null;
   /** Cut short by a stop: not a failure of the puller's, so no count and no failed outcome. */
@@ -92,6 +95,7 @@ export class TickObserver {
       // Held back, the data readers have is not known to be current (as status.json's last_success_at).
       succeededAt: report.held ? null : finishedAt,
       error: null,
+      errorCode: null,
       errorClass: null,
       ...sourceFigures(report.repoRecall, report.transcripts),
     });
@@ -116,6 +120,7 @@ export class TickObserver {
             last_tick_finished_at: finished,
             last_tick_outcome: 'failed',
             last_error: f.error,
+            last_error_code: f.code,
             last_error_at: finished,
             consecutive_failures: failures,
             next_tick_due_at: next,
@@ -139,6 +144,7 @@ export class TickObserver {
       consecutiveFailures: failures,
       succeededAt: null,
       error: f.error,
+      errorCode: f.code,
       errorClass: f.errorClass,
       ...figures,
     });
@@ -146,6 +152,7 @@ export class TickObserver {
       {
         tick: 'failed',
         error: f.error,
+        error_code: f.code,
         error_class: f.errorClass ?? undefined,
         failed_sources: figures.failedSources.length > 0 ? figures.failedSources : undefined,
         consecutive_failures: failures,

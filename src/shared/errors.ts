@@ -1,15 +1,23 @@
+import { exitStatusOf, messageOf, type ErrorCodeName, type ExitStatus } from './error-registry.js';
+
 /**
- * Errors that reach a person (CLI output, logs, status.json, HTTP bodies) carry a message that
- * says what to do, plus a stable code for scripts. Anything else is a bug.
+ * Errors that reach a person (CLI output, logs, status.json, HTTP bodies, MCP tool errors) carry a
+ * message that says what to do, plus a stable code of the registry (src/shared/error-registry.ts)
+ * for scripts: a code that is not registered does not compile. Anything else is a bug.
  */
 export class LatticeError extends Error {
   constructor(
-    readonly code: string,
+    readonly code: ErrorCodeName,
     message: string,
     options?: { cause?: unknown },
   ) {
     super(message, options);
     this.name = new.target.name;
+  }
+
+  /** The exit status of a command that ends with this error (the registry's). */
+  get exitStatus(): ExitStatus {
+    return exitStatusOf(this.code);
   }
 }
 
@@ -31,8 +39,13 @@ export class PullerLockedError extends LatticeError {
     readonly holderPid: number | null,
     advice = `stop it first (brew services stop session-lattice-puller, or kill ${holderPid ?? '<pid>'})`,
   ) {
-    super('locked', `${situation}; ${advice}`);
+    super('locked', messageOf('locked', { situation, advice }));
   }
+}
+
+/** The registered code of any error: its own for a LatticeError, `fallback` for anything else. */
+export function errorCodeOf(err: unknown, fallback: ErrorCodeName = 'internal'): ErrorCodeName {
+  return err instanceof LatticeError ? err.code : fallback;
 }
 
 export function errorMessage(err: unknown): string {

@@ -1,5 +1,6 @@
 import { open, readFile, type FileHandle } from 'node:fs/promises';
 import { z } from 'zod';
+import { ERROR_CODE_LIST, type ErrorCodeName } from './error-registry.js';
 import { isoTime, RECALL_OUTCOMES, TRANSCRIPTS_OUTCOMES } from './status.js';
 
 /**
@@ -33,6 +34,8 @@ export type EventEnvelope = z.infer<typeof EventEnvelopeSchema>;
 
 export const UPSTREAM_ERROR_CLASSES = ['unreachable', 'timeout', 'status', 'body', 'network'] as const;
 export const TICK_OUTCOMES = ['published', 'unchanged', 'held', 'failed'] as const;
+/** The codes a tick fails with (src/puller/puller.ts; any other registered code may still come). */
+export const TICK_ERROR_CODES = ['upstream', 'payload_shape', 'staging', 'fatal_storage', 'tick_failed', 'interrupted'] as const satisfies readonly ErrorCodeName[];
 /** The phases of a tick, timed separately (the tick's `phases_ms`). */
 export const TICK_PHASES = ['fetch', 'load', 'transcripts', 'views', 'publish', 'checkpoint'] as const;
 
@@ -61,8 +64,10 @@ export const PullerEventSchema = z.discriminatedUnion('type', [
     rejected_rows: z.number().int().nullable(),
     /** Payload bytes received from repo-recall (0 for a 304). */
     bytes: z.number().int().nullable(),
-    /** A failed tick's error, and its class when it came from upstream. */
+    /** A failed tick's error, its code in the error registry, and its class when it came from upstream. */
     error: z.string().nullable(),
+    /** Absent from a puller older than the error registry. */
+    error_code: z.enum(ERROR_CODE_LIST).nullable().optional(),
     error_class: z.enum(UPSTREAM_ERROR_CLASSES).nullable(),
     consecutive_failures: z.number().int(),
     /**

@@ -75,6 +75,9 @@ export const PullerStatusSchema = z.object({
     .describe('what the last finished tick did; held: the shrink guard held back what upstream sent'),
   last_success_at: isoTime.nullable(),
   last_error: z.string().nullable(),
+  // A string, not the registry's enum: a newer puller's new code must not make this file unreadable.
+  // Absent from the status of a puller older than the registry: read as unknown.
+  last_error_code: z.string().nullish().describe("last_error's code in the error registry (docs/errors.md); null before the first failure"),
   last_error_at: isoTime.nullable(),
   consecutive_failures: z.number().int(),
   next_tick_due_at: isoTime.nullable(),

@@ -1,11 +1,12 @@
 import { LatticeError } from '../../shared/errors.js';
-import { ERROR_CODES, type ErrorCode } from './error-codes.js';
+import { messageOf } from '../../shared/error-registry.js';
+import { statusOf, type ErrorCode } from './error-codes.js';
 
 /**
- * Errors of the read surface. Each carries a stable `code` of the registry (error-codes.ts), the
+ * Errors of the read surface. Each carries a stable `code` of the registry (src/shared/error-registry.ts), the
  * HTTP status the registry maps it to, and (for a bad parameter) the parameter's name. They are
  * transport-independent: the HTTP routes turn them into `{"error": {...}}` bodies, the MCP tools
- * into tool errors with the same message.
+ * into tool errors with the same code and message.
  */
 /** The codes of the read surface's error bodies (declared for consumers in api-types.ts). */
 export type ReadsErrorCode = ErrorCode;
@@ -22,14 +23,14 @@ export class ReadsError extends LatticeError {
     options?: { cause?: unknown },
   ) {
     super(code, message, options);
-    this.status = ERROR_CODES[code].status;
+    this.status = statusOf(code);
   }
 }
 
 /** A parameter (query-string key, tool argument) with a bad value: 400, naming it. */
 export class BadParameterError extends ReadsError {
   constructor(parameter: string, message: string) {
-    super('bad_parameter', `${parameter}: ${message}`, parameter);
+    super('bad_parameter', messageOf('bad_parameter', { parameter, problem: message }), parameter);
   }
 }
 
@@ -38,17 +39,14 @@ export class UnknownViewError extends ReadsError {
     readonly view: string,
     known: readonly string[],
   ) {
-    super(
-      'unknown_view',
-      `unknown view ${JSON.stringify(view.length > 100 ? `${view.slice(0, 100)}...` : view)}; known views: ${known.join(', ') || '(none)'}`,
-    );
+    super('unknown_view', messageOf('unknown_view', { view: JSON.stringify(view.length > 100 ? `${view.slice(0, 100)}...` : view), known: known.join(', ') || '(none)' }));
   }
 }
 
 /** The view is in the catalog but has never been materialized in the served generation. */
 export class ViewNotReadyError extends ReadsError {
   constructor(view: string) {
-    super('view_not_ready', `view ${view} has not been materialized yet; retry after the next pull`);
+    super('view_not_ready', messageOf('view_not_ready', { view }));
   }
 }
 
@@ -58,14 +56,14 @@ export class ViewNotReadyError extends ReadsError {
  */
 export class NoSnapshotError extends ReadsError {
   constructor(path: string) {
-    super('no_snapshot', `no snapshot yet: nothing has been published at ${path}`);
+    super('no_snapshot', messageOf('no_snapshot', { path }));
   }
 }
 
 /** A file is published but could not be opened read-only (the last error is in the message). */
 export class SnapshotUnavailableError extends ReadsError {
   constructor(detail: string) {
-    super('snapshot_unavailable', `the published snapshot cannot be opened: ${detail}`);
+    super('snapshot_unavailable', messageOf('snapshot_unavailable', { detail }));
   }
 }
 
@@ -78,7 +76,21 @@ export class BusyError extends ReadsError {
 export class QueryTimeoutError extends ReadsError {
   /** `how`: what was done to the query at its deadline, in words. */
   constructor(ms: number, how = 'was interrupted') {
-    super('timeout', `the query did not finish within ${ms} ms and ${how}`);
+    super('timeout', messageOf('timeout', { ms, how }));
   }
 }
 
+
+/** GET /events has as many streams open as allowed. */
+export class TooManySubscribersError extends ReadsError {
+  constructor(max: number) {
+    super('too_many_subscribers', messageOf('too_many_subscribers', { max, setting: 'SESSION_LATTICE_MAX_EVENT_SUBSCRIBERS' }));
+  }
+}
+
+/** The web UI's files are missing from this installation: its pages answer 503, the API is unaffected. */
+export class UiNotBuiltError extends ReadsError {
+  constructor(dir: string, cause: unknown) {
+    super('ui_not_built', messageOf('ui_not_built', { dir, cause: cause instanceof Error ? cause.message : String(cause) }), undefined, { cause });
+  }
+}

@@ -1,6 +1,7 @@
 import { McpServer, type CallToolResult } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import type { Logger } from '../../shared/logger.js';
+import type { ErrorCodeName } from '../../shared/error-registry.js';
 import { errorMessage, LatticeError } from '../../shared/errors.js';
 import { VERSION } from '../../shared/version.js';
 import { ReadsError } from '../contract/errors.js';
@@ -64,8 +65,20 @@ function ok(result: object): CallToolResult {
   return { content: [{ type: 'text', text: JSON.stringify(result) }], structuredContent: result as Record<string, unknown> };
 }
 
-function toolError(message: string): CallToolResult {
-  return { isError: true, content: [{ type: 'text', text: message }] };
+/**
+ * A tool error: the message as text (what an agent reads) and, for a program, the registry's code
+ * beside it in `structuredContent` (the SDK checks a tool's output schema only when it succeeded).
+ */
+interface ToolErrorContent {
+  code: ErrorCodeName;
+  message: string;
+  /** For `bad_parameter`: the argument at fault. */
+  parameter?: string;
+}
+
+function toolError(code: ErrorCodeName, message: string, parameter?: string): CallToolResult {
+  const error: ToolErrorContent = parameter === undefined ? { code, message } : { code, message, parameter };
+  return { isError: true, content: [{ type: 'text', text: message }], structuredContent: { ...error } };
 }
 
 export interface LatticeMcpOptions {
@@ -82,16 +95,16 @@ async function guarded(tool: string, opts: LatticeMcpOptions, fn: () => Promise<
   } catch (err) {
     if (err instanceof ReadsError) {
       if (err.code === 'timeout' && tool === 'query') {
-        return toolError(`${err.message}; narrow the query (filter early, aggregate, avoid cross joins) or raise timeout_seconds (at most ${MAX_TIMEOUT_SECONDS})`);
+        return toolError(err.code, `${err.message}; narrow the query (filter early, aggregate, avoid cross joins) or raise timeout_seconds (at most ${MAX_TIMEOUT_SECONDS})`);
       }
       if (err.code === 'no_snapshot' || err.code === 'snapshot_unavailable') {
-        return toolError(`${service.messageOf(err)}. lattice_status shows the puller's state.`);
+        return toolError(err.code, `${service.messageOf(err)}. lattice_status shows the puller's state.`);
       }
-      return toolError(err.message);
+      return toolError(err.code, err.message, err.parameter);
     }
-    if (err instanceof LatticeError) return toolError(err.message);
+    if (err instanceof LatticeError) return toolError(err.code, err.message);
     logger?.error({ err, tool }, 'MCP tool failed');
-    return toolError(`internal error in ${tool}: ${errorMessage(err)}`);
+    return toolError('internal', `internal error in ${tool}: ${errorMessage(err)}`);
   }
 }
 

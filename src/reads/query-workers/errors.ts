@@ -1,4 +1,5 @@
 import { settingName } from '../../shared/config.js';
+import { messageOf } from '../../shared/error-registry.js';
 import { LatticeError } from '../../shared/errors.js';
 
 /**
@@ -10,7 +11,7 @@ import { LatticeError } from '../../shared/errors.js';
 /** The SQL was refused before running (the message says why and what is accepted). */
 export class QueryRefusedError extends LatticeError {
   constructor(reason: string) {
-    super('query_refused', `query refused: ${reason}`);
+    super('query_refused', messageOf('query_refused', { reason }));
   }
 }
 
@@ -24,10 +25,7 @@ export class QueryFailedError extends LatticeError {
 /** The query's worker passed the memory cap and was stopped. */
 export class QueryMemoryError extends LatticeError {
   constructor(capMb: number, rssMb: number) {
-    super(
-      'query_memory',
-      `the query used more memory than a query worker may (${rssMb} MB, cap ${capMb} MB) and was stopped; narrow it (filter early, aggregate, select fewer or smaller columns, avoid huge generate_series, repeat or lists), or raise the cap with ${settingName('queryMemoryBytes')}`,
-    );
+    super('query_memory', messageOf('query_memory', { rssMb, capMb, setting: settingName('queryMemoryBytes') }));
   }
 }
 

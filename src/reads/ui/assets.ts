@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, extname, join } from 'node:path';
 import { packageFile } from '../../shared/version.js';
+import { UiNotBuiltError } from '../contract/errors.js';
 
 /**
  * The web UI's files, read once at startup: the front end `npm run build` compiles into dist/web
@@ -44,13 +45,6 @@ const VENDOR = [
   { name: 'chart.umd.min.js.map', from: 'chart.js', file: 'chart.umd.min.js.map' },
   { name: 'chartjs-chart-matrix.min.js.map', from: 'chartjs-chart-matrix', file: 'chartjs-chart-matrix.min.js.map' },
 ];
-
-class UiNotBuiltError extends Error {
-  constructor(dir: string, cause: unknown) {
-    super(`the web UI is not built (${dir}: ${cause instanceof Error ? cause.message : String(cause)}); run npm run build`);
-    this.name = 'UiNotBuiltError';
-  }
-}
 
 function asset(body: Buffer, name: string): UiAsset {
   const type = TYPES[extname(name)];

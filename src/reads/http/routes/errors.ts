@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { messageOf } from '../../../shared/error-registry.js';
 import { codeOfStatus, errorBody, methodNotAllowed, statusOf, type ErrorAnswer, type ErrorCode } from '../../contract/error-codes.js';
 import { ReadsError } from '../../contract/errors.js';
 import type { ReadsService } from '../../data/service.js';
@@ -7,7 +8,8 @@ import { unencapsulated } from '../unencapsulated.js';
 /**
  * The one error format of the HTTP surface, in one place: how an error is sent, the answer for a
  * path or method no route takes, and the handler every thrown error ends in. (The answers written
- * below Fastify, on the socket, are in http-edges.ts; both take their codes from error-codes.ts.)
+ * below Fastify, on the socket, are in edges.ts; both take their codes from the registry, through
+ * contract/error-codes.ts.)
  */
 
 const READ_METHODS = new Set(['GET', 'HEAD']);
@@ -42,7 +44,7 @@ function shownPath(url: string): string {
  */
 export function frameworkError(err: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
   if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') {
-    sendError(reply, 'not_found', `no route ${shownPath(req.raw.url ?? '')}: a path segment is too long`);
+    sendError(reply, 'not_found', messageOf('not_found', { path: shownPath(req.raw.url ?? ''), why: ': a path segment is too long' }));
     return;
   }
   if (err.code === 'FST_ERR_BAD_URL') {
@@ -66,7 +68,7 @@ export const errorHandlers = unencapsulated<ErrorHandlersOptions>(async (app, { 
 
   // GET and HEAD only: the hook above answered every other method.
   app.setNotFoundHandler((req, reply) => {
-    return sendError(reply, 'not_found', `no route ${shownPath(req.url)}; routes: /healthz, /views, /views/{name}, /refreshes, /events, /metrics, /openapi.json, and the web UI at /`);
+    return sendError(reply, 'not_found', messageOf('not_found', { path: shownPath(req.url), why: '; routes: /healthz, /views, /views/{name}, /refreshes, /events, /metrics, /openapi.json, and the web UI at /' }));
   });
 
   app.setErrorHandler(async (err, req, reply) => {

@@ -1,6 +1,6 @@
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { FastifyPluginAsync } from 'fastify';
-import { BadParameterError, BusyError, ReadsError } from '../../contract/errors.js';
+import { BadParameterError, BusyError, TooManySubscribersError } from '../../contract/errors.js';
 import type { EventHub } from '../../events/hub.js';
 import { MAX_EVENTS_TAIL, planReplay, type StreamStart } from '../../events/frames.js';
 import { streamIdleMs } from '../edges.js';
@@ -59,10 +59,7 @@ export const eventsRoutes: FastifyPluginAsync<{ hub: EventHub }> = async (app, {
     // Subscribed before the log is read: an event written meanwhile is in one or both, never neither.
     const stream = hub.open(reply.raw);
     if (!stream) {
-      throw new ReadsError(
-        'too_many_subscribers',
-        `${hub.maxSubscribers} event streams are open, as many as SESSION_LATTICE_MAX_EVENT_SUBSCRIBERS allows; retry when one closes`,
-      );
+      throw new TooManySubscribersError(hub.maxSubscribers);
     }
     let log;
     try {
