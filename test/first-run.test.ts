@@ -87,15 +87,21 @@ describe('the first run without repo-recall', () => {
     expect(failed.next_try_in_seconds).toBe(1);
     expect(typeof failed.next_try_at).toBe('string');
 
+    // The puller child can fail its first tick before the reads server in front of it listens.
+    await serve.waitFor((d) => d.logLines().some((l) => l.msg === 'listening'), 'the reads server listening');
     const url = String(serve.logLines().find((l) => l.msg === 'listening')!.url);
     // Retries follow within seconds: by the time /healthz is asked there may have been more failures.
     const reason = new RegExp(`the puller's last (tick failed \\(\\d in a row; failing after 3\\)|\\d+ ticks failed): ${escapeRegExp(error)}`);
     const health = await get(`${url}/healthz`);
     expect(health.status).toBe(503);
     expect((health.json as HealthResponse).reasons.some((r) => reason.test(r)), (health.json as HealthResponse).reasons.join('\n')).toBe(true);
-    const views = await get(`${url}/views`);
+    // An error answer reads the puller's state the server keeps in memory (no I/O on the error
+    // path), refreshed when status.json changes: it may trail /healthz's fresh read by a moment.
+    const views = await eventually(async () => {
+      const answer = await get(`${url}/views`);
+      return reason.test((answer.json as ErrorResponse).error.message) ? answer : undefined;
+    }, "/views giving the failed tick's reason");
     expect(views.status).toBe(503);
-    expect((views.json as ErrorResponse).error.message).toMatch(reason);
     expect((views.json as ErrorResponse).error.message).not.toContain('start the puller');
 
     const status = await runCli(['status', '--home', dir, '--json']);
