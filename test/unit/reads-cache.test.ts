@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ResponseCache, type CachedBody } from '../src/reads/data/response-cache.js';
+import { ResponseCache, type CachedBody } from '../../src/reads/data/response-cache.js';
 
 const body = (generation: number, text: string): CachedBody => ({
   generation,
@@ -48,7 +48,7 @@ describe('ResponseCache single flight', () => {
 describe('drained', () => {
   it('rejects at once for a stream the client already closed, instead of waiting for a close that came and went', async () => {
     const { PassThrough } = await import('node:stream');
-    const { drained } = await import('../src/reads/respond/body.js');
+    const { drained } = await import('../../src/reads/respond/body.js');
     const stream = new PassThrough();
     stream.destroy();
     await new Promise((r) => setImmediate(r));

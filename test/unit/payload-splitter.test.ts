@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { PayloadShapeError, PayloadSplitter } from '../src/puller/payload-splitter.js';
-import { generatePayloadText } from './fake-recall/generate.js';
+import { PayloadShapeError, PayloadSplitter } from '../../src/puller/payload-splitter.js';
+import { generatePayloadText } from '../fake-recall/generate.js';
 
 /** Feeds `text` in chunks of the given sizes (cycled) and returns the NDJSON lines and the splitter. */
 function split(text: string, sizes: number[] = [65536]): { lines: string[]; splitter: PayloadSplitter } {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { assessHealth, healthExitCode, healthHttpStatus, type HealthInputs, type HealthVerdict } from '../src/shared/health.js';
-import type { PullerStatus } from '../src/shared/status.js';
+import { assessHealth, healthExitCode, healthHttpStatus, type HealthInputs, type HealthVerdict } from '../../src/shared/health.js';
+import type { PullerStatus } from '../../src/shared/status.js';
 
 /**
  * The one health verdict (src/shared/health.ts) as a table: each row is a situation a person can
