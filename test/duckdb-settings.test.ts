@@ -3,7 +3,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { pino } from 'pino';
 import { DEFAULTS } from '../src/shared/config.js';
 import { homePaths } from '../src/shared/paths.js';
-import { readPullerStatus, PullerStatusSchema } from '../src/shared/status.js';
+import { readPullerStatus } from '../src/shared/status.js';
 import { GenerationManager } from '../src/reads/data/generations.js';
 import { QueryLimiter } from '../src/reads/data/query-limiter.js';
 import type { FakeRecall } from './fake-recall/server.js';
@@ -111,16 +111,5 @@ describe('DuckDB memory_limit and threads', () => {
         await manager.close();
       }
     }
-  });
-
-  it('status.json without the duckdb field (an older puller) still reads', () => {
-    const old = {
-      pid: 1, version: '0.0.1', started_at: '2026-01-01T00:00:00.000Z', refresh_interval_seconds: 60, state: 'idle',
-      last_tick_started_at: null, last_tick_finished_at: null, last_tick_outcome: null, last_success_at: null, last_error: null,
-      last_error_at: null, consecutive_failures: 0, next_tick_due_at: null, generation: null, scan_version: null, rejected_rows: null,
-      view_errors: {},
-    };
-    const parsed = PullerStatusSchema.parse(old);
-    expect(parsed.duckdb).toBeUndefined();
   });
 });

@@ -2,7 +2,6 @@ import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ErrorResponse, HealthResponse } from '../src/reads/contract/api-types.js';
 import type { StatusReport } from '../src/cli/status-report.js';
-import { nextDelaySeconds } from '../src/puller/puller.js';
 import { CATALOG } from '../src/shared/catalog/index.js';
 import { homePaths } from '../src/shared/paths.js';
 import { readPullerStatus } from '../src/shared/status.js';
@@ -135,29 +134,6 @@ describe('the first run without repo-recall', () => {
     expect(failures()).toHaveLength(5);
     const status = await readPullerStatus(homePaths(dir).status);
     expect(status).toMatchObject({ last_tick_outcome: 'published', consecutive_failures: 0, generation: 1 });
-  });
-});
-
-describe('the failure backoff', () => {
-  it('starts at a second and doubles up to ten minutes, or the interval when that is longer', () => {
-    const table: Array<[interval: number, failures: number, delay: number]> = [
-      [60, 0, 60],
-      [60, 1, 1],
-      [60, 2, 2],
-      [60, 4, 8],
-      [60, 7, 64],
-      [60, 10, 512],
-      [60, 11, 600],
-      [60, 50, 600],
-      [0.2, 0, 0.2],
-      [0.2, 1, 0.2],
-      [0.2, 3, 0.8],
-      [3600, 1, 1],
-      [3600, 30, 3600],
-    ];
-    for (const [interval, failures, delay] of table) {
-      expect(nextDelaySeconds(interval, failures), `interval ${interval}, ${failures} failures`).toBe(delay);
-    }
   });
 });
 

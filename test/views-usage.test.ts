@@ -7,7 +7,7 @@ import { startFakeRecall, type FakeRecall } from './fake-recall/server.js';
 import { runCli, tempHome, type TempHome } from './helpers/processes.js';
 import { queryFile } from './helpers/snapshot.js';
 import { rowsOf, table, view } from './views/rows.js';
-import { session, utc } from './views/payload.js';
+import { session } from './views/payload.js';
 import { USAGE_PRICING_FILE, USAGE_TIMEZONE, usagePayloadText } from './views/usage-payload.js';
 
 /*
@@ -262,11 +262,4 @@ describe('usage_blocks: a block still running', () => {
     expect(isDue(view('usage_blocks'), stored, { ...ctx, nowEpoch: blockEnd - 1 })).toBe(false);
     expect(isDue(view('usage_blocks'), stored, { ...ctx, nowEpoch: blockEnd })).toBe(true);
   });
-});
-
-// utc() keeps the payload's times readable; this guards the table in usage-payload.ts against a typo.
-it('the payload table: 01:30 twice on 2026-11-01 in Los Angeles', () => {
-  const local = (t: string) => new Date(utc(t) * 1000).toLocaleString('en-CA', { timeZone: USAGE_TIMEZONE, hour12: false, timeZoneName: 'short' });
-  expect(local('2026-11-01 08:30:00')).toBe('2026-11-01, 01:30:00 PDT');
-  expect(local('2026-11-01 09:30:00')).toBe('2026-11-01, 01:30:00 PST');
 });

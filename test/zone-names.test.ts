@@ -2,8 +2,6 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HealthResponse, ViewListResponse, ViewRowsResponse } from '../src/reads/contract/api-types.js';
 import type { StatusReport, ViewsReport } from '../src/cli/status-command.js';
-import { timeZone, machineTimeZone } from '../src/shared/setting-parsers.js';
-import { machineZoneName } from '../src/shared/zone-names.js';
 import type { FakeRecall } from './fake-recall/server.js';
 import { runCli, tempHome, type TempHome } from './helpers/processes.js';
 import { get, pull, startFake, startReads, type ReadsProcess } from './reads/fixtures.js';
@@ -17,31 +15,6 @@ import { launchBrowser, ready, watchedPage } from './ui/browser.js';
 
 const ZONE = 'Asia/Kolkata';
 const ALIAS = 'Asia/Calcutta';
-
-describe('parsing a zone keeps its spelling, validated', () => {
-  it('keeps an alias as written, fixes only the case, and still refuses what Intl does not know', () => {
-    // The premise: this Node's ICU renames Kolkata; were it not so, the rest would prove nothing.
-    expect(new Intl.DateTimeFormat('en-US', { timeZone: ZONE }).resolvedOptions().timeZone).toBe(ALIAS);
-    expect(timeZone('Asia/Kolkata')).toBe('Asia/Kolkata');
-    expect(timeZone(' Asia/Kolkata ')).toBe('Asia/Kolkata');
-    expect(timeZone('Europe/Kyiv')).toBe('Europe/Kyiv');
-    expect(timeZone('US/Pacific')).toBe('US/Pacific');
-    expect(timeZone('Asia/Calcutta')).toBe('Asia/Calcutta');
-    expect(timeZone(' america/new_york ')).toBe('America/New_York');
-    expect(timeZone('utc')).toBe('UTC');
-    expect(() => timeZone('Mars/Olympus')).toThrow(/IANA time zone name/);
-    expect(() => timeZone('UTC+5')).toThrow(/IANA time zone name/);
-    expect(timeZone('')).toBe(machineTimeZone());
-  });
-
-  it('believes TZ only when it names the zone Node runs in (TZ=Asia/Kolkata itself: the pull below)', () => {
-    const running = Intl.DateTimeFormat().resolvedOptions().timeZone;
-    const elsewhere = running === 'Pacific/Kiritimati' ? 'Pacific/Chatham' : 'Pacific/Kiritimati';
-    expect(machineZoneName({ TZ: elsewhere })).not.toBe(elsewhere);
-    expect(machineZoneName({ TZ: 'Mars/Olympus' })).not.toBe('Mars/Olympus');
-    expect(machineZoneName({ TZ: `:${running}` })).toBe(running);
-  });
-});
 
 describe('Asia/Kolkata everywhere it is shown, from real processes', () => {
   let home: TempHome;

@@ -1,10 +1,11 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { isProcessAlive } from '../../src/shared/status.js';
+
+// Kept importable from here for the process-level tests; the unit tier imports ./temp-home.js.
+export { removeTempHomes, tempHome, type TempHome } from './temp-home.js';
 
 /** The built CLI (tests run after `npm run build`). */
 const CLI = resolve(import.meta.dirname, '../../../dist/src/cli.js');
@@ -39,7 +40,6 @@ interface Tracked {
 }
 
 const live = new Map<ChildProcess, Tracked>();
-const tempDirs = new Set<string>();
 let currentTest: string | null = null;
 
 /** Records a child: it leaves the registry when it exits. */
@@ -130,32 +130,7 @@ export async function killStragglers(which: 'current-test' | 'all'): Promise<str
   return killed;
 }
 
-/** Removes every temp home made by tempHome() that is still there. */
-export async function removeTempHomes(): Promise<void> {
-  for (const dir of [...tempDirs]) {
-    await rm(dir, { recursive: true, force: true });
-    tempDirs.delete(dir);
-  }
-}
-
 // ---------------------------------------------------------------------------------------------
-
-export interface TempHome {
-  dir: string;
-  cleanup(): Promise<void>;
-}
-
-export async function tempHome(prefix = 'lattice-home-'): Promise<TempHome> {
-  const dir = await mkdtemp(join(tmpdir(), prefix));
-  tempDirs.add(dir);
-  return {
-    dir,
-    cleanup: async () => {
-      await rm(dir, { recursive: true, force: true });
-      tempDirs.delete(dir);
-    },
-  };
-}
 
 export interface RunResult {
   code: number | null;

@@ -1,9 +1,9 @@
 import { appendFile, readFile, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { EventLog } from '../src/puller/event-log.js';
-import { parseEventLines, readEventLog } from '../src/shared/events.js';
-import { tempHome, type TempHome } from './helpers/processes.js';
+import { EventLog } from '../../src/puller/event-log.js';
+import { parseEventLines, readEventLog } from '../../src/shared/events.js';
+import { tempHome, type TempHome } from '../helpers/temp-home.js';
 
 /*
  * The event log's writer in-process (the puller's use of it, with real processes, is in

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { queryFile } from './helpers/snapshot.js';
-import { materializedDb, type Message, type RecallSession } from './views/messages-db.js';
-import { rowsOf, table } from './views/rows.js';
+import { queryFile } from '../helpers/snapshot.js';
+import { materializedDb, type Message, type RecallSession } from '../views/messages-db.js';
+import { rowsOf, table } from '../views/rows.js';
 
 /*
  * The usage views over message-level usage (base.messages), in Asia/Kolkata (UTC+05:30), with the

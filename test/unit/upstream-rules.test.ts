@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { watchPace } from '../src/puller/body-pace.js';
-import { judgePayload, type GuardSettings, type LoadedData } from '../src/puller/shrink-guard.js';
-import { retryAfterMs, validEntityTag } from '../src/puller/upstream-http.js';
+import { watchPace } from '../../src/puller/body-pace.js';
+import { judgePayload, type GuardSettings, type LoadedData } from '../../src/puller/shrink-guard.js';
+import { retryAfterMs, validEntityTag } from '../../src/puller/upstream-http.js';
 
 /** The rules of the upstream edge, as pure functions; upstream-edge.test.ts runs them end to end. */
 

@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { assessHealth, healthExitCode, healthHttpStatus, type HealthInputs, type HealthVerdict } from '../src/shared/health.js';
-import type { PullerStatus } from '../src/shared/status.js';
+import {
+  assessHealth,
+  DISK_FULL_BYTES,
+  FAILING_AFTER_FAILED_TICKS,
+  HEALTH_VERDICTS,
+  healthExitCode,
+  healthHttpStatus,
+  type HealthInputs,
+  type HealthVerdict,
+} from '../../src/shared/health.js';
+import type { PullerStatus } from '../../src/shared/status.js';
 
 /**
  * The one health verdict (src/shared/health.ts) as a table: each row is a situation a person can
@@ -319,5 +328,48 @@ describe('the health verdict (one pure function for /healthz, status, MCP and th
       ['failing', 503, 1, 1],
       ['starting', 503, 1, 1],
     ]);
+  });
+});
+
+describe('the health verdict at its boundaries (each limit on both sides)', () => {
+  const verdictOf = (patch: Partial<HealthInputs>) => assessHealth(input(patch)).verdict;
+  const disk = (freeBytes: number, publishedBytes: number | null = null) => ({ disk: { home: '/h', freeBytes, publishedBytes } });
+
+  it.each([
+    // 3 intervals of 60 s: stale only past 180 s.
+    ['data exactly stale-after old', 180, 'ok'],
+    ['data a second past stale-after', 181, 'failing'],
+  ] as const)('%s: %s s -> %s', (_, age, verdict) => {
+    expect(verdictOf({ snapshot: snapshot(age), status: status({ last_success_at: ago(age) }) })).toBe(verdict);
+  });
+
+  it('stale-after scales with the setting and with the puller\'s interval', () => {
+    const aged = (age: number, staleAfterIntervals: number, interval = 60) =>
+      verdictOf({
+        snapshot: snapshot(age),
+        status: status({ last_success_at: ago(age), refresh_interval_seconds: interval }),
+        settings: { staleAfterIntervals, refreshIntervalSeconds: 60 },
+      });
+    expect([aged(300, 5), aged(301, 5), aged(600, 2, 300), aged(601, 2, 300)]).toEqual(['ok', 'failing', 'ok', 'failing']);
+  });
+
+  it(`failed ticks: ${FAILING_AFTER_FAILED_TICKS - 1} in a row is degraded, ${FAILING_AFTER_FAILED_TICKS} is failing`, () => {
+    expect(verdictOf({ status: failed(FAILING_AFTER_FAILED_TICKS - 1) })).toBe('degraded');
+    expect(verdictOf({ status: failed(FAILING_AFTER_FAILED_TICKS) })).toBe('failing');
+  });
+
+  it('a disk with exactly the reserve free is not full; a byte less is', () => {
+    expect(verdictOf(disk(DISK_FULL_BYTES))).toBe('ok');
+    expect(verdictOf(disk(DISK_FULL_BYTES - 1))).toBe('failing');
+  });
+
+  it('room for exactly one more published file is enough; a byte less is not', () => {
+    expect(verdictOf(disk(40e6, 40e6))).toBe('ok');
+    expect(verdictOf(disk(40e6 - 1, 40e6))).toBe('failing');
+  });
+
+  it('every verdict the type names is reachable, and nothing else comes out', () => {
+    const seen = new Set(CASES.map((c) => assessHealth(c.input).verdict));
+    expect([...seen].sort()).toEqual([...HEALTH_VERDICTS].sort());
   });
 });

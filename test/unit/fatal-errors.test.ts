@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { fatalCause, fatalSentence, isDiskCondition } from '../src/puller/fatal-errors.js';
-import { afterFatal } from '../src/puller/fatal-errors.js';
-import { initialStatus } from '../src/puller/status-writer.js';
-import { UpstreamError } from '../src/puller/upstream-error.js';
+import { fatalCause, fatalSentence, isDiskCondition } from '../../src/puller/fatal-errors.js';
+import { afterFatal } from '../../src/puller/fatal-errors.js';
+import { initialStatus } from '../../src/puller/status-writer.js';
+import { UpstreamError } from '../../src/puller/upstream-error.js';
 
 /**
  * Which errors end the puller (src/puller/fatal-errors.ts), on the texts DuckDB, Node and `cp`

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { PayloadShapeError, PayloadSplitter } from '../src/puller/payload-splitter.js';
-import { generatePayloadText } from './fake-recall/generate.js';
+import { PayloadShapeError, PayloadSplitter } from '../../src/puller/payload-splitter.js';
+import { generatePayloadText } from '../fake-recall/generate.js';
 
 /** Feeds `text` in chunks of the given sizes (cycled) and returns the NDJSON lines and the splitter. */
 function split(text: string, sizes: number[] = [65536]): { lines: string[]; splitter: PayloadSplitter } {
@@ -89,3 +89,66 @@ describe('PayloadSplitter', () => {
     expect(shapeError('{"sessions": [{"id": 1}}]}')).toMatch(/unbalanced/);
   });
 });
+
+/** The NDJSON for `text` fed as two pieces cut at `at` (0: one piece). */
+function cutAt(text: Buffer, at: number): { out: string; splitter: PayloadSplitter } {
+  const splitter = new PayloadSplitter();
+  const pieces = at === 0 ? [text] : [text.subarray(0, at), text.subarray(at)];
+  const out = Buffer.concat([...pieces.map((p) => Buffer.from(splitter.push(Buffer.from(p)))), splitter.end()]);
+  return { out: out.toString('utf8'), splitter };
+}
+
+describe('PayloadSplitter at every chunk boundary', () => {
+  // Everything the scanner must see whole or carry over: escaped quotes and backslashes, structure
+  // characters inside strings, a surrogate pair and a lone one, an escaped key, CRLF between tokens,
+  // nested values, multi-byte UTF-8, header fields before and after the array.
+  const TRICKY = [
+    '{"scan_version": {"n": [1, "]},"]}, "sess\\u0069ons"\r\n: [',
+    '{"s": "a \\"quoted\\", [bracketed] {braced}, commas"},\r\n',
+    '"\\\\", ',
+    '[1, [2, 3], {"k": "v,w"}],',
+    '{"e": "\\ud83d\\ude00 and \\ud83d alone", "u": "日本語 é"},',
+    'null, 17, true',
+    '], "generated_at": 1700000000, "note": "tail \\" }"}',
+  ].join('');
+
+  it('gives the same lines and header wherever the input is cut, byte by byte', () => {
+    const bytes = Buffer.from(TRICKY, 'utf8');
+    const whole = cutAt(bytes, 0);
+    const lines = whole.out.split('\n');
+    expect(lines.pop()).toBe('');
+    expect(lines.map((l) => JSON.parse(l) as unknown)).toEqual([
+      { s: 'a "quoted", [bracketed] {braced}, commas' },
+      '\\',
+      [1, [2, 3], { k: 'v,w' }],
+      { e: '\u{1F600} and \ufffd alone', u: '日本語 é' },
+      null,
+      17,
+      true,
+    ]);
+    expect(whole.splitter.header).toEqual({ scan_version: { n: [1, ']},'] }, generated_at: 1700000000, note: 'tail " }' });
+    expect([whole.splitter.elements, whole.splitter.repairedSurrogates, whole.splitter.bytesIn]).toEqual([7, 1, bytes.length]);
+    for (let at = 1; at < bytes.length; at++) {
+      const cut = cutAt(bytes, at);
+      expect(cut.out, `cut at byte ${at}`).toBe(whole.out);
+      expect(cut.splitter.header, `cut at byte ${at}`).toEqual(whole.splitter.header);
+      expect(cut.splitter.repairedSurrogates, `cut at byte ${at}`).toBe(1);
+    }
+  });
+
+  it('ends with a backslash as the last byte of a chunk and resumes the escape in the next', () => {
+    const { lines } = split('{"sessions": ["a\\\\", "b\\"c", "\\u0041"]}', [16, 1, 1, 1]);
+    expect(lines.map((l) => JSON.parse(l) as unknown)).toEqual(['a\\', 'b"c', 'A']);
+  });
+});
+
+describe('PayloadSplitter header bound', () => {
+  it('keeps header fields up to 64 KiB, and refuses more rather than holding an unbounded value', () => {
+    const header = (bytes: number) => `{"note": "${'x'.repeat(bytes)}", "sessions": [1]}`;
+    // The bound counts every key (`sessions` too) and every value but the array, quotes included.
+    const fits = 64 * 1024 - 'note'.length - '""'.length - 'sessions'.length;
+    expect(split(header(fits), [4096]).splitter.header.note).toHaveLength(fits);
+    expect(() => split(header(fits + 1), [4096])).toThrow(/larger than 65536 bytes/);
+  });
+});
+
