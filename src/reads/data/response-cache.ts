@@ -22,7 +22,7 @@ export function bodyOf(entry: CachedBody, ageSeconds: number): Buffer {
   return Buffer.concat([entry.before, Buffer.from(String(ageSeconds)), entry.after]);
 }
 
-function sizeOf(entry: CachedBody): number {
+export function sizeOf(entry: CachedBody): number {
   return entry.before.length + (entry.after?.length ?? 0) + 200;
 }
 
