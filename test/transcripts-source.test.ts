@@ -8,7 +8,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { publishGeneration } from '../src/puller/publish.js';
 import { ingestTranscripts, resolveTranscriptDirectories, type TranscriptsReport } from '../src/puller/transcripts/index.js';
 import { LINE_LIMIT } from '../src/puller/transcripts/line-scanner.js';
-import { WorkDb } from '../src/puller/work-db.js';
+import type { WorkDb } from '../src/puller/work-db.js';
+import { openWorkDb } from '../src/puller/work-schema.js';
 import { loadConfig } from '../src/shared/config.js';
 import { ConfigError } from '../src/shared/errors.js';
 import { homePaths } from '../src/shared/paths.js';
@@ -25,7 +26,7 @@ beforeEach(async () => {
   home = await tempHome('lattice-transcripts-');
   projects = join(home.dir, 'claude', 'projects');
   mkdirSync(join(projects, '-home-me-proj'), { recursive: true });
-  db = await WorkDb.open(homePaths(home.dir).workDb, home.dir);
+  db = await openWorkDb(homePaths(home.dir).workDb, home.dir);
 });
 
 afterEach(async () => {
@@ -336,7 +337,7 @@ describe('privacy', () => {
     const tables = await queryFile<{ name: string }>(paths.published, `SELECT schema_name || '.' || table_name AS name FROM duckdb_tables() WHERE database_name = current_database()`);
     expect(tables.map((t) => t.name)).toContain('base.messages');
     expect(tables.map((t) => t.name)).not.toContain('lattice.transcript_files');
-    db = await WorkDb.open(paths.workDb, home.dir);
+    db = await openWorkDb(paths.workDb, home.dir);
   });
 });
 
