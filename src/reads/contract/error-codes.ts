@@ -1,5 +1,3 @@
-import type { ErrorResponse } from './api-types.js';
-
 /**
  * Every code an error body of the read surface can carry, with the HTTP status it maps to and
  * what it means: the one registry. The `ErrorCode` type, the `ErrorCodeSchema` of /openapi.json,
@@ -51,6 +49,17 @@ export function codeOfStatus(status: number): ErrorCode {
     if (entry.generic && (entry.status === status || entry.also?.includes(status))) return name;
   }
   return 'bad_request';
+}
+
+/** Every error body: `{"error": {"code": ..., "message": ...}}`. */
+export interface ErrorResponse {
+  error: {
+    code: ErrorCode;
+    /** Names the problem (and the parameter, for a 400). */
+    message: string;
+    /** For `bad_parameter`: the query parameter at fault (`limit`, `order_by`, `filter[col]`...). */
+    parameter?: string;
+  };
 }
 
 export function errorBody(code: ErrorCode, message: string, parameter?: string): ErrorResponse {
