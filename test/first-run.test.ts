@@ -7,7 +7,7 @@ import { CATALOG } from '../src/shared/catalog/index.js';
 import { homePaths } from '../src/shared/paths.js';
 import { readPullerStatus } from '../src/shared/status.js';
 import { startFakeRecall, type FakeRecall } from './fake-recall/server.js';
-import { cliPath, Daemon, deadPort, eventually, runCli, startDaemon, tempHome } from './helpers/processes.js';
+import { cliPath, Daemon, deadPort, runCli, startDaemon, tempHome } from './helpers/processes.js';
 import { get } from './reads/fixtures.js';
 
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

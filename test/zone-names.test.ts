@@ -6,7 +6,7 @@ import { timeZone, machineTimeZone } from '../src/shared/setting-parsers.js';
 import { machineZoneName } from '../src/shared/zone-names.js';
 import type { FakeRecall } from './fake-recall/server.js';
 import { runCli, tempHome, type TempHome } from './helpers/processes.js';
-import { get, pull, startFake, startReads, type ReadsProcess } from './reads/fixtures.js';
+import { get, startFake, startReads, type ReadsProcess } from './reads/fixtures.js';
 import { launchBrowser, ready, watchedPage } from './ui/browser.js';
 
 /**

@@ -1,5 +1,5 @@
 import type { Logger } from '../shared/logger.js';
-import type { PullerStatus, RepoRecallSection, TranscriptsSection } from '../shared/status.js';
+import type { RepoRecallSection, TranscriptsSection } from '../shared/status.js';
 import type { FatalCause } from './fatal-errors.js';
 import type { SourceName, TranscriptFigures } from './metrics.js';
 import type { FinishedTick, Recorder } from './recorder.js';
