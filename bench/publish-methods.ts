@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { DIGESTS_TABLE } from '../src/puller/element-index.js';
 import { HELD_TABLE } from '../src/puller/held-payload.js';
 import { publishGeneration } from '../src/puller/publish.js';
-import { WorkDb } from '../src/puller/work-db.js';
+import type { WorkDb } from '../src/puller/work-db.js';
+import { openWorkDb } from '../src/puller/work-schema.js';
 import { writtenBytes } from '../src/puller/write-bytes.js';
 import { homePaths, type HomePaths } from '../src/shared/paths.js';
 import { META_SCHEMA } from '../src/shared/snapshot.js';
@@ -57,7 +58,7 @@ export async function comparePublishMethods(workFile: string, dir: string, round
   const paths = homePaths(home);
   await mkdir(paths.pullerDir, { recursive: true });
   await copyFile(workFile, paths.workDb);
-  const db = await WorkDb.open(paths.workDb, home);
+  const db = await openWorkDb(paths.workDb, home);
   const out: PublishComparison = { fileCopy: [], copyFromDatabase: [] };
   try {
     for (let round = 1; round <= rounds; round++) {

@@ -12,7 +12,8 @@ import { PayloadSplitter } from '../src/puller/payload-splitter.js';
 import { loadPriceTable } from '../src/puller/prices.js';
 import { readState } from '../src/puller/state.js';
 import { applyViewInputs, type ViewInputs } from '../src/puller/view-inputs.js';
-import { WorkDb } from '../src/puller/work-db.js';
+import type { WorkDb } from '../src/puller/work-db.js';
+import { openWorkDb } from '../src/puller/work-schema.js';
 import { CATALOG } from '../src/shared/catalog/index.js';
 import { toolPairs } from '../src/shared/catalog/tools.js';
 import { writePayloadFile } from '../test/fake-recall/generate.js';
@@ -117,7 +118,7 @@ const bench: BenchModule = {
       const staged = await stageAll(payload, ndjson);
       await rm(payload);
 
-      db = await WorkDb.open(join(dir, 'work.duckdb'), dir);
+      db = await openWorkDb(join(dir, 'work.duckdb'), dir);
       // A zone with DST, so that the calendar views do the work they do for most users.
       const inputs: ViewInputs = { timezone: 'America/Los_Angeles', prices: await loadPriceTable(null) };
       const state = await readState(db);

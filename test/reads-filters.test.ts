@@ -79,7 +79,6 @@ interface Case {
   matches: (cell: Cell, value: string) => boolean;
 }
 
-const num = (c: Cell) => c as number;
 const cmp = {
   gt: (a: number, b: number) => a > b,
   gte: (a: number, b: number) => a >= b,

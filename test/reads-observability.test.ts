@@ -1,4 +1,4 @@
-import { EventEmitter, once } from 'node:events';
+import { EventEmitter } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { pino } from 'pino';
 import { request } from 'undici';
@@ -224,7 +224,7 @@ describe('serve-reads', () => {
       await get(`${info.url}/views/tool_sessions?limit=3`, { 'x-request-id': ids[1]! });
       await get(`${info.url}/views/nope`, { 'x-request-id': ids[2]! });
       const byId = (id: string) => info.daemon.logLines().filter((l) => l.msg === 'request' && l.req_id === id);
-      await info.daemon.waitFor((d) => ids.every((id) => byId(id).length > 0), 'the access lines');
+      await info.daemon.waitFor(() => ids.every((id) => byId(id).length > 0), 'the access lines');
       expect(byId('p-1')).toEqual([expect.objectContaining({ status: 200, cache: 'miss', generation: 1 })]);
       expect(byId('p-2')).toEqual([expect.objectContaining({ status: 200, cache: 'hit', generation: 1 })]);
       expect(byId('p-3')).toEqual([expect.objectContaining({ status: 404, cache: null })]);

@@ -8,7 +8,8 @@ import { upstreamAgent } from '../src/puller/fetch.js';
 import { loadPriceTable } from '../src/puller/prices.js';
 import { runTick } from '../src/puller/tick.js';
 import { ElementIndex } from '../src/puller/element-index.js';
-import { WorkDb } from '../src/puller/work-db.js';
+import type { WorkDb } from '../src/puller/work-db.js';
+import { openWorkDb } from '../src/puller/work-schema.js';
 import { defineView, type ViewDefinition } from '../src/shared/catalog/define.js';
 import { DEFAULTS } from '../src/shared/config.js';
 import { homePaths } from '../src/shared/paths.js';
@@ -204,7 +205,7 @@ describe('GET /refreshes with a failed refresh, and with an empty log', () => {
     home = await tempHome('lattice-reads-refreshes-failed-');
     recall = await startFakeRecall({ sessions: 0 });
     const paths = homePaths(home.dir);
-    db = await WorkDb.open(paths.workDb, paths.home);
+    db = await openWorkDb(paths.workDb, paths.home);
     agent = upstreamAgent(30);
   });
 

@@ -7,7 +7,8 @@ import type { IngestTranscripts } from '../src/puller/sources/transcripts.js';
 import { runTick, SourcesFailed, type TickDeps } from '../src/puller/tick.js';
 import type { TranscriptsReport } from '../src/puller/transcripts/report.js';
 import { recordMessagesLoaded } from '../src/puller/state.js';
-import { WorkDb } from '../src/puller/work-db.js';
+import type { WorkDb } from '../src/puller/work-db.js';
+import { openWorkDb } from '../src/puller/work-schema.js';
 import { CATALOG } from '../src/shared/catalog/index.js';
 import { DEFAULTS } from '../src/shared/config.js';
 import { homePaths, type HomePaths } from '../src/shared/paths.js';
@@ -70,7 +71,7 @@ describe('a tick with two sources', () => {
   beforeAll(async () => {
     home = await tempHome('lattice-tick-sources-');
     paths = homePaths(home.dir);
-    db = await WorkDb.open(paths.workDb, paths.home);
+    db = await openWorkDb(paths.workDb, paths.home);
     agent = upstreamAgent(30);
     recall = await startFakeRecall({ sessions: 4 });
   });

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { publishGeneration } from '../src/puller/publish.js';
 import { ingestTranscripts, type TranscriptsReport } from '../src/puller/transcripts/index.js';
-import { WorkDb } from '../src/puller/work-db.js';
+import type { WorkDb } from '../src/puller/work-db.js';
+import { openWorkDb } from '../src/puller/work-schema.js';
 import { homePaths } from '../src/shared/paths.js';
 import { tempHome, type TempHome } from './helpers/processes.js';
 import { mountTmpfs } from './helpers/tmpfs.js';
@@ -24,7 +25,7 @@ beforeEach(async () => {
   home = await tempHome('lattice-transcripts-');
   projects = join(home.dir, 'claude', 'projects');
   mkdirSync(join(projects, '-home-me-proj'), { recursive: true });
-  db = await WorkDb.open(homePaths(home.dir).workDb, home.dir);
+  db = await openWorkDb(homePaths(home.dir).workDb, home.dir);
 });
 
 afterEach(async () => {
@@ -109,6 +110,6 @@ describe('privacy', () => {
     const tables = await queryFile<{ name: string }>(paths.published, `SELECT schema_name || '.' || table_name AS name FROM duckdb_tables() WHERE database_name = current_database()`);
     expect(tables.map((t) => t.name)).toContain('base.messages');
     expect(tables.map((t) => t.name)).not.toContain('lattice.transcript_files');
-    db = await WorkDb.open(paths.workDb, home.dir);
+    db = await openWorkDb(paths.workDb, home.dir);
   });
 });

@@ -4,7 +4,8 @@ import { upstreamAgent } from '../src/puller/fetch.js';
 import { loadPriceTable } from '../src/puller/prices.js';
 import { runTick } from '../src/puller/tick.js';
 import { ElementIndex } from '../src/puller/element-index.js';
-import { WorkDb } from '../src/puller/work-db.js';
+import type { WorkDb } from '../src/puller/work-db.js';
+import { openWorkDb } from '../src/puller/work-schema.js';
 import { defineView, type ViewDefinition } from '../src/shared/catalog/define.js';
 import { homePaths, type HomePaths } from '../src/shared/paths.js';
 import { DEFAULTS } from '../src/shared/config.js';
@@ -85,7 +86,7 @@ describe('a failing view', () => {
     home = await tempHome('lattice-views-failure-');
     recall = await startFakeRecall({ sessions: 0 });
     paths = homePaths(home.dir);
-    db = await WorkDb.open(paths.workDb, paths.home);
+    db = await openWorkDb(paths.workDb, paths.home);
     agent = upstreamAgent(30);
   });
 

@@ -4,7 +4,7 @@ import type { HealthResponse, ViewListResponse, ViewRowsResponse } from '../src/
 import type { StatusReport, ViewsReport } from '../src/cli/status-command.js';
 import type { FakeRecall } from './fake-recall/server.js';
 import { runCli, tempHome, type TempHome } from './helpers/processes.js';
-import { get, pull, startFake, startReads, type ReadsProcess } from './reads/fixtures.js';
+import { get, startFake, startReads, type ReadsProcess } from './reads/fixtures.js';
 import { launchBrowser, ready, watchedPage } from './ui/browser.js';
 
 /**

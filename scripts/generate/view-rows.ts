@@ -108,7 +108,7 @@ export async function renderViewRows(axes: readonly CatalogAxis[] = CATALOG_AXES
       try {
         type = jsonTypeOf(c.type);
       } catch (err) {
-        throw new Error(`view ${v.name}, column ${c.name}: ${err instanceof Error ? err.message : String(err)}`);
+        throw new Error(`view ${v.name}, column ${c.name}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
       }
       out.push(`  /** \`${c.type}\`${key ? ', key' : ''} */`);
       out.push(`  ${propertyName(c.name)}: ${key ? type : `${type} | null`};`);

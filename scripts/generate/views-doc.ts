@@ -27,7 +27,7 @@ export async function describeViews(views: readonly ViewDefinition[]): Promise<M
         try {
           reader = await conn.runAndReadAll(`DESCRIBE ${view.sql}`);
         } catch (err) {
-          throw new Error(`view ${view.name}: ${err instanceof Error ? err.message : String(err)}`);
+          throw new Error(`view ${view.name}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
         }
         // an empty table of it, for the views that read it
         await conn.run(`CREATE TABLE main.${view.name} AS ${view.sql}`);

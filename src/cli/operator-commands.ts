@@ -1,14 +1,12 @@
 import type { Command } from 'commander';
 import { commandSettings, type Config, type FlagValues, type SettingKey } from '../shared/config.js';
 import { addConfigOptions } from './options.js';
+import { STATUS_FORMAT } from './status-format.js';
 
 /**
  * The operator commands' declarations (`status`, `views`): flags, help and settings. The commands
  * themselves (status-command.ts) open DuckDB, so they are loaded only when one of them runs.
  */
-
-/** The format of the `--json` documents: fields are only ever added; this changes if one is removed or changes meaning. */
-export const STATUS_FORMAT = 2;
 
 /** A command's body: the resolved settings and the raw flags in, the exit code out. */
 export type Action = (config: Config, flags: FlagValues) => Promise<number>;

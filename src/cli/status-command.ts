@@ -3,7 +3,7 @@ import type { HealthVerdict } from '../shared/health.js';
 import { VERSION } from '../shared/version.js';
 import { formatCount, formatDuration, instant, relative, secondsSince, table } from './format.js';
 import { paintFor, PLAIN, type Paint } from './colour.js';
-import { STATUS_FORMAT } from './operator-commands.js';
+import { STATUS_FORMAT } from './status-format.js';
 import { renderEventLine } from './watch-format.js';
 import {
   buildStatusReport,

@@ -8,7 +8,7 @@ import { assessHealth, healthExitCode, type HealthVerdict } from '../shared/heal
 import { isProcessAlive, pullerRunning, readPullerStatus, type PullerStatus } from '../shared/status.js';
 import { VERSION } from '../shared/version.js';
 import { secondsSince } from './format.js';
-import { STATUS_FORMAT } from './operator-commands.js';
+import { STATUS_FORMAT } from './status-format.js';
 import { readSnapshotInfo, type SnapshotInfo } from '../shared/snapshot-file.js';
 
 /**
@@ -18,9 +18,9 @@ import { readSnapshotInfo, type SnapshotInfo } from '../shared/snapshot-file.js'
  */
 
 // -------------------------------------------------------------------------------------------------
-// The `--json` documents. Stable: fields are only ever added; `format` (STATUS_FORMAT, declared with
-// the commands) changes if one is removed or changes meaning. Instants are ISO-8601 UTC strings,
-// ages are seconds (one decimal), unknown is null.
+// The `--json` documents. Stable: fields are only ever added; `format` (STATUS_FORMAT, in
+// status-format.ts) changes if one is removed or changes meaning. Instants are ISO-8601 UTC
+// strings, ages are seconds (one decimal), unknown is null.
 
 /** `session-lattice status --json`. */
 export interface StatusReport {

@@ -1,5 +1,5 @@
 import { BASE_TABLES } from '../shared/base-tables.js';
-import { BASE_SCHEMA, sqlLiteral } from '../shared/snapshot.js';
+import { BASE_SCHEMA } from '../shared/snapshot.js';
 import { PayloadShapeError } from './payload-splitter.js';
 import { dropStaging, FUTURE_PROBLEM } from './staging.js';
 import { DIGESTS_TABLE } from './element-index.js';

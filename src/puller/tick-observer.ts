@@ -1,6 +1,6 @@
 import type { ErrorCodeName } from '../shared/error-registry.js';
 import type { Logger } from '../shared/logger.js';
-import type { PullerStatus, RepoRecallSection, TranscriptsSection } from '../shared/status.js';
+import type { RepoRecallSection, TranscriptsSection } from '../shared/status.js';
 import type { FatalCause } from './fatal-errors.js';
 import type { SourceName, TranscriptFigures } from './metrics.js';
 import type { FinishedTick, Recorder } from './recorder.js';

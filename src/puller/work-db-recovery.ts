@@ -5,7 +5,8 @@ import type { Logger } from '../shared/logger.js';
 import { isProcessAlive } from '../shared/status.js';
 import { fatalCause, isDiskCondition } from './fatal-errors.js';
 import { readState } from './state.js';
-import { WorkDb } from './work-db.js';
+import type { WorkDb } from './work-db.js';
+import { openWorkDb } from './work-schema.js';
 
 /**
  * Opening the working database when it may be broken (garbage, truncated, left unreadable): a
@@ -36,9 +37,9 @@ export interface OpenedWorkDb {
   movedAside: string | null;
 }
 
-/** WorkDb.open, and a read of its bookkeeping: a file can open and still not be readable. */
+/** openWorkDb, and a read of its bookkeeping: a file can open and still not be readable. */
 async function openAndProbe(path: string, home: string, options: Record<string, string>): Promise<WorkDb> {
-  const db = await WorkDb.open(path, home, options);
+  const db = await openWorkDb(path, home, options);
   try {
     await readState(db);
     return db;

@@ -1,13 +1,8 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
-import { BASE_DDL } from '../shared/base-tables.js';
 import { EFFECTIVE_DUCKDB_SQL, EffectiveDuckDbSchema, type EffectiveDuckDb } from '../shared/duckdb-settings.js';
 import { PullerLockedError } from '../shared/errors.js';
-import { META_DDL } from '../shared/snapshot.js';
-import { DIGESTS_DDL } from './element-index.js';
-import { HELD_DDL } from './held-payload.js';
-import { TRANSCRIPT_FILES_DDL } from './transcripts/file-state.js';
 
 const LOCK_HOLDER = /Conflicting lock is held in .*? \(PID (\d+)\)/;
 
@@ -17,6 +12,9 @@ const LOCK_HOLDER = /Conflicting lock is held in .*? \(PID (\d+)\)/;
  *
  * Never open, read or copy work.duckdb any other way from this process: closing any descriptor of
  * a file drops every POSIX lock the process holds on it, DuckDB's write lock included.
+ *
+ * The handle knows no table: `open` is given their DDL. The modules that own the tables use this
+ * handle, so the list of them is above both, in work-schema.ts (`openWorkDb`).
  */
 export class WorkDb {
   private constructor(
@@ -29,8 +27,8 @@ export class WorkDb {
     readonly effective: EffectiveDuckDb,
   ) {}
 
-  /** `options`: more DuckDB instance options (memory_limit, threads: src/shared/duckdb-settings.ts). */
-  static async open(path: string, home: string, options: Record<string, string> = {}): Promise<WorkDb> {
+  /** `ddl`: run at every open, so each statement is idempotent (`IF NOT EXISTS`). `options`: more DuckDB instance options (memory_limit, threads: src/shared/duckdb-settings.ts). */
+  static async open(path: string, home: string, ddl: readonly string[], options: Record<string, string> = {}): Promise<WorkDb> {
     await mkdir(dirname(path), { recursive: true });
     let instance: DuckDBInstance;
     try {
@@ -51,7 +49,7 @@ export class WorkDb {
       const reader = await conn.runAndReadAll('SELECT current_database()');
       const catalogName = String(reader.getRowsJson()[0]?.[0] ?? 'work');
       const effective = EffectiveDuckDbSchema.parse((await conn.runAndReadAll(EFFECTIVE_DUCKDB_SQL)).getRowObjectsJson()[0]);
-      for (const ddl of [...META_DDL, ...BASE_DDL, ...HELD_DDL, ...DIGESTS_DDL, ...TRANSCRIPT_FILES_DDL]) await conn.run(ddl);
+      for (const statement of ddl) await conn.run(statement);
       return new WorkDb(instance, conn, path, catalogName, effective);
     } catch (err) {
       conn.disconnectSync();

@@ -6,7 +6,8 @@ import { ChangedLines } from '../../src/puller/changed-lines.js';
 import { ElementIndex } from '../../src/puller/element-index.js';
 import { PayloadSplitter } from '../../src/puller/payload-splitter.js';
 import { StagingError, StagingSink } from '../../src/puller/staging.js';
-import { WorkDb } from '../../src/puller/work-db.js';
+import type { WorkDb } from '../../src/puller/work-db.js';
+import { openWorkDb } from '../../src/puller/work-schema.js';
 import { homePaths } from '../../src/shared/paths.js';
 import { generatePayloadText } from '../fake-recall/generate.js';
 import { tempHome, type TempHome } from '../helpers/temp-home.js';
@@ -16,7 +17,7 @@ let db: WorkDb;
 
 beforeEach(async () => {
   home = await tempHome();
-  db = await WorkDb.open(homePaths(home.dir).workDb, home.dir);
+  db = await openWorkDb(homePaths(home.dir).workDb, home.dir);
 });
 
 afterEach(async () => {

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ingestTranscripts, resolveTranscriptDirectories, type TranscriptsReport } from '../../src/puller/transcripts/index.js';
 import { LINE_LIMIT } from '../../src/puller/transcripts/line-scanner.js';
-import { WorkDb } from '../../src/puller/work-db.js';
+import type { WorkDb } from '../../src/puller/work-db.js';
+import { openWorkDb } from '../../src/puller/work-schema.js';
 import { loadConfig } from '../../src/shared/config.js';
 import { ConfigError } from '../../src/shared/errors.js';
 import { homePaths } from '../../src/shared/paths.js';
@@ -23,7 +24,7 @@ beforeEach(async () => {
   home = await tempHome('lattice-transcripts-');
   projects = join(home.dir, 'claude', 'projects');
   mkdirSync(join(projects, '-home-me-proj'), { recursive: true });
-  db = await WorkDb.open(homePaths(home.dir).workDb, home.dir);
+  db = await openWorkDb(homePaths(home.dir).workDb, home.dir);
 });
 
 afterEach(async () => {

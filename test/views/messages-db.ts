@@ -10,7 +10,7 @@ import { materializeDueViews } from '../../src/puller/materialize.js';
 import { loadPriceTable } from '../../src/puller/prices.js';
 import { readState } from '../../src/puller/state.js';
 import { applyViewInputs } from '../../src/puller/view-inputs.js';
-import { WorkDb } from '../../src/puller/work-db.js';
+import { openWorkDb } from '../../src/puller/work-schema.js';
 import { CATALOG } from '../../src/shared/catalog/index.js';
 
 export interface RecallSession {
@@ -60,7 +60,7 @@ function messageSql(m: Message, i: number): string {
 export async function materializedDb(timezone: string, sessions: RecallSession[], messages: Message[]): Promise<{ file: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'lattice-messages-'));
   const file = join(dir, 'work.duckdb');
-  const db = await WorkDb.open(file, dir);
+  const db = await openWorkDb(file, dir);
   try {
     for (const s of sessions) for (const sql of sessionSql(s)) await db.run(sql);
     for (const [i, m] of messages.entries()) await db.run(messageSql(m, i));

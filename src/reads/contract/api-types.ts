@@ -8,24 +8,14 @@
  */
 import type { HealthVerdict } from '../../shared/health.js';
 import type { PullerStatus } from '../../shared/status.js';
-import type { ErrorCode } from './error-codes.js';
 
-/** Every error body: `{"error": {"code": ..., "message": ...}}`. */
-export interface ErrorResponse {
-  error: {
-    code: ErrorCode;
-    /** Names the problem (and the parameter, for a 400). */
-    message: string;
-    /** For `bad_parameter`: the query parameter at fault (`limit`, `order_by`, `filter[col]`...). */
-    parameter?: string;
-  };
-}
 
 /**
- * The codes, each with its HTTP status and meaning, are listed in src/reads/contract/error-codes.ts (a
- * type-only import: this file stays free of run-time dependencies).
+ * The error body (`ErrorResponse`) and its codes (`ErrorCode`), each with its HTTP status and
+ * meaning, are declared with the registry's read-API view, src/reads/contract/error-codes.ts (a
+ * type-only re-export: this file stays free of run-time dependencies).
  */
-export type { ErrorCode };
+export type { ErrorCode, ErrorResponse } from './error-codes.js';
 
 /** How fresh the data of a response is. Also sent as `X-Lattice-*` headers (NDJSON and CSV have no envelope). */
 export interface Freshness {

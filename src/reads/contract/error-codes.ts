@@ -1,5 +1,4 @@
 import { ERRORS, HTTP_ERROR_CODES, messageOf, specOf, type HttpErrorCode } from '../../shared/error-registry.js';
-import type { ErrorResponse } from './api-types.js';
 
 /**
  * The read surface's view of the one error registry (src/shared/error-registry.ts): the codes
@@ -10,6 +9,17 @@ import type { ErrorResponse } from './api-types.js';
 
 /** The codes an error body of the read API can carry. */
 export type ErrorCode = HttpErrorCode;
+
+/** Every error body: `{"error": {"code": ..., "message": ...}}`. */
+export interface ErrorResponse {
+  error: {
+    code: ErrorCode;
+    /** Names the problem (and the parameter, for a 400). */
+    message: string;
+    /** For `bad_parameter`: the query parameter at fault (`limit`, `order_by`, `filter[col]`...). */
+    parameter?: string;
+  };
+}
 
 /** The codes as a non-empty tuple (what z.enum takes), in the registry's order. */
 export const ERROR_CODE_NAMES: [ErrorCode, ...ErrorCode[]] = HTTP_ERROR_CODES;

@@ -160,11 +160,13 @@ export class RowsResponder {
     };
 
     try {
-      if (renderer.afterAge !== null) writer.write(renderer.afterAge);
+      if (renderer.afterAge !== null) await writer.write(renderer.afterAge);
       const readStart = now();
       await service.streamRows(p.gen, p.plan, sink);
       query += now() - readStart - inSink;
-      writer.write(renderer.tail);
+      // Awaited like every row: a client that leaves while the tail waits to drain rejects it,
+      // and that is a stream cut short (below), not an unhandled rejection.
+      await writer.write(renderer.tail);
     } catch (err) {
       if (!writer.abort(err as Error)) throw err;
       p.req.log.debug({ err, url: p.req.url }, 'streaming stopped');
