@@ -4,7 +4,7 @@ import { ReadsError } from '../../src/reads/contract/errors.js';
 import { decodeCursor, encodeCursor, MAX_CURSOR_LENGTH, queryDigest } from '../../src/reads/data/plan/cursor.js';
 import type { FilterSpec } from '../../src/reads/data/plan/filters.js';
 import { DEFAULT_LIMIT, pageInfoOf, planRead, type ReadViewParams } from '../../src/reads/data/plan/planner.js';
-import type { ViewInfo } from '../../src/reads/data/generations.js';
+import type { ViewInfo } from '../../src/reads/data/generation.js';
 
 /**
  * The planner's operators, cursors and refusals, against DuckDB itself on a six-row table whose

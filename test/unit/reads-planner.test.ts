@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { pageInfoOf, planRead, type ReadViewParams } from '../../src/reads/data/plan/planner.js';
-import type { ViewInfo } from '../../src/reads/data/generations.js';
+import type { ViewInfo } from '../../src/reads/data/generation.js';
 
 /**
  * The planner's SQL against DuckDB itself, on a table made to be hard to page: NULLs, NaN, ±inf,

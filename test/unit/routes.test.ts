@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ErrorResponse, HealthResponse, ViewListResponse, ViewRowsResponse } from '../../src/reads/contract/api-types.js';
 import { NoSnapshotError } from '../../src/reads/contract/errors.js';
 import type { GenerationSource, SwitchListener } from '../../src/reads/data/generation-source.js';
-import { Generation, generationInstanceOptions } from '../../src/reads/data/generations.js';
+import { Generation, generationInstanceOptions } from '../../src/reads/data/generation.js';
 import type { PullerState, PullerStateSource } from '../../src/reads/data/puller-state.js';
 import { publishedFileId } from '../../src/reads/data/published-file.js';
 import { QueryLimiter } from '../../src/reads/data/query-limiter.js';

@@ -1,4 +1,4 @@
-import type { Generation } from './generations.js';
+import type { Generation } from './generation.js';
 
 /**
  * What the read surfaces (the routes, the rows responder, MCP, /metrics) need of the generations:

@@ -15,7 +15,7 @@ import type {
 } from '../contract/api-types.js';
 import { NoSnapshotError, UnknownViewError, ViewNotReadyError, type ReadsError } from '../contract/errors.js';
 import type { GenerationSource } from './generation-source.js';
-import { contractRows, type Generation, type ViewInfo } from './generations.js';
+import { contractRows, type Generation, type ViewInfo } from './generation.js';
 import { memoized } from './memo.js';
 import type { PullerState, PullerStateSource } from './puller-state.js';
 import { operatorsFor } from './plan/filters.js';

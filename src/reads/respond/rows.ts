@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Freshness } from '../contract/api-types.js';
 import type { GenerationSource } from '../data/generation-source.js';
-import type { Generation } from '../data/generations.js';
+import type { Generation } from '../data/generation.js';
 import type { ReadPlan, ReadViewParams } from '../data/plan/planner.js';
 import type { ReadsService } from '../data/service.js';
 import { BufferThenStream, sendCached } from './body.js';

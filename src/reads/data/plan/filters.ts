@@ -1,7 +1,7 @@
 import { sqlIdentifier } from '../../../shared/snapshot.js';
 import { BadParameterError } from '../../contract/errors.js';
 import { memoized } from '../memo.js';
-import type { ColumnInfo } from '../generations.js';
+import type { ColumnInfo } from '../generation.js';
 import { boundAs, comparable, convertValue, typeInfo, type Category, type ScalarInput } from './column-types.js';
 
 /**

@@ -1,6 +1,6 @@
 import { sqlIdentifier, VIEW_SCHEMA } from '../../../shared/snapshot.js';
 import { BadParameterError } from '../../contract/errors.js';
-import type { ColumnInfo, ViewInfo } from '../generations.js';
+import type { ColumnInfo, ViewInfo } from '../generation.js';
 import { boundAs, convertValue, typeInfo, type Category } from './column-types.js';
 import { decodeCursor, encodeCursor, queryDigest } from './cursor.js';
 import { filterCondition, filtersFromObject, type AppliedFilter, type FilterInput, type FilterSpec } from './filters.js';
