@@ -49,7 +49,11 @@ function cpuSeconds(pid: number): number {
 }
 
 /** Starts bench/metrics-server.js pinned to core 0, its log to a file; resolves once it answers. */
-async function startServer(rig: ReadsRig, v: Variant, cleanups: Array<() => Promise<unknown>>): Promise<{ url: string; pid: number; stop: () => Promise<unknown> }> {
+async function startServer(
+  rig: ReadsRig,
+  v: Variant,
+  cleanups: Array<() => Promise<unknown>>,
+): Promise<{ url: string; pid: number; stop: () => Promise<unknown> }> {
   const port = await freePort();
   const log = openSync(join(rig.dir, `reads-${v.level}-${v.metrics}.log`), 'a');
   const script = resolve(import.meta.dirname, 'metrics-server.js');
@@ -78,7 +82,8 @@ async function timed(url: string): Promise<{ ms: number; serverMs: number; bytes
   const body = await res.body.text();
   const ms = performance.now() - t0;
   // /healthz answers 503 for stale data (nothing pulls here), with the same work done.
-  if (res.statusCode !== 200 && !(res.statusCode === 503 && url.endsWith('/healthz'))) throw new Error(`${url} answered ${res.statusCode}: ${body.slice(0, 200)}`);
+  if (res.statusCode !== 200 && !(res.statusCode === 503 && url.endsWith('/healthz')))
+    throw new Error(`${url} answered ${res.statusCode}: ${body.slice(0, 200)}`);
   const serverMs = Number(/total;dur=([\d.]+)/.exec(String(res.headers['server-timing']))?.[1]);
   return { ms, serverMs, bytes: Buffer.byteLength(body) };
 }
@@ -160,8 +165,16 @@ const bench: BenchModule = {
         }
         await Promise.all(started.map((p) => p.stop()));
       }
-      const rps = (v: Variant) => median(v.runs.map((r) => r.rps), v.name);
-      const p99 = (v: Variant) => median(v.runs.map((r) => r.p99), v.name);
+      const rps = (v: Variant) =>
+        median(
+          v.runs.map((r) => r.rps),
+          v.name,
+        );
+      const p99 = (v: Variant) =>
+        median(
+          v.runs.map((r) => r.p99),
+          v.name,
+        );
       const cpu = (v: Variant) => median(v.cpuUs, v.name);
       const cost = (v: Variant) => median(costs.get(v)!.rps, v.name);
       const cpuCost = (v: Variant) => median(costs.get(v)!.cpu, v.name);
@@ -182,8 +195,28 @@ const bench: BenchModule = {
         '',
         '| request | median | p90 | p99 | server time (median) | body |',
         '|---|---|---|---|---|---|',
-        `| \`GET /healthz\` (baseline) | ${fmt(median(health.map((h) => h.ms)))} | ${fmt(percentile(health.map((h) => h.ms), 90))} | ${fmt(percentile(health.map((h) => h.ms), 99))} | ${fmt(median(health.map((h) => h.serverMs)))} | |`,
-        `| \`GET /metrics\` | ${fmt(median(scrape.map((s) => s.ms)))} | ${fmt(percentile(scrape.map((s) => s.ms), 90))} | ${fmt(percentile(scrape.map((s) => s.ms), 99))} | ${fmt(median(scrape.map((s) => s.serverMs)))} | ${(median(scrape.map((s) => s.bytes)) / 1024).toFixed(0)} KB |`,
+        `| \`GET /healthz\` (baseline) | ${fmt(median(health.map((h) => h.ms)))} | ${fmt(
+          percentile(
+            health.map((h) => h.ms),
+            90,
+          ),
+        )} | ${fmt(
+          percentile(
+            health.map((h) => h.ms),
+            99,
+          ),
+        )} | ${fmt(median(health.map((h) => h.serverMs)))} | |`,
+        `| \`GET /metrics\` | ${fmt(median(scrape.map((s) => s.ms)))} | ${fmt(
+          percentile(
+            scrape.map((s) => s.ms),
+            90,
+          ),
+        )} | ${fmt(
+          percentile(
+            scrape.map((s) => s.ms),
+            99,
+          ),
+        )} | ${fmt(median(scrape.map((s) => s.serverMs)))} | ${(median(scrape.map((s) => s.bytes)) / 1024).toFixed(0)} KB |`,
         '',
         `**Read path**: \`GET ${PATH}\` (${(bytes / 1024).toFixed(1)} KB, a response-cache hit), ${CONNECTIONS} connections, ${ROUNDS} rounds, each on four freshly started servers (warmed up ${WARM_S} s each) with runs of ${ROUND_S} s: both off first and last and the others between, in an order rotated each round, and a variant's cost in a round is against the mean of that round's two both-off runs; medians over the rounds (their range in brackets).`,
         '',

@@ -73,10 +73,22 @@ export async function comparePublishMethods(workFile: string, dir: string, round
 
 /** One row of the comparison table: medians, with the ratio of time and of bytes written to the method the puller uses. */
 export function publishRow(name: string, samples: PublishSample[], against: PublishSample[]): string {
-  const ms = median(samples.map((s) => s.ms), name);
-  const written = median(samples.map((s) => s.writeBytes), name);
-  const file = median(samples.map((s) => s.fileBytes), name);
-  const baseMs = median(against.map((s) => s.ms), 'the file copy');
+  const ms = median(
+    samples.map((s) => s.ms),
+    name,
+  );
+  const written = median(
+    samples.map((s) => s.writeBytes),
+    name,
+  );
+  const file = median(
+    samples.map((s) => s.fileBytes),
+    name,
+  );
+  const baseMs = median(
+    against.map((s) => s.ms),
+    'the file copy',
+  );
   const mb = (b: number) => `${(b / 1e6).toFixed(1)} MB`;
   return `| ${name} | ${(ms / 1000).toFixed(2)} s | ${(ms / baseMs).toFixed(1)}x | ${mb(written)} | ${mb(file)} |`;
 }

@@ -34,8 +34,12 @@ export async function writeRealisticPullerMetrics(home: string, ticks = 500): Pr
       writeBytes: failed ? null : 140_000_000,
       errorCode: failed ? 'upstream' : null,
       failedSources: failed ? ['repo-recall'] : [],
-      transcripts: failed ? null : { files: 3000, messages: 400_000, added: i % 7, updated: i % 3, bytesRead: 4096, skippedMalformed: i % 2, skippedOversized: 0 },
-      views: failed ? [] : CATALOG.map((v, j) => ({ name: v.name, status: 'materialized' as const, rowCount: 1000, durationMs: 1 + ((i + j) % 300), error: null })),
+      transcripts: failed
+        ? null
+        : { files: 3000, messages: 400_000, added: i % 7, updated: i % 3, bytesRead: 4096, skippedMalformed: i % 2, skippedOversized: 0 },
+      views: failed
+        ? []
+        : CATALOG.map((v, j) => ({ name: v.name, status: 'materialized' as const, rowCount: 1000, durationMs: 1 + ((i + j) % 300), error: null })),
       generation: Math.floor(i / 3) + 1,
       consecutiveFailures: failures,
       succeededAt: failed ? null : new Date(),

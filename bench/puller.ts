@@ -44,9 +44,13 @@ export async function startUpstream(
   dir: string,
 ): Promise<{ url: string; setData(sessions: number, seed: number, messy: boolean, revision?: number): Promise<number>; stop(): Promise<void> }> {
   const child = new Daemon(
-    spawn(process.execPath, [resolve(import.meta.dirname, '../test/fake-recall/main.js'), '--port', '0', '--sessions', '10', '--data-dir', join(dir, 'recall')], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    }),
+    spawn(
+      process.execPath,
+      [resolve(import.meta.dirname, '../test/fake-recall/main.js'), '--port', '0', '--sessions', '10', '--data-dir', join(dir, 'recall')],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    ),
   );
   await child.waitFor((d) => d.stdout.includes('"url"'), 'the fake upstream');
   const url = (JSON.parse(child.stdout.split('\n').find((l) => l.includes('"url"'))!) as { url: string }).url;
@@ -108,7 +112,10 @@ async function refusal(dir: string, url: string): Promise<{ version: number[]; r
   const holder = startDaemon(['serve-puller', '--home', home, '--repo-recall-url', url, '--refresh-interval-seconds', '3600']);
   try {
     // status.json is written once the lock is taken.
-    await eventually(async () => ((await readPullerStatus(homePaths(home).status))?.pid === holder.pid ? true : undefined), 'the serve-puller to hold the home');
+    await eventually(
+      async () => ((await readPullerStatus(homePaths(home).status))?.pid === holder.pid ? true : undefined),
+      'the serve-puller to hold the home',
+    );
     const version: number[] = [];
     const refused: number[] = [];
     for (let i = 0; i < REFUSAL_RUNS; i++) {
@@ -119,7 +126,8 @@ async function refusal(dir: string, url: string): Promise<{ version: number[]; r
       );
       refused.push(
         await timedRun(['pull', '--home', home, '--repo-recall-url', url], (r) => {
-          if (r.code !== 1 || !r.stderr.includes(`(PID ${holder.pid}) is already running`)) throw new Error(`pull was not refused (exit ${r.code}): ${r.stderr}`);
+          if (r.code !== 1 || !r.stderr.includes(`(PID ${holder.pid}) is already running`))
+            throw new Error(`pull was not refused (exit ${r.code}): ${r.stderr}`);
         }),
       );
     }
@@ -267,7 +275,7 @@ const bench: BenchModule = {
         publishRow('checkpoint, then a `cp` child copies the file (what the puller does)', publishing.fileCopy, publishing.fileCopy),
         publishRow('ATTACH a new file + COPY FROM DATABASE (before)', publishing.copyFromDatabase, publishing.fileCopy),
         '',
-        'The copy carries the working database\'s free blocks (tables replaced by view refreshes), so its file is larger than',
+        "The copy carries the working database's free blocks (tables replaced by view refreshes), so its file is larger than",
         'the rebuilt one; it is written once, where COPY FROM DATABASE writes each table and then checkpoints it.',
         '',
         `A second puller on a home a running \`serve-puller\` holds: \`session-lattice pull\` must exit 1 at once, naming the running PID. ${REFUSAL_RUNS} runs of each, interleaved, wall time of the whole process, medians (fastest-slowest).`,

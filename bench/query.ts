@@ -1,7 +1,7 @@
 import { tmpdir } from 'node:os';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { type DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { pino } from 'pino';
 import { openHardened, readOnlyInstanceOptions } from '../src/reads/data/hardening.js';
 import { QueryWorkerPool, workerDuckdbSettings, type PoolQuery } from '../src/reads/query-workers/pool.js';

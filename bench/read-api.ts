@@ -24,7 +24,10 @@ function row(name: string, r: WrkResult, base: WrkResult | null): string {
 /** A wrk script that sends `path` with `&limit=` counting up: the same rows, a new cache key each time. */
 async function varyingLimit(dir: string, name: string, path: string, from: number): Promise<string> {
   const file = join(dir, `${name}.lua`);
-  await writeFile(file, `counter = 0\nrequest = function()\n  counter = counter + 1\n  return wrk.format(nil, "${path}&limit=" .. (${from} + counter % 9000))\nend\n`);
+  await writeFile(
+    file,
+    `counter = 0\nrequest = function()\n  counter = counter + 1\n  return wrk.format(nil, "${path}&limit=" .. (${from} + counter % 9000))\nend\n`,
+  );
   return file;
 }
 

@@ -74,7 +74,10 @@ export async function startReadsRig(sessions: number, name: string): Promise<Rea
       const deadline = Date.now() + 60_000;
       for (;;) {
         // Serving, whatever the verdict: stale data (the bench's home is not refreshed) answers 503 `failing`.
-        const ok = await fetchText(`${url}/healthz`).then((r) => r.status === 200 || (r.status === 503 && servesAGeneration(r.text)), () => false);
+        const ok = await fetchText(`${url}/healthz`).then(
+          (r) => r.status === 200 || (r.status === 503 && servesAGeneration(r.text)),
+          () => false,
+        );
         if (ok) return url;
         if (!reads.running || Date.now() > deadline) throw new Error(`serve-reads ${extraArgs.join(' ')} did not answer on ${url}\n${reads.stderr}`);
         await new Promise((resolve) => setTimeout(resolve, 50));
@@ -98,7 +101,9 @@ export async function startReadsRig(sessions: number, name: string): Promise<Rea
         );
         const routesFile = join(dir, `bare-${bares++}.json`);
         await writeFile(routesFile, JSON.stringify(files));
-        const bare = spawn('taskset', ['-c', '0', process.execPath, resolve(import.meta.dirname, 'bare-server.js'), routesFile], { stdio: ['ignore', 'pipe', 'inherit'] });
+        const bare = spawn('taskset', ['-c', '0', process.execPath, resolve(import.meta.dirname, 'bare-server.js'), routesFile], {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        });
         cleanups.push(async () => {
           bare.kill('SIGTERM');
           await once(bare, 'exit');

@@ -226,7 +226,8 @@ const bench: BenchModule = {
         const published = await stat(homePaths(home).published);
         process.stderr.write('bench scale: serve-reads...\n');
         const r = await serve(home);
-        const answer = r.refused === null ? `${s(r.firstAnswerMs)} (${(r.firstAnswerBytes / 1024).toFixed(0)} KiB)` : `none: ${r.refused} after ${s(r.firstAnswerMs)}`;
+        const answer =
+          r.refused === null ? `${s(r.firstAnswerMs)} (${(r.firstAnswerBytes / 1024).toFixed(0)} KiB)` : `none: ${r.refused} after ${s(r.firstAnswerMs)}`;
         serveRows.push(`| ${label} | ${(published.size / 1e6).toFixed(0)} MB | ${s(r.listeningMs)} | ${answer} | ${mb(r.peakMb)} |`);
         if (p.viewsFailed.length > 0) {
           const first = p.viewsFailed[0]!;

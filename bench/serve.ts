@@ -108,7 +108,11 @@ function startProbe(url: string, everyMs: number): { stop(): Promise<ProbeResult
 /** wrk and the probe together, until `until` resolves. */
 async function measure(url: string, script: string | undefined, until: () => Promise<unknown>): Promise<Window> {
   const probe = startProbe(`${url}${PATH}`, PROBE_EVERY_MS);
-  const wrk = startWrk(script ? `${url}/views/tool_sessions` : `${url}${PATH}`, { connections: CONNECTIONS, timeoutS: WRK_TIMEOUT_S, ...(script && { script }) });
+  const wrk = startWrk(script ? `${url}/views/tool_sessions` : `${url}${PATH}`, {
+    connections: CONNECTIONS,
+    timeoutS: WRK_TIMEOUT_S,
+    ...(script && { script }),
+  });
   let failed: unknown = null;
   await until().catch((err: unknown) => (failed = err));
   const w = await wrk.stop();
@@ -229,7 +233,8 @@ const bench: BenchModule = {
         {
           key: 'worker',
           label: 'the puller in a worker thread of the serving process (bench/serve-worker.ts)',
-          start: (args) => new Daemon(spawn(unpinned[0]!, [...unpinned.slice(1), process.execPath, workerScript, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })),
+          start: (args) =>
+            new Daemon(spawn(unpinned[0]!, [...unpinned.slice(1), process.execPath, workerScript, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })),
         },
       ];
       // All three daemons run for the whole benchmark, each on its own home and fake repo-recall,
@@ -272,10 +277,15 @@ const bench: BenchModule = {
       const underLoad = async (r: Rig, kind: ReadKind, round: number): Promise<ServeResult> => {
         const url = r.url!;
         await nextTick(r);
-        const before = await until(async () => {
-          const st = await status(r);
-          return st.state === 'idle' ? st : undefined;
-        }, 'an idle puller', 60_000, 20);
+        const before = await until(
+          async () => {
+            const st = await status(r);
+            return st.state === 'idle' ? st : undefined;
+          },
+          'an idle puller',
+          60_000,
+          20,
+        );
         const generation = (await health(url)).generation ?? 0;
         const ticksBefore = tickLines(r.daemon).length;
         await newData(r);

@@ -41,7 +41,10 @@ interface CliRun {
  */
 async function cli(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
   const t0 = performance.now();
-  const child = spawn(process.execPath, [join(import.meta.dirname, '../src/cli.js'), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [join(import.meta.dirname, '../src/cli.js'), ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -79,8 +82,25 @@ function appendResponses(file: string, responses: number): void {
       appendFileSync(
         file,
         assistantLine(
-          { sessionId: 'bench-append', cwd: '/bench', version: '2.0.14', gitBranch: 'main', isSidechain: false, parentUuid: null, uuid: `u${i}${k}`, timestamp: new Date(now + i * 1000 + k).toISOString() },
-          { messageId: `msg_bench_${i}`, requestId: `req_bench_${i}`, model: 'claude-sonnet-4-5-20250929', block: { type: 'text', text: 'x' }, usage: { input_tokens: 10, output_tokens: 5 + k, cache_creation_5m: 0, cache_creation_1h: 0, cache_read_input_tokens: 0 }, breakdown: true, stopReason: null },
+          {
+            sessionId: 'bench-append',
+            cwd: '/bench',
+            version: '2.0.14',
+            gitBranch: 'main',
+            isSidechain: false,
+            parentUuid: null,
+            uuid: `u${i}${k}`,
+            timestamp: new Date(now + i * 1000 + k).toISOString(),
+          },
+          {
+            messageId: `msg_bench_${i}`,
+            requestId: `req_bench_${i}`,
+            model: 'claude-sonnet-4-5-20250929',
+            block: { type: 'text', text: 'x' },
+            usage: { input_tokens: 10, output_tokens: 5 + k, cache_creation_5m: 0, cache_creation_1h: 0, cache_read_input_tokens: 0 },
+            breakdown: true,
+            stopReason: null,
+          },
         ) + '\n',
       );
     }
@@ -128,9 +148,20 @@ const bench: BenchModule = {
       rmSync(join(root, 'sample'), { recursive: true, force: true });
       const projects = join(root, 'claude', 'projects');
       const g0 = performance.now();
-      const tree = generateTranscripts({ projects, seed: 26, sessions, responsesPerSession: 80, textBytes: 260, cwds: 40, days: 30, start: '2025-10-01T12:00:00Z' });
+      const tree = generateTranscripts({
+        projects,
+        seed: 26,
+        sessions,
+        responsesPerSession: 80,
+        textBytes: 260,
+        cwds: 40,
+        days: 30,
+        start: '2025-10-01T12:00:00Z',
+      });
       const genMs = performance.now() - g0;
-      rows.push(`| generate the tree (${(tree.bytes / 1e9).toFixed(2)} GB, ${tree.files.length} files, ${tree.lines} lines, ${tree.responses} responses) | ${fmt(genMs)} | |`);
+      rows.push(
+        `| generate the tree (${(tree.bytes / 1e9).toFixed(2)} GB, ${tree.files.length} files, ${tree.lines} lines, ${tree.responses} responses) | ${fmt(genMs)} | |`,
+      );
 
       const base = await readJsonBaseline(projects, join(root, 'baseline.duckdb'));
       rows.push(`| **baseline**: DuckDB read_json of every file, the usage projection (${base.rows} usage lines) | ${fmt(base.ms)} | 1.00x |`);
@@ -161,7 +192,9 @@ const bench: BenchModule = {
         const again = await cli(pullArgs, env);
         await eventually(async () => ((await servedResponses(url)) === before + 5 ? true : undefined), 'the appended responses over HTTP', 60_000);
         const visibleMs = performance.now() - t0;
-        rows.push(`| a tick after one transcript gained 10 lines, ${(tree.bytes / 1e9).toFixed(2)} GB ingested: the transcripts stage (target < 200 ms) | ${fmt(sourceMs(again))} | |`);
+        rows.push(
+          `| a tick after one transcript gained 10 lines, ${(tree.bytes / 1e9).toFixed(2)} GB ingested: the transcripts stage (target < 200 ms) | ${fmt(sourceMs(again))} | |`,
+        );
         rows.push(`| the same tick, whole \`pull\` process (start, stat every file, views, publish) | ${fmt(again.ms)} | |`);
         rows.push(`| from that pull's start to the new responses in \`GET /views/usage_daily\` (target < 2 s) | ${fmt(visibleMs)} | |`);
 
@@ -175,7 +208,9 @@ const bench: BenchModule = {
         }
         conn.disconnectSync();
         instance.closeSync();
-        rows.push(`| \`usage_daily\` from the snapshot, p50 of 200 (target < 20 ms) vs ccusage's full re-read | ${fmt(p50(times))} | ${(cc.ms / p50(times)).toFixed(0)}x faster than ccusage |`);
+        rows.push(
+          `| \`usage_daily\` from the snapshot, p50 of 200 (target < 20 ms) vs ccusage's full re-read | ${fmt(p50(times))} | ${(cc.ms / p50(times)).toFixed(0)}x faster than ccusage |`,
+        );
       } finally {
         await reads?.stop();
         await fake.close();

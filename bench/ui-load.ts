@@ -24,10 +24,30 @@ const RUNS = 20;
 const CHARTS = 5;
 const TARGET_MS = 1000;
 
-interface Wire { url: string; status: number; bytes: number; cached: boolean; done: boolean }
-interface Resource { name: string; start: number; end: number; server: number | null; cache: string }
-interface Load { ms: number; dcl: number; wire: Wire[]; resources: Resource[] }
-interface Tracked { w: WatchedPage; wire: Map<string, Wire> }
+interface Wire {
+  url: string;
+  status: number;
+  bytes: number;
+  cached: boolean;
+  done: boolean;
+}
+interface Resource {
+  name: string;
+  start: number;
+  end: number;
+  server: number | null;
+  cache: string;
+}
+interface Load {
+  ms: number;
+  dcl: number;
+  wire: Wire[];
+  resources: Resource[];
+}
+interface Tracked {
+  w: WatchedPage;
+  wire: Map<string, Wire>;
+}
 
 const isApi = (url: string): boolean => {
   const path = new URL(url).pathname;
@@ -86,7 +106,11 @@ async function check({ w }: Tracked, what: string): Promise<void> {
   if (w.problems.length > 0) throw new Error(`${what}: ${w.problems.join('; ')}`);
 }
 
-interface StaticRoute { path: string; body: string; headers: Record<string, string> }
+interface StaticRoute {
+  path: string;
+  body: string;
+  headers: Record<string, string>;
+}
 
 /**
  * The baseline's server: given bytes with given headers (content type included, which bench/bare-server.js
@@ -170,7 +194,8 @@ const bench: BenchModule = {
         const t = await tracked(browser!);
         try {
           const l = await load(t, `${bare!.url}/`, 'load');
-          if (l.wire.length !== statics.length || l.wire.some((r) => r.status !== 200)) throw new Error(`the baseline page fetched ${l.wire.map((r) => `${path(r.url)} ${r.status}`).join(', ')}`);
+          if (l.wire.length !== statics.length || l.wire.some((r) => r.status !== 200))
+            throw new Error(`the baseline page fetched ${l.wire.map((r) => `${path(r.url)} ${r.status}`).join(', ')}`);
           return l;
         } finally {
           await t.w.context.close();
@@ -227,7 +252,12 @@ const bench: BenchModule = {
         row('overview, cold cache', colds, base),
         row('overview, warm cache (second visit)', warms, base),
         '',
-        `Target: ready < ${TARGET_MS} ms on this machine, cold: ${cold < TARGET_MS ? 'met' : 'NOT met'} (median ${fmtMs(cold)}, p90 ${fmtMs(percentile(colds.map((l) => l.ms), 90))}); ${(cold / base).toFixed(2)}x the static baseline (${fmtMs(base)}).`,
+        `Target: ready < ${TARGET_MS} ms on this machine, cold: ${cold < TARGET_MS ? 'met' : 'NOT met'} (median ${fmtMs(cold)}, p90 ${fmtMs(
+          percentile(
+            colds.map((l) => l.ms),
+            90,
+          ),
+        )}); ${(cold / base).toFixed(2)}x the static baseline (${fmtMs(base)}).`,
         '',
         `Where a cold load's time goes (medians): the shell's ${code(colds[0]!).length} scripts and style (Chart.js and its matrix plugin, the page's modules) received by ${codeDone}; \`/healthz\` answered at ${healthz}; the chart window's query (\`usage_daily\`, last day) at ${firstView}; the last API answer at ${at(lastApi)}; ready at ${fmtMs(cold)}, so ${at((l) => l.ms - lastApi(l))} to parse the answers, build the page and draw the charts.`,
         '',

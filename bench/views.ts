@@ -124,7 +124,11 @@ const bench: BenchModule = {
       const state = await readState(db);
       const t0 = performance.now();
       await stageFile(db, ndjson, (await stat(ndjson)).size, true, Date.now() / 1000);
-      const load = await loadBaseTables(db, { mode: 'full', gone: [], ...staged }, { etag: '"1"', scanVersion: 1, upstreamGeneratedAt: null, fingerprint: 'bench' });
+      const load = await loadBaseTables(
+        db,
+        { mode: 'full', gone: [], ...staged },
+        { etag: '"1"', scanVersion: 1, upstreamGeneratedAt: null, fingerprint: 'bench' },
+      );
       if (load.kind !== 'loaded') throw new Error(`the bench payload was not loaded (${load.kind})`);
       const loadMs = performance.now() - t0;
       await applyViewInputs(db, inputs, state);
@@ -175,8 +179,10 @@ const bench: BenchModule = {
           `${RUNS} runs, medians. Target: under 2 s in total.`,
       );
       lines.push('');
-      lines.push(`**Total: ${(total / 1000).toFixed(2)} s** (wall time of materializeDueViews, bookkeeping included; ` +
-        `fastest run ${(min(totals) / 1000).toFixed(2)} s, slowest ${(max(totals) / 1000).toFixed(2)} s).`);
+      lines.push(
+        `**Total: ${(total / 1000).toFixed(2)} s** (wall time of materializeDueViews, bookkeeping included; ` +
+          `fastest run ${(min(totals) / 1000).toFixed(2)} s, slowest ${(max(totals) / 1000).toFixed(2)} s).`,
+      );
       lines.push('');
       lines.push('| view | rows | median | x baseline | refresh interval |');
       lines.push('|---|---:|---:|---:|---:|');
@@ -184,7 +190,9 @@ const bench: BenchModule = {
       const sorted = [...CATALOG].sort((a, b) => median(perView.get(b.name)!) - median(perView.get(a.name)!));
       for (const v of sorted) {
         const ms = median(perView.get(v.name)!);
-        lines.push(`| \`${v.name}\` | ${rowCounts.get(v.name)} | ${ms.toFixed(0)} ms | ${(ms / base).toFixed(1)}x | ${v.refreshIntervalSeconds === 0 ? 'every load' : `${v.refreshIntervalSeconds} s`} |`);
+        lines.push(
+          `| \`${v.name}\` | ${rowCounts.get(v.name)} | ${ms.toFixed(0)} ms | ${(ms / base).toFixed(1)}x | ${v.refreshIntervalSeconds === 0 ? 'every load' : `${v.refreshIntervalSeconds} s`} |`,
+        );
       }
       lines.push('');
       lines.push(

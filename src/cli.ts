@@ -54,15 +54,13 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
 
-  addConfigOptions(
-    program.command('serve-puller').description('pull from repo-recall on a tick and publish snapshots (daemon)'),
-    PULLER_SETTINGS,
-  ).action(run(PULLER_SETTINGS, async () => (await import('./cli/puller-commands.js')).servePuller));
+  addConfigOptions(program.command('serve-puller').description('pull from repo-recall on a tick and publish snapshots (daemon)'), PULLER_SETTINGS).action(
+    run(PULLER_SETTINGS, async () => (await import('./cli/puller-commands.js')).servePuller),
+  );
 
-  addConfigOptions(
-    program.command('serve-reads').description('serve the published views over HTTP, read-only (daemon)'),
-    READS_SETTINGS,
-  ).action(run(READS_SETTINGS, async () => (await import('./cli/reads-commands.js')).serveReads));
+  addConfigOptions(program.command('serve-reads').description('serve the published views over HTTP, read-only (daemon)'), READS_SETTINGS).action(
+    run(READS_SETTINGS, async () => (await import('./cli/reads-commands.js')).serveReads),
+  );
 
   const bothSettings = commandSettings('serve');
   addConfigOptions(
@@ -76,7 +74,10 @@ export function buildProgram(): Command {
       .command('pull')
       .description('run one pull tick, publish if anything changed, then exit')
       .option('--json', 'print the outcome as one JSON object on stdout, and JSON log lines on stderr')
-      .option('--accept-shrink', 'load what upstream sends even if the shrink guard would hold it back (it drops most sessions, or its scan_version went backwards)'),
+      .option(
+        '--accept-shrink',
+        'load what upstream sends even if the shrink guard would hold it back (it drops most sessions, or its scan_version went backwards)',
+      ),
     pullSettings,
   ).action(run(pullSettings, async () => (await import('./cli/puller-commands.js')).pullOnce, pullJsonFailure));
 

@@ -106,11 +106,23 @@ describe('the view inputs at start-up: time zone and pricing file', () => {
 
   it.each([
     ['is not JSON', '{"models": [', ['is not valid JSON']],
-    ['lacks a price', table(entry('claude-a'), without(entry('claude-x'), 'output_usd_per_mtok')), ['models[1] ("claude-x"): output_usd_per_mtok: ', 'expected number']],
+    [
+      'lacks a price',
+      table(entry('claude-a'), without(entry('claude-x'), 'output_usd_per_mtok')),
+      ['models[1] ("claude-x"): output_usd_per_mtok: ', 'expected number'],
+    ],
     ['has a negative price', table(entry('claude-x', { cache_read_usd_per_mtok: -0.3 })), ['models[0] ("claude-x"): cache_read_usd_per_mtok: ', '>=0']],
-    ['has a price that is not a number', table(entry('claude-x', { input_usd_per_mtok: '3' })), ['models[0] ("claude-x"): input_usd_per_mtok: ', 'expected number, received string']],
+    [
+      'has a price that is not a number',
+      table(entry('claude-x', { input_usd_per_mtok: '3' })),
+      ['models[0] ("claude-x"): input_usd_per_mtok: ', 'expected number, received string'],
+    ],
     ['has an entry without a model id', table(without(entry('claude-x'), 'model')), ['models[0]: model: ']],
-    ['names a model twice', table(entry('claude-x'), entry('claude-x')), ['models[1] ("claude-x"): model: "claude-x" is already priced by models[0] ("claude-x"): model']],
+    [
+      'names a model twice',
+      table(entry('claude-x'), entry('claude-x')),
+      ['models[1] ("claude-x"): model: "claude-x" is already priced by models[0] ("claude-x"): model'],
+    ],
     [
       'names a model again as an alias',
       table(entry('claude-x'), entry('claude-y', { aliases: ['claude-x'] })),

@@ -76,7 +76,10 @@ describe('a full disk under the home', () => {
     expect(st.code).toBe(1);
     const report = JSON.parse(st.stdout) as { health: string; problems: string[] };
     expect(report.health).toBe('failing');
-    expect(report.problems.some((p) => noSpaceAt(home).test(p)), report.problems.join('\n')).toBe(true);
+    expect(
+      report.problems.some((p) => noSpaceAt(home).test(p)),
+      report.problems.join('\n'),
+    ).toBe(true);
 
     // `pull` on the same full disk: the registry's exit status for fatal_storage (75), with the reason.
     const pulled = await runCli(['pull', '--home', home, '--repo-recall-url', recall.url]);

@@ -184,9 +184,7 @@ function checkLinks(from: string, text: string, files: Set<string>, read: (path:
 // ---- the checks ---------------------------------------------------------------------------------
 
 const FILES = repositoryFiles();
-const DOCS = [...FILES]
-  .filter((f) => f === 'README.md' || f === 'AGENTS.md' || /^docs\/[^/]+\.md$/.test(f) || /^packaging\/(.+\/)?README\.md$/.test(f))
-  .sort();
+const DOCS = [...FILES].filter((f) => f === 'README.md' || f === 'AGENTS.md' || /^docs\/[^/]+\.md$/.test(f) || /^packaging\/(.+\/)?README\.md$/.test(f)).sort();
 const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
 
 describe('links in the docs', () => {

@@ -53,7 +53,10 @@ describe('DuckDB memory_limit and threads', () => {
   it('the puller applies SESSION_LATTICE_MEMORY_LIMIT and _THREADS; status.json and `status` show what DuckDB reports', async () => {
     const { home, fake } = await setup();
     // The load's JSON reader claims 512 MiB buffers, at least one per thread (README.md, "Memory and threads").
-    const r = await runCli(['pull', '--home', home.dir, '--repo-recall-url', fake.url], { SESSION_LATTICE_MEMORY_LIMIT: '2500MB', SESSION_LATTICE_THREADS: '3' });
+    const r = await runCli(['pull', '--home', home.dir, '--repo-recall-url', fake.url], {
+      SESSION_LATTICE_MEMORY_LIMIT: '2500MB',
+      SESSION_LATTICE_THREADS: '3',
+    });
     expect(r.code, r.stderr).toBe(0);
     const status = await readPullerStatus(homePaths(home.dir).status);
     expect(status?.duckdb).toEqual({ memory_limit: '2.3 GiB', threads: 3 });
@@ -100,7 +103,10 @@ describe('DuckDB memory_limit and threads', () => {
     const { home, fake } = await setup();
     await pull(home.dir, fake);
     for (const [duckdb, expected] of [
-      [{ memoryLimitBytes: 128 * 1048576, threads: 2 }, { memory_limit: '128.0 MiB', threads: 2 }],
+      [
+        { memoryLimitBytes: 128 * 1048576, threads: 2 },
+        { memory_limit: '128.0 MiB', threads: 2 },
+      ],
       [undefined, { memory_limit: '1.8 GiB', threads: DEFAULTS.threads }],
     ] as const) {
       const manager = new GenerationManager({ path: homePaths(home.dir).published, logger: pino({ level: 'silent' }), limiter: new QueryLimiter(1), duckdb });

@@ -64,7 +64,10 @@ describe('GET /events: bounds and lifecycle', () => {
     expect(refused.status).toBe(503);
     expect(refused.headers['content-type']).toMatch(/^application\/json/);
     expect(refused.headers['retry-after']).toBe('1');
-    expect((JSON.parse(refused.text) as ErrorResponse).error).toMatchObject({ code: 'too_many_subscribers', message: expect.stringMatching(/2 event streams are open/) });
+    expect((JSON.parse(refused.text) as ErrorResponse).error).toMatchObject({
+      code: 'too_many_subscribers',
+      message: expect.stringMatching(/2 event streams are open/),
+    });
     // Other routes are not affected.
     expect((await get(url.replace('/events', '/openapi.json'))).status).toBe(200);
     await a.close();

@@ -6,7 +6,6 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { generatePayloadText } from './fake-recall/generate.js';
 import { FAULT_MODES, startFakeRecall, type FakeRecall } from './fake-recall/server.js';
 import { isRecord, parsePayload } from './helpers/payload-shape.js';
 import { eventually, trackChild } from './helpers/processes.js';
@@ -44,8 +43,7 @@ describe('server', () => {
 
   type RequestOpts = NonNullable<Parameters<typeof request>[1]>;
   type Response = Awaited<ReturnType<typeof request>>;
-  const get = (path: string, opts: RequestOpts = {}): Promise<Response> =>
-    request(`${fake.url}${path}`, { dispatcher: agent, ...opts });
+  const get = (path: string, opts: RequestOpts = {}): Promise<Response> => request(`${fake.url}${path}`, { dispatcher: agent, ...opts });
 
   it('binds 127.0.0.1 on an ephemeral port', () => {
     expect(fake.url).toBe(`http://127.0.0.1:${fake.port}`);
@@ -122,7 +120,11 @@ describe('server', () => {
   });
 
   it('status faults, with `times`', async () => {
-    for (const [mode, code] of [['status-500', 500], ['status-503', 503], ['status-404', 404]] as const) {
+    for (const [mode, code] of [
+      ['status-500', 500],
+      ['status-503', 503],
+      ['status-404', 404],
+    ] as const) {
       fake.setFault(mode, { times: 2 });
       for (let i = 0; i < 2; i++) {
         const r = await get('/api/sessions');
@@ -250,8 +252,16 @@ describe('server', () => {
 
   it('status-429 and status-503 send Retry-After: "1" by default, the one asked for, or none', async () => {
     const date = new Date(Date.now() + 120_000).toUTCString();
-    for (const [mode, code] of [['status-429', 429], ['status-503', 503]] as const) {
-      for (const [retryAfter, expected] of [[undefined, '1'], ['7', '7'], [date, date], [null, undefined]] as const) {
+    for (const [mode, code] of [
+      ['status-429', 429],
+      ['status-503', 503],
+    ] as const) {
+      for (const [retryAfter, expected] of [
+        [undefined, '1'],
+        ['7', '7'],
+        [date, date],
+        [null, undefined],
+      ] as const) {
         fake.setFault(mode, { times: 1, ...(retryAfter !== undefined && { retryAfter }) });
         const r = await get('/api/sessions');
         expect(r.statusCode, mode).toBe(code);
@@ -303,7 +313,10 @@ describe('server', () => {
   });
 
   it('invalid-etag: the payload with an ETag that is not an entity tag', async () => {
-    for (const [etag, expected] of [[undefined, `unquoted-${fake.scanVersion}`], ['"a"b"', '"a"b"']] as const) {
+    for (const [etag, expected] of [
+      [undefined, `unquoted-${fake.scanVersion}`],
+      ['"a"b"', '"a"b"'],
+    ] as const) {
       fake.setFault('invalid-etag', { times: 1, ...(etag !== undefined && { etag }) });
       const r = await get('/api/sessions');
       expect(r.statusCode).toBe(200);
@@ -329,8 +342,22 @@ describe('server', () => {
   it('every fault mode is covered above', () => {
     expect([...FAULT_MODES].sort()).toEqual(
       [
-        'hang', 'malformed-json', 'oversized', 'reset', 'slow', 'drip', 'status-404', 'status-500', 'status-503', 'status-429',
-        'endless-error', 'truncate', 'wrong-shape', 'no-304', 'always-304', 'invalid-etag',
+        'hang',
+        'malformed-json',
+        'oversized',
+        'reset',
+        'slow',
+        'drip',
+        'status-404',
+        'status-500',
+        'status-503',
+        'status-429',
+        'endless-error',
+        'truncate',
+        'wrong-shape',
+        'no-304',
+        'always-304',
+        'invalid-etag',
       ].sort(),
     );
   });

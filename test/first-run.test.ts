@@ -93,7 +93,10 @@ describe('the first run without repo-recall', () => {
     const reason = new RegExp(`the puller's last (tick failed \\(\\d in a row; failing after 3\\)|\\d+ ticks failed): ${escapeRegExp(error)}`);
     const health = await get(`${url}/healthz`);
     expect(health.status).toBe(503);
-    expect((health.json as HealthResponse).reasons.some((r) => reason.test(r)), (health.json as HealthResponse).reasons.join('\n')).toBe(true);
+    expect(
+      (health.json as HealthResponse).reasons.some((r) => reason.test(r)),
+      (health.json as HealthResponse).reasons.join('\n'),
+    ).toBe(true);
     // An error answer reads the puller's state the server keeps in memory (no I/O on the error
     // path), refreshed when status.json changes: it may trail /healthz's fresh read by a moment.
     const views = await eventually(async () => {
@@ -107,7 +110,10 @@ describe('the first run without repo-recall', () => {
     expect(status.code).toBe(1);
     const report = JSON.parse(status.stdout) as StatusReport;
     expect(['starting', 'failing']).toContain(report.health);
-    expect(report.reasons.some((r) => reason.test(r)), report.reasons.join('\n')).toBe(true);
+    expect(
+      report.reasons.some((r) => reason.test(r)),
+      report.reasons.join('\n'),
+    ).toBe(true);
   });
 
   it('publishes within seconds of repo-recall coming up, without waiting out a grown backoff', async () => {
@@ -154,7 +160,9 @@ describe('words for people, JSON for machines', () => {
     await stopPuller(first);
     const text = stripAnsi(shown);
     expect(text).toMatch(/^\d\d:\d\d:\d\d puller +pulling http:\/\/127\.0\.0\.1:\d+ every 1 min into /m);
-    expect(text).toMatch(/^\d\d:\d\d:\d\d puller +pull failed: cannot reach repo-recall at .*\. Next try in 1 s, or as soon as repo-recall accepts connections\.\r?$/m);
+    expect(text).toMatch(
+      /^\d\d:\d\d:\d\d puller +pull failed: cannot reach repo-recall at .*\. Next try in 1 s, or as soon as repo-recall accepts connections\.\r?$/m,
+    );
     expect(shown).not.toContain('{"level"');
     expect(shown).toContain(`${ESC}31m`); // the failure in red
 
@@ -172,7 +180,12 @@ describe('words for people, JSON for machines', () => {
     await texted.stop();
     const piped = daemon(args);
     await piped.waitFor((d) => d.logLines().some((l) => l.msg === 'tick'), 'a JSON tick line');
-    expect(piped.stdout.split('\n').filter((l) => l !== '').every((l) => l.startsWith('{'))).toBe(true);
+    expect(
+      piped.stdout
+        .split('\n')
+        .filter((l) => l !== '')
+        .every((l) => l.startsWith('{')),
+    ).toBe(true);
   });
 
   it('pull prints one outcome sentence and no JSON; --json prints one JSON document and JSON log lines', async () => {
@@ -199,7 +212,10 @@ describe('words for people, JSON for machines', () => {
     const json = await runCli(['pull', '--home', dir, '--repo-recall-url', recall.url, '--json']);
     expect(json.code, json.stderr).toBe(0);
     expect(JSON.parse(json.stdout)).toMatchObject({ outcome: 'published', generation: 2, upstream: 'loaded', scan_version: 2, views_failed: [] });
-    const logLines = json.stderr.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const logLines = json.stderr
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(logLines.some((l) => l.msg === 'tick' && l.outcome === 'published')).toBe(true);
 
     // In a terminal: a progress line that overwrites itself, then the sentence; no JSON.

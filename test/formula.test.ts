@@ -105,12 +105,15 @@ describe.skipIf(RUBY_MISSING)(FORMULA_SUITE, () => {
   let reads: FormulaReport;
   let commands: string[];
 
-  beforeAll(async () => {
-    main = inspectFormula(join(ROOT, 'Formula/session-lattice.rb'));
-    puller = inspectFormula(join(ROOT, 'Formula/session-lattice-puller.rb'));
-    reads = inspectFormula(join(ROOT, 'Formula/session-lattice-reads.rb'));
-    commands = await topLevelCommands();
-  }, 3 * INSPECT_MS + 60_000);
+  beforeAll(
+    async () => {
+      main = inspectFormula(join(ROOT, 'Formula/session-lattice.rb'));
+      puller = inspectFormula(join(ROOT, 'Formula/session-lattice-puller.rb'));
+      reads = inspectFormula(join(ROOT, 'Formula/session-lattice-reads.rb'));
+      commands = await topLevelCommands();
+    },
+    3 * INSPECT_MS + 60_000,
+  );
 
   it('session-lattice: a Node formula of this package version that installs the binary', () => {
     expect(main.class).toBe('SessionLattice');

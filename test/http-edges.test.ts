@@ -79,22 +79,122 @@ const RAW_CASES: RawCase[] = [
   { name: 'no Host (HTTP/1.1)', request: 'GET /healthz HTTP/1.1\r\n\r\n', status: 400, code: 'bad_request', message: /Host header is missing/ },
   { name: 'no Host (HTTP/1.0)', request: 'GET /views HTTP/1.0\r\n\r\n', status: 400, code: 'bad_request', message: /Host header is missing/, closes: true },
   { name: 'empty Host', request: 'GET /healthz HTTP/1.1\r\nHost: \r\n\r\n', status: 400, code: 'bad_request', message: /Host header is missing/ },
-  { name: 'no Host on /mcp', request: 'POST /mcp HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}', status: 400, code: 'bad_request', message: /Host header is missing/ },
-  { name: 'CONNECT', request: `CONNECT 127.0.0.1:22 HTTP/1.1\r\n${HOST}\r\n`, status: 405, code: 'method_not_allowed', message: /CONNECT is not allowed/, closes: true, allow: 'GET, HEAD' },
-  { name: 'CONNECT without Host', request: 'CONNECT example.com:443 HTTP/1.1\r\n\r\n', status: 405, code: 'method_not_allowed', message: /CONNECT/, closes: true },
-  { name: 'a method HTTP does not define', request: `BREW /healthz HTTP/1.1\r\n${HOST}\r\n`, status: 405, code: 'method_not_allowed', message: /method BREW is not allowed/, closes: true, allow: 'GET, HEAD' },
-  { name: 'a WebDAV method', request: `PROPFIND /views HTTP/1.1\r\n${HOST}Connection: close\r\n\r\n`, status: 405, code: 'method_not_allowed', message: /PROPFIND/, closes: true, allow: 'GET, HEAD' },
+  {
+    name: 'no Host on /mcp',
+    request: 'POST /mcp HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}',
+    status: 400,
+    code: 'bad_request',
+    message: /Host header is missing/,
+  },
+  {
+    name: 'CONNECT',
+    request: `CONNECT 127.0.0.1:22 HTTP/1.1\r\n${HOST}\r\n`,
+    status: 405,
+    code: 'method_not_allowed',
+    message: /CONNECT is not allowed/,
+    closes: true,
+    allow: 'GET, HEAD',
+  },
+  {
+    name: 'CONNECT without Host',
+    request: 'CONNECT example.com:443 HTTP/1.1\r\n\r\n',
+    status: 405,
+    code: 'method_not_allowed',
+    message: /CONNECT/,
+    closes: true,
+  },
+  {
+    name: 'a method HTTP does not define',
+    request: `BREW /healthz HTTP/1.1\r\n${HOST}\r\n`,
+    status: 405,
+    code: 'method_not_allowed',
+    message: /method BREW is not allowed/,
+    closes: true,
+    allow: 'GET, HEAD',
+  },
+  {
+    name: 'a WebDAV method',
+    request: `PROPFIND /views HTTP/1.1\r\n${HOST}Connection: close\r\n\r\n`,
+    status: 405,
+    code: 'method_not_allowed',
+    message: /PROPFIND/,
+    closes: true,
+    allow: 'GET, HEAD',
+  },
   // Fastify checks a QUERY's Content-Type (RFC 10008) before any not-found handling: was a 400 (issue 25).
-  { name: 'QUERY', request: `QUERY /views HTTP/1.1\r\n${HOST}\r\n`, status: 405, code: 'method_not_allowed', message: /method QUERY is not allowed/, allow: 'GET, HEAD' },
-  { name: 'QUERY with a body', request: `QUERY /views/tool_sessions HTTP/1.1\r\n${HOST}Content-Type: application/sql\r\nContent-Length: 8\r\n\r\nSELECT 1`, status: 405, code: 'method_not_allowed', message: /method QUERY is not allowed/, allow: 'GET, HEAD' },
-  { name: 'QUERY /mcp', request: `QUERY /mcp HTTP/1.1\r\n${HOST}Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}`, status: 405, code: 'method_not_allowed', message: /method QUERY is not allowed/, allow: 'GET, HEAD' },
-  { name: 'PUT with a malformed Content-Type', request: `PUT /views HTTP/1.1\r\n${HOST}Content-Type: not a type\r\nContent-Length: 2\r\n\r\n{}`, status: 405, code: 'method_not_allowed', message: /method PUT is not allowed/, allow: 'GET, HEAD' },
+  {
+    name: 'QUERY',
+    request: `QUERY /views HTTP/1.1\r\n${HOST}\r\n`,
+    status: 405,
+    code: 'method_not_allowed',
+    message: /method QUERY is not allowed/,
+    allow: 'GET, HEAD',
+  },
+  {
+    name: 'QUERY with a body',
+    request: `QUERY /views/tool_sessions HTTP/1.1\r\n${HOST}Content-Type: application/sql\r\nContent-Length: 8\r\n\r\nSELECT 1`,
+    status: 405,
+    code: 'method_not_allowed',
+    message: /method QUERY is not allowed/,
+    allow: 'GET, HEAD',
+  },
+  {
+    name: 'QUERY /mcp',
+    request: `QUERY /mcp HTTP/1.1\r\n${HOST}Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}`,
+    status: 405,
+    code: 'method_not_allowed',
+    message: /method QUERY is not allowed/,
+    allow: 'GET, HEAD',
+  },
+  {
+    name: 'PUT with a malformed Content-Type',
+    request: `PUT /views HTTP/1.1\r\n${HOST}Content-Type: not a type\r\nContent-Length: 2\r\n\r\n{}`,
+    status: 405,
+    code: 'method_not_allowed',
+    message: /method PUT is not allowed/,
+    allow: 'GET, HEAD',
+  },
   { name: 'not HTTP at all', request: 'hello there\r\n\r\n', status: 400, code: 'bad_request', message: /malformed HTTP request/, closes: true },
-  { name: 'Content-Length with Transfer-Encoding', request: `POST /mcp HTTP/1.1\r\n${HOST}Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`, status: 400, code: 'bad_request', message: /malformed HTTP request/, closes: true },
-  { name: 'a bad chunk size', request: `POST /mcp HTTP/1.1\r\n${HOST}Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n`, status: 400, code: 'bad_request', message: /malformed HTTP request/, closes: true },
-  { name: 'a space in a header name', request: `GET /healthz HTTP/1.1\r\n${HOST}Bad Header: x\r\n\r\n`, status: 400, code: 'bad_request', message: /malformed HTTP request/, closes: true },
-  { name: '20 KB of headers', request: `GET /healthz HTTP/1.1\r\n${HOST}X-Big: ${'a'.repeat(20_000)}\r\n\r\n`, status: 431, code: 'bad_request', message: /too large/, closes: true },
-  { name: 'an Expect other than 100-continue', request: `GET /healthz HTTP/1.1\r\n${HOST}Expect: teapot\r\n\r\n`, status: 417, code: 'bad_request', message: /Expect: teapot is not supported/, closes: true },
+  {
+    name: 'Content-Length with Transfer-Encoding',
+    request: `POST /mcp HTTP/1.1\r\n${HOST}Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`,
+    status: 400,
+    code: 'bad_request',
+    message: /malformed HTTP request/,
+    closes: true,
+  },
+  {
+    name: 'a bad chunk size',
+    request: `POST /mcp HTTP/1.1\r\n${HOST}Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n`,
+    status: 400,
+    code: 'bad_request',
+    message: /malformed HTTP request/,
+    closes: true,
+  },
+  {
+    name: 'a space in a header name',
+    request: `GET /healthz HTTP/1.1\r\n${HOST}Bad Header: x\r\n\r\n`,
+    status: 400,
+    code: 'bad_request',
+    message: /malformed HTTP request/,
+    closes: true,
+  },
+  {
+    name: '20 KB of headers',
+    request: `GET /healthz HTTP/1.1\r\n${HOST}X-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
+    status: 431,
+    code: 'bad_request',
+    message: /too large/,
+    closes: true,
+  },
+  {
+    name: 'an Expect other than 100-continue',
+    request: `GET /healthz HTTP/1.1\r\n${HOST}Expect: teapot\r\n\r\n`,
+    status: 417,
+    code: 'bad_request',
+    message: /Expect: teapot is not supported/,
+    closes: true,
+  },
 ];
 
 describe('what Node used to answer by itself is a JSON error of the registry (raw sockets)', () => {
@@ -118,11 +218,17 @@ describe('what Node used to answer by itself is a JSON error of the registry (ra
 });
 
 describe('POST /mcp honours the connection the client asks for (raw sockets)', () => {
-  const initialize = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } });
+  const initialize = JSON.stringify({
+    jsonrpc: '2.0',
+    id: 1,
+    method: 'initialize',
+    params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+  });
   const mcpRequest = (connection: string) =>
     `POST /mcp HTTP/1.1\r\n${HOST}${connection}Content-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: ${initialize.length}\r\n\r\n${initialize}`;
   /** The head of each response in what the server sent, lower-cased. */
-  const heads = (received: string) => [...received.matchAll(/HTTP\/1\.1 (\d{3})[^\r]*\r\n([\s\S]*?)\r\n\r\n/g)].map((m) => ({ status: Number(m[1]), head: m[2]!.toLowerCase() }));
+  const heads = (received: string) =>
+    [...received.matchAll(/HTTP\/1\.1 (\d{3})[^\r]*\r\n([\s\S]*?)\r\n\r\n/g)].map((m) => ({ status: Number(m[1]), head: m[2]!.toLowerCase() }));
   /** The event stream's answer ended: the last chunk of a chunked body. */
   const answered = (received: string) => received.includes('\r\n0\r\n\r\n');
 
@@ -134,7 +240,10 @@ describe('POST /mcp honours the connection the client asks for (raw sockets)', (
       conn.write(`GET /healthz HTTP/1.1\r\n${HOST}\r\n`);
       await conn.waitClosed('the server to close the connection after its answer');
       const responses = heads(conn.received);
-      expect(responses.map((r) => r.status), conn.received.slice(0, 500)).toEqual([200]);
+      expect(
+        responses.map((r) => r.status),
+        conn.received.slice(0, 500),
+      ).toEqual([200]);
       expect(responses[0]!.head).toMatch(/^connection: close$/m);
       expect(responses[0]!.head).not.toMatch(/keep-alive/);
       expect(conn.received).toMatch(/"serverInfo"/);
@@ -182,7 +291,10 @@ describe('slow clients are cut at the request deadline', () => {
     const headers = await dripping(proc.url, `GET /views HTTP/1.1\r\n${HOST}X-Slow: `);
     const silent = await rawConnect(proc.url);
     try {
-      for (const [conn, what] of [[headers, 'dripped headers'], [silent, 'a silent connection']] as const) {
+      for (const [conn, what] of [
+        [headers, 'dripped headers'],
+        [silent, 'a silent connection'],
+      ] as const) {
         await conn.waitClosed(what);
         expectError(await conn.response(what), 408, 'request_timeout');
       }
@@ -286,11 +398,29 @@ describe('shutdown', () => {
 describe('parameter names that are Object.prototype members are ordinary unknown names', () => {
   const V = '/views/tool_sessions';
   const cases: Array<{ path: string; status: number; code: ErrorResponse['error']['code']; parameter?: string; message: RegExp }> = [
-    { path: `${V}?filter[__proto__]=x`, status: 400, code: 'bad_parameter', parameter: 'filter[__proto__]', message: /unknown column "__proto__" in view tool_sessions/ },
-    { path: `${V}?filter[__proto__][tool_name]=Bash`, status: 400, code: 'bad_parameter', parameter: 'filter[__proto__][tool_name]', message: /unknown column "__proto__" in view tool_sessions/ },
+    {
+      path: `${V}?filter[__proto__]=x`,
+      status: 400,
+      code: 'bad_parameter',
+      parameter: 'filter[__proto__]',
+      message: /unknown column "__proto__" in view tool_sessions/,
+    },
+    {
+      path: `${V}?filter[__proto__][tool_name]=Bash`,
+      status: 400,
+      code: 'bad_parameter',
+      parameter: 'filter[__proto__][tool_name]',
+      message: /unknown column "__proto__" in view tool_sessions/,
+    },
     { path: `${V}?filter[constructor]=x`, status: 400, code: 'bad_parameter', parameter: 'filter[constructor]', message: /unknown column "constructor"/ },
     { path: `${V}?filter[toString]=x`, status: 400, code: 'bad_parameter', parameter: 'filter[toString]', message: /unknown column "toString"/ },
-    { path: `${V}?filter[hasOwnProperty]=1`, status: 400, code: 'bad_parameter', parameter: 'filter[hasOwnProperty]', message: /unknown column "hasOwnProperty"/ },
+    {
+      path: `${V}?filter[hasOwnProperty]=1`,
+      status: 400,
+      code: 'bad_parameter',
+      parameter: 'filter[hasOwnProperty]',
+      message: /unknown column "hasOwnProperty"/,
+    },
     { path: `${V}?order_by=__proto__`, status: 400, code: 'bad_parameter', parameter: 'order_by', message: /unknown column "__proto__"/ },
     { path: `${V}?order_by=-constructor`, status: 400, code: 'bad_parameter', parameter: 'order_by', message: /unknown column "constructor"/ },
     { path: `${V}?__proto__=x`, status: 400, code: 'bad_parameter', parameter: '__proto__', message: /unknown parameter/ },
@@ -326,7 +456,9 @@ describe('parameter names that are Object.prototype members are ordinary unknown
       ] as Array<[string, string, string?]>) {
         const args = JSON.parse(`{"view": "tool_sessions", "filters": ${filters}}`) as Record<string, unknown>;
         expect(JSON.stringify(args)).toContain(`"${column}"`);
-        expect(errorText(await call(client, 'read_view', args)), filters).toContain(`filters.${param ?? column}: unknown column "${column}" in view tool_sessions; ${COLUMNS}`);
+        expect(errorText(await call(client, 'read_view', args)), filters).toContain(
+          `filters.${param ?? column}: unknown column "${column}" in view tool_sessions; ${COLUMNS}`,
+        );
       }
       // A real column still filters.
       const { rows } = structured<ViewRowsResponse>(await call(client, 'read_view', { view: 'tool_sessions', filters: { tool_name: 'Bash' } }));

@@ -155,7 +155,11 @@ describe('loading by difference', () => {
   it('settles a session id repeated across changed and unchanged elements with a full load, as a fresh pull would', async () => {
     const home = await newHome();
     const element = (id: number, uuid: string) =>
-      JSON.parse(generatePayloadText({ sessions: 1, seed: id, messy: false }).replace(/"id":1,/, `"id":${id},`).replace(/"session_uuid":"[^"]*"/, `"session_uuid":"${uuid}"`)).sessions[0] as {
+      JSON.parse(
+        generatePayloadText({ sessions: 1, seed: id, messy: false })
+          .replace(/"id":1,/, `"id":${id},`)
+          .replace(/"session_uuid":"[^"]*"/, `"session_uuid":"${uuid}"`),
+      ).sessions[0] as {
         session: Record<string, unknown>;
       };
     const payload = (elements: unknown[]) => JSON.stringify({ sessions: elements, generated_at: 1767225600, scan_version: 1 });
@@ -185,7 +189,8 @@ describe('loading by difference', () => {
 describe('numbers that cannot be true', () => {
   it('are refused at the door, each with its reason; a row dated in the future is judged again with the next payload', async () => {
     const home = await newHome();
-    const clean = (JSON.parse(generatePayloadText({ sessions: 40, seed: 21, messy: false })) as { sessions: Array<{ session: Record<string, unknown> }> }).sessions;
+    const clean = (JSON.parse(generatePayloadText({ sessions: 40, seed: 21, messy: false })) as { sessions: Array<{ session: Record<string, unknown> }> })
+      .sessions;
     const now = Math.floor(Date.now() / 1000);
     let id = 100;
     /** Session 1 of the clean payload with a new id and `patch` over it. */
@@ -208,7 +213,15 @@ describe('numbers that cannot be true', () => {
       bad({ started_at: 1767225600, ended_at: 253402300799 }), // the year 9999
       bad({ started_at: now + 2 * 86400, ended_at: null }), // two days ahead of the clock
       // at the bounds: accepted
-      bad({ input_tokens: 1e12, output_tokens: 1e12, cache_read_tokens: 1e12, cache_creation_tokens: 1e12, started_at: 1672531200, ended_at: now + 3600, duration_ms: null }),
+      bad({
+        input_tokens: 1e12,
+        output_tokens: 1e12,
+        cache_read_tokens: 1e12,
+        cache_creation_tokens: 1e12,
+        started_at: 1672531200,
+        ended_at: now + 3600,
+        duration_ms: null,
+      }),
     ];
     const payload = (list: unknown[]) =>
       JSON.stringify({ sessions: list, generated_at: 1767225600, scan_version: 1 }).replaceAll('"INT64_MAX"', '9223372036854775807');

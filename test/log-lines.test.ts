@@ -31,7 +31,10 @@ describe("the daemons' batched stdout", () => {
   it('writes every line, in order, when the process ends by itself or by process.exit', async () => {
     for (const exit of ['natural', 'process.exit'] as const) {
       const lines = await childLines(5000, exit);
-      expect(lines.map((l) => (JSON.parse(l) as { i: number }).i), exit).toEqual([...Array(5000).keys()]);
+      expect(
+        lines.map((l) => (JSON.parse(l) as { i: number }).i),
+        exit,
+      ).toEqual([...Array(5000).keys()]);
     }
   });
 });

@@ -35,7 +35,6 @@ function withoutAge<T>(value: T): T {
   return JSON.parse(JSON.stringify(value, (key, v: unknown) => (key === 'age_seconds' ? undefined : v))) as T;
 }
 
-
 async function post(url: string, body: string, headers: Record<string, string>): Promise<{ status: number; json: unknown; text: string }> {
   const res = await request(`${url}/mcp`, { method: 'POST', body, headers, dispatcher: agent });
   const text = await res.body.text();
@@ -196,7 +195,10 @@ describe('MCP at /mcp', () => {
     expect(unknown).toMatch(/unknown view "tool_sesions"; known views: .*tool_sessions/);
     // A program reads the registry's code (docs/errors.md) beside the text, as an HTTP body has it.
     expect(toolError(await call(c, 'describe_view', { view: 'tool_sesions' }))).toEqual({ code: 'unknown_view', message: unknown });
-    expect(toolError(await call(c, 'read_view', { view: 'tool_sessions', limit: 5, order_by: '-bogus' }))).toMatchObject({ code: 'bad_parameter', parameter: 'order_by' });
+    expect(toolError(await call(c, 'read_view', { view: 'tool_sessions', limit: 5, order_by: '-bogus' }))).toMatchObject({
+      code: 'bad_parameter',
+      parameter: 'order_by',
+    });
     expect(errorText(await call(c, 'read_view', { view: 'nope' }))).toMatch(/known views: .*tool_sessions/);
     const badOrder = errorText(await call(c, 'read_view', { view: 'tool_sessions', order_by: '-bogus' }));
     expect(badOrder).toMatch(/order_by: unknown column "bogus" in view tool_sessions; columns: tool_name, session_count, session_ids/);
@@ -255,13 +257,13 @@ describe('MCP at /mcp', () => {
       ['LOAD json', /\(LOAD \.\.\.\)/],
       ['SET threads = 1', /\(SET \.\.\.\)/],
       ['RESET threads', /\(RESET \.\.\.\)/],
-      ["SET enable_external_access = true", /\(SET \.\.\.\)/],
+      ['SET enable_external_access = true', /\(SET \.\.\.\)/],
       ['PRAGMA version', /\(PRAGMA \.\.\.\)/],
       ["PRAGMA table_info('base.sessions')", /\(PRAGMA \.\.\.\)/],
       ['CALL pragma_version()', /\(CALL \.\.\.\)/],
       ['CREATE TABLE t(x INT)', /\(CREATE \.\.\.\)/],
       ['CREATE MACRO m(x) AS x + 1', /\(CREATE \.\.\.\)/],
-      ["INSERT INTO base.sessions (session_id) VALUES (1)", /\(INSERT \.\.\.\)/],
+      ['INSERT INTO base.sessions (session_id) VALUES (1)', /\(INSERT \.\.\.\)/],
       ["UPDATE base.sessions SET cwd = 'x'", /\(UPDATE \.\.\.\)/],
       ['DELETE FROM base.sessions', /\(DELETE \.\.\.\)/],
       ['DROP TABLE base.sessions', /\(DROP \.\.\.\)/],
@@ -361,7 +363,9 @@ describe('MCP at /mcp', () => {
     // A lower bound only: the query ran until its limit (load can only make it later).
     expect(performance.now() - t0).toBeGreaterThan(4900);
     expect(toolError(single.result).code).toBe('timeout');
-    expect(errorText(single.result)).toMatch(/did not finish within 5000 ms and was stopped \(its worker process was killed and replaced\); narrow the query .* raise timeout_seconds \(at most 30\)/);
+    expect(errorText(single.result)).toMatch(
+      /did not finish within 5000 ms and was stopped \(its worker process was killed and replaced\); narrow the query .* raise timeout_seconds \(at most 30\)/,
+    );
     expect(single.failures).toEqual([]);
     expect(single.probes).toBeGreaterThanOrEqual(3);
 
@@ -453,7 +457,12 @@ describe('MCP at /mcp', () => {
       expect(res.json, method).toMatchObject({ jsonrpc: '2.0', error: { code: -32000, message: expect.stringMatching(/POST/) }, id: null });
     }
 
-    const init = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'x', version: '1' } } });
+    const init = JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'x', version: '1' } },
+    });
     const origin = await post(reads.url, init, { ...MCP_HEADERS, origin: 'http://evil.example' });
     expect(origin.status).toBe(403);
     expect(origin.json).toMatchObject({ error: { message: expect.stringMatching(/Origin "http:\/\/evil\.example" is not allowed/) } });
@@ -481,7 +490,9 @@ describe('MCP at /mcp', () => {
     const results = await Promise.all(calls);
     for (const r of results) expect(r.got).toBe(r.view);
     const queries = await Promise.all(
-      Array.from({ length: 12 }, (_, i) => call(i % 2 ? a : b, 'query', { sql: `SELECT ${i} AS i` }).then((r) => ({ i, rows: structured<QueryOutput>(r).rows }))),
+      Array.from({ length: 12 }, (_, i) =>
+        call(i % 2 ? a : b, 'query', { sql: `SELECT ${i} AS i` }).then((r) => ({ i, rows: structured<QueryOutput>(r).rows })),
+      ),
     );
     for (const q of queries) expect(q.rows).toEqual([{ i: q.i }]);
   });
@@ -534,7 +545,9 @@ describe('MCP at /mcp', () => {
       const catalog = structured<ViewListResponse>(await call(c, 'list_views'));
       generations.add(catalog.freshness.generation);
       structured(await call(c, 'describe_view', { view: 'tool_sessions' }));
-      const rows = structured<ViewRowsResponse>(await call(c, 'read_view', { view: 'tool_sessions', limit: 5, order_by: '-session_count', filters: { session_ids: 7 } }));
+      const rows = structured<ViewRowsResponse>(
+        await call(c, 'read_view', { view: 'tool_sessions', limit: 5, order_by: '-session_count', filters: { session_ids: 7 } }),
+      );
       expect(rows.freshness.generation).toBe(catalog.freshness.generation);
       structured(await call(c, 'lattice_status'));
       structured(await call(c, 'query', { sql: 'SELECT tool_name, count(*) AS n FROM base.tool_calls GROUP BY ALL ORDER BY n DESC' }));

@@ -31,7 +31,17 @@ describe('GET /metrics with a real puller', () => {
     cleanups.push(() => recall.close());
     const paths = homePaths(home.dir);
     // One request per tick (no retries), so K faulty answers are K failed ticks.
-    const puller = startDaemon(['serve-puller', '--home', home.dir, '--repo-recall-url', recall.url, '--refresh-interval-seconds', '0.2', '--upstream-retries', '0']);
+    const puller = startDaemon([
+      'serve-puller',
+      '--home',
+      home.dir,
+      '--repo-recall-url',
+      recall.url,
+      '--refresh-interval-seconds',
+      '0.2',
+      '--upstream-retries',
+      '0',
+    ]);
     cleanups.push(() => puller.stop('SIGKILL'));
     const ticks = (what: string, done: (t: TickFinished[]) => boolean) =>
       eventually(async () => {

@@ -61,32 +61,58 @@ afterAll(async () => {
 describe('the packed tarball, installed into an empty prefix', () => {
   let files: string[];
 
-  it('packs the built CLI, package.json and the systemd units, and no sources or tests', () => {
-    // dist/ is already built (the test command builds first); prepack would rebuild it.
-    const { stdout } = npm(['pack', '--ignore-scripts', '--json', '--pack-destination', work.dir], ROOT);
-    const [pack] = JSON.parse(stdout) as Array<{ filename: string; files: Array<{ path: string }> }>;
-    expect(pack!.filename).toBe(`${PKG.name}-${PKG.version}.tgz`);
-    files = pack!.files.map((f) => f.path);
-    expect(files).toContain('package.json');
-    expect(files).toContain('dist/src/cli.js');
-    expect(files).toContain('packaging/systemd/session-lattice-puller.service');
-    expect(files).toContain('packaging/systemd/session-lattice-reads.service');
-    // the typed client entry point and every declaration it reaches
-    for (const f of ['reads/contract/api.js', 'reads/contract/api.d.ts', 'reads/contract/api-types.d.ts', 'reads/contract/view-rows.generated.d.ts', 'shared/status.d.ts']) expect(files).toContain(`dist/src/${f}`);
-    expect(files.filter((f) => f.startsWith('test/') || f.startsWith('dist/test/') || f.startsWith('dist/bench/') || /^src\/.*\.ts$/.test(f))).toEqual([]);
-  }, NPM_MS + 60_000);
+  it(
+    'packs the built CLI, package.json and the systemd units, and no sources or tests',
+    () => {
+      // dist/ is already built (the test command builds first); prepack would rebuild it.
+      const { stdout } = npm(['pack', '--ignore-scripts', '--json', '--pack-destination', work.dir], ROOT);
+      const [pack] = JSON.parse(stdout) as Array<{ filename: string; files: Array<{ path: string }> }>;
+      expect(pack!.filename).toBe(`${PKG.name}-${PKG.version}.tgz`);
+      files = pack!.files.map((f) => f.path);
+      expect(files).toContain('package.json');
+      expect(files).toContain('dist/src/cli.js');
+      expect(files).toContain('packaging/systemd/session-lattice-puller.service');
+      expect(files).toContain('packaging/systemd/session-lattice-reads.service');
+      // the typed client entry point and every declaration it reaches
+      for (const f of [
+        'reads/contract/api.js',
+        'reads/contract/api.d.ts',
+        'reads/contract/api-types.d.ts',
+        'reads/contract/view-rows.generated.d.ts',
+        'shared/status.d.ts',
+      ])
+        expect(files).toContain(`dist/src/${f}`);
+      expect(files.filter((f) => f.startsWith('test/') || f.startsWith('dist/test/') || f.startsWith('dist/bench/') || /^src\/.*\.ts$/.test(f))).toEqual([]);
+    },
+    NPM_MS + 60_000,
+  );
 
-  it('installs like Homebrew does (npm install --global --prefix libexec), with the binary in bin/', async () => {
-    const prefix = join(work.dir, 'libexec');
-    npm(
-      ['install', '--global', '--prefix', prefix, '--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', join(work.dir, `${PKG.name}-${PKG.version}.tgz`)],
-      work.dir,
-    );
-    bin = join(prefix, 'bin', 'session-lattice');
-    await access(bin);
-    // It runs from the prefix, not from this checkout's node_modules.
-    expect(await readFile(join(prefix, 'lib/node_modules/session-lattice/package.json'), 'utf8')).toContain(`"version": "${PKG.version}"`);
-  }, NPM_MS + 60_000);
+  it(
+    'installs like Homebrew does (npm install --global --prefix libexec), with the binary in bin/',
+    async () => {
+      const prefix = join(work.dir, 'libexec');
+      npm(
+        [
+          'install',
+          '--global',
+          '--prefix',
+          prefix,
+          '--ignore-scripts',
+          '--prefer-offline',
+          '--no-audit',
+          '--no-fund',
+          '--loglevel=error',
+          join(work.dir, `${PKG.name}-${PKG.version}.tgz`),
+        ],
+        work.dir,
+      );
+      bin = join(prefix, 'bin', 'session-lattice');
+      await access(bin);
+      // It runs from the prefix, not from this checkout's node_modules.
+      expect(await readFile(join(prefix, 'lib/node_modules/session-lattice/package.json'), 'utf8')).toContain(`"version": "${PKG.version}"`);
+    },
+    NPM_MS + 60_000,
+  );
 
   it('--version and --help', async () => {
     const v = await installed(['--version']);
@@ -124,49 +150,64 @@ describe('the packed tarball, installed into an empty prefix', () => {
     }
   });
 
-  it('gives a TypeScript consumer the API and row types: import type { ... } from session-lattice/api', async () => {
-    const consumer = join(work.dir, 'consumer');
-    await mkdir(consumer);
-    await writeFile(join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
-    // --ignore-scripts: only the types are used here (the binary is tested above)
-    npm(['install', '--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', join(work.dir, `${PKG.name}-${PKG.version}.tgz`)], consumer);
-    await writeFile(
-      join(consumer, 'tsconfig.json'),
-      JSON.stringify({
-        compilerOptions: {
-          strict: true,
-          module: 'nodenext',
-          moduleResolution: 'nodenext',
-          noEmit: true,
-          // Checks the package's declarations and what they import (zod's, for PullerStatus) too.
-          skipLibCheck: false,
-          // Only what index.ts imports: no @types package a dependency happens to bring.
-          types: [],
-        },
-        files: ['index.ts'],
-      }),
-    );
-    const tsc = (): { code: number | null; out: string } => {
-      const r = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', consumer], { cwd: consumer, encoding: 'utf8', timeout: NPM_MS });
-      return { code: r.status, out: r.stdout + r.stderr };
-    };
+  it(
+    'gives a TypeScript consumer the API and row types: import type { ... } from session-lattice/api',
+    async () => {
+      const consumer = join(work.dir, 'consumer');
+      await mkdir(consumer);
+      await writeFile(join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
+      // --ignore-scripts: only the types are used here (the binary is tested above)
+      npm(
+        ['install', '--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', join(work.dir, `${PKG.name}-${PKG.version}.tgz`)],
+        consumer,
+      );
+      await writeFile(
+        join(consumer, 'tsconfig.json'),
+        JSON.stringify({
+          compilerOptions: {
+            strict: true,
+            module: 'nodenext',
+            moduleResolution: 'nodenext',
+            noEmit: true,
+            // Checks the package's declarations and what they import (zod's, for PullerStatus) too.
+            skipLibCheck: false,
+            // Only what index.ts imports: no @types package a dependency happens to bring.
+            types: [],
+          },
+          files: ['index.ts'],
+        }),
+      );
+      const tsc = (): { code: number | null; out: string } => {
+        const r = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', consumer], {
+          cwd: consumer,
+          encoding: 'utf8',
+          timeout: NPM_MS,
+        });
+        return { code: r.status, out: r.stdout + r.stderr };
+      };
 
-    await writeFile(join(consumer, 'index.ts'), CONSUMER);
-    const ok = tsc();
-    expect(ok.out).toBe('');
-    expect(ok.code).toBe(0);
+      await writeFile(join(consumer, 'index.ts'), CONSUMER);
+      const ok = tsc();
+      expect(ok.out).toBe('');
+      expect(ok.code).toBe(0);
 
-    // The check can fail: a field no view has is a type error that names it.
-    await writeFile(join(consumer, 'index.ts'), `${CONSUMER}\nexport const wrong = (r: ViewRowsResponseOf<'tool_sessions'>) => r.rows[0]?.nope;\n`);
-    const wrong = tsc();
-    expect(wrong.code).not.toBe(0);
-    expect(wrong.out).toContain("Property 'nope' does not exist on type 'ToolSessionsRow'");
+      // The check can fail: a field no view has is a type error that names it.
+      await writeFile(join(consumer, 'index.ts'), `${CONSUMER}\nexport const wrong = (r: ViewRowsResponseOf<'tool_sessions'>) => r.rows[0]?.nope;\n`);
+      const wrong = tsc();
+      expect(wrong.code).not.toBe(0);
+      expect(wrong.out).toContain("Property 'nope' does not exist on type 'ToolSessionsRow'");
 
-    // At run time the entry point is an empty module: importing it runs and loads nothing.
-    const run = spawnSync(process.execPath, ['--input-type=module', '-e', "const m = await import('session-lattice/api'); console.log(JSON.stringify(Object.keys(m)))"], { cwd: consumer, encoding: 'utf8', env });
-    expect(run.stderr).toBe('');
-    expect(run.stdout.trim()).toBe('[]');
-  }, NPM_MS + 120_000);
+      // At run time the entry point is an empty module: importing it runs and loads nothing.
+      const run = spawnSync(
+        process.execPath,
+        ['--input-type=module', '-e', "const m = await import('session-lattice/api'); console.log(JSON.stringify(Object.keys(m)))"],
+        { cwd: consumer, encoding: 'utf8', env },
+      );
+      expect(run.stderr).toBe('');
+      expect(run.stdout.trim()).toBe('[]');
+    },
+    NPM_MS + 120_000,
+  );
 });
 
 /** A consumer of the typed API: each use must type-check, and each `@ts-expect-error` must be an error. */

@@ -10,7 +10,7 @@ import { parseEventLines, PullerEventSchema, readEventLog, type PullerEvent } fr
 import { PullerMetricsFileSchema, type PullerMetricsFile } from '../src/shared/puller-metrics.js';
 import { describeMessiness, generatePayloadText } from './fake-recall/generate.js';
 import { startFakeRecall, type FakeRecall } from './fake-recall/server.js';
-import { Daemon, eventually, runCli, startDaemon, tempHome, type TempHome } from './helpers/processes.js';
+import { type Daemon, eventually, runCli, startDaemon, tempHome, type TempHome } from './helpers/processes.js';
 import { publishedGenerationOf } from './helpers/snapshot.js';
 
 /*
@@ -135,7 +135,10 @@ describe('the event log of serve-puller', () => {
     expect(await daemon.stop('SIGTERM')).toEqual({ code: 0, signal: null });
 
     all = await events();
-    expectContiguous(all.map((e) => e.id), 1);
+    expectContiguous(
+      all.map((e) => e.id),
+      1,
+    );
     expect(new Set(all.map((e) => e.pid))).toEqual(new Set([daemon.pid]));
     expectCoherentTicks(all);
     const stopping = all.findIndex((e) => e.type === 'puller_stopping');
@@ -160,7 +163,9 @@ describe('the event log of serve-puller', () => {
     for (const outcome of ['published', 'unchanged', 'held', 'failed'] as const) {
       expect(metricValue(file, 'session_lattice_puller_ticks_total', { outcome }), outcome).toBe(ticks.filter((t) => t.outcome === outcome).length);
     }
-    expect(metricValue(file, 'session_lattice_puller_upstream_errors_total', { class: 'status' })).toBe(upstream.filter((u) => u.error_class === 'status').length);
+    expect(metricValue(file, 'session_lattice_puller_upstream_errors_total', { class: 'status' })).toBe(
+      upstream.filter((u) => u.error_class === 'status').length,
+    );
     expect(metricValue(file, 'session_lattice_puller_tick_failures_total', { code: 'upstream' })).toBe(ticks.filter((t) => t.error_code === 'upstream').length);
     expect(metricValue(file, 'session_lattice_puller_tick_failures_total', { code: 'upstream' })).toBeGreaterThanOrEqual(2);
     expect(metricValue(file, 'session_lattice_puller_rows_loaded_total')).toBe(valid);
@@ -217,7 +222,10 @@ describe('the event log of serve-puller', () => {
     expect(pulled[0]).toMatchObject({ id: all.at(-1)!.id + 1, type: 'puller_started' });
     expect(pulled.at(-1)).toMatchObject({ type: 'puller_stopping', reason: 'pull finished' });
     expect(new Set(pulled.map((e) => e.pid)).size).toBe(1);
-    expectContiguous(after.map((e) => e.id), 1);
+    expectContiguous(
+      after.map((e) => e.id),
+      1,
+    );
     // The torn line stays, a line of its own, and is skipped by readers.
     expect((await readFile(paths().events, 'utf8')).split('\n')).toContain(torn);
     for (const pid of [first.pid, second.pid]) expectCoherentTicks(after.filter((e) => e.pid === pid));

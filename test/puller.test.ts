@@ -40,7 +40,6 @@ async function readStatus(): Promise<PullerStatus | undefined> {
   return (await readPullerStatus(paths().status)) ?? undefined;
 }
 
-
 async function leftovers(): Promise<string[]> {
   return (await readdir(home.dir)).filter((n) => n.includes('.tmp'));
 }
@@ -125,7 +124,10 @@ const SELECT_PRICES = `SELECT model, canonical_model, input_usd_per_mtok, output
 
 /** usage_by_model's cost of the model's single-model sessions. */
 async function modelCost(model: string): Promise<number> {
-  const [row] = await queryFile<{ cost: number | null }>(paths().published, `SELECT cost_usd::DOUBLE AS cost FROM main.usage_by_model WHERE model = '${model}'`);
+  const [row] = await queryFile<{ cost: number | null }>(
+    paths().published,
+    `SELECT cost_usd::DOUBLE AS cost FROM main.usage_by_model WHERE model = '${model}'`,
+  );
   return row?.cost ?? Number.NaN;
 }
 
@@ -233,7 +235,9 @@ describe('pull', () => {
     await recall.close();
     const r = await runCli(['pull', '--home', home.dir, '--repo-recall-url', url, '--upstream-retries', '1']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^error\[upstream\]: pull failed: cannot reach repo-recall at http:\/\/127\.0\.0\.1:\d+ \(connection refused\): start repo-recall there/);
+    expect(r.stderr).toMatch(
+      /^error\[upstream\]: pull failed: cannot reach repo-recall at http:\/\/127\.0\.0\.1:\d+ \(connection refused\): start repo-recall there/,
+    );
     const status = await readStatus();
     expect(status).toMatchObject({ last_tick_outcome: 'failed', consecutive_failures: 1, state: 'stopped' });
     expect(r.stderr).toContain(status!.last_error!);
@@ -302,10 +306,23 @@ describe('view inputs: the time zone and the prices', () => {
       file,
       JSON.stringify({
         models: [
-          { model: REPRICED, input_usd_per_mtok: bundled!.input_usd_per_mtok * 2, output_usd_per_mtok: bundled!.output_usd_per_mtok * 2,
-            cache_write_usd_per_mtok: bundled!.cache_write_usd_per_mtok * 2, cache_read_usd_per_mtok: bundled!.cache_read_usd_per_mtok * 2 },
-          { model: 'claude-test-model-1', aliases: ['claude-test-model'], input_usd_per_mtok: 1, output_usd_per_mtok: 2,
-            cache_write_usd_per_mtok: 1.25, cache_read_usd_per_mtok: 0.1, price_date: '2026-01-02', source: 'a test' },
+          {
+            model: REPRICED,
+            input_usd_per_mtok: bundled!.input_usd_per_mtok * 2,
+            output_usd_per_mtok: bundled!.output_usd_per_mtok * 2,
+            cache_write_usd_per_mtok: bundled!.cache_write_usd_per_mtok * 2,
+            cache_read_usd_per_mtok: bundled!.cache_read_usd_per_mtok * 2,
+          },
+          {
+            model: 'claude-test-model-1',
+            aliases: ['claude-test-model'],
+            input_usd_per_mtok: 1,
+            output_usd_per_mtok: 2,
+            cache_write_usd_per_mtok: 1.25,
+            cache_read_usd_per_mtok: 0.1,
+            price_date: '2026-01-02',
+            source: 'a test',
+          },
         ],
       }),
     );
@@ -400,7 +417,7 @@ describe('upstream faults', () => {
     const good = await runCli(pullArgs(...fast));
     expect(good.code, good.stderr).toBe(0);
     const before = await sha256(paths().published);
-    let generation = 1;
+    const generation = 1;
     for (const [fault, reason, extra] of cases) {
       const mode = String(fault);
       await recall.setData({ sessions: 200 + generation, seed: 11 });
@@ -445,28 +462,32 @@ describe('upstream faults', () => {
 
 describe('serve-puller', () => {
   // How fast the refusal comes is measured by the benchmark (bench/puller.ts), not asserted here.
-  it('refuses a second puller with the PID of the running one, before and after 20 publishes, and the refused one touches nothing', { timeout: 600_000 }, async () => {
-    const daemon = serve('--refresh-interval-seconds', '0.1');
-    await eventually(async () => ((await readStatus())?.generation === 1 ? true : undefined), 'first publish');
+  it(
+    'refuses a second puller with the PID of the running one, before and after 20 publishes, and the refused one touches nothing',
+    { timeout: 600_000 },
+    async () => {
+      const daemon = serve('--refresh-interval-seconds', '0.1');
+      await eventually(async () => ((await readStatus())?.generation === 1 ? true : undefined), 'first publish');
 
-    const refused = async () => {
-      const second = await runCli(pullArgs());
-      expect(second.code).toBe(1);
-      expect(second.stderr).toContain(`another session-lattice puller (PID ${daemon.pid}) is already running on ${home.dir}`);
-      const secondDaemon = await runCli(['serve-puller', '--home', home.dir, '--repo-recall-url', recall.url]);
-      expect(secondDaemon.code).toBe(1);
-      expect(secondDaemon.stderr).toContain(`(PID ${daemon.pid})`);
-      // Refused before it did anything: the status is still the running puller's.
-      expect((await readStatus())?.pid).toBe(daemon.pid);
-    };
-    await refused();
-    for (let g = 2; g <= 21; g++) {
-      await recall.setData({ sessions: 100 + g, seed: 11 });
-      await eventually(async () => ((await readStatus())?.generation === g ? true : undefined), `generation ${g}`);
-    }
-    await refused();
-    expect(daemon.running).toBe(true);
-  });
+      const refused = async () => {
+        const second = await runCli(pullArgs());
+        expect(second.code).toBe(1);
+        expect(second.stderr).toContain(`another session-lattice puller (PID ${daemon.pid}) is already running on ${home.dir}`);
+        const secondDaemon = await runCli(['serve-puller', '--home', home.dir, '--repo-recall-url', recall.url]);
+        expect(secondDaemon.code).toBe(1);
+        expect(secondDaemon.stderr).toContain(`(PID ${daemon.pid})`);
+        // Refused before it did anything: the status is still the running puller's.
+        expect((await readStatus())?.pid).toBe(daemon.pid);
+      };
+      await refused();
+      for (let g = 2; g <= 21; g++) {
+        await recall.setData({ sessions: 100 + g, seed: 11 });
+        await eventually(async () => ((await readStatus())?.generation === g ? true : undefined), `generation ${g}`);
+      }
+      await refused();
+      expect(daemon.running).toBe(true);
+    },
+  );
 
   it('publishes 50 generations while another process keeps opening the published file, never torn or going backwards', { timeout: 600_000 }, async () => {
     serve('--refresh-interval-seconds', '0.1');
@@ -489,7 +510,10 @@ describe('serve-puller', () => {
       // The reader opens the file in a loop, racing every publish; waiting until it has opened this
       // generation before asking for the next one makes sure it races all of them, however slow
       // the machine, instead of being starved through most of the run.
-      await reader.waitFor(() => seen().some((s) => (s.generation ?? 0) >= g || s.error !== undefined || s.missing === true), `the reader to open generation ${g}`);
+      await reader.waitFor(
+        () => seen().some((s) => (s.generation ?? 0) >= g || s.error !== undefined || s.missing === true),
+        `the reader to open generation ${g}`,
+      );
     }
     await writeFile(stopFile, '');
     await reader.exited;
@@ -524,7 +548,10 @@ describe('serve-puller', () => {
         const before = lastGeneration;
         await eventually(async () => (((await readStatus())?.generation ?? 0) > before ? true : undefined), `a publish in round ${round}`);
         startToPublishMs = Date.now() - started;
-        const publishing = daemon.logLines().filter((l) => l.msg === 'tick' && l.outcome === 'published').at(-1);
+        const publishing = daemon
+          .logLines()
+          .filter((l) => l.msg === 'tick' && l.outcome === 'published')
+          .at(-1);
         if (typeof publishing?.duration_ms === 'number') tickMs = publishing.duration_ms;
         await recall.setData({ sessions: 1500 + round, seed: 100 + round });
         // The tick that loads the new data begins with its request to upstream.
@@ -579,7 +606,12 @@ describe('serve-puller', () => {
     expect(said.at(-1)).toBe('stopped');
     expect(said).not.toContain('did not stop within the deadline; exiting');
     // The hung request ended the tick as an interrupted one, not as a finished download.
-    expect(daemon.logLines().filter((l) => l.msg === 'tick').at(-1)).toMatchObject({ tick: 'failed', error: 'interrupted by shutdown' });
+    expect(
+      daemon
+        .logLines()
+        .filter((l) => l.msg === 'tick')
+        .at(-1),
+    ).toMatchObject({ tick: 'failed', error: 'interrupted by shutdown' });
     expect((await readStatus())?.state).toBe('stopped');
     recall.setFault(null);
     const after = await runCli(pullArgs());
@@ -589,7 +621,7 @@ describe('serve-puller', () => {
   it('logs one JSON summary line per tick and grows the wait after consecutive failures', async () => {
     recall.setFault('status-404');
     const daemon = serve('--refresh-interval-seconds', '0.2', '--upstream-retries', '0');
-    await eventually(async () => ((await readStatus())?.consecutive_failures ?? 0) >= 3 ? true : undefined, '3 failures');
+    await eventually(async () => (((await readStatus())?.consecutive_failures ?? 0) >= 3 ? true : undefined), '3 failures');
     const status = (await readStatus())!;
     const due = Date.parse(status.next_tick_due_at ?? '') - Date.parse(status.last_tick_finished_at ?? '');
     // After 3 failures the wait is 0.2 s * 2^2 = 0.8 s; the failure line says so.

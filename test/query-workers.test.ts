@@ -54,8 +54,10 @@ describe('query workers', () => {
   }
 
   it('ends each heavy query with a clear error at its deadline or memory cap, while HTTP reads keep answering and the server stays small', async () => {
-    const deadline = (ms: number) => new RegExp(`did not finish within ${ms} ms and was stopped \\(its worker process was killed and replaced\\); narrow the query`);
-    const memory = /Out of Memory Error.*narrow it, or raise SESSION_LATTICE_QUERY_MEMORY_MB|used more memory than a query worker may \(\d+ MB, cap 512 MB\) and was stopped/;
+    const deadline = (ms: number) =>
+      new RegExp(`did not finish within ${ms} ms and was stopped \\(its worker process was killed and replaced\\); narrow the query`);
+    const memory =
+      /Out of Memory Error.*narrow it, or raise SESSION_LATTICE_QUERY_MEMORY_MB|used more memory than a query worker may \(\d+ MB, cap 512 MB\) and was stopped/;
     const either = (ms: number) => new RegExp(`${deadline(ms).source}|${memory.source}`);
     const heavy: Array<[string, number, RegExp]> = [
       // The issue's four.
@@ -139,7 +141,9 @@ describe('query workers', () => {
     // A new generation: the workers move to it, and freshness names the generation that answered.
     await publish(home.dir, fake, 320, 2);
     const answers = await eventually(async () => {
-      const rs = await Promise.all([1, 2].map(() => call(client, 'query', { sql: 'SELECT generation::INTEGER AS g, session_count::INTEGER AS n FROM lattice.meta' })));
+      const rs = await Promise.all(
+        [1, 2].map(() => call(client, 'query', { sql: 'SELECT generation::INTEGER AS g, session_count::INTEGER AS n FROM lattice.meta' })),
+      );
       const out = rs.map((r) => structured<QueryResult>(r));
       return out.every((o) => o.freshness.generation === 2) ? out : undefined;
     }, 'both workers on generation 2');
@@ -163,17 +167,25 @@ describe('query workers', () => {
     }
 
     const forbidden = [...new Set([home.dir, realpathSync(home.dir), homedir(), realpathSync(homedir()), tmpdir(), realpathSync(tmpdir())])];
-    const leaks = (text: string) => forbidden.filter((dir) => text.includes(`${dir}/`) || text.includes(`${dir}"`) || text.includes(`${dir}'`) || text.includes(`${dir},`));
+    const leaks = (text: string) =>
+      forbidden.filter((dir) => text.includes(`${dir}/`) || text.includes(`${dir}"`) || text.includes(`${dir}'`) || text.includes(`${dir},`));
 
     // What DuckDB itself reports about the instance.
     const databases = structured<QueryResult>(await call(client, 'query', { sql: 'SELECT database_name, path FROM duckdb_databases() WHERE NOT internal' }));
     expect(databases.rows).toEqual([{ database_name: 'session-lattice', path: 'session-lattice.duckdb' }]);
-    for (const sql of ['SELECT * FROM duckdb_settings()', 'SELECT * FROM duckdb_databases()', 'SELECT * FROM pragma_database_list', "SELECT current_setting('allowed_paths') AS p"]) {
+    for (const sql of [
+      'SELECT * FROM duckdb_settings()',
+      'SELECT * FROM duckdb_databases()',
+      'SELECT * FROM pragma_database_list',
+      "SELECT current_setting('allowed_paths') AS p",
+    ]) {
       const r = structured<QueryResult>(await call(client, 'query', { sql, max_rows: 10_000 }));
       expect(r.rows.length, sql).toBeGreaterThan(0);
       expect(leaks(JSON.stringify(r.rows)), sql).toEqual([]);
     }
-    const settings = structured<QueryResult>(await call(client, 'query', { sql: "SELECT name, value FROM duckdb_settings() WHERE name IN ('allowed_paths', 'secret_directory')" }));
+    const settings = structured<QueryResult>(
+      await call(client, 'query', { sql: "SELECT name, value FROM duckdb_settings() WHERE name IN ('allowed_paths', 'secret_directory')" }),
+    );
     expect(JSON.stringify(settings.rows)).toContain('session-lattice.duckdb');
 
     // Error messages that quote a path.
@@ -287,13 +299,16 @@ describe('query worker pool', () => {
     for (const sql of ["SELECT length(repeat('x', 1000000000))", 'SELECT len(generate_series(1, 2000000000))']) {
       const pid = await eventually(() => p.pids()[0], 'a worker');
       const err = await failure(p, query(sql));
-      expect(err, sql).toEqual({ code: 'query_memory', message: expect.stringMatching(/used more memory than a query worker may \(\d+ MB, cap 256 MB\) and was stopped/) });
+      expect(err, sql).toEqual({
+        code: 'query_memory',
+        message: expect.stringMatching(/used more memory than a query worker may \(\d+ MB, cap 256 MB\) and was stopped/),
+      });
       await eventually(() => (alive(pid) ? undefined : true), 'the worker past the cap to be gone');
       expect((await p.run(query('SELECT 41 + 1 AS x'))).rows).toEqual([{ x: 42 }]);
     }
   });
 
-  it("ends a wide result near the cap with a truncated result or a clean memory error, never a worker killed by a signal (issue 25)", async () => {
+  it('ends a wide result near the cap with a truncated result or a clean memory error, never a worker killed by a signal (issue 25)', async () => {
     // 10,000 rows of 10 KB: 100 MB of text for 8 MB of answer. At a 512 MB cap with 4 DuckDB
     // threads, 6 of 30 runs used to kill the worker with SIGABRT or SIGTRAP (V8 or a thread could
     // not allocate under the address-space limit that DuckDB's allocator had kept for itself).
@@ -320,7 +335,10 @@ describe('query worker pool', () => {
       );
       outcomes.push(outcome);
     }
-    expect(outcomes.filter((o) => !['truncated', 'out of memory', 'memory cap'].includes(o)), outcomes.join('\n')).toEqual([]);
+    expect(
+      outcomes.filter((o) => !['truncated', 'out of memory', 'memory cap'].includes(o)),
+      outcomes.join('\n'),
+    ).toEqual([]);
     expect(outcomes).toContain('truncated');
     // A worker the pool killed at the cap exits with SIGKILL; none may end by any other signal.
     const exits = lines.map((l) => JSON.parse(l) as { msg: string; signal?: string | null }).filter((l) => l.msg === 'query worker exited');

@@ -42,7 +42,6 @@ async function servedGeneration(url: string): Promise<number | null> {
   return (h.json as HealthResponse).generation;
 }
 
-
 describe('serve-reads', () => {
   it('answers 503 "no snapshot yet" before the first generation, then serves it without a restart', async () => {
     const { home, fake } = await setup();
@@ -133,92 +132,99 @@ describe('serve-reads', () => {
     expect(traced.mutations, 'no rename, unlink or mkdir under the home').toEqual([]);
   });
 
-  it('answers with zero errors under continuous load while 50 generations are published, each response from its own generation', { timeout: 600_000 }, async () => {
-    const { home, fake } = await setup(120);
-    await pull(home.dir, fake);
-    const expected = new Map<number, { rows: string; total: number }>();
-    const first = await expectedToolRows(home.dir);
-    expected.set(first.generation, first);
-    const r = await reads(home.dir);
+  it(
+    'answers with zero errors under continuous load while 50 generations are published, each response from its own generation',
+    { timeout: 600_000 },
+    async () => {
+      const { home, fake } = await setup(120);
+      await pull(home.dir, fake);
+      const expected = new Map<number, { rows: string; total: number }>();
+      const first = await expectedToolRows(home.dir);
+      expected.set(first.generation, first);
+      const r = await reads(home.dir);
 
-    const observed: Array<{ generation: number; rows: string; total: number | null; path: string }> = [];
-    const failures: string[] = [];
-    let stop = false;
-    const paths = ['/views/tool_sessions?limit=100', '/views/tool_sessions', '/views/tool_sessions?limit=100&format=json'];
-    const loop = async (i: number) => {
-      let n = 0;
-      while (!stop) {
-        const path = paths[(i + n++) % paths.length]!;
-        try {
-          const res = await get(`${r.url}${path}`);
-          if (res.status !== 200) {
-            failures.push(`${path}: ${res.status} ${res.text.slice(0, 200)}`);
-            continue;
+      const observed: Array<{ generation: number; rows: string; total: number | null; path: string }> = [];
+      const failures: string[] = [];
+      let stop = false;
+      const paths = ['/views/tool_sessions?limit=100', '/views/tool_sessions', '/views/tool_sessions?limit=100&format=json'];
+      const loop = async (i: number) => {
+        let n = 0;
+        while (!stop) {
+          const path = paths[(i + n++) % paths.length]!;
+          try {
+            const res = await get(`${r.url}${path}`);
+            if (res.status !== 200) {
+              failures.push(`${path}: ${res.status} ${res.text.slice(0, 200)}`);
+              continue;
+            }
+            const body = res.json as ViewRowsResponse;
+            if (Number(res.headers['x-lattice-generation']) !== body.freshness.generation) failures.push('header/body generation mismatch');
+            observed.push({ generation: body.freshness.generation, rows: JSON.stringify(body.rows), total: body.total, path });
+            // Continuous, but leave the puller some CPU on a 2-core machine.
+            await new Promise((resolve) => setTimeout(resolve, 2));
+          } catch (err) {
+            failures.push(`${path}: ${String(err)}`);
           }
-          const body = res.json as ViewRowsResponse;
-          if (Number(res.headers['x-lattice-generation']) !== body.freshness.generation) failures.push('header/body generation mismatch');
-          observed.push({ generation: body.freshness.generation, rows: JSON.stringify(body.rows), total: body.total, path });
-          // Continuous, but leave the puller some CPU on a 2-core machine.
-          await new Promise((resolve) => setTimeout(resolve, 2));
-        } catch (err) {
-          failures.push(`${path}: ${String(err)}`);
         }
-      }
-    };
-    const loops = [0, 1, 2].map(loop);
-    const catalogLoop = (async () => {
-      while (!stop) {
-        const res = await get(`${r.url}/views`).catch((err: unknown) => ({ status: 0, text: String(err) }));
-        if (res.status !== 200) failures.push(`/views: ${res.status} ${res.text.slice(0, 200)}`);
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-    })();
-    /** Every generation is answered under load before the next one is published. */
-    const servedUnderLoad = (generation: number) =>
-      eventually(() => (observed.some((o) => o.generation === generation) || failures.length > 0 ? true : undefined), `a response from generation ${generation}`);
-    await servedUnderLoad(first.generation);
+      };
+      const loops = [0, 1, 2].map(loop);
+      const catalogLoop = (async () => {
+        while (!stop) {
+          const res = await get(`${r.url}/views`).catch((err: unknown) => ({ status: 0, text: String(err) }));
+          if (res.status !== 200) failures.push(`/views: ${res.status} ${res.text.slice(0, 200)}`);
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      })();
+      /** Every generation is answered under load before the next one is published. */
+      const servedUnderLoad = (generation: number) =>
+        eventually(
+          () => (observed.some((o) => o.generation === generation) || failures.length > 0 ? true : undefined),
+          `a response from generation ${generation}`,
+        );
+      await servedUnderLoad(first.generation);
 
-    // The real puller, one tick at a time, in this process: nothing publishes between two ticks, so
-    // the file read after a tick is exactly the generation that tick published. (A serve-puller also
-    // publishes on its own whenever a view's refresh interval passes, generations whose rows the
-    // test would not know.) tool_sessions, the view read here, is refreshed by every tick so that
-    // every generation answers different rows and a response from the wrong one cannot match.
-    const catalog = CATALOG.map((v) => (v.name === 'tool_sessions' ? defineView({ ...v, refreshIntervalSeconds: 0.001 }) : v));
-    const config = { ...loadConfig({}, {}, []), home: home.dir, repoRecallUrl: fake.url };
-    const puller = await Puller.open({ config, catalog, logger: createLogger('test', 'silent') });
-    let pullerOpen = true;
-    cleanups.push(async () => {
-      if (pullerOpen) await puller.close();
-    });
-    for (let k = 1; k <= 50; k++) {
-      await fake.setData({ sessions: 120 + k * 3, seed: k + 1 });
-      const tick = await puller.tick();
-      if (!tick.ok) throw new Error(`tick ${k} failed: ${tick.error}`);
-      expect(tick.report.outcome).toBe('published');
-      const e = await expectedToolRows(home.dir);
-      expect(e.generation).toBe(tick.report.generation);
-      expected.set(e.generation, e);
-      await servedUnderLoad(e.generation);
-    }
-    pullerOpen = false;
-    await puller.close();
-    stop = true;
-    await Promise.all([...loops, catalogLoop]);
+      // The real puller, one tick at a time, in this process: nothing publishes between two ticks, so
+      // the file read after a tick is exactly the generation that tick published. (A serve-puller also
+      // publishes on its own whenever a view's refresh interval passes, generations whose rows the
+      // test would not know.) tool_sessions, the view read here, is refreshed by every tick so that
+      // every generation answers different rows and a response from the wrong one cannot match.
+      const catalog = CATALOG.map((v) => (v.name === 'tool_sessions' ? defineView({ ...v, refreshIntervalSeconds: 0.001 }) : v));
+      const config = { ...loadConfig({}, {}, []), home: home.dir, repoRecallUrl: fake.url };
+      const puller = await Puller.open({ config, catalog, logger: createLogger('test', 'silent') });
+      let pullerOpen = true;
+      cleanups.push(async () => {
+        if (pullerOpen) await puller.close();
+      });
+      for (let k = 1; k <= 50; k++) {
+        await fake.setData({ sessions: 120 + k * 3, seed: k + 1 });
+        const tick = await puller.tick();
+        if (!tick.ok) throw new Error(`tick ${k} failed: ${tick.error}`);
+        expect(tick.report.outcome).toBe('published');
+        const e = await expectedToolRows(home.dir);
+        expect(e.generation).toBe(tick.report.generation);
+        expected.set(e.generation, e);
+        await servedUnderLoad(e.generation);
+      }
+      pullerOpen = false;
+      await puller.close();
+      stop = true;
+      await Promise.all([...loops, catalogLoop]);
 
-    expect(failures).toEqual([]);
-    expect(expected.size).toBe(51);
-    // The check has teeth: no two generations answer the same rows.
-    expect(new Set([...expected.values()].map((e) => e.rows)).size).toBe(51);
-    const generationsSeen = [...new Set(observed.map((o) => o.generation))].sort((a, b) => a - b);
-    expect(generationsSeen).toEqual([...expected.keys()].sort((a, b) => a - b));
-    let mismatches = 0;
-    for (const o of observed) {
-      const e = expected.get(o.generation);
-      if (!e || e.rows !== o.rows || e.total !== o.total) mismatches++;
-    }
-    expect(mismatches).toBe(0);
-    expect(r.daemon.running).toBe(true);
-  });
+      expect(failures).toEqual([]);
+      expect(expected.size).toBe(51);
+      // The check has teeth: no two generations answer the same rows.
+      expect(new Set([...expected.values()].map((e) => e.rows)).size).toBe(51);
+      const generationsSeen = [...new Set(observed.map((o) => o.generation))].sort((a, b) => a - b);
+      expect(generationsSeen).toEqual([...expected.keys()].sort((a, b) => a - b));
+      let mismatches = 0;
+      for (const o of observed) {
+        const e = expected.get(o.generation);
+        if (!e || e.rows !== o.rows || e.total !== o.total) mismatches++;
+      }
+      expect(mismatches).toBe(0);
+      expect(r.daemon.running).toBe(true);
+    },
+  );
 
   it('stops cleanly on SIGTERM and SIGINT', async () => {
     const { home, fake } = await setup(100);

@@ -116,16 +116,36 @@ const isnull = (column: string): Case[] => [
 
 const CASES: Case[] = [
   // integer (NULL when the tool counts could not be read)
-  ...scalarCases('tool_calls', (c) => Number(c), () => String(pick('tool_calls')), () => String(pick('tool_calls', 0.9))),
+  ...scalarCases(
+    'tool_calls',
+    (c) => Number(c),
+    () => String(pick('tool_calls')),
+    () => String(pick('tool_calls', 0.9)),
+  ),
   ...isnull('tool_calls'),
   // double (NULL when unpriced)
-  ...scalarCases('cost_usd', (c) => Number(c), () => String(pick('cost_usd')), () => String(pick('cost_usd', 0.2))),
+  ...scalarCases(
+    'cost_usd',
+    (c) => Number(c),
+    () => String(pick('cost_usd')),
+    () => String(pick('cost_usd', 0.2)),
+  ),
   ...isnull('cost_usd'),
   // date
-  ...scalarCases('started_day', (c) => Date.parse(String(c)), () => String(pick('started_day')), () => String(pick('started_day', 0.8))),
+  ...scalarCases(
+    'started_day',
+    (c) => Date.parse(String(c)),
+    () => String(pick('started_day')),
+    () => String(pick('started_day', 0.8)),
+  ),
   ...isnull('started_day'),
   // timestamp: UTC cells; values with Z, with an offset (converted to UTC), and with none (UTC)
-  ...scalarCases('started_at', (c) => instant(String(c)), () => `${String(pick('started_at')).replace(' ', 'T')}Z`, () => String(pick('started_at', 0.3))),
+  ...scalarCases(
+    'started_at',
+    (c) => instant(String(c)),
+    () => `${String(pick('started_at')).replace(' ', 'T')}Z`,
+    () => String(pick('started_at', 0.3)),
+  ),
   {
     column: 'started_at',
     op: 'gte',
@@ -190,7 +210,10 @@ describe('combinations', () => {
     const to = String(pick('started_day', 0.7));
     const floor = Number(pick('cost_usd', 0.3));
     const body = await rows(`filter[started_day][gte]=${from}&filter[started_day][lt]=${to}&filter[cost_usd][gt]=${floor}`);
-    const expected = all.filter((r) => r.started_day !== null && (r.started_day as string) >= from && (r.started_day as string) < to && r.cost_usd !== null && (r.cost_usd as number) > floor);
+    const expected = all.filter(
+      (r) =>
+        r.started_day !== null && (r.started_day as string) >= from && (r.started_day as string) < to && r.cost_usd !== null && (r.cost_usd as number) > floor,
+    );
     expect(expected.length).toBeGreaterThan(0);
     expect(ids(body.rows)).toEqual(ids(expected));
     expect(body.filters.map((f) => `${f.column}.${f.op}`)).toEqual(['cost_usd.gt', 'started_day.gte', 'started_day.lt']);
@@ -271,14 +294,18 @@ describe('the same operators over MCP read_view', () => {
     };
     const mcp = structured<ViewRowsResponse>(await call(client, 'read_view', args));
     const repo = (pick('repo_ids', 0.9) as number[])[0]!;
-    const http = await rows(`filter[started_day][gte]=${from}&filter[cost_usd][gt]=${floor}&filter[uses_sidechain]=false&filter[repo_ids][in]=${repo}&columns=cost_usd,started_day`);
+    const http = await rows(
+      `filter[started_day][gte]=${from}&filter[cost_usd][gt]=${floor}&filter[uses_sidechain]=false&filter[repo_ids][in]=${repo}&columns=cost_usd,started_day`,
+    );
     expect(mcp.rows.length).toBeGreaterThan(0);
     expect(mcp.rows).toEqual(http.rows);
     expect(mcp.total).toBe(http.total);
   });
 
   it('null matches NULL and isnull false the rest', async () => {
-    const nulls = structured<ViewRowsResponse>(await call(client, 'read_view', { view: 'session_facts', limit: 10000, filters: { cost_usd: null }, columns: ['cost_usd'] }));
+    const nulls = structured<ViewRowsResponse>(
+      await call(client, 'read_view', { view: 'session_facts', limit: 10000, filters: { cost_usd: null }, columns: ['cost_usd'] }),
+    );
     const rest = structured<ViewRowsResponse>(await call(client, 'read_view', { view: 'session_facts', limit: 0, filters: { cost_usd: { isnull: false } } }));
     expect(nulls.total).toBe(all.filter((r) => r.cost_usd === null).length);
     expect(nulls.total! + rest.total!).toBe(all.length);
@@ -287,7 +314,9 @@ describe('the same operators over MCP read_view', () => {
 
 describe("the catalog's operators per column", () => {
   it('are exactly the operators the planner accepts on each column (the web UI offers only these)', async () => {
-    const catalog = (await get(`${server.url}/views`)).json as { views: Array<{ name: string; columns: Array<{ name: string; type: string; operators: string[] }> }> };
+    const catalog = (await get(`${server.url}/views`)).json as {
+      views: Array<{ name: string; columns: Array<{ name: string; type: string; operators: string[] }> }>;
+    };
     const facts = catalog.views.find((v) => v.name === 'session_facts')!;
     const types = new Set(facts.columns.map((c) => c.type));
     expect([...types].sort()).toEqual(['BIGINT', 'BIGINT[]', 'BOOLEAN', 'DATE', 'DOUBLE', 'HUGEINT', 'TIMESTAMP', 'VARCHAR', 'VARCHAR[]']);

@@ -66,18 +66,54 @@ const BAD: BadCase[] = [
   { name: 'repeated limit', path: `${V}?limit=1&limit=2`, status: 400, code: 'bad_parameter', parameter: 'limit' },
   { name: 'repeated filter', path: `${V}?filter[tool_name]=a&filter[tool_name]=b`, status: 400, code: 'bad_parameter', parameter: 'filter[tool_name]' },
   { name: 'unknown order_by column', path: `${V}?order_by=nope`, status: 400, code: 'bad_parameter', parameter: 'order_by' },
-  { name: 'SQL in order_by', path: `${V}?order_by=${encodeURIComponent('tool_name; DROP TABLE tool_sessions')}`, status: 400, code: 'bad_parameter', parameter: 'order_by' },
+  {
+    name: 'SQL in order_by',
+    path: `${V}?order_by=${encodeURIComponent('tool_name; DROP TABLE tool_sessions')}`,
+    status: 400,
+    code: 'bad_parameter',
+    parameter: 'order_by',
+  },
   { name: 'subquery in order_by', path: `${V}?order_by=${encodeURIComponent('(SELECT 1)')}`, status: 400, code: 'bad_parameter', parameter: 'order_by' },
-  { name: 'quoted identifier in order_by', path: `${V}?order_by=${encodeURIComponent('"tool_name"')}`, status: 400, code: 'bad_parameter', parameter: 'order_by' },
+  {
+    name: 'quoted identifier in order_by',
+    path: `${V}?order_by=${encodeURIComponent('"tool_name"')}`,
+    status: 400,
+    code: 'bad_parameter',
+    parameter: 'order_by',
+  },
   { name: 'order_by column twice', path: `${V}?order_by=tool_name,-tool_name`, status: 400, code: 'bad_parameter', parameter: 'order_by' },
   { name: 'empty order_by', path: `${V}?order_by=`, status: 400, code: 'bad_parameter', parameter: 'order_by' },
   { name: 'order_by DESC keyword', path: `${V}?order_by=${encodeURIComponent('tool_name DESC')}`, status: 400, code: 'bad_parameter', parameter: 'order_by' },
   { name: 'unknown filter column', path: `${V}?filter[nope]=1`, status: 400, code: 'bad_parameter', parameter: 'filter[nope]' },
-  { name: 'SQL in an integer filter', path: `${V}?filter[session_count]=${encodeURIComponent('1 OR 1=1')}`, status: 400, code: 'bad_parameter', parameter: 'filter[session_count]' },
-  { name: 'statement in an integer filter', path: `${V}?filter[session_count]=${encodeURIComponent('1; DROP TABLE tool_sessions')}`, status: 400, code: 'bad_parameter', parameter: 'filter[session_count]' },
+  {
+    name: 'SQL in an integer filter',
+    path: `${V}?filter[session_count]=${encodeURIComponent('1 OR 1=1')}`,
+    status: 400,
+    code: 'bad_parameter',
+    parameter: 'filter[session_count]',
+  },
+  {
+    name: 'statement in an integer filter',
+    path: `${V}?filter[session_count]=${encodeURIComponent('1; DROP TABLE tool_sessions')}`,
+    status: 400,
+    code: 'bad_parameter',
+    parameter: 'filter[session_count]',
+  },
   { name: 'non-integer list filter', path: `${V}?filter[session_ids]=abc`, status: 400, code: 'bad_parameter', parameter: 'filter[session_ids]' },
-  { name: 'SQL as a filter column', path: `${V}?filter[${encodeURIComponent('tool_name" OR 1=1 --')}]=x`, status: 400, code: 'bad_parameter', parameter: 'filter[tool_name" OR 1=1 --]' },
-  { name: 'unicode filter column', path: `${V}?filter[${encodeURIComponent('tööl_名前')}]=x`, status: 400, code: 'bad_parameter', parameter: 'filter[tööl_名前]' },
+  {
+    name: 'SQL as a filter column',
+    path: `${V}?filter[${encodeURIComponent('tool_name" OR 1=1 --')}]=x`,
+    status: 400,
+    code: 'bad_parameter',
+    parameter: 'filter[tool_name" OR 1=1 --]',
+  },
+  {
+    name: 'unicode filter column',
+    path: `${V}?filter[${encodeURIComponent('tööl_名前')}]=x`,
+    status: 400,
+    code: 'bad_parameter',
+    parameter: 'filter[tööl_名前]',
+  },
   { name: 'bare column as a parameter', path: `${V}?tool_name=Bash`, status: 400, code: 'bad_parameter', parameter: 'tool_name' },
   { name: 'unknown parameter', path: `${V}?limt=5`, status: 400, code: 'bad_parameter', parameter: 'limt' },
   { name: 'parameter on /views', path: '/views?x=1', status: 400, code: 'bad_parameter', parameter: 'x' },
@@ -161,7 +197,10 @@ describe('routes (inject)', () => {
     const res = await inject(`${V}?limit=100`);
     expect(res.statusCode).toBe(200);
     const body = res.json() as ViewRowsResponse;
-    const fromFile = await queryFile<{ j: string }>(homePaths(home.dir).published, 'SELECT to_json(t)::VARCHAR AS j FROM main.tool_sessions t ORDER BY tool_name');
+    const fromFile = await queryFile<{ j: string }>(
+      homePaths(home.dir).published,
+      'SELECT to_json(t)::VARCHAR AS j FROM main.tool_sessions t ORDER BY tool_name',
+    );
     expect(body.rows).toEqual(fromFile.map((r) => JSON.parse(r.j) as unknown));
     expect(body.total).toBe(fromFile.length);
     expect(body.columns.map((c) => c.type)).toEqual(['VARCHAR', 'BIGINT', 'BIGINT[]']);

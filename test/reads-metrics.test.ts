@@ -44,7 +44,11 @@ function requestsAdded(before: Scrape, after: Scrape): (labels: Record<string, s
   return (labels) => after.count(REQUESTS, labels) - before.count(REQUESTS, labels);
 }
 
-async function hit(url: string, times: number, opts: { method?: 'GET' | 'HEAD' | 'PROPFIND' | 'PURGE'; headers?: Record<string, string> } = {}): Promise<number> {
+async function hit(
+  url: string,
+  times: number,
+  opts: { method?: 'GET' | 'HEAD' | 'PROPFIND' | 'PURGE'; headers?: Record<string, string> } = {},
+): Promise<number> {
   let status = 0;
   for (let i = 0; i < times; i++) status = (await server.app.inject({ url, method: opts.method ?? 'GET', headers: opts.headers })).statusCode;
   return status;
@@ -89,7 +93,9 @@ describe('GET /metrics', () => {
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8');
     expect(res.headers['cache-control']).toBe('no-store');
-    const doc = (await server.app.inject('/openapi.json')).json() as { paths: Record<string, { get?: { responses: Record<string, { content?: Record<string, unknown> }> } }> };
+    const doc = (await server.app.inject('/openapi.json')).json() as {
+      paths: Record<string, { get?: { responses: Record<string, { content?: Record<string, unknown> }> } }>;
+    };
     expect(Object.keys(doc.paths['/metrics']!.get!.responses['200']!.content!)).toEqual(['text/plain; version=0.0.4; charset=utf-8']);
   });
 
@@ -144,7 +150,10 @@ describe('GET /metrics', () => {
     expect(after.text).not.toContain(token);
     // Only route patterns (and `unmatched`) are new label values, never a path that was sent.
     const added = after.labelValues(REQUESTS, 'route').filter((r) => !routes.includes(r));
-    expect(added.every((r) => ['/views/:name', '/ui/assets/:version/:file', 'unmatched'].includes(r)), added.join(' ')).toBe(true);
+    expect(
+      added.every((r) => ['/views/:name', '/ui/assets/:version/:file', 'unmatched'].includes(r)),
+      added.join(' '),
+    ).toBe(true);
     expect(after.labelValues(REQUESTS, 'method').every((m) => ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'other'].includes(m))).toBe(true);
     expect(after.labelValues(REQUESTS, 'method')).toContain('other');
   });
@@ -202,7 +211,12 @@ describe('GET /metrics', () => {
     expect(s.value('session_lattice_puller_views')).toBe(24);
     expect(s.nanSamples).toContain('session_lattice_puller_lag_seconds');
     const [tick] = s.histogram('session_lattice_puller_tick_duration_seconds');
-    expect(tick!.buckets).toEqual([['0.1', 1], ['1', 2], ['10', 3], ['+Inf', 3]]);
+    expect(tick!.buckets).toEqual([
+      ['0.1', 1],
+      ['1', 2],
+      ['10', 3],
+      ['+Inf', 3],
+    ]);
     expect(tick!.count).toBe(3);
     // The reads server's own are still there.
     expect(s.has(REQUESTS)).toBe(true);

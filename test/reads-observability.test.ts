@@ -121,7 +121,12 @@ describe('X-Request-Id', () => {
     const wrongMethod = await get(`${server.url}/views`, { 'x-request-id': 'r-4' }, 'DELETE');
     const badHost = await get(`${server.url}/views`, { 'x-request-id': 'r-5', host: 'evil.example' });
     const badUrl = await get(`${server.url}/views/%E0%A4%A`, { 'x-request-id': 'r-6' });
-    const mcp = await request(`${server.url}/mcp`, { method: 'POST', headers: { 'x-request-id': 'r-7', 'content-type': 'application/json' }, body: '{', dispatcher: agent });
+    const mcp = await request(`${server.url}/mcp`, {
+      method: 'POST',
+      headers: { 'x-request-id': 'r-7', 'content-type': 'application/json' },
+      body: '{',
+      dispatcher: agent,
+    });
     await mcp.body.text();
     const statuses = [rows, notModified, unknown, wrongMethod, badHost, badUrl].map((r) => [r.status, header(r, 'x-request-id')]);
     expect(statuses).toEqual([
@@ -163,7 +168,12 @@ describe('Server-Timing', () => {
 
   it('other routes, errors and 304s carry at least total', async () => {
     const views = await get(`${server.url}/views`);
-    for (const res of [await get(`${server.url}/healthz`), views, await get(`${server.url}/views`, { 'if-none-match': header(views, 'etag') }), await get(`${server.url}/nope`)]) {
+    for (const res of [
+      await get(`${server.url}/healthz`),
+      views,
+      await get(`${server.url}/views`, { 'if-none-match': header(views, 'etag') }),
+      await get(`${server.url}/nope`),
+    ]) {
       expect(timing(res).total, header(res, 'server-timing')).toBeTypeOf('number');
     }
   });
@@ -204,7 +214,10 @@ describe('access log', () => {
   });
 
   it('counts the bytes of a streamed (chunked) body exactly, and cuts a long path at 500 characters', async () => {
-    const conn = await rawConnect(streaming.url, 'GET /views/session_facts?limit=300 HTTP/1.1\r\nHost: localhost\r\nX-Request-Id: stream-1\r\nConnection: close\r\n\r\n');
+    const conn = await rawConnect(
+      streaming.url,
+      'GET /views/session_facts?limit=300 HTTP/1.1\r\nHost: localhost\r\nX-Request-Id: stream-1\r\nConnection: close\r\n\r\n',
+    );
     await conn.waitClosed('the streamed response');
     expect(conn.received).toMatch(/transfer-encoding: chunked/i);
     expect(await streamLines.accessLine('stream-1')).toMatchObject({ status: 200, cache: 'miss', bytes: conn.received.length });
@@ -238,7 +251,10 @@ describe('serve-reads', () => {
     const quiet = startDaemon(['serve-reads', '--home', home.dir, '--port', String(port), '--log-level', 'warn']);
     let answered: Got;
     try {
-      answered = await eventually(() => get(`http://127.0.0.1:${port}/views/tool_sessions?limit=3`, { 'x-request-id': 'q-1' }).catch(() => undefined), 'serve-reads at --log-level warn to answer');
+      answered = await eventually(
+        () => get(`http://127.0.0.1:${port}/views/tool_sessions?limit=3`, { 'x-request-id': 'q-1' }).catch(() => undefined),
+        'serve-reads at --log-level warn to answer',
+      );
     } finally {
       await quiet.stop();
     }

@@ -35,7 +35,11 @@ async function json(base: string, path: string): Promise<ViewRowsResponse> {
 }
 
 /** Every page from `first`, following next_url; returns the rows, the pages and the generations seen. */
-async function follow(base: string, first: string, between?: (page: number) => Promise<void>): Promise<{ rows: unknown[]; pages: number; generations: Set<number> }> {
+async function follow(
+  base: string,
+  first: string,
+  between?: (page: number) => Promise<void>,
+): Promise<{ rows: unknown[]; pages: number; generations: Set<number> }> {
   const rows: unknown[] = [];
   const generations = new Set<number>();
   let path: string | null = first;
@@ -59,7 +63,10 @@ const SORTS = [
   { name: 'a timestamp with NULLs, ascending', query: 'order_by=started_at' },
   { name: 'a date descending then text', query: 'order_by=-started_day,cwd' },
   { name: 'a boolean then an integer', query: 'order_by=uses_sidechain,-tool_calls' },
-  { name: 'filtered, with chosen columns', query: 'order_by=-total_tokens&filter[cost_usd][isnull]=false&filter[started_day][gte]=2000-01-01&columns=total_tokens,cwd' },
+  {
+    name: 'filtered, with chosen columns',
+    query: 'order_by=-total_tokens&filter[cost_usd][isnull]=false&filter[started_day][gte]=2000-01-01&columns=total_tokens,cwd',
+  },
 ];
 
 describe('following next_url', () => {

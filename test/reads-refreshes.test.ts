@@ -81,7 +81,7 @@ describe('GET /refreshes over real pulls', () => {
     }
   });
 
-  it("durations are real: the views run one after another, and each covers the work lattice.views timed for it", async () => {
+  it('durations are real: the views run one after another, and each covers the work lattice.views timed for it', async () => {
     const ascending = [...first.refreshes].reverse();
     for (let i = 1; i < ascending.length; i++) {
       expect(Date.parse(ascending[i]!.started_at), ascending[i]!.view).toBeGreaterThanOrEqual(Date.parse(ascending[i - 1]!.finished_at));
@@ -97,7 +97,10 @@ describe('GET /refreshes over real pulls', () => {
     for (const { name, last_duration_ms } of timed) {
       expect(first.refreshes.find((r) => r.view === name)!.duration_ms, name).toBeGreaterThanOrEqual(last_duration_ms - 1);
     }
-    expect(timed.some((t) => t.last_duration_ms > 1), 'no view took over a millisecond: the check above proved nothing').toBe(true);
+    expect(
+      timed.some((t) => t.last_duration_ms > 1),
+      'no view took over a millisecond: the check above proved nothing',
+    ).toBe(true);
   });
 
   it('is most recent first, ties by view name', () => {
@@ -254,9 +257,7 @@ describe('GET /refreshes with a failed refresh, and with an empty log', () => {
       const res = await inject('/refreshes');
       return res.headers['x-lattice-generation'] === '2' ? (res.json() as RefreshListResponse).refreshes : undefined;
     }, 'generation 2 to be served');
-    expect(list.map((r) => [r.view, r.row_count, r.error === null])).toEqual(
-      inServedOrder(list).map((r) => [r.view, r.row_count, r.error === null]),
-    );
+    expect(list.map((r) => [r.view, r.row_count, r.error === null])).toEqual(inServedOrder(list).map((r) => [r.view, r.row_count, r.error === null]));
     const failed = list.find((r) => r.view === 'broken');
     expect(failed).toMatchObject({ row_count: null, error: expect.stringMatching(/no_such_table/) });
     expect(list.find((r) => r.view === 'session_count')).toMatchObject({ row_count: 1, error: null });

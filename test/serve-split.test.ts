@@ -3,7 +3,7 @@ import type { HealthResponse } from '../src/reads/contract/api-types.js';
 import { homePaths } from '../src/shared/paths.js';
 import { readPullerStatus, type PullerStatus } from '../src/shared/status.js';
 import { startFakeRecall, type FakeRecall } from './fake-recall/server.js';
-import { alive, Daemon, descendants, eventually, startDaemon, tempHome, WAIT_MS } from './helpers/processes.js';
+import { alive, type Daemon, descendants, eventually, startDaemon, tempHome, WAIT_MS } from './helpers/processes.js';
 import { get } from './reads/fixtures.js';
 
 /**

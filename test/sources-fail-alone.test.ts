@@ -105,7 +105,12 @@ describe('each source fails on its own', () => {
     const report = await statusJson(dir, { SESSION_LATTICE_REPO_RECALL_URL: url });
     expect(report.health).toBe('degraded');
     const escaped = url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    expect(report.warnings.join('\n')).toMatch(new RegExp(`^repo-recall at ${escaped} failed.*: cannot reach repo-recall at ${escaped} \\(connection refused\\).*the transcripts were read and published without it \\(4 messages\\)$`, 'm'));
+    expect(report.warnings.join('\n')).toMatch(
+      new RegExp(
+        `^repo-recall at ${escaped} failed.*: cannot reach repo-recall at ${escaped} \\(connection refused\\).*the transcripts were read and published without it \\(4 messages\\)$`,
+        'm',
+      ),
+    );
     expect(report.problems).toEqual([]);
     const text = await runCli(['status'], { SESSION_LATTICE_HOME: dir, SESSION_LATTICE_REPO_RECALL_URL: url });
     expect(text.code).toBe(0);
@@ -130,9 +135,18 @@ describe('each source fails on its own', () => {
     const recall = await startFakeRecall({ sessions: 3 });
     cleanups.push(() => recall.close());
     const missing = join(dir, 'no-such-projects');
-    const res = await runCli(['pull', '--json'], { SESSION_LATTICE_HOME: dir, SESSION_LATTICE_REPO_RECALL_URL: recall.url, SESSION_LATTICE_TRANSCRIPTS: missing });
+    const res = await runCli(['pull', '--json'], {
+      SESSION_LATTICE_HOME: dir,
+      SESSION_LATTICE_REPO_RECALL_URL: recall.url,
+      SESSION_LATTICE_TRANSCRIPTS: missing,
+    });
     expect(res.code, res.stderr).toBe(0);
-    const doc = JSON.parse(res.stdout) as { outcome: string; sessions: number; failed_sources: string[]; transcripts: { outcome: string; directories: Array<{ path: string; readable: boolean }>; warnings: string[] } };
+    const doc = JSON.parse(res.stdout) as {
+      outcome: string;
+      sessions: number;
+      failed_sources: string[];
+      transcripts: { outcome: string; directories: Array<{ path: string; readable: boolean }>; warnings: string[] };
+    };
     expect(doc).toMatchObject({ outcome: 'published', sessions: 3, failed_sources: [] });
     expect(doc.transcripts.outcome).toBe('read');
     expect(doc.transcripts.directories).toEqual([expect.objectContaining({ path: missing, readable: false })]);
@@ -159,17 +173,29 @@ describe('each source fails on its own', () => {
     await writeTranscript(join(transcripts, '-work-gamma', 'broken.jsonl'), [
       '{"type":"assistant","sessionId":"33333333-cccc-4000-8000-000000000003","message":{"id":"msg_x","content":[{"type":"text","text":"MARKER-MALFORMED-7f3a"}],"usage":{"input_tokens":3',
     ]);
-    const env = { SESSION_LATTICE_HOME: dir, SESSION_LATTICE_REPO_RECALL_URL: recall.url, SESSION_LATTICE_TRANSCRIPTS: transcripts, SESSION_LATTICE_LOG_LEVEL: 'trace' };
+    const env = {
+      SESSION_LATTICE_HOME: dir,
+      SESSION_LATTICE_REPO_RECALL_URL: recall.url,
+      SESSION_LATTICE_TRANSCRIPTS: transcripts,
+      SESSION_LATTICE_LOG_LEVEL: 'trace',
+    };
     const pulled = await runCli(['pull', '--json'], env);
     expect(pulled.code, pulled.stderr).toBe(0);
     const daemon = startDaemon(['serve-puller'], env);
     cleanups.push(() => daemon.stop());
     const paths = homePaths(dir);
-    await eventually(async () => ((await readPullerStatus(paths.status).catch(() => null))?.last_tick_finished_at ? true : undefined), 'a tick of serve-puller');
+    await eventually(
+      async () => ((await readPullerStatus(paths.status).catch(() => null))?.last_tick_finished_at ? true : undefined),
+      'a tick of serve-puller',
+    );
     await daemon.stop();
     const status = await readPullerStatus(paths.status);
     expect(status?.transcripts?.messages).toBe(4);
-    expect(status?.transcripts?.skipped).toMatchObject({ malformed: 1, oversized: 0, worst: [{ file: join(transcripts, '-work-gamma', 'broken.jsonl'), malformed: 1, oversized: 0 }] });
+    expect(status?.transcripts?.skipped).toMatchObject({
+      malformed: 1,
+      oversized: 0,
+      worst: [{ file: join(transcripts, '-work-gamma', 'broken.jsonl'), malformed: 1, oversized: 0 }],
+    });
     const pullDoc = JSON.parse(pulled.stdout) as { transcripts: { skipped_lines: unknown } };
     expect(pullDoc.transcripts.skipped_lines).toEqual([{ file: join(transcripts, '-work-gamma', 'broken.jsonl'), malformed: 1, oversized: 0 }]);
     const ticks = (await readEventLog(paths)).filter((e) => e.type === 'tick_finished');
@@ -191,10 +217,16 @@ describe('each source fails on its own', () => {
     expect(leaks).toEqual([]);
     // Compressed columns would hide a marker from a byte search: ask DuckDB too, every column of every table.
     for (const file of [paths.published, paths.workDb]) {
-      const tables = await queryFile<{ schema: string; name: string }>(file, `SELECT schema_name AS schema, table_name AS name FROM duckdb_tables() WHERE database_name = current_database()`);
+      const tables = await queryFile<{ schema: string; name: string }>(
+        file,
+        `SELECT schema_name AS schema, table_name AS name FROM duckdb_tables() WHERE database_name = current_database()`,
+      );
       expect(tables.length).toBeGreaterThan(0);
       for (const t of tables) {
-        const [hit] = await queryFile<{ n: number }>(file, `SELECT count(*)::DOUBLE AS n FROM "${t.schema}"."${t.name}" AS r WHERE contains(r::VARCHAR, 'MARKER-')`);
+        const [hit] = await queryFile<{ n: number }>(
+          file,
+          `SELECT count(*)::DOUBLE AS n FROM "${t.schema}"."${t.name}" AS r WHERE contains(r::VARCHAR, 'MARKER-')`,
+        );
         expect(hit?.n, `${file} ${t.schema}.${t.name}`).toBe(0);
       }
     }

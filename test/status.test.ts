@@ -11,10 +11,9 @@ import type { StatusReport, ViewsReport } from '../src/cli/status-command.js';
 import { CATALOG } from '../src/shared/catalog/index.js';
 import { homePaths } from '../src/shared/paths.js';
 import type { PullerStatus } from '../src/shared/status.js';
-import type { ViewState } from '../src/shared/snapshot.js';
 import { describeMessiness } from './fake-recall/generate.js';
 import { startFakeRecall, type FakeRecall } from './fake-recall/server.js';
-import { Daemon, eventually, runCli, startDaemon, tempHome, type TempHome } from './helpers/processes.js';
+import { type Daemon, eventually, runCli, startDaemon, tempHome, type TempHome } from './helpers/processes.js';
 import { queryFile } from './helpers/snapshot.js';
 
 const SESSIONS = 200;
@@ -143,7 +142,9 @@ describe('status and views after a good pull and a failed one', () => {
     expect(pullError).toContain('500');
 
     const before = await listing(home);
-    const published = createHash('sha256').update(await readFile(homePaths(home).published)).digest('hex');
+    const published = createHash('sha256')
+      .update(await readFile(homePaths(home).published))
+      .digest('hex');
     const { code, report } = await statusJson(home);
     expect(code).toBe(0);
     expect(report.health).toBe('degraded');
@@ -188,7 +189,11 @@ describe('status and views after a good pull and a failed one', () => {
 
     // Reading status changed nothing in the home.
     expect(await listing(home)).toEqual(before);
-    expect(createHash('sha256').update(await readFile(homePaths(home).published)).digest('hex')).toBe(published);
+    expect(
+      createHash('sha256')
+        .update(await readFile(homePaths(home).published))
+        .digest('hex'),
+    ).toBe(published);
   });
 
   it('the table says the same for a person', async () => {
@@ -197,7 +202,7 @@ describe('status and views after a good pull and a failed one', () => {
     const out = r.stdout;
     expect(out).toMatch(/^session-lattice status: DEGRADED/);
     expect(out).toContain(`! the puller's last tick failed (1 in a row; failing after 3): ${pullError}`);
-    expect(out).toMatch(/last events \(session-lattice watch follows them\)\n(  .*\n)*  \d\d:\d\d:\d\d  tick failed: .*500/);
+    expect(out).toMatch(/last events \(session-lattice watch follows them\)\n( {2}.*\n)* {2}\d\d:\d\d:\d\d {2}tick failed: .*500/);
     expect(out).toMatch(/generation\s+1\n/);
     expect(out).toMatch(/published\s+\d{4}-\d\d-\d\dT[\d:.]+Z \(\d+ s ago\)/);
     expect(out).toMatch(new RegExp(`sessions\\s+${messiness.validRows}\\n`));
@@ -211,7 +216,9 @@ describe('status and views after a good pull and a failed one', () => {
     expect(out).toContain(`views (${CATALOG.length})`);
     expect(out).toMatch(/VIEW\s+ROWS\s+MATERIALIZED\s+EVERY\s+STATE/);
     for (const v of CATALOG) {
-      expect(tableRow(out, v.name), v.name).toMatch(new RegExp(`^\\s+${v.name}\\s+${rowCounts.get(v.name)!.toLocaleString('en-US')}\\s+\\d+ s ago\\s+.+\\s+ok$`));
+      expect(tableRow(out, v.name), v.name).toMatch(
+        new RegExp(`^\\s+${v.name}\\s+${rowCounts.get(v.name)!.toLocaleString('en-US')}\\s+\\d+ s ago\\s+.+\\s+ok$`),
+      );
       // A view without an interval of its own is refreshed on every load: "EVERY load", not "EVERY 0 s".
       if (v.refreshIntervalSeconds === 0) expect(tableRow(out, v.name), v.name).toMatch(/ago\s+load\s+ok$/);
       expect(tableRow(out, v.name), v.name).not.toMatch(/\s0 s\s+ok$/);

@@ -97,8 +97,7 @@ describe('a tick with two sources', () => {
     };
   }
 
-  const messagesPublished = async () =>
-    (await queryFile<{ n: number }>(paths.published, 'SELECT count(*)::DOUBLE AS n FROM base.messages'))[0]?.n;
+  const messagesPublished = async () => (await queryFile<{ n: number }>(paths.published, 'SELECT count(*)::DOUBLE AS n FROM base.messages'))[0]?.n;
 
   it('with repo-recall unreachable and the transcripts off, fails as before, publishing nothing', async () => {
     const down = `http://127.0.0.1:${await deadPort()}`;

@@ -97,8 +97,13 @@ async function publishedRows(file: string, view: string, keys: string): Promise<
   // usage_by_model has no cost_usd_low (it never had); usage_hourly neither, nor total_tokens, and
   // its cost is NULL where no response is priced (the recomputation's rows: 0)
   if (view === 'usage_hourly') {
-    return queryFile(file, `SELECT ${keys}, ${TOKEN_COLUMNS.replace('total_tokens::DOUBLE', '(input_tokens + output_tokens + cache_read_tokens + cache_creation_tokens)::DOUBLE')
-      .replace('cost_usd::DOUBLE', 'coalesce(cost_usd, 0)::DOUBLE')} FROM main.${view} ORDER BY ALL`);
+    return queryFile(
+      file,
+      `SELECT ${keys}, ${TOKEN_COLUMNS.replace(
+        'total_tokens::DOUBLE',
+        '(input_tokens + output_tokens + cache_read_tokens + cache_creation_tokens)::DOUBLE',
+      ).replace('cost_usd::DOUBLE', 'coalesce(cost_usd, 0)::DOUBLE')} FROM main.${view} ORDER BY ALL`,
+    );
   }
   const low = view === 'usage_by_model' ? '' : ', cost_usd_low::DOUBLE AS cost_usd_low';
   return queryFile(file, `SELECT ${keys}, ${TOKEN_COLUMNS}${low} FROM main.${view} ORDER BY ALL`);
@@ -106,7 +111,10 @@ async function publishedRows(file: string, view: string, keys: string): Promise<
 
 /** Our rows equal the recomputation's row for row: tokens exactly, cost within 1e-6, cost_usd_low = cost_usd (exact). */
 function expectSameRows(view: string, ours: Array<Record<string, string | number>>, expected: ReadonlyArray<object>): void {
-  expect(ours.map(({ cost_usd: _c, cost_usd_low: _l, ...rest }) => rest), view).toEqual(expected.map((e) => ({ ...e, cost_usd: undefined })).map(({ cost_usd: _c, ...rest }) => rest));
+  expect(
+    ours.map(({ cost_usd: _c, cost_usd_low: _l, ...rest }) => rest),
+    view,
+  ).toEqual(expected.map((e) => ({ ...e, cost_usd: undefined })).map(({ cost_usd: _c, ...rest }) => rest));
   for (const [i, row] of ours.entries()) {
     expect(Math.abs(Number(row.cost_usd) - Number((expected[i] as { cost_usd?: number }).cost_usd)), `${view} row ${i}`).toBeLessThan(1e-6);
     if ('cost_usd_low' in row) expect(row.cost_usd_low, `${view} row ${i}`).toBe(row.cost_usd);
@@ -149,7 +157,11 @@ describe('(b) our pipeline end to end equals the recomputation row for row, and 
       expectSameRows('usage_by_model', await publishedRows(file, 'usage_by_model', 'model'), want.usage_by_model);
       expectSameRows(
         'usage_blocks',
-        await publishedRows(file, 'usage_blocks', "strftime(block_start, '%Y-%m-%dT%H:%M:%S.000Z') AS block_start, strftime(block_end, '%Y-%m-%dT%H:%M:%S.000Z') AS block_end"),
+        await publishedRows(
+          file,
+          'usage_blocks',
+          "strftime(block_start, '%Y-%m-%dT%H:%M:%S.000Z') AS block_start, strftime(block_end, '%Y-%m-%dT%H:%M:%S.000Z') AS block_end",
+        ),
         want.usage_blocks,
       );
       const hour = "strftime(hour_start, '%Y-%m-%dT%H:%M:%S.000Z') AS hour_start, session_uuid, model";
@@ -174,7 +186,12 @@ describe('(b) our pipeline end to end equals the recomputation row for row, and 
       expect(theirs.map((c) => c.date)).toEqual([...published.keys()]);
       for (const c of theirs) {
         const x = published.get(c.date)!;
-        expect(ccTokensOf(c), c.date).toEqual({ input: x.input_tokens, output: x.output_tokens, cacheCreation: x.cache_creation_tokens, cacheRead: x.cache_read_tokens });
+        expect(ccTokensOf(c), c.date).toEqual({
+          input: x.input_tokens,
+          output: x.output_tokens,
+          cacheCreation: x.cache_creation_tokens,
+          cacheRead: x.cache_read_tokens,
+        });
         expect(Math.abs(c.totalCost - Number(x.cost_usd)), c.date).toBeLessThan(0.01);
       }
     }, 180_000);
@@ -191,7 +208,7 @@ function ccusageTieredCost(m: Message): number {
 describe('(c) where and why ccusage and we differ on the rest (each checked against ccusage 20.0.24)', () => {
   const zone = 'America/Los_Angeles';
 
-  it('a long-context Sonnet request: Anthropic (and we) price the whole request at the long rates, ccusage only each kind\'s tokens past 200k', async () => {
+  it("a long-context Sonnet request: Anthropic (and we) price the whole request at the long rates, ccusage only each kind's tokens past 200k", async () => {
     const projects = tree(12, { ...AGREED, longContext: true });
     const messages = readMessages([projects]);
     const book = loadPriceBook();
@@ -247,10 +264,33 @@ describe('(c) where and why ccusage and we differ on the rest (each checked agai
     // within one.)
     const one = join(roots[roots.length - 1]!, 'one', 'projects');
     mkdirSync(join(one, '-x'), { recursive: true });
-    const e = (t: string): Envelope => ({ sessionId: 's1', cwd: '/x', version: '2.0.14', gitBranch: 'main', isSidechain: false, parentUuid: null, uuid: t, timestamp: `2025-11-01T18:00:0${t}.000Z` });
+    const e = (t: string): Envelope => ({
+      sessionId: 's1',
+      cwd: '/x',
+      version: '2.0.14',
+      gitBranch: 'main',
+      isSidechain: false,
+      parentUuid: null,
+      uuid: t,
+      timestamp: `2025-11-01T18:00:0${t}.000Z`,
+    });
     const u = (out: number) => ({ input_tokens: 100, output_tokens: out, cache_creation_5m: 0, cache_creation_1h: 0, cache_read_input_tokens: 0 });
     const block = { type: 'text' as const, text: 'x' };
-    writeFileSync(join(one, '-x', 's1.jsonl'), [5, 7, 9].map((out, i) => assistantLine(e(String(i + 1)), { messageId: 'msg_A', model: 'claude-sonnet-4-5-20250929', block, usage: u(out), breakdown: false, stopReason: null })).join('\n') + '\n');
+    writeFileSync(
+      join(one, '-x', 's1.jsonl'),
+      [5, 7, 9]
+        .map((out, i) =>
+          assistantLine(e(String(i + 1)), {
+            messageId: 'msg_A',
+            model: 'claude-sonnet-4-5-20250929',
+            block,
+            usage: u(out),
+            breakdown: false,
+            stopReason: null,
+          }),
+        )
+        .join('\n') + '\n',
+    );
     const [only] = await ccusageDaily(one, zone);
     expect(only).toMatchObject({ inputTokens: 300, outputTokens: 21 });
     expect(expectedViews(readMessages([one]), zone).usage_daily).toMatchObject([{ input_tokens: 100, output_tokens: 9 }]);

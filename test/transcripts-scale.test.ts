@@ -64,7 +64,8 @@ describe('bad input', () => {
       for (let d = 0; d < 50; d++) {
         const dir = join(disk.dir, `p${d}`);
         mkdirSync(dir);
-        for (let f = 0; f < 1000; f++) writeFileSync(join(dir, `s${f}.jsonl`), line.replace('"msg_1"', `"m${d}_${f}"`).replace('"id":"m"', `"id":"m${d}_${f}"`));
+        for (let f = 0; f < 1000; f++)
+          writeFileSync(join(dir, `s${f}.jsonl`), line.replace('"msg_1"', `"m${d}_${f}"`).replace('"id":"m"', `"id":"m${d}_${f}"`));
       }
       const first = await ingestTranscripts(db, { directories: [disk.dir] });
       expect(first).toMatchObject({ files: 50_000, filesRead: 50_000, messages: 50_000, warnings: [], skipped: [] });
@@ -84,7 +85,12 @@ describe('privacy', () => {
       text +=
         assistant({ id: `m${i}`, requestId: `r${i}`, output: 1, block: { type: 'thinking', thinking: `${markers[2]} ${i}`, signature: 'sig' } }) +
         assistant({ id: `m${i}`, requestId: `r${i}`, output: 2, block: { type: 'text', text: `${markers[1]} ${i}` } }) +
-        assistant({ id: `m${i}`, requestId: `r${i}`, output: 3, block: { type: 'tool_use', id: 'toolu_1', name: 'Write', input: { content: `${markers[3]} ${i}` } } }) +
+        assistant({
+          id: `m${i}`,
+          requestId: `r${i}`,
+          output: 3,
+          block: { type: 'tool_use', id: 'toolu_1', name: 'Write', input: { content: `${markers[3]} ${i}` } },
+        }) +
         toolResult(`${markers[4]} ${i}`);
     }
     text += `{"message":{"usage":{}},"x":"${markers[5]}"\n`;
@@ -107,7 +113,10 @@ describe('privacy', () => {
       expect(JSON.stringify(report)).not.toContain(m);
     }
     // The bookkeeping is the puller's own: not in the published file.
-    const tables = await queryFile<{ name: string }>(paths.published, `SELECT schema_name || '.' || table_name AS name FROM duckdb_tables() WHERE database_name = current_database()`);
+    const tables = await queryFile<{ name: string }>(
+      paths.published,
+      `SELECT schema_name || '.' || table_name AS name FROM duckdb_tables() WHERE database_name = current_database()`,
+    );
     expect(tables.map((t) => t.name)).toContain('base.messages');
     expect(tables.map((t) => t.name)).not.toContain('lattice.transcript_files');
     db = await openWorkDb(paths.workDb, home.dir);

@@ -98,7 +98,8 @@ describe('the overview', () => {
       await w.page.goto(`${site.url}/`);
       await ready(w.page);
       const health = await site.api<HealthResponse>('/healthz');
-      const shown = async (period: string, figure: string) => Number(await w.page.locator(`[data-period="${period}"] [data-figure="${figure}"] data`).getAttribute('value'));
+      const shown = async (period: string, figure: string) =>
+        Number(await w.page.locator(`[data-period="${period}"] [data-figure="${figure}"] data`).getAttribute('value'));
       expect(await shown('all', 'sessions')).toBe(health.session_count);
       expect(health.session_count).toBeGreaterThan(500);
       const periods = [
@@ -118,7 +119,7 @@ describe('the overview', () => {
         expect(await shown(key, 'cost'), `${key} cost`).toBe(row.cost_usd);
       }
       // The month has sessions (the payload runs up to now): the comparison above was not all zeros.
-      expect(await shown('month', 'sessions') + (await shown('week', 'sessions'))).toBeGreaterThan(0);
+      expect((await shown('month', 'sessions')) + (await shown('week', 'sessions'))).toBeGreaterThan(0);
       expect(w.problems).toEqual([]);
     } finally {
       await w.context.close();

@@ -77,9 +77,16 @@ describe('the table browser', () => {
         expect(r.status).toBe(200);
         const idsOf =
           format === 'csv'
-            ? r.text.trim().split('\n').slice(1).map((l) => l.split(',')[0]!)
+            ? r.text
+                .trim()
+                .split('\n')
+                .slice(1)
+                .map((l) => l.split(',')[0]!)
             : format === 'ndjson'
-              ? r.text.trim().split('\n').map((l) => String((JSON.parse(l) as { session_id: number }).session_id))
+              ? r.text
+                  .trim()
+                  .split('\n')
+                  .map((l) => String((JSON.parse(l) as { session_id: number }).session_id))
               : (r.json as ViewRowsResponse).rows.map((x) => String(x.session_id));
         expect(idsOf, format).toEqual(onScreen);
       }
@@ -122,12 +129,17 @@ describe('the table browser', () => {
       await ready(w.page);
       const bad = await get(`${site.url}/views/session_facts?filter[started_day][gte]=yesterday`);
       expect(bad.status).toBe(400);
-      expect(await w.page.getByRole('alert').filter({ hasText: 'filter[started_day]' }).textContent()).toBe((bad.json as { error: { message: string } }).error.message);
+      expect(await w.page.getByRole('alert').filter({ hasText: 'filter[started_day]' }).textContent()).toBe(
+        (bad.json as { error: { message: string } }).error.message,
+      );
       // The page asked the API and was told 400: that answer (and Chromium's console line about it,
       // in either order) is the one expected problem.
       expect(w.problems).toHaveLength(2);
       expect(w.problems).toEqual(
-        expect.arrayContaining([expect.stringMatching(/^HTTP 400: .*\/views\/session_facts\?/), expect.stringMatching(/^console error: Failed to load resource: .* 400/)]),
+        expect.arrayContaining([
+          expect.stringMatching(/^HTTP 400: .*\/views\/session_facts\?/),
+          expect.stringMatching(/^console error: Failed to load resource: .* 400/),
+        ]),
       );
 
       await w.page.goto(`${site.url}/ui/views/no_such_view`);

@@ -164,7 +164,11 @@ describe('unchanged payloads (item 4)', () => {
     const ticks = () => d.logLines().filter((l) => l.msg === 'tick');
     await d.waitFor(() => ticks().filter((t) => t.upstream === 'identical').length >= 5, '5 ticks that got an identical payload');
     const bytes = await sha256(paths().published);
-    expect(ticks().map((t) => t.outcome).filter((o) => o === 'published')).toEqual(['published']);
+    expect(
+      ticks()
+        .map((t) => t.outcome)
+        .filter((o) => o === 'published'),
+    ).toEqual(['published']);
     expect(ticks().every((t) => t.tick === 'ok')).toBe(true);
     await d.stop('SIGTERM');
     expect(await publishedGenerationOf(paths().published)).toBe(1);
@@ -222,10 +226,20 @@ describe('the shrink guard (item 6)', () => {
       expect(await sha256(paths().published)).toBe(before);
       const status = await readStatus();
       expect(status?.last_tick_outcome).toBe('held');
-      expect(status?.held_payload).toMatchObject({ sessions: 0, scan_version: 2, loaded_sessions: VALID, loaded_scan_version: 1, seen_ticks: n, confirm_ticks: 3 });
+      expect(status?.held_payload).toMatchObject({
+        sessions: 0,
+        scan_version: 2,
+        loaded_sessions: VALID,
+        loaded_scan_version: 1,
+        seen_ticks: n,
+        confirm_ticks: 3,
+      });
       const health = (await get(`${reads.url}/healthz`)).json as HealthResponse;
       expect(health.status).toBe('degraded');
-      expect(health.reasons.some((r) => heldReason(n).test(r)), health.reasons.join('\n')).toBe(true);
+      expect(
+        health.reasons.some((r) => heldReason(n).test(r)),
+        health.reasons.join('\n'),
+      ).toBe(true);
       expect(health.puller?.held_payload?.seen_ticks).toBe(n);
     }
     const report = await runCli(['status', '--home', home.dir]);
@@ -259,7 +273,12 @@ describe('the shrink guard (item 6)', () => {
     const before = await sha256(paths().published);
     await recall.setData({ sessions: 202, seed: 11, scanVersion: 1 });
     const held = await pullJson();
-    expect(held.doc).toMatchObject({ outcome: 'held', upstream: 'held', generation: 2, held: { reasons: ['its scan_version 1 is lower than the 2 loaded'], seen_ticks: 1 } });
+    expect(held.doc).toMatchObject({
+      outcome: 'held',
+      upstream: 'held',
+      generation: 2,
+      held: { reasons: ['its scan_version 1 is lower than the 2 loaded'], seen_ticks: 1 },
+    });
     expect(held.lines.find((l) => l.msg === 'payload held back by the shrink guard')).toMatchObject({ level: 40, scan_version: 1, loaded_scan_version: 2 });
     expect(await sha256(paths().published)).toBe(before);
     await recall.setData({ sessions: 203, seed: 11, scanVersion: 3 });

@@ -152,7 +152,10 @@ describe('a failing view', () => {
     expect(byName.get('flaky')?.error).toMatch(/no_such_column/);
     expect(byName.get('never_good')?.status).toBe('failed');
     // a view reading the failed one is not computed from its stale rows: it fails with it
-    expect(byName.get('flaky_count')).toMatchObject({ status: 'failed', error: expect.stringMatching(/^not refreshed: it reads flaky, which failed \(.*no_such_column/) });
+    expect(byName.get('flaky_count')).toMatchObject({
+      status: 'failed',
+      error: expect.stringMatching(/^not refreshed: it reads flaky, which failed \(.*no_such_column/),
+    });
 
     // The published generation 2: the others carry the new data ...
     const [count] = await queryFile<{ sessions: number }>(paths.published, 'SELECT sessions::DOUBLE AS sessions FROM main.session_count');
@@ -169,7 +172,13 @@ describe('a failing view', () => {
     expect(tables.map((t) => t.name)).toEqual(['flaky', 'flaky_count', 'latest_ids', 'session_count']);
 
     // ... and lattice.views says so, with the old freshness of the kept rows.
-    const views = await queryFile<{ name: string; materialized_at: string | null; row_count: number | null; watermark: number | null; last_error: string | null }>(
+    const views = await queryFile<{
+      name: string;
+      materialized_at: string | null;
+      row_count: number | null;
+      watermark: number | null;
+      last_error: string | null;
+    }>(
       paths.published,
       `SELECT name, materialized_at::VARCHAR AS materialized_at, row_count::DOUBLE AS row_count, watermark::DOUBLE AS watermark, last_error
        FROM lattice.views ORDER BY name`,
@@ -201,7 +210,9 @@ describe('a failing view', () => {
     const expected = { flaky: true, flaky_count: true, latest_ids: false, never_good: true, session_count: false };
     const inFile = await queryFile<{ name: string; stale: boolean }>(paths.published, 'SELECT name, stale FROM lattice.views ORDER BY name');
     expect(Object.fromEntries(inFile.map((v) => [v.name, v.stale]))).toEqual(expected);
-    const staleNames = Object.entries(expected).filter(([, s]) => s).map(([n]) => n);
+    const staleNames = Object.entries(expected)
+      .filter(([, s]) => s)
+      .map(([n]) => n);
 
     const server = await startReadsServer({ config: { ...DEFAULTS, home: home.dir, port: 0 }, logger: pino({ level: 'silent' }) });
     const client = await connect(server.url);
@@ -224,7 +235,10 @@ describe('a failing view', () => {
         await w.page.goto(`${server.url}/ui/views`);
         await ready(w.page);
         expect(await w.page.locator('main .banner').textContent()).toMatch(/^3 views are stale: the last refresh failed/);
-        const marked = await w.page.locator('main tbody tr', { has: w.page.locator('.stale') }).locator('td:first-child').allTextContents();
+        const marked = await w.page
+          .locator('main tbody tr', { has: w.page.locator('.stale') })
+          .locator('td:first-child')
+          .allTextContents();
         expect(marked.sort()).toEqual(staleNames);
         await w.page.goto(`${server.url}/ui/views/flaky`);
         await ready(w.page);
@@ -282,7 +296,11 @@ describe('a file published before lattice.views had a stale column', () => {
       await conn.run(`INSERT INTO lattice.views (name, description, refresh_interval_seconds, key_columns, materialized_at, row_count, last_error)
                       VALUES ('good', 'd', 0, ['k'], now(), 1, NULL), ('failed', 'd', 0, ['k'], now(), 1, 'boom'), ('never', 'd', 0, ['k'], NULL, NULL, 'boom')`);
       const rows = ViewStateSchema.array().parse((await conn.runAndReadAll(SELECT_VIEWS_SQL)).getRowObjectsJson());
-      expect(rows.map((r) => [r.name, r.stale])).toEqual([['failed', true], ['good', false], ['never', true]]);
+      expect(rows.map((r) => [r.name, r.stale])).toEqual([
+        ['failed', true],
+        ['good', false],
+        ['never', true],
+      ]);
     } finally {
       conn.disconnectSync();
       instance.closeSync();

@@ -46,11 +46,19 @@ describe(`views on ${SESSIONS} generated messy sessions`, () => {
     file = join(home.dir, 'session-lattice.duckdb');
 
     transcripts = mkdtempSync(join(tmpdir(), 'lattice-views-keys-transcripts-'));
-    generateTranscripts({ projects: join(transcripts, 'projects'), seed: 5, sessions: 30, start: '2025-10-30T12:00:00Z', days: 5,
-      zones: ['Asia/Kolkata'], hazards: ALL_HAZARDS });
+    generateTranscripts({
+      projects: join(transcripts, 'projects'),
+      seed: 5,
+      sessions: 30,
+      start: '2025-10-30T12:00:00Z',
+      days: 5,
+      zones: ['Asia/Kolkata'],
+      hazards: ALL_HAZARDS,
+    });
     transcriptsHome = await tempHome('lattice-views-keys-');
-    const t = await runCli(['pull', '--home', transcriptsHome.dir, '--repo-recall-url', recall.url, '--transcripts', join(transcripts, 'projects')],
-      { SESSION_LATTICE_TIMEZONE: 'Asia/Kolkata' });
+    const t = await runCli(['pull', '--home', transcriptsHome.dir, '--repo-recall-url', recall.url, '--transcripts', join(transcripts, 'projects')], {
+      SESSION_LATTICE_TIMEZONE: 'Asia/Kolkata',
+    });
     expect(t.code, t.stderr).toBe(0);
     expect(t.stdout).not.toMatch(/views failed/);
     withTranscripts = join(transcriptsHome.dir, 'session-lattice.duckdb');
@@ -99,10 +107,16 @@ describe(`views on ${SESSIONS} generated messy sessions`, () => {
     for (const v of ['daily_activity', 'usage_daily', 'usage_weekly', 'usage_monthly', 'usage_blocks', 'activity_heatmap']) {
       expect(await value(`SELECT sum(session_count) FROM ${v}`), v).toBe(dated);
     }
-    expect(await value('SELECT sum(total_tokens) FROM daily_activity')).toBe(await value('SELECT sum(total_tokens) FROM session_facts WHERE started_at IS NOT NULL'));
+    expect(await value('SELECT sum(total_tokens) FROM daily_activity')).toBe(
+      await value('SELECT sum(total_tokens) FROM session_facts WHERE started_at IS NOT NULL'),
+    );
     expect(await value('SELECT sum(calls) FROM tool_usage')).toBe(await value('SELECT sum(calls) FROM base.tool_calls'));
     expect(await value('SELECT sum(calls) FROM tool_monthly')).toBe(await value('SELECT sum(tool_calls) FROM daily_activity'));
-    expect(await value('SELECT count(*) FROM tool_sessions t JOIN tool_usage u USING (tool_name) WHERE t.session_count <> u.session_count OR len(t.session_ids) <> t.session_count')).toBe(0);
+    expect(
+      await value(
+        'SELECT count(*) FROM tool_sessions t JOIN tool_usage u USING (tool_name) WHERE t.session_count <> u.session_count OR len(t.session_ids) <> t.session_count',
+      ),
+    ).toBe(0);
     expect(await value('SELECT count(*) FROM tool_sessions t JOIN tool_adoption a USING (tool_name) WHERE t.session_count <> a.session_count')).toBe(0);
     expect(await value('SELECT sum(session_count) FROM repo_sessions')).toBe(await value('SELECT sum(repo_count) FROM session_facts'));
     expect(await value('SELECT sum(session_count) FROM repo_tokens')).toBe(await value('SELECT sum(session_count) FROM repo_sessions'));
@@ -133,6 +147,10 @@ describe(`views on ${SESSIONS} generated messy sessions`, () => {
     );
     expect(await value('SELECT sum(session_count) FROM usage_by_repo')).toBe(await value('SELECT sum(session_count) FROM repo_sessions'));
     // blocks: 5 hours long, disjoint, in order
-    expect(await value("SELECT count(*) FROM (SELECT block_start, lead(block_start) OVER (ORDER BY block_start) AS next FROM usage_blocks) WHERE next < block_start + INTERVAL 5 HOUR")).toBe(0);
+    expect(
+      await value(
+        'SELECT count(*) FROM (SELECT block_start, lead(block_start) OVER (ORDER BY block_start) AS next FROM usage_blocks) WHERE next < block_start + INTERVAL 5 HOUR',
+      ),
+    ).toBe(0);
   });
 });

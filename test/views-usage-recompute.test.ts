@@ -25,11 +25,37 @@ const UNKNOWN = 'claude-mystery-7';
 const CENT = 0.005;
 
 type Basis = 'single_model' | 'multi_model_upper_bound' | 'partially_priced' | 'unpriced';
-interface Rates { input: number; output: number; cacheWrite: number; cacheRead: number }
-interface Tokens { input: number; output: number; cacheCreation: number; cacheRead: number }
-interface Cost { usd: number | null; low: number | null; basis: Basis }
-interface Loaded { id: number; startedMs: number | null; tokens: Tokens; models: string[]; cost: Cost }
-interface Bucket { sessions: number; cost: number; costLow: number; estimated: number; unpriced: number }
+interface Rates {
+  input: number;
+  output: number;
+  cacheWrite: number;
+  cacheRead: number;
+}
+interface Tokens {
+  input: number;
+  output: number;
+  cacheCreation: number;
+  cacheRead: number;
+}
+interface Cost {
+  usd: number | null;
+  low: number | null;
+  basis: Basis;
+}
+interface Loaded {
+  id: number;
+  startedMs: number | null;
+  tokens: Tokens;
+  models: string[];
+  cost: Cost;
+}
+interface Bucket {
+  sessions: number;
+  cost: number;
+  costLow: number;
+  estimated: number;
+  unpriced: number;
+}
 type Element = { session: Record<string, unknown> | null; repos: unknown };
 
 /** Every model id and alias in the bundled price file, with its rates (USD per million tokens). */
@@ -172,10 +198,22 @@ describe(`usage views recomputed in TypeScript on ${SESSIONS} messy sessions, in
     const count = (p: (m: string[]) => boolean): number => loaded.filter((s) => p(s.models)).length;
     expect(loaded.length).toBeGreaterThan(SESSIONS * 0.9);
     expect(loaded.filter((s) => s.startedMs === null).length, 'undated').toBeGreaterThan(0);
-    expect(count((m) => m.length === 1), 'single-model').toBeGreaterThan(0);
-    expect(count((m) => m.length > 1), 'multi-model').toBeGreaterThan(0);
-    expect(count((m) => m.some((x) => !PRICES.has(x))), 'unknown model').toBeGreaterThan(0);
-    expect(count((m) => m.some((x) => ALIASES.has(x))), 'alias').toBeGreaterThan(0);
+    expect(
+      count((m) => m.length === 1),
+      'single-model',
+    ).toBeGreaterThan(0);
+    expect(
+      count((m) => m.length > 1),
+      'multi-model',
+    ).toBeGreaterThan(0);
+    expect(
+      count((m) => m.some((x) => !PRICES.has(x))),
+      'unknown model',
+    ).toBeGreaterThan(0);
+    expect(
+      count((m) => m.some((x) => ALIASES.has(x))),
+      'alias',
+    ).toBeGreaterThan(0);
     expect(raw.filter((m) => Array.isArray(m) && m.includes('<synthetic>')).length, '<synthetic>').toBeGreaterThan(0);
     expect(raw.filter((m) => Array.isArray(m) && m.includes('')).length, 'empty name').toBeGreaterThan(0);
     for (const b of ['single_model', 'multi_model_upper_bound', 'partially_priced', 'unpriced'] as const) {
@@ -216,8 +254,14 @@ describe(`usage views recomputed in TypeScript on ${SESSIONS} messy sessions, in
     expect(rows.map((r) => String(r.k)).sort()).toEqual([...mine.keys()].sort());
     const wrong = rows.filter((r) => {
       const b = mine.get(String(r.k));
-      return !b || n(r.sessions) !== b.sessions || n(r.estimated) !== b.estimated || n(r.unpriced) !== b.unpriced ||
-        Math.abs(n(r.cost) - b.cost) >= CENT || Math.abs(n(r.low) - b.costLow) >= CENT;
+      return (
+        !b ||
+        n(r.sessions) !== b.sessions ||
+        n(r.estimated) !== b.estimated ||
+        n(r.unpriced) !== b.unpriced ||
+        Math.abs(n(r.cost) - b.cost) >= CENT ||
+        Math.abs(n(r.low) - b.costLow) >= CENT
+      );
     });
     expect(wrong.map((r) => ({ view: r, mine: mine.get(String(r.k)) }))).toEqual([]);
     expect(rows.reduce((sum, r) => sum + n(r.sessions), 0)).toBe(loaded.filter((s) => s.startedMs !== null).length);
@@ -228,7 +272,10 @@ describe(`usage views recomputed in TypeScript on ${SESSIONS} messy sessions, in
     const [la, adl] = ZONES.map((z) => new Intl.DateTimeFormat('en-CA', { timeZone: z, year: 'numeric', month: '2-digit', day: '2-digit' }));
     if (!la || !adl) throw new Error('two zones');
     expect(dated.filter((ms) => dayIn(la, ms) !== dayIn(adl, ms)).length).toBeGreaterThan(0);
-    for (const [zone, f] of [[ZONES[0], la], [ZONES[1], adl]] as const) {
+    for (const [zone, f] of [
+      [ZONES[0], la],
+      [ZONES[1], adl],
+    ] as const) {
       const standard = (ms: number): string => new Date(ms + STANDARD_OFFSET[zone] * 60_000).toISOString().slice(0, 10);
       expect(dated.filter((ms) => dayIn(f, ms) !== standard(ms)).length, `${zone}: sessions DST moves`).toBeGreaterThan(0);
     }

@@ -63,8 +63,17 @@ describe('session-lattice watch', () => {
     await Promise.all([following(w), following(coloured)]);
     await log.append({ type: 'generation_published', generation: 12, bytes: 3_400_000, sessions: 1234, scan_version: 7 });
     await log.append({
-      type: 'tick_finished', outcome: 'failed', duration_ms: 120, phases_ms: { fetch: 120 }, generation: 12, sessions: null, rejected_rows: null, bytes: null,
-      error: 'repo-recall is unreachable: connect ECONNREFUSED', error_class: 'unreachable', consecutive_failures: 3,
+      type: 'tick_finished',
+      outcome: 'failed',
+      duration_ms: 120,
+      phases_ms: { fetch: 120 },
+      generation: 12,
+      sessions: null,
+      rejected_rows: null,
+      bytes: null,
+      error: 'repo-recall is unreachable: connect ECONNREFUSED',
+      error_class: 'unreachable',
+      consecutive_failures: 3,
     });
     await log.append({ type: 'upstream_error', error_class: 'timeout', error: 'no answer within 60 s', will_retry: true });
     await log.append({ type: 'a_newer_kind', figure: 4 } as unknown as Parameters<EventLog['append']>[0]);
@@ -127,7 +136,12 @@ describe('session-lattice watch', () => {
   });
 
   it('refuses a bad flag with exit 2, naming it', async () => {
-    for (const args of [['--tail', 'x'], ['--tail', '1001'], ['--reconnect-seconds', '-1'], ['--url', 'ftp://x']]) {
+    for (const args of [
+      ['--tail', 'x'],
+      ['--tail', '1001'],
+      ['--reconnect-seconds', '-1'],
+      ['--url', 'ftp://x'],
+    ]) {
       const r = await runCli(['watch', ...args]);
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr).toContain(args[0]);

@@ -59,7 +59,10 @@ function propertyName(column: string): string {
 
 /** A JSDoc block at `indent`, wrapped near 100 columns; a `*\/` in the text cannot end it early. */
 function jsdoc(text: string, indent: string): string[] {
-  const words = text.replace(/\*\//g, '*\\/').split(/\s+/).filter((w) => w !== '');
+  const words = text
+    .replace(/\*\//g, '*\\/')
+    .split(/\s+/)
+    .filter((w) => w !== '');
   const lines: string[] = [];
   let line = '';
   for (const w of words) {

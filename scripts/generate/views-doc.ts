@@ -77,7 +77,7 @@ export async function renderViewsDoc(axes: readonly CatalogAxis[] = CATALOG_AXES
   out.push('');
   out.push(
     `session-lattice materializes ${views.length} views over the base tables it loads (schema \`base\`: from repo-recall ` +
-      '`sessions`, `session_repos`, `tool_calls`, `stop_reasons` and `session_models`; from Claude Code\'s transcripts `messages`, one row per API response; and the price table `model_prices`; see src/shared/base-tables.ts). ' +
+      "`sessions`, `session_repos`, `tool_calls`, `stop_reasons` and `session_models`; from Claude Code's transcripts `messages`, one row per API response; and the price table `model_prices`; see src/shared/base-tables.ts). " +
       'Each view is a table in schema `main` of the published file (`~/.session-lattice/session-lattice.duckdb`), ' +
       'recomputed with every load that changed base data (a view with a refresh interval: once that has passed), when its ' +
       'definition, the time zone or the prices it reads change, and when its rows expire (`usage_blocks`, when an active ' +
@@ -87,29 +87,35 @@ export async function renderViewsDoc(axes: readonly CatalogAxis[] = CATALOG_AXES
   out.push('Conventions for every view:');
   out.push('');
   out.push(
-    '- Counts of rows are `BIGINT`. Sums of upstream\'s counts (tokens, messages, calls, stops), over sessions or over a ' +
-      'session\'s tools, are `HUGEINT`, which no sum of accepted sessions can overflow: the puller refuses a session with a ' +
-      'count above 10^12. A session\'s own counters in `session_facts` stay `BIGINT` (its `total_tokens` is at most 4 * 10^12). ' +
+    "- Counts of rows are `BIGINT`. Sums of upstream's counts (tokens, messages, calls, stops), over sessions or over a " +
+      "session's tools, are `HUGEINT`, which no sum of accepted sessions can overflow: the puller refuses a session with a " +
+      "count above 10^12. A session's own counters in `session_facts` stay `BIGINT` (its `total_tokens` is at most 4 * 10^12). " +
       'Both render as exact JSON numbers. Ratios are `DOUBLE` rounded as each view says, session id lists are `BIGINT[]` in ' +
       'ascending order.',
   );
   out.push(
     '- Instants are UTC `TIMESTAMP`s (a column named `*_local` is wall-clock time in the configured zone). Calendar buckets (days, ' +
       'ISO weeks from Monday, months, hours of day, weekdays) are cut in the configured time zone (`SESSION_LATTICE_TIMEZONE`, ' +
-      'daylight saving time included), recorded in `lattice.meta.timezone` and every response\'s `freshness.timezone`; ' +
-      'in the `query` tool, `getvariable(\'timezone\')` holds it. No output depends on the reader\'s own zone.',
+      "daylight saving time included), recorded in `lattice.meta.timezone` and every response's `freshness.timezone`; " +
+      "in the `query` tool, `getvariable('timezone')` holds it. No output depends on the reader's own zone.",
   );
   out.push('- The key columns identify a row (unique together, never NULL) and are the order rows are stored in.');
-  out.push('- Names (tools, models, stop reasons, repos, paths) keep upstream\'s exact spelling and case.');
-  out.push('- A row the loader rejects (a required field missing or mistyped, a repeated id, not an object) appears in no view. A session whose tool-call or stop-reason count string is empty has none; one whose string cannot be read is kept, with `tool_counts_ok` / `stop_reasons_ok` false in `base.sessions` and `session_facts`.');
-  out.push('- Each view refreshes on its own interval, so two views of one published file can reflect different loads: `lattice.views` gives each view\'s `watermark` (the load it was computed from) and `materialized_at`. A view whose SQL fails keeps its previous rows and reports `last_error` there, and is tried again with the next load (or a new definition, zone or price table), not on every tick. A view that reads another (most read `session_facts`, where each session\'s local day and cost are worked out once) is redone whenever that one is, and fails with it.');
+  out.push("- Names (tools, models, stop reasons, repos, paths) keep upstream's exact spelling and case.");
+  out.push(
+    '- A row the loader rejects (a required field missing or mistyped, a repeated id, not an object) appears in no view. A session whose tool-call or stop-reason count string is empty has none; one whose string cannot be read is kept, with `tool_counts_ok` / `stop_reasons_ok` false in `base.sessions` and `session_facts`.',
+  );
+  out.push(
+    "- Each view refreshes on its own interval, so two views of one published file can reflect different loads: `lattice.views` gives each view's `watermark` (the load it was computed from) and `materialized_at`. A view whose SQL fails keeps its previous rows and reports `last_error` there, and is tried again with the next load (or a new definition, zone or price table), not on every tick. A view that reads another (most read `session_facts`, where each session's local day and cost are worked out once) is redone whenever that one is, and fails with it.",
+  );
   out.push('');
   out.push('| view | axis | key | refresh | answers |');
   out.push('|---|---|---|---|---|');
   for (const axis of axes) {
     for (const v of axis.views) {
       const question = v.description.split('?')[0];
-      out.push(`| [\`${v.name}\`](#${v.name}) | ${axis.title} | ${v.keyColumns.map((k) => `\`${k}\``).join(', ')} | ${interval(v.refreshIntervalSeconds)} | ${question}? |`);
+      out.push(
+        `| [\`${v.name}\`](#${v.name}) | ${axis.title} | ${v.keyColumns.map((k) => `\`${k}\``).join(', ')} | ${interval(v.refreshIntervalSeconds)} | ${question}? |`,
+      );
     }
   }
   for (const axis of axes) {

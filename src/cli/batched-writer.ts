@@ -51,7 +51,7 @@ export class BatchedWriter {
   flushSync(): void {
     if (this.pending.length === 0) return;
     const buf = Buffer.from(this.take());
-    for (let done = 0, tries = 0; done < buf.length; ) {
+    for (let done = 0, tries = 0; done < buf.length;) {
       try {
         done += writeSync(this.fd, buf, done);
       } catch (err) {

@@ -160,11 +160,7 @@ function wantsText(format: Config['logFormat'], out: ColourStream): boolean {
 }
 
 /** A daemon's logger: JSON lines for services and pipes, readable lines in a terminal. */
-export function daemonLogger(
-  name: 'puller' | 'reads',
-  config: Pick<Config, 'logLevel' | 'logFormat'>,
-  out: NodeJS.WriteStream = process.stdout,
-): Logger {
+export function daemonLogger(name: 'puller' | 'reads', config: Pick<Config, 'logLevel' | 'logFormat'>, out: NodeJS.WriteStream = process.stdout): Logger {
   return createLogger(`session-lattice-${name}`, config.logLevel, daemonLogDestination(config, out));
 }
 

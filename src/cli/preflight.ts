@@ -99,7 +99,8 @@ export function listenFailure(err: unknown, config: Pick<Config, 'host' | 'port'
  * a parent cannot be made, hiding the real cause (EROFS, EACCES, ENOTDIR).
  */
 export async function prepareHome(home: string): Promise<void> {
-  const fail = (err: unknown, what = 'cannot be used') => new StartError('home', messageOf('home', { setting: settingName('home'), home, what, cause: errorMessage(err) }));
+  const fail = (err: unknown, what = 'cannot be used') =>
+    new StartError('home', messageOf('home', { setting: settingName('home'), home, what, cause: errorMessage(err) }));
   const missing: string[] = [];
   for (let dir = home; ; dir = dirname(dir)) {
     try {

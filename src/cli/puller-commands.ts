@@ -124,7 +124,9 @@ function terminalFeedback(): Feedback & { clear(): void } {
       if (now - last < 200 && bytes !== totalBytes) return;
       last = now;
       const mb = (n: number) => (n / 1048576).toFixed(1);
-      line(`received ${mb(bytes)}${totalBytes ? ` / ${mb(totalBytes)}` : ''} MiB, ${sessions.toLocaleString('en-US')} sessions${bytes === totalBytes ? ', loading...' : ''}`);
+      line(
+        `received ${mb(bytes)}${totalBytes ? ` / ${mb(totalBytes)}` : ''} MiB, ${sessions.toLocaleString('en-US')} sessions${bytes === totalBytes ? ', loading...' : ''}`,
+      );
     },
     onRetry(attempt, retries, reason, delayMs) {
       line(retryWords(reason, attempt, retries, delayMs));

@@ -5,15 +5,7 @@ import { formatCount, formatDuration, instant, relative, secondsSince, table } f
 import { paintFor, PLAIN, type Paint } from './colour.js';
 import { STATUS_FORMAT } from './status-format.js';
 import { renderEventLine } from './watch-format.js';
-import {
-  buildStatusReport,
-  gather,
-  statusExitCode,
-  viewReports,
-  type StatusReport,
-  type ViewReport,
-  type ViewsReport,
-} from './status-report.js';
+import { buildStatusReport, gather, statusExitCode, viewReports, type StatusReport, type ViewReport, type ViewsReport } from './status-report.js';
 
 export * from './status-report.js';
 
@@ -67,7 +59,9 @@ export function renderStatus(r: StatusReport, now: number, maxWidth?: number, pa
   } else {
     out.push(field('generation', String(s.generation)));
     out.push(field('published', instant(s.published_at, now)));
-    out.push(field('data age', s.data_age_seconds === null ? '-' : `${formatDuration(s.data_age_seconds)} (stale after ${formatDuration(s.stale_after_seconds)})`));
+    out.push(
+      field('data age', s.data_age_seconds === null ? '-' : `${formatDuration(s.data_age_seconds)} (stale after ${formatDuration(s.stale_after_seconds)})`),
+    );
     out.push(field('upstream scan', s.scan_version === null ? '-' : `${s.scan_version}${s.etag ? `, etag ${s.etag}` : ''}`));
     out.push(field('sessions', formatCount(s.session_count)));
     out.push(field('time zone', s.timezone ?? '- (published before zones: UTC)'));
@@ -84,7 +78,16 @@ export function renderStatus(r: StatusReport, now: number, maxWidth?: number, pa
     out.push(field('process', proc));
     out.push(field('started', `${instant(p.started_at, now)}, version ${p.version}`));
     const outcome = p.last_tick_outcome ?? 'none yet';
-    out.push(field('last tick', p.last_tick_finished_at ? `${outcome}, ${instant(p.last_tick_finished_at, now)}` : p.state === 'pulling' ? `in progress since ${instant(p.last_tick_started_at, now)}` : outcome));
+    out.push(
+      field(
+        'last tick',
+        p.last_tick_finished_at
+          ? `${outcome}, ${instant(p.last_tick_finished_at, now)}`
+          : p.state === 'pulling'
+            ? `in progress since ${instant(p.last_tick_started_at, now)}`
+            : outcome,
+      ),
+    );
     out.push(field('last success', instant(p.last_success_at, now)));
     const errorAge = secondsSince(p.last_error_at, now);
     out.push(field('last error', p.last_error ? `${errorAge === null ? '' : `${relative(errorAge)}: `}${p.last_error}` : '-'));
@@ -131,7 +134,8 @@ function sourceLines(p: NonNullable<StatusReport['puller']>, now: number): strin
     out.push('', 'repo-recall');
     out.push(field('url', recall.url));
     out.push(field('last tick', recall.outcome ?? '-'));
-    if (recall.last_error) out.push(field('failing', `${recall.consecutive_failures} in a row, since ${instant(recall.last_error_at, now)}: ${recall.last_error}`));
+    if (recall.last_error)
+      out.push(field('failing', `${recall.consecutive_failures} in a row, since ${instant(recall.last_error_at, now)}: ${recall.last_error}`));
   }
   const t = p.transcripts;
   if (t) {
@@ -180,9 +184,7 @@ export async function statusCommand(config: Config, flags: FlagValues): Promise<
     staleAfterIntervals: config.staleAfterIntervals,
     defaultIntervalSeconds: config.refreshIntervalSeconds,
   });
-  process.stdout.write(
-    wantsJson(flags) ? `${JSON.stringify(report, null, 2)}\n` : renderStatus(report, now, terminalWidth(), paintFor(process.stdout)),
-  );
+  process.stdout.write(wantsJson(flags) ? `${JSON.stringify(report, null, 2)}\n` : renderStatus(report, now, terminalWidth(), paintFor(process.stdout)));
   return statusExitCode(report, (flags as Record<string, unknown>).strict === true);
 }
 
@@ -201,8 +203,6 @@ export async function viewsCommand(config: Config, flags: FlagValues): Promise<n
     error: g.snapshotError,
     views: viewReports(g.snapshot, now),
   };
-  process.stdout.write(
-    wantsJson(flags) ? `${JSON.stringify(report, null, 2)}\n` : renderViews(report, now, terminalWidth(), paintFor(process.stdout)),
-  );
+  process.stdout.write(wantsJson(flags) ? `${JSON.stringify(report, null, 2)}\n` : renderViews(report, now, terminalWidth(), paintFor(process.stdout)));
   return g.snapshotError ? 1 : 0;
 }

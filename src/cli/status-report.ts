@@ -229,4 +229,3 @@ export function statusExitCode(report: StatusReport, strict: boolean): number {
 
 // -------------------------------------------------------------------------------------------------
 // Rendering for a person.
-

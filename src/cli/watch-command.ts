@@ -141,7 +141,11 @@ async function follow(opts: WatchOptions, stop: AbortSignal, out: Output, paint:
       const left = lostAt + opts.reconnectMs - Date.now();
       if (stop.aborted) return 0;
       if (left <= 0 && lastRefusal !== null) {
-        out.note(connected ? `gave up: the connection to ${opts.url} was not back within ${seconds} (${lastRefusal})` : `gave up: could not connect to ${opts.url} within ${seconds} (${lastRefusal})`);
+        out.note(
+          connected
+            ? `gave up: the connection to ${opts.url} was not back within ${seconds} (${lastRefusal})`
+            : `gave up: could not connect to ${opts.url} within ${seconds} (${lastRefusal})`,
+        );
         return 1;
       }
       // Every attempt gets a few seconds for its answer, even with --reconnect-seconds 0 (give up

@@ -38,9 +38,17 @@ const took = (ms: unknown): string | null => {
 function describe(type: string, e: Data): { words: string; rest: string; colour: keyof Paint | null } {
   switch (type) {
     case 'generation_published':
-      return { words: 'published', rest: figures(generation(e.generation), sessions(e.sessions), num(e.bytes) !== null && formatBytes(num(e.bytes)!)), colour: 'green' };
+      return {
+        words: 'published',
+        rest: figures(generation(e.generation), sessions(e.sessions), num(e.bytes) !== null && formatBytes(num(e.bytes)!)),
+        colour: 'green',
+      };
     case 'generation_served':
-      return { words: 'serving', rest: figures(generation(e.generation), str(e.published_at) && `published ${clock(Date.parse(str(e.published_at)!))}`), colour: 'cyan' };
+      return {
+        words: 'serving',
+        rest: figures(generation(e.generation), str(e.published_at) && `published ${clock(Date.parse(str(e.published_at)!))}`),
+        colour: 'cyan',
+      };
     case 'tick_started':
       return { words: 'tick started', rest: '', colour: 'dim' };
     case 'tick_finished': {
@@ -56,7 +64,11 @@ function describe(type: string, e: Data): { words: string; rest: string; colour:
     }
     case 'upstream_error': {
       const retry = e.will_retry === true;
-      return { words: `upstream error (${str(e.error_class) ?? 'error'}${retry ? ', retrying' : ''}):`, rest: str(e.error) ?? '', colour: retry ? 'yellow' : 'red' };
+      return {
+        words: `upstream error (${str(e.error_class) ?? 'error'}${retry ? ', retrying' : ''}):`,
+        rest: str(e.error) ?? '',
+        colour: retry ? 'yellow' : 'red',
+      };
     }
     case 'view_failed':
       return { words: 'view failed', rest: `${str(e.view) ?? '?'}: ${str(e.error) ?? ''}`, colour: 'red' };

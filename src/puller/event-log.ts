@@ -20,13 +20,12 @@ export class EventLog {
   ) {}
 
   /** Continues the log: the next id follows the largest one either file holds. */
-  static async open(
-    paths: { events: string; eventsRotated: string },
-    maxBytes: number,
-    onError: (err: unknown) => void,
-  ): Promise<EventLog> {
+  static async open(paths: { events: string; eventsRotated: string }, maxBytes: number, onError: (err: unknown) => void): Promise<EventLog> {
     await mkdir(dirname(paths.events), { recursive: true });
-    let size = await stat(paths.events).then((s) => s.size, () => 0);
+    let size = await stat(paths.events).then(
+      (s) => s.size,
+      () => 0,
+    );
     // A puller killed mid-append leaves a torn last line: end it, so the next event is a line of
     // its own. Before the last id is read: a tear just before the newline leaves a whole event,
     // which the newline makes one.

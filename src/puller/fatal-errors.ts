@@ -85,7 +85,11 @@ export function fatalSentence(cause: FatalCause, home: string, space: DiskSpace 
 }
 
 /** A tick's error, if fatal: its cause, the home's free space now, and the sentence for the log and status.json. */
-export async function fatalFailure(err: unknown, workDbPath: string, home: string): Promise<{ cause: FatalCause; space: DiskSpace | null; error: string } | null> {
+export async function fatalFailure(
+  err: unknown,
+  workDbPath: string,
+  home: string,
+): Promise<{ cause: FatalCause; space: DiskSpace | null; error: string } | null> {
   const cause = fatalCause(err, workDbPath);
   if (!cause) return null;
   const space = await diskSpace(home);

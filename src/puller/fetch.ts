@@ -282,7 +282,10 @@ export async function fetchSessions<S>(agent: Agent, opts: FetchOptions<S>): Pro
         if (signal.aborted || !(err instanceof UpstreamError) || !err.retryable || n > opts.retries) throw err;
         const delay = err.retryAfterMs !== null ? Math.min(err.retryAfterMs, MAX_RETRY_AFTER_MS) : backoffMs(n);
         if (Date.now() + delay >= deadlineAt) {
-          throw notRetried(err, `retry ${n} would start ${seconds(delay)} from now, after the ${seconds(opts.deadlineMs)} deadline of ${settingName('upstreamDeadlineSeconds')}`);
+          throw notRetried(
+            err,
+            `retry ${n} would start ${seconds(delay)} from now, after the ${seconds(opts.deadlineMs)} deadline of ${settingName('upstreamDeadlineSeconds')}`,
+          );
         }
         opts.onRetry?.(n, err.brief, delay, err.errorClass);
         Object.assign(track, { phase: 'waiting', lastFailure: err.brief });

@@ -37,10 +37,7 @@ export async function recordHeld(db: WorkDb, held: Omit<HeldRecord, 'first_seen_
   const prior = await readHeld(db);
   const values = [JSON.stringify(held.reasons), held.sessions, held.scan_version, held.seen_ticks];
   if (prior?.fingerprint === held.fingerprint) {
-    await db.run(
-      `UPDATE ${HELD_TABLE} SET reasons = ?::JSON::VARCHAR[], sessions = ?, scan_version = ?, seen_ticks = ?, last_seen_at = now()`,
-      values,
-    );
+    await db.run(`UPDATE ${HELD_TABLE} SET reasons = ?::JSON::VARCHAR[], sessions = ?, scan_version = ?, seen_ticks = ?, last_seen_at = now()`, values);
   } else {
     await db.transaction(async () => {
       await db.run(`DELETE FROM ${HELD_TABLE}`);

@@ -46,10 +46,7 @@ export interface LoadResult {
  * changed-mode load met a session id repeated across staged and kept elements (`needs-full`):
  * which copy wins depends on elements that were not staged, so only a full load can decide.
  */
-export type LoadOutcome<H> =
-  | ({ kind: 'loaded' } & LoadResult)
-  | { kind: 'held'; hold: H }
-  | { kind: 'needs-full'; ids: number; reason: string };
+export type LoadOutcome<H> = ({ kind: 'loaded' } & LoadResult) | { kind: 'held'; hold: H } | { kind: 'needs-full'; ids: number; reason: string };
 
 /** The vetting of a load (the shrink guard): hold it back, or go on (running `commit` inside the load's transaction). */
 export type Vetting<H> = { hold: H } | { commit: () => Promise<void> };
@@ -71,8 +68,7 @@ const LASTING_PROBLEM = `problem IS DISTINCT FROM '${FUTURE_PROBLEM}'`;
 
 /** Settles repeated ids among the staged rows (after the staging sink has filled `temp.staging`). */
 async function markDuplicates(db: WorkDb): Promise<void> {
-  const duplicates =
-    (await db.value<number>(`SELECT (count(*) - count(DISTINCT id))::DOUBLE FROM staging WHERE problem IS NULL`)) ?? 0;
+  const duplicates = (await db.value<number>(`SELECT (count(*) - count(DISTINCT id))::DOUBLE FROM staging WHERE problem IS NULL`)) ?? 0;
   if (duplicates > 0) {
     // A repeated id keeps one occurrence (the lowest uuid, so the choice is deterministic).
     await db.run(`
@@ -203,9 +199,7 @@ export async function loadBaseTables<H = never>(
     }
     const kept = full
       ? 0
-      : ((await db.value<number>(
-          `SELECT count(*)::DOUBLE FROM ${DIGESTS_TABLE} WHERE problem IS NULL AND digest NOT IN (SELECT digest FROM gone)`,
-        )) ?? 0);
+      : ((await db.value<number>(`SELECT count(*)::DOUBLE FROM ${DIGESTS_TABLE} WHERE problem IS NULL AND digest NOT IN (SELECT digest FROM gone)`)) ?? 0);
     const fresh = (await db.value<number>(`SELECT count(*)::DOUBLE FROM staging WHERE problem IS NULL`)) ?? 0;
     const sessions = kept + fresh;
     if (payload.elements > 0 && sessions === 0) {

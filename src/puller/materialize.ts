@@ -128,11 +128,15 @@ export async function materializeDueViews(
     opts.signal?.throwIfAborted();
     // Never computed from a view's stale rows: one that failed, in this tick or an earlier one.
     const failedInput = view.readsViews
-      .map((name) => ({ name, error: done.has(name) ? done.get(name)!.error : stored.get(name)?.last_error ?? null }))
+      .map((name) => ({ name, error: done.has(name) ? done.get(name)!.error : (stored.get(name)?.last_error ?? null) }))
       .find((input) => input.error !== null);
     const outcome = failedInput
-      ? await recordFailure(db, view, { ...opts, identity, started: new Date(), t0: performance.now() },
-          `not refreshed: it reads ${failedInput.name}, which failed (${failedInput.error})`)
+      ? await recordFailure(
+          db,
+          view,
+          { ...opts, identity, started: new Date(), t0: performance.now() },
+          `not refreshed: it reads ${failedInput.name}, which failed (${failedInput.error})`,
+        )
       : await materializeView(db, view, { ...opts, identity });
     done.set(view.name, outcome);
     outcomes.push(outcome);
@@ -210,8 +214,11 @@ async function recordFailure(
 async function logRefresh(db: WorkDb, name: string, started: Date, rows: number | null, error: string | null): Promise<void> {
   // The finish time comes from here, not DuckDB's now(): inside the refresh's transaction now() is
   // when the transaction began, which made every successful refresh last no time at all.
-  await db.run(
-    `INSERT INTO ${META_SCHEMA}.refresh_log VALUES (?, ?::TIMESTAMPTZ, ?::TIMESTAMPTZ, ?, ?)`,
-    [name, started.toISOString(), new Date().toISOString(), rows, error],
-  );
+  await db.run(`INSERT INTO ${META_SCHEMA}.refresh_log VALUES (?, ?::TIMESTAMPTZ, ?::TIMESTAMPTZ, ?, ?)`, [
+    name,
+    started.toISOString(),
+    new Date().toISOString(),
+    rows,
+    error,
+  ]);
 }

@@ -69,7 +69,12 @@ export class PullerMetrics {
   private readonly file: AtomicJsonFile;
   private writing: Promise<void> = Promise.resolve();
 
-  private readonly ticks = new Counter({ name: `${PREFIX}ticks_total`, help: 'Ticks finished, by outcome.', labelNames: ['outcome'], registers: [this.registry] });
+  private readonly ticks = new Counter({
+    name: `${PREFIX}ticks_total`,
+    help: 'Ticks finished, by outcome.',
+    labelNames: ['outcome'],
+    registers: [this.registry],
+  });
   private readonly tickSeconds = new Histogram({
     name: `${PREFIX}tick_duration_seconds`,
     help: 'Time per tick phase (fetch, load, views, publish, checkpoint) and per whole tick (total), in seconds. A phase a tick did not reach is not observed.',
@@ -77,14 +82,22 @@ export class PullerMetrics {
     buckets: SECONDS_BUCKETS,
     registers: [this.registry],
   });
-  private readonly rowsLoaded = new Counter({ name: `${PREFIX}rows_loaded_total`, help: 'Sessions loaded from upstream payloads.', registers: [this.registry] });
+  private readonly rowsLoaded = new Counter({
+    name: `${PREFIX}rows_loaded_total`,
+    help: 'Sessions loaded from upstream payloads.',
+    registers: [this.registry],
+  });
   private readonly rowsRejected = new Counter({ name: `${PREFIX}rows_rejected_total`, help: 'Payload rows skipped as invalid.', registers: [this.registry] });
   private readonly bytesWritten = new Counter({
     name: `${PREFIX}bytes_written_total`,
     help: 'Bytes the ticks that did not fail made the system write to storage (Linux /proc/self/io; 0 elsewhere).',
     registers: [this.registry],
   });
-  private readonly bytesPulled = new Counter({ name: `${PREFIX}bytes_pulled_total`, help: 'Payload bytes received from upstream by ticks that did not fail.', registers: [this.registry] });
+  private readonly bytesPulled = new Counter({
+    name: `${PREFIX}bytes_pulled_total`,
+    help: 'Payload bytes received from upstream by ticks that did not fail.',
+    registers: [this.registry],
+  });
   private readonly upstreamErrors = new Counter({
     name: `${PREFIX}upstream_errors_total`,
     help: 'Failed upstream attempts, retried or not, by error class.',
@@ -98,8 +111,17 @@ export class PullerMetrics {
     buckets: SECONDS_BUCKETS,
     registers: [this.registry],
   });
-  private readonly viewFailures = new Counter({ name: `${PREFIX}view_refresh_failures_total`, help: 'Failed refreshes of a view.', labelNames: ['view'], registers: [this.registry] });
-  private readonly failures = new Gauge({ name: `${PREFIX}consecutive_failures`, help: 'Ticks failed in a row (0 after a tick that did not fail).', registers: [this.registry] });
+  private readonly viewFailures = new Counter({
+    name: `${PREFIX}view_refresh_failures_total`,
+    help: 'Failed refreshes of a view.',
+    labelNames: ['view'],
+    registers: [this.registry],
+  });
+  private readonly failures = new Gauge({
+    name: `${PREFIX}consecutive_failures`,
+    help: 'Ticks failed in a row (0 after a tick that did not fail).',
+    registers: [this.registry],
+  });
   private readonly generation = new Gauge({ name: `${PREFIX}generation`, help: 'The generation published (0 while none is).', registers: [this.registry] });
   private readonly lastSuccess = new Gauge({
     name: `${PREFIX}last_success_timestamp_seconds`,
@@ -119,15 +141,27 @@ export class PullerMetrics {
     labelNames: ['source'],
     registers: [this.registry],
   });
-  private readonly transcriptMessages = new Gauge({ name: `${PREFIX}transcript_messages`, help: "Responses in base.messages, read from Claude Code's transcripts.", registers: [this.registry] });
-  private readonly transcriptFiles = new Gauge({ name: `${PREFIX}transcript_files`, help: 'Transcript files known (all directories).', registers: [this.registry] });
+  private readonly transcriptMessages = new Gauge({
+    name: `${PREFIX}transcript_messages`,
+    help: "Responses in base.messages, read from Claude Code's transcripts.",
+    registers: [this.registry],
+  });
+  private readonly transcriptFiles = new Gauge({
+    name: `${PREFIX}transcript_files`,
+    help: 'Transcript files known (all directories).',
+    registers: [this.registry],
+  });
   private readonly transcriptChanges = new Counter({
     name: `${PREFIX}transcript_messages_changed_total`,
     help: 'Responses the transcripts source added (change="added") or whose kept line it replaced (change="updated").',
     labelNames: ['change'],
     registers: [this.registry],
   });
-  private readonly transcriptBytes = new Counter({ name: `${PREFIX}transcript_bytes_read_total`, help: 'Bytes of transcript files read.', registers: [this.registry] });
+  private readonly transcriptBytes = new Counter({
+    name: `${PREFIX}transcript_bytes_read_total`,
+    help: 'Bytes of transcript files read.',
+    registers: [this.registry],
+  });
   private readonly transcriptSkipped = new Counter({
     name: `${PREFIX}transcript_skipped_lines_total`,
     help: 'Transcript lines skipped, by reason (malformed, oversized); counted, never quoted.',

@@ -47,16 +47,7 @@ function hex4(buf: Buffer, at: number): number {
   return v;
 }
 
-type Phase =
-  | 'before-object'
-  | 'expect-key'
-  | 'in-key'
-  | 'expect-colon'
-  | 'expect-value'
-  | 'in-value'
-  | 'in-sessions'
-  | 'after-value'
-  | 'done';
+type Phase = 'before-object' | 'expect-key' | 'in-key' | 'expect-colon' | 'expect-value' | 'in-value' | 'in-sessions' | 'after-value' | 'done';
 
 /**
  * Streams an upstream payload `{"sessions": [e1, e2, ...], "scan_version": N, ...}` into
@@ -112,9 +103,7 @@ export class PayloadSplitter {
       this.scan(rest, true);
     }
     if (this.phase !== 'done') {
-      throw new PayloadShapeError(
-        this.bytesIn === 0 ? 'the body is empty' : `the JSON ends early (truncated after ${this.bytesIn} bytes)`,
-      );
+      throw new PayloadShapeError(this.bytesIn === 0 ? 'the body is empty' : `the JSON ends early (truncated after ${this.bytesIn} bytes)`);
     }
     if (!this.sawSessions) throw new PayloadShapeError('it has no "sessions" array');
     return this.takeOutput();

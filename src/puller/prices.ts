@@ -125,7 +125,9 @@ function parsePriceFile(text: string, what: string): PriceEntry[] {
       const where = `${entryLabel(raw as { models?: unknown }, index)}: ${field}`;
       const first = seen.get(id);
       if (first !== undefined) {
-        throw new ConfigError(`${what} is not a valid price table: ${where}: ${JSON.stringify(id)} is already priced by ${first} (each model id may be named once)`);
+        throw new ConfigError(
+          `${what} is not a valid price table: ${where}: ${JSON.stringify(id)} is already priced by ${first} (each model id may be named once)`,
+        );
       }
       seen.set(id, where);
     }

@@ -111,7 +111,13 @@ export class Puller {
     try {
       // Only the lock holder may append: a refused second puller never touches the event log.
       const startedAt = new Date();
-      const recorder = await Recorder.open(paths, opts.config, opts.catalog.map((v) => v.name), opts.logger, startedAt);
+      const recorder = await Recorder.open(
+        paths,
+        opts.config,
+        opts.catalog.map((v) => v.name),
+        opts.logger,
+        startedAt,
+      );
       await checkTimezone((sql) => db.run(sql), inputs.timezone);
       const removed = await removeLeftovers(paths);
       if (removed.length > 0) opts.logger.info({ removed }, 'removed leftovers of an earlier puller');
@@ -129,7 +135,10 @@ export class Puller {
         (err) => opts.logger.error({ err: errorMessage(err) }, 'could not write status.json'),
       );
       if (movedAside) {
-        opts.logger.info({ generation: published, moved_to: movedAside }, 'a fresh working database continues from the published generation; the next tick pulls in full');
+        opts.logger.info(
+          { generation: published, moved_to: movedAside },
+          'a fresh working database continues from the published generation; the next tick pulls in full',
+        );
       }
       // A hold outlives the process that saw it (its count of ticks is in the working database).
       const held = await readHeld(db);

@@ -203,13 +203,14 @@ export class StagingSink extends Writable {
   override _final(done: (err?: Error | null) => void): void {
     // At least one part, empty or not: the staging table exists after every fetch.
     const last = this.file !== null || this.parts === 0 ? this.seal() : Promise.resolve();
-    last
-      .then(() => this.loading)
-      .then(() => done(this.failure === null ? null : asError(this.failure)), done);
+    last.then(() => this.loading).then(() => done(this.failure === null ? null : asError(this.failure)), done);
   }
 
   override _destroy(err: Error | null, done: (err?: Error | null) => void): void {
-    this.settled().then(() => done(err), () => done(err));
+    this.settled().then(
+      () => done(err),
+      () => done(err),
+    );
   }
 
   /**
@@ -218,10 +219,14 @@ export class StagingSink extends Writable {
    */
   settled(): Promise<void> {
     this.cleanedUp ??= (async () => {
-      await this.takeFile()?.close().catch(() => undefined);
+      await this.takeFile()
+        ?.close()
+        .catch(() => undefined);
       await this.loading;
       // A write in flight when this began may have opened one more part: close it too.
-      await this.takeFile()?.close().catch(() => undefined);
+      await this.takeFile()
+        ?.close()
+        .catch(() => undefined);
       await Promise.all(this.written.map((p) => rm(p, { force: true })));
     })();
     return this.cleanedUp;

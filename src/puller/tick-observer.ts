@@ -193,7 +193,11 @@ function skippedTotals(report: TranscriptsReport): { malformed: number; oversize
 /** The transcripts' section of status.json: this tick's figures, and the lines skipped in the files known now. */
 export function transcriptsSection(prev: TranscriptsSection | null, stage: TranscriptsStage, at: string): TranscriptsSection {
   const failures = stage.kind === 'failed' ? (prev?.consecutive_failures ?? 0) + 1 : 0;
-  const health = { last_error: stage.kind === 'failed' ? stage.error : null, last_error_at: stage.kind === 'failed' ? at : null, consecutive_failures: failures };
+  const health = {
+    last_error: stage.kind === 'failed' ? stage.error : null,
+    last_error_at: stage.kind === 'failed' ? at : null,
+    consecutive_failures: failures,
+  };
   if (stage.kind !== 'read') {
     // Off, or failed: what is loaded stays as the last read left it.
     const kept = prev ?? { directories: [], files: 0, messages: 0, added: 0, updated: 0, skipped: { malformed: 0, oversized: 0, worst: [] }, warnings: [] };

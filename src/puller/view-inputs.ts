@@ -75,11 +75,7 @@ export async function checkTimezone(run: (sql: string) => Promise<unknown>, time
  * variable (checked once at start by checkTimezone), the prices as base.model_prices, rewritten
  * only when they changed; both recorded in lattice.meta. `recorded`: what meta says now (readState).
  */
-export async function applyViewInputs(
-  db: WorkDb,
-  inputs: ViewInputs,
-  recorded: { timezone: string | null; prices_sha256: string | null },
-): Promise<void> {
+export async function applyViewInputs(db: WorkDb, inputs: ViewInputs, recorded: { timezone: string | null; prices_sha256: string | null }): Promise<void> {
   await db.run(`SET VARIABLE timezone = ${sqlLiteral(inputs.timezone)}`);
   if (recorded.prices_sha256 !== inputs.prices.sha256) {
     await db.transaction(async () => {

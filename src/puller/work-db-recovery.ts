@@ -79,7 +79,10 @@ export async function openWorkDbRecovering(path: string, home: string, options: 
 /** Renames the file and its WAL to `work.duckdb.broken-<time>[.wal]`, after removing older copies. */
 async function moveAside(path: string): Promise<string> {
   await removeBrokenCopies(dirname(path));
-  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = new Date()
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   const aside = join(dirname(path), `${basename(path)}.broken-${stamp}`);
   await renameIfPresent(path, aside);
   await renameIfPresent(`${path}.wal`, `${aside}.wal`);

@@ -98,4 +98,3 @@ export class WorkDb {
     this.instance.closeSync();
   }
 }
-

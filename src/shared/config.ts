@@ -39,8 +39,7 @@ function resolve<K extends SettingKey>(config: Config, key: K, env: NodeJS.Proce
   const setting = SETTINGS[key];
   const fromFlag = flags[flagKey(setting.flag)];
   const fromEnv = env[setting.env];
-  const [raw, source] =
-    fromFlag !== undefined ? [fromFlag, `--${setting.flag}`] : fromEnv !== undefined ? [fromEnv, setting.env] : [];
+  const [raw, source] = fromFlag !== undefined ? [fromFlag, `--${setting.flag}`] : fromEnv !== undefined ? [fromEnv, setting.env] : [];
   if (raw === undefined || source === undefined) return;
   try {
     config[key] = setting.parse(raw);

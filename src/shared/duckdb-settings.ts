@@ -21,5 +21,4 @@ export const EffectiveDuckDbSchema = z.object({
 });
 export type EffectiveDuckDb = z.infer<typeof EffectiveDuckDbSchema>;
 
-export const EFFECTIVE_DUCKDB_SQL =
-  "SELECT current_setting('memory_limit') AS memory_limit, CAST(current_setting('threads') AS INTEGER) AS threads";
+export const EFFECTIVE_DUCKDB_SQL = "SELECT current_setting('memory_limit') AS memory_limit, CAST(current_setting('threads') AS INTEGER) AS threads";

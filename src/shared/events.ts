@@ -35,7 +35,14 @@ export type EventEnvelope = z.infer<typeof EventEnvelopeSchema>;
 export const UPSTREAM_ERROR_CLASSES = ['unreachable', 'timeout', 'status', 'body', 'network'] as const;
 export const TICK_OUTCOMES = ['published', 'unchanged', 'held', 'failed'] as const;
 /** The codes a tick fails with (src/puller/puller.ts; any other registered code may still come). */
-export const TICK_ERROR_CODES = ['upstream', 'payload_shape', 'staging', 'fatal_storage', 'tick_failed', 'interrupted'] as const satisfies readonly ErrorCodeName[];
+export const TICK_ERROR_CODES = [
+  'upstream',
+  'payload_shape',
+  'staging',
+  'fatal_storage',
+  'tick_failed',
+  'interrupted',
+] as const satisfies readonly ErrorCodeName[];
 /** The phases of a tick, timed separately (the tick's `phases_ms`). */
 export const TICK_PHASES = ['fetch', 'load', 'transcripts', 'views', 'publish', 'checkpoint'] as const;
 
@@ -179,7 +186,7 @@ export async function endOfEventLog(handle: FileHandle, size: number): Promise<{
   let offset: number | null = null;
   // `tail` always holds the bytes [start, size) of the file.
   let tail = Buffer.alloc(0);
-  for (let start = size; start > 0; ) {
+  for (let start = size; start > 0;) {
     const from = Math.max(0, start - chunk);
     const buf = Buffer.alloc(start - from);
     await handle.read(buf, 0, buf.length, from);

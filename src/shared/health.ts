@@ -102,7 +102,9 @@ export function assessHealth(input: HealthInputs): HealthAssessment {
 
   const disk = input.disk;
   if (disk && disk.freeBytes < DISK_FULL_BYTES) {
-    failing.push(`no space left on device at ${disk.home}, ${megabytes(disk.freeBytes)} MB free: the puller cannot write; free some space (it resumes by itself)`);
+    failing.push(
+      `no space left on device at ${disk.home}, ${megabytes(disk.freeBytes)} MB free: the puller cannot write; free some space (it resumes by itself)`,
+    );
   } else if (disk?.publishedBytes && disk.freeBytes < disk.publishedBytes) {
     failing.push(
       `not enough space left on device at ${disk.home} to publish, ${megabytes(disk.freeBytes)} MB free: ` +
@@ -167,7 +169,9 @@ function sourceReasons(status: PullerStatus): string[] {
     );
   }
   if (transcripts?.outcome === 'failed') {
-    out.push(`${transcripts.last_error ?? 'the transcripts could not be read'}${inARow(transcripts.consecutive_failures)}; repo-recall's sessions were published without them`);
+    out.push(
+      `${transcripts.last_error ?? 'the transcripts could not be read'}${inARow(transcripts.consecutive_failures)}; repo-recall's sessions were published without them`,
+    );
   }
   for (const dir of transcripts?.outcome === 'read' ? transcripts.directories : []) {
     if (!dir.readable) out.push(`the transcripts directory ${dir.path} cannot be read: the usage in it is missing`);

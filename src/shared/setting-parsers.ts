@@ -81,7 +81,7 @@ export function machineTimeZone(): string {
   return machineZoneName();
 }
 
-const ZONE_EXAMPLE = 'an IANA time zone name, like America/Los_Angeles, Europe/Berlin or UTC (empty: the machine\'s zone)';
+const ZONE_EXAMPLE = "an IANA time zone name, like America/Los_Angeles, Europe/Berlin or UTC (empty: the machine's zone)";
 
 /** An IANA zone name, validated by Intl, in the user's spelling (`Asia/Kolkata` stays; `america/new_york` -> `America/New_York`). */
 export function timeZone(raw: string): string {
@@ -97,7 +97,8 @@ export function timeZone(raw: string): string {
  */
 export type TranscriptsSetting = 'default' | 'off' | string[];
 
-const TRANSCRIPTS_EXAMPLE = "a comma-separated list of Claude Code projects directories, like ~/.claude/projects, or off (empty: each CLAUDE_CONFIG_DIR entry's projects/, else ~/.config/claude/projects and ~/.claude/projects)";
+const TRANSCRIPTS_EXAMPLE =
+  "a comma-separated list of Claude Code projects directories, like ~/.claude/projects, or off (empty: each CLAUDE_CONFIG_DIR entry's projects/, else ~/.config/claude/projects and ~/.claude/projects)";
 
 export function transcriptsSetting(raw: string): TranscriptsSetting {
   const text = raw.trim();
@@ -127,7 +128,8 @@ const SIZE_UNITS: Record<string, number> = {
   tib: 1024 ** 4,
 };
 
-const MEMORY_EXAMPLE = "a size like 512MB, 1GB or 1.5GiB (KB, MB, GB, TB: powers of 1000; KiB, MiB, GiB, TiB: of 1024), or a share of this machine's memory like 10%";
+const MEMORY_EXAMPLE =
+  "a size like 512MB, 1GB or 1.5GiB (KB, MB, GB, TB: powers of 1000; KiB, MiB, GiB, TiB: of 1024), or a share of this machine's memory like 10%";
 
 /**
  * A DuckDB `memory_limit`, in bytes: DuckDB's own size syntax (`512MB`, `1GB`, `1.5GiB`; GB is

@@ -45,7 +45,7 @@ const TranscriptsSectionSchema = z.object({
   files: z.number().int().describe('transcript files known'),
   messages: z.number().int().describe('responses in base.messages'),
   added: z.number().int().describe('responses the last tick added'),
-  updated: z.number().int().describe("responses whose kept line the last tick changed"),
+  updated: z.number().int().describe('responses whose kept line the last tick changed'),
   skipped: z.object({
     malformed: z.number().int().describe('lines skipped as malformed in the files known, each file counted since it was last read from its start'),
     oversized: z.number().int().describe('lines skipped as longer than the line limit, likewise'),

@@ -211,13 +211,46 @@ class Weighted<T> {
 const HOME = '/Users/luca';
 
 const REPO_NAMES = [
-  'session-lattice', 'repo-recall', 'dotfiles', 'api-gateway', 'billing-service', 'web-app',
-  'mobile-app', 'infra', 'terraform-modules', 'design-system', 'docs', 'blog', 'cli-tools',
-  'data-pipeline', 'ml-experiments', 'auth-service', 'notifications', 'search-indexer', 'analytics',
-  'admin-dashboard', 'payments', 'scheduler', 'chat-bot', 'homelab', 'advent-of-code',
-  'k8s-manifests', 'react-components', 'rust-playground', 'go-microservice', 'python-scripts',
-  'monorepo', 'legacy-php-app', 'ios-app', 'android-app', 'browser-extension', 'vscode-extension',
-  'llm-evals', 'prompt-library', 'scraper', 'game-jam-2025',
+  'session-lattice',
+  'repo-recall',
+  'dotfiles',
+  'api-gateway',
+  'billing-service',
+  'web-app',
+  'mobile-app',
+  'infra',
+  'terraform-modules',
+  'design-system',
+  'docs',
+  'blog',
+  'cli-tools',
+  'data-pipeline',
+  'ml-experiments',
+  'auth-service',
+  'notifications',
+  'search-indexer',
+  'analytics',
+  'admin-dashboard',
+  'payments',
+  'scheduler',
+  'chat-bot',
+  'homelab',
+  'advent-of-code',
+  'k8s-manifests',
+  'react-components',
+  'rust-playground',
+  'go-microservice',
+  'python-scripts',
+  'monorepo',
+  'legacy-php-app',
+  'ios-app',
+  'android-app',
+  'browser-extension',
+  'vscode-extension',
+  'llm-evals',
+  'prompt-library',
+  'scraper',
+  'game-jam-2025',
 ] as const;
 
 /** Replacements used in messy mode: combining marks, CJK, emoji, RTL, NFC accents. */
@@ -230,14 +263,9 @@ const UNICODE_REPO_NAMES: ReadonlyArray<readonly [number, string]> = [
   [24, 'advent-of-code-٢٠٢٥'], // Arabic-Indic digits
 ];
 
-const REPO_PARENTS = [
-  `${HOME}/code`, `${HOME}/code`, `${HOME}/code`, `${HOME}/work/acme`, `${HOME}/src/github.com/luca`,
-] as const;
+const REPO_PARENTS = [`${HOME}/code`, `${HOME}/code`, `${HOME}/code`, `${HOME}/work/acme`, `${HOME}/src/github.com/luca`] as const;
 
-const SUBDIRS = [
-  'src', 'packages/core', 'packages/web', 'apps/api', 'scripts', 'docs', 'infra/terraform', 'test',
-  'crates/engine', 'services/worker',
-] as const;
+const SUBDIRS = ['src', 'packages/core', 'packages/web', 'apps/api', 'scripts', 'docs', 'infra/terraform', 'test', 'crates/engine', 'services/worker'] as const;
 const UNICODE_SUBDIRS = ['docs/über-guide', 'テスト', 'notes/🗒️', 'ملفات', 'Zu\u0308rich-data'] as const;
 const NO_REPO_CWDS = [HOME, '/tmp', `${HOME}/Downloads`, `${HOME}/Desktop/scratch`, '/private/tmp/claude'] as const;
 const NO_REPO_CWDS_UNICODE = [`${HOME}/Desktop/scratch ✨`, `${HOME}/Documents/资料`] as const;
@@ -245,19 +273,41 @@ const NO_REPO_CWDS_UNICODE = [`${HOME}/Desktop/scratch ✨`, `${HOME}/Documents/
 /** ~26 tool names, weighted by how often a session uses them. */
 const TOOLS: ReadonlyArray<readonly [string, number, number]> = [
   // name, weight (chance-ish of appearing), typical calls per session
-  ['Bash', 90, 9], ['Read', 92, 11], ['Edit', 70, 8], ['Write', 35, 3], ['Grep', 55, 5],
-  ['Glob', 40, 3], ['Task', 18, 2], ['WebFetch', 10, 2], ['WebSearch', 8, 2], ['TodoWrite', 45, 5],
-  ['MultiEdit', 15, 3], ['LS', 12, 3], ['NotebookEdit', 2, 3], ['BashOutput', 8, 4],
-  ['KillShell', 3, 1], ['ExitPlanMode', 9, 1], ['SlashCommand', 4, 1], ['Skill', 3, 1],
-  ['AskUserQuestion', 5, 1], ['mcp__github__create_issue', 3, 1],
-  ['mcp__github__get_pull_request', 3, 2], ['mcp__playwright__browser_navigate', 2, 4],
-  ['mcp__playwright__browser_snapshot', 2, 5], ['mcp__context7__get-library-docs', 3, 2],
-  ['mcp__linear__create_issue', 1, 1], ['mcp__sentry__get_issue', 1, 1],
+  ['Bash', 90, 9],
+  ['Read', 92, 11],
+  ['Edit', 70, 8],
+  ['Write', 35, 3],
+  ['Grep', 55, 5],
+  ['Glob', 40, 3],
+  ['Task', 18, 2],
+  ['WebFetch', 10, 2],
+  ['WebSearch', 8, 2],
+  ['TodoWrite', 45, 5],
+  ['MultiEdit', 15, 3],
+  ['LS', 12, 3],
+  ['NotebookEdit', 2, 3],
+  ['BashOutput', 8, 4],
+  ['KillShell', 3, 1],
+  ['ExitPlanMode', 9, 1],
+  ['SlashCommand', 4, 1],
+  ['Skill', 3, 1],
+  ['AskUserQuestion', 5, 1],
+  ['mcp__github__create_issue', 3, 1],
+  ['mcp__github__get_pull_request', 3, 2],
+  ['mcp__playwright__browser_navigate', 2, 4],
+  ['mcp__playwright__browser_snapshot', 2, 5],
+  ['mcp__context7__get-library-docs', 3, 2],
+  ['mcp__linear__create_issue', 1, 1],
+  ['mcp__sentry__get_issue', 1, 1],
 ];
 const TOOL_ERROR_RATE: Readonly<Record<string, number>> = { Bash: 0.09, Edit: 0.06, MultiEdit: 0.07, WebFetch: 0.12, Read: 0.02 };
 /** Case variants: same tool, different spelling (messy only). */
 const CASE_VARIANTS: ReadonlyArray<readonly [string, string]> = [
-  ['Bash', 'bash'], ['Bash', 'bash'], ['Bash', 'bash'], ['WebFetch', 'webfetch'], ['Read', 'read'],
+  ['Bash', 'bash'],
+  ['Bash', 'bash'],
+  ['Bash', 'bash'],
+  ['WebFetch', 'webfetch'],
+  ['Read', 'read'],
 ];
 
 /** Main models with their release date (unix seconds); a session uses models released before it started. */
@@ -272,14 +322,40 @@ const HAIKU_NEW = 'claude-haiku-4-5-20251001';
 const HAIKU_NEW_RELEASE = 1759276800;
 
 const FILES = [
-  'src/server.ts', 'src/db/schema.ts', 'lib/parser.py', 'cmd/main.go', 'src/lib.rs', 'app/models/user.rb',
-  'src/components/Button.tsx', 'tests/test_api.py', 'Makefile', 'docker-compose.yml', 'README.md',
-  'src/routes/sessions.ts', 'pkg/cache/lru.go', 'internal/auth/jwt.go', '.github/workflows/ci.yml',
-  'migrations/0042_add_index.sql', 'src/hooks/useFetch.ts', 'package.json', 'pyproject.toml', 'Cargo.toml',
+  'src/server.ts',
+  'src/db/schema.ts',
+  'lib/parser.py',
+  'cmd/main.go',
+  'src/lib.rs',
+  'app/models/user.rb',
+  'src/components/Button.tsx',
+  'tests/test_api.py',
+  'Makefile',
+  'docker-compose.yml',
+  'README.md',
+  'src/routes/sessions.ts',
+  'pkg/cache/lru.go',
+  'internal/auth/jwt.go',
+  '.github/workflows/ci.yml',
+  'migrations/0042_add_index.sql',
+  'src/hooks/useFetch.ts',
+  'package.json',
+  'pyproject.toml',
+  'Cargo.toml',
 ] as const;
 const FUNCS = [
-  'parseConfig', 'handleRequest', 'loadSessions', 'retryWithBackoff', 'renderTable', 'computeDiff',
-  'validate_payload', 'flush_buffer', 'NewClient', 'from_row', 'useDebounce', 'materializeView',
+  'parseConfig',
+  'handleRequest',
+  'loadSessions',
+  'retryWithBackoff',
+  'renderTable',
+  'computeDiff',
+  'validate_payload',
+  'flush_buffer',
+  'NewClient',
+  'from_row',
+  'useDebounce',
+  'materializeView',
 ] as const;
 const ERRORS = [
   "TypeError: Cannot read properties of undefined (reading 'map')",
@@ -295,13 +371,35 @@ const ERRORS = [
 ] as const;
 const LIBS = ['zod', 'fastify', 'DuckDB', 'SQLAlchemy', 'tokio', 'React Query', 'pydantic', 'vitest', 'undici', 'Tailwind'] as const;
 const FEATURES = [
-  'pagination', 'dark mode', 'rate limiting', 'a retry with exponential backoff', 'CSV export',
-  'an audit log', 'OpenAPI docs', 'a health check endpoint', 'caching', 'structured logging',
+  'pagination',
+  'dark mode',
+  'rate limiting',
+  'a retry with exponential backoff',
+  'CSV export',
+  'an audit log',
+  'OpenAPI docs',
+  'a health check endpoint',
+  'caching',
+  'structured logging',
 ] as const;
 const SHORT_PROMPTS = [
-  'continue', 'yes', 'yes, do it', 'commit this', 'run the tests', '/compact', 'looks good, push it',
-  'try again', 'no, revert that', 'ok', 'what does this do?', 'fix the lint errors', 'go ahead',
-  '/clear', 'undo the last change', 'can you explain that?', 'ship it',
+  'continue',
+  'yes',
+  'yes, do it',
+  'commit this',
+  'run the tests',
+  '/compact',
+  'looks good, push it',
+  'try again',
+  'no, revert that',
+  'ok',
+  'what does this do?',
+  'fix the lint errors',
+  'go ahead',
+  '/clear',
+  'undo the last change',
+  'can you explain that?',
+  'ship it',
 ] as const;
 const TEMPLATES: ReadonlyArray<(r: Rng) => string> = [
   (r) => `fix the failing test in ${r.pick(FILES)}`,
@@ -321,17 +419,38 @@ const TEMPLATES: ReadonlyArray<(r: Rng) => string> = [
   (r) => `update the README with setup steps for ${r.pick(LIBS)}\tand a troubleshooting section`,
 ];
 const FILLER = [
-  'Keep the public API the same.', 'Make sure the existing tests still pass.',
-  'Use the same style as the rest of the file.', "Don't add new dependencies.",
-  'Also update the changelog.', 'It used to work before the last release.',
-  'I think the problem is in the retry loop but I am not sure.', 'Be careful with the migration on prod data.',
-  'Run the linter afterwards.', 'It only happens under load, roughly one request in a thousand.',
+  'Keep the public API the same.',
+  'Make sure the existing tests still pass.',
+  'Use the same style as the rest of the file.',
+  "Don't add new dependencies.",
+  'Also update the changelog.',
+  'It used to work before the last release.',
+  'I think the problem is in the retry loop but I am not sure.',
+  'Be careful with the migration on prod data.',
+  'Run the linter afterwards.',
+  'It only happens under load, roughly one request in a thousand.',
 ] as const;
 /** Non-ASCII fragments for messy prompts: emoji (incl. ZWJ and skin tones), CJK, RTL, combining marks. */
 const UNICODE_FRAGMENTS = [
-  '🚀', '✅ done', '🔥🔥', '👍🏽', '👨‍👩‍👧‍👦', '🐛 bug', '修复这个错误', 'テストが失敗しています',
-  '버그를 고쳐줘', 'תקן את הבאג בבקשה', 'أصلح الخطأ من فضلك', 'nai\u0308ve cafe\u0301', 'Z\u0351\u0358a\u0310l\u0352g\u0360o',
-  '—“smart quotes”…', 'Ελληνικά', 'naïve façade', '\u200bzero\u200bwidth', '🏳️‍🌈', '½ × π ≈ 1.57',
+  '🚀',
+  '✅ done',
+  '🔥🔥',
+  '👍🏽',
+  '👨‍👩‍👧‍👦',
+  '🐛 bug',
+  '修复这个错误',
+  'テストが失敗しています',
+  '버그를 고쳐줘',
+  'תקן את הבאג בבקשה',
+  'أصلح الخطأ من فضلك',
+  'nai\u0308ve cafe\u0301',
+  'Z\u0351\u0358a\u0310l\u0352g\u0360o',
+  '—“smart quotes”…',
+  'Ελληνικά',
+  'naïve façade',
+  '\u200bzero\u200bwidth',
+  '🏳️‍🌈',
+  '½ × π ≈ 1.57',
 ] as const;
 const LOG_LINES = [
   '2025-11-03T14:22:01.123Z INFO  [worker-3] processed batch id=8812 rows=5000 elapsed_ms=412',
@@ -630,7 +749,9 @@ function buildSession(ctx: Context, i: number, rng: Rng): { session: RecallSessi
   const eligible = MAIN_MODELS.filter(([, rel]) => rel <= startedAt);
   const pool = eligible.length > 0 ? eligible : MAIN_MODELS.slice(0, 1);
   const mr = rng.next();
-  const main = (mr < 0.6 || pool.length === 1 ? pool[pool.length - 1] : mr < 0.9 || pool.length === 2 ? pool[pool.length - 2] : pool[rng.int(0, pool.length - 3)]) as readonly [string, number];
+  const main = (
+    mr < 0.6 || pool.length === 1 ? pool[pool.length - 1] : mr < 0.9 || pool.length === 2 ? pool[pool.length - 2] : pool[rng.int(0, pool.length - 3)]
+  ) as readonly [string, number];
   const models: string[] = [main[0]];
   if (rng.chance(0.4)) models.push(startedAt >= HAIKU_NEW_RELEASE ? HAIKU_NEW : HAIKU_OLD);
   if (rng.chance(0.04)) {

@@ -25,5 +25,7 @@ export async function publishedGenerationOf(path: string): Promise<number> {
 
 /** sha256 of a file's bytes: "left byte for byte as it was". */
 export async function sha256(path: string): Promise<string> {
-  return createHash('sha256').update(await readFile(path)).digest('hex');
+  return createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex');
 }

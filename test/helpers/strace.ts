@@ -13,11 +13,7 @@ export function hasStrace(): boolean {
 
 /** The wrapper argv that traces a process and its threads' file-system calls into `traceFile`. */
 export function straceWrapper(traceFile: string): string[] {
-  return [
-    'strace', '-f', '-qq',
-    '-e', 'trace=openat,open,creat,rename,renameat,renameat2,unlink,unlinkat,mkdir,mkdirat,truncate,ftruncate',
-    '-o', traceFile,
-  ];
+  return ['strace', '-f', '-qq', '-e', 'trace=openat,open,creat,rename,renameat,renameat2,unlink,unlinkat,mkdir,mkdirat,truncate,ftruncate', '-o', traceFile];
 }
 
 /** What a trace shows of one directory: opens of the published file, writes, and mutations. */
@@ -47,7 +43,8 @@ export async function readHomeTrace(traceFile: string, home: string): Promise<Ho
     relativeWrites: lines.filter(
       (l) =>
         /\b[a-z]+(at2?)?\((AT_FDCWD, |\d+, )?"(?!\/)/.test(l) &&
-        (/\b(rename|renameat2?|unlink|unlinkat|mkdir|mkdirat|truncate|creat)\(/.test(l) || (/open(at)?\(/.test(l) && /O_WRONLY|O_RDWR|O_CREAT|O_TRUNC/.test(l))),
+        (/\b(rename|renameat2?|unlink|unlinkat|mkdir|mkdirat|truncate|creat)\(/.test(l) ||
+          (/open(at)?\(/.test(l) && /O_WRONLY|O_RDWR|O_CREAT|O_TRUNC/.test(l))),
     ),
   };
 }

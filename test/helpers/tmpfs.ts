@@ -25,7 +25,10 @@ export async function mountTmpfs(mb: number | null, prefix = 'lattice-tmpfs-'): 
   } catch (err) {
     await rm(dir, { recursive: true, force: true });
     const why = err instanceof Error ? err.message : String(err);
-    throw new Error(`this test mounts a ${mb === null ? 'default-size' : `${mb} MB`} tmpfs to fill, which needs root (uid ${process.getuid?.() ?? '?'}): ${why}`, { cause: err });
+    throw new Error(
+      `this test mounts a ${mb === null ? 'default-size' : `${mb} MB`} tmpfs to fill, which needs root (uid ${process.getuid?.() ?? '?'}): ${why}`,
+      { cause: err },
+    );
   }
   let mounted = true;
   return {

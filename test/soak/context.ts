@@ -37,4 +37,3 @@ export async function publishAndServe(rig: SoakRig, sessions?: number): Promise<
   const scan = await rig.changeData({ sessions });
   return rig.waitServed(await rig.waitPublished(scan, before));
 }
-

@@ -36,7 +36,11 @@ const { values } = parseArgs({
 const SECONDS = Number(values.seconds);
 const LARGE = Number(values['large-sessions']);
 const BASE = Number(values['base-sessions']);
-for (const [flag, v] of [['--seconds', SECONDS], ['--large-sessions', LARGE], ['--base-sessions', BASE]] as const) {
+for (const [flag, v] of [
+  ['--seconds', SECONDS],
+  ['--large-sessions', LARGE],
+  ['--base-sessions', BASE],
+] as const) {
   if (!Number.isInteger(v) || v <= 0) {
     process.stderr.write(`soak: ${flag} must be a positive integer\n`);
     process.exit(2);
@@ -106,7 +110,7 @@ if (values.record && failure === null) {
       '`npm run soak -- --seconds ' + SECONDS + ' --record`: the puller and the reads server as separate processes, four',
       'readers over HTTP and /mcp and a separate process opening the published file throughout; 10 kill -9 of the',
       'puller (a second puller refused each time) with 5 reads restarts, an upstream outage, every fault mode, the',
-      'home\'s disk (a tmpfs) filled and freed, the large payload, then the data changing every 1-3 s after each',
+      "home's disk (a tmpfs) filled and freed, the large payload, then the data changing every 1-3 s after each",
       'publish while resources are sampled.',
       '',
       ...checks.markdown(),

@@ -95,10 +95,7 @@ export async function pullerKills({ rig, checks, log }: SoakContext): Promise<vo
       // Changed before the restarted puller's first tick, so that tick is the one awaited.
       const before = await rig.generation();
       const scan = await rig.changeData();
-      const [ok] = await Promise.all([
-        secondPullerRefused(rig, log),
-        rig.waitPublished(scan, before).then((generation) => rig.waitServed(generation)),
-      ]);
+      const [ok] = await Promise.all([secondPullerRefused(rig, log), rig.waitPublished(scan, before).then((generation) => rig.waitServed(generation))]);
       tried++;
       if (ok) refused++;
       const served = lap();
@@ -149,11 +146,7 @@ export async function upstreamOutage({ rig, checks, log }: SoakContext): Promise
     await rig.waitServed(await rig.waitPublished(scan, before.generation ?? 0));
     recovered = true;
   } finally {
-    checks.add(
-      'upstream outage',
-      `${seconds(downMs)} down, ${failures} failed ticks, ${recovered ? 'recovered' : 'NOT recovered'}`,
-      failures > 0 && recovered,
-    );
+    checks.add('upstream outage', `${seconds(downMs)} down, ${failures} failed ticks, ${recovered ? 'recovered' : 'NOT recovered'}`, failures > 0 && recovered);
   }
 }
 
@@ -202,10 +195,14 @@ export async function largePayload({ rig, checks, largeSessions, log }: SoakCont
     log(`large payload published in ${seconds(publishedIn)}`);
     await rig.waitServed(generation);
     served = true;
-    await waitUntil('the reader process to open the large generation', () => (expected !== undefined && rig.fileOpens().declared.has(expected) ? true : undefined), {
-      timeoutMs: DEADLINES.served,
-      signal: rig.signal,
-    });
+    await waitUntil(
+      'the reader process to open the large generation',
+      () => (expected !== undefined && rig.fileOpens().declared.has(expected) ? true : undefined),
+      {
+        timeoutMs: DEADLINES.served,
+        signal: rig.signal,
+      },
+    );
     opened = true;
   } finally {
     checks.add(
@@ -215,4 +212,3 @@ export async function largePayload({ rig, checks, largeSessions, log }: SoakCont
     );
   }
 }
-

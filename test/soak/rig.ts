@@ -93,12 +93,18 @@ export class SoakRig {
     const s = PULLER_SETTINGS;
     this.pullerArgs = [
       'serve-puller',
-      '--home', home,
-      '--repo-recall-url', proxy.url,
-      '--refresh-interval-seconds', String(s.refreshIntervalSeconds),
-      '--upstream-timeout-seconds', String(s.upstreamTimeoutSeconds),
-      '--upstream-retries', String(s.upstreamRetries),
-      '--max-payload-mb', String(s.maxPayloadMb),
+      '--home',
+      home,
+      '--repo-recall-url',
+      proxy.url,
+      '--refresh-interval-seconds',
+      String(s.refreshIntervalSeconds),
+      '--upstream-timeout-seconds',
+      String(s.upstreamTimeoutSeconds),
+      '--upstream-retries',
+      String(s.upstreamRetries),
+      '--max-payload-mb',
+      String(s.maxPayloadMb),
     ];
     this.readsArgs = ['serve-reads', '--home', home, '--port', String(readsPort)];
     this.readsUrl = `http://127.0.0.1:${readsPort}`;
@@ -368,7 +374,10 @@ export class SoakRig {
   tails(lines = 15): string {
     const tail = (text: string) => text.trimEnd().split('\n').slice(-lines).join('\n');
     const parts: string[] = [];
-    for (const [name, d] of [['puller', this.puller], ['reads', this.reads]] as const) {
+    for (const [name, d] of [
+      ['puller', this.puller],
+      ['reads', this.reads],
+    ] as const) {
       if (!d) continue;
       parts.push(`--- ${name} (pid ${d.pid}, ${d.running ? 'running' : exitText(d)}) stdout:\n${tail(d.stdout)}`);
       if (d.stderr.trim()) parts.push(`--- ${name} stderr:\n${tail(d.stderr)}`);

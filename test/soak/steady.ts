@@ -74,8 +74,28 @@ function windowRows(checks: Checks, samples: readonly Sample[], published: numbe
     `${seconds(durationMs)} after ${seconds(warmUpMs)} warm-up: ${samples.length} samples, ${published} publishes`,
     valid,
   );
-  growthRow(checks, 'puller RSS peak, 1st -> 2nd half of window', halfPeaks(samples, (s) => s.puller.rssMb), valid);
-  growthRow(checks, 'reads RSS peak, 1st -> 2nd half of window', halfPeaks(samples, (s) => s.reads.rssMb), valid);
-  fdRow(checks, 'puller open fds peak, 1st -> 2nd half', halfPeaks(samples, (s) => s.puller.fds), valid);
-  fdRow(checks, 'reads open fds peak, 1st -> 2nd half', halfPeaks(samples, (s) => s.reads.fds), valid);
+  growthRow(
+    checks,
+    'puller RSS peak, 1st -> 2nd half of window',
+    halfPeaks(samples, (s) => s.puller.rssMb),
+    valid,
+  );
+  growthRow(
+    checks,
+    'reads RSS peak, 1st -> 2nd half of window',
+    halfPeaks(samples, (s) => s.reads.rssMb),
+    valid,
+  );
+  fdRow(
+    checks,
+    'puller open fds peak, 1st -> 2nd half',
+    halfPeaks(samples, (s) => s.puller.fds),
+    valid,
+  );
+  fdRow(
+    checks,
+    'reads open fds peak, 1st -> 2nd half',
+    halfPeaks(samples, (s) => s.reads.fds),
+    valid,
+  );
 }

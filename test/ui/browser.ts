@@ -13,7 +13,7 @@ const CANDIDATES = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/ch
 
 export function chromiumPath(): string {
   const found = CANDIDATES.find((p): p is string => p !== undefined && p !== '' && existsSync(p));
-  if (!found) throw new Error('no Chromium found: install Debian\'s chromium package (apt-get install chromium) or set CHROMIUM_PATH');
+  if (!found) throw new Error("no Chromium found: install Debian's chromium package (apt-get install chromium) or set CHROMIUM_PATH");
   return found;
 }
 
@@ -87,8 +87,14 @@ export interface AxeViolation {
 /** Runs axe-core (Deque's accessibility engine) on the page against WCAG 2.1 A/AA and its best practices. */
 export async function accessibilityViolations(page: Page): Promise<string[]> {
   await page.addScriptTag({ path: createRequire(import.meta.url).resolve('axe-core/axe.min.js') });
-  const result = (await page.evaluate(
-    'axe.run({ runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"] } })',
-  )) as { violations: AxeViolation[] };
-  return result.violations.map((v) => `${v.impact ?? '?'} ${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')})`);
+  const result = (await page.evaluate('axe.run({ runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"] } })')) as {
+    violations: AxeViolation[];
+  };
+  return result.violations.map(
+    (v) =>
+      `${v.impact ?? '?'} ${v.id}: ${v.help} (${v.nodes
+        .map((n) => n.target.join(' '))
+        .slice(0, 3)
+        .join(', ')})`,
+  );
 }

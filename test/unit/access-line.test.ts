@@ -14,8 +14,28 @@ function capture(options: pino.LoggerOptions = {}): { logger: Logger; lines: str
 }
 
 const ENTRIES: AccessEntry[] = [
-  { req_id: 'b59032b1-8d17-4d11-b3f0-35c31a8f5b5e', method: 'GET', path: '/views/tool_sessions?limit=3&filter%5Bday%5D=x', status: 200, ms: 0.31, bytes: 2345, generation: 7, cache: 'hit', aborted: false },
-  { req_id: 'id "quoted" \\ and \u00e9', method: undefined, path: '/x?q=\n\u2028"\ud800\x7f\x1f', status: 404, ms: 12, bytes: 0, generation: null, cache: null, aborted: false },
+  {
+    req_id: 'b59032b1-8d17-4d11-b3f0-35c31a8f5b5e',
+    method: 'GET',
+    path: '/views/tool_sessions?limit=3&filter%5Bday%5D=x',
+    status: 200,
+    ms: 0.31,
+    bytes: 2345,
+    generation: 7,
+    cache: 'hit',
+    aborted: false,
+  },
+  {
+    req_id: 'id "quoted" \\ and \u00e9',
+    method: undefined,
+    path: '/x?q=\n\u2028"\ud800\x7f\x1f',
+    status: 404,
+    ms: 12,
+    bytes: 0,
+    generation: null,
+    cache: null,
+    aborted: false,
+  },
   { req_id: 'r', method: 'PROPFIND', path: '/', status: 405, ms: Infinity, bytes: NaN, generation: 1, cache: 'miss', aborted: true },
 ];
 

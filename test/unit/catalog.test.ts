@@ -21,7 +21,11 @@ describe('the catalog', () => {
     const badTypes: string[] = [];
     for (const v of CATALOG) {
       const cols = columns.get(v.name)!;
-      for (const k of v.keyColumns) expect(cols.map((c) => c.name), `${v.name} key ${k}`).toContain(k);
+      for (const k of v.keyColumns)
+        expect(
+          cols.map((c) => c.name),
+          `${v.name} key ${k}`,
+        ).toContain(k);
       for (const c of cols) {
         // every output column is named in the description, which says what it means
         if (!new RegExp(`\\b${c.name}\\b`).test(v.description)) undescribed.push(`${v.name}.${c.name}`);
@@ -37,7 +41,8 @@ describe('the catalog', () => {
 
   it('sums what upstream counts as HUGEINT, which no sum of accepted sessions can overflow', async () => {
     // Upstream's counters, and what the views call their sums over sessions (or over a session's tools).
-    const sums = /^(input_tokens|output_tokens|cache_read_tokens|cache_creation_tokens|total_tokens|message_count|user_message_count|assistant_message_count|calls|errors|tool_calls|tool_errors|occurrences|total_stops|other_stops|end_turn|tool_use|max_tokens|stop_sequence|pause_turn|refusal)$/;
+    const sums =
+      /^(input_tokens|output_tokens|cache_read_tokens|cache_creation_tokens|total_tokens|message_count|user_message_count|assistant_message_count|calls|errors|tool_calls|tool_errors|occurrences|total_stops|other_stops|end_turn|tool_use|max_tokens|stop_sequence|pause_turn|refusal)$/;
     const columns = await describeViews(CATALOG);
     const notHuge: string[] = [];
     for (const v of CATALOG) {
@@ -79,6 +84,8 @@ describe('the catalog', () => {
     expect(jsonTypeOf('DECIMAL(18,3)')).toBe('number');
     expect(() => jsonTypeOf('INTERVAL')).toThrow('no TypeScript type for the DuckDB type INTERVAL');
     const odd = defineView({ name: 'odd', description: 'odd', keyColumns: ['x'], sql: "SELECT 1 AS x, INTERVAL '1 day' AS gap" });
-    await expect(renderViewRows([{ ...CATALOG_AXES[0]!, views: [odd] }])).rejects.toThrow('view odd, column gap: no TypeScript type for the DuckDB type INTERVAL');
+    await expect(renderViewRows([{ ...CATALOG_AXES[0]!, views: [odd] }])).rejects.toThrow(
+      'view odd, column gap: no TypeScript type for the DuckDB type INTERVAL',
+    );
   });
 });

@@ -41,7 +41,10 @@ describe('the error registry', () => {
   it('gives every HTTP code a 4xx or 5xx status (and its other statuses too)', () => {
     for (const code of HTTP_ERROR_CODES) {
       const { status, also = [] } = specOf(code);
-      for (const s of [status ?? 0, ...also]) expect(s, code).toBeGreaterThanOrEqual(400), expect(s, code).toBeLessThan(600);
+      for (const s of [status ?? 0, ...also]) {
+        expect(s, code).toBeGreaterThanOrEqual(400);
+        expect(s, code).toBeLessThan(600);
+      }
     }
   });
 
@@ -92,7 +95,10 @@ describe('the error registry', () => {
     expect(codeOfStatus(417)).toBe('bad_request');
     expect(codeOfStatus(413)).toBe('bad_request');
     expect(codeOfStatus(502)).toBe('internal');
-    expect(methodNotAllowed('PUT').body.error).toEqual({ code: 'method_not_allowed', message: 'method PUT is not allowed: the read API is read-only (GET and HEAD; POST at /mcp)' });
+    expect(methodNotAllowed('PUT').body.error).toEqual({
+      code: 'method_not_allowed',
+      message: 'method PUT is not allowed: the read API is read-only (GET and HEAD; POST at /mcp)',
+    });
   });
 
   it('gives the error classes their registered code, status and message', () => {

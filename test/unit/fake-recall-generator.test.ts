@@ -2,14 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  INVALID_KINDS,
-  describeMessiness,
-  generatePayloadText,
-  writePayloadFile,
-  type InvalidKind,
-  type RecallSession,
-} from '../fake-recall/generate.js';
+import { INVALID_KINDS, describeMessiness, generatePayloadText, writePayloadFile, type InvalidKind, type RecallSession } from '../fake-recall/generate.js';
 import { ifNoneMatchMatches } from '../fake-recall/server.js';
 import { isRecord, parsePayload } from '../helpers/payload-shape.js';
 
@@ -17,14 +10,40 @@ import { isRecord, parsePayload } from '../helpers/payload-shape.js';
 
 const NULLABLE = ['cwd', 'started_at', 'ended_at', 'last_prompt', 'duration_ms', 'parent_uuid', 'request_id', 'message_id'] as const;
 const INT_FIELDS = [
-  'id', 'message_count', 'user_message_count', 'assistant_message_count', 'input_tokens', 'output_tokens',
-  'cache_read_tokens', 'cache_creation_tokens', 'is_sidechain_count',
+  'id',
+  'message_count',
+  'user_message_count',
+  'assistant_message_count',
+  'input_tokens',
+  'output_tokens',
+  'cache_read_tokens',
+  'cache_creation_tokens',
+  'is_sidechain_count',
 ] as const;
 const SESSION_KEYS = [
-  'id', 'session_uuid', 'cwd', 'started_at', 'ended_at', 'message_count', 'user_message_count',
-  'assistant_message_count', 'last_prompt', 'source_file', 'duration_ms', 'input_tokens', 'output_tokens',
-  'cache_read_tokens', 'cache_creation_tokens', 'parent_uuid', 'request_id', 'message_id', 'is_sidechain_count',
-  'models_used', 'tools_used', 'tool_call_counts_json', 'stop_reason_counts_json',
+  'id',
+  'session_uuid',
+  'cwd',
+  'started_at',
+  'ended_at',
+  'message_count',
+  'user_message_count',
+  'assistant_message_count',
+  'last_prompt',
+  'source_file',
+  'duration_ms',
+  'input_tokens',
+  'output_tokens',
+  'cache_read_tokens',
+  'cache_creation_tokens',
+  'parent_uuid',
+  'request_id',
+  'message_id',
+  'is_sidechain_count',
+  'models_used',
+  'tools_used',
+  'tool_call_counts_json',
+  'stop_reason_counts_json',
 ].sort();
 
 /** A lone surrogate in a decoded JS string. */

@@ -13,7 +13,11 @@ const WORK = '/home/u/.session-lattice/puller/work.duckdb';
 const errno = (code: string, message: string) => Object.assign(new Error(message), { code });
 
 const CASES: Array<[string, unknown, ReturnType<typeof fatalCause>]> = [
-  ['a checkpoint on a full disk', new Error(`FATAL Error: Failed to create checkpoint because of error: Could not write file "${WORK}": No space left on device`), 'disk-full'],
+  [
+    'a checkpoint on a full disk',
+    new Error(`FATAL Error: Failed to create checkpoint because of error: Could not write file "${WORK}": No space left on device`),
+    'disk-full',
+  ],
   [
     'every statement after it',
     new Error(
@@ -21,20 +25,38 @@ const CASES: Array<[string, unknown, ReturnType<typeof fatalCause>]> = [
     ),
     'disk-full',
   ],
-  ['an invalidated database of another first cause', new Error('FATAL Error: Failed: database has been invalidated because of a previous fatal error.'), 'invalidated'],
+  [
+    'an invalidated database of another first cause',
+    new Error('FATAL Error: Failed: database has been invalidated because of a previous fatal error.'),
+    'invalidated',
+  ],
   ['the staged payload on a full disk (Node)', errno('ENOSPC', 'ENOSPC: no space left on device, write'), 'disk-full'],
   ['a quota', errno('EDQUOT', 'EDQUOT: disk quota exceeded, write'), 'disk-full'],
-  ['cp of a publish', new Error(`could not copy the working database to publish it (cp a b): Command failed: cp a b\ncp: error writing 'b': No space left on device`), 'disk-full'],
+  [
+    'cp of a publish',
+    new Error(`could not copy the working database to publish it (cp a b): Command failed: cp a b\ncp: error writing 'b': No space left on device`),
+    'disk-full',
+  ],
   ['a wrapped errno', new Error('load failed', { cause: errno('EROFS', 'EROFS: read-only file system, open') }), 'read-only'],
   ['a failing disk', errno('EIO', 'EIO: i/o error, read'), 'io'],
   ['DuckDB I/O on the working file', new Error(`IO Error: Could not read enough bytes from file "${WORK}": attempted to read 4096 bytes`), 'io'],
   ['DuckDB I/O on its WAL', new Error(`IO Error: Could not write file "${WORK}.wal": Bad file descriptor`), 'io'],
-  ['DuckDB I/O on a staged part (gone): the tick fails, the process lives', new Error('IO Error: No files found that match the pattern "/h/puller/incoming.3.ndjson"'), null],
+  [
+    'DuckDB I/O on a staged part (gone): the tick fails, the process lives',
+    new Error('IO Error: No files found that match the pattern "/h/puller/incoming.3.ndjson"'),
+    null,
+  ],
   ['upstream', new Error('repo-recall answered 500'), null],
-  ['upstream quoting its own full disk', new UpstreamError('repo-recall answered 500 for GET /api/sessions: FATAL Error: No space left on device', true, 'status'), null],
+  [
+    'upstream quoting its own full disk',
+    new UpstreamError('repo-recall answered 500 for GET /api/sessions: FATAL Error: No space left on device', true, 'status'),
+    null,
+  ],
   [
     'the staged body failing to write, wrapped as an upstream request failure',
-    new UpstreamError('repo-recall request failed: ENOSPC: no space left on device, write', false, 'network', { cause: errno('ENOSPC', 'ENOSPC: no space left on device, write') }),
+    new UpstreamError('repo-recall request failed: ENOSPC: no space left on device, write', false, 'network', {
+      cause: errno('ENOSPC', 'ENOSPC: no space left on device, write'),
+    }),
     'disk-full',
   ],
   ['a view', new Error('Binder Error: column x not found'), null],
@@ -52,7 +74,9 @@ describe('fatal storage errors', () => {
 
   it('says the cause, the home and the free space, then the original text', () => {
     const text = fatalSentence('disk-full', '/h', { freeBytes: 123_456, totalBytes: 6e6 }, errno('ENOSPC', 'ENOSPC: no space left on device, write'));
-    expect(text).toBe('fatal storage error: no space left on device at /h, 0.1 MB free; the puller exits to be restarted: ENOSPC: no space left on device, write');
+    expect(text).toBe(
+      'fatal storage error: no space left on device at /h, 0.1 MB free; the puller exits to be restarted: ENOSPC: no space left on device, write',
+    );
   });
 });
 
@@ -81,7 +105,10 @@ describe('a puller restarted after a fatal error', () => {
   });
 
   it('knows a fatal failure by its code when status.json has one, by its sentence when it is older', () => {
-    expect(afterFatal({ ...failedWith('disk gone', 4), last_error_code: 'fatal_storage' })).toMatchObject({ consecutive_failures: 4, last_error_code: 'fatal_storage' });
+    expect(afterFatal({ ...failedWith('disk gone', 4), last_error_code: 'fatal_storage' })).toMatchObject({
+      consecutive_failures: 4,
+      last_error_code: 'fatal_storage',
+    });
     expect(afterFatal({ ...failedWith('fatal storage error: quoted by upstream', 4), last_error_code: 'upstream' })).toEqual({});
     const { last_error_code: _absent, ...older } = failedWith('fatal storage error: no space left on device at /h', 1);
     expect(afterFatal(older)).toMatchObject({ consecutive_failures: 1, last_error_code: 'fatal_storage' });

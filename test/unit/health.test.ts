@@ -111,7 +111,10 @@ const CASES: Array<{ name: string; input: HealthInputs; verdict: HealthVerdict; 
   },
   {
     name: 'a first publish from the transcripts alone, repo-recall never there: degraded, not starting',
-    input: input({ snapshot: snapshot(5), status: status({ last_tick_outcome: 'published', generation: 1, repo_recall: recallDown(1), transcripts: transcriptsRead() }) }),
+    input: input({
+      snapshot: snapshot(5),
+      status: status({ last_tick_outcome: 'published', generation: 1, repo_recall: recallDown(1), transcripts: transcriptsRead() }),
+    }),
     verdict: 'degraded',
     reasons: [/^repo-recall at http:\/\/127\.0\.0\.1:7777 failed: cannot reach repo-recall/],
   },
@@ -120,7 +123,12 @@ const CASES: Array<{ name: string; input: HealthInputs; verdict: HealthVerdict; 
     input: input({
       status: status({
         repo_recall: { url: 'http://127.0.0.1:7777', outcome: 'loaded', last_error: null, last_error_at: null, consecutive_failures: 0 },
-        transcripts: transcriptsRead({ outcome: 'failed', last_error: 'the transcripts could not be read: boom', last_error_at: ago(10), consecutive_failures: 2 }),
+        transcripts: transcriptsRead({
+          outcome: 'failed',
+          last_error: 'the transcripts could not be read: boom',
+          last_error_at: ago(10),
+          consecutive_failures: 2,
+        }),
       }),
     }),
     verdict: 'degraded',
@@ -219,7 +227,12 @@ const CASES: Array<{ name: string; input: HealthInputs; verdict: HealthVerdict; 
   },
   {
     name: 'a view failed to refresh',
-    input: input({ snapshot: snapshot(30, [{ name: 'sessions', last_error: null }, { name: 'usage_daily', last_error: 'Binder Error: x' }]) }),
+    input: input({
+      snapshot: snapshot(30, [
+        { name: 'sessions', last_error: null },
+        { name: 'usage_daily', last_error: 'Binder Error: x' },
+      ]),
+    }),
     verdict: 'degraded',
     reasons: [/^view usage_daily failed to refresh: Binder Error: x$/],
   },
@@ -254,7 +267,7 @@ const CASES: Array<{ name: string; input: HealthInputs; verdict: HealthVerdict; 
     reasons: [/^the data is stale: last known current 67 min ago/, /^a newer published snapshot cannot be opened: not a DuckDB file$/],
   },
   {
-    name: 'plenty of room on the home\'s disk says nothing',
+    name: "plenty of room on the home's disk says nothing",
     input: input({ disk: { home: '/h', freeBytes: 5e9, publishedBytes: 40e6 } }),
     verdict: 'ok',
     reasons: [],
@@ -297,7 +310,13 @@ const CASES: Array<{ name: string; input: HealthInputs; verdict: HealthVerdict; 
       pullerRunning: false,
     }),
     verdict: 'failing',
-    reasons: [/^the data is stale/, /^the puller's last 4 ticks failed/, /^the puller is holding back/, /^the puller is not running/, /^view tools failed to refresh: boom$/],
+    reasons: [
+      /^the data is stale/,
+      /^the puller's last 4 ticks failed/,
+      /^the puller is holding back/,
+      /^the puller is not running/,
+      /^view tools failed to refresh: boom$/,
+    ],
   },
 ];
 
@@ -322,7 +341,9 @@ describe('the health verdict (one pure function for /healthz, status, MCP and th
   });
 
   it('maps each verdict to one HTTP status and one exit code', () => {
-    expect((['ok', 'degraded', 'failing', 'starting'] as const).map((v) => [v, healthHttpStatus(v), healthExitCode(v, false), healthExitCode(v, true)])).toEqual([
+    expect(
+      (['ok', 'degraded', 'failing', 'starting'] as const).map((v) => [v, healthHttpStatus(v), healthExitCode(v, false), healthExitCode(v, true)]),
+    ).toEqual([
       ['ok', 200, 0, 0],
       ['degraded', 200, 0, 1],
       ['failing', 503, 1, 1],
@@ -343,7 +364,7 @@ describe('the health verdict at its boundaries (each limit on both sides)', () =
     expect(verdictOf({ snapshot: snapshot(age), status: status({ last_success_at: ago(age) }) })).toBe(verdict);
   });
 
-  it('stale-after scales with the setting and with the puller\'s interval', () => {
+  it("stale-after scales with the setting and with the puller's interval", () => {
     const aged = (age: number, staleAfterIntervals: number, interval = 60) =>
       verdictOf({
         snapshot: snapshot(age),

@@ -64,12 +64,7 @@ describe('PayloadSplitter', () => {
     const text = '{"sessions": [{"p": "cut \\ud83d"}, {"p": "\\udE00 low"}, {"p": "ok \\ud83d\\ude00"}, {"p": "\\\\ud83d literal"}], "scan_version": 1}';
     for (const sizes of [[65536], [1], [17], [30, 2, 5]]) {
       const { lines, splitter } = split(text, sizes);
-      expect(lines.map((l) => (JSON.parse(l) as { p: string }).p)).toEqual([
-        'cut \ufffd',
-        '\ufffd low',
-        'ok \u{1F600}',
-        '\\ud83d literal',
-      ]);
+      expect(lines.map((l) => (JSON.parse(l) as { p: string }).p)).toEqual(['cut \ufffd', '\ufffd low', 'ok \u{1F600}', '\\ud83d literal']);
       expect(splitter.repairedSurrogates).toBe(2);
     }
   });
@@ -151,4 +146,3 @@ describe('PayloadSplitter header bound', () => {
     expect(() => split(header(fits + 1), [4096])).toThrow(/larger than 65536 bytes/);
   });
 });
-

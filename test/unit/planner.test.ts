@@ -186,7 +186,7 @@ describe('cursors', () => {
     }
   });
 
-  it("refuses a cursor of one sort used with another, and one used with offset", async () => {
+  it('refuses a cursor of one sort used with another, and one used with offset', async () => {
     const { next } = await read({ order_by: 'n', limit: 1 });
     expect(next).not.toBeNull();
     expect(refusal({ order_by: '-n', after: next! })).toMatchObject({ parameter: 'after', message: expect.stringMatching(/another query/) });

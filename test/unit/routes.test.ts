@@ -100,7 +100,12 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'lattice-routes-'));
   const path = join(dir, 'session-lattice.duckdb');
   await writeSnapshot(path);
-  generation = await Generation.open(path, await publishedFileId(path), new QueryLimiter(2), generationInstanceOptions({ memoryLimitBytes: 256 * 1024 * 1024, threads: 1 }));
+  generation = await Generation.open(
+    path,
+    await publishedFileId(path),
+    new QueryLimiter(2),
+    generationInstanceOptions({ memoryLimitBytes: 256 * 1024 * 1024, threads: 1 }),
+  );
   app = appOver(new OneGeneration(generation));
 });
 
@@ -198,7 +203,7 @@ describe('the HTTP routes over a generation source', () => {
     expect(res.json<ErrorResponse>().error).toMatchObject({ code: 'not_found', message: expect.stringMatching(/routes: \/healthz/) });
   });
 
-  it('before the first generation: 503 no_snapshot, with the puller\'s side of it', async () => {
+  it("before the first generation: 503 no_snapshot, with the puller's side of it", async () => {
     const empty = appOver(new OneGeneration(null));
     const res = await empty.inject({ method: 'GET', url: '/views/tool_sessions' });
     expect(res.statusCode).toBe(503);

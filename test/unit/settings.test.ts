@@ -2,8 +2,19 @@ import { homedir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import {
-  commandSettings, DEFAULTS, flagKey, loadConfig, machineTimeZone, SETTING_KEYS, SETTINGS, settingName,
-  type Config, type LogFormat, type LogLevel, type SettingKey, type TranscriptsSetting,
+  commandSettings,
+  DEFAULTS,
+  flagKey,
+  loadConfig,
+  machineTimeZone,
+  SETTING_KEYS,
+  SETTINGS,
+  settingName,
+  type Config,
+  type LogFormat,
+  type LogLevel,
+  type SettingKey,
+  type TranscriptsSetting,
 } from '../../src/shared/config.js';
 import { duckdbInstanceOptions } from '../../src/shared/duckdb-settings.js';
 import { ConfigError } from '../../src/shared/errors.js';
@@ -65,7 +76,10 @@ describe('the settings table', () => {
 
   it('gives every setting to a command, and a client command only settings a daemon reads (so the services set what a client reads)', () => {
     for (const key of SETTING_KEYS) {
-      expect(COMMANDS.some((c) => commandSettings(c).includes(key)), `${key} is taken by no command`).toBe(true);
+      expect(
+        COMMANDS.some((c) => commandSettings(c).includes(key)),
+        `${key} is taken by no command`,
+      ).toBe(true);
     }
     const daemons = new Set(commandSettings('serve'));
     for (const command of ['pull', 'status', 'views', 'watch'] as const) {
@@ -89,16 +103,19 @@ describe('the settings table', () => {
     expect(s.parse(written)).toEqual(DEFAULTS[key]);
   });
 
-  it.each(SETTING_KEYS.filter((k) => BAD[k] !== null))('%s: a bad value is refused by a message naming the variable or the flag, and what it accepts', (key) => {
-    const s = SETTINGS[key];
-    const bad = BAD[key]!;
-    const fromEnv = () => loadConfig({ [s.env]: bad }, {}, [key]);
-    expect(fromEnv).toThrow(ConfigError);
-    expect(fromEnv).toThrow(new RegExp(`^${escape(s.env)}=${escape(JSON.stringify(bad))} is not valid: ${escape(s.accepts)}; expected .+`));
-    // The flag wins over the variable, and is the one named.
-    const fromFlag = () => loadConfig({ [s.env]: serviceValue(s) }, { [flagKey(s.flag)]: bad }, [key]);
-    expect(fromFlag).toThrow(new RegExp(`^--${escape(s.flag)}=${escape(JSON.stringify(bad))} is not valid: `));
-  });
+  it.each(SETTING_KEYS.filter((k) => BAD[k] !== null))(
+    '%s: a bad value is refused by a message naming the variable or the flag, and what it accepts',
+    (key) => {
+      const s = SETTINGS[key];
+      const bad = BAD[key]!;
+      const fromEnv = () => loadConfig({ [s.env]: bad }, {}, [key]);
+      expect(fromEnv).toThrow(ConfigError);
+      expect(fromEnv).toThrow(new RegExp(`^${escape(s.env)}=${escape(JSON.stringify(bad))} is not valid: ${escape(s.accepts)}; expected .+`));
+      // The flag wins over the variable, and is the one named.
+      const fromFlag = () => loadConfig({ [s.env]: serviceValue(s) }, { [flagKey(s.flag)]: bad }, [key]);
+      expect(fromFlag).toThrow(new RegExp(`^--${escape(s.flag)}=${escape(JSON.stringify(bad))} is not valid: `));
+    },
+  );
 
   it('infers Config from the parsers', () => {
     expectTypeOf<Config['port']>().toEqualTypeOf<number>();

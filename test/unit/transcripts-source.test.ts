@@ -71,21 +71,46 @@ async function baseVersion(): Promise<number> {
 }
 
 describe('one row per API response', () => {
-  it('a multi-line response counts once, with the final usage and the first line\'s timestamp', async () => {
+  it("a multi-line response counts once, with the final usage and the first line's timestamp", async () => {
     writeFileSync(
       file('s1.jsonl'),
       user('hello') +
         assistant({ id: 'msg_a', requestId: 'req_a', output: 1, timestamp: '2025-06-01T10:00:01.000Z', block: { type: 'thinking', thinking: 'hmm' } }) +
         assistant({ id: 'msg_a', requestId: 'req_a', output: 7, timestamp: '2025-06-01T10:00:02.000Z', model: 'claude-opus-4-1-20250805' }) +
-        assistant({ id: 'msg_a', requestId: 'req_a', output: 7, timestamp: '2025-06-01T10:00:03.000Z', model: 'not-kept-tie', block: { type: 'tool_use', id: 't', name: 'Bash', input: { command: 'ls' } } }) +
+        assistant({
+          id: 'msg_a',
+          requestId: 'req_a',
+          output: 7,
+          timestamp: '2025-06-01T10:00:03.000Z',
+          model: 'not-kept-tie',
+          block: { type: 'tool_use', id: 't', name: 'Bash', input: { command: 'ls' } },
+        }) +
         toolResult('file list') +
-        assistant({ id: 'msg_b', requestId: 'req_b', output: 3, input: 4, cacheRead: 100, cacheCreation: 30, split: { m5: 10, h1: 20 }, timestamp: '2025-06-01T10:01:00.000Z' }) +
+        assistant({
+          id: 'msg_b',
+          requestId: 'req_b',
+          output: 3,
+          input: 4,
+          cacheRead: 100,
+          cacheCreation: 30,
+          split: { m5: 10, h1: 20 },
+          timestamp: '2025-06-01T10:01:00.000Z',
+        }) +
         assistant({ id: 'msg_c', requestId: 'req_c', cacheCreation: 50, timestamp: '2025-06-01T10:02:00.000Z' }),
     );
     const report = await ingest();
     expect(report).toMatchObject({ enabled: true, files: 1, filesRead: 1, messages: 3, added: 3, updated: 0, changed: true, skipped: [], warnings: [] });
     const [a, b, c] = await rows();
-    expect(a).toMatchObject({ message_id: 'msg_a', request_id: 'req_a', output_tokens: 7, ts: '2025-06-01T10:00:01.000', model: 'claude-opus-4-1-20250805', session_uuid: 'sess-1', is_sidechain: false, agent_id: null });
+    expect(a).toMatchObject({
+      message_id: 'msg_a',
+      request_id: 'req_a',
+      output_tokens: 7,
+      ts: '2025-06-01T10:00:01.000',
+      model: 'claude-opus-4-1-20250805',
+      session_uuid: 'sess-1',
+      is_sidechain: false,
+      agent_id: null,
+    });
     // The 5m/1h split where the line has it; all cache creation at 5m where it has not.
     expect(b).toMatchObject({ input_tokens: 4, cache_read_tokens: 100, cache_creation_5m_tokens: 10, cache_creation_1h_tokens: 20 });
     expect(c).toMatchObject({ cache_creation_5m_tokens: 50, cache_creation_1h_tokens: 0 });
@@ -119,14 +144,16 @@ describe('one row per API response', () => {
     expect(all.find((r) => r.message_id === 'msg_sub')).toMatchObject({ agent_id: 'x1', is_sidechain: true, source_file: file('s1/subagents/agent-x1.jsonl') });
   });
 
-  it('thousands of responses over several files (staged in chunks of 2048 rows, a file across a chunk\'s end) all arrive whole', async () => {
+  it("thousands of responses over several files (staged in chunks of 2048 rows, a file across a chunk's end) all arrive whole", async () => {
     const perFile = 1500;
     for (const f of [0, 1, 2]) {
       let text = '';
       for (let i = 0; i < perFile; i++) {
         const id = `msg_${f}_${i}`;
         const base = { sessionId: `sess-${f}`, id, requestId: `req_${f}_${i}`, cwd: `/p/${f}`, model: f === 1 ? 'claude-opus-4-1-20250805' : undefined };
-        text += assistant({ ...base, output: 1, timestamp: '2025-06-01T10:00:00.000Z' }) + assistant({ ...base, output: 100 + i, timestamp: '2025-06-01T10:00:01.000Z' });
+        text +=
+          assistant({ ...base, output: 1, timestamp: '2025-06-01T10:00:00.000Z' }) +
+          assistant({ ...base, output: 100 + i, timestamp: '2025-06-01T10:00:01.000Z' });
       }
       // The same response as file 0's first, with equal tokens: the first file read keeps it.
       if (f === 2) text += assistant({ sessionId: 'sess-0', id: 'msg_0_0', requestId: 'req_0_0', cwd: '/p/0', output: 100 });
@@ -137,8 +164,13 @@ describe('one row per API response', () => {
     const all = await rows();
     const wrong = all.filter((r) => {
       const [, f, i] = /^msg_(\d)_(\d+)$/.exec(r.message_id ?? '') ?? [];
-      return r.output_tokens !== 100 + Number(i) || r.session_uuid !== `sess-${f}` || r.source_file !== file(`s${f}.jsonl`) || r.ts !== '2025-06-01T10:00:00.000' ||
-        r.model !== (f === '1' ? 'claude-opus-4-1-20250805' : 'claude-sonnet-4-5-20250929');
+      return (
+        r.output_tokens !== 100 + Number(i) ||
+        r.session_uuid !== `sess-${f}` ||
+        r.source_file !== file(`s${f}.jsonl`) ||
+        r.ts !== '2025-06-01T10:00:00.000' ||
+        r.model !== (f === '1' ? 'claude-opus-4-1-20250805' : 'claude-sonnet-4-5-20250929')
+      );
     });
     expect(wrong).toEqual([]);
     expect(await db.value<string>("SELECT cwd FROM base.messages WHERE message_id = 'msg_2_1499'")).toBe('/p/2');
@@ -168,7 +200,10 @@ describe('one row per API response', () => {
 
 describe('incremental reads', () => {
   it('an appended file is read from its offset; a trailing partial line waits for its newline', async () => {
-    writeFileSync(file('big.jsonl'), Array.from({ length: 200 }, (_, i) => toolResult('x'.repeat(500)) + assistant({ id: `msg_${i}`, requestId: `req_${i}` })).join(''));
+    writeFileSync(
+      file('big.jsonl'),
+      Array.from({ length: 200 }, (_, i) => toolResult('x'.repeat(500)) + assistant({ id: `msg_${i}`, requestId: `req_${i}` })).join(''),
+    );
     writeFileSync(file('other.jsonl'), assistant({ id: 'msg_o' }));
     expect(await ingest()).toMatchObject({ filesRead: 2, messages: 201 });
 
@@ -238,7 +273,9 @@ describe('bad input', () => {
     // Counts are per tick: an unchanged file is not counted again...
     expect((await ingest()).skipped).toEqual([]);
     // ...and kept per file in the bookkeeping.
-    expect(await db.rows('SELECT malformed::DOUBLE AS m, oversized::DOUBLE AS o FROM lattice.transcript_files WHERE path = ?', [file('bad.jsonl')])).toEqual([{ m: 6, o: 1 }]);
+    expect(await db.rows('SELECT malformed::DOUBLE AS m, oversized::DOUBLE AS o FROM lattice.transcript_files WHERE path = ?', [file('bad.jsonl')])).toEqual([
+      { m: 6, o: 1 },
+    ]);
   });
 
   it('a symlink loop is a warning, and the walk ends', async () => {
@@ -276,7 +313,10 @@ describe('the setting', () => {
     mkdirSync(join(h, '.config', 'claude', 'projects'), { recursive: true });
     expect(await resolveTranscriptDirectories('default', { HOME: h })).toEqual([join(h, '.config', 'claude', 'projects'), join(h, '.claude', 'projects')]);
     expect(await resolveTranscriptDirectories('default', { HOME: join(home.dir, 'empty') })).toEqual([]);
-    expect(await resolveTranscriptDirectories('default', { HOME: h, CLAUDE_CONFIG_DIR: ' /a/one , ~/two,' })).toEqual(['/a/one/projects', join(h, 'two', 'projects')]);
+    expect(await resolveTranscriptDirectories('default', { HOME: h, CLAUDE_CONFIG_DIR: ' /a/one , ~/two,' })).toEqual([
+      '/a/one/projects',
+      join(h, 'two', 'projects'),
+    ]);
     expect(await resolveTranscriptDirectories('off', { HOME: h, CLAUDE_CONFIG_DIR: '/a' })).toEqual([]);
     expect(await resolveTranscriptDirectories(['/x/projects'], { CLAUDE_CONFIG_DIR: '/a' })).toEqual(['/x/projects']);
   });

@@ -86,7 +86,10 @@ describe('judgePayload (the shrink guard)', () => {
     });
     const back = judgePayload(loaded, payload(1000, 2), null, settings);
     expect(back).toMatchObject({ kind: 'hold', reasons: ['its scan_version 2 is lower than the 7 loaded'] });
-    expect(judgePayload(loaded, payload(10, 2), null, settings)).toMatchObject({ kind: 'hold', reasons: [expect.stringMatching(/scan_version/), expect.stringMatching(/drop 990/)] });
+    expect(judgePayload(loaded, payload(10, 2), null, settings)).toMatchObject({
+      kind: 'hold',
+      reasons: [expect.stringMatching(/scan_version/), expect.stringMatching(/drop 990/)],
+    });
   });
 
   it('accepts the very same payload on its Nth consecutive tick; another payload starts the count again', () => {

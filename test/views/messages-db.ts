@@ -57,7 +57,11 @@ function messageSql(m: Message, i: number): string {
 }
 
 /** Materializes the whole catalog over these rows in `timezone`, with the bundled prices; every view must succeed. */
-export async function materializedDb(timezone: string, sessions: RecallSession[], messages: Message[]): Promise<{ file: string; cleanup: () => Promise<void> }> {
+export async function materializedDb(
+  timezone: string,
+  sessions: RecallSession[],
+  messages: Message[],
+): Promise<{ file: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'lattice-messages-'));
   const file = join(dir, 'work.duckdb');
   const db = await openWorkDb(file, dir);

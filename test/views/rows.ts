@@ -13,7 +13,6 @@ export function view(name: string): ViewDefinition {
   return v;
 }
 
-
 /** The view's columns (name, DuckDB type) in the published file. */
 export async function columnsOf(file: string, name: string): Promise<Array<{ name: string; type: string }>> {
   const rows = await queryFile<{ column_name: string; column_type: string }>(file, `DESCRIBE main.${sqlIdentifier(name)}`);

@@ -34,8 +34,14 @@ export const USAGE_PRICING_FILE = {
   models: [
     { model: HAIKU, input_usd_per_mtok: 0.5, output_usd_per_mtok: 2.5, cache_write_usd_per_mtok: 0.625, cache_read_usd_per_mtok: 0.05 },
     {
-      model: CUSTOM, aliases: ['acme-internal-latest'], input_usd_per_mtok: 2, output_usd_per_mtok: 8,
-      cache_write_usd_per_mtok: 2.5, cache_read_usd_per_mtok: 0.2, price_date: '2026-06-01', source: 'our contract',
+      model: CUSTOM,
+      aliases: ['acme-internal-latest'],
+      input_usd_per_mtok: 2,
+      output_usd_per_mtok: 8,
+      cache_write_usd_per_mtok: 2.5,
+      cache_read_usd_per_mtok: 0.2,
+      price_date: '2026-06-01',
+      source: 'our contract',
     },
   ],
 };
@@ -55,9 +61,39 @@ interface UsageSession {
 }
 
 const SESSIONS: UsageSession[] = [
-  { id: 101, started: '2026-11-01 08:30:00', ended: '2026-11-01 08:50:00', models: [SONNET], tokens: [1000, 2000, 100_000, 10_000], repos: [API], stops: [['end_turn', 2], ['tool_use', 0]] },
-  { id: 102, started: '2026-11-01 09:30:00', ended: '2026-11-01 10:15:00', models: [HAIKU, OPUS], tokens: [500, 500, 0, 0], repos: [API, WEB], stops: [['end_turn', 1]] },
-  { id: 103, started: '2026-11-01 06:59:00', ended: '2026-11-01 07:20:00', models: ['<synthetic>', HAIKU], tokens: [100, 100, 100, 200], repos: [WEB], stops: [['tool_use', 3], ['end_turn', 1]] },
+  {
+    id: 101,
+    started: '2026-11-01 08:30:00',
+    ended: '2026-11-01 08:50:00',
+    models: [SONNET],
+    tokens: [1000, 2000, 100_000, 10_000],
+    repos: [API],
+    stops: [
+      ['end_turn', 2],
+      ['tool_use', 0],
+    ],
+  },
+  {
+    id: 102,
+    started: '2026-11-01 09:30:00',
+    ended: '2026-11-01 10:15:00',
+    models: [HAIKU, OPUS],
+    tokens: [500, 500, 0, 0],
+    repos: [API, WEB],
+    stops: [['end_turn', 1]],
+  },
+  {
+    id: 103,
+    started: '2026-11-01 06:59:00',
+    ended: '2026-11-01 07:20:00',
+    models: ['<synthetic>', HAIKU],
+    tokens: [100, 100, 100, 200],
+    repos: [WEB],
+    stops: [
+      ['tool_use', 3],
+      ['end_turn', 1],
+    ],
+  },
   { id: 104, started: '2026-10-01 06:59:00', models: [UNKNOWN], tokens: [10, 10, 10, 10] },
   { id: 105, started: '2026-11-02 17:00:00', models: ['<synthetic>'], tokens: [0, 0, 0, 0] },
   { id: 106, started: '2026-11-02 20:00:00', ended: '2026-11-02 20:30:00', models: [UNKNOWN, SONNET], tokens: [1000, 1000, 0, 0], repos: [API] },
@@ -70,8 +106,14 @@ const SESSIONS: UsageSession[] = [
 export function usagePayloadText(): string {
   const elements = SESSIONS.map((s) => ({
     session: session({
-      id: s.id, cwd: '/code', started_at: s.started ? utc(s.started) : null, ended_at: s.ended ? utc(s.ended) : null,
-      messages: [2, 1, 1], tokens: s.tokens, models: s.models, stops: s.stops ? stops(s.stops) : '',
+      id: s.id,
+      cwd: '/code',
+      started_at: s.started ? utc(s.started) : null,
+      ended_at: s.ended ? utc(s.ended) : null,
+      messages: [2, 1, 1],
+      tokens: s.tokens,
+      models: s.models,
+      stops: s.stops ? stops(s.stops) : '',
     }),
     repos: s.repos ?? [],
   }));

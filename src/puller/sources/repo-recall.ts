@@ -152,7 +152,13 @@ async function takePayload(deps: RecallDeps, state: PullerState, fetched: Payloa
   const prior = await readHeld(db);
   let acceptedShrink: Extract<Verdict, { kind: 'accept' }>['overrode'] = null;
   const gone = full ? [] : index.unseen();
-  const staged = { elements: fetched.elements, staged: fetched.staged.written, passed: fetched.staged.passed, mode: full ? ('full' as const) : ('changed' as const), gone };
+  const staged = {
+    elements: fetched.elements,
+    staged: fetched.staged.written,
+    passed: fetched.staged.passed,
+    mode: full ? ('full' as const) : ('changed' as const),
+    gone,
+  };
   let outcome: LoadOutcome<Hold>;
   try {
     outcome = await loadBaseTables<Hold>(
@@ -182,7 +188,13 @@ async function takePayload(deps: RecallDeps, state: PullerState, fetched: Payloa
       return { kind: 'needs-full', reason: outcome.reason };
     case 'held': {
       const { verdict, sessions } = outcome.hold;
-      const record = await recordHeld(db, { fingerprint: fetched.fingerprint, reasons: verdict.reasons, sessions, scan_version: scanVersion, seen_ticks: verdict.seenTicks });
+      const record = await recordHeld(db, {
+        fingerprint: fetched.fingerprint,
+        reasons: verdict.reasons,
+        sessions,
+        scan_version: scanVersion,
+        seen_ticks: verdict.seenTicks,
+      });
       const held = heldPayloadReport(record, { sessions: state.session_count, scanVersion: state.scan_version }, verdict.confirmTicks);
       return { kind: 'held', held };
     }

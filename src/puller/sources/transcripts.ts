@@ -37,9 +37,7 @@ export interface SkippedInAll {
 const WORST_FILES = 5;
 
 export type TranscriptsStage =
-  | { kind: 'off' }
-  | { kind: 'read'; report: TranscriptsReport; skippedInAll: SkippedInAll }
-  | { kind: 'failed'; error: string; cause: unknown };
+  { kind: 'off' } | { kind: 'read'; report: TranscriptsReport; skippedInAll: SkippedInAll } | { kind: 'failed'; error: string; cause: unknown };
 
 export async function stageTranscripts(deps: TranscriptsDeps, clock: PhaseClock): Promise<TranscriptsStage> {
   const source = deps.transcripts;

@@ -55,7 +55,11 @@ export async function discoverTranscripts(roots: readonly string[], signal?: Abo
     const before = files.length;
     const rootStat = statOrError(root);
     if ('error' in rootStat || !rootStat.isDirectory()) {
-      warnings.push('error' in rootStat ? fsWarning('transcripts directory unreadable:', root, rootStat.error) : `transcripts directory unreadable: ${root}: not a directory`);
+      warnings.push(
+        'error' in rootStat
+          ? fsWarning('transcripts directory unreadable:', root, rootStat.error)
+          : `transcripts directory unreadable: ${root}: not a directory`,
+      );
       directories.push({ path: root, readable: false, files: 0 });
       continue;
     }

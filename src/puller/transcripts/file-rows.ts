@@ -31,7 +31,19 @@ export interface FileRows {
 
 /** Builds a FileRows line by line, folding runs of lines with the same key. */
 export class FileRowsBuilder {
-  private readonly rows: FileRows = { count: 0, keys: [], sessions: [], messageIds: [], requestIds: [], agentIds: [], models: [], tiers: [], cwds: [], sidechain: new Uint8Array(64), numbers: new Float64Array(64 * NUMBERS_PER_ROW) };
+  private readonly rows: FileRows = {
+    count: 0,
+    keys: [],
+    sessions: [],
+    messageIds: [],
+    requestIds: [],
+    agentIds: [],
+    models: [],
+    tiers: [],
+    cwds: [],
+    sidechain: new Uint8Array(64),
+    numbers: new Float64Array(64 * NUMBERS_PER_ROW),
+  };
 
   add(key: string, line: ResponseLine): void {
     const r = this.rows;

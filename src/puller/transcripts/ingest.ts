@@ -18,7 +18,19 @@ export interface IngestOptions {
 
 /** The report of a tick with the source off. */
 export function transcriptsOffReport(): TranscriptsReport {
-  return { enabled: false, directories: [], files: 0, filesRead: 0, bytesRead: 0, messages: 0, added: 0, updated: 0, skipped: [], warnings: [], changed: false };
+  return {
+    enabled: false,
+    directories: [],
+    files: 0,
+    filesRead: 0,
+    bytesRead: 0,
+    messages: 0,
+    added: 0,
+    updated: 0,
+    skipped: [],
+    warnings: [],
+    changed: false,
+  };
 }
 
 /**

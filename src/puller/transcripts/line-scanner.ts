@@ -70,7 +70,15 @@ export class Pacer {
  * is left for the next scan (Claude Code may be writing it). A line past LINE_LIMIT is not held:
  * it is skipped to its newline (across scans, if need be) and counted when it carries the marker.
  */
-export async function scanLines(fd: number, size: number, from: ScanPosition, buf: Buffer, sink: LineSink, pacer: Pacer | null, signal?: AbortSignal): Promise<ScanResult> {
+export async function scanLines(
+  fd: number,
+  size: number,
+  from: ScanPosition,
+  buf: Buffer,
+  sink: LineSink,
+  pacer: Pacer | null,
+  signal?: AbortSignal,
+): Promise<ScanResult> {
   let base = from.offset; // file offset of buf[0]
   let have = 0;
   let skipping = from.skipping;

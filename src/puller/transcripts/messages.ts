@@ -8,9 +8,22 @@ const LINES = 'transcript_lines';
 
 /** The columns of base.messages the merge writes, in table order. */
 const COLUMNS = [
-  'message_key', 'session_uuid', 'message_id', 'request_id', 'agent_id', 'is_sidechain', 'timestamp', 'model',
-  'input_tokens', 'output_tokens', 'cache_creation_5m_tokens', 'cache_creation_1h_tokens', 'cache_read_tokens',
-  'service_tier', 'cwd', 'source_file',
+  'message_key',
+  'session_uuid',
+  'message_id',
+  'request_id',
+  'agent_id',
+  'is_sidechain',
+  'timestamp',
+  'model',
+  'input_tokens',
+  'output_tokens',
+  'cache_creation_5m_tokens',
+  'cache_creation_1h_tokens',
+  'cache_read_tokens',
+  'service_tier',
+  'cwd',
+  'source_file',
 ] as const;
 
 /**
@@ -20,12 +33,25 @@ const COLUMNS = [
  * crosses into DuckDB one call at a time, a number column in one copy.
  */
 const STAGED: readonly (readonly [string, DuckDBType])[] = [
-  ['message_key', VARCHAR], ['message_id', VARCHAR], ['request_id', VARCHAR],
-  ['session_uuid', INTEGER], ['agent_id', INTEGER], ['model', INTEGER], ['service_tier', INTEGER], ['cwd', INTEGER], ['source_file', INTEGER],
-  ['is_sidechain', BOOLEAN], ['ts_ms', DOUBLE],
-  ['input_tokens', DOUBLE], ['output_tokens', DOUBLE], ['cache_creation_5m_tokens', DOUBLE], ['cache_creation_1h_tokens', DOUBLE], ['cache_read_tokens', DOUBLE],
+  ['message_key', VARCHAR],
+  ['message_id', VARCHAR],
+  ['request_id', VARCHAR],
+  ['session_uuid', INTEGER],
+  ['agent_id', INTEGER],
+  ['model', INTEGER],
+  ['service_tier', INTEGER],
+  ['cwd', INTEGER],
+  ['source_file', INTEGER],
+  ['is_sidechain', BOOLEAN],
+  ['ts_ms', DOUBLE],
+  ['input_tokens', DOUBLE],
+  ['output_tokens', DOUBLE],
+  ['cache_creation_5m_tokens', DOUBLE],
+  ['cache_creation_1h_tokens', DOUBLE],
+  ['cache_read_tokens', DOUBLE],
   // the order lines were read in (file, then row): of two lines with the same output_tokens, the first is kept
-  ['file_seq', DOUBLE], ['row_seq', DOUBLE],
+  ['file_seq', DOUBLE],
+  ['row_seq', DOUBLE],
 ];
 const STAGED_TYPES = STAGED.map(([, type]) => type);
 const NOT_NULL = new Set(['message_key', 'session_uuid', 'source_file', 'is_sidechain', 'ts_ms', 'file_seq', 'row_seq']);
@@ -47,7 +73,10 @@ export class MessageStager {
   private columns: DuckDBValue[][] = STAGED.map(() => []);
   private pending = 0;
 
-  private constructor(private readonly db: WorkDb, private readonly appender: DuckDBAppender) {}
+  private constructor(
+    private readonly db: WorkDb,
+    private readonly appender: DuckDBAppender,
+  ) {}
 
   static async open(db: WorkDb): Promise<MessageStager> {
     await db.run(`CREATE OR REPLACE TEMP TABLE ${LINES} (

@@ -15,7 +15,13 @@ export type FileRead = { state: FileState; bytesRead: number; skipped: SkippedLi
  * Reads what is new in one file (from where `known` left it) and parses its responses. Runs on
  * the main thread (with `pacer`) or in a parse worker (without: nothing else waits on its loop).
  */
-export async function readTranscriptFile(path: string, known: FileState | undefined, buf: Buffer, pacer: Pacer | null, signal?: AbortSignal): Promise<FileRead> {
+export async function readTranscriptFile(
+  path: string,
+  known: FileState | undefined,
+  buf: Buffer,
+  pacer: Pacer | null,
+  signal?: AbortSignal,
+): Promise<FileRead> {
   let fd: number;
   try {
     fd = openSync(path, 'r');
@@ -28,7 +34,12 @@ export async function readTranscriptFile(path: string, known: FileState | undefi
     const s = fstatSync(fd, { bigint: true });
     const now = { dev: String(s.dev), ino: String(s.ino), size: Number(s.size), mtimeNs: String(s.mtimeNs) };
     const plan = planRead(now, known);
-    const from = plan.kind === 'append' ? plan.from : plan.kind === 'reread' ? FROM_START : { offset: known?.offset ?? 0, skipping: known?.skipping ?? false, skippingUsage: known?.skippingUsage ?? false };
+    const from =
+      plan.kind === 'append'
+        ? plan.from
+        : plan.kind === 'reread'
+          ? FROM_START
+          : { offset: known?.offset ?? 0, skipping: known?.skipping ?? false, skippingUsage: known?.skippingUsage ?? false };
     let malformed = 0;
     const rows = new FileRowsBuilder();
     const scan = await scanLines(

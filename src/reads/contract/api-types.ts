@@ -9,7 +9,6 @@
 import type { HealthVerdict } from '../../shared/health.js';
 import type { PullerStatus } from '../../shared/status.js';
 
-
 /**
  * The error body (`ErrorResponse`) and its codes (`ErrorCode`), each with its HTTP status and
  * meaning, are declared with the registry's read-API view, src/reads/contract/error-codes.ts (a

@@ -39,7 +39,10 @@ export class UnknownViewError extends ReadsError {
     readonly view: string,
     known: readonly string[],
   ) {
-    super('unknown_view', messageOf('unknown_view', { view: JSON.stringify(view.length > 100 ? `${view.slice(0, 100)}...` : view), known: known.join(', ') || '(none)' }));
+    super(
+      'unknown_view',
+      messageOf('unknown_view', { view: JSON.stringify(view.length > 100 ? `${view.slice(0, 100)}...` : view), known: known.join(', ') || '(none)' }),
+    );
   }
 }
 
@@ -79,7 +82,6 @@ export class QueryTimeoutError extends ReadsError {
     super('timeout', messageOf('timeout', { ms, how }));
   }
 }
-
 
 /** GET /events has as many streams open as allowed. */
 export class TooManySubscribersError extends ReadsError {

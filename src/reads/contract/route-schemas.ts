@@ -32,8 +32,15 @@ const freshnessHeaders = {
   'X-Lattice-Scan-Version': { description: 'upstream scan_version of the rows', schema: { type: 'integer' } },
   'X-Lattice-Timezone': { description: "the IANA zone the generation's days, weeks, months and hours were cut in", schema: { type: 'string' } },
   'X-Lattice-Age-Seconds': { description: 'seconds since materialized_at', schema: { type: 'number' } },
-  'X-Request-Id': { description: "the request's id: the client's X-Request-Id when it sent a sane one (printable ASCII, at most 128 characters), generated otherwise; in the access log", schema: { type: 'string' } },
-  'Server-Timing': { description: 'where the time went, in ms: plan, query (DuckDB), render, total; `cache;desc=hit|miss` for rows', schema: { type: 'string' } },
+  'X-Request-Id': {
+    description:
+      "the request's id: the client's X-Request-Id when it sent a sane one (printable ASCII, at most 128 characters), generated otherwise; in the access log",
+    schema: { type: 'string' },
+  },
+  'Server-Timing': {
+    description: 'where the time went, in ms: plan, query (DuckDB), render, total; `cache;desc=hit|miss` for rows',
+    schema: { type: 'string' },
+  },
 };
 
 /** The filter syntax, from the operators' own table (plan/filters.ts). */
@@ -55,7 +62,7 @@ export const ROUTE_SCHEMAS = {
   healthz: {
     summary: 'Health of the read server, the served generation and the puller',
     description:
-      'One verdict, shared with `session-lattice status` and the MCP `lattice_status` tool. `failing` (503): the data is older than stale-after-intervals refresh intervals, the puller\'s last 3 ticks failed, or the published snapshot cannot be opened; `starting` (503): nothing is published yet; `degraded` (200): served and current, but a tick failed, the puller is not running, a view failed to refresh, or a payload is held back; `ok` (200). `reasons` says why, one sentence each.',
+      "One verdict, shared with `session-lattice status` and the MCP `lattice_status` tool. `failing` (503): the data is older than stale-after-intervals refresh intervals, the puller's last 3 ticks failed, or the published snapshot cannot be opened; `starting` (503): nothing is published yet; `degraded` (200): served and current, but a tick failed, the puller is not running, a view failed to refresh, or a payload is held back; `ok` (200). `reasons` says why, one sentence each.",
     tags: ['health'],
     response: {
       200: { description: 'ok or degraded', ...jsonSchema(HealthResponseSchema) },
@@ -101,7 +108,9 @@ export const ROUTE_SCHEMAS = {
         },
       },
       304: { description: 'not modified (If-None-Match matched the generation and query)', type: 'null' },
-      400: error('a bad parameter (named in the message and `parameter`): an unknown column or operator, a value that does not convert, a cursor of another query'),
+      400: error(
+        'a bad parameter (named in the message and `parameter`): an unknown column or operator, a value that does not convert, a cursor of another query',
+      ),
       404: error('unknown view'),
       406: error('no acceptable format'),
       503: error('no snapshot yet, or the view is not materialized yet'),
@@ -119,7 +128,9 @@ export const ROUTE_SCHEMAS = {
     response: {
       200: { description: 'the refresh history', headers: freshnessHeaders, ...jsonSchema(RefreshListResponseSchema) },
       304: { description: 'not modified (If-None-Match matched the generation and query)', type: 'null' },
-      400: error(`a bad parameter (named in the message and \`parameter\`): a limit that is not an integer 1..${MAX_REFRESHES_LIMIT}, an unknown or repeated parameter`),
+      400: error(
+        `a bad parameter (named in the message and \`parameter\`): a limit that is not an integer 1..${MAX_REFRESHES_LIMIT}, an unknown or repeated parameter`,
+      ),
       404: error('unknown view'),
       503: error('no snapshot yet'),
     },
@@ -153,7 +164,9 @@ export const ROUTE_SCHEMAS = {
           },
         },
       },
-      400: error(`a bad parameter (named in the message and \`parameter\`): a Last-Event-ID or last_event_id that is not a non-negative integer, a tail that is not an integer 0..${MAX_EVENTS_TAIL}, an unknown or repeated parameter`),
+      400: error(
+        `a bad parameter (named in the message and \`parameter\`): a Last-Event-ID or last_event_id that is not a non-negative integer, a tail that is not an integer 0..${MAX_EVENTS_TAIL}, an unknown or repeated parameter`,
+      ),
       503: error('too_many_subscribers: as many streams are open as allowed; retry later'),
     },
   },
@@ -163,7 +176,7 @@ export const ROUTE_SCHEMAS = {
       "The read server's figures and the puller's, for a Prometheus scrape (text format 0.0.4): requests by route pattern, method and status",
       '(`session_lattice_http_request_duration_seconds`), the response cache, the query slots, the generation served, the data age and the',
       "health verdict (as /healthz), Node's process metrics, and the puller's ticks, phases and errors (`session_lattice_puller_*`, from",
-      "its metrics.json; `session_lattice_reads_puller_file_readable` is 0 when that file is missing or unusable). Never cached.",
+      'its metrics.json; `session_lattice_reads_puller_file_readable` is 0 when that file is missing or unusable). Never cached.',
     ].join(' '),
     tags: ['meta'],
     response: {

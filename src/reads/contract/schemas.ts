@@ -57,7 +57,7 @@ export const ViewSummarySchema = z.object({
   stale: z
     .boolean()
     .describe(
-      'true when the last refresh failed (the view\'s own SQL, or a view it reads): its rows, if any, are from an earlier load than the views that refreshed',
+      "true when the last refresh failed (the view's own SQL, or a view it reads): its rows, if any, are from an earlier load than the views that refreshed",
     ),
   columns: z.array(CatalogColumnSchema),
 });
@@ -93,7 +93,7 @@ export const ViewRowsResponseSchema = z.object({
   limit: z.number().int().min(0).max(MAX_LIMIT),
   offset: z.number().int().min(0),
   order_by: z.array(z.string()).describe('the sort as given (`col` / `-col`); the key columns break ties'),
-  filters: z.array(AppliedFilterSchema).describe('the conditions as applied (ANDed), values converted to the columns\' types'),
+  filters: z.array(AppliedFilterSchema).describe("the conditions as applied (ANDed), values converted to the columns' types"),
   columns: z.array(ColumnSchema).describe('the columns of the rows, in order'),
   next: z.string().nullable().describe('the cursor of the next page (pass it as `after`); null on the last page'),
   next_url: z.string().nullable().describe('the next page of this query, relative to the server; also sent as `Link: <...>; rel="next"`'),
@@ -103,16 +103,15 @@ export const ViewRowsResponseSchema = z.object({
 export const ViewRowsQuerySchema = z.object({
   limit: z.number().int().min(0).max(MAX_LIMIT).optional().describe(`rows per page, 0..${MAX_LIMIT}, default ${DEFAULT_LIMIT}`),
   offset: z.number().int().min(0).max(MAX_OFFSET).optional().describe('rows to skip, default 0'),
-  order_by: z
-    .string()
-    .optional()
-    .describe('comma-separated columns, `-col` for descending, e.g. `-session_count,tool_name`; the key columns break ties'),
+  order_by: z.string().optional().describe('comma-separated columns, `-col` for descending, e.g. `-session_count,tool_name`; the key columns break ties'),
   columns: z.string().optional().describe('comma-separated columns to return, in that order; the key columns are always returned'),
   after: z
     .string()
     .max(MAX_CURSOR_LENGTH)
     .optional()
-    .describe('a cursor (`next` of the previous page): resume after its last row, in the same order, without OFFSET scanning; bound to the view, order_by and filters; not with offset'),
+    .describe(
+      'a cursor (`next` of the previous page): resume after its last row, in the same order, without OFFSET scanning; bound to the view, order_by and filters; not with offset',
+    ),
   count: z.enum(['exact', 'none']).optional().describe('`none` skips counting the matching rows (total is null, faster); default exact'),
   format: z.enum(['json', 'ndjson', 'csv']).optional().describe('response format; overrides the Accept header'),
 });

@@ -1,4 +1,4 @@
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { type DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { z } from 'zod';
 import { duckdbInstanceOptions, EFFECTIVE_DUCKDB_SQL, EffectiveDuckDbSchema, type DuckDbSettings, type EffectiveDuckDb } from '../../shared/duckdb-settings.js';
 import { SELECT_META_SQL, SELECT_VIEWS_SQL, SnapshotMetaSchema, VIEW_SCHEMA, ViewStateSchema, type SnapshotMeta, type ViewState } from '../../shared/snapshot.js';

@@ -67,7 +67,10 @@ export class EventStream {
     if (frame.id !== null) {
       if (frame.id <= this.sentThrough) {
         if (this.repeats?.get(frame.id) === frame.text) return;
-        this.logger.info({ id: frame.id, sent_through: this.sentThrough }, 'the event log changed under an event stream (ids started over); ending it so that its client resumes from the new log');
+        this.logger.info(
+          { id: frame.id, sent_through: this.sentThrough },
+          'the event log changed under an event stream (ids started over); ending it so that its client resumes from the new log',
+        );
         this.end();
         return;
       }

@@ -136,7 +136,10 @@ export class EventTail {
       const pos = { file: identity(st), offset: 0 };
       const events = await readForward(rotated, pos, st.size);
       this.pos = pos;
-      await this.deliver(events.filter((e) => e.id > this.lastId), false);
+      await this.deliver(
+        events.filter((e) => e.id > this.lastId),
+        false,
+      );
     } finally {
       await rotated.close();
     }
@@ -161,7 +164,10 @@ export class EventTail {
   private async reset(): Promise<void> {
     const previous = this.lastId;
     await this.seekEnd();
-    this.opts.logger.warn({ previous_id: previous, last_id: this.lastId }, 'the event log started over (removed or replaced); event streams end so that clients resume from the new log');
+    this.opts.logger.warn(
+      { previous_id: previous, last_id: this.lastId },
+      'the event log started over (removed or replaced); event streams end so that clients resume from the new log',
+    );
     // The directory may have been replaced too: watch the new one.
     this.watch.rewatch();
     this.opts.onReset();

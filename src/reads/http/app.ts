@@ -90,7 +90,10 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
   const { service, generations, logger, limits } = opts;
   const allowedHosts = (opts.allowedHosts ?? []).map((h) => h.toLowerCase());
   const cache = opts.cache ?? new ResponseCache();
-  const metrics = opts.metrics === false ? null : new ReadsMetrics({ health: () => service.health(), generations, limiter: opts.limiter, cache, home: opts.home, logger, events: opts.events });
+  const metrics =
+    opts.metrics === false
+      ? null
+      : new ReadsMetrics({ health: () => service.health(), generations, limiter: opts.limiter, cache, home: opts.home, logger, events: opts.events });
   const observers = requestObservers(logger, metrics?.requests ?? null);
 
   // Fastify's own info lines ("Server listening at ...") repeat our `listening` line: warnings up.

@@ -125,7 +125,10 @@ function answerClientError(err: NodeJS.ErrnoException & { reason?: string; rawPa
   let answer: string;
   if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
     const seconds = limits.requestTimeoutMs / 1000;
-    answer = rawErrorResponse('request_timeout', `the request (headers and body) did not arrive within ${seconds} s; send it whole (SESSION_LATTICE_REQUEST_TIMEOUT_SECONDS sets the bound)`);
+    answer = rawErrorResponse(
+      'request_timeout',
+      `the request (headers and body) did not arrive within ${seconds} s; send it whole (SESSION_LATTICE_REQUEST_TIMEOUT_SECONDS sets the bound)`,
+    );
   } else if (err.code === 'HPE_HEADER_OVERFLOW') {
     answer = rawErrorResponse('bad_request', 'the request line and headers are too large (over 16 KB); shorten the query string', {}, 431);
   } else if (err.code === 'HPE_INVALID_METHOD' && REQUEST_LINE.test(err.rawPacket?.toString('latin1', 0, 2048) ?? '')) {
@@ -175,7 +178,13 @@ export function guardServer(server: Server, limits: HttpLimits, logger: Logger):
 
   server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
     const body = JSON.stringify(errorBody('bad_request', `Expect: ${String(req.headers.expect).slice(0, 100)} is not supported (only 100-continue)`));
-    res.writeHead(417 satisfies StatusOf<'bad_request'>, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store', 'x-request-id': requestId(req.headers['x-request-id']), connection: 'close' });
+    res.writeHead(417 satisfies StatusOf<'bad_request'>, {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+      'cache-control': 'no-store',
+      'x-request-id': requestId(req.headers['x-request-id']),
+      connection: 'close',
+    });
     res.end(body);
   });
 
@@ -193,7 +202,10 @@ export function guardServer(server: Server, limits: HttpLimits, logger: Logger):
         // Headers still arriving (bytes but no request yet), or a body still arriving.
         const arriving = res ? !res.headersSent : req === undefined && socket.bytesRead > 0;
         if (arriving && socket.writable) {
-          refuseOnSocket(socket, rawErrorResponse('busy', 'the server is shutting down and the request had not arrived whole; retry in a moment', { 'Retry-After': '1' }));
+          refuseOnSocket(
+            socket,
+            rawErrorResponse('busy', 'the server is shutting down and the request had not arrived whole; retry in a moment', { 'Retry-After': '1' }),
+          );
         } else {
           socket.destroy();
         }

@@ -73,11 +73,19 @@ function checkRequest(allowed: readonly string[], closing: () => boolean) {
     }
     const host = req.headers.host;
     if (host === undefined || host === '') {
-      sendError(reply, 'bad_request', 'the Host header is missing: send Host: 127.0.0.1:<port> (HTTP/1.1 requires it, and it is checked against DNS rebinding)');
+      sendError(
+        reply,
+        'bad_request',
+        'the Host header is missing: send Host: 127.0.0.1:<port> (HTTP/1.1 requires it, and it is checked against DNS rebinding)',
+      );
       return;
     }
     if (!isAllowedHost(hostOf(host), allowed)) {
-      sendError(reply, 'forbidden_host', `Host ${JSON.stringify(host.slice(0, 100))} is not allowed: only loopback names (127.0.0.1, localhost, [::1]) or --allowed-hosts`);
+      sendError(
+        reply,
+        'forbidden_host',
+        `Host ${JSON.stringify(host.slice(0, 100))} is not allowed: only loopback names (127.0.0.1, localhost, [::1]) or --allowed-hosts`,
+      );
       return;
     }
     const origin = req.headers.origin;
@@ -110,7 +118,10 @@ export function installGuard(app: FastifyInstance, opts: GuardOptions): void {
     closing = true;
     edges.closeUnfinished();
   });
-  app.addHook('onRequest', checkRequest(opts.allowedHosts, () => closing));
+  app.addHook(
+    'onRequest',
+    checkRequest(opts.allowedHosts, () => closing),
+  );
 }
 
 /** Bytes written on each connection up to the end of its last response (see `observe`). */

@@ -14,8 +14,19 @@ import { ReadsService } from '../data/service.js';
 export interface StartReadsOptions {
   config: Pick<
     Config,
-    'home' | 'host' | 'port' | 'allowedHosts' | 'staleAfterIntervals' | 'refreshIntervalSeconds' | 'requestTimeoutSeconds' | 'maxConnections' | 'queryMemoryBytes'
-    | 'maxEventSubscribers' | 'eventsHeartbeatSeconds' | 'memoryLimitBytes' | 'threads'
+    | 'home'
+    | 'host'
+    | 'port'
+    | 'allowedHosts'
+    | 'staleAfterIntervals'
+    | 'refreshIntervalSeconds'
+    | 'requestTimeoutSeconds'
+    | 'maxConnections'
+    | 'queryMemoryBytes'
+    | 'maxEventSubscribers'
+    | 'eventsHeartbeatSeconds'
+    | 'memoryLimitBytes'
+    | 'threads'
   >;
   logger: Logger;
   /** Concurrent DuckDB queries (default 3: the libuv pool has 4 threads). */

@@ -47,7 +47,11 @@ function jsonRpcError(code: number, message: string): { jsonrpc: '2.0'; error: {
 }
 
 function sendJsonRpcError(reply: FastifyReply, status: number, code: number, message: string): FastifyReply {
-  return reply.code(status).header('cache-control', 'no-store').type('application/json; charset=utf-8').send(JSON.stringify(jsonRpcError(code, message)));
+  return reply
+    .code(status)
+    .header('cache-control', 'no-store')
+    .type('application/json; charset=utf-8')
+    .send(JSON.stringify(jsonRpcError(code, message)));
 }
 
 /** Host names as the SDK's validators take them (IPv6 in brackets). */
@@ -93,7 +97,12 @@ export async function mcpPlugin(app: FastifyInstance, opts: McpPluginOptions): P
     const e = err as { statusCode?: number; message?: string };
     const status = typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500 ? e.statusCode : 500;
     if (status === 500) req.log.error({ err, url: req.url }, 'MCP request failed');
-    return sendJsonRpcError(reply, status, status === 500 ? -32603 : -32600, status === 500 ? 'internal error; see the server log' : (e.message ?? 'bad request'));
+    return sendJsonRpcError(
+      reply,
+      status,
+      status === 500 ? -32603 : -32600,
+      status === 500 ? 'internal error; see the server log' : (e.message ?? 'bad request'),
+    );
   });
 
   app.post(MCP_PATH, async (req, reply) => {

@@ -20,14 +20,7 @@ import {
 } from '../contract/schemas.js';
 import type { ReadsService } from '../data/service.js';
 import { keepRecordKeys } from './own-keys.js';
-import {
-  DEFAULT_MAX_ROWS,
-  DEFAULT_TIMEOUT_SECONDS,
-  MAX_MAX_ROWS,
-  MAX_SQL_LENGTH,
-  MAX_TIMEOUT_SECONDS,
-  type SqlSandbox,
-} from './sql.js';
+import { DEFAULT_MAX_ROWS, DEFAULT_TIMEOUT_SECONDS, MAX_MAX_ROWS, MAX_SQL_LENGTH, MAX_TIMEOUT_SECONDS, type SqlSandbox } from './sql.js';
 
 /**
  * The MCP tools: the read service for agents. Each tool has a zod input schema and output schema
@@ -95,7 +88,10 @@ async function guarded(tool: string, opts: LatticeMcpOptions, fn: () => Promise<
   } catch (err) {
     if (err instanceof ReadsError) {
       if (err.code === 'timeout' && tool === 'query') {
-        return toolError(err.code, `${err.message}; narrow the query (filter early, aggregate, avoid cross joins) or raise timeout_seconds (at most ${MAX_TIMEOUT_SECONDS})`);
+        return toolError(
+          err.code,
+          `${err.message}; narrow the query (filter early, aggregate, avoid cross joins) or raise timeout_seconds (at most ${MAX_TIMEOUT_SECONDS})`,
+        );
       }
       if (err.code === 'no_snapshot' || err.code === 'snapshot_unavailable') {
         return toolError(err.code, `${service.messageOf(err)}. lattice_status shows the puller's state.`);
@@ -118,7 +114,7 @@ export function createLatticeMcpServer(opts: LatticeMcpOptions): McpServer {
     {
       title: 'List the views',
       description:
-        'The catalog of materialized views over Claude Code sessions: for each view its name, what it answers, its columns and types, key columns, refresh interval, row count, when it was last materialized and its last refresh error (a view that failed keeps serving its previous rows, and is `stale: true`, as is every view reading it: their rows are from an earlier load than the other views\', so do not combine them with those). Most views are inverted indexes, e.g. tool name -> the sessions that used it. Start here, then call read_view (or describe_view for one view). `freshness` says which snapshot answered and how old it is (materialized_at is the oldest view\'s).',
+        "The catalog of materialized views over Claude Code sessions: for each view its name, what it answers, its columns and types, key columns, refresh interval, row count, when it was last materialized and its last refresh error (a view that failed keeps serving its previous rows, and is `stale: true`, as is every view reading it: their rows are from an earlier load than the other views', so do not combine them with those). Most views are inverted indexes, e.g. tool name -> the sessions that used it. Start here, then call read_view (or describe_view for one view). `freshness` says which snapshot answered and how old it is (materialized_at is the oldest view's).",
       inputSchema: z.object({}),
       outputSchema: ViewListResponseSchema,
       annotations: { title: 'List the views', ...READ_ONLY },
@@ -131,7 +127,7 @@ export function createLatticeMcpServer(opts: LatticeMcpOptions): McpServer {
     {
       title: 'Describe one view',
       description:
-        'One view of the catalog: its description, columns with DuckDB types (BIGINT values are JSON numbers, lists are JSON arrays), key columns (a row\'s identity and the default sort order), refresh interval, row count, materialized_at, last refresh error, and freshness. Use it before read_view to learn which columns you can filter and sort on.',
+        "One view of the catalog: its description, columns with DuckDB types (BIGINT values are JSON numbers, lists are JSON arrays), key columns (a row's identity and the default sort order), refresh interval, row count, materialized_at, last refresh error, and freshness. Use it before read_view to learn which columns you can filter and sort on.",
       inputSchema: z.object({
         view: z.string().min(1).max(200).describe('a view name, as listed by list_views (e.g. "tool_sessions")'),
       }),
@@ -159,7 +155,9 @@ export function createLatticeMcpServer(opts: LatticeMcpOptions): McpServer {
           filters: z
             .record(z.string().max(200), FilterSpecSchema)
             .optional()
-            .describe('filters by column: {"tool_name": "Bash"} (exact), {"session_ids": 42} (list contains 42), {"day": {"gte": "2026-11-01", "lt": "2026-12-01"}} (operators)'),
+            .describe(
+              'filters by column: {"tool_name": "Bash"} (exact), {"session_ids": 42} (list contains 42), {"day": {"gte": "2026-11-01", "lt": "2026-12-01"}} (operators)',
+            ),
           columns: z
             .union([z.string().max(10_000), z.array(z.string().max(200)).max(200)])
             .optional()
@@ -181,7 +179,7 @@ export function createLatticeMcpServer(opts: LatticeMcpOptions): McpServer {
     {
       title: 'Service status',
       description:
-        'Whether the data is current: status ok; degraded (served and current, but a tick failed, the puller is not running, a view failed to refresh or a payload is held back); failing (the data is older than a few refresh intervals, the puller\'s last 3 ticks failed, or the snapshot cannot be opened); or starting (no snapshot yet), with the reasons in words; the generation being served, when it was published, its age in seconds, the upstream scan_version and session count; stale_views (the views whose last refresh failed: their rows are from an earlier load than the others\'); and the puller\'s own status (state, last tick start/finish/outcome, last success, last error, consecutive failures, next tick due). The same as GET /healthz. Works before the first snapshot exists.',
+        "Whether the data is current: status ok; degraded (served and current, but a tick failed, the puller is not running, a view failed to refresh or a payload is held back); failing (the data is older than a few refresh intervals, the puller's last 3 ticks failed, or the snapshot cannot be opened); or starting (no snapshot yet), with the reasons in words; the generation being served, when it was published, its age in seconds, the upstream scan_version and session count; stale_views (the views whose last refresh failed: their rows are from an earlier load than the others'); and the puller's own status (state, last tick start/finish/outcome, last success, last error, consecutive failures, next tick due). The same as GET /healthz. Works before the first snapshot exists.",
       inputSchema: z.object({}),
       outputSchema: LatticeStatusSchema,
       annotations: { title: 'Service status', ...READ_ONLY },
@@ -196,15 +194,23 @@ export function createLatticeMcpServer(opts: LatticeMcpOptions): McpServer {
       description: `Runs one read-only DuckDB SQL SELECT over the snapshot being served, for questions the views do not answer (prefer list_views/read_view when a view fits: they are faster and documented). Tables: main.<view> (one per view of list_views), base.sessions (one row per session: session_id, session_uuid, cwd, started_at/ended_at as UTC TIMESTAMPs, message counts, duration_ms, token counts, models_used and tools_used as lists...), base.session_repos (session_id, repo_id, repo_name, repo_path), base.tool_calls (session_id, tool_name, calls, errors), base.stop_reasons (session_id, stop_reason, count), base.session_models (session_id, model), and lattice.meta / lattice.views (the snapshot's identity and view states). See every table and column with: SELECT table_schema, table_name, column_name, data_type FROM information_schema.columns ORDER BY ALL.
 Only a single SELECT is accepted (WITH ... SELECT, FROM ..., VALUES, DESCRIBE, SUMMARIZE, SHOW count as SELECTs); anything else (several statements, COPY, ATTACH, INSTALL/LOAD, SET/RESET, PRAGMA, CALL, CREATE/INSERT/UPDATE/DELETE/DROP, EXPORT) is refused with the reason, and files, URLs and extensions are out of reach. The query runs in a separate worker process: it is stopped after timeout_seconds (default ${DEFAULT_TIMEOUT_SECONDS}, at most ${MAX_TIMEOUT_SECONDS}) and when it needs more memory than the worker's cap (the error says which; narrow the query: filter early, aggregate, avoid huge lists and strings). The result is capped at max_rows rows (default ${DEFAULT_MAX_ROWS}, at most ${MAX_MAX_ROWS}; truncated: true says there were more). Values come back as JSON: integers as numbers, and beyond 2^53 (BIGINT, HUGEINT) as strings of their exact digits; timestamps and intervals as text, lists as arrays, structs and maps as objects, NaN/Infinity as null. Paths inside the service's own home directory are shown relative to it.`,
       inputSchema: z.object({
-        sql: z.string().min(1).max(MAX_SQL_LENGTH).describe(`one DuckDB SELECT statement, e.g. "SELECT count(*) AS n FROM base.sessions WHERE started_at >= TIMESTAMP '2026-01-01'"`),
+        sql: z
+          .string()
+          .min(1)
+          .max(MAX_SQL_LENGTH)
+          .describe(`one DuckDB SELECT statement, e.g. "SELECT count(*) AS n FROM base.sessions WHERE started_at >= TIMESTAMP '2026-01-01'"`),
         max_rows: z.number().int().min(1).max(MAX_MAX_ROWS).optional().describe(`rows to return at most; default ${DEFAULT_MAX_ROWS}`),
-        timeout_seconds: z.number().gt(0).max(MAX_TIMEOUT_SECONDS).optional().describe(`seconds before the query is stopped; default ${DEFAULT_TIMEOUT_SECONDS}`),
+        timeout_seconds: z
+          .number()
+          .gt(0)
+          .max(MAX_TIMEOUT_SECONDS)
+          .optional()
+          .describe(`seconds before the query is stopped; default ${DEFAULT_TIMEOUT_SECONDS}`),
       }),
       outputSchema: QueryOutputSchema,
       annotations: { title: 'Read-only SQL over the snapshot', ...READ_ONLY },
     },
-    async ({ sql, max_rows, timeout_seconds }) =>
-      guarded('query', opts, () => sandbox.run({ sql, maxRows: max_rows, timeoutSeconds: timeout_seconds })),
+    async ({ sql, max_rows, timeout_seconds }) => guarded('query', opts, () => sandbox.run({ sql, maxRows: max_rows, timeoutSeconds: timeout_seconds })),
   );
 
   return server;

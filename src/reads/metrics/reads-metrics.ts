@@ -81,15 +81,55 @@ export class ReadsMetrics {
     collectDefaultMetrics({ register: this.registry });
 
     followingCounter(this.registry, 'session_lattice_response_cache_hits_total', 'Rows answers served from the response cache', () => cache.hits);
-    followingCounter(this.registry, 'session_lattice_response_cache_misses_total', 'Rows answers the response cache did not hold (rendered from DuckDB)', () => cache.misses);
-    new Gauge({ name: 'session_lattice_response_cache_bytes', help: 'Bytes the response cache holds', registers, collect() { this.set(cache.heldBytes); } });
-    new Gauge({ name: 'session_lattice_response_cache_entries', help: 'Answers the response cache holds', registers, collect() { this.set(cache.size); } });
+    followingCounter(
+      this.registry,
+      'session_lattice_response_cache_misses_total',
+      'Rows answers the response cache did not hold (rendered from DuckDB)',
+      () => cache.misses,
+    );
+    new Gauge({
+      name: 'session_lattice_response_cache_bytes',
+      help: 'Bytes the response cache holds',
+      registers,
+      collect() {
+        this.set(cache.heldBytes);
+      },
+    });
+    new Gauge({
+      name: 'session_lattice_response_cache_entries',
+      help: 'Answers the response cache holds',
+      registers,
+      collect() {
+        this.set(cache.size);
+      },
+    });
 
     const { events } = opts;
-    new Gauge({ name: 'session_lattice_event_subscribers', help: `GET /events streams open (of ${events.maxSubscribers} allowed)`, registers, collect() { this.set(events.subscribers); } });
+    new Gauge({
+      name: 'session_lattice_event_subscribers',
+      help: `GET /events streams open (of ${events.maxSubscribers} allowed)`,
+      registers,
+      collect() {
+        this.set(events.subscribers);
+      },
+    });
 
-    new Gauge({ name: 'session_lattice_query_slots_in_use', help: `DuckDB queries running (of ${limiter.maxConcurrent} slots)`, registers, collect() { this.set(limiter.running); } });
-    new Gauge({ name: 'session_lattice_query_queue_depth', help: 'DuckDB queries waiting for a slot', registers, collect() { this.set(limiter.queued); } });
+    new Gauge({
+      name: 'session_lattice_query_slots_in_use',
+      help: `DuckDB queries running (of ${limiter.maxConcurrent} slots)`,
+      registers,
+      collect() {
+        this.set(limiter.running);
+      },
+    });
+    new Gauge({
+      name: 'session_lattice_query_queue_depth',
+      help: 'DuckDB queries waiting for a slot',
+      registers,
+      collect() {
+        this.set(limiter.queued);
+      },
+    });
     const wait = new Histogram({
       name: 'session_lattice_query_slot_wait_seconds',
       help: 'Time each DuckDB query waited for a slot (0 when one was free; a wait that timed out counts too)',
@@ -103,9 +143,22 @@ export class ReadsMetrics {
     generations.onSwitch(() => served++);
     followingCounter(this.registry, 'session_lattice_generations_served_total', 'Generations this server has started serving since it started', () => served);
     this.generation = new OptionalGauge({ name: 'session_lattice_generation', help: 'The generation being served (no sample before the first)', registers });
-    this.dataAge = new OptionalGauge({ name: 'session_lattice_data_age_seconds', help: 'Seconds since the data was last known current, as /healthz reports it (no sample before the first generation)', registers });
-    this.health = new Gauge({ name: 'session_lattice_health', help: '1 for the current health verdict (as /healthz), 0 for the others', labelNames: ['verdict'], registers });
-    this.pullerReadable = new Gauge({ name: 'session_lattice_reads_puller_file_readable', help: "1 when the puller's metrics.json was read and its figures are in this scrape; 0 when it is missing or unusable (the log says why)", registers });
+    this.dataAge = new OptionalGauge({
+      name: 'session_lattice_data_age_seconds',
+      help: 'Seconds since the data was last known current, as /healthz reports it (no sample before the first generation)',
+      registers,
+    });
+    this.health = new Gauge({
+      name: 'session_lattice_health',
+      help: '1 for the current health verdict (as /healthz), 0 for the others',
+      labelNames: ['verdict'],
+      registers,
+    });
+    this.pullerReadable = new Gauge({
+      name: 'session_lattice_reads_puller_file_readable',
+      help: "1 when the puller's metrics.json was read and its figures are in this scrape; 0 when it is missing or unusable (the log says why)",
+      registers,
+    });
   }
 
   /** The whole exposition text (Prometheus text format 0.0.4). */

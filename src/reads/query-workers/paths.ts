@@ -42,9 +42,7 @@ function escapeRegExp(text: string): string {
 
 /** One pass over the text, the longest directory first; `encode` is how a path appears in the text. */
 function compile(rules: Rule[], encode: (s: string) => string): (text: string) => string {
-  const expanded = rules
-    .flatMap((r) => variants(r.dir).map((dir) => ({ ...r, dir: encode(dir) })))
-    .sort((a, b) => b.dir.length - a.dir.length);
+  const expanded = rules.flatMap((r) => variants(r.dir).map((dir) => ({ ...r, dir: encode(dir) }))).sort((a, b) => b.dir.length - a.dir.length);
   if (expanded.length === 0) return (text) => text;
   const byDir = new Map(expanded.map((r) => [r.dir, r]));
   const slash = encode('/');

@@ -47,7 +47,7 @@ export interface SandboxRows {
 
 /** What `query` accepts, in the words every refusal ends with. */
 export const ACCEPTED =
-  'send exactly one read-only SELECT (WITH ... SELECT, FROM ..., VALUES, DESCRIBE, SUMMARIZE and SHOW are SELECTs too) over the snapshot\'s tables';
+  "send exactly one read-only SELECT (WITH ... SELECT, FROM ..., VALUES, DESCRIBE, SUMMARIZE and SHOW are SELECTs too) over the snapshot's tables";
 
 const STATEMENT_NAMES: Record<number, string> = Object.fromEntries(
   Object.entries(StatementType)
@@ -78,7 +78,7 @@ function failure(err: unknown): QueryFailedError {
   if (/Permission Error|file system operations are disabled|has been disabled by configuration/i.test(message)) {
     hint = ' (files, URLs and extensions are out of reach: the query tool reads only the tables of the snapshot: main.<view>, base.*, lattice.*)';
   } else if (/Catalog Error/i.test(message)) {
-    hint = " (list the tables with: SELECT table_schema, table_name, column_name, data_type FROM information_schema.columns ORDER BY ALL)";
+    hint = ' (list the tables with: SELECT table_schema, table_name, column_name, data_type FROM information_schema.columns ORDER BY ALL)';
   } else if (/Out of Memory Error/i.test(message)) {
     hint = ' (the query needs more memory than a query worker may use: narrow it, or raise SESSION_LATTICE_QUERY_MEMORY_MB)';
   }
@@ -120,7 +120,8 @@ export async function runSandboxed(conn: DuckDBConnection, sql: string, limits: 
   if (extracted.count === 0) throw new QueryRefusedError(`the text holds no SQL statement; ${ACCEPTED}`);
   if (extracted.count > 1) throw new QueryRefusedError(`the text holds ${extracted.count} statements; ${ACCEPTED}`);
   const check = await conn.runAndReadAll("SELECT (json_serialize_sql($1::VARCHAR)::JSON ->> 'error') = 'false' AS ok", [sql]);
-  if (check.getColumnsJson()[0]?.[0] !== true) throw new QueryRefusedError(`${describeStatement(sql)} is not a plain SELECT, and the snapshot is read-only; ${ACCEPTED}`);
+  if (check.getColumnsJson()[0]?.[0] !== true)
+    throw new QueryRefusedError(`${describeStatement(sql)} is not a plain SELECT, and the snapshot is read-only; ${ACCEPTED}`);
   const original = await prepare(extracted);
   let type: StatementType;
   try {

@@ -1,4 +1,4 @@
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { type DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { errorMessage } from '../../shared/errors.js';
 import { SELECT_META_SQL, sqlLiteral } from '../../shared/snapshot.js';
 import { openHardened, readOnlyInstanceOptions } from '../data/hardening.js';
@@ -16,10 +16,7 @@ const SELECT_INFO_SQL = `
   SELECT m.*, (SELECT strftime(min(materialized_at) AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%gZ') FROM lattice.views) AS materialized_at
   FROM (${SELECT_META_SQL}) AS m`;
 
-type SnapshotState =
-  | { kind: 'open'; conn: DuckDBConnection; info: SnapshotInfo }
-  | { kind: 'none' }
-  | { kind: 'unavailable'; message: string };
+type SnapshotState = { kind: 'open'; conn: DuckDBConnection; info: SnapshotInfo } | { kind: 'none' } | { kind: 'unavailable'; message: string };
 
 interface Held {
   fileId: string;

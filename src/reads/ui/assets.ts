@@ -56,7 +56,9 @@ export function loadUiAssets(dir: string = packageFile('dist/web')): UiAssets {
   const files = new Map<string, UiAsset>();
   let names: string[];
   try {
-    names = readdirSync(dir).filter((n) => extname(n) in TYPES).sort();
+    names = readdirSync(dir)
+      .filter((n) => extname(n) in TYPES)
+      .sort();
   } catch (err) {
     throw new UiNotBuiltError(dir, err);
   }

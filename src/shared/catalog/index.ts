@@ -41,13 +41,13 @@ export const CATALOG_AXES: readonly CatalogAxis[] = [
     title: 'Usage and cost',
     summary:
       'Tokens and their cost in USD, by local day, ISO week (Monday first) and month, by model, by repo and by 5-hour ' +
-      'block. Usage is counted per API response read from Claude Code\'s transcripts (base.messages, de-duplicated): each ' +
-      'at its own timestamp, in the configured time zone (SESSION_LATTICE_TIMEZONE, the machine\'s by default; every ' +
+      "block. Usage is counted per API response read from Claude Code's transcripts (base.messages, de-duplicated): each " +
+      "at its own timestamp, in the configured time zone (SESSION_LATTICE_TIMEZONE, the machine's by default; every " +
       "response's freshness.timezone names it), and priced at its own model: input, output, cache reads, 5-minute and " +
       '1-hour cache writes, and for a model with long-context rates (Sonnet 4 and 4.5), a request whose input side ' +
       '(input + cache writes + cache reads) is over the threshold (200k) priced wholly at the long rates. <synthetic> ' +
       'costs nothing and is not a model; an unknown model is unpriced (counted, never guessed). Prices are ' +
-      'base.model_prices: the bundled table (data/model-prices.json) with SESSION_LATTICE_PRICING_FILE\'s overrides, in ' +
+      "base.model_prices: the bundled table (data/model-prices.json) with SESSION_LATTICE_PRICING_FILE's overrides, in " +
       'USD per million tokens. Sessions only in transcripts (repo-recall has not scanned them) count everywhere, with their ' +
       'repo unknown. A session repo-recall knows whose transcripts are not here (another machine) counts once, at its ' +
       "start, by an estimate from repo-recall's per-session totals (session_facts.cost_basis): exact only when it used " +
@@ -61,7 +61,7 @@ export const CATALOG_AXES: readonly CatalogAxis[] = [
     summary:
       'From upstream\'s tool-call counts (base.tool_calls). Tool names keep their exact spelling: "Bash" and "bash" are ' +
       'two tools. A session whose counts could not be read (tool_counts_ok false) contributes only what could be read; ' +
-      'a tool key repeated within one session\'s counts is added up.',
+      "a tool key repeated within one session's counts is added up.",
     views: TOOL_VIEWS,
   },
   {
@@ -69,14 +69,14 @@ export const CATALOG_AXES: readonly CatalogAxis[] = [
     summary:
       'A session belongs to no repo, one or several. It counts once for each repo it belongs to, and its tokens, ' +
       'messages and calls are attributed in full to each (not split): summing across repos double-counts multi-repo ' +
-      'sessions (shared_session_count says how many). A repo\'s name and path are the ones sent with its most recent ' +
+      "sessions (shared_session_count says how many). A repo's name and path are the ones sent with its most recent " +
       '(highest id) session. Sessions in no repo are grouped by working directory in sessions_without_repo.',
     views: REPO_VIEWS,
   },
   {
     title: 'Models and tokens',
     summary:
-      'Tokens are per session here (session_facts\' totals: from the transcripts where they are here, else upstream\'s), ' +
+      "Tokens are per session here (session_facts' totals: from the transcripts where they are here, else upstream's), " +
       'not per model: a session that used several models counts in full for each model (usage_by_model and ' +
       'usage_daily_by_model have exact per-model figures). Sessions that report no model appear in no model view (their tokens still count in usage_daily). ' +
       'total_tokens is always input + output + cache read + cache creation.',
@@ -85,7 +85,7 @@ export const CATALOG_AXES: readonly CatalogAxis[] = [
   {
     title: 'Stop reasons',
     summary:
-      'Why assistant turns ended (upstream\'s stop-reason counts, exact spelling). Sessions whose counts could not be ' +
+      "Why assistant turns ended (upstream's stop-reason counts, exact spelling). Sessions whose counts could not be " +
       'read (stop_reasons_ok false) have NULL counts per session.',
     views: STOP_REASON_VIEWS,
   },

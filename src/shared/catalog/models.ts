@@ -28,9 +28,9 @@ export const modelTokens = defineView({
   name: 'model_tokens',
   description:
     'How many tokens went through sessions using each model? One row per model name. A session that used several models ' +
-    'counts in full for each of them (shared_session_count: how many of this model\'s sessions also used another model). ' +
+    "counts in full for each of them (shared_session_count: how many of this model's sessions also used another model). " +
     'session_count: sessions that used the model; input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens: ' +
-    'those sessions\' token counters summed (session_facts\': from the transcripts where they are here); total_tokens: the four added up; first_started_at / last_started_at: earliest / ' +
+    "those sessions' token counters summed (session_facts': from the transcripts where they are here); total_tokens: the four added up; first_started_at / last_started_at: earliest / " +
     'latest start (UTC) of those sessions, ignoring sessions with no start time.',
   keyColumns: ['model'],
   readsViews: ['session_facts'],

@@ -12,8 +12,8 @@ import { REPO_IDENTITY_CTE } from './sql.js';
 export const repoSessions = defineView({
   name: 'repo_sessions',
   description:
-    'Which sessions worked in a given repo? Inverted index from repo to sessions: one row per repo_id (upstream\'s repo id). ' +
-    'repo_name / repo_path: as upstream reported them with the repo\'s most recent session (highest id); ' +
+    "Which sessions worked in a given repo? Inverted index from repo to sessions: one row per repo_id (upstream's repo id). " +
+    "repo_name / repo_path: as upstream reported them with the repo's most recent session (highest id); " +
     'session_count: sessions that belong to the repo (a session in several repos is listed under each); ' +
     'first_started_at / last_started_at: earliest / latest session start (UTC), ignoring sessions with no start time; ' +
     'session_ids: the sessions, ascending.',
@@ -40,8 +40,8 @@ export const repoTokens = defineView({
     'How many tokens and messages went into each repo? One row per repo_id, with its repo_name (see repo_sessions). ' +
     'Every session of the repo counts in full, ' +
     'also when it belongs to other repos too (summing across repos double-counts those; shared_session_count says how many ' +
-    'of this repo\'s sessions are shared). session_count: sessions in the repo; message_count: their messages; ' +
-    'input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens: their token counters summed (session_facts\': ' +
+    "of this repo's sessions are shared). session_count: sessions in the repo; message_count: their messages; " +
+    "input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens: their token counters summed (session_facts': " +
     'from the transcripts where they are here); total_tokens: the four added up.',
   keyColumns: ['repo_id'],
   readsViews: ['session_facts'],
@@ -113,9 +113,9 @@ export const sessionsWithoutRepo = defineView({
   name: 'sessions_without_repo',
   description:
     'Which sessions ran outside any known repo, and where? One row per working directory (cwd, exact text) among ' +
-    'sessions that belong to no repo; cwd is \'\' for sessions upstream sent without a cwd. ' +
+    "sessions that belong to no repo; cwd is '' for sessions upstream sent without a cwd. " +
     'session_count: those sessions; first_started_at / last_started_at: earliest / latest start (UTC, ignoring sessions ' +
-    'with no start time); message_count and total_tokens (all four token counters, session_facts\'): summed over them; ' +
+    "with no start time); message_count and total_tokens (all four token counters, session_facts'): summed over them; " +
     'session_ids: the sessions, ascending.',
   keyColumns: ['cwd'],
   readsViews: ['session_facts'],

@@ -86,27 +86,27 @@ export const sessionFacts = defineView({
     'What happened in each session? One row per session (every loaded session, dated or not). ' +
     'session_id, session_uuid, cwd: as upstream sent them; started_at / ended_at: UTC, NULL when unknown; ' +
     'started_day: the local date of started_at (in the configured time zone, see freshness.timezone); started_at_local: ' +
-    'started_at as wall-clock time in that zone (what every calendar view buckets on); duration_seconds: upstream\'s duration_ms / 1000 when sent, otherwise ' +
+    "started_at as wall-clock time in that zone (what every calendar view buckets on); duration_seconds: upstream's duration_ms / 1000 when sent, otherwise " +
     'ended_at - started_at when both are known and in order, otherwise NULL; message_count, user_message_count, ' +
     'assistant_message_count: as upstream sent them; input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens: ' +
-    'summed over the session\'s API responses read from Claude Code\'s transcripts on this machine (base.messages, ' +
+    "summed over the session's API responses read from Claude Code's transcripts on this machine (base.messages, " +
     'de-duplicated, priced in usage_hourly; cache_creation_tokens counts 5-minute and 1-hour cache writes) where there are any, otherwise as ' +
     'upstream sent them (repo-recall sums every transcript line, so its totals over-count); total_tokens: the four token ' +
     'counters added up; ' +
     'repo_count / repo_ids / repo_names: the repos the session belongs to (ids ascending, names in the same order; 0 and ' +
     'empty lists for none); models / model_count: the distinct models used, names ascending, and how many; tool_count: distinct tools ' +
     'called; tool_calls / tool_errors: calls and failed calls over all tools (the three tool columns are NULL when ' +
-    'tool_counts_ok is false, i.e. upstream\'s tool-call counts could not be read); sidechain_message_count: upstream\'s ' +
+    "tool_counts_ok is false, i.e. upstream's tool-call counts could not be read); sidechain_message_count: upstream's " +
     'is_sidechain_count (messages in sub-agent sidechains); uses_sidechain: sidechain_message_count > 0; ' +
     'stop_reasons_ok: whether the stop-reason counts could be read (see session_stop_reasons); ' +
     'cost_usd / cost_usd_low / cost_basis: what the session cost in USD, by the rule of the "Usage and cost" views. ' +
     'With API responses here: each response priced at its own model (messages: exact, both equal; ' +
     'messages_partially_priced: some responses are of an unpriced model, the sum of the priced ones; messages_unpriced: ' +
-    'none priced, both NULL). Without (transcripts on another machine), an estimate from upstream\'s totals ' +
+    "none priced, both NULL). Without (transcripts on another machine), an estimate from upstream's totals " +
     '(single_model: exact, both equal; multi_model_upper_bound: cost_usd prices every token at the dearest model used, ' +
     'cost_usd_low at the cheapest; partially_priced: the same over the priced models only, an estimate; unpriced: both NULL). ' +
-    'api_response_count: the session\'s API responses read from the transcripts (NULL when none are here: then the token ' +
-    'and cost columns are upstream\'s); unpriced_responses: those of an unpriced model; cache_creation_1h_tokens: the ' +
+    "api_response_count: the session's API responses read from the transcripts (NULL when none are here: then the token " +
+    "and cost columns are upstream's); unpriced_responses: those of an unpriced model; cache_creation_1h_tokens: the " +
     'part of cache_creation_tokens written to the 1-hour cache (NULL without responses: upstream does not tell). ' +
     'Should several sessions share one session_uuid, its responses count for the lowest session_id; the others show 0.',
   keyColumns: ['session_id'],

@@ -48,9 +48,7 @@ const perSessionSums = aligned(
   '               ',
 );
 const unknownWhenUnreadable = aligned(
-  ['total_stops', ...KNOWN_STOP_REASONS, 'other_stops'].map(
-    (c) => [`CASE WHEN s.stop_reasons_ok THEN coalesce(c.${c}, 0) END::HUGEINT`, c] as const,
-  ),
+  ['total_stops', ...KNOWN_STOP_REASONS, 'other_stops'].map((c) => [`CASE WHEN s.stop_reasons_ok THEN coalesce(c.${c}, 0) END::HUGEINT`, c] as const),
   '           ',
 );
 const knownList = KNOWN_STOP_REASONS.map((r) => `'${r}'`).join(', ');
@@ -61,7 +59,7 @@ export const sessionStopReasons = defineView({
     'How did the turns of each session end? One row per session_id (every loaded session). ' +
     `total_stops: turns with any stop reason; ${KNOWN_STOP_REASONS.join(', ')}: turns that ended with that exact reason; ` +
     'other_stops: turns with any other reason (including case variants such as End_Turn); other_stop_reasons: ' +
-    'the names counted in other_stops, ascending. When stop_reasons_ok is false (upstream\'s stop-reason counts could ' +
+    "the names counted in other_stops, ascending. When stop_reasons_ok is false (upstream's stop-reason counts could " +
     'not be read) every count is NULL and other_stop_reasons is empty: unknown, not zero.',
   keyColumns: ['session_id'],
   sql: `

@@ -134,10 +134,10 @@ export const toolAdoption = defineView({
 export const toolMonthly = defineView({
   name: 'tool_monthly',
   description:
-    'How is each tool\'s use trending month by month? One row per (tool_name, month) in which the tool was used; ' +
+    "How is each tool's use trending month by month? One row per (tool_name, month) in which the tool was used; " +
     'month is the first day of the month in the configured time zone. session_count: sessions started that month that used the tool; ' +
     'calls / errors: their calls and failed calls of it; month_session_count: all sessions started that month; ' +
-    'session_share: session_count / month_session_count, 4 decimals (the share of that month\'s sessions that used the tool). ' +
+    "session_share: session_count / month_session_count, 4 decimals (the share of that month's sessions that used the tool). " +
     'Sessions without a start time are left out.',
   keyColumns: ['tool_name', 'month'],
   readsViews: ['session_facts'],

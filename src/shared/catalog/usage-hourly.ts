@@ -14,16 +14,16 @@ import { NO_MODEL, PRICED_MESSAGES_CTE } from './usage-units.js';
 export const usageHourly = defineView({
   name: 'usage_hourly',
   description:
-    'How much did each session use, and what did it cost, hour by hour? The API responses read from Claude Code\'s ' +
+    "How much did each session use, and what did it cost, hour by hour? The API responses read from Claude Code's " +
     'transcripts on this machine (base.messages), each priced at its own model (see "Usage and cost"), summed per local ' +
     'hour in the configured time zone, session and model: what usage charts and a "now" panel read, and what ' +
-    'session_facts and the usage views sum from. Sessions whose transcripts are not here (repo-recall\'s estimates) ' +
+    "session_facts and the usage views sum from. Sessions whose transcripts are not here (repo-recall's estimates) " +
     'have no rows. One row per (hour_start, session_uuid, model) with responses. hour_start: the UTC instant the local ' +
     'hour began (its wall-clock start in the zone; for a zone half an hour off UTC, such as Asia/Kolkata, a half hour in ' +
     'UTC; the hour repeated when the clocks go back is two rows); hour_start_local: the local hour the responses are in, ' +
-    'as wall-clock time in the zone (its ::DATE is their local day); session_uuid: the transcript\'s session id ' +
+    "as wall-clock time in the zone (its ::DATE is their local day); session_uuid: the transcript's session id " +
     `(session_facts.session_uuid for a session repo-recall knows); model: the responses' model, ${NO_MODEL} for those of <synthetic> ` +
-    '(Claude Code\'s own, which cost nothing) or of no model; input_tokens, output_tokens, cache_read_tokens, ' +
+    "(Claude Code's own, which cost nothing) or of no model; input_tokens, output_tokens, cache_read_tokens, " +
     'cache_creation_tokens (5-minute and 1-hour cache writes), cache_creation_1h_tokens (the 1-hour part): summed over ' +
     'the responses; api_response_count: the responses; unpriced_responses: those of a model with no known price (counted ' +
     'in the tokens, not in the cost); cost_usd: the cost in USD of the priced responses, summed unrounded (round the ' +

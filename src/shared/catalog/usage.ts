@@ -48,7 +48,7 @@ const USAGE_COLUMNS_TEXT =
 
 /** How a unit lands in a bucket, for the descriptions. */
 const UNITS_TEXT =
-  'Usage is counted per API response read from Claude Code\'s transcripts (at its own instant and model, exact), and for ' +
+  "Usage is counted per API response read from Claude Code's transcripts (at its own instant and model, exact), and for " +
   'each session repo-recall knows whose transcripts are not here, once, by its session-level estimate at its start; ' +
   'sessions only in transcripts count too.';
 
@@ -88,8 +88,8 @@ export const usageDailyByModel = defineView({
     'How much did each model use and cost each day, in parts that add up to usage_daily? One row per (local day in the ' +
     'configured time zone, model) with usage. model: the model of each API response (exact); for an estimated session ' +
     "(no transcripts here) its one model, '(several models)' when it used more than one; '(no model)' for responses of " +
-    '<synthetic> (Claude Code\'s own, which cost nothing) or of no model, and for estimated sessions with none. Every ' +
-    'response and estimate counts in one row, so summing a day\'s rows gives that day\'s usage_daily row (except ' +
+    "<synthetic> (Claude Code's own, which cost nothing) or of no model, and for estimated sessions with none. Every " +
+    "response and estimate counts in one row, so summing a day's rows gives that day's usage_daily row (except " +
     `session_count: a session with two models counts under both). ${UNITS_TEXT} ${USAGE_COLUMNS_TEXT}`,
   keyColumns: ['day', 'model'],
   readsViews: ['usage_hourly', 'session_facts'],
@@ -110,9 +110,9 @@ export const usageByModel = defineView({
     'What did each model cost? One row per model used (exact spelling; <synthetic> is not a model and has no row). ' +
     'priced: whether base.model_prices has the model; session_count: sessions that used it; single_model_sessions: those ' +
     'that used no other model; multi_model_sessions: those that also used another. input_tokens, output_tokens, ' +
-    'cache_read_tokens, cache_creation_tokens, total_tokens and cost_usd: the model\'s own API responses (exact), plus, ' +
+    "cache_read_tokens, cache_creation_tokens, total_tokens and cost_usd: the model's own API responses (exact), plus, " +
     'for sessions with no transcripts here (tokens per session, not per model), those of the single-model sessions ' +
-    'only; cost_usd is NULL for an unpriced model. cache_creation_1h_tokens, api_response_count: the model\'s responses\' ' +
+    "only; cost_usd is NULL for an unpriced model. cache_creation_1h_tokens, api_response_count: the model's responses' " +
     '1-hour cache writes and count.',
   keyColumns: ['model'],
   readsViews: ['usage_hourly', 'session_facts'],
@@ -215,15 +215,15 @@ export const usageByRepo = defineView({
 export const usageBlocks = defineView({
   name: 'usage_blocks',
   description:
-    'How much went into each 5-hour usage block? Claude\'s usage limits count in 5-hour windows; these are ccusage\'s ' +
-    'blocks: walking the API responses (and estimated sessions\' starts) in time order, a block starts at the first ' +
-    'one floored to the UTC hour and lasts 5 hours; one more than 5 hours after its block\'s start, or more than 5 hours ' +
+    "How much went into each 5-hour usage block? Claude's usage limits count in 5-hour windows; these are ccusage's " +
+    "blocks: walking the API responses (and estimated sessions' starts) in time order, a block starts at the first " +
+    "one floored to the UTC hour and lasts 5 hours; one more than 5 hours after its block's start, or more than 5 hours " +
     'after the one before it, starts a new block. An estimated session (no transcripts here) counts whole in the block ' +
     'it started in. One row per block. block_start / block_end: UTC; block_start_local: block_start as wall-clock time in ' +
     'the configured zone; first_activity_at: its first response or estimated start (UTC); last_activity_at: its latest ' +
     'response, or estimated session end (or start) (UTC); is_active: block_end is still in the future (the puller redoes ' +
     'the view on its first tick after an active block ends, even when nothing new came). For the active block only ' +
-    '(NULL otherwise, and NULL when its first and last activity are the same instant), as of the view\'s ' +
+    "(NULL otherwise, and NULL when its first and last activity are the same instant), as of the view's " +
     'materialization (lattice.views.materialized_at), as ccusage computes them: burn_rate_tokens_per_minute: ' +
     'total_tokens / the minutes from the first to the last activity of the block (4 decimals); burn_rate_usd_per_hour: ' +
     'cost_usd / those minutes x 60 (6 decimals); remaining_minutes: minutes until block_end, rounded; projected_tokens: ' +

@@ -1,8 +1,20 @@
 import { totalmem } from 'node:os';
 import { defaultHome, expandHome } from '../paths.js';
 import {
-  decimal, hostList, httpUrl, integer, LOG_FORMATS, LOG_LEVELS, logFormat, logLevel, machineTimeZone, memoryLimit,
-  nonEmpty, optionalPath, timeZone, transcriptsSetting,
+  decimal,
+  hostList,
+  httpUrl,
+  integer,
+  LOG_FORMATS,
+  LOG_LEVELS,
+  logFormat,
+  logLevel,
+  machineTimeZone,
+  memoryLimit,
+  nonEmpty,
+  optionalPath,
+  timeZone,
+  transcriptsSetting,
 } from '../setting-parsers.js';
 import { defineSetting, takes, type Setting, type SettingsCommand, type SettingValue } from './define.js';
 
@@ -273,7 +285,7 @@ const TABLE = {
   transcripts: defineSetting({
     env: 'SESSION_LATTICE_TRANSCRIPTS',
     flag: 'transcripts',
-    accepts: "the Claude Code projects directories whose transcripts (*.jsonl, recursively) give per-response usage: a comma-separated list, or off",
+    accepts: 'the Claude Code projects directories whose transcripts (*.jsonl, recursively) give per-response usage: a comma-separated list, or off',
     doc: "Claude Code `projects` directories, comma-separated, whose transcripts (every `*.jsonl` under them, subagents' included) the puller reads, read-only, for per-response usage; `off` turns this source off. A response once read is kept when Claude Code later deletes its transcript (it does after `cleanupPeriodDays`), so the usage history does not shrink; only usage metadata (ids, timestamps, model, token counts, cwd, the file's path) is stored, never prompt, response or tool text",
     parse: transcriptsSetting,
     // Resolved at each tick (src/puller/transcripts/directories.ts), not here: CLAUDE_CONFIG_DIR

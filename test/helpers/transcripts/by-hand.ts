@@ -78,7 +78,13 @@ export function assistant(o: AssistantOptions = {}): string {
   };
   if (o.id !== null) line.messageId = o.id ?? 'msg_1';
   if (o.requestId !== null) line.requestId = o.requestId ?? 'req_1';
-  const e = envelope({ sessionId: o.sessionId ?? SESSION, cwd: o.cwd ?? CWD, timestamp: o.timestamp ?? '2025-06-01T10:00:00.000Z', isSidechain: o.sidechain ?? false, agentId: o.agentId });
+  const e = envelope({
+    sessionId: o.sessionId ?? SESSION,
+    cwd: o.cwd ?? CWD,
+    timestamp: o.timestamp ?? '2025-06-01T10:00:00.000Z',
+    isSidechain: o.sidechain ?? false,
+    agentId: o.agentId,
+  });
   return `${assistantLine(e, line)}\n`;
 }
 
@@ -121,15 +127,17 @@ export function sessionLines(opts: { sessionId: string; cwd: string; at: Date; t
       { type: 'tool_use', id: toolUseId, name: 'Bash', input: { command: texts.toolInput, description: texts.toolInput } },
     ];
     for (const block of blocks) {
-      lines.push(assistantLine(next(), {
-        messageId: `msg_01${sessionId.slice(0, 8)}${r}`,
-        requestId: `req_01${sessionId.slice(0, 8)}${r}`,
-        model: 'claude-sonnet-4-5-20250929',
-        block,
-        usage: { input_tokens: 4 + r, output_tokens: 120, cache_creation_5m: 1000, cache_creation_1h: 0, cache_read_input_tokens: 2000 },
-        breakdown: true,
-        stopReason: null,
-      }));
+      lines.push(
+        assistantLine(next(), {
+          messageId: `msg_01${sessionId.slice(0, 8)}${r}`,
+          requestId: `req_01${sessionId.slice(0, 8)}${r}`,
+          model: 'claude-sonnet-4-5-20250929',
+          block,
+          usage: { input_tokens: 4 + r, output_tokens: 120, cache_creation_5m: 1000, cache_creation_1h: 0, cache_read_input_tokens: 2000 },
+          breakdown: true,
+          stopReason: null,
+        }),
+      );
     }
     lines.push(toolResultLine(next(), toolUseId, texts.toolResult));
   }

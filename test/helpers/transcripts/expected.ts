@@ -112,14 +112,27 @@ const SONNET_LONG: Rates = { input: 6, output: 22.5, cache5m: 7.5, cache1h: 12, 
 const LONG_CONTEXT_IDS = ['claude-sonnet-4-20250514', 'claude-sonnet-4-5-20250929'];
 
 interface PriceFile {
-  models: Array<{ model: string; aliases: string[]; input_usd_per_mtok: number; output_usd_per_mtok: number; cache_write_usd_per_mtok: number; cache_read_usd_per_mtok: number }>;
+  models: Array<{
+    model: string;
+    aliases: string[];
+    input_usd_per_mtok: number;
+    output_usd_per_mtok: number;
+    cache_write_usd_per_mtok: number;
+    cache_read_usd_per_mtok: number;
+  }>;
 }
 
 export function loadPriceBook(path = join(repoRoot(), 'data', 'model-prices.json')): PriceBook {
   const file = JSON.parse(readFileSync(path, 'utf8')) as PriceFile;
   const book: PriceBook = { rates: new Map(), long: new Map() };
   for (const m of file.models) {
-    const r: Rates = { input: m.input_usd_per_mtok, output: m.output_usd_per_mtok, cache5m: m.cache_write_usd_per_mtok, cache1h: 2 * m.input_usd_per_mtok, cacheRead: m.cache_read_usd_per_mtok };
+    const r: Rates = {
+      input: m.input_usd_per_mtok,
+      output: m.output_usd_per_mtok,
+      cache5m: m.cache_write_usd_per_mtok,
+      cache1h: 2 * m.input_usd_per_mtok,
+      cacheRead: m.cache_read_usd_per_mtok,
+    };
     for (const name of [m.model, ...m.aliases]) {
       book.rates.set(name, r);
       if (LONG_CONTEXT_IDS.includes(m.model)) book.long.set(name, SONNET_LONG);
@@ -190,8 +203,13 @@ export function expectedViews(messages: Message[], zone: string, book: PriceBook
     usage_by_model: [...grouped(messages, book, (m) => (isModel(m.model) ? m.model : null))].map(([model, r]) => ({ model, ...r })),
     usage_blocks: blocks(messages, book),
     // per local hour (keyed by the UTC instant it began), session and model
-    usage_hourly: [...grouped(messages, book, (m) =>
-      `${new Date(localHourStart(m.firstAt, zone)).toISOString()}\u0000${m.sessionId}\u0000${isModel(m.model) ? m.model : '(no model)'}`)].map(([k, r]) => {
+    usage_hourly: [
+      ...grouped(
+        messages,
+        book,
+        (m) => `${new Date(localHourStart(m.firstAt, zone)).toISOString()}\u0000${m.sessionId}\u0000${isModel(m.model) ? m.model : '(no model)'}`,
+      ),
+    ].map(([k, r]) => {
       const [hour, session, model] = k.split('\u0000');
       return { hour_start: hour ?? '', session_uuid: session ?? '', model: model ?? '', ...r };
     }),

@@ -41,8 +41,19 @@ export interface Hazards {
 }
 
 export const ALL_HAZARDS: Hazards = {
-  multiBlock: true, partials: true, resumed: true, subagents: true, multiModel: true, acrossMidnight: true, acrossDst: true,
-  cache1h: true, longContext: true, synthetic: true, repeatedIdWithoutRequestId: true, responseAcrossMidnight: true, noMessageId: true,
+  multiBlock: true,
+  partials: true,
+  resumed: true,
+  subagents: true,
+  multiModel: true,
+  acrossMidnight: true,
+  acrossDst: true,
+  cache1h: true,
+  longContext: true,
+  synthetic: true,
+  repeatedIdWithoutRequestId: true,
+  responseAcrossMidnight: true,
+  noMessageId: true,
 };
 
 export interface GenerateOptions {
@@ -163,7 +174,15 @@ class Generator {
     const main = MAIN_MODELS[i % MAIN_MODELS.length] ?? 'claude-sonnet-4-5-20250929';
     const second = MAIN_MODELS[(i + 1) % MAIN_MODELS.length] ?? main;
     const count = Math.max(2, Math.round((this.o.responsesPerSession ?? 12) * (0.5 + this.rng.next())));
-    const ctx: SessionCtx = { sessionId, cwd, file, t: at, parent: null, isSidechain: false, straddle: crossesMidnight && this.h.responseAcrossMidnight ? crossAt : null };
+    const ctx: SessionCtx = {
+      sessionId,
+      cwd,
+      file,
+      t: at,
+      parent: null,
+      isSidechain: false,
+      straddle: crossesMidnight && this.h.responseAcrossMidnight ? crossAt : null,
+    };
     for (let r = 0; r < count; r++) {
       // Half the session before the midnight or DST change it is aimed at, half after.
       if (crossAt !== null && r === Math.floor(count / 2) && ctx.t < crossAt - 2 * MINUTE) ctx.t = crossAt - 2 * MINUTE;
@@ -181,7 +200,16 @@ class Generator {
 
   private env(ctx: SessionCtx, t: number, agentId?: string): Envelope {
     const uuid = this.rng.uuid();
-    const e: Envelope = { sessionId: ctx.sessionId, cwd: ctx.cwd, version: '2.0.14', gitBranch: 'main', isSidechain: ctx.isSidechain, parentUuid: ctx.parent, uuid, timestamp: new Date(t).toISOString() };
+    const e: Envelope = {
+      sessionId: ctx.sessionId,
+      cwd: ctx.cwd,
+      version: '2.0.14',
+      gitBranch: 'main',
+      isSidechain: ctx.isSidechain,
+      parentUuid: ctx.parent,
+      uuid,
+      timestamp: new Date(t).toISOString(),
+    };
     if (agentId !== undefined) e.agentId = agentId;
     ctx.parent = uuid;
     return e;
@@ -218,7 +246,8 @@ class Generator {
       if (this.rng.chance(0.5)) blocks.push({ type: 'thinking', thinking: this.text(), signature: this.rng.id(64) });
       if (this.rng.chance(0.7)) blocks.push({ type: 'text', text: this.text() });
       for (let k = this.rng.int(0, 2); k > 0; k--) toolIds.push(`toolu_01${this.rng.id(22)}`);
-      for (const id of toolIds) blocks.push({ type: 'tool_use', id, name: this.rng.pick(['Bash', 'Read', 'Edit', 'Grep', 'Task']), input: { command: this.text() } });
+      for (const id of toolIds)
+        blocks.push({ type: 'tool_use', id, name: this.rng.pick(['Bash', 'Read', 'Edit', 'Grep', 'Task']), input: { command: this.text() } });
       if (blocks.length === 0) blocks.push({ type: 'text', text: this.text() });
     } else {
       blocks.push({ type: 'text', text: this.text() });
@@ -237,13 +266,19 @@ class Generator {
       ctx.straddle = null;
     } else {
       const end = t + step * (blocks.length - 1);
-      if (Math.floor(t / QUARTER) !== Math.floor(end / QUARTER)) t = (Math.floor(end / QUARTER)) * QUARTER + 1_000;
+      if (Math.floor(t / QUARTER) !== Math.floor(end / QUARTER)) t = Math.floor(end / QUARTER) * QUARTER + 1_000;
     }
     blocks.forEach((block, k) => {
       const last = k === blocks.length - 1;
       const partial = this.h.partials && !last && this.rng.chance(0.5);
       const u = partial ? { ...usage, output_tokens: this.rng.int(1, usage.output_tokens - 1) } : usage;
-      const line: Parameters<typeof assistantLine>[1] = { model, block, usage: u, breakdown: true, stopReason: last ? (toolIds.length > 0 ? 'tool_use' : 'end_turn') : null };
+      const line: Parameters<typeof assistantLine>[1] = {
+        model,
+        block,
+        usage: u,
+        breakdown: true,
+        stopReason: last ? (toolIds.length > 0 ? 'tool_use' : 'end_turn') : null,
+      };
       if (messageId !== undefined) line.messageId = messageId;
       if (requestId !== undefined) line.requestId = requestId;
       ctx.file.lines.push(assistantLine(this.env(ctx, t + k * step, ctx.agentId), line));
@@ -255,9 +290,17 @@ class Generator {
   private synthetic(ctx: SessionCtx): void {
     ctx.t += 500;
     const zero = { input_tokens: 0, output_tokens: 0, cache_creation_5m: 0, cache_creation_1h: 0, cache_read_input_tokens: 0 };
-    ctx.file.lines.push(assistantLine(this.env(ctx, ctx.t), {
-      messageId: this.rng.uuid(), model: '<synthetic>', block: { type: 'text', text: 'API Error: 500 internal error' }, usage: zero, breakdown: false, stopReason: 'stop_sequence', apiError: true,
-    }));
+    ctx.file.lines.push(
+      assistantLine(this.env(ctx, ctx.t), {
+        messageId: this.rng.uuid(),
+        model: '<synthetic>',
+        block: { type: 'text', text: 'API Error: 500 internal error' },
+        usage: zero,
+        breakdown: false,
+        stopReason: 'stop_sequence',
+        apiError: true,
+      }),
+    );
   }
 
   /** A subagent (Task) file: the parent's sessionId, isSidechain, an agentId, its own responses. */

@@ -68,7 +68,14 @@ export const errorHandlers = unencapsulated<ErrorHandlersOptions>(async (app, { 
 
   // GET and HEAD only: the hook above answered every other method.
   app.setNotFoundHandler((req, reply) => {
-    return sendError(reply, 'not_found', messageOf('not_found', { path: shownPath(req.url), why: '; routes: /healthz, /views, /views/{name}, /refreshes, /events, /metrics, /openapi.json, and the web UI at /' }));
+    return sendError(
+      reply,
+      'not_found',
+      messageOf('not_found', {
+        path: shownPath(req.url),
+        why: '; routes: /healthz, /views, /views/{name}, /refreshes, /events, /metrics, /openapi.json, and the web UI at /',
+      }),
+    );
   });
 
   app.setErrorHandler(async (err, req, reply) => {

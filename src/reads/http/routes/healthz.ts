@@ -8,10 +8,6 @@ export const healthzRoutes: FastifyPluginAsync<{ service: ReadsService }> = asyn
   app.get('/healthz', { schema: ROUTE_SCHEMAS.healthz }, async (req, reply) => {
     const health = await service.health();
     req.trace.generation = health.generation;
-    return reply
-      .code(healthHttpStatus(health.status))
-      .header('cache-control', 'no-store')
-      .type('application/json; charset=utf-8')
-      .send(JSON.stringify(health));
+    return reply.code(healthHttpStatus(health.status)).header('cache-control', 'no-store').type('application/json; charset=utf-8').send(JSON.stringify(health));
   });
 };

@@ -60,7 +60,9 @@ function buildOpenApi(routes: readonly RouteOptions[]): Record<string, unknown> 
           // filter[col]=value, or filter[col][op]=value
           schema: {
             type: 'object',
-            additionalProperties: { oneOf: [{ type: 'string' }, { type: 'object', propertyNames: { enum: [...FILTER_OPS] }, additionalProperties: { type: 'string' } }] },
+            additionalProperties: {
+              oneOf: [{ type: 'string' }, { type: 'object', propertyNames: { enum: [...FILTER_OPS] }, additionalProperties: { type: 'string' } }],
+            },
           },
         });
       }

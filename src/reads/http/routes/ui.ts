@@ -70,7 +70,11 @@ export const uiRoutes: FastifyPluginAsync<{ dir?: string; logger: Logger }> = as
     if (!found) return sendError(reply, 'not_found', `no web asset ${JSON.stringify(file.slice(0, 100))}`);
     if (version !== assets.version) {
       // A page from an older build: its modules are gone, and mixing builds would break it.
-      return sendError(reply, 'not_found', `web assets of build ${JSON.stringify(version.slice(0, 40))} are gone (this server runs build ${assets.version}); reload the page`);
+      return sendError(
+        reply,
+        'not_found',
+        `web assets of build ${JSON.stringify(version.slice(0, 40))} are gone (this server runs build ${assets.version}); reload the page`,
+      );
     }
     secure(reply).header('etag', found.etag).header('cache-control', `public, max-age=${YEAR_SECONDS}, immutable`);
     if (etagMatches(req.headers['if-none-match'], found.etag)) return reply.code(304).send();

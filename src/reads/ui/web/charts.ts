@@ -120,7 +120,7 @@ export function horizontalBars(opts: FigureOptions, labels: string[], series: Se
       type: 'bar',
       data: {
         labels,
-        datasets: series.map((s, i) => ({ label: s.label, data: s.data, backgroundColor: PALETTE[series.length > 1 ? [2, 5][i] ?? i : 0], borderWidth: 0 })),
+        datasets: series.map((s, i) => ({ label: s.label, data: s.data, backgroundColor: PALETTE[series.length > 1 ? ([2, 5][i] ?? i) : 0], borderWidth: 0 })),
       },
       options: {
         ...BASE_OPTIONS,
@@ -195,7 +195,9 @@ export function timeline(opts: FigureOptions, labels: string[], spans: Array<[nu
       type: 'bar',
       data: {
         labels,
-        datasets: [{ label: 'seconds into the tick', data: spans, backgroundColor: failed.map((f) => (f ? PALETTE[5] : PALETTE[0])), borderWidth: 0, minBarLength: 2 }],
+        datasets: [
+          { label: 'seconds into the tick', data: spans, backgroundColor: failed.map((f) => (f ? PALETTE[5] : PALETTE[0])), borderWidth: 0, minBarLength: 2 },
+        ],
       },
       options: {
         ...BASE_OPTIONS,
@@ -203,7 +205,14 @@ export function timeline(opts: FigureOptions, labels: string[], spans: Array<[nu
         scales: { x: { title: { display: true, text: 'seconds since the first view started' } }, y: { grid: { display: false }, ticks: { autoSkip: false } } },
         plugins: {
           legend: { display: false },
-          tooltip: { callbacks: { label: (c) => { const [a, b] = c.raw as [number, number]; return `${a.toFixed(2)} s → ${b.toFixed(2)} s (${(b - a).toFixed(2)} s)`; } } },
+          tooltip: {
+            callbacks: {
+              label: (c) => {
+                const [a, b] = c.raw as [number, number];
+                return `${a.toFixed(2)} s → ${b.toFixed(2)} s (${(b - a).toFixed(2)} s)`;
+              },
+            },
+          },
         },
       },
     }),

@@ -49,7 +49,11 @@ export function filterEditor(columns: readonly CatalogColumn[], initial: readonl
   let serial = 0;
   const addRow = (f: Partial<Filter>) => {
     const id = `f${serial++}`;
-    const column = h('select', { 'aria-label': 'Column', id: `${id}-col` }, ...columns.map((c) => h('option', { value: c.name, selected: c.name === f.column }, c.name)));
+    const column = h(
+      'select',
+      { 'aria-label': 'Column', id: `${id}-col` },
+      ...columns.map((c) => h('option', { value: c.name, selected: c.name === f.column }, c.name)),
+    );
     const op = h('select', { 'aria-label': 'Operator', id: `${id}-op` });
     const value = h('input', { type: 'text', 'aria-label': 'Value', id: `${id}-value`, value: f.value ?? '', autocomplete: 'off' });
     const fillOps = (selected?: FilterOp) => {

@@ -67,7 +67,16 @@ export function keepLive({ first, onHealth, announce }: LiveOptions): void {
     const source = new EventSource('/events');
     events = source;
     // Named events only reach listeners for their name: the ones a page cares about are listed.
-    for (const type of ['generation_served', 'tick_started', 'tick_finished', 'generation_published', 'view_failed', 'view_recovered', 'puller_started', 'puller_stopping']) {
+    for (const type of [
+      'generation_served',
+      'tick_started',
+      'tick_finished',
+      'generation_published',
+      'view_failed',
+      'view_recovered',
+      'puller_started',
+      'puller_stopping',
+    ]) {
       source.addEventListener(type, () => void check());
     }
     source.addEventListener('open', () => void check());

@@ -103,7 +103,9 @@ async function start(): Promise<void> {
   try {
     health = await getHealth();
   } catch (err) {
-    main.replaceChildren(errorBox(`The server could not be reached: ${err instanceof Error ? err.message : String(err)}. Trying again in ${RETRY_MS / 1000} s.`));
+    main.replaceChildren(
+      errorBox(`The server could not be reached: ${err instanceof Error ? err.message : String(err)}. Trying again in ${RETRY_MS / 1000} s.`),
+    );
     setTimeout(() => void start(), RETRY_MS);
     return;
   }

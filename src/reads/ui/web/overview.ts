@@ -45,15 +45,56 @@ export async function overviewPage({ main, health, signal }: PageContext): Promi
     { label: 'This month', view: 'usage_monthly', key: 'month', value: monthOf(today) },
   ];
   const daily = (from: string, to: string) =>
-    settle(getRows('usage_daily_by_model', [['filter[day][gte]', from], ['filter[day][lte]', to], ['order_by', 'day'], ['columns', 'session_count,total_tokens,cost_usd'], ['limit', '10000']], signal));
+    settle(
+      getRows(
+        'usage_daily_by_model',
+        [
+          ['filter[day][gte]', from],
+          ['filter[day][lte]', to],
+          ['order_by', 'day'],
+          ['columns', 'session_count,total_tokens,cost_usd'],
+          ['limit', '10000'],
+        ],
+        signal,
+      ),
+    );
   // All at once, the last day with sessions too: it is needed only when the last 90 days are empty.
   let range = { from: addDays(today, -(DAYS - 1)), to: today };
   let [byModel, latest, heat, tools, repos, ...figures] = await Promise.all([
     daily(range.from, range.to),
-    settle(getRows('usage_daily', [['order_by', '-day'], ['limit', '1'], ['columns', 'day'], ['count', 'none']], signal)),
+    settle(
+      getRows(
+        'usage_daily',
+        [
+          ['order_by', '-day'],
+          ['limit', '1'],
+          ['columns', 'day'],
+          ['count', 'none'],
+        ],
+        signal,
+      ),
+    ),
     settle(getRows('activity_heatmap', [['limit', '168']], signal)),
-    settle(getRows('tool_usage', [['order_by', '-calls'], ['limit', String(TOP)]], signal)),
-    settle(getRows('usage_by_repo', [['order_by', '-cost_usd'], ['limit', String(TOP)]], signal)),
+    settle(
+      getRows(
+        'tool_usage',
+        [
+          ['order_by', '-calls'],
+          ['limit', String(TOP)],
+        ],
+        signal,
+      ),
+    ),
+    settle(
+      getRows(
+        'usage_by_repo',
+        [
+          ['order_by', '-cost_usd'],
+          ['limit', String(TOP)],
+        ],
+        signal,
+      ),
+    ),
     ...periods.map((p) => settle(getRows(p.view, [[`filter[${p.key}]`, p.value]], signal))),
   ]);
   // No session in the last 90 days (an old export, a long break): the 90 days up to the last one.
@@ -67,7 +108,12 @@ export async function overviewPage({ main, health, signal }: PageContext): Promi
   const figureCards = periods.map((p, i) => {
     const result = figures[i]!;
     if (!result.ok) {
-      return h('section', { class: 'figure', 'aria-label': p.label, 'data-period': p.key }, h('h2', {}, p.label), h('p', { class: 'empty' }, `Cannot read ${p.view}: ${result.error}`));
+      return h(
+        'section',
+        { class: 'figure', 'aria-label': p.label, 'data-period': p.key },
+        h('h2', {}, p.label),
+        h('p', { class: 'empty' }, `Cannot read ${p.view}: ${result.error}`),
+      );
     }
     const row = result.value.rows[0];
     // No row: no session started in the period.
@@ -81,9 +127,12 @@ export async function overviewPage({ main, health, signal }: PageContext): Promi
       h(
         'dl',
         {},
-        h('dt', {}, 'Sessions'), h('dd', { 'data-figure': 'sessions' }, dataValue(sessions, fmtInt(sessions))),
-        h('dt', {}, 'Tokens'), h('dd', { 'data-figure': 'tokens' }, dataValue(tokens, fmtCompact(tokens))),
-        h('dt', {}, 'Cost'), h('dd', { 'data-figure': 'cost' }, dataValue(cost, fmtUsd(cost))),
+        h('dt', {}, 'Sessions'),
+        h('dd', { 'data-figure': 'sessions' }, dataValue(sessions, fmtInt(sessions))),
+        h('dt', {}, 'Tokens'),
+        h('dd', { 'data-figure': 'tokens' }, dataValue(tokens, fmtCompact(tokens))),
+        h('dt', {}, 'Cost'),
+        h('dd', { 'data-figure': 'cost' }, dataValue(cost, fmtUsd(cost))),
       ),
     );
   });
@@ -95,7 +144,13 @@ export async function overviewPage({ main, health, signal }: PageContext): Promi
     h('p', { class: 'big', 'data-figure': 'sessions' }, dataValue(all, fmtInt(all))),
   );
 
-  const dailyBase = { view: 'usage_daily_by_model', viewHref: browserHref('usage_daily_by_model', [['filter[day][gte]', from], ['order_by', '-day']]) };
+  const dailyBase = {
+    view: 'usage_daily_by_model',
+    viewHref: browserHref('usage_daily_by_model', [
+      ['filter[day][gte]', from],
+      ['order_by', '-day'],
+    ]),
+  };
   const charts: ChartFigure[] = [
     ...(byModel.ok
       ? dailyCharts(byModel.value.rows, from, to)
@@ -127,7 +182,10 @@ const HEATMAP_BASE = { title: 'When sessions start', view: 'activity_heatmap', v
 function dailyCharts(rows: UsageDailyByModelRow[], from: string, today: string): ChartFigure[] {
   const days: string[] = [];
   for (let d = from; d <= today; d = addDays(d, 1)) days.push(d);
-  const href = browserHref('usage_daily_by_model', [['filter[day][gte]', from], ['order_by', '-day']]);
+  const href = browserHref('usage_daily_by_model', [
+    ['filter[day][gte]', from],
+    ['order_by', '-day'],
+  ]);
   const base = { view: 'usage_daily_by_model', viewHref: href };
   if (rows.length === 0) {
     const why = `No session started between ${from} and ${today}.`;
@@ -170,13 +228,23 @@ function dailyCharts(rows: UsageDailyByModelRow[], from: string, today: string):
   );
   return [
     stackedBars(
-      { ...base, title: COST_TITLE, numbers, summary: `Stacked bar chart of cost in USD per day from ${from} to ${today}, by model: ${fmtUsd(totalOf(cost))} in total.` },
+      {
+        ...base,
+        title: COST_TITLE,
+        numbers,
+        summary: `Stacked bar chart of cost in USD per day from ${from} to ${today}, by model: ${fmtUsd(totalOf(cost))} in total.`,
+      },
       days.map((d) => d.slice(5)),
       cost,
       fmtUsd,
     ),
     stackedBars(
-      { ...base, title: TOKENS_TITLE, numbers: numbers.cloneNode(true) as HTMLElement, summary: `Stacked bar chart of tokens per day from ${from} to ${today}, by model: ${fmtCompact(totalOf(tokens))} in total.` },
+      {
+        ...base,
+        title: TOKENS_TITLE,
+        numbers: numbers.cloneNode(true) as HTMLElement,
+        summary: `Stacked bar chart of tokens per day from ${from} to ${today}, by model: ${fmtCompact(totalOf(tokens))} in total.`,
+      },
       days.map((d) => d.slice(5)),
       tokens,
       fmtCompact,
@@ -192,7 +260,10 @@ function heatmapChart(rows: Array<{ iso_weekday: number; hour: number; session_c
   const busiest = [...cells].sort((a, b) => b.v - a.v)[0];
   const grid = WEEKDAYS.map((day) => ({ day, counts: hours.map((hr) => cells.find((c) => c.y === day && c.x === hr)?.v ?? 0) }));
   const numbers = table(
-    [{ label: 'Day', cell: (r: (typeof grid)[number]) => r.day }, ...hours.map((hr, i) => ({ label: hr, numeric: true, cell: (r: (typeof grid)[number]) => String(r.counts[i]) }))],
+    [
+      { label: 'Day', cell: (r: (typeof grid)[number]) => r.day },
+      ...hours.map((hr, i) => ({ label: hr, numeric: true, cell: (r: (typeof grid)[number]) => String(r.counts[i]) })),
+    ],
     grid,
     'Sessions started, by weekday (rows) and hour (columns)',
   );
@@ -224,7 +295,11 @@ function toolsChart(rows: Array<{ tool_name: string; calls: number | null; error
     rows,
   );
   return horizontalBars(
-    { ...base, numbers, summary: `Bar chart of the ${rows.length} most called tools, split into calls that succeeded and failed; most called: ${rows[0]!.tool_name} with ${fmtInt(rows[0]!.calls)} calls.` },
+    {
+      ...base,
+      numbers,
+      summary: `Bar chart of the ${rows.length} most called tools, split into calls that succeeded and failed; most called: ${rows[0]!.tool_name} with ${fmtInt(rows[0]!.calls)} calls.`,
+    },
     rows.map((r) => `${r.tool_name} (${fmtPercent(r.error_rate ?? 0)} errors)`),
     [
       { label: 'succeeded', data: rows.map((r) => (r.calls ?? 0) - (r.errors ?? 0)) },

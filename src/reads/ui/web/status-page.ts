@@ -69,11 +69,30 @@ function pullerFacts(health: HealthResponse, at: (iso: string | null) => HTMLEle
   if (p) {
     items.push(
       h('li', {}, 'Started ', at(p.started_at), `, version ${p.version}, pulling every ${p.refresh_interval_seconds} s.`),
-      p.last_tick_finished_at ? h('li', {}, 'Its last tick ', at(p.last_tick_finished_at), ' ', TICK_OUTCOME[p.last_tick_outcome ?? 'published'], p.last_tick_outcome === 'failed' && p.last_error ? `: ${p.last_error}` : '', '.') : h('li', {}, 'It has not finished a tick yet.'),
+      p.last_tick_finished_at
+        ? h(
+            'li',
+            {},
+            'Its last tick ',
+            at(p.last_tick_finished_at),
+            ' ',
+            TICK_OUTCOME[p.last_tick_outcome ?? 'published'],
+            p.last_tick_outcome === 'failed' && p.last_error ? `: ${p.last_error}` : '',
+            '.',
+          )
+        : h('li', {}, 'It has not finished a tick yet.'),
       h('li', {}, 'Last success ', at(p.last_success_at), p.consecutive_failures > 0 ? `; ${p.consecutive_failures} failed ticks since.` : '.'),
       p.last_error && p.last_tick_outcome !== 'failed' ? h('li', {}, 'Last error (since recovered) ', at(p.last_error_at), `: ${p.last_error}`) : null,
       p.rejected_rows ? h('li', {}, `${fmtInt(p.rejected_rows)} rows of the last payload were rejected as invalid.`) : null,
-      Object.keys(p.view_errors).length ? h('li', {}, `Views failing: ${Object.entries(p.view_errors).map(([v, e]) => `${v} (${e})`).join('; ')}.`) : null,
+      Object.keys(p.view_errors).length
+        ? h(
+            'li',
+            {},
+            `Views failing: ${Object.entries(p.view_errors)
+              .map(([v, e]) => `${v} (${e})`)
+              .join('; ')}.`,
+          )
+        : null,
     );
   }
   return h('ul', { class: 'status-list' }, ...items);
@@ -111,7 +130,12 @@ function lastTickChart(refreshes: readonly Refresh[]): ChartFigure {
     tick,
   );
   return timeline(
-    { ...base, tall: true, numbers, summary: `Timeline of the last tick: ${tick.length} views refreshed one after another in ${total.toFixed(2)} s${failed ? `, ${failed} failed` : ''}.` },
+    {
+      ...base,
+      tall: true,
+      numbers,
+      summary: `Timeline of the last tick: ${tick.length} views refreshed one after another in ${total.toFixed(2)} s${failed ? `, ${failed} failed` : ''}.`,
+    },
     tick.map((r) => r.view),
     spans,
     tick.map((r) => r.error !== null),

@@ -20,16 +20,32 @@ export async function viewBrowserPage(ctx: PageContext): Promise<PageHandle> {
   const catalog = await getCatalog(signal);
   const view = catalog.views.find((v) => v.name === name);
   if (!view) {
-    main.replaceChildren(h('h1', {}, name), errorBox(`There is no view named ${JSON.stringify(name)}.`), h('p', {}, h('a', { href: '/ui/views' }, 'See the views there are.')));
+    main.replaceChildren(
+      h('h1', {}, name),
+      errorBox(`There is no view named ${JSON.stringify(name)}.`),
+      h('p', {}, h('a', { href: '/ui/views' }, 'See the views there are.')),
+    );
     return {};
   }
   const results = h('section', { 'aria-label': 'Rows', 'aria-live': 'polite', 'aria-busy': 'true' });
   main.replaceChildren(
     h('h1', {}, view.name),
     ...(view.stale
-      ? [h('p', { class: 'banner warn stale', role: 'status' }, `These rows are stale: the view's last refresh failed (${view.last_error ?? 'unknown error'}), so they are from an earlier load than the other views'.`)]
+      ? [
+          h(
+            'p',
+            { class: 'banner warn stale', role: 'status' },
+            `These rows are stale: the view's last refresh failed (${view.last_error ?? 'unknown error'}), so they are from an earlier load than the other views'.`,
+          ),
+        ]
       : []),
-    h('details', { class: 'lede' }, h('summary', {}, 'What this view answers'), h('p', {}, view.description), h('p', {}, `Key: ${view.key_columns.join(', ')}.`)),
+    h(
+      'details',
+      { class: 'lede' },
+      h('summary', {}, 'What this view answers'),
+      h('p', {}, view.description),
+      h('p', {}, `Key: ${view.key_columns.join(', ')}.`),
+    ),
     controls(view, query, ctx),
     results,
   );
@@ -79,7 +95,10 @@ function controls(view: ViewSummary, query: Query, ctx: PageContext): HTMLElemen
     const next: Array<[string, string]> = [...editor.query()];
     const order = get(query, 'order_by');
     if (order) next.push(['order_by', order]);
-    const picked = boxes.map((l) => l.querySelector('input')!).filter((b) => b.checked && !b.disabled).map((b) => b.value);
+    const picked = boxes
+      .map((l) => l.querySelector('input')!)
+      .filter((b) => b.checked && !b.disabled)
+      .map((b) => b.value);
     const nonKey = view.columns.filter((c) => !view.key_columns.includes(c.name)).length;
     if (picked.length < nonKey) next.push(['columns', picked.join(',') || view.key_columns.join(',')]);
     next.push(['limit', size.value]);
@@ -92,12 +111,17 @@ function rowsSection(view: ViewSummary, query: Query, answer: ViewRowsResponse, 
   const firstPage = get(query, 'after') === undefined && get(query, 'offset') === undefined;
   const size = document.getElementById('page-size') as HTMLSelectElement | null;
   if (size && get(query, 'limit') === undefined) size.value = String(answer.limit);
-  const count = answer.total === null ? `${fmtInt(answer.rows.length)} rows` : `${fmtInt(answer.rows.length)} of ${fmtInt(answer.total)} matching rows${firstPage ? '' : ' (a later page)'}`;
+  const count =
+    answer.total === null
+      ? `${fmtInt(answer.rows.length)} rows`
+      : `${fmtInt(answer.rows.length)} of ${fmtInt(answer.total)} matching rows${firstPage ? '' : ' (a later page)'}`;
   const downloads = h(
     'span',
     { class: 'downloads' },
     'Download these rows: ',
-    ...(['csv', 'ndjson', 'json'] as const).map((f) => h('a', { href: rowsUrl(view.name, query, f), download: `${view.name}.${f}`, 'data-format': f }, f.toUpperCase())),
+    ...(['csv', 'ndjson', 'json'] as const).map((f) =>
+      h('a', { href: rowsUrl(view.name, query, f), download: `${view.name}.${f}`, 'data-format': f }, f.toUpperCase()),
+    ),
   );
   const pager = h(
     'nav',
@@ -112,7 +136,11 @@ function rowsSection(view: ViewSummary, query: Query, answer: ViewRowsResponse, 
       ctx.navigate(a.getAttribute('href')!);
     });
   }
-  return [h('div', { class: 'toolbar' }, h('span', { class: 'count', 'data-total': answer.total ?? '' }, count), downloads), rowsTable(view, query, answer, ctx), pager];
+  return [
+    h('div', { class: 'toolbar' }, h('span', { class: 'count', 'data-total': answer.total ?? '' }, count), downloads),
+    rowsTable(view, query, answer, ctx),
+    pager,
+  ];
 }
 
 function rowsTable(view: ViewSummary, query: Query, answer: ViewRowsResponse, ctx: PageContext): HTMLElement {
@@ -128,7 +156,10 @@ function rowsTable(view: ViewSummary, query: Query, answer: ViewRowsResponse, ct
     const button = h('button', { type: 'button', title: `Sort by ${c.name}${state === 'ascending' ? ', descending' : ''}` }, label, arrow);
     button.addEventListener('click', () => {
       const order = state === 'ascending' ? `-${c.name}` : c.name;
-      ctx.navigate(browserHref(view.name, [...without(query, 'order_by', 'after', 'offset'), ['order_by', order]]), `th[data-column="${CSS.escape(c.name)}"] button`);
+      ctx.navigate(
+        browserHref(view.name, [...without(query, 'order_by', 'after', 'offset'), ['order_by', order]]),
+        `th[data-column="${CSS.escape(c.name)}"] button`,
+      );
     });
     return h('th', { scope: 'col', 'aria-sort': state, class: isNumeric(c) ? 'num' : null, 'data-column': c.name }, button);
   };
@@ -152,4 +183,3 @@ function cell(c: Column, value: unknown): HTMLElement {
   const text = Array.isArray(value) ? value.map((v) => (v === null ? 'null' : String(v))).join(', ') : String(value);
   return h('td', { class: isNumeric(c) ? 'num' : null, title: text.length > 80 ? text : null }, text.length > 80 ? `${text.slice(0, 79)}…` : text);
 }
-

@@ -13,7 +13,13 @@ export async function viewsListPage({ main, signal }: PageContext): Promise<void
     h('h1', {}, 'Views'),
     h('p', { class: 'lede' }, `${catalog.views.length} views, materialized by the puller from the sessions repo-recall serves.`),
     ...(stale
-      ? [h('p', { class: 'banner warn', role: 'status' }, `${stale} ${stale === 1 ? 'view is' : 'views are'} stale: the last refresh failed, so ${stale === 1 ? 'its' : 'their'} rows are from an earlier load than the other views'. They are marked below.`)]
+      ? [
+          h(
+            'p',
+            { class: 'banner warn', role: 'status' },
+            `${stale} ${stale === 1 ? 'view is' : 'views are'} stale: the last refresh failed, so ${stale === 1 ? 'its' : 'their'} rows are from an earlier load than the other views'. They are marked below.`,
+          ),
+        ]
       : []),
     table<ViewSummary>(
       [
@@ -24,9 +30,18 @@ export async function viewsListPage({ main, signal }: PageContext): Promise<void
         {
           label: 'Refreshed',
           cell: (v) =>
-            h('span', {}, h('time', { datetime: v.materialized_at ?? '', title: localTime(v.materialized_at, tz) }, relative(v.materialized_at)), v.stale ? h('strong', { class: 'error-text stale' }, ' stale') : null),
+            h(
+              'span',
+              {},
+              h('time', { datetime: v.materialized_at ?? '', title: localTime(v.materialized_at, tz) }, relative(v.materialized_at)),
+              v.stale ? h('strong', { class: 'error-text stale' }, ' stale') : null,
+            ),
         },
-        { label: 'Last error', wrap: true, cell: (v) => (v.last_error ? h('span', { class: 'error-text', title: v.last_error_at ?? '' }, v.last_error) : h('span', { class: 'muted' }, 'none')) },
+        {
+          label: 'Last error',
+          wrap: true,
+          cell: (v) => (v.last_error ? h('span', { class: 'error-text', title: v.last_error_at ?? '' }, v.last_error) : h('span', { class: 'muted' }, 'none')),
+        },
       ],
       catalog.views,
     ),
