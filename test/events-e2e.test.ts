@@ -66,7 +66,7 @@ describe('GET /events with a real puller', () => {
     await json.waitFor((w) => printed(w).length >= log.length + 2, 'watch --json to print every event');
     expect(printed(json).filter((l) => !l.includes('"generation_served"'))).toEqual(log.map((e) => JSON.stringify(e)));
     await words.waitFor((w) => printed(w).some((l) => l.includes('puller stopping')), 'watch to print puller stopping');
-    expect(printed(words).some((l) => /^\d\d:\d\d:\d\d {2}published {2}generation 2 · [\d,]+ sessions · [\d.]+ [kM]B$/.test(l))).toBe(true);
+    expect(printed(words).some((l) => /^\d\d:\d\d:\d\d {2}published {2}generation 2 · [\d,]+ sessions · [\d.]+ (?:B|KiB|MiB)$/.test(l))).toBe(true);
     expect(printed(words).some((l) => /^\d\d:\d\d:\d\d {2}serving {2}generation 2 · published \d\d:\d\d:\d\d$/.test(l))).toBe(true);
   });
 });

@@ -54,7 +54,7 @@ describe('stopping the puller in the middle of the views', () => {
     }, 'the tick to be inside the endless view');
     puller.stop();
     const result = await ticking;
-    expect(result).toEqual({ ok: false, error: 'interrupted by shutdown' });
+    expect(result).toEqual({ ok: false, error: 'interrupted by shutdown', code: 'interrupted' });
     await puller.close();
 
     const work = await DuckDBInstance.create(homePaths(home.dir).workDb, { access_mode: 'READ_ONLY' });
