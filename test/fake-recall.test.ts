@@ -2,25 +2,17 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Agent, request } from 'undici';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FAULT_MODES, startFakeRecall, type FakeRecall } from './fake-recall/server.js';
 import { isRecord, parsePayload } from './helpers/payload-shape.js';
 import { eventually, trackChild } from './helpers/processes.js';
+import { removeTempHomes, tempHome } from './helpers/temp-home.js';
 
 // The fake upstream's server (real sockets); its payload generator is checked in test/unit/fake-recall-generator.test.ts.
 
-const tmpDirs: string[] = [];
-async function tempDir(): Promise<string> {
-  const d = await mkdtemp(join(tmpdir(), 'fake-recall-test-'));
-  tmpDirs.push(d);
-  return d;
-}
-afterAll(async () => {
-  for (const d of tmpDirs) await rm(d, { recursive: true, force: true });
-});
+afterAll(removeTempHomes);
 
 describe('server', () => {
   let fake: FakeRecall;
@@ -425,7 +417,7 @@ describe('lifecycle', () => {
   });
 
   it('keeps a caller-provided dataDir but removes its payload files', async () => {
-    const dir = await tempDir();
+    const dir = (await tempHome('fake-recall-test-')).dir;
     const fake = await startFakeRecall({ sessions: 10, dataDir: dir });
     await fake.setData({ sessions: 11 });
     await fake.close();

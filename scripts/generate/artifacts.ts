@@ -68,7 +68,7 @@ export async function currentText(path: string): Promise<string | null> {
  * markers after `#`, for Ruby and systemd files) with `body`, markers kept. Throws when the markers
  * are missing: a generated region is placed by hand once, then kept by the generator.
  */
-export function replaceRegion(text: string, name: string, body: string, comment: '<!--' | '#' = '<!--'): string {
+function replaceRegion(text: string, name: string, body: string, comment: '<!--' | '#' = '<!--'): string {
   const open = comment === '#' ? `# generated:${name}` : `<!-- generated:${name} -->`;
   const close = comment === '#' ? `# /generated:${name}` : `<!-- /generated:${name} -->`;
   const start = text.indexOf(open);

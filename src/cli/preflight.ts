@@ -21,7 +21,7 @@ import { homePaths } from '../shared/paths.js';
  */
 
 /** The environment refuses what the settings ask for: the home cannot be written, the port is taken. */
-export class StartError extends LatticeError {
+class StartError extends LatticeError {
   constructor(code: 'home' | 'port', message: string) {
     super(code, message);
   }
@@ -64,7 +64,7 @@ async function checkZone(timezone: string): Promise<void> {
  * refused before the puller starts. Only a check, not a reservation (the reads server binds it
  * again later); a port taken in between still fails the listen, which stops the puller.
  */
-export async function checkPort(config: Pick<Config, 'host' | 'port'>): Promise<void> {
+async function checkPort(config: Pick<Config, 'host' | 'port'>): Promise<void> {
   const server = createServer();
   try {
     await new Promise<void>((resolve, reject) => {
@@ -98,7 +98,7 @@ export function listenFailure(err: unknown, config: Pick<Config, 'host' | 'port'
  * written. The levels are made one at a time: a recursive mkdir reports ENOENT for the home when
  * a parent cannot be made, hiding the real cause (EROFS, EACCES, ENOTDIR).
  */
-export async function prepareHome(home: string): Promise<void> {
+async function prepareHome(home: string): Promise<void> {
   const fail = (err: unknown, what = 'cannot be used') =>
     new StartError('home', messageOf('home', { setting: settingName('home'), home, what, cause: errorMessage(err) }));
   const missing: string[] = [];

@@ -31,7 +31,7 @@ const STDERR_TAIL = 2000;
 export type StartOutcome = { ok: true } | { ok: false; code: number | null; signal: NodeJS.Signals | null };
 
 /** The message a supervised serve-puller sends once it holds the working database. */
-export const READY_MESSAGE = 'session-lattice-puller-ready';
+const READY_MESSAGE = 'session-lattice-puller-ready';
 
 /** `serve-puller` arguments that resolve to the same puller settings as `serve`'s. */
 export function pullerArgs(config: Config, flags: FlagValues): string[] {

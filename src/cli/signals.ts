@@ -1,5 +1,5 @@
 /** Milliseconds a signalled daemon gets to stop cleanly before it exits anyway (the limit is 10 s). */
-export const STOP_DEADLINE_MS = 9_000;
+const STOP_DEADLINE_MS = 9_000;
 
 /**
  * The first SIGINT or SIGTERM. Listen before anything slow starts: a signal that arrives while a

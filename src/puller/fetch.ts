@@ -74,7 +74,7 @@ type Payload<S> = Omit<Extract<FetchResult<S>, { kind: 'payload' }>, 'attempts'>
 const MAX_RETRY_AFTER_MS = 60_000;
 
 /** Backoff before retry `attempt` (1-based): exponential, capped, with full jitter. */
-export function backoffMs(attempt: number, random: () => number = Math.random): number {
+function backoffMs(attempt: number, random: () => number = Math.random): number {
   const ceiling = Math.min(10_000, 250 * 2 ** (attempt - 1));
   return Math.round(ceiling / 2 + (random() * ceiling) / 2);
 }

@@ -18,7 +18,7 @@ const SECONDS_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 const PREFIX = 'session_lattice_puller_';
 
 /** The sources a tick reads, as metric labels. */
-export const SOURCES = ['repo-recall', 'transcripts'] as const;
+const SOURCES = ['repo-recall', 'transcripts'] as const;
 export type SourceName = (typeof SOURCES)[number];
 
 /** What the transcripts source read in a tick (none when it is off or failed). */

@@ -12,7 +12,7 @@ import type { UpstreamErrorClass } from './upstream-error.js';
 /** Longest error text an event carries: an upstream error body or a view's SQL error can be long. */
 const MAX_ERROR_CHARS = 2000;
 
-export function boundedError(text: string): string {
+function boundedError(text: string): string {
   return text.length <= MAX_ERROR_CHARS ? text : `${text.slice(0, MAX_ERROR_CHARS - 1)}…`;
 }
 

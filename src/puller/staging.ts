@@ -53,17 +53,17 @@ const COUNT_FIELDS = ['message_count', 'user_message_count', 'assistant_message_
 export const MAX_COUNT = 1e12;
 
 /** Unix seconds of 2023-01-01T00:00:00Z: Claude Code did not exist before, so no session did. */
-export const EARLIEST_TIMESTAMP = 1672531200;
+const EARLIEST_TIMESTAMP = 1672531200;
 
 /** How far past the tick's clock a timestamp may lie: clocks disagree, but not by a day. */
-export const FUTURE_SLACK_SECONDS = 86400;
+const FUTURE_SLACK_SECONDS = 86400;
 
 /**
  * Why a staged row is not loaded (`problem`); the strings are stable, counted by reason in
  * rejected_rows' `rejected_by` and status. When a row has several, the first in this order wins,
  * the clock-dependent one last (see FUTURE_PROBLEM).
  */
-export const PROBLEMS = {
+const PROBLEMS = {
   notASession: 'not a session object',
   missing: 'a required field is missing or has the wrong type',
   fraction: 'a count is not a whole number',

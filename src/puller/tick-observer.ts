@@ -191,7 +191,7 @@ function skippedTotals(report: TranscriptsReport): { malformed: number; oversize
 }
 
 /** The transcripts' section of status.json: this tick's figures, and the lines skipped in the files known now. */
-export function transcriptsSection(prev: TranscriptsSection | null, stage: TranscriptsStage, at: string): TranscriptsSection {
+function transcriptsSection(prev: TranscriptsSection | null, stage: TranscriptsStage, at: string): TranscriptsSection {
   const failures = stage.kind === 'failed' ? (prev?.consecutive_failures ?? 0) + 1 : 0;
   const health = {
     last_error: stage.kind === 'failed' ? stage.error : null,

@@ -12,7 +12,7 @@ import { WorkDb } from './work-db.js';
  * work-db.ts is the handle and knows no table; the owners use the handle, so the list lives here,
  * above both.
  */
-export const WORK_DDL: readonly string[] = [...META_DDL, ...BASE_DDL, ...HELD_DDL, ...DIGESTS_DDL, ...TRANSCRIPT_FILES_DDL];
+const WORK_DDL: readonly string[] = [...META_DDL, ...BASE_DDL, ...HELD_DDL, ...DIGESTS_DDL, ...TRANSCRIPT_FILES_DDL];
 
 /** Opens (creating if need be) the working database with every table in place: WorkDb.open with WORK_DDL. */
 export function openWorkDb(path: string, home: string, options: Record<string, string> = {}): Promise<WorkDb> {

@@ -29,7 +29,7 @@ const envelope = {
 };
 
 /** What any reader needs of an event; everything else passes through untouched. */
-export const EventEnvelopeSchema = z.looseObject({ ...envelope, type: z.string().min(1) });
+const EventEnvelopeSchema = z.looseObject({ ...envelope, type: z.string().min(1) });
 export type EventEnvelope = z.infer<typeof EventEnvelopeSchema>;
 
 export const UPSTREAM_ERROR_CLASSES = ['unreachable', 'timeout', 'status', 'body', 'network'] as const;
@@ -120,7 +120,6 @@ export const PullerEventSchema = z.discriminatedUnion('type', [
   }),
 ]);
 export type PullerEvent = z.infer<typeof PullerEventSchema>;
-export type PullerEventType = PullerEvent['type'];
 
 /** Distributes Omit over the union, so each event keeps its own fields. */
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;

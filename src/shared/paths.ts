@@ -25,7 +25,7 @@ export interface HomePaths {
   readonly metrics: string;
 }
 
-export const PUBLISHED_FILE = 'session-lattice.duckdb';
+const PUBLISHED_FILE = 'session-lattice.duckdb';
 
 export function defaultHome(): string {
   return join(homedir(), '.session-lattice');

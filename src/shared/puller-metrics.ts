@@ -16,7 +16,7 @@ import { isoTime } from './status.js';
 
 const LabelsSchema = z.record(z.string(), z.union([z.string(), z.number()]));
 
-export const MetricValueSchema = z.looseObject({
+const MetricValueSchema = z.looseObject({
   /**
    * JSON has no NaN: prom-client's JSON form, stringified, writes a NaN value (an event-loop
    * delay with no sample yet, say) as null, read back here as NaN (Prometheus text `Nan`).
@@ -27,7 +27,7 @@ export const MetricValueSchema = z.looseObject({
   metricName: z.string().optional(),
 });
 
-export const MetricJsonSchema = z.looseObject({
+const MetricJsonSchema = z.looseObject({
   name: z.string().regex(/^session_lattice_puller_[a-z0-9_]+$/),
   help: z.string(),
   type: z.enum(['counter', 'gauge', 'histogram', 'summary']),

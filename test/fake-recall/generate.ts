@@ -35,8 +35,8 @@ export interface GenerateOptions {
   revisedPercent?: number;
 }
 
-export const DEFAULT_SEED = 1;
-export const DEFAULT_SCAN_VERSION = 1;
+const DEFAULT_SEED = 1;
+const DEFAULT_SCAN_VERSION = 1;
 export const DEFAULT_GENERATED_AT = 1767225600;
 /** Sessions per yielded chunk of `payloadChunks`. */
 export const CHUNK_SESSIONS = 256;
@@ -92,16 +92,7 @@ export interface RecallSession {
   tool_call_counts_json: string;
   stop_reason_counts_json: string;
 }
-export type RecallRepo = [number, string, string];
-export interface RecallElement {
-  session: RecallSession;
-  repos: RecallRepo[];
-}
-export interface RecallPayload {
-  sessions: RecallElement[];
-  generated_at: number;
-  scan_version: number;
-}
+type RecallRepo = [number, string, string];
 
 // ---------------------------------------------------------------------------------------------
 // PRNG and hashing

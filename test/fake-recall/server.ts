@@ -47,8 +47,8 @@ export const FAULT_MODES = [
 export type FaultMode = (typeof FAULT_MODES)[number];
 
 /** Shapes served by the 'wrong-shape' fault; 'alternate' (default) cycles through the others per request. */
-export const WRONG_SHAPES = ['items', 'array', 'sessions-not-array', 'error-object'] as const;
-export type WrongShape = (typeof WRONG_SHAPES)[number] | 'alternate';
+const WRONG_SHAPES = ['items', 'array', 'sessions-not-array', 'error-object'] as const;
+type WrongShape = (typeof WRONG_SHAPES)[number] | 'alternate';
 
 export interface FaultOptions {
   /** How many /api/sessions requests get the fault before it clears itself; default: until setFault(null). */
@@ -69,7 +69,7 @@ export interface FaultOptions {
   etag?: string;
 }
 
-export interface SetDataOptions {
+interface SetDataOptions {
   sessions: number;
   /** default: the current seed */
   seed?: number;
@@ -100,7 +100,7 @@ export interface StartOptions {
   dataDir?: string;
 }
 
-export interface RecordedRequest {
+interface RecordedRequest {
   method: string;
   /** path and query string as sent */
   path: string;
@@ -109,7 +109,7 @@ export interface RecordedRequest {
   at: number;
 }
 
-export interface FakeRecallState {
+interface FakeRecallState {
   url: string;
   scanVersion: number;
   etag: string;

@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { sleep } from './wait.js';
 
-export interface Resources {
+interface Resources {
   rssMb: number;
   fds: number;
 }

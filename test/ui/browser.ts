@@ -23,7 +23,7 @@ export async function launchBrowser(extraArgs: string[] = []): Promise<Browser> 
 }
 
 /** Where the test run writes its screenshots (gitignored). */
-export const SCREENSHOT_DIR = resolve(import.meta.dirname, '../../test-results/screenshots');
+const SCREENSHOT_DIR = resolve(import.meta.dirname, '../../test-results/screenshots');
 
 export async function screenshot(page: Page, name: string): Promise<string> {
   await mkdir(SCREENSHOT_DIR, { recursive: true });
@@ -77,7 +77,7 @@ export async function ready(page: Page, generation?: number): Promise<void> {
   await page.waitForSelector(selector, { state: 'attached' });
 }
 
-export interface AxeViolation {
+interface AxeViolation {
   id: string;
   impact: string | null;
   help: string;

@@ -10,7 +10,7 @@ import { get, pull, startReads, type ReadsProcess } from '../reads/fixtures.js';
  * and "this month" have sessions whatever day the tests run.
  */
 
-export const GENERATED_AT = Date.UTC(2026, 5, 17, 15, 0, 0) / 1000;
+const GENERATED_AT = Date.UTC(2026, 5, 17, 15, 0, 0) / 1000;
 /** The browser's "now": an hour after the last session. */
 export const NOW = new Date((GENERATED_AT + 3600) * 1000);
 

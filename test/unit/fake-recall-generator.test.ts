@@ -1,10 +1,10 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { INVALID_KINDS, describeMessiness, generatePayloadText, writePayloadFile, type InvalidKind, type RecallSession } from '../fake-recall/generate.js';
 import { ifNoneMatchMatches } from '../fake-recall/server.js';
 import { isRecord, parsePayload } from '../helpers/payload-shape.js';
+import { removeTempHomes, tempHome } from '../helpers/temp-home.js';
 
 // The fake upstream's payload generator and its If-None-Match rule, in process (its server, over real sockets: test/fake-recall.test.ts).
 
@@ -89,15 +89,7 @@ function checkValidSession(s: Record<string, unknown>): void {
   expect(sessionProblem(s)).toBeNull();
 }
 
-const tmpDirs: string[] = [];
-async function tempDir(): Promise<string> {
-  const d = await mkdtemp(join(tmpdir(), 'fake-recall-test-'));
-  tmpDirs.push(d);
-  return d;
-}
-afterAll(async () => {
-  for (const d of tmpDirs) await rm(d, { recursive: true, force: true });
-});
+afterAll(removeTempHomes);
 
 describe('generator', () => {
   it('produces the documented shape with exactly `sessions` elements and ascending unique ids', () => {
@@ -123,7 +115,7 @@ describe('generator', () => {
   });
 
   it('is deterministic: same options give byte-identical files, another seed differs', async () => {
-    const dir = await tempDir();
+    const dir = (await tempHome('fake-recall-test-')).dir;
     const opts = { sessions: 1500, seed: 42 };
     const a = await writePayloadFile(opts, join(dir, 'a.json'));
     const b = await writePayloadFile(opts, join(dir, 'b.json'));

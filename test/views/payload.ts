@@ -96,7 +96,7 @@ const ALPHA: Repo = [1, 'alpha', '/code/alpha'];
 const CRAB: Repo = [2, CRAB_REPO, `/code/${CRAB_REPO}`];
 const CJK: Repo = [3, CJK_REPO, '/code/日本語'];
 
-export const HAND_MADE_ELEMENTS: Array<{ session: unknown; repos: Repo[] }> = [
+const HAND_MADE_ELEMENTS: Array<{ session: unknown; repos: Repo[] }> = [
   {
     session: session({
       id: 1,

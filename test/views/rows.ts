@@ -14,7 +14,7 @@ export function view(name: string): ViewDefinition {
 }
 
 /** The view's columns (name, DuckDB type) in the published file. */
-export async function columnsOf(file: string, name: string): Promise<Array<{ name: string; type: string }>> {
+async function columnsOf(file: string, name: string): Promise<Array<{ name: string; type: string }>> {
   const rows = await queryFile<{ column_name: string; column_type: string }>(file, `DESCRIBE main.${sqlIdentifier(name)}`);
   return rows.map((r) => ({ name: r.column_name, type: r.column_type }));
 }

@@ -26,7 +26,7 @@ export interface TranscriptsDeps {
 }
 
 /** Lines skipped in the files known now, each counted since the file was last read from its start. */
-export interface SkippedInAll {
+interface SkippedInAll {
   malformed: number;
   oversized: number;
   /** The files with the most, most first. */

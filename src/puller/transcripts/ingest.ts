@@ -16,23 +16,6 @@ export interface IngestOptions {
   afterDiscovery?: () => void | Promise<void>;
 }
 
-/** The report of a tick with the source off. */
-export function transcriptsOffReport(): TranscriptsReport {
-  return {
-    enabled: false,
-    directories: [],
-    files: 0,
-    filesRead: 0,
-    bytesRead: 0,
-    messages: 0,
-    added: 0,
-    updated: 0,
-    skipped: [],
-    warnings: [],
-    changed: false,
-  };
-}
-
 /**
  * One tick of the transcripts source: finds every transcript under the directories, reads what is
  * new in each (an unchanged file is not opened), and merges the responses into base.messages in

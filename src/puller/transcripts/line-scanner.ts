@@ -12,7 +12,7 @@ const MIB = 1024 * 1024;
  */
 export const LINE_LIMIT = 8 * MIB;
 /** Bytes per read. */
-export const CHUNK = 1 * MIB;
+const CHUNK = 1 * MIB;
 
 /** Where a scan of a file stopped, to resume from on its next append. */
 export interface ScanPosition {

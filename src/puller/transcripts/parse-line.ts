@@ -28,7 +28,7 @@
 export const USAGE_MARKER = Buffer.from('"usage"');
 
 /** The largest count believed: beyond it (or negative, or fractional) a line is malformed, as upstream's are (src/shared/base-tables.ts). */
-export const MAX_COUNT = 1e12;
+const MAX_COUNT = 1e12;
 
 export interface ResponseLine {
   sessionUuid: string;

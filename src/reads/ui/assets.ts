@@ -15,7 +15,7 @@ import { UiNotBuiltError } from '../contract/errors.js';
  * for a year (a new build is a new URL).
  */
 
-export interface UiAsset {
+interface UiAsset {
   readonly body: Buffer;
   readonly type: string;
   /** A strong validator: the file's own content hash. */

@@ -9,7 +9,6 @@ import { USAGE_HOURLY_VIEWS } from './usage-hourly.js';
 import { USAGE_VIEWS } from './usage.js';
 
 export type { ViewDefinition } from './define.js';
-export { defineView } from './define.js';
 
 export interface CatalogAxis {
   /** A heading for docs/views.md. */

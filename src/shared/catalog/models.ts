@@ -9,7 +9,7 @@ import { defineView } from './define.js';
  * including pseudo-models such as "<synthetic>".
  */
 
-export const modelSessions = defineView({
+const modelSessions = defineView({
   name: 'model_sessions',
   description:
     'Which sessions used a given model? Inverted index from model name to sessions: one row per model name as upstream ' +
@@ -24,7 +24,7 @@ export const modelSessions = defineView({
     ORDER BY model`,
 });
 
-export const modelTokens = defineView({
+const modelTokens = defineView({
   name: 'model_tokens',
   description:
     'How many tokens went through sessions using each model? One row per model name. A session that used several models ' +
@@ -61,7 +61,7 @@ export const modelTokens = defineView({
     ORDER BY sm.model`,
 });
 
-export const modelDailyTokens = defineView({
+const modelDailyTokens = defineView({
   name: 'model_daily_tokens',
   description:
     'How many tokens went through each model each day? One row per (local day in the configured time zone, model name) ' +

@@ -9,7 +9,7 @@ import { REPO_IDENTITY_CTE } from './sql.js';
  * (shared_session_count says how many). Repo names and paths: see REPO_IDENTITY_CTE.
  */
 
-export const repoSessions = defineView({
+const repoSessions = defineView({
   name: 'repo_sessions',
   description:
     "Which sessions worked in a given repo? Inverted index from repo to sessions: one row per repo_id (upstream's repo id). " +
@@ -34,7 +34,7 @@ export const repoSessions = defineView({
     ORDER BY r.repo_id`,
 });
 
-export const repoTokens = defineView({
+const repoTokens = defineView({
   name: 'repo_tokens',
   description:
     'How many tokens and messages went into each repo? One row per repo_id, with its repo_name (see repo_sessions). ' +
@@ -74,7 +74,7 @@ export const repoTokens = defineView({
     ORDER BY rs.repo_id`,
 });
 
-export const repoTools = defineView({
+const repoTools = defineView({
   name: 'repo_tools',
   description:
     'Which tools are used in each repo? One row per (repo_id, tool_name) pair that occurred; repo_name: see repo_sessions. ' +
@@ -109,7 +109,7 @@ export const repoTools = defineView({
     ORDER BY rt.repo_id, rt.tool_name`,
 });
 
-export const sessionsWithoutRepo = defineView({
+const sessionsWithoutRepo = defineView({
   name: 'sessions_without_repo',
   description:
     'Which sessions ran outside any known repo, and where? One row per working directory (cwd, exact text) among ' +

@@ -80,7 +80,7 @@ const SESSION_COST_CTE = `${RECALL_SESSION_CTE},
         FROM priced_per_session
     )`;
 
-export const sessionFacts = defineView({
+const sessionFacts = defineView({
   name: 'session_facts',
   description:
     'What happened in each session? One row per session (every loaded session, dated or not). ' +

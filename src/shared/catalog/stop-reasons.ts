@@ -8,9 +8,9 @@ import { defineView } from './define.js';
  */
 
 /** The stop reasons with their own column in session_stop_reasons; any other goes to other_stops. */
-export const KNOWN_STOP_REASONS = ['end_turn', 'tool_use', 'max_tokens', 'stop_sequence', 'pause_turn', 'refusal'] as const;
+const KNOWN_STOP_REASONS = ['end_turn', 'tool_use', 'max_tokens', 'stop_sequence', 'pause_turn', 'refusal'] as const;
 
-export const stopReasonTotals = defineView({
+const stopReasonTotals = defineView({
   name: 'stop_reason_totals',
   description:
     'How do assistant turns end, overall? One row per stop_reason (exact spelling, e.g. end_turn, tool_use, max_tokens). ' +
@@ -53,7 +53,7 @@ const unknownWhenUnreadable = aligned(
 );
 const knownList = KNOWN_STOP_REASONS.map((r) => `'${r}'`).join(', ');
 
-export const sessionStopReasons = defineView({
+const sessionStopReasons = defineView({
   name: 'session_stop_reasons',
   description:
     'How did the turns of each session end? One row per session_id (every loaded session). ' +

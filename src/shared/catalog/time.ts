@@ -10,7 +10,7 @@ import { REPO_IDENTITY_CTE } from './sql.js';
  * timestamp away from millions of empty rows); the hour x weekday grid is always complete.
  */
 
-export const dailyActivity = defineView({
+const dailyActivity = defineView({
   name: 'daily_activity',
   description:
     'How active was each day? One row per local day (configured time zone) on which at least one session started (no row for days without ' +
@@ -59,7 +59,7 @@ export const dailyActivity = defineView({
     ORDER BY p.day`,
 });
 
-export const repoDailyActivity = defineView({
+const repoDailyActivity = defineView({
   name: 'repo_daily_activity',
   description:
     'How active was each repo each day? One row per (repo_id, day) on which at least one session of the repo ' +
@@ -96,7 +96,7 @@ export const repoDailyActivity = defineView({
     ORDER BY rd.repo_id, rd.day`,
 });
 
-export const activityHeatmap = defineView({
+const activityHeatmap = defineView({
   name: 'activity_heatmap',
   description:
     'When in the week do sessions start? An hour-of-day x weekday grid in the configured time zone: always exactly 168 ' +

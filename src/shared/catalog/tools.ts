@@ -28,7 +28,7 @@ export const toolSessions = defineView({
     ORDER BY tool_name`,
 });
 
-export const toolUsage = defineView({
+const toolUsage = defineView({
   name: 'tool_usage',
   description:
     'How much is each tool called, and how often does it fail? One row per tool_name (exact spelling). ' +
@@ -100,7 +100,7 @@ export const toolPairs = defineView({
     ORDER BY p.tool_a, p.tool_b`,
 });
 
-export const toolAdoption = defineView({
+const toolAdoption = defineView({
   name: 'tool_adoption',
   description:
     'When did each tool first and last appear? One row per tool_name (exact spelling). ' +
@@ -131,7 +131,7 @@ export const toolAdoption = defineView({
     ORDER BY tool_name`,
 });
 
-export const toolMonthly = defineView({
+const toolMonthly = defineView({
   name: 'tool_monthly',
   description:
     "How is each tool's use trending month by month? One row per (tool_name, month) in which the tool was used; " +

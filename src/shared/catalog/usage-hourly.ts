@@ -11,7 +11,7 @@ import { NO_MODEL, PRICED_MESSAGES_CTE } from './usage-units.js';
  * clocks go back is two rows, each with its own instants.
  */
 
-export const usageHourly = defineView({
+const usageHourly = defineView({
   name: 'usage_hourly',
   description:
     "How much did each session use, and what did it cost, hour by hour? The API responses read from Claude Code's " +

@@ -73,16 +73,16 @@ function usageByPeriod(name: string, key: string, bucket: string, what: string):
   });
 }
 
-export const usageDaily = usageByPeriod('usage_daily', 'day', 'day', 'each day');
-export const usageWeekly = usageByPeriod('usage_weekly', 'week', 'week', 'each ISO week (Monday to Sunday)');
-export const usageMonthly = usageByPeriod('usage_monthly', 'month', 'month', 'each calendar month');
+const usageDaily = usageByPeriod('usage_daily', 'day', 'day', 'each day');
+const usageWeekly = usageByPeriod('usage_weekly', 'week', 'week', 'each ISO week (Monday to Sunday)');
+const usageMonthly = usageByPeriod('usage_monthly', 'month', 'month', 'each calendar month');
 
 /**
  * Cost per day stacked by model must add up to usage_daily: each response counts under its own
  * model; an estimated session (no transcripts here: tokens per session, not per model) whole under
  * its one model, or a bucket of its own when it used several or none.
  */
-export const usageDailyByModel = defineView({
+const usageDailyByModel = defineView({
   name: 'usage_daily_by_model',
   description:
     'How much did each model use and cost each day, in parts that add up to usage_daily? One row per (local day in the ' +
@@ -104,7 +104,7 @@ export const usageDailyByModel = defineView({
     ORDER BY day, u.model`,
 });
 
-export const usageByModel = defineView({
+const usageByModel = defineView({
   name: 'usage_by_model',
   description:
     'What did each model cost? One row per model used (exact spelling; <synthetic> is not a model and has no row). ' +
@@ -166,9 +166,9 @@ export const usageByModel = defineView({
 });
 
 /** The repo_id under which usage of sessions only in transcripts (repo-recall has not scanned them) is counted. */
-export const UNKNOWN_REPO_ID = -1;
+const UNKNOWN_REPO_ID = -1;
 
-export const usageByRepo = defineView({
+const usageByRepo = defineView({
   name: 'usage_by_repo',
   description:
     'What did each repo cost? One row per repo_id. A session in several repos counts in full in each (summing across ' +
@@ -212,7 +212,7 @@ export const usageByRepo = defineView({
  * block (floored likewise). Burn rate and projection as ccusage's calculateBurnRate and
  * projectBlockUsage.
  */
-export const usageBlocks = defineView({
+const usageBlocks = defineView({
   name: 'usage_blocks',
   description:
     "How much went into each 5-hour usage block? Claude's usage limits count in 5-hour windows; these are ccusage's " +

@@ -11,7 +11,7 @@ export const DAEMONS = ['puller', 'reads'] as const;
 export type Daemon = (typeof DAEMONS)[number];
 
 /** The commands that are not a daemon, each taking the settings that name it. */
-export type ClientCommand = 'pull' | 'status' | 'views' | 'watch';
+type ClientCommand = 'pull' | 'status' | 'views' | 'watch';
 
 /** Every command that takes settings: the daemons', `serve` (runs both) and the client commands. */
 export type SettingsCommand = 'serve-puller' | 'serve-reads' | 'serve' | ClientCommand;

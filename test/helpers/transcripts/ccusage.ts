@@ -20,7 +20,7 @@ export interface CcusageDay {
   modelsUsed: string[];
 }
 
-export const CCUSAGE_BIN = join(repoRoot(), 'node_modules', 'ccusage', 'src', 'cli.js');
+const CCUSAGE_BIN = join(repoRoot(), 'node_modules', 'ccusage', 'src', 'cli.js');
 
 /** `ccusage claude <report> --json --offline --timezone <zone>` over the tree whose projects dir is `projects`. */
 export async function runCcusage(projects: string, zone: string, report = 'daily', timeoutMs = 120_000): Promise<{ json: unknown; ms: number }> {

@@ -93,7 +93,7 @@ export function readMessages(projectsDirs: string[]): Message[] {
   return [...byKey.values()];
 }
 
-export interface Rates {
+interface Rates {
   input: number;
   output: number;
   cache5m: number;
@@ -142,7 +142,7 @@ export function loadPriceBook(path = join(repoRoot(), 'data', 'model-prices.json
 }
 
 /** A message's cost in USD; 0 for `<synthetic>`; null for an unknown (unpriced) model. */
-export function messageCost(m: Message, book: PriceBook): number | null {
+function messageCost(m: Message, book: PriceBook): number | null {
   if (m.model === '<synthetic>') return 0;
   const standard = m.model === null ? undefined : book.rates.get(m.model);
   if (!standard || m.model === null) return null;
@@ -224,7 +224,7 @@ const BLOCK = 5 * HOUR;
  * more than 5 hours after the block's start, or more than 5 hours after the previous message,
  * starts the next one. block_start / block_end as ISO instants (UTC).
  */
-export function blocks(messages: Message[], book: PriceBook): Array<{ block_start: string; block_end: string } & UsageRow> {
+function blocks(messages: Message[], book: PriceBook): Array<{ block_start: string; block_end: string } & UsageRow> {
   const sorted = [...messages].sort((a, b) => a.firstAt - b.firstAt);
   const out: Array<{ block_start: string; block_end: string } & UsageRow> = [];
   let start: number | null = null;

@@ -50,7 +50,7 @@ export function localHourStart(ms: number, zone: string): number {
 }
 
 /** The zone's offset from UTC at an instant, in minutes. */
-export function offsetMinutes(ms: number, zone: string): number {
+function offsetMinutes(ms: number, zone: string): number {
   const w = wall(ms, zone);
   return Math.round((Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second) - Math.floor(ms / 1000) * 1000) / 60_000);
 }
