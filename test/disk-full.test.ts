@@ -47,8 +47,9 @@ function daemon(args: string[]): Daemon {
   return d;
 }
 
-/** "no space left on device at <home>, <n> MB free", as the log, status.json and health all say it. */
-const noSpaceAt = (home: string) => new RegExp(`no space left on device at ${home.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}, \\d+(\\.\\d)? MB free`);
+/** "no space left on device at <home>, <n> MiB free", as the log, status.json and health all say it. */
+const noSpaceAt = (home: string) =>
+  new RegExp(`no space left on device at ${home.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}, \\d+(\\.\\d)? (?:B|KiB|MiB|GiB) free`);
 
 /** Temp files of status.json / metrics.json (a write cut short by the full disk must remove its own). */
 async function tempFiles(home: string): Promise<string[]> {

@@ -1,4 +1,5 @@
-import { diskSpace, megabytes, type DiskSpace } from '../shared/disk-space.js';
+import { diskSpace, type DiskSpace } from '../shared/disk-space.js';
+import { formatBytes } from '../shared/format-bytes.js';
 import type { PullerStatus } from '../shared/status.js';
 import { exitStatusOf, messageOf, specOf } from '../shared/error-registry.js';
 import { errorMessage } from '../shared/errors.js';
@@ -72,7 +73,7 @@ export const FATAL_PREFIX = specOf('fatal_storage').message.split('{')[0] ?? '';
 
 /** What a person reads about a fatal error: the cause in words, where, the free space, and DuckDB's own text. */
 export function fatalSentence(cause: FatalCause, home: string, space: DiskSpace | null, err: unknown): string {
-  const free = space ? `, ${megabytes(space.freeBytes)} MB free` : '';
+  const free = space ? `, ${formatBytes(space.freeBytes)} free` : '';
   const what =
     cause === 'disk-full'
       ? `no space left on device at ${home}${free}`

@@ -21,12 +21,6 @@ export async function diskSpace(dir: string): Promise<DiskSpace | null> {
   }
 }
 
-/** Megabytes (10^6 bytes) for a sentence: one decimal below 10. */
-export function megabytes(bytes: number): string {
-  const mb = bytes / 1_000_000;
-  return mb < 10 ? mb.toFixed(1) : String(Math.round(mb));
-}
-
 /** The home's disk as the health verdict sees it. */
 export interface HomeDisk {
   home: string;

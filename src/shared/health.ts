@@ -1,4 +1,5 @@
-import { megabytes, type HomeDisk } from './disk-space.js';
+import type { HomeDisk } from './disk-space.js';
+import { formatBytes } from './format-bytes.js';
 import type { PullerStatus } from './status.js';
 
 /**
@@ -103,12 +104,12 @@ export function assessHealth(input: HealthInputs): HealthAssessment {
   const disk = input.disk;
   if (disk && disk.freeBytes < DISK_FULL_BYTES) {
     failing.push(
-      `no space left on device at ${disk.home}, ${megabytes(disk.freeBytes)} MB free: the puller cannot write; free some space (it resumes by itself)`,
+      `no space left on device at ${disk.home}, ${formatBytes(disk.freeBytes)} free: the puller cannot write; free some space (it resumes by itself)`,
     );
   } else if (disk?.publishedBytes && disk.freeBytes < disk.publishedBytes) {
     failing.push(
-      `not enough space left on device at ${disk.home} to publish, ${megabytes(disk.freeBytes)} MB free: ` +
-        `a publish copies the working database, at least ${megabytes(disk.publishedBytes)} MB; free some space (it resumes by itself)`,
+      `not enough space left on device at ${disk.home} to publish, ${formatBytes(disk.freeBytes)} free: ` +
+        `a publish copies the working database, at least ${formatBytes(disk.publishedBytes)}; free some space (it resumes by itself)`,
     );
   }
 

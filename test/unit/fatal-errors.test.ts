@@ -75,7 +75,7 @@ describe('fatal storage errors', () => {
   it('says the cause, the home and the free space, then the original text', () => {
     const text = fatalSentence('disk-full', '/h', { freeBytes: 123_456, totalBytes: 6e6 }, errno('ENOSPC', 'ENOSPC: no space left on device, write'));
     expect(text).toBe(
-      'fatal storage error: no space left on device at /h, 0.1 MB free; the puller exits to be restarted: ENOSPC: no space left on device, write',
+      'fatal storage error: no space left on device at /h, 121 KiB free; the puller exits to be restarted: ENOSPC: no space left on device, write',
     );
   });
 });

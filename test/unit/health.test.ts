@@ -276,19 +276,19 @@ const CASES: Array<{ name: string; input: HealthInputs; verdict: HealthVerdict; 
     name: 'a full disk is failing at once, with the free space, even when status.json (left from before) says all is well',
     input: input({ disk: { home: '/h', freeBytes: 0, publishedBytes: 40e6 } }),
     verdict: 'failing',
-    reasons: [/^no space left on device at \/h, 0\.0 MB free: the puller cannot write/],
+    reasons: [/^no space left on device at \/h, 0 B free: the puller cannot write/],
   },
   {
     name: 'a full disk before anything was published is failing, not starting',
     input: input({ snapshot: null, status: null, pullerRunning: false, disk: { home: '/h', freeBytes: 400_000, publishedBytes: null } }),
     verdict: 'failing',
-    reasons: [/^no space left on device at \/h, 0\.4 MB free/, /^nothing is published yet$/, /^no puller has run on this home/],
+    reasons: [/^no space left on device at \/h, 391 KiB free/, /^nothing is published yet$/, /^no puller has run on this home/],
   },
   {
     name: 'less room than the published file: the next publish cannot fit',
     input: input({ disk: { home: '/h', freeBytes: 25e6, publishedBytes: 40e6 } }),
     verdict: 'failing',
-    reasons: [/^not enough space left on device at \/h to publish, 25 MB free: a publish copies the working database, at least 40 MB/],
+    reasons: [/^not enough space left on device at \/h to publish, 23\.8 MiB free: a publish copies the working database, at least 38\.1 MiB/],
   },
   {
     name: 'a little room with nothing published yet is not a problem',
