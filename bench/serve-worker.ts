@@ -1,9 +1,8 @@
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
-import { PULLER_SETTINGS, READS_SETTINGS } from '../src/cli/options.js';
 import { daemonLogDestination, daemonLogger } from '../src/cli/log-output.js';
 import { exitAfterDeadline, StopSignal } from '../src/cli/signals.js';
-import { flagKey, loadConfig, type FlagValues } from '../src/shared/config.js';
+import { commandSettings, flagKey, loadConfig, type FlagValues } from '../src/shared/config.js';
 import { startReadsServer } from '../src/reads/http/server.js';
 
 /**
@@ -25,7 +24,7 @@ function flagsFrom(argv: readonly string[]): FlagValues {
 
 async function main(): Promise<number> {
   const stop = new StopSignal();
-  const config = loadConfig(process.env, flagsFrom(process.argv.slice(2)), [...new Set([...PULLER_SETTINGS, ...READS_SETTINGS])]);
+  const config = loadConfig(process.env, flagsFrom(process.argv.slice(2)), commandSettings('serve'));
   const readsLogger = daemonLogger('reads', config);
   const destination = daemonLogDestination(config);
   const worker = new Worker(new URL('./serve-worker-puller.js', import.meta.url), { workerData: { config } });

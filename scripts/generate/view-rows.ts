@@ -1,5 +1,6 @@
 import { CATALOG_AXES, type CatalogAxis } from '../../src/shared/catalog/index.js';
 import { describeViews } from './views-doc.js';
+import { errorMessage } from '../../src/shared/errors.js';
 
 /**
  * The generator of src/reads/contract/view-rows.generated.ts: one TypeScript interface per view, a row as the read
@@ -111,7 +112,7 @@ export async function renderViewRows(axes: readonly CatalogAxis[] = CATALOG_AXES
       try {
         type = jsonTypeOf(c.type);
       } catch (err) {
-        throw new Error(`view ${v.name}, column ${c.name}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+        throw new Error(`view ${v.name}, column ${c.name}: ${errorMessage(err)}`, { cause: err });
       }
       out.push(`  /** \`${c.type}\`${key ? ', key' : ''} */`);
       out.push(`  ${propertyName(c.name)}: ${key ? type : `${type} | null`};`);

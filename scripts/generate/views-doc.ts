@@ -2,6 +2,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { BASE_DDL } from '../../src/shared/base-tables.js';
 import type { ViewDefinition } from '../../src/shared/catalog/define.js';
 import { CATALOG_AXES, type CatalogAxis } from '../../src/shared/catalog/index.js';
+import { errorMessage } from '../../src/shared/errors.js';
 
 export interface ViewColumn {
   name: string;
@@ -27,7 +28,7 @@ export async function describeViews(views: readonly ViewDefinition[]): Promise<M
         try {
           reader = await conn.runAndReadAll(`DESCRIBE ${view.sql}`);
         } catch (err) {
-          throw new Error(`view ${view.name}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+          throw new Error(`view ${view.name}: ${errorMessage(err)}`, { cause: err });
         }
         // an empty table of it, for the views that read it
         await conn.run(`CREATE TABLE main.${view.name} AS ${view.sql}`);

@@ -84,13 +84,23 @@ const listenWhere = (config: Pick<Config, 'host' | 'port'>) =>
 const LISTEN_ERRORS = new Set(['EADDRINUSE', 'EACCES', 'EADDRNOTAVAIL', 'ENOTFOUND', 'EAI_AGAIN']);
 
 /** Why host:port cannot be listened on, in one sentence naming both settings; null for any other error. */
-export function listenFailure(err: unknown, config: Pick<Config, 'host' | 'port'>): string | null {
+function listenFailure(err: unknown, config: Pick<Config, 'host' | 'port'>): string | null {
   const e = err as NodeJS.ErrnoException;
   if (e.code === undefined || !LISTEN_ERRORS.has(e.code)) return null;
   if (e.code === 'EADDRINUSE') {
     return `${listenWhere(config)}: the port is in use (EADDRINUSE); stop what holds it (another session-lattice serve or serve-reads?) or pick another port`;
   }
   return `${listenWhere(config)}: ${errorMessage(err)}`;
+}
+
+/**
+ * What a server that could not listen ends the command with: the port's error, naming the address
+ * and the way out, for a reason preflight knows (in use, an address this machine does not have);
+ * else the error itself. src/cli.ts prints it (`error[port]: ...`) and exits with its status.
+ */
+export function listenError(err: unknown, config: Pick<Config, 'host' | 'port'>): unknown {
+  const why = listenFailure(err, config);
+  return why === null ? err : new StartError('port', why);
 }
 
 /**

@@ -1,8 +1,7 @@
 import type { Config } from '../shared/config.js';
-import { errorLine } from '../shared/error-registry.js';
 import { startReadsServer, type ReadsServer } from '../reads/http/server.js';
 import { daemonLogger } from './log-output.js';
-import { listenFailure, preflight } from './preflight.js';
+import { listenError, preflight } from './preflight.js';
 import { exitAfterDeadline, StopSignal } from './signals.js';
 
 /** `serve-reads`: serves the published generations over HTTP until SIGINT/SIGTERM. */
@@ -19,10 +18,7 @@ export async function serveReads(config: Config): Promise<number> {
   try {
     server = await startReadsServer({ config, logger });
   } catch (err) {
-    const why = listenFailure(err, config);
-    if (why === null) throw err;
-    process.stderr.write(`${errorLine('port', why)}\n`);
-    return 1;
+    throw listenError(err, config);
   }
   await stop.promise;
   await server.close();

@@ -1,9 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import type { Config, FlagValues } from '../shared/config.js';
-import { errorLine } from '../shared/error-registry.js';
 import { startReadsServer, type ReadsServer } from '../reads/http/server.js';
 import { daemonLogDestination, daemonLogger } from './log-output.js';
-import { listenFailure, preflight } from './preflight.js';
+import { listenError, preflight } from './preflight.js';
 import { PullerSupervisor, pullerArgs } from './puller-supervisor.js';
 import { exitAfterDeadline, StopSignal } from './signals.js';
 
@@ -54,10 +53,7 @@ export async function serveBoth(config: Config, flags: FlagValues = {}): Promise
   } catch (err) {
     await puller.stop();
     // Taken since preflight checked it (or refused for another reason it could not foresee).
-    const why = listenFailure(err, config);
-    if (why === null) throw err;
-    process.stderr.write(`${errorLine('port', why)}\n`);
-    return 1;
+    throw listenError(err, config);
   }
   await stop.promise;
   // The puller finishes (or interrupts) its tick and releases the home; serve exits after it.

@@ -1,4 +1,4 @@
-import { ConfigError } from './errors.js';
+import { ConfigError, errorMessage } from './errors.js';
 import { SETTING_KEYS, SETTINGS, DEFAULTS, type Config, type SettingKey } from './settings/table.js';
 
 export { machineTimeZone, type LogFormat, type LogLevel, type TranscriptsSetting } from './setting-parsers.js';
@@ -44,7 +44,6 @@ function resolve<K extends SettingKey>(config: Config, key: K, env: NodeJS.Proce
   try {
     config[key] = setting.parse(raw);
   } catch (err) {
-    const accepts = err instanceof Error ? err.message : String(err);
-    throw new ConfigError(`${source}=${JSON.stringify(raw)} is not valid: ${setting.accepts}; expected ${accepts}`);
+    throw new ConfigError(`${source}=${JSON.stringify(raw)} is not valid: ${setting.accepts}; expected ${errorMessage(err)}`);
   }
 }

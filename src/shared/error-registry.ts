@@ -155,7 +155,7 @@ export type ErrorCodeName = keyof typeof ERRORS;
 export type HttpErrorCode = { [C in ErrorCodeName]: (typeof ERRORS)[C] extends { status: number } ? C : never }[ErrorCodeName];
 
 /** Every code, in the table's order, as a non-empty tuple (what z.enum takes). */
-export const ERROR_CODE_LIST = nonEmpty(Object.keys(ERRORS).filter(isErrorCode));
+export const ERROR_CODE_LIST = nonEmpty(Object.keys(ERRORS).filter(isErrorCode), 'codes');
 
 export function isErrorCode(value: string): value is ErrorCodeName {
   return Object.hasOwn(ERRORS, value);
@@ -166,11 +166,11 @@ function isHttpErrorCode(value: string): value is HttpErrorCode {
 }
 
 /** The HTTP codes as a non-empty tuple (what z.enum takes), in the table's order. */
-export const HTTP_ERROR_CODES = nonEmpty(Object.keys(ERRORS).filter(isHttpErrorCode));
+export const HTTP_ERROR_CODES = nonEmpty(Object.keys(ERRORS).filter(isHttpErrorCode), 'HTTP codes');
 
-function nonEmpty<T>(list: T[]): [T, ...T[]] {
+function nonEmpty<T>(list: T[], what: string): [T, ...T[]] {
   const [first, ...rest] = list;
-  if (first === undefined) throw new Error('the error registry has no HTTP codes');
+  if (first === undefined) throw new Error(`the error registry has no ${what}`);
   return [first, ...rest];
 }
 

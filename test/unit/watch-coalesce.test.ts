@@ -24,8 +24,11 @@ function gate(): { promise: Promise<void>; open: () => void } {
   return { promise, open };
 }
 
-/** Resolves once `ready()` is true, checking on every turn of the event loop (no fixed sleep). */
-async function until(ready: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
+/**
+ * Resolves once `ready()` is true, checking every few milliseconds (no fixed sleep); the deadline
+ * is for a machine whose cores are all busy, not a measure of speed.
+ */
+async function until(ready: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!ready()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

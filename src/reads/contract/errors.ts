@@ -1,4 +1,4 @@
-import { LatticeError } from '../../shared/errors.js';
+import { errorMessage, LatticeError } from '../../shared/errors.js';
 import { messageOf } from '../../shared/error-registry.js';
 import { statusOf, type ErrorCode } from './error-codes.js';
 
@@ -8,15 +8,12 @@ import { statusOf, type ErrorCode } from './error-codes.js';
  * transport-independent: the HTTP routes turn them into `{"error": {...}}` bodies, the MCP tools
  * into tool errors with the same code and message.
  */
-/** The codes of the read surface's error bodies (declared for consumers in api-types.ts). */
-export type ReadsErrorCode = ErrorCode;
-
 export class ReadsError extends LatticeError {
   /** The HTTP status this error maps to (the registry's, so no copy can drift). */
   readonly status: number;
 
   constructor(
-    override readonly code: ReadsErrorCode,
+    override readonly code: ErrorCode,
     message: string,
     /** The request parameter at fault, when there is one. */
     readonly parameter?: string,
@@ -93,6 +90,6 @@ export class TooManySubscribersError extends ReadsError {
 /** The web UI's files are missing from this installation: its pages answer 503, the API is unaffected. */
 export class UiNotBuiltError extends ReadsError {
   constructor(dir: string, cause: unknown) {
-    super('ui_not_built', messageOf('ui_not_built', { dir, cause: cause instanceof Error ? cause.message : String(cause) }), undefined, { cause });
+    super('ui_not_built', messageOf('ui_not_built', { dir, cause: errorMessage(cause) }), undefined, { cause });
   }
 }
