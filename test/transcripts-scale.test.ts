@@ -8,38 +8,28 @@ import { appendFileSync, mkdirSync, readFileSync, writeFileSync, existsSync, tru
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { publishGeneration } from '../src/puller/publish.js';
-import { ingestTranscripts, type TranscriptsReport } from '../src/puller/transcripts/index.js';
+import { ingestTranscripts } from '../src/puller/transcripts/index.js';
 import type { WorkDb } from '../src/puller/work-db.js';
 import { openWorkDb } from '../src/puller/work-schema.js';
 import { homePaths } from '../src/shared/paths.js';
-import { tempHome, type TempHome } from './helpers/processes.js';
+import { type TempHome } from './helpers/processes.js';
 import { mountTmpfs } from './helpers/tmpfs.js';
 import { queryFile } from './helpers/snapshot.js';
 import { assistant, toolResult, user } from './helpers/transcripts/by-hand.js';
+import { openTranscriptsRig, type TranscriptsRig } from './helpers/transcripts/work-db.js';
 
+let rig: TranscriptsRig;
 let home: TempHome;
-let projects: string;
 let db: WorkDb;
+let file: TranscriptsRig['file'];
+let ingest: TranscriptsRig['ingest'];
 
 beforeEach(async () => {
-  home = await tempHome('lattice-transcripts-');
-  projects = join(home.dir, 'claude', 'projects');
-  mkdirSync(join(projects, '-home-me-proj'), { recursive: true });
-  db = await openWorkDb(homePaths(home.dir).workDb, home.dir);
+  rig = await openTranscriptsRig();
+  ({ home, db, file, ingest } = rig);
 });
 
-afterEach(async () => {
-  db.close();
-  await home.cleanup();
-});
-
-function file(name: string): string {
-  return join(projects, '-home-me-proj', name);
-}
-
-function ingest(extra: Partial<Parameters<typeof ingestTranscripts>[1]> = {}): Promise<TranscriptsReport> {
-  return ingestTranscripts(db, { directories: [projects], ...extra });
-}
+afterEach(() => rig.close());
 
 describe('bad input', () => {
   it('a 1 GB transcript (a sparse line of zeros, then responses) is read in bounded memory', async () => {
@@ -119,6 +109,7 @@ describe('privacy', () => {
     );
     expect(tables.map((t) => t.name)).toContain('base.messages');
     expect(tables.map((t) => t.name)).not.toContain('lattice.transcript_files');
-    db = await openWorkDb(paths.workDb, home.dir);
+    // Opened again for the rig to close, as every test leaves it.
+    rig.db = await openWorkDb(paths.workDb, home.dir);
   });
 });

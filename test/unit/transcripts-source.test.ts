@@ -6,39 +6,28 @@
 import { appendFileSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ingestTranscripts, resolveTranscriptDirectories, type TranscriptsReport } from '../../src/puller/transcripts/index.js';
+import { ingestTranscripts, resolveTranscriptDirectories } from '../../src/puller/transcripts/index.js';
 import { LINE_LIMIT } from '../../src/puller/transcripts/line-scanner.js';
 import type { WorkDb } from '../../src/puller/work-db.js';
-import { openWorkDb } from '../../src/puller/work-schema.js';
 import { loadConfig } from '../../src/shared/config.js';
 import { ConfigError } from '../../src/shared/errors.js';
-import { homePaths } from '../../src/shared/paths.js';
-import { tempHome, type TempHome } from '../helpers/temp-home.js';
+import { type TempHome } from '../helpers/temp-home.js';
 import { assistant, toolResult, user } from '../helpers/transcripts/by-hand.js';
+import { openTranscriptsRig, type TranscriptsRig } from '../helpers/transcripts/work-db.js';
 
+let rig: TranscriptsRig;
 let home: TempHome;
 let projects: string;
 let db: WorkDb;
+let file: TranscriptsRig['file'];
+let ingest: TranscriptsRig['ingest'];
 
 beforeEach(async () => {
-  home = await tempHome('lattice-transcripts-');
-  projects = join(home.dir, 'claude', 'projects');
-  mkdirSync(join(projects, '-home-me-proj'), { recursive: true });
-  db = await openWorkDb(homePaths(home.dir).workDb, home.dir);
+  rig = await openTranscriptsRig();
+  ({ home, projects, db, file, ingest } = rig);
 });
 
-afterEach(async () => {
-  db.close();
-  await home.cleanup();
-});
-
-function file(name: string): string {
-  return join(projects, '-home-me-proj', name);
-}
-
-function ingest(extra: Partial<Parameters<typeof ingestTranscripts>[1]> = {}): Promise<TranscriptsReport> {
-  return ingestTranscripts(db, { directories: [projects], ...extra });
-}
+afterEach(() => rig.close());
 
 interface Row {
   message_key: string;
